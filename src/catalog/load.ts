@@ -39,7 +39,8 @@ export function parseCatalog(raw: unknown): CatalogData {
   const plans = new Set<string>();
   for (const sku of data.skus) {
     if (skuIds.has(sku.skuId)) throw new Error(`catalog: duplicate skuId ${sku.skuId}`);
-    if (partNumbers.has(sku.skuPartNumber)) throw new Error(`catalog: duplicate skuPartNumber ${sku.skuPartNumber}`);
+    if (partNumbers.has(sku.skuPartNumber))
+      throw new Error(`catalog: duplicate skuPartNumber ${sku.skuPartNumber}`);
     skuIds.add(sku.skuId);
     partNumbers.add(sku.skuPartNumber);
     for (const plan of sku.servicePlans) plans.add(plan.servicePlanId);

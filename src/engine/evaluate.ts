@@ -199,7 +199,8 @@ function prepare(
   key = sourceKey(source.groupId, licenses[0]?.skuId ?? ''),
 ): PreparedSource {
   const enabledPlans: Guid[] = [];
-  for (const license of licenses) enabledPlans.push(...catalog.enabledPlans(license.skuId, license.disabledPlans));
+  for (const license of licenses)
+    enabledPlans.push(...catalog.enabledPlans(license.skuId, license.disabledPlans));
   const before = previousBySource.get(key);
   const wasGranted = before !== undefined && before.some(holdsSeat);
   return { key, source, licenses, enabledPlans, wasGranted };
@@ -226,7 +227,8 @@ function judge(
   if (principal.kind === 'user') {
     // Group sources inherit the tenant's country; a direct source needs the user's own usage location.
     const location =
-      principal.usageLocation ?? (candidate.source.groupId !== null ? context.tenant.countryLetterCode : null);
+      principal.usageLocation ??
+      (candidate.source.groupId !== null ? context.tenant.countryLetterCode : null);
     if (location === null || candidate.enabledPlans.some((plan) => catalog.isProhibitedIn(plan, location))) {
       return { granted: false, error: 'ProhibitedInUsageLocationViolation' };
     }
@@ -240,7 +242,11 @@ function judge(
     }
   }
 
-  if (principal.kind === 'user' && !mailboxActive && candidate.enabledPlans.some((p) => catalog.isMailboxPlan(p))) {
+  if (
+    principal.kind === 'user' &&
+    !mailboxActive &&
+    candidate.enabledPlans.some((p) => catalog.isMailboxPlan(p))
+  ) {
     for (const address of principal.proxyAddresses) {
       if (context.proxyAddresses.isHeldByAnother(address.toLowerCase(), principal.id)) {
         return { granted: false, error: 'UniquenessViolation' };
@@ -251,7 +257,11 @@ function judge(
   const needed: Guid[] = [];
   for (const license of candidate.licenses) {
     if (!context.isSubscribed(license.skuId)) return { granted: false, error: 'Other' };
-    if (!heldSkus.has(license.skuId) && !previouslyHeld.has(license.skuId) && !needed.includes(license.skuId)) {
+    if (
+      !heldSkus.has(license.skuId) &&
+      !previouslyHeld.has(license.skuId) &&
+      !needed.includes(license.skuId)
+    ) {
       needed.push(license.skuId);
     }
   }
@@ -300,7 +310,11 @@ function keepDependencyHolds(
   return kept;
 }
 
-function providesMissingPrerequisite(catalog: Catalog, held: ReadonlySet<Guid>, offered: ReadonlySet<Guid>): boolean {
+function providesMissingPrerequisite(
+  catalog: Catalog,
+  held: ReadonlySet<Guid>,
+  offered: ReadonlySet<Guid>,
+): boolean {
   for (const plan of held) {
     const prerequisites = catalog.prerequisitesOf(plan);
     if (!prerequisites) continue;
@@ -336,7 +350,11 @@ function nextEntry(old: LicenseEntry | undefined, fields: EntryFields): LicenseE
     error: fields.error,
     lastUpdatedDateTime: same && old ? old.lastUpdatedDateTime : fields.now,
     since: fields.since,
-    waitingSince: waiting ? (old?.error === 'CountViolation' ? (old.waitingSince ?? fields.now) : fields.now) : null,
+    waitingSince: waiting
+      ? old?.error === 'CountViolation'
+        ? (old.waitingSince ?? fields.now)
+        : fields.now
+      : null,
   };
 }
 

@@ -7,11 +7,20 @@ import type { Guid } from './model.js';
  */
 export type LicensingFailure =
   | { readonly code: 'InvalidLicense'; readonly skuId: string; readonly message: string }
-  | { readonly code: 'InvalidDisabledPlan'; readonly skuId: Guid; readonly planId: string; readonly message: string }
+  | {
+      readonly code: 'InvalidDisabledPlan';
+      readonly skuId: Guid;
+      readonly planId: string;
+      readonly message: string;
+    }
   | { readonly code: 'NoAvailableLicenses'; readonly skuId: Guid; readonly message: string }
   | { readonly code: 'InvalidUsageLocation'; readonly message: string }
   | { readonly code: 'InheritedLicense'; readonly skuId: Guid; readonly message: string }
-  | { readonly code: 'MutuallyExclusivePlans'; readonly planIds: readonly [Guid, Guid]; readonly message: string }
+  | {
+      readonly code: 'MutuallyExclusivePlans';
+      readonly planIds: readonly [Guid, Guid];
+      readonly message: string;
+    }
   | {
       readonly code: 'MissingPrerequisite';
       readonly planId: Guid;
@@ -67,7 +76,8 @@ export const failures = {
   inheritedLicense: (skuId: Guid): LicensingFailure => ({
     code: 'InheritedLicense',
     skuId,
-    message: 'User license is inherited from a group membership and it cannot be removed directly from the user.',
+    message:
+      'User license is inherited from a group membership and it cannot be removed directly from the user.',
   }),
   mutuallyExclusive: (first: Guid, second: Guid): LicensingFailure => ({
     code: 'MutuallyExclusivePlans',

@@ -19,7 +19,8 @@ export function waitingFor(principalId: Guid, entries: readonly LicenseEntry[]):
     if (entry.error !== 'CountViolation' || held.has(entry.skuId)) continue;
     const since = entry.waitingSince ?? entry.lastUpdatedDateTime;
     const known = waiters.get(entry.skuId);
-    if (!known || since < known.waitingSince) waiters.set(entry.skuId, { principalId, skuId: entry.skuId, waitingSince: since });
+    if (!known || since < known.waitingSince)
+      waiters.set(entry.skuId, { principalId, skuId: entry.skuId, waitingSince: since });
   }
   return [...waiters.values()];
 }
@@ -34,7 +35,11 @@ export function compareWaiters(a: Waiter, b: Waiter): number {
  * Who to re-evaluate when `freed` seats of a SKU become available: with automatic healing, the earliest waiters,
  * as many as there are seats; with manual healing (Entra's behaviour), nobody until an admin reprocesses.
  */
-export function waitersToPromote(settings: TenantSettings, waiters: readonly Waiter[], freed: number): Waiter[] {
+export function waitersToPromote(
+  settings: TenantSettings,
+  waiters: readonly Waiter[],
+  freed: number,
+): Waiter[] {
   if (settings.licenseErrorHealing !== 'automatic' || freed <= 0) return [];
   return [...waiters].sort(compareWaiters).slice(0, freed);
 }

@@ -7,6 +7,7 @@ export * from './healing.js';
 export * from './invariants.js';
 export * from './lifecycle.js';
 export * from './model.js';
+export * from './reference.js';
 export * from './seats.js';
 export * from './sources.js';
 export * from './status.js';

@@ -81,7 +81,9 @@ export function checkInvariants(
     }
   }
 
-  const totals = new Map(observed.snapshot.subscriptions.map((s) => [s.skuId, totalUnits(s.prepaidUnits)] as const));
+  const totals = new Map(
+    observed.snapshot.subscriptions.map((s) => [s.skuId, totalUnits(s.prepaidUnits)] as const),
+  );
   const skuIds = new Set([...totals.keys(), ...holders.keys(), ...observed.consumedUnits.keys()]);
   for (const skuId of skuIds) {
     const reported = observed.consumedUnits.get(skuId) ?? 0;
@@ -95,7 +97,11 @@ export function checkInvariants(
     }
     const total = totals.get(skuId) ?? 0;
     if (actual > total && !options.lowered?.has(skuId)) {
-      violations.push({ invariant: 'seats', skuId, message: `${actual} seats of ${skuId} are held but only ${total} exist` });
+      violations.push({
+        invariant: 'seats',
+        skuId,
+        message: `${actual} seats of ${skuId} are held but only ${total} exist`,
+      });
     }
   }
 

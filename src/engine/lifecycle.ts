@@ -21,7 +21,13 @@ export function suspendEntries(entries: readonly LicenseEntry[], now: IsoTime): 
     .map((entry) =>
       entry.state === 'Disabled'
         ? entry
-        : { ...entry, state: 'Disabled' as const, error: 'None' as const, waitingSince: null, lastUpdatedDateTime: now },
+        : {
+            ...entry,
+            state: 'Disabled' as const,
+            error: 'None' as const,
+            waitingSince: null,
+            lastUpdatedDateTime: now,
+          },
     )
     .sort(compareEntries);
   return { entries: suspended, seatsReleased };

@@ -1,5 +1,12 @@
 import type { Catalog } from './catalog.js';
-import type { GroupLicenseAssignment, Guid, IsoTime, LicenseChoice, LicenseSource, PrincipalKind } from './model.js';
+import type {
+  GroupLicenseAssignment,
+  Guid,
+  IsoTime,
+  LicenseChoice,
+  LicenseSource,
+  PrincipalKind,
+} from './model.js';
 
 /** A membership edge as seen from the member: the group it is in, and since when. */
 export interface MembershipEdge {

@@ -17,7 +17,10 @@ export function groupStatus(state: ProcessingState, counts: GroupMemberCounts): 
 }
 
 /** How a member stands with respect to one group's assignment, from its entries. */
-export function memberOutcome(entries: readonly LicenseEntry[], groupId: string): 'succeeded' | 'failed' | 'none' {
+export function memberOutcome(
+  entries: readonly LicenseEntry[],
+  groupId: string,
+): 'succeeded' | 'failed' | 'none' {
   let found = false;
   for (const entry of entries) {
     if (entry.assignedByGroup !== groupId) continue;

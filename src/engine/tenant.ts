@@ -1,6 +1,11 @@
 import type { Catalog } from './catalog.js';
 import { holdsSeat } from './effective.js';
-import { compareEntries, type EvaluationContext, evaluatePrincipal, type ProxyAddressView } from './evaluate.js';
+import {
+  compareEntries,
+  type EvaluationContext,
+  evaluatePrincipal,
+  type ProxyAddressView,
+} from './evaluate.js';
 import type {
   Guid,
   IsoTime,
@@ -103,7 +108,9 @@ export function evaluateTenant(
   const seats: SeatBudget = givens.seatHolders
     ? new GivenHoldersSeatBudget(givens.seatHolders)
     : new CountingSeatBudget(
-        snapshot.subscriptions.map((s) => [s.skuId, totalUnits(s.prepaidUnits) - (consumed.get(s.skuId) ?? 0)] as const),
+        snapshot.subscriptions.map(
+          (s) => [s.skuId, totalUnits(s.prepaidUnits) - (consumed.get(s.skuId) ?? 0)] as const,
+        ),
       );
   const mailboxes = new Map<string, Guid>(givens.mailboxHolders ?? []);
   const proxyAddresses: ProxyAddressView = {
@@ -181,7 +188,9 @@ function suspendedEntries(sources: readonly LicenseSource[], now: IsoTime): Lice
   return entries.sort(compareEntries);
 }
 
-export function countConsumed(outcomes: ReadonlyMap<Guid, { readonly entries: readonly LicenseEntry[] }>): Map<Guid, number> {
+export function countConsumed(
+  outcomes: ReadonlyMap<Guid, { readonly entries: readonly LicenseEntry[] }>,
+): Map<Guid, number> {
   const consumed = new Map<Guid, number>();
   for (const outcome of outcomes.values()) {
     const held = new Set<Guid>();

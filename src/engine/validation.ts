@@ -2,7 +2,14 @@ import type { Catalog, Sku } from './catalog.js';
 import { heldSkuIds, holdsSeat } from './effective.js';
 import type { ProxyAddressView } from './evaluate.js';
 import { fail, failures, type LicensingFailure, ok, type Result } from './failures.js';
-import type { GroupFacts, GroupLicenseAssignment, Guid, LicenseEntry, PrincipalFacts, Subscription } from './model.js';
+import type {
+  GroupFacts,
+  GroupLicenseAssignment,
+  Guid,
+  LicenseEntry,
+  PrincipalFacts,
+  Subscription,
+} from './model.js';
 import { availableUnits } from './seats.js';
 
 /** The body of `assignLicense`, already shape-checked at the edge (ids are still untrusted strings). */
@@ -56,7 +63,8 @@ export function validateGroupLicenseChange(
     if (refusal) return fail(failures.groupNotLicensable(group.id, refusal));
     if (sku.assignableTo === 'device') {
       const owner = context.deviceSkuOwners.get(skuId);
-      if (owner !== undefined && owner !== group.id) return fail(failures.deviceLicenseAlreadyAssigned(skuId, owner));
+      if (owner !== undefined && owner !== group.id)
+        return fail(failures.deviceLicenseAlreadyAssigned(skuId, owner));
     }
   }
   const deviceSkus = change.licenses.filter((l) => catalog.sku(l.skuId)?.assignableTo === 'device');
@@ -77,11 +85,14 @@ export function validateGroupLicenseChange(
 function licensableRefusal(group: GroupFacts, sku: Sku): string | undefined {
   const unified = group.groupTypes.some((t) => t.toLowerCase() === 'unified');
   if (sku.assignableTo === 'device') {
-    if (unified) return 'device licenses go to security groups or distribution lists, not Microsoft 365 groups.';
-    if (!group.securityEnabled && !group.mailEnabled) return 'the group is neither a security group nor a distribution list.';
+    if (unified)
+      return 'device licenses go to security groups or distribution lists, not Microsoft 365 groups.';
+    if (!group.securityEnabled && !group.mailEnabled)
+      return 'the group is neither a security group nor a distribution list.';
     return undefined;
   }
-  if (!group.securityEnabled) return 'only security-enabled groups (securityEnabled: true) can carry licenses.';
+  if (!group.securityEnabled)
+    return 'only security-enabled groups (securityEnabled: true) can carry licenses.';
   return undefined;
 }
 
