@@ -1,0 +1,193 @@
+// Starts Azurite (the project's pinned node_modules/azurite) as a child process, so its work never shares the
+// host's event loop. The child runs Azurite's own CLI entry behind a two-line preamble that makes it exit
+// when its parent dies (the IPC channel closes), so no orphan keeps the ports.
+import { type ChildProcess, spawn } from 'node:child_process';
+import { mkdirSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import path from 'node:path';
+import { devConnectionString, type StoragePorts } from './settings.js';
+
+export interface AzuriteOptions {
+  /** Keep data in this folder (created if missing). Mutually exclusive with inMemory. */
+  location?: string;
+  /** Keep no data on disk. Default true when no location is given. */
+  inMemory?: boolean;
+  /** Ports to listen on; 0 (the default for each) picks a free port. */
+  ports?: Partial<StoragePorts>;
+  /** Listen address. Default 127.0.0.1. */
+  host?: string;
+  /** Milliseconds to wait for all three services. Default 30 s. */
+  startTimeoutMs?: number;
+  /** Receives Azurite's own output lines (it is started with --silent, so there is no access log). */
+  onOutput?: (line: string) => void;
+}
+
+export interface RunningAzurite {
+  /** Full connection string for the devstoreaccount1 account on the bound ports. */
+  connectionString: string;
+  ports: StoragePorts;
+  pid: number;
+  /** Stops the child (SIGTERM, then SIGKILL after 5 s). Idempotent. */
+  stop(): Promise<void>;
+}
+
+const preamble =
+  'const main=process.argv[1];process.argv=[process.argv[0],main,...process.argv.slice(2)];' +
+  "process.on('disconnect',()=>process.kill(process.pid,'SIGTERM'));" +
+  "process.on('SIGTERM',()=>{if(process.connected)process.disconnect();});" +
+  'require(main);';
+
+export function azuriteMainPath(): string {
+  const requireHere = createRequire(__filename);
+  return path.join(path.dirname(requireHere.resolve('azurite/package.json')), 'dist', 'src', 'azurite.js');
+}
+
+export async function startAzurite(options: AzuriteOptions = {}): Promise<RunningAzurite> {
+  const host = options.host ?? '127.0.0.1';
+  const args = [
+    '--blobHost',
+    host,
+    '--queueHost',
+    host,
+    '--tableHost',
+    host,
+    '--blobPort',
+    String(options.ports?.blob ?? 0),
+    '--queuePort',
+    String(options.ports?.queue ?? 0),
+    '--tablePort',
+    String(options.ports?.table ?? 0),
+    '--skipApiVersionCheck',
+    '--disableTelemetry',
+    '--silent',
+  ];
+  const location =
+    options.location !== undefined && options.inMemory !== true ? path.resolve(options.location) : undefined;
+  if (location !== undefined) {
+    mkdirSync(location, { recursive: true });
+    args.push('--location', location);
+  } else {
+    args.push('--inMemoryPersistence');
+  }
+
+  const child = spawn(process.execPath, ['-e', preamble, azuriteMainPath(), ...args], {
+    stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
+    cwd: location ?? process.cwd(),
+  });
+  const killOnExit = (): void => {
+    child.kill('SIGKILL');
+  };
+  process.once('exit', killOnExit);
+
+  const output: string[] = [];
+  try {
+    const ports = await waitForPorts(child, output, options);
+    let stopping: Promise<void> | undefined;
+    return {
+      connectionString: devConnectionString(ports, host),
+      ports,
+      pid: child.pid ?? -1,
+      stop() {
+        stopping ??= stopChild(child).finally(() => process.off('exit', killOnExit));
+        return stopping;
+      },
+    };
+  } catch (error) {
+    await stopChild(child);
+    process.off('exit', killOnExit);
+    throw error;
+  }
+}
+
+function waitForPorts(child: ChildProcess, output: string[], options: AzuriteOptions): Promise<StoragePorts> {
+  const timeoutMs = options.startTimeoutMs ?? 30_000;
+  return new Promise((resolve, reject) => {
+    const found: Partial<StoragePorts> = {};
+    const timer = setTimeout(() => {
+      fail(new Error(`Azurite did not start within ${timeoutMs} ms. Output:\n${output.join('\n')}`));
+    }, timeoutMs);
+    const onLine = (line: string): void => {
+      output.push(line);
+      options.onOutput?.(line);
+      const match =
+        /Azurite (Blob|Queue|Table) service is successfully listening at https?:\/\/[^:]+:(\d+)/.exec(line);
+      if (match?.[1] && match[2]) {
+        const service = match[1] === 'Blob' ? 'blob' : match[1] === 'Queue' ? 'queue' : 'table';
+        found[service] = Number(match[2]);
+        if (found.blob !== undefined && found.queue !== undefined && found.table !== undefined) {
+          clearTimeout(timer);
+          cleanup();
+          // Keep forwarding output after readiness (errors Azurite reports later).
+          if (options.onOutput) {
+            forwardLines(child, options.onOutput);
+          }
+          resolve({ blob: found.blob, queue: found.queue, table: found.table });
+        }
+      }
+    };
+    const onExit = (code: number | null, signal: NodeJS.Signals | null): void => {
+      const inUse = output.some((l) => l.includes('EADDRINUSE'));
+      fail(
+        new Error(
+          inUse
+            ? `Azurite could not start: a port is already in use (${describePorts(options.ports)}). ` +
+                'Stop whatever is listening there (maybe another Azurite) or choose other ports.\n' +
+                output.join('\n')
+            : `Azurite exited before it was ready (code ${code}, signal ${signal}). Output:\n${output.join('\n')}`,
+        ),
+      );
+    };
+    const onError = (error: Error): void => fail(new Error(`Could not start Azurite: ${error.message}`));
+    const stopForwarding = forwardLines(child, onLine);
+    child.once('exit', onExit);
+    child.once('error', onError);
+    function cleanup(): void {
+      stopForwarding();
+      child.off('exit', onExit);
+      child.off('error', onError);
+    }
+    function fail(error: Error): void {
+      clearTimeout(timer);
+      cleanup();
+      reject(error);
+    }
+  });
+}
+
+function describePorts(ports: Partial<StoragePorts> | undefined): string {
+  if (!ports) return 'free ports were requested';
+  return `blob ${ports.blob ?? 0}, queue ${ports.queue ?? 0}, table ${ports.table ?? 0}`;
+}
+
+/** Calls `onLine` for each line of the child's stdout and stderr; returns an unsubscribe function. */
+function forwardLines(child: ChildProcess, onLine: (line: string) => void): () => void {
+  const buffers = { stdout: '', stderr: '' };
+  const make =
+    (key: 'stdout' | 'stderr') =>
+    (chunk: Buffer): void => {
+      buffers[key] += chunk.toString('utf8');
+      const lines = buffers[key].split('\n');
+      buffers[key] = lines.pop() ?? '';
+      for (const line of lines) onLine(line.replace(/\r$/, ''));
+    };
+  const onStdout = make('stdout');
+  const onStderr = make('stderr');
+  child.stdout?.on('data', onStdout);
+  child.stderr?.on('data', onStderr);
+  return () => {
+    child.stdout?.off('data', onStdout);
+    child.stderr?.off('data', onStderr);
+  };
+}
+
+async function stopChild(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  // Keep draining the pipes so the child never blocks on a full stdout while closing.
+  child.stdout?.resume();
+  child.stderr?.resume();
+  child.kill('SIGTERM');
+  const timer = setTimeout(() => child.kill('SIGKILL'), 5_000);
+  await exited;
+  clearTimeout(timer);
+}
