@@ -1,0 +1,21 @@
+// The fixture app (test/fixtures/host-app) and the app settings its functions need.
+import path from 'node:path';
+import { repoRoot, uniqueName } from '../support/index.js';
+
+export const fixtureDir = path.join(repoRoot, 'test', 'fixtures', 'host-app');
+
+/** A never-firing NCRONTAB schedule (midnight, January 1st) for tests that do not look at the timer. */
+export const neverSchedule = '0 0 0 1 1 *';
+
+/** Unique queue names for every %SETTING% the fixture uses, plus a timer that does not fire. */
+export function fixtureEnv(overrides: Record<string, string> = {}): Record<string, string> {
+  return {
+    WORK_QUEUE: uniqueName('work'),
+    RESULTS_QUEUE: uniqueName('results'),
+    FANOUT_QUEUE: uniqueName('fanout'),
+    SLOW_QUEUE: uniqueName('slow'),
+    TIMER_RESULTS_QUEUE: uniqueName('timer'),
+    TICK_SCHEDULE: neverSchedule,
+    ...overrides,
+  };
+}

@@ -1,0 +1,217 @@
+// Starting function hosts from tests: in-process (fast, logs captured as records) or as a child process
+// running the real CLI (`dist/src/host/cli.js`, so `npm run build` must have run). Both are stopped when the
+// test that started them finishes, pass or fail; a process-exit hook kills any child left over.
+import { type ChildProcess, spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { inject, onTestFinished } from 'vitest';
+import { type HostOptions, type RunningHost, startHost } from '../../src/host/host.js';
+import { formatLogRecord, type LogRecord } from '../../src/host/log.js';
+
+export const repoRoot = fileURLToPath(new URL('../../', import.meta.url));
+export const cliPath = path.join(repoRoot, 'dist', 'src', 'host', 'cli.js');
+
+/** Registers `cleanup` to run when the current test ends; outside a test, the caller must clean up. */
+function cleanupAfterTest(cleanup: () => Promise<unknown>): void {
+  try {
+    onTestFinished(async () => {
+      await cleanup();
+    });
+  } catch {
+    // Not inside a test (e.g. beforeAll): the caller owns stopping it.
+  }
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// In-process hosts
+
+export interface TestHost extends RunningHost {
+  /** Every log record so far. */
+  logs: LogRecord[];
+  /** The log as func would print it, one `[time] message` per line. */
+  logText(): string;
+}
+
+/**
+ * Starts a host in this process on a free port against the shared Azurite (`AzureWebJobsStorage` defaults to
+ * the injected connection string). Logs are captured, not printed. Stopped when the test ends.
+ * Usage: `const host = await startTestHost({ appDir, env: { WORK_QUEUE: uniqueName('work') } });`
+ */
+export async function startTestHost(options: HostOptions): Promise<TestHost> {
+  const logs: LogRecord[] = [];
+  const host = await startHost({
+    port: 0,
+    shutdownTimeoutMs: 10_000,
+    ...options,
+    env: { AzureWebJobsStorage: inject('storageConnectionString'), ...options.env },
+    logSink: (record) => {
+      logs.push(record);
+      options.logSink?.(record);
+    },
+  });
+  cleanupAfterTest(() => host.stop());
+  return { ...host, logs, logText: () => logs.map(formatLogRecord).join('\n') };
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Child-process hosts
+
+export interface HostProcessOptions {
+  /** Function app folder (passed as --app-dir). */
+  appDir: string;
+  /** Environment overrides on top of this process's environment. */
+  env?: Record<string, string>;
+  /** Extra CLI arguments, e.g. ['--enable-auth']. */
+  args?: string[];
+  /** HTTP port; default 0 (a free port, read back from the output). */
+  port?: number;
+  /** How long to wait for "Host listening on ..." (default 20 s). */
+  readyTimeoutMs?: number;
+  /** Storage for AzureWebJobsStorage; default the shared Azurite. No Azurite is started by the child. */
+  storageConnectionString?: string;
+}
+
+export interface ExitInfo {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+}
+
+export interface HostProcess {
+  url: string;
+  port: number;
+  pid: number;
+  child: ChildProcess;
+  /** stdout and stderr lines so far, in arrival order. */
+  lines: string[];
+  output(): string;
+  /** Resolves with the first line (already seen or future) matching `pattern`; rejects on timeout or exit. */
+  waitForLine(pattern: RegExp, timeoutMs?: number): Promise<string>;
+  /** Resolves when the process has exited. */
+  exited: Promise<ExitInfo>;
+  /** Sends `signal` (default SIGTERM), waits up to `timeoutMs` (default 20 s), then SIGKILLs. */
+  stop(signal?: NodeJS.Signals, timeoutMs?: number): Promise<ExitInfo>;
+}
+
+const liveChildren = new Set<ChildProcess>();
+process.once('exit', () => {
+  for (const child of liveChildren) child.kill('SIGKILL');
+});
+
+/**
+ * Starts `node dist/src/host/cli.js --app-dir <appDir> --no-azurite --port 0` and waits until it listens.
+ * The child is killed when the current test ends (or at process exit).
+ * Usage: `const host = await startHostProcess({ appDir, env: { WORK_QUEUE: q } }); await fetch(`${host.url}/api/x`);`
+ */
+export async function startHostProcess(options: HostProcessOptions): Promise<HostProcess> {
+  if (!existsSync(cliPath))
+    throw new Error(`${cliPath} is missing: run \`npm run build\` before these tests.`);
+  const child = spawn(
+    process.execPath,
+    [
+      cliPath,
+      '--app-dir',
+      options.appDir,
+      '--no-azurite',
+      '--port',
+      String(options.port ?? 0),
+      ...(options.args ?? []),
+    ],
+    {
+      cwd: options.appDir,
+      env: {
+        ...process.env,
+        AzureWebJobsStorage: options.storageConnectionString ?? inject('storageConnectionString'),
+        ...options.env,
+      },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
+  liveChildren.add(child);
+  const lines: string[] = [];
+  const lineWaiters = new Set<() => void>();
+  const exited = new Promise<ExitInfo>((resolve) => {
+    child.once('exit', (code, signal) => {
+      liveChildren.delete(child);
+      resolve({ code, signal });
+      for (const wake of lineWaiters) wake();
+    });
+  });
+  let exitedNow = false;
+  void exited.then(() => {
+    exitedNow = true;
+  });
+  for (const stream of [child.stdout, child.stderr]) {
+    let buffer = '';
+    stream?.on('data', (chunk: Buffer) => {
+      buffer += chunk.toString('utf8');
+      const parts = buffer.split('\n');
+      buffer = parts.pop() ?? '';
+      lines.push(...parts);
+      for (const wake of lineWaiters) wake();
+    });
+  }
+
+  const waitForLine = (pattern: RegExp, timeoutMs = 20_000): Promise<string> =>
+    new Promise((resolve, reject) => {
+      let checked = 0;
+      const check = (): void => {
+        for (; checked < lines.length; checked++) {
+          const line = lines[checked] ?? '';
+          if (pattern.test(line)) {
+            done();
+            resolve(line);
+            return;
+          }
+        }
+        if (exitedNow) {
+          done();
+          reject(new Error(`Host process exited before printing ${pattern}. Output:\n${lines.join('\n')}`));
+        }
+      };
+      const timer = setTimeout(() => {
+        done();
+        reject(new Error(`No line matching ${pattern} within ${timeoutMs} ms. Output:\n${lines.join('\n')}`));
+      }, timeoutMs);
+      const done = (): void => {
+        clearTimeout(timer);
+        lineWaiters.delete(check);
+      };
+      lineWaiters.add(check);
+      check();
+    });
+
+  const stop = async (signal: NodeJS.Signals = 'SIGTERM', timeoutMs = 20_000): Promise<ExitInfo> => {
+    if (!exitedNow) {
+      child.kill(signal);
+      const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+      try {
+        return await exited;
+      } finally {
+        clearTimeout(timer);
+      }
+    }
+    return exited;
+  };
+  cleanupAfterTest(() => stop('SIGKILL'));
+
+  try {
+    const ready = await waitForLine(/Host listening on (http:\/\/\S+)/, options.readyTimeoutMs ?? 20_000);
+    const url = /Host listening on (http:\/\/\S+)/.exec(ready)?.[1] ?? '';
+    const port = Number(new URL(url).port);
+    return {
+      url,
+      port,
+      pid: child.pid ?? -1,
+      child,
+      lines,
+      output: () => lines.join('\n'),
+      waitForLine,
+      exited,
+      stop,
+    };
+  } catch (error) {
+    await stop('SIGKILL');
+    throw error;
+  }
+}

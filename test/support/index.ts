@@ -1,0 +1,14 @@
+// Test helpers shared by every test suite. The vitest global setup (./global-setup.ts) starts one Azurite and
+// provides its connection string: `inject('storageConnectionString')`.
+export {
+  cliPath,
+  type ExitInfo,
+  type HostProcess,
+  type HostProcessOptions,
+  repoRoot,
+  startHostProcess,
+  startTestHost,
+  type TestHost,
+} from './hosts.js';
+export { decodeBody, messageCount, queueClient, sendMessage, takeMessages } from './queues.js';
+export { uniqueName, type WaitOptions, waitFor, withTimeout } from './wait.js';
