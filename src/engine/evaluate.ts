@@ -202,7 +202,7 @@ function prepare(
   for (const license of licenses)
     enabledPlans.push(...catalog.enabledPlans(license.skuId, license.disabledPlans));
   const before = previousBySource.get(key);
-  const wasGranted = before !== undefined && before.some(holdsSeat);
+  const wasGranted = before?.some(holdsSeat) ?? false;
   return { key, source, licenses, enabledPlans, wasGranted };
 }
 
@@ -255,9 +255,10 @@ function judge(
   }
 
   const needed: Guid[] = [];
+  let unsubscribed = false;
   for (const license of candidate.licenses) {
-    if (!context.isSubscribed(license.skuId)) return { granted: false, error: 'Other' };
-    if (
+    if (!context.isSubscribed(license.skuId)) unsubscribed = true;
+    else if (
       !heldSkus.has(license.skuId) &&
       !previouslyHeld.has(license.skuId) &&
       !needed.includes(license.skuId)
@@ -267,6 +268,12 @@ function judge(
   }
   if (needed.length > 0 && !context.seats.tryTake(needed, principal.id)) {
     return { granted: false, error: 'CountViolation' };
+  }
+  if (unsubscribed) {
+    // Seats (check 4) come before "anything else" (5): a SKU the tenant does not subscribe to is `Other` only once
+    // the source's other SKUs have their seats, and those seats go straight back because the source fails.
+    for (const skuId of needed) context.seats.release(skuId);
+    return { granted: false, error: 'Other' };
   }
   return GRANTED;
 }
