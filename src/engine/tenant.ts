@@ -143,11 +143,17 @@ export function evaluateTenant(
 
   const evaluated = new Set<Guid>();
   for (const arrival of arrivals) {
-    sourcesSoFar.get(arrival.principal.facts.id)?.push(arrival.source);
+    const id = arrival.principal.facts.id;
+    sourcesSoFar.get(id)?.push(arrival.source);
+    // A given dependency hold is only kept while a plan needs it, so evaluating its principal before all of its
+    // sources have arrived would drop it for good (the dependent plan may arrive later). Such principals are
+    // evaluated once, with every source, in the pass below; with given seat holders the order does not matter.
+    if (givens.dependencyHolds?.has(id)) continue;
     evaluate(arrival.principal);
-    evaluated.add(arrival.principal.facts.id);
+    evaluated.add(id);
   }
-  // Principals with no sources still get one evaluation, which lets go of any hold that no longer has a reason.
+  // Principals with no sources (or with given holds) get one evaluation, which lets go of any hold that no longer
+  // has a reason.
   for (const principal of snapshot.principals) {
     if (!principal.deleted && !evaluated.has(principal.facts.id)) evaluate(principal);
   }
