@@ -149,9 +149,19 @@ function parseSegment(segment: string, template: string): Part[] {
       pushLiteral(parts, '}');
       i += 2;
     } else if (segment[i] === '{') {
-      const close = segment.indexOf('}', i);
-      if (close === -1) throw new Error(`Route "${template}": unclosed "{".`);
-      parts.push(parseParameter(segment.slice(i + 1, close), template));
+      // Inside a parameter, `{{` and `}}` stand for literal braces (e.g. in a regex constraint).
+      let close = i + 1;
+      while (close < segment.length) {
+        if (segment.startsWith('{{', close) || segment.startsWith('}}', close)) close += 2;
+        else if (segment[close] === '}') break;
+        else close++;
+      }
+      if (close >= segment.length) throw new Error(`Route "${template}": unclosed "{".`);
+      const body = segment
+        .slice(i + 1, close)
+        .replace(/\{\{/g, '{')
+        .replace(/\}\}/g, '}');
+      parts.push(parseParameter(body, template));
       i = close + 1;
     } else {
       pushLiteral(parts, segment[i] ?? '');

@@ -3,6 +3,7 @@
 // test that started them finishes, pass or fail; a process-exit hook kills any child left over.
 import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
+import { createServer } from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { inject, onTestFinished } from 'vitest';
@@ -21,6 +22,16 @@ function cleanupAfterTest(cleanup: () => Promise<unknown>): void {
   } catch {
     // Not inside a test (e.g. beforeAll): the caller owns stopping it.
   }
+}
+
+/** A TCP port that was free a moment ago (for tests that must name ports up front). */
+export async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const address = server.address();
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  if (address === null || typeof address === 'string') throw new Error('no port');
+  return address.port;
 }
 
 // ---------------------------------------------------------------------------------------------------------
@@ -68,8 +79,13 @@ export interface HostProcessOptions {
   port?: number;
   /** How long to wait for "Host listening on ..." (default 20 s). */
   readyTimeoutMs?: number;
-  /** Storage for AzureWebJobsStorage; default the shared Azurite. No Azurite is started by the child. */
+  /** Storage for AzureWebJobsStorage; default the shared Azurite. */
   storageConnectionString?: string;
+  /**
+   * Let the CLI start its own Azurite when AzureWebJobsStorage is local (as `npm start` does). Default false:
+   * the child gets --no-azurite and uses the shared one.
+   */
+  withAzurite?: boolean;
 }
 
 export interface ExitInfo {
@@ -99,7 +115,8 @@ process.once('exit', () => {
 });
 
 /**
- * Starts `node dist/src/host/cli.js --app-dir <appDir> --no-azurite --port 0` and waits until it listens.
+ * Starts `node dist/src/host/cli.js --app-dir <appDir> --no-azurite --port 0` and waits until it prints
+ * "Host listening on <url>".
  * The child is killed when the current test ends (or at process exit).
  * Usage: `const host = await startHostProcess({ appDir, env: { WORK_QUEUE: q } }); await fetch(`${host.url}/api/x`);`
  */
@@ -112,7 +129,7 @@ export async function startHostProcess(options: HostProcessOptions): Promise<Hos
       cliPath,
       '--app-dir',
       options.appDir,
-      '--no-azurite',
+      ...(options.withAzurite ? [] : ['--no-azurite']),
       '--port',
       String(options.port ?? 0),
       ...(options.args ?? []),

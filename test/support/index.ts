@@ -3,6 +3,7 @@
 export {
   cliPath,
   type ExitInfo,
+  freePort,
   type HostProcess,
   type HostProcessOptions,
   repoRoot,

@@ -1,0 +1,132 @@
+// Host child processes: graceful shutdown loses nothing, two hosts share a queue, and the npm start CLI.
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { describe, expect, it } from 'vitest';
+import { devConnectionString } from '../../src/host/settings.js';
+import {
+  cliPath,
+  freePort,
+  type HostProcess,
+  messageCount,
+  queueClient,
+  repoRoot,
+  sendMessage,
+  startHostProcess,
+  takeMessages,
+  waitFor,
+} from '../support/index.js';
+import { fixtureDir, fixtureEnv } from './fixture.js';
+
+function idsOf(results: unknown[]): string[] {
+  return results.map((r) => (typeof r === 'object' && r !== null && 'id' in r ? String(r.id) : '?'));
+}
+
+function count(host: HostProcess, pattern: RegExp): number {
+  return host.lines.filter((line) => pattern.test(line)).length;
+}
+
+describe('graceful shutdown', () => {
+  it('finishes running invocations on SIGTERM; a second host processes the rest; nothing is lost', async () => {
+    const env = {
+      ...fixtureEnv(),
+      AzureFunctionsJobHost__extensions__queues__batchSize: '3',
+      AzureFunctionsJobHost__extensions__queues__newBatchThreshold: '1',
+    };
+    const work = queueClient(env.WORK_QUEUE ?? '');
+    const ids = Array.from({ length: 10 }, (_, i) => `job${i}`);
+    for (const id of ids) await sendMessage(work, { id, action: 'slow', ms: 1200 });
+
+    const first = await startHostProcess({ appDir: fixtureDir, env });
+    await first.waitForLine(/work got job/);
+    const exit = await first.stop('SIGTERM');
+    expect(exit.code).toBe(0);
+    const started = count(first, /Executing 'Functions\.work'/);
+    expect(started).toBeGreaterThan(0);
+    expect(started).toBeLessThan(ids.length);
+    // Every invocation that had started completed (and its message was deleted) before the process exited.
+    expect(count(first, /Executed 'Functions\.work' \(Succeeded/)).toBe(started);
+    expect(first.output()).toContain('fixture appTerminate hook ran');
+
+    const second = await startHostProcess({ appDir: fixtureDir, env });
+    const results = await takeMessages(queueClient(env.RESULTS_QUEUE ?? ''), ids.length, {
+      timeoutMs: 30_000,
+    });
+    expect(new Set(idsOf(results))).toEqual(new Set(ids));
+    await waitFor(async () => (await messageCount(work)) === 0, { message: 'work queue drained' });
+    expect(count(second, /Executing 'Functions\.work'/)).toBe(ids.length - started);
+  });
+});
+
+describe('scale-out', () => {
+  it('two hosts on one queue process each message exactly once', async () => {
+    const env = {
+      ...fixtureEnv(),
+      AzureFunctionsJobHost__extensions__queues__batchSize: '4',
+      AzureFunctionsJobHost__extensions__queues__newBatchThreshold: '2',
+    };
+    const [a, b] = await Promise.all([
+      startHostProcess({ appDir: fixtureDir, env }),
+      startHostProcess({ appDir: fixtureDir, env }),
+    ]);
+    const work = queueClient(env.WORK_QUEUE ?? '');
+    const ids = Array.from({ length: 40 }, (_, i) => `item${i}`);
+    await Promise.all(ids.map((id) => sendMessage(work, { id, action: 'slow', ms: 150 })));
+
+    const results = await takeMessages(queueClient(env.RESULTS_QUEUE ?? ''), ids.length, {
+      timeoutMs: 30_000,
+    });
+    expect(idsOf(results).sort()).toEqual([...ids].sort());
+    const pids = new Set(results.map((r) => (typeof r === 'object' && r !== null && 'pid' in r ? r.pid : 0)));
+    expect(pids).toEqual(new Set([a.pid, b.pid]));
+    await waitFor(async () => (await messageCount(work)) === 0, { message: 'work queue drained' });
+    const executing = count(a, /Executing 'Functions\.work'/) + count(b, /Executing 'Functions\.work'/);
+    expect(executing).toBe(ids.length);
+  });
+});
+
+describe('npm start CLI', () => {
+  it('explains itself with --help', () => {
+    const help = spawnSync(process.execPath, [cliPath, '--help'], { encoding: 'utf8' });
+    expect(help.status).toBe(0);
+    expect(help.stdout).toContain('Runs this function app locally without Azure Functions Core Tools');
+    expect(help.stdout).toMatch(/--port <port>/);
+    expect(help.stdout).toMatch(/--no-azurite/);
+  });
+
+  it('starts Azurite and the host, answers /api/health, and stops both on SIGINT', async () => {
+    const ports = { blob: await freePort(), queue: await freePort(), table: await freePort() };
+    const host = await startHostProcess({
+      appDir: repoRoot,
+      withAzurite: true,
+      port: await freePort(),
+      args: ['--azurite-location', mkdtempSync(`${tmpdir()}/azurite-cli-`)],
+      storageConnectionString: devConnectionString(ports),
+      readyTimeoutMs: 30_000,
+    });
+    const azuritePid = Number(/Azurite is ready \(pid (\d+)\)/.exec(host.output())?.[1]);
+    expect(azuritePid).toBeGreaterThan(0);
+    expect(host.output()).toMatch(/health: \[GET\] http:\/\/127\.0\.0\.1:\d+\/api\/health/);
+
+    const response = await fetch(`${host.url}/api/health`);
+    expect(response.status).toBe(200);
+    expect(await response.json()).toMatchObject({
+      status: 'healthy',
+      table: { ok: true },
+      queue: { ok: true },
+    });
+
+    const exit = await host.stop('SIGINT');
+    expect(exit.code).toBe(0);
+    await waitFor(() => !isAlive(azuritePid), { timeoutMs: 10_000, message: 'Azurite child exited' });
+  });
+});
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
