@@ -104,7 +104,16 @@ export function evaluatePrincipal(
   }
 
   const currentKeys = new Set(prepared.map((p) => p.key));
-  const kept = keepDependencyHolds(catalog, previousBySource, currentKeys, heldPlans);
+  // A suspended source (its user was soft-deleted) gave its seat back, so holding it again needs a new one.
+  const takeSeatsFor = (entries: readonly LicenseEntry[]): boolean => {
+    const needed = [...new Set(entries.map((e) => e.skuId))].filter(
+      (skuId) => !heldSkus.has(skuId) && !previouslyHeld.has(skuId),
+    );
+    if (needed.length > 0 && !context.seats.tryTake(needed, principal.id)) return false;
+    for (const skuId of needed) heldSkus.add(skuId);
+    return true;
+  };
+  const kept = keepDependencyHolds(catalog, previousBySource, currentKeys, heldPlans, takeSeatsFor);
   for (const entries of kept) {
     for (const entry of entries) {
       heldSkus.add(entry.skuId);
@@ -282,16 +291,21 @@ function judge(
  * rules.md §3 "Dependencies": a source that went away (the principal left the group, or the group's license was
  * removed) is kept while a plan the principal still holds needs a prerequisite that only this source provides.
  * Repeats until stable, because a kept source's own plans can need another departed source.
+ *
+ * A restored user's suspended (`Disabled`) entries count as held too (rules.md §7.5: soft delete and restore give
+ * back the state from before, wherever seats allow): `takeSeats` re-takes their seats, and a hold that finds no
+ * seat is let go rather than kept without one.
  */
 function keepDependencyHolds(
   catalog: Catalog,
   previousBySource: ReadonlyMap<string, readonly LicenseEntry[]>,
   currentKeys: ReadonlySet<string>,
   heldPlans: ReadonlySet<Guid>,
+  takeSeats: (entries: readonly LicenseEntry[]) => boolean,
 ): (readonly LicenseEntry[])[] {
   const departed: { entries: readonly LicenseEntry[]; plans: Set<Guid> }[] = [];
   for (const [key, entries] of previousBySource) {
-    if (currentKeys.has(key) || !entries.some(holdsSeat)) continue;
+    if (currentKeys.has(key) || !entries.some((e) => holdsSeat(e) || e.state === 'Disabled')) continue;
     const plans = new Set<Guid>();
     for (const entry of entries) {
       for (const plan of catalog.enabledPlans(entry.skuId, entry.disabledPlans)) plans.add(plan);
@@ -308,9 +322,10 @@ function keepDependencyHolds(
     for (let i = departed.length - 1; i >= 0; i--) {
       const candidate = departed[i];
       if (!candidate || !providesMissingPrerequisite(catalog, keptPlans, candidate.plans)) continue;
+      departed.splice(i, 1);
+      if (!takeSeats(candidate.entries)) continue;
       kept.push(candidate.entries);
       for (const plan of candidate.plans) keptPlans.add(plan);
-      departed.splice(i, 1);
       changed = true;
     }
   }
