@@ -70,9 +70,12 @@ export async function startAzurite(options: AzuriteOptions = {}): Promise<Runnin
     args.push('--inMemoryPersistence');
   }
 
+  // detached: its own process group, so a terminal Ctrl-C reaches only the parent, which then stops the
+  // host before Azurite (in-flight invocations can still delete their messages).
   const child = spawn(process.execPath, ['-e', preamble, azuriteMainPath(), ...args], {
     stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
     cwd: location ?? process.cwd(),
+    detached: true,
   });
   const killOnExit = (): void => {
     child.kill('SIGKILL');

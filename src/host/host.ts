@@ -282,8 +282,17 @@ async function createTriggerQueues(
   }
   await Promise.all(
     [...names.values()].map(async ({ connectionString, queueName }) => {
-      const created = await clients.get(connectionString, queueName).createIfNotExists();
-      if (created.succeeded) logger.debug(`Created queue '${queueName}'.`);
+      try {
+        const created = await clients
+          .get(connectionString, queueName)
+          .createIfNotExists({ abortSignal: AbortSignal.timeout(30_000) });
+        if (created.succeeded) logger.debug(`Created queue '${queueName}'.`);
+      } catch (error) {
+        throw new Error(
+          `Could not create queue '${queueName}' (is the storage in AzureWebJobsStorage running?): ` +
+            (error instanceof Error ? error.message : String(error)),
+        );
+      }
     }),
   );
 }

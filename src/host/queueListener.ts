@@ -38,6 +38,8 @@ export class QueueListener {
   private wake: (() => void) | undefined;
   private notified = false;
   private readonly backoff: RandomizedExponentialBackoff;
+  /** Cancels a poll in progress (the SDK may be retrying against unreachable storage) when stopping. */
+  private readonly polling = new AbortController();
 
   constructor(private readonly config: QueueListenerConfig) {
     this.backoff = new RandomizedExponentialBackoff(100, config.options.maxPollingIntervalMs);
@@ -64,6 +66,7 @@ export class QueueListener {
   async stop(timeoutMs: number): Promise<void> {
     this.stopping = true;
     this.wake?.();
+    this.polling.abort();
     await this.loop;
     const drained = Promise.all([...this.processing]).then(() => true);
     const timedOut = new Promise<false>((resolve) => setTimeout(() => resolve(false), timeoutMs).unref());
@@ -85,7 +88,7 @@ export class QueueListener {
       let delayMs: number;
       try {
         if (checkExists) {
-          if (!(await queue.exists())) {
+          if (!(await queue.exists({ abortSignal: this.polling.signal }))) {
             delayMs = this.backoff.next(false);
             await this.sleep(delayMs);
             continue;
@@ -95,6 +98,7 @@ export class QueueListener {
         const response = await queue.receiveMessages({
           numberOfMessages: options.batchSize,
           visibilityTimeout: leaseSeconds,
+          abortSignal: this.polling.signal,
         });
         const messages = response.receivedMessageItems;
         if (messages.length > 0) {
