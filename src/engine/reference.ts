@@ -10,6 +10,7 @@ import type {
   Guid,
   IsoTime,
   LicenseEntry,
+  LicenseSource,
   PrepaidUnits,
   PrincipalFacts,
   PrincipalKind,
@@ -156,7 +157,7 @@ export class ReferenceTenant {
     group.members.set(memberId, { kind, joinedAt });
     if (kind === 'group') {
       this.requireGroup(memberId).memberOf.push({ groupId, joinedAt });
-      this.evaluate(this.devicesUnder(memberId));
+      this.evaluate(this.inArrivalOrder(this.devicesUnder(memberId), groupId));
     } else {
       const member = this.requirePrincipal(memberId);
       member.memberOf.push({ groupId, joinedAt });
@@ -324,19 +325,18 @@ export class ReferenceTenant {
     for (const id of principalIds) {
       const record = this.principals.get(id);
       if (!record || record.deleted) continue;
-      const sources = deriveSources(
-        this.catalog,
-        record.facts.kind,
-        record.directLicenses,
-        record.memberOf,
-        (g) => {
-          const group = this.groups.get(g);
-          return group ? this.licensingOf(group) : undefined;
-        },
-      );
-      const result = evaluatePrincipal(this.context(), record.facts, sources, record.entries);
+      const result = evaluatePrincipal(this.context(), record.facts, this.sourcesOf(id), record.entries);
       this.apply(record, result);
     }
+  }
+
+  private sourcesOf(principalId: Guid): LicenseSource[] {
+    const record = this.principals.get(principalId);
+    if (!record) return [];
+    return deriveSources(this.catalog, record.facts.kind, record.directLicenses, record.memberOf, (g) => {
+      const group = this.groups.get(g);
+      return group ? this.licensingOf(group) : undefined;
+    });
   }
 
   private apply(record: PrincipalRecord, result: PrincipalEvaluation): void {
@@ -453,14 +453,22 @@ export class ReferenceTenant {
     return [...devices];
   }
 
-  /** Members in the order the group's source reached them (join time, then id), the contested-seat order of §3. */
+  /**
+   * Principals in the order the group's source reached them, then by id: the contested-seat order of rules.md §3.
+   * A source reaches a member at the group's assignment time or the member's join time if later (for devices, the
+   * time it came under the group through nesting), so members who joined before the assignment all tie and go by
+   * id, exactly as in the from-scratch evaluation; their raw join times would put them in another order.
+   */
   private inArrivalOrder(principalIds: readonly Guid[], groupId: Guid): Guid[] {
-    const joined = (id: Guid) =>
-      this.principals.get(id)?.memberOf.find((e) => e.groupId === groupId)?.joinedAt ?? '';
-    return [...new Set(principalIds)].sort((a, b) => {
-      const ja = joined(a);
-      const jb = joined(b);
-      if (ja !== jb) return ja < jb ? -1 : 1;
+    const reachedAt = new Map<Guid, IsoTime>();
+    for (const id of new Set(principalIds)) {
+      const source = this.sourcesOf(id).find((s) => s.groupId === groupId);
+      reachedAt.set(id, source?.since ?? '');
+    }
+    return [...reachedAt.keys()].sort((a, b) => {
+      const ra = reachedAt.get(a) ?? '';
+      const rb = reachedAt.get(b) ?? '';
+      if (ra !== rb) return ra < rb ? -1 : 1;
       return a < b ? -1 : a > b ? 1 : 0;
     });
   }
