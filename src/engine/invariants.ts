@@ -12,7 +12,7 @@ export interface ObservedTenant {
   readonly consumedUnits: ReadonlyMap<Guid, number>;
 }
 
-export type InvariantName = 'seats' | 'idleSeat' | 'consistency' | 'uniqueness' | 'suspended';
+export type InvariantName = 'seats' | 'idleSeat' | 'idleAddress' | 'consistency' | 'uniqueness' | 'suspended';
 
 export interface InvariantViolation {
   readonly invariant: InvariantName;
@@ -28,8 +28,9 @@ export interface InvariantOptions {
 
 /**
  * Checks the invariants of rules.md §7 (1–4) on an idle tenant: seat counts are exact and within Total, no seat
- * idles while someone waits for it (automatic healing), and — taking as given who holds each seat, each shared
- * mailbox address and each dependency hold — every principal's entries equal the from-scratch evaluation.
+ * idles while someone waits for it, nor a proxy address while someone is refused a mailbox for it (automatic
+ * healing), and — taking as given who holds each seat, each shared mailbox address, who was refused a mailbox and
+ * each dependency hold — every principal's entries equal the from-scratch evaluation.
  */
 export function checkInvariants(
   catalog: Catalog,
@@ -43,6 +44,7 @@ export function checkInvariants(
   const holders = new Map<Guid, Set<Guid>>();
   const dependencyHolds = new Map<Guid, LicenseEntry[]>();
   const mailboxHolders = new Map<string, Guid>();
+  const mailboxRefused = new Set<Guid>();
   const factsById = new Map(observed.snapshot.principals.map((p) => [p.facts.id, p.facts] as const));
   for (const [principalId, entries] of observed.entries) {
     const held = new Set<Guid>();
@@ -54,6 +56,9 @@ export function checkInvariants(
         list.push(entry);
         dependencyHolds.set(principalId, list);
       }
+    }
+    if (!deleted.has(principalId) && entries.some((e) => e.error === 'UniquenessViolation')) {
+      mailboxRefused.add(principalId);
     }
     for (const skuId of held) {
       const set = holders.get(skuId) ?? new Set<Guid>();
@@ -115,6 +120,20 @@ export function checkInvariants(
         const key = sourceKey(entry.assignedByGroup, entry.skuId);
         bySource.set(key, [...(bySource.get(key) ?? []), entry]);
       }
+      const facts = factsById.get(principalId);
+      const refusedFreely =
+        mailboxRefused.has(principalId) &&
+        (facts?.proxyAddresses ?? []).every((address) => {
+          const holder = mailboxHolders.get(address.toLowerCase());
+          return holder === undefined || holder === principalId;
+        });
+      if (refusedFreely) {
+        violations.push({
+          invariant: 'idleAddress',
+          principalId,
+          message: `${principalId} is refused a mailbox while no other mailbox holds its proxy addresses`,
+        });
+      }
       for (const sourceEntries of bySource.values()) {
         const needed = sourceEntries.map((e) => e.skuId).filter((s) => !held.has(s));
         const free = (skuId: Guid) => (totals.get(skuId) ?? 0) - (holders.get(skuId)?.size ?? 0) > 0;
@@ -133,6 +152,7 @@ export function checkInvariants(
   const expected = evaluateTenant(catalog, observed.snapshot, now, {
     seatHolders: holders,
     mailboxHolders,
+    mailboxRefused,
     dependencyHolds,
   });
   for (const principal of observed.snapshot.principals) {

@@ -34,6 +34,8 @@ interface PrincipalRecord {
   memberOf: MembershipEdge[];
   entries: LicenseEntry[];
   mailboxActive: boolean;
+  /** The (lowercased) addresses whose mailbox this principal holds. */
+  claimedAddresses: string[];
 }
 
 interface GroupRecord {
@@ -131,6 +133,7 @@ export class ReferenceTenant {
       memberOf: [],
       entries: [],
       mailboxActive: false,
+      claimedAddresses: [],
     });
   }
 
@@ -293,7 +296,7 @@ export class ReferenceTenant {
     record.deleted = true;
     record.deletedAt = this.clock();
     for (const skuId of suspension.seatsReleased) this.consumed.set(skuId, this.consumedUnits(skuId) - 1);
-    this.releaseMailbox(userId);
+    this.releaseMailbox(record);
     record.mailboxActive = false;
     this.heal();
   }
@@ -313,7 +316,7 @@ export class ReferenceTenant {
     for (const skuId of new Set(record.entries.filter(holdsSeat).map((e) => e.skuId))) {
       this.consumed.set(skuId, this.consumedUnits(skuId) - 1);
     }
-    this.releaseMailbox(principalId);
+    this.releaseMailbox(record);
     for (const edge of record.memberOf) this.groups.get(edge.groupId)?.members.delete(principalId);
     this.principals.delete(principalId);
     this.heal();
@@ -343,13 +346,16 @@ export class ReferenceTenant {
     record.entries = result.entries;
     for (const skuId of result.seatsTaken) this.consumed.set(skuId, this.consumedUnits(skuId) + 1);
     for (const skuId of result.seatsReleased) this.consumed.set(skuId, this.consumedUnits(skuId) - 1);
-    if (result.mailboxActive && !record.mailboxActive) {
+    // Claims are re-taken on every evaluation, not only when the mailbox starts or stops working: a holder whose
+    // proxy addresses changed gives up the old ones and takes the new ones (rules.md §3.3 compares current addresses).
+    if (result.mailboxActive || record.mailboxActive) this.releaseMailbox(record);
+    if (result.mailboxActive) {
       for (const address of record.facts.proxyAddresses) {
         const key = address.toLowerCase();
-        if (!this.mailboxes.has(key)) this.mailboxes.set(key, record.facts.id);
+        if (this.mailboxes.has(key)) continue;
+        this.mailboxes.set(key, record.facts.id);
+        record.claimedAddresses.push(key);
       }
-    } else if (!result.mailboxActive && record.mailboxActive) {
-      this.releaseMailbox(record.facts.id);
     }
     record.mailboxActive = result.mailboxActive;
   }
@@ -357,6 +363,11 @@ export class ReferenceTenant {
   /**
    * Automatic healing (rules.md §6): while a SKU has free seats and principals wait for it, re-evaluate the earliest
    * waiter. Repeats until nothing moves, because a promotion can free seats of another SKU.
+   *
+   * A proxy address works the same way (our choice; §6 names only seats): when the mailbox holding an address goes
+   * (the holder lost its mailbox plan, changed its addresses, was deleted), the user waiting longest in
+   * `UniquenessViolation` whose addresses are now all free is re-evaluated. Without this, the from-scratch
+   * evaluation (§7.3) would grant that user what the incremental model keeps refusing.
    */
   private heal(): void {
     if (this.settings.licenseErrorHealing !== 'automatic') return;
@@ -365,8 +376,15 @@ export class ReferenceTenant {
     while (progressed) {
       progressed = false;
       const waiters: Waiter[] = [];
+      const addressWaiters: Waiter[] = [];
       for (const [id, record] of this.principals) {
-        if (!record.deleted) waiters.push(...waitingFor(id, record.entries));
+        if (record.deleted) continue;
+        waiters.push(...waitingFor(id, record.entries));
+        const refused = record.entries.filter((e) => e.error === 'UniquenessViolation');
+        if (refused.length > 0 && this.addressesFree(record)) {
+          const since = refused.map((e) => e.lastUpdatedDateTime).sort()[0] ?? '';
+          addressWaiters.push({ principalId: id, skuId: '', waitingSince: since });
+        }
       }
       waiters.sort(compareWaiters);
       for (const waiter of waiters) {
@@ -377,7 +395,22 @@ export class ReferenceTenant {
         progressed = true;
         break;
       }
+      if (progressed) continue;
+      const next = addressWaiters.sort(compareWaiters).find((w) => !tried.has(`${w.principalId}|address`));
+      if (next) {
+        tried.add(`${next.principalId}|address`);
+        this.evaluate([next.principalId]);
+        progressed = true;
+      }
     }
+  }
+
+  /** Whether no other principal's working mailbox holds any of this principal's proxy addresses. */
+  private addressesFree(record: PrincipalRecord): boolean {
+    return record.facts.proxyAddresses.every((address) => {
+      const holder = this.mailboxes.get(address.toLowerCase());
+      return holder === undefined || holder === record.facts.id;
+    });
   }
 
   private context(): EvaluationContext {
@@ -404,9 +437,11 @@ export class ReferenceTenant {
     };
   }
 
-  private releaseMailbox(principalId: Guid): void {
-    for (const [address, holder] of this.mailboxes)
-      if (holder === principalId) this.mailboxes.delete(address);
+  private releaseMailbox(record: PrincipalRecord): void {
+    for (const address of record.claimedAddresses) {
+      if (this.mailboxes.get(address) === record.facts.id) this.mailboxes.delete(address);
+    }
+    record.claimedAddresses = [];
   }
 
   private licensingOf(group: GroupRecord): GroupLicensing {

@@ -36,11 +36,17 @@ export interface TenantSnapshot {
 
 /**
  * Facts taken as given when checking a tenant whose seats were contested (rules.md §7.3): who holds a seat of each
- * SKU, who holds each shared proxy address's mailbox, and which removed sources are held for a dependency.
+ * SKU, who holds each shared proxy address's mailbox, who was refused a mailbox, and which removed sources are held
+ * for a dependency.
  */
 export interface OracleGivens {
   readonly seatHolders?: ReadonlyMap<Guid, ReadonlySet<Guid>>;
   readonly mailboxHolders?: ReadonlyMap<string, Guid>;
+  /**
+   * Principals refused a mailbox (`UniquenessViolation`): like a principal without a seat, they stay refused until
+   * re-evaluated, which with manual healing may be after the address was freed.
+   */
+  readonly mailboxRefused?: ReadonlySet<Guid>;
   readonly dependencyHolds?: ReadonlyMap<Guid, readonly LicenseEntry[]>;
 }
 
@@ -115,6 +121,7 @@ export function evaluateTenant(
   const mailboxes = new Map<string, Guid>(givens.mailboxHolders ?? []);
   const proxyAddresses: ProxyAddressView = {
     isHeldByAnother: (address, principalId) => {
+      if (givens.mailboxRefused?.has(principalId)) return true;
       const holder = mailboxes.get(address);
       return holder !== undefined && holder !== principalId;
     },
