@@ -1,7 +1,7 @@
 // Loading apps like the worker: package.json "main" glob, duplicate names, registration after startup, auth.
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { startTestHost } from '../support/index.js';
+import { startHostProcess, startTestHost } from '../support/index.js';
 import { fixtureDir, fixtureEnv } from './fixture.js';
 
 const variant = (name: string): string => path.join(fixtureDir, 'variants', name);
@@ -62,5 +62,46 @@ describe('authLevel', () => {
     );
     // anonymous functions stay open
     expect((await fetch(`${api}/defaultRoute`)).status).toBe(200);
+  });
+});
+
+describe('host options', () => {
+  // In a child process: the library starts its streaming proxy and keeps that state for the process.
+  it('refuses app.setup({ enableHttpStream: true }) with a clear message', async () => {
+    await expect(startHostProcess({ appDir: variant('stream') })).rejects.toThrow(
+      'app.setup({ enableHttpStream: true }) is not supported by the local host',
+    );
+  });
+
+  it('drops Executing/Executed lines of successful invocations when logInvocations is off', async () => {
+    const host = await startTestHost({ appDir: fixtureDir, env: fixtureEnv(), logInvocations: false });
+    await fetch(`${host.url}/api/logs`);
+    await fetch(`${host.url}/api/boom`);
+    const log = host.logText();
+    expect(log).toContain('info line from fixture');
+    expect(log).not.toContain("Executing 'Functions.logs'");
+    expect(log).not.toContain("Executed 'Functions.logs'");
+    expect(log).toMatch(/Executed 'Functions\.boom' \(Failed/);
+  });
+
+  it('answers CORS preflights and tags responses for allowed origins', async () => {
+    const host = await startTestHost({
+      appDir: fixtureDir,
+      env: fixtureEnv(),
+      cors: ['http://allowed.test'],
+    });
+    const preflight = await fetch(`${host.url}/api/echo`, {
+      method: 'OPTIONS',
+      headers: { origin: 'http://allowed.test', 'access-control-request-method': 'PUT' },
+    });
+    expect(preflight.status).toBe(204);
+    expect(preflight.headers.get('access-control-allow-origin')).toBe('http://allowed.test');
+    expect(preflight.headers.get('access-control-allow-methods')).toBe('PUT');
+    const allowed = await fetch(`${host.url}/api/defaultRoute`, {
+      headers: { origin: 'http://allowed.test' },
+    });
+    expect(allowed.headers.get('access-control-allow-origin')).toBe('http://allowed.test');
+    const other = await fetch(`${host.url}/api/defaultRoute`, { headers: { origin: 'http://other.test' } });
+    expect(other.headers.get('access-control-allow-origin')).toBeNull();
   });
 });

@@ -16,6 +16,8 @@ export function fixtureEnv(overrides: Record<string, string> = {}): Record<strin
     SLOW_QUEUE: uniqueName('slow'),
     TIMER_RESULTS_QUEUE: uniqueName('timer'),
     TICK_SCHEDULE: neverSchedule,
+    // Tests read the Executing/Executed lines, whatever the outer environment says.
+    FUNCTIONS_LOG_INVOCATIONS: 'true',
     ...overrides,
   };
 }

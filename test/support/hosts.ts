@@ -46,7 +46,8 @@ export interface TestHost extends RunningHost {
 
 /**
  * Starts a host in this process on a free port against the shared Azurite (`AzureWebJobsStorage` defaults to
- * the injected connection string). Logs are captured, not printed. Stopped when the test ends.
+ * the injected connection string). Logs are captured, not printed; Executing/Executed lines are on unless
+ * `logInvocations: false`. Stopped when the test ends.
  * Usage: `const host = await startTestHost({ appDir, env: { WORK_QUEUE: uniqueName('work') } });`
  */
 export async function startTestHost(options: HostOptions): Promise<TestHost> {
@@ -54,6 +55,7 @@ export async function startTestHost(options: HostOptions): Promise<TestHost> {
   const host = await startHost({
     port: 0,
     shutdownTimeoutMs: 10_000,
+    logInvocations: true,
     ...options,
     env: { AzureWebJobsStorage: inject('storageConnectionString'), ...options.env },
     logSink: (record) => {
@@ -147,16 +149,15 @@ export async function startHostProcess(options: HostProcessOptions): Promise<Hos
   liveChildren.add(child);
   const lines: string[] = [];
   const lineWaiters = new Set<() => void>();
+  let exitedNow = false;
   const exited = new Promise<ExitInfo>((resolve) => {
-    child.once('exit', (code, signal) => {
+    // 'close' (not 'exit'): by then stdout/stderr are fully read, so waiters see the last lines.
+    child.once('close', (code, signal) => {
+      exitedNow = true;
       liveChildren.delete(child);
       resolve({ code, signal });
-      for (const wake of lineWaiters) wake();
+      for (const wake of [...lineWaiters]) wake();
     });
-  });
-  let exitedNow = false;
-  void exited.then(() => {
-    exitedNow = true;
   });
   for (const stream of [child.stdout, child.stderr]) {
     let buffer = '';
@@ -165,7 +166,11 @@ export async function startHostProcess(options: HostProcessOptions): Promise<Hos
       const parts = buffer.split('\n');
       buffer = parts.pop() ?? '';
       lines.push(...parts);
-      for (const wake of lineWaiters) wake();
+      for (const wake of [...lineWaiters]) wake();
+    });
+    stream?.on('end', () => {
+      if (buffer !== '') lines.push(buffer);
+      buffer = '';
     });
   }
 
