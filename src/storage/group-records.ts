@@ -1,0 +1,144 @@
+import { z } from 'zod';
+import { groupPartition, odata, tenantRangeEnd } from './keys.js';
+import type { MemberOfEntry, RemovedMembership } from './principal-records.js';
+import {
+  getBoolean,
+  getJson,
+  getString,
+  getRow,
+  putJson,
+  queryRows,
+  type RawEntity,
+  requireString,
+} from './properties.js';
+import type { StorageTables } from './tables.js';
+
+/** A group as stored (its license assignment lives in the tenant partition, see tenant-records.ts). */
+export interface GroupRecord {
+  readonly tenantId: string;
+  readonly id: string;
+  readonly displayName: string;
+  readonly description: string | null;
+  readonly mailNickname: string;
+  readonly securityEnabled: boolean;
+  readonly mailEnabled: boolean;
+  readonly groupTypes: readonly string[];
+  readonly createdDateTime: string;
+  /** Groups this group is a direct member of (nesting, which device licenses follow). */
+  readonly memberOf: readonly MemberOfEntry[];
+  readonly removedMemberships: readonly RemovedMembership[];
+  readonly etag?: string;
+}
+
+const memberOfSchema = z.array(z.object({ g: z.string(), t: z.string(), b: z.number().int(), q: z.number().optional() }));
+const removedSchema = z.array(z.object({ g: z.string(), t: z.string(), q: z.number().optional() }));
+
+export function encodeGroup(group: GroupRecord): Record<string, unknown> & { partitionKey: string; rowKey: string } {
+  const entity: Record<string, unknown> & { partitionKey: string; rowKey: string } = {
+    partitionKey: groupPartition(group.tenantId, group.id),
+    rowKey: group.id,
+    n: group.displayName,
+    nl: group.displayName.toLowerCase(),
+    mn: group.mailNickname,
+    se: group.securityEnabled,
+    me: group.mailEnabled,
+    ct: group.createdDateTime,
+  };
+  if (group.description !== null) entity.desc = group.description;
+  putJson(entity, 'gt', group.groupTypes);
+  if (group.memberOf.length > 0) {
+    putJson(
+      entity,
+      'mo',
+      group.memberOf.map((m) => ({ g: m.groupId, t: m.joinedAt, b: m.bucket, ...(m.sequence === undefined ? {} : { q: m.sequence }) })),
+    );
+  }
+  if (group.removedMemberships.length > 0) {
+    putJson(
+      entity,
+      'rm',
+      group.removedMemberships.map((m) => ({ g: m.groupId, t: m.removedAt, ...(m.sequence === undefined ? {} : { q: m.sequence }) })),
+    );
+  }
+  return entity;
+}
+
+export function decodeGroup(tenantId: string, entity: RawEntity): GroupRecord {
+  return {
+    tenantId,
+    id: entity.rowKey,
+    displayName: requireString(entity, 'n'),
+    description: getString(entity, 'desc') ?? null,
+    mailNickname: requireString(entity, 'mn'),
+    securityEnabled: getBoolean(entity, 'se'),
+    mailEnabled: getBoolean(entity, 'me'),
+    groupTypes: getJson(entity, 'gt', z.array(z.string()), []),
+    createdDateTime: requireString(entity, 'ct'),
+    memberOf: getJson(entity, 'mo', memberOfSchema, []).map((m) => ({
+      groupId: m.g,
+      joinedAt: m.t,
+      bucket: m.b,
+      ...(m.q === undefined ? {} : { sequence: m.q }),
+    })),
+    removedMemberships: getJson(entity, 'rm', removedSchema, []).map((m) => ({
+      groupId: m.g,
+      removedAt: m.t,
+      ...(m.q === undefined ? {} : { sequence: m.q }),
+    })),
+    etag: entity.etag,
+  };
+}
+
+export async function readGroup(tables: StorageTables, tenantId: string, id: string): Promise<GroupRecord | undefined> {
+  const entity = await getRow(tables.groups, groupPartition(tenantId, id), id);
+  return entity ? decodeGroup(tenantId, entity) : undefined;
+}
+
+/** A group and, transitively, every group it is nested in (cycle-safe), read on demand and cached. */
+export class GroupCache {
+  private readonly cache = new Map<string, Promise<GroupRecord | undefined>>();
+
+  constructor(
+    private readonly tables: StorageTables,
+    private readonly tenantId: string,
+  ) {}
+
+  get(id: string): Promise<GroupRecord | undefined> {
+    let pending = this.cache.get(id);
+    if (!pending) {
+      pending = readGroup(this.tables, this.tenantId, id);
+      this.cache.set(id, pending);
+    }
+    return pending;
+  }
+
+  /** Loads the groups and all their ancestors; afterwards `known` answers synchronously. */
+  async loadWithAncestors(ids: Iterable<string>): Promise<void> {
+    const pending = [...ids];
+    const seen = new Set<string>();
+    while (pending.length > 0) {
+      const batch = pending.splice(0).filter((id) => !seen.has(id));
+      for (const id of batch) seen.add(id);
+      const groups = await Promise.all(batch.map((id) => this.get(id)));
+      for (const group of groups) for (const parent of group?.memberOf ?? []) pending.push(parent.groupId);
+    }
+    for (const id of seen) {
+      const group = await this.get(id);
+      if (group) this.loaded.set(id, group);
+    }
+  }
+
+  private loaded = new Map<string, GroupRecord>();
+
+  known(id: string): GroupRecord | undefined {
+    return this.loaded.get(id);
+  }
+}
+
+/** Lists a tenant's groups (for admin reads and the simulator; not on a hot path). */
+export async function* listGroups(tables: StorageTables, tenantId: string): AsyncGenerator<GroupRecord> {
+  const filter = `PartitionKey ge ${odata(`${tenantId}|`)} and PartitionKey lt ${odata(tenantRangeEnd(tenantId))}`;
+  for await (const entity of queryRows(tables.groups, filter)) {
+    yield decodeGroup(tenantId, entity);
+  }
+}

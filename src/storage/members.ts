@@ -1,0 +1,185 @@
+import type { TransactionAction } from '@azure/data-tables';
+import { bucketRowKey, membersPartition, odata, SHARD_COUNT, shardOf } from './keys.js';
+import { getLongString, getNumber, getRow, isConflict, putLongString, queryRows } from './properties.js';
+import { backoff } from './seat-ledger.js';
+import type { StorageTables } from './tables.js';
+
+export type MemberKind = 'user' | 'device' | 'group';
+
+export interface MemberRef {
+  readonly id: string;
+  readonly kind: MemberKind;
+  readonly joinedAt: string;
+}
+
+const HEADER_ROW = 'h';
+const ENTRY_WIDTH = 46;
+const KIND_CODES: Record<MemberKind, string> = { user: 'u', device: 'd', group: 'g' };
+const KINDS: Record<string, MemberKind> = { u: 'user', d: 'device', g: 'group' };
+
+/**
+ * A group's member list, packed: the members whose id falls in principal shard `s` live in bucket `s` of the
+ * group's partition, as fixed-width entries (id, kind, join time). A 100,000-member group is 256 rows of ~390
+ * entries, so listing it is one partition query, and a page of work over shards `a..b` reads exactly the buckets
+ * whose principals live in partitions `a..b`. The member's own row (its memberOf) is the source of truth; this list
+ * is the group-side index, updated idempotently by the same queue work.
+ */
+export function bucketOf(memberId: string): number {
+  return shardOf(memberId);
+}
+
+function encodeEntries(entries: readonly MemberRef[]): string {
+  return entries
+    .map((e) => `${e.id.padEnd(36).slice(0, 36)}${KIND_CODES[e.kind]}${Date.parse(e.joinedAt).toString(36).padStart(9, '0')}`)
+    .join('');
+}
+
+function decodeEntries(text: string): MemberRef[] {
+  const entries: MemberRef[] = [];
+  for (let i = 0; i + ENTRY_WIDTH <= text.length; i += ENTRY_WIDTH) {
+    const id = text.slice(i, i + 36).trimEnd();
+    const kind = KINDS[text.charAt(i + 36)] ?? 'user';
+    const joinedAt = new Date(Number.parseInt(text.slice(i + 37, i + ENTRY_WIDTH), 36)).toISOString();
+    entries.push({ id, kind, joinedAt });
+  }
+  return entries;
+}
+
+interface Bucket {
+  readonly index: number;
+  readonly entries: MemberRef[];
+  readonly etag: string | undefined;
+}
+
+export class MemberLists {
+  constructor(private readonly tables: StorageTables) {}
+
+  /** Members in buckets `from..to` (exclusive), i.e. those whose principal rows live in shards `from..to`. */
+  async listRange(tenantId: string, groupId: string, from = 0, to = SHARD_COUNT): Promise<MemberRef[]> {
+    const buckets = await this.readBuckets(tenantId, groupId, from, to);
+    return buckets.flatMap((b) => b.entries);
+  }
+
+  async count(tenantId: string, groupId: string): Promise<number> {
+    const header = await getRow(this.tables.members, membersPartition(tenantId, groupId), HEADER_ROW);
+    return header ? getNumber(header, 'n') : 0;
+  }
+
+  async has(tenantId: string, groupId: string, memberId: string): Promise<boolean> {
+    const bucket = bucketOf(memberId);
+    const [found] = await this.readBuckets(tenantId, groupId, bucket, bucket + 1);
+    return found?.entries.some((e) => e.id === memberId) ?? false;
+  }
+
+  /**
+   * Adds and removes members in one transaction per 99 buckets, with ETags (retrying on conflicts). Adding a
+   * present member or removing an absent one changes nothing, so replays are harmless. Returns the new count.
+   */
+  async apply(
+    tenantId: string,
+    groupId: string,
+    adds: readonly MemberRef[],
+    removes: readonly string[],
+  ): Promise<number> {
+    const partition = membersPartition(tenantId, groupId);
+    for (let attempt = 0; ; attempt++) {
+      const touched = new Set([...adds.map((a) => bucketOf(a.id)), ...removes.map(bucketOf)]);
+      const buckets = new Map(
+        (await this.readBuckets(tenantId, groupId, 0, SHARD_COUNT, touched)).map((b) => [b.index, b] as const),
+      );
+      const header = await this.readHeader(partition);
+      const changed = new Map<number, { entries: MemberRef[]; delta: number }>();
+      const stateOf = (index: number) => {
+        let state = changed.get(index);
+        if (!state) {
+          state = { entries: [...(buckets.get(index)?.entries ?? [])], delta: 0 };
+          changed.set(index, state);
+        }
+        return state;
+      };
+      for (const id of removes) {
+        const state = stateOf(bucketOf(id));
+        const at = state.entries.findIndex((e) => e.id === id);
+        if (at < 0) continue;
+        state.entries.splice(at, 1);
+        state.delta--;
+      }
+      for (const add of adds) {
+        const state = stateOf(bucketOf(add.id));
+        if (state.entries.some((e) => e.id === add.id)) continue;
+        state.entries.push(add);
+        state.delta++;
+      }
+      const indexes = [...changed.keys()].filter((i) => changed.get(i)?.delta !== 0);
+      let count = header.count;
+      let headerEtag = header.etag;
+      if (indexes.length === 0) return count;
+      try {
+        // Each transaction carries the header with its own part of the count, so a retry after a partial
+        // success counts only what is still missing (present members are skipped).
+        for (let i = 0; i < indexes.length; i += 99) {
+          const slice = indexes.slice(i, i + 99);
+          const actions: TransactionAction[] = [];
+          for (const index of slice) {
+            const state = changed.get(index);
+            if (!state) continue;
+            const entity: Record<string, unknown> & { partitionKey: string; rowKey: string } = {
+              partitionKey: partition,
+              rowKey: bucketRowKey(index),
+            };
+            putLongString(entity, 'm', encodeEntries(state.entries));
+            const etag = buckets.get(index)?.etag;
+            actions.push(etag ? ['update', entity, 'Replace', { etag }] : ['create', entity]);
+            count += state.delta;
+          }
+          const headerEntity = { partitionKey: partition, rowKey: HEADER_ROW, n: Math.max(0, count) };
+          actions.push(headerEtag ? ['update', headerEntity, 'Replace', { etag: headerEtag }] : ['create', headerEntity]);
+          const response = await this.tables.members.submitTransaction(actions);
+          headerEtag = response.subResponses[actions.length - 1]?.etag;
+        }
+        return count;
+      } catch (error: unknown) {
+        if (!isConflict(error) || attempt >= 30) throw error;
+        await backoff(attempt);
+      }
+    }
+  }
+
+  /** Removes a whole member list (the group was deleted). */
+  async drop(tenantId: string, groupId: string): Promise<void> {
+    const partition = membersPartition(tenantId, groupId);
+    const keys: string[] = [];
+    for await (const e of queryRows(this.tables.members, `PartitionKey eq ${odata(partition)}`, ['RowKey'])) {
+      keys.push(e.rowKey);
+    }
+    for (let i = 0; i < keys.length; i += 100) {
+      await this.tables.members.submitTransaction(
+        keys.slice(i, i + 100).map((rowKey) => ['delete', { partitionKey: partition, rowKey }]),
+      );
+    }
+  }
+
+  private async readHeader(partition: string): Promise<{ count: number; etag: string | undefined }> {
+    const header = await getRow(this.tables.members, partition, HEADER_ROW);
+    return header ? { count: getNumber(header, 'n'), etag: header.etag } : { count: 0, etag: undefined };
+  }
+
+  private async readBuckets(
+    tenantId: string,
+    groupId: string,
+    from: number,
+    to: number,
+    only?: ReadonlySet<number>,
+  ): Promise<Bucket[]> {
+    const partition = membersPartition(tenantId, groupId);
+    const filter =
+      `PartitionKey eq ${odata(partition)} and RowKey ge '${bucketRowKey(from)}' and RowKey lt '${bucketRowKey(to)}'`;
+    const buckets: Bucket[] = [];
+    for await (const entity of queryRows(this.tables.members, filter)) {
+      const index = Number.parseInt(entity.rowKey.slice(1), 10);
+      if (only && !only.has(index)) continue;
+      buckets.push({ index, entries: decodeEntries(getLongString(entity, 'm') ?? ''), etag: entity.etag });
+    }
+    return buckets;
+  }
+}

@@ -1,0 +1,60 @@
+import { odata, principalPartition, principalShardPartition, SHARD_COUNT, tenantRangeEnd } from './keys.js';
+import { decodePrincipal, isPrincipalRow, type PrincipalRecord } from './principal-records.js';
+import { getRow, queryRows } from './properties.js';
+import type { StorageTables } from './tables.js';
+
+const POINT_READS_IN_FLIGHT = 32;
+
+export async function readPrincipal(
+  tables: StorageTables,
+  tenantId: string,
+  id: string,
+): Promise<PrincipalRecord | undefined> {
+  const entity = await getRow(tables.principals, principalPartition(tenantId, id), id);
+  return entity ? decodePrincipal(tenantId, entity) : undefined;
+}
+
+/** Point reads, many in flight: for scattered principals. */
+export async function readPrincipals(
+  tables: StorageTables,
+  tenantId: string,
+  ids: readonly string[],
+): Promise<Map<string, PrincipalRecord>> {
+  const found = new Map<string, PrincipalRecord>();
+  const unique = [...new Set(ids)];
+  let next = 0;
+  const worker = async () => {
+    while (next < unique.length) {
+      const id = unique[next++];
+      if (id === undefined) break;
+      const record = await readPrincipal(tables, tenantId, id);
+      if (record) found.set(id, record);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(POINT_READS_IN_FLIGHT, unique.length) }, worker));
+  return found;
+}
+
+/**
+ * Every principal in a range of shards, in one query: for pages where most of the range's principals are wanted
+ * (a large group), one query beats hundreds of point reads.
+ */
+export async function readPrincipalShards(
+  tables: StorageTables,
+  tenantId: string,
+  fromShard: number,
+  toShardExclusive: number,
+  wanted?: ReadonlySet<string>,
+): Promise<Map<string, PrincipalRecord>> {
+  const found = new Map<string, PrincipalRecord>();
+  const from = principalShardPartition(tenantId, fromShard);
+  const to =
+    toShardExclusive >= SHARD_COUNT ? tenantRangeEnd(tenantId) : principalShardPartition(tenantId, toShardExclusive);
+  const filter = `PartitionKey ge ${odata(from)} and PartitionKey lt ${odata(to)} and RowKey lt '~'`;
+  for await (const entity of queryRows(tables.principals, filter)) {
+    if (!isPrincipalRow(entity)) continue;
+    if (wanted && !wanted.has(entity.rowKey)) continue;
+    found.set(entity.rowKey, decodePrincipal(tenantId, entity));
+  }
+  return found;
+}

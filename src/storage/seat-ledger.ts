@@ -1,0 +1,227 @@
+import type { TransactionAction } from '@azure/data-tables';
+import { totalUnits } from '../engine/index.js';
+import { getRow, isConflict } from './properties.js';
+import type { StorageTables } from './tables.js';
+import {
+  type ChunkPlan,
+  decodeReservation,
+  encodeReservation,
+  encodeSubscription,
+  type ReservationRecord,
+  reservationRow,
+  type SubscriptionRecord,
+  type TenantPartition,
+} from './tenant-records.js';
+
+/** Row key of the marker written in the same transaction as a chunk of principal rows: proof the chunk landed. */
+export const markerRow = (chunkKey: string) => `~r|${chunkKey}`;
+
+/** How long an owner may hold a reservation before someone else may resolve it (longer than a queue lease). */
+export const RESERVATION_LEASE_MS = 12 * 60 * 1000;
+
+export type Counts = Record<string, number>;
+
+export class ReservationBusyError extends Error {
+  constructor(id: string) {
+    super(`Seat reservation ${id} is being worked on by another instance; retry later.`);
+    this.name = 'ReservationBusyError';
+  }
+}
+
+/**
+ * An open reservation: what an earlier attempt left behind, resolved against the markers. Seats it claimed for
+ * chunks that never landed (`unusedGains`) are still counted as consumed, so this attempt may use them again.
+ */
+export interface OpenReservation {
+  readonly id: string;
+  readonly owner: string;
+  readonly existing: ReservationRecord | undefined;
+  readonly unusedGains: Counts;
+  readonly settledLoses: Counts;
+  /** Markers of chunks that landed, to clean up once the reservation is closed. */
+  readonly landedMarkers: readonly { partition: string; key: string }[];
+}
+
+export type ClaimOutcome = 'claimed' | 'not-needed' | 'conflict';
+
+/**
+ * The seat ledger (docs/storage.md, "Seats"): per-SKU counters in the tenant partition, changed only with ETags,
+ * and reservations recorded in the same transactions. Work claims the seats it will grant before writing any
+ * principal, writes each chunk of principals with a marker row in the same transaction, and gives back seats only
+ * after the principals that released them are written. A crash at any point leaves a reservation whose markers
+ * tell exactly which chunks landed, so whoever resumes it — the redelivered message, or the sweeper — settles the
+ * counters exactly. Seats are therefore never granted beyond Total, and `consumedUnits` is exact once work is done.
+ */
+export class SeatLedger {
+  constructor(private readonly tables: StorageTables) {}
+
+  async open(partition: TenantPartition, id: string, owner: string, now: Date): Promise<OpenReservation> {
+    const existing = partition.reservations.get(id);
+    if (!existing) return { id, owner, existing, unusedGains: {}, settledLoses: {}, landedMarkers: [] };
+    if (existing.owner !== owner && Date.parse(existing.leaseUntil) > now.getTime()) {
+      throw new ReservationBusyError(id);
+    }
+    const unusedGains: Counts = {};
+    const settledLoses: Counts = { ...existing.settledLoses };
+    const landedMarkers: { partition: string; key: string }[] = [];
+    const landed = await Promise.all(existing.chunks.map((chunk) => this.markerExists(chunk)));
+    existing.chunks.forEach((chunk, i) => {
+      if (landed[i]) {
+        addCounts(settledLoses, chunk.loses);
+        landedMarkers.push({ partition: chunk.partition, key: chunk.key });
+      } else {
+        addCounts(unusedGains, chunk.gains);
+      }
+    });
+    return { id, owner, existing, unusedGains, settledLoses, landedMarkers };
+  }
+
+  /**
+   * Claims the seats the planned chunks gain (less what the reservation already holds unused) and records the plan.
+   * `conflict` means the counters moved or no longer have room: re-read and re-evaluate.
+   */
+  async claim(
+    tenantId: string,
+    subscriptions: ReadonlyMap<string, SubscriptionRecord>,
+    open: OpenReservation,
+    chunks: readonly ChunkPlan[],
+    now: Date,
+  ): Promise<{ outcome: ClaimOutcome; subscriptions: ReadonlyMap<string, SubscriptionRecord> }> {
+    const gains: Counts = {};
+    let loses = false;
+    for (const chunk of chunks) {
+      addCounts(gains, chunk.gains);
+      if (Object.values(chunk.loses).some((n) => n > 0)) loses = true;
+    }
+    const net: Counts = { ...gains };
+    subtractCounts(net, open.unusedGains);
+    const hasNet = Object.values(net).some((n) => n !== 0);
+    const hasSettled = Object.values(open.settledLoses).some((n) => n > 0);
+    if (!hasNet && !loses && !open.existing && !hasSettled) {
+      return { outcome: 'not-needed', subscriptions };
+    }
+
+    const actions: TransactionAction[] = [];
+    const updated = new Map(subscriptions);
+    for (const [skuId, delta] of Object.entries(net)) {
+      if (delta === 0) continue;
+      const sub = subscriptions.get(skuId);
+      if (!sub) return { outcome: 'conflict', subscriptions };
+      const consumedUnits = sub.consumedUnits + delta;
+      if (delta > 0 && consumedUnits > totalUnits(sub.prepaidUnits)) return { outcome: 'conflict', subscriptions };
+      const next = { ...sub, consumedUnits: Math.max(0, consumedUnits) };
+      actions.push(['update', encodeSubscription(tenantId, next), 'Replace', { etag: sub.etag ?? '*' }]);
+      updated.set(skuId, next);
+    }
+    const record: ReservationRecord = {
+      id: open.id,
+      createdDateTime: open.existing?.createdDateTime ?? now.toISOString(),
+      owner: open.owner,
+      leaseUntil: new Date(now.getTime() + RESERVATION_LEASE_MS).toISOString(),
+      chunks,
+      settledLoses: open.settledLoses,
+    };
+    actions.push(
+      open.existing
+        ? ['update', encodeReservation(tenantId, record), 'Replace', { etag: open.existing.etag ?? '*' }]
+        : ['create', encodeReservation(tenantId, record)],
+    );
+    try {
+      const response = await this.tables.tenants.submitTransaction(actions);
+      const etags = response.subResponses.map((r) => r.etag);
+      let i = 0;
+      for (const [skuId, delta] of Object.entries(net)) {
+        if (delta === 0) continue;
+        const sub = updated.get(skuId);
+        if (sub) updated.set(skuId, { ...sub, etag: etags[i] });
+        i++;
+      }
+      return { outcome: 'claimed', subscriptions: updated };
+    } catch (error: unknown) {
+      if (isConflict(error)) return { outcome: 'conflict', subscriptions };
+      throw error;
+    }
+  }
+
+  /**
+   * Closes a reservation once every chunk has landed: gives back the seats the written chunks released, deletes
+   * the reservation, then removes the markers. Retries on counter conflicts with fresh reads.
+   */
+  async close(
+    tenantId: string,
+    open: OpenReservation,
+    landedChunks: readonly ChunkPlan[],
+    readSubscriptions: () => Promise<ReadonlyMap<string, SubscriptionRecord>>,
+  ): Promise<void> {
+    const loses: Counts = { ...open.settledLoses };
+    for (const chunk of landedChunks) addCounts(loses, chunk.loses);
+    for (let attempt = 0; ; attempt++) {
+      const subscriptions = await readSubscriptions();
+      const reservation = await this.readReservation(tenantId, open.id);
+      if (!reservation) break; // someone else (the sweeper) settled it
+      const actions: TransactionAction[] = [];
+      for (const [skuId, count] of Object.entries(loses)) {
+        const sub = subscriptions.get(skuId);
+        if (!sub || count === 0) continue;
+        const next = { ...sub, consumedUnits: Math.max(0, sub.consumedUnits - count) };
+        actions.push(['update', encodeSubscription(tenantId, next), 'Replace', { etag: sub.etag ?? '*' }]);
+      }
+      // Transactions delete unconditionally; the counter ETags above keep this step exclusive.
+      actions.push(['delete', { partitionKey: tenantId, rowKey: reservationRow(open.id) }]);
+      try {
+        await this.tables.tenants.submitTransaction(actions);
+        break;
+      } catch (error: unknown) {
+        if (!isConflict(error) || attempt >= 20) throw error;
+        await backoff(attempt);
+      }
+    }
+    const markers = [...open.landedMarkers, ...landedChunks.map((c) => ({ partition: c.partition, key: c.key }))];
+    await this.deleteMarkers(markers);
+  }
+
+  async readReservation(tenantId: string, id: string): Promise<ReservationRecord | undefined> {
+    const entity = await getRow(this.tables.tenants, tenantId, reservationRow(id));
+    return entity ? decodeReservation(entity) : undefined;
+  }
+
+  private async markerExists(chunk: ChunkPlan): Promise<boolean> {
+    return (await getRow(this.tables.principals, chunk.partition, markerRow(chunk.key))) !== undefined;
+  }
+
+  /** Best effort: a marker left behind only costs a row; the sweeper removes old ones. */
+  async deleteMarkers(markers: readonly { partition: string; key: string }[]): Promise<void> {
+    const byPartition = new Map<string, string[]>();
+    for (const m of markers) byPartition.set(m.partition, [...(byPartition.get(m.partition) ?? []), m.key]);
+    await Promise.all(
+      [...byPartition].map(async ([partition, keys]) => {
+        for (let i = 0; i < keys.length; i += 100) {
+          const slice = keys.slice(i, i + 100);
+          try {
+            await this.tables.principals.submitTransaction(
+              slice.map((key) => ['delete', { partitionKey: partition, rowKey: markerRow(key) }]),
+            );
+          } catch {
+            // A marker already removed fails the batch; remove the rest one by one.
+            await Promise.all(
+              slice.map((key) => this.tables.principals.deleteEntity(partition, markerRow(key)).catch(() => undefined)),
+            );
+          }
+        }
+      }),
+    );
+  }
+}
+
+export function addCounts(target: Counts, source: Readonly<Counts>): void {
+  for (const [key, value] of Object.entries(source)) target[key] = (target[key] ?? 0) + value;
+}
+
+function subtractCounts(target: Counts, source: Readonly<Counts>): void {
+  for (const [key, value] of Object.entries(source)) target[key] = (target[key] ?? 0) - value;
+}
+
+export async function backoff(attempt: number): Promise<void> {
+  const ms = Math.min(500, 5 * 2 ** Math.min(attempt, 7)) * (0.5 + Math.random());
+  await new Promise((resolve) => setTimeout(resolve, ms));
+}

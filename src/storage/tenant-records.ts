@@ -1,0 +1,258 @@
+import { z } from 'zod';
+import type {
+  GroupLicenseAssignment,
+  LicenseErrorHealing,
+  PrepaidUnits,
+  ProcessingState,
+  Subscription,
+  TenantSettings,
+} from '../engine/index.js';
+import { odata } from './keys.js';
+import {
+  CorruptEntityError,
+  getJson,
+  getNumber,
+  getString,
+  getRow,
+  putJson,
+  queryRows,
+  type RawEntity,
+  requireString,
+} from './properties.js';
+import type { StorageTables } from './tables.js';
+
+/** The tenant row. */
+export interface TenantRecord {
+  readonly id: string;
+  readonly displayName: string;
+  readonly countryLetterCode: string;
+  readonly licenseErrorHealing: LicenseErrorHealing;
+  /** The secret every change notification for this tenant must carry. */
+  readonly clientState: string;
+  readonly createdDateTime: string;
+  readonly etag?: string;
+}
+
+/** A subscription row: what was bought, and the seat counter that guards it. */
+export interface SubscriptionRecord extends Subscription {
+  readonly createdDateTime: string;
+  readonly etag?: string;
+}
+
+/** A group's license assignment and the state of its processing (rules.md §4). */
+export interface GroupLicenseRecord {
+  readonly groupId: string;
+  readonly licenses: readonly GroupLicenseAssignment[];
+  readonly licensedSince: string | null;
+  /** The job that processes the latest change; older jobs see they are superseded and stop. */
+  readonly jobId: string | null;
+  readonly processingState: ProcessingState;
+  readonly updatedDateTime: string;
+  readonly etag?: string;
+}
+
+/** A planned write of one chunk of principal rows, and the seats it takes and gives back. */
+export interface ChunkPlan {
+  readonly key: string;
+  readonly partition: string;
+  readonly gains: Readonly<Record<string, number>>;
+  readonly loses: Readonly<Record<string, number>>;
+}
+
+/** Seats claimed for work in flight (docs/storage.md, "Seats"). */
+export interface ReservationRecord {
+  readonly id: string;
+  readonly createdDateTime: string;
+  readonly owner: string;
+  readonly leaseUntil: string;
+  readonly chunks: readonly ChunkPlan[];
+  /** Seats given back by chunks already written, not yet taken off the counters. */
+  readonly settledLoses: Readonly<Record<string, number>>;
+  readonly etag?: string;
+}
+
+export interface TenantPartition {
+  readonly tenant: TenantRecord;
+  readonly subscriptions: ReadonlyMap<string, SubscriptionRecord>;
+  readonly groupLicenses: ReadonlyMap<string, GroupLicenseRecord>;
+  readonly reservations: ReadonlyMap<string, ReservationRecord>;
+}
+
+export const TENANT_ROW = 'tenant';
+export const subscriptionRow = (skuId: string) => `sku|${skuId}`;
+export const groupLicenseRow = (groupId: string) => `glic|${groupId}`;
+export const reservationRow = (id: string) => `res|${id}`;
+
+export function settingsOf(tenant: TenantRecord): TenantSettings {
+  return { countryLetterCode: tenant.countryLetterCode, licenseErrorHealing: tenant.licenseErrorHealing };
+}
+
+export function encodeTenant(tenant: TenantRecord): Record<string, unknown> & { partitionKey: string; rowKey: string } {
+  return {
+    partitionKey: tenant.id,
+    rowKey: TENANT_ROW,
+    n: tenant.displayName,
+    c: tenant.countryLetterCode,
+    h: tenant.licenseErrorHealing,
+    cs: tenant.clientState,
+    ct: tenant.createdDateTime,
+  };
+}
+
+function decodeTenant(entity: RawEntity): TenantRecord {
+  const healing = getString(entity, 'h');
+  if (healing !== 'automatic' && healing !== 'manual') throw new CorruptEntityError(entity, 'h');
+  return {
+    id: entity.partitionKey,
+    displayName: requireString(entity, 'n'),
+    countryLetterCode: requireString(entity, 'c'),
+    licenseErrorHealing: healing,
+    clientState: requireString(entity, 'cs'),
+    createdDateTime: requireString(entity, 'ct'),
+    etag: entity.etag,
+  };
+}
+
+export function encodeSubscription(
+  tenantId: string,
+  sub: SubscriptionRecord,
+): Record<string, unknown> & { partitionKey: string; rowKey: string } {
+  return {
+    partitionKey: tenantId,
+    rowKey: subscriptionRow(sub.skuId),
+    en: sub.prepaidUnits.enabled,
+    wa: sub.prepaidUnits.warning,
+    su: sub.prepaidUnits.suspended,
+    lo: sub.prepaidUnits.lockedOut,
+    c: sub.consumedUnits,
+    ct: sub.createdDateTime,
+  };
+}
+
+function decodeSubscription(entity: RawEntity): SubscriptionRecord {
+  const prepaidUnits: PrepaidUnits = {
+    enabled: getNumber(entity, 'en'),
+    warning: getNumber(entity, 'wa'),
+    suspended: getNumber(entity, 'su'),
+    lockedOut: getNumber(entity, 'lo'),
+  };
+  return {
+    skuId: entity.rowKey.slice('sku|'.length),
+    prepaidUnits,
+    consumedUnits: getNumber(entity, 'c'),
+    createdDateTime: requireString(entity, 'ct'),
+    etag: entity.etag,
+  };
+}
+
+const licenseSchema = z.array(z.object({ skuId: z.string(), disabledPlans: z.array(z.string()) }));
+const STATES: Record<string, ProcessingState> = {
+  Q: 'QueuedForProcessing',
+  P: 'ProcessingInProgress',
+  C: 'ProcessingComplete',
+};
+const STATE_CODES: Record<ProcessingState, string> = {
+  QueuedForProcessing: 'Q',
+  ProcessingInProgress: 'P',
+  ProcessingComplete: 'C',
+};
+
+export function encodeGroupLicense(
+  tenantId: string,
+  record: GroupLicenseRecord,
+): Record<string, unknown> & { partitionKey: string; rowKey: string } {
+  const entity: Record<string, unknown> & { partitionKey: string; rowKey: string } = {
+    partitionKey: tenantId,
+    rowKey: groupLicenseRow(record.groupId),
+    ps: STATE_CODES[record.processingState],
+    ut: record.updatedDateTime,
+  };
+  putJson(entity, 'lic', record.licenses);
+  if (record.licensedSince !== null) entity.ls = record.licensedSince;
+  if (record.jobId !== null) entity.job = record.jobId;
+  return entity;
+}
+
+function decodeGroupLicense(entity: RawEntity): GroupLicenseRecord {
+  const state = STATES[getString(entity, 'ps') ?? ''];
+  if (!state) throw new CorruptEntityError(entity, 'ps');
+  return {
+    groupId: entity.rowKey.slice('glic|'.length),
+    licenses: getJson(entity, 'lic', licenseSchema, []),
+    licensedSince: getString(entity, 'ls') ?? null,
+    jobId: getString(entity, 'job') ?? null,
+    processingState: state,
+    updatedDateTime: requireString(entity, 'ut'),
+    etag: entity.etag,
+  };
+}
+
+const chunkSchema = z.array(
+  z.object({
+    key: z.string(),
+    partition: z.string(),
+    gains: z.record(z.string(), z.number()),
+    loses: z.record(z.string(), z.number()),
+  }),
+);
+const countsSchema = z.record(z.string(), z.number());
+
+export function encodeReservation(
+  tenantId: string,
+  record: ReservationRecord,
+): Record<string, unknown> & { partitionKey: string; rowKey: string } {
+  const entity: Record<string, unknown> & { partitionKey: string; rowKey: string } = {
+    partitionKey: tenantId,
+    rowKey: reservationRow(record.id),
+    ct: record.createdDateTime,
+    ow: record.owner,
+    lu: record.leaseUntil,
+  };
+  putJson(entity, 'ch', record.chunks);
+  putJson(entity, 'sl', record.settledLoses);
+  return entity;
+}
+
+export function decodeReservation(entity: RawEntity): ReservationRecord {
+  return {
+    id: entity.rowKey.slice('res|'.length),
+    createdDateTime: requireString(entity, 'ct'),
+    owner: requireString(entity, 'ow'),
+    leaseUntil: requireString(entity, 'lu'),
+    chunks: getJson(entity, 'ch', chunkSchema, []),
+    settledLoses: getJson(entity, 'sl', countsSchema, {}),
+    etag: entity.etag,
+  };
+}
+
+/** Reads a tenant's whole control partition in one query (a few dozen rows), or undefined if it does not exist. */
+export async function readTenantPartition(
+  tables: StorageTables,
+  tenantId: string,
+): Promise<TenantPartition | undefined> {
+  let tenant: TenantRecord | undefined;
+  const subscriptions = new Map<string, SubscriptionRecord>();
+  const groupLicenses = new Map<string, GroupLicenseRecord>();
+  const reservations = new Map<string, ReservationRecord>();
+  const rows = queryRows(tables.tenants, `PartitionKey eq ${odata(tenantId)}`);
+  for await (const entity of rows) {
+    const key = entity.rowKey;
+    if (key === TENANT_ROW) tenant = decodeTenant(entity);
+    else if (key.startsWith('sku|')) {
+      const sub = decodeSubscription(entity);
+      subscriptions.set(sub.skuId, sub);
+    } else if (key.startsWith('glic|')) {
+      const lic = decodeGroupLicense(entity);
+      groupLicenses.set(lic.groupId, lic);
+    } else if (key.startsWith('res|')) {
+      const res = decodeReservation(entity);
+      reservations.set(res.id, res);
+    }
+  }
+  return tenant ? { tenant, subscriptions, groupLicenses, reservations } : undefined;
+}
+
+export async function readTenant(tables: StorageTables, tenantId: string): Promise<TenantRecord | undefined> {
+  const entity = await getRow(tables.tenants, tenantId, TENANT_ROW);
+  return entity ? decodeTenant(entity) : undefined;
+}
