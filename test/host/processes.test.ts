@@ -33,7 +33,7 @@ describe('graceful shutdown', () => {
       AzureFunctionsJobHost__extensions__queues__batchSize: '3',
       AzureFunctionsJobHost__extensions__queues__newBatchThreshold: '1',
     };
-    const work = queueClient(env.WORK_QUEUE ?? '');
+    const work = queueClient(env.WORK_QUEUE);
     const ids = Array.from({ length: 10 }, (_, i) => `job${i}`);
     for (const id of ids) await sendMessage(work, { id, action: 'slow', ms: 1200 });
 
@@ -49,7 +49,7 @@ describe('graceful shutdown', () => {
     expect(first.output()).toContain('fixture appTerminate hook ran');
 
     const second = await startHostProcess({ appDir: fixtureDir, env });
-    const results = await takeMessages(queueClient(env.RESULTS_QUEUE ?? ''), ids.length, {
+    const results = await takeMessages(queueClient(env.RESULTS_QUEUE), ids.length, {
       timeoutMs: 30_000,
     });
     expect(new Set(idsOf(results))).toEqual(new Set(ids));
@@ -69,11 +69,11 @@ describe('scale-out', () => {
       startHostProcess({ appDir: fixtureDir, env }),
       startHostProcess({ appDir: fixtureDir, env }),
     ]);
-    const work = queueClient(env.WORK_QUEUE ?? '');
+    const work = queueClient(env.WORK_QUEUE);
     const ids = Array.from({ length: 40 }, (_, i) => `item${i}`);
     await Promise.all(ids.map((id) => sendMessage(work, { id, action: 'slow', ms: 150 })));
 
-    const results = await takeMessages(queueClient(env.RESULTS_QUEUE ?? ''), ids.length, {
+    const results = await takeMessages(queueClient(env.RESULTS_QUEUE), ids.length, {
       timeoutMs: 30_000,
     });
     expect(idsOf(results).sort()).toEqual([...ids].sort());

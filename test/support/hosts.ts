@@ -5,12 +5,12 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { createServer } from 'node:net';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { inject, onTestFinished } from 'vitest';
 import { type HostOptions, type RunningHost, startHost } from '../../src/host/host.js';
 import { formatLogRecord, type LogRecord } from '../../src/host/log.js';
 
-export const repoRoot = fileURLToPath(new URL('../../', import.meta.url));
+/** The repository root (this file is test/support/hosts.ts). */
+export const repoRoot = path.resolve(__dirname, '..', '..');
 export const cliPath = path.join(repoRoot, 'dist', 'src', 'host', 'cli.js');
 
 /** Registers `cleanup` to run when the current test ends; outside a test, the caller must clean up. */
