@@ -1,5 +1,6 @@
 // startHost: load an app, then serve its HTTP, queue and timer functions until stop().
 import { randomUUID } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { DequeuedMessageItem } from '@azure/storage-queue';
 import { loadApp } from './appLoader.js';
@@ -11,7 +12,15 @@ import { consoleSink, describeError, HostLogger, type LogSink } from './log.js';
 import { isValidQueueName, poisonQueueName, QueueListener } from './queueListener.js';
 import { encodeMessage, messagesOf, QueueClients, QueueWatcher, sendCreatingQueue } from './queueStorage.js';
 import { isFunction, isRecord, type RpcTypedData, toTypedData } from './rpc.js';
-import { type Env, isTruthySetting, type MessageEncoding, readHostConfig, toNumber } from './settings.js';
+import {
+  type Env,
+  isTruthySetting,
+  type MessageEncoding,
+  normalizeConnectionString,
+  readHostConfig,
+  toNumber,
+} from './settings.js';
+import { SingletonLock } from './singletonLock.js';
 import { TimerScheduler } from './timerScheduler.js';
 
 export interface HostOptions {
@@ -50,6 +59,11 @@ export interface HostOptions {
   queueLeaseMs?: number;
   /** Development environment (2 s max polling interval default). Default true, as under `func start`. */
   development?: boolean;
+  /**
+   * Run each timer on one host only among hosts of the same app sharing AzureWebJobsStorage, through a lease
+   * entity in the table AzureFunctionsLocalLocks (the runtime uses a blob lease). Default true.
+   */
+  timerSingleton?: boolean;
 }
 
 export interface FunctionInfo {
@@ -176,26 +190,42 @@ export async function startHost(options: HostOptions): Promise<RunningHost> {
         unsubscribers.push(watcher.subscribe(plan.connectionString, plan.queueName, () => listener.notify()));
         listeners.push(listener);
       } else if (plan.kind === 'timer') {
-        timers.push(
-          new TimerScheduler({
-            functionName: plan.name,
-            schedule: plan.schedule,
-            runOnStartup: plan.runOnStartup,
-            logger,
-            invoke: (payload, firedAt) =>
-              invoker
-                .invoke(
-                  plan.fn,
-                  {
-                    inputData: [{ name: plan.triggerBindingName, data: { json: JSON.stringify(payload) } }],
-                    triggerMetadata: {},
-                    reason: `Timer fired at ${firedAt.toISOString()}`,
-                  },
-                  writeOutputs(plan.queueOutputs),
-                )
-                .then(() => undefined),
-          }),
-        );
+        const storage = env.AzureWebJobsStorage;
+        const useLock = (options.timerSingleton ?? true) && storage !== undefined && storage !== '';
+        if (!useLock && (options.timerSingleton ?? true)) {
+          logger.warn(
+            `Timer '${plan.name}': AzureWebJobsStorage is not set, so it runs without a singleton lock.`,
+          );
+        }
+        const scheduler: TimerScheduler = new TimerScheduler({
+          functionName: plan.name,
+          schedule: plan.schedule,
+          runOnStartup: plan.runOnStartup,
+          logger,
+          lock: useLock
+            ? new SingletonLock({
+                connectionString: normalizeConnectionString(storage ?? ''),
+                hostId: hostIdOf(appDir, env),
+                name: `${plan.name}.Listener`,
+                leaseMs: 15_000,
+                logger,
+                onChange: (held) => scheduler.setActive(held),
+              })
+            : undefined,
+          invoke: (payload, firedAt) =>
+            invoker
+              .invoke(
+                plan.fn,
+                {
+                  inputData: [{ name: plan.triggerBindingName, data: { json: JSON.stringify(payload) } }],
+                  triggerMetadata: {},
+                  reason: `Timer fired at ${firedAt.toISOString()}`,
+                },
+                writeOutputs(plan.queueOutputs),
+              )
+              .then(() => undefined),
+        });
+        timers.push(scheduler);
       }
     }
     for (const listener of listeners) listener.start();
@@ -246,6 +276,25 @@ async function checkCapabilities(): Promise<void> {
       'app.setup({ enableHttpStream: true }) is not supported by the local host; remove it or run `func start`.',
     );
   }
+}
+
+/** The app's host id (AzureFunctionsWebHost__hostid, else its package.json name or folder name). */
+function hostIdOf(appDir: string, env: Env): string {
+  const configured = env.AzureFunctionsWebHost__hostid;
+  let id = configured && configured !== '' ? configured : undefined;
+  if (!id) {
+    try {
+      const parsed: unknown = JSON.parse(readFileSync(path.join(appDir, 'package.json'), 'utf8'));
+      if (isRecord(parsed) && typeof parsed.name === 'string') id = parsed.name;
+    } catch {
+      // no package.json: use the folder name
+    }
+  }
+  // Table keys may not contain / \ # ? or control characters.
+  return (id ?? path.basename(appDir))
+    .toLowerCase()
+    .replace(/[^a-z0-9._-]/g, '-')
+    .slice(0, 32);
 }
 
 function applyEnv(values: Record<string, string>): () => void {

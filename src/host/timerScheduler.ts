@@ -1,8 +1,9 @@
 // Timer triggers: fires a function at each NCRONTAB occurrence, optionally once at startup (runOnStartup).
 // Like the runtime without a schedule monitor, `isPastDue` is false; `scheduleStatus` is kept in memory.
-// There is no cross-host singleton lock: every host process fires its own timers (see docs/host.md).
+// With a singleton lock (the default in startHost), only the host holding the lock runs the schedule.
 import type { HostLogger } from './log.js';
 import type { CronSchedule } from './ncrontab.js';
+import type { SingletonLock } from './singletonLock.js';
 
 export interface TimerConfig {
   functionName: string;
@@ -11,6 +12,8 @@ export interface TimerConfig {
   logger: HostLogger;
   /** Invokes the function with the timer payload (the host's JSON shape, PascalCase keys). */
   invoke(payload: TimerPayload, firedAt: Date): Promise<void>;
+  /** When given, the schedule runs only while this lock is held; its onChange must call setActive. */
+  lock?: SingletonLock;
 }
 
 export interface TimerPayload {
@@ -30,20 +33,35 @@ export class TimerScheduler {
 
   constructor(private readonly config: TimerConfig) {}
 
+  private active = false;
+  private startedOnce = false;
+
   start(): void {
-    if (this.config.runOnStartup) this.fire(new Date());
+    if (this.config.lock) this.config.lock.start();
+    else this.setActive(true);
+  }
+
+  /** Starts or pauses the schedule (the singleton lock was acquired or lost). */
+  setActive(active: boolean): void {
+    if (this.stopped || active === this.active) return;
+    this.active = active;
+    clearTimeout(this.timer);
+    if (!active) return;
+    if (this.config.runOnStartup && !this.startedOnce) this.fire(new Date());
+    this.startedOnce = true;
     this.arm();
   }
 
   async stop(timeoutMs: number): Promise<void> {
     this.stopped = true;
     clearTimeout(this.timer);
+    await this.config.lock?.stop();
     const drained = Promise.all([...this.running]);
     await Promise.race([drained, new Promise((resolve) => setTimeout(resolve, timeoutMs).unref())]);
   }
 
   private arm(): void {
-    if (this.stopped) return;
+    if (this.stopped || !this.active) return;
     const now = new Date();
     const next = this.config.schedule.next(now);
     const wait = next.getTime() - now.getTime();
@@ -61,7 +79,7 @@ export class TimerScheduler {
   }
 
   private fire(occurrence: Date): void {
-    if (this.stopped) return;
+    if (this.stopped || !this.active) return;
     const now = new Date();
     const payload: TimerPayload = {
       Schedule: { AdjustForDST: true },

@@ -26,6 +26,8 @@ export function fixtureEnv(overrides: Record<string, string> = {}): FixtureSetti
     SLOW_QUEUE: uniqueName('slow'),
     TIMER_RESULTS_QUEUE: uniqueName('timer'),
     TICK_SCHEDULE: neverSchedule,
+    // Timer locks are per host id: give each test its own app identity so parallel tests do not compete.
+    AzureFunctionsWebHost__hostid: uniqueName('app'),
     // Tests read the Executing/Executed lines, whatever the outer environment says.
     FUNCTIONS_LOG_INVOCATIONS: 'true',
     ...overrides,

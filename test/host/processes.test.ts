@@ -130,3 +130,22 @@ function isAlive(pid: number): boolean {
     return false;
   }
 }
+
+describe('timer singleton', () => {
+  it('runs a timer on one of two hosts sharing storage', async () => {
+    const env = fixtureEnv({ TICK_SCHEDULE: '*/1 * * * * *' });
+    const [a, b] = await Promise.all([
+      startHostProcess({ appDir: fixtureDir, env }),
+      startHostProcess({ appDir: fixtureDir, env }),
+    ]);
+    const ticks = await takeMessages(queueClient(env.TIMER_RESULTS_QUEUE), 4, { timeoutMs: 15_000 });
+    const pids = new Set(ticks.map((t) => (typeof t === 'object' && t !== null && 'pid' in t ? t.pid : 0)));
+    expect(pids.size).toBe(1);
+    expect([a.pid, b.pid]).toContain([...pids][0]);
+    // One firing per second, not two.
+    const seconds = ticks.map((t) =>
+      typeof t === 'object' && t !== null && 'at' in t ? String(t.at).slice(0, 19) : '',
+    );
+    expect(new Set(seconds).size).toBe(seconds.length);
+  });
+});
