@@ -59,6 +59,11 @@ export function getJson<T>(source: RawEntity, name: string, schema: z.ZodType<T>
   return result.data;
 }
 
+export function requireJson<T>(source: RawEntity, name: string, schema: z.ZodType<T>): T {
+  if (getLongString(source, name) === undefined) throw new CorruptEntityError(source, `${name} is missing`);
+  return getJson(source, name, schema, undefined as T);
+}
+
 export class CorruptEntityError extends Error {
   constructor(entity: RawEntity, detail: string) {
     super(`Stored entity ${entity.partitionKey}/${entity.rowKey} is not valid: ${detail}`);

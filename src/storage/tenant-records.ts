@@ -48,6 +48,8 @@ export interface GroupLicenseRecord {
   readonly jobId: string | null;
   readonly processingState: ProcessingState;
   readonly updatedDateTime: string;
+  /** Work for this group that failed for good (a poisoned message), shown to admins until the next change. */
+  readonly lastFailure?: string | null;
   readonly etag?: string;
 }
 
@@ -170,6 +172,7 @@ export function encodeGroupLicense(
   putJson(entity, 'lic', record.licenses);
   if (record.licensedSince !== null) entity.ls = record.licensedSince;
   if (record.jobId !== null) entity.job = record.jobId;
+  if (record.lastFailure) entity.fx = record.lastFailure;
   return entity;
 }
 
@@ -183,6 +186,7 @@ function decodeGroupLicense(entity: RawEntity): GroupLicenseRecord {
     jobId: getString(entity, 'job') ?? null,
     processingState: state,
     updatedDateTime: requireString(entity, 'ut'),
+    lastFailure: getString(entity, 'fx') ?? null,
     etag: entity.etag,
   };
 }

@@ -1,0 +1,287 @@
+import { encodeGroup, type GroupRecord, readGroup } from '../storage/group-records.js';
+import { bucketOf, type MemberKind, type MemberRef } from '../storage/members.js';
+import type { MemberOfEntry, PrincipalRecord, RemovedMembership } from '../storage/principal-records.js';
+import { readPrincipal, readPrincipals } from '../storage/principal-reads.js';
+import { isConflict } from '../storage/properties.js';
+import { backoff } from '../storage/seat-ledger.js';
+import { GROUP_LICENSING_APP, type AuditInput } from '../storage/audit.js';
+import type { AppContext } from './context.js';
+import { healReleased, registerProxyAddresses, releaseName } from './directory.js';
+import type { Change, ChangesMessage, MembershipChange } from './messages.js';
+import { updatePrincipals } from './principal-updates.js';
+
+/** Tombstones of ended memberships are kept this long, to ignore late or replayed notifications. */
+const TOMBSTONE_DAYS = 7;
+
+/**
+ * Applies a batch of directory changes for one tenant (membership joins and leaves from the API or the webhook,
+ * user lifecycle, re-evaluations) and evaluates every principal they touch, in one pass through the seat ledger.
+ * Every step is idempotent, so a redelivered or duplicated message converges to the same state.
+ */
+export async function applyChanges(ctx: AppContext, message: ChangesMessage, messageId: string): Promise<void> {
+  const { tenantId } = message;
+  const kinds = await resolveKinds(ctx, tenantId, message.changes);
+  const principalChanges = new Map<string, Change[]>();
+  const order: string[] = [];
+  const nested: MembershipChange[] = [];
+  const push = (id: string, change: Change) => {
+    const list = principalChanges.get(id);
+    if (list) list.push(change);
+    else {
+      principalChanges.set(id, [change]);
+      order.push(id);
+    }
+  };
+  for (const change of message.changes) {
+    if (change.type === 'member') {
+      const kind = change.memberKind ?? kinds.get(change.memberId);
+      if (kind === undefined) continue; // not in the directory mirror: nothing to apply
+      if (kind === 'group') nested.push({ ...change, memberKind: 'group' });
+      else push(change.memberId, { ...change, memberKind: kind });
+    } else if (change.type === 'user') {
+      push(change.userId, change);
+    } else {
+      for (const id of change.principalIds) push(id, change);
+    }
+  }
+
+  const devicesToEvaluate = new Set<string>();
+  for (const change of nested) {
+    for (const device of await applyNestedGroupChange(ctx, tenantId, change)) devicesToEvaluate.add(device);
+  }
+  for (const device of devicesToEvaluate) if (!principalChanges.has(device)) push(device, { type: 'evaluate', principalIds: [device] });
+  if (order.length === 0) return;
+
+  const now = ctx.now().toISOString();
+  const before = await readPrincipals(ctx.tables, tenantId, order);
+  await applyBucketChanges(ctx, tenantId, principalChanges, before, 'add', now);
+
+  const result = await updatePrincipals(ctx, tenantId, order, {
+    reservationId: messageId,
+    mutate: (record, at) => applyToRecord(record, principalChanges.get(record.id) ?? [], at),
+  });
+
+  await applyBucketChanges(ctx, tenantId, principalChanges, before, 'remove', now);
+  await cleanUpHardDeleted(ctx, tenantId, principalChanges, before, result.records);
+  await auditLifecycle(ctx, tenantId, principalChanges, before, messageId);
+  await healReleased(ctx, tenantId, result.released);
+}
+
+async function resolveKinds(ctx: AppContext, tenantId: string, changes: readonly Change[]): Promise<Map<string, MemberKind>> {
+  const unknown = changes.filter((c): c is MembershipChange => c.type === 'member' && c.memberKind === undefined);
+  const ids = [...new Set(unknown.map((c) => c.memberId))];
+  const principals = await readPrincipals(ctx.tables, tenantId, ids);
+  const kinds = new Map<string, MemberKind>();
+  for (const id of ids) {
+    const principal = principals.get(id);
+    if (principal) kinds.set(id, principal.kind);
+    else if (await readGroup(ctx.tables, tenantId, id)) kinds.set(id, 'group');
+  }
+  return kinds;
+}
+
+function sequenceOf(change: MembershipChange): number | undefined {
+  if (change.sequence !== undefined) return change.sequence;
+  if (change.eventTime !== undefined) {
+    const time = Date.parse(change.eventTime);
+    return Number.isFinite(time) ? time : undefined;
+  }
+  return undefined;
+}
+
+/** The membership part of a record (a principal or a nested group) that changes apply to. */
+interface Memberships {
+  readonly memberOf: readonly MemberOfEntry[];
+  readonly removedMemberships: readonly RemovedMembership[];
+}
+
+/**
+ * Applies one membership change to a member's own record. Newer notifications win: a change whose sequence is not
+ * newer than the last one applied to this membership (present or ended) is a replay and changes nothing; adding
+ * a present member or removing an absent one changes nothing either.
+ */
+export function applyMembership<T extends Memberships>(record: T, change: MembershipChange, now: string): T {
+  const sequence = sequenceOf(change);
+  const present = record.memberOf.find((m) => m.groupId === change.groupId);
+  const ended = record.removedMemberships.find((m) => m.groupId === change.groupId);
+  const last = present?.sequence ?? ended?.sequence;
+  if (sequence !== undefined && last !== undefined && sequence <= last) return record;
+  const withSequence = sequence === undefined ? {} : { sequence };
+  const cutoff = new Date(Date.parse(now) - TOMBSTONE_DAYS * 86_400_000).toISOString();
+  const tombstones = record.removedMemberships.filter((m) => m.groupId !== change.groupId && m.removedAt >= cutoff);
+  if (change.op === 'add') {
+    if (present) {
+      return sequence === undefined
+        ? record
+        : { ...record, memberOf: record.memberOf.map((m) => (m === present ? { ...m, ...withSequence } : m)) };
+    }
+    const entry: MemberOfEntry = {
+      groupId: change.groupId,
+      joinedAt: change.joinedAt ?? now,
+      bucket: bucketOf(change.memberId),
+      ...withSequence,
+    };
+    return { ...record, memberOf: [...record.memberOf, entry], removedMemberships: tombstones };
+  }
+  const tombstone: RemovedMembership = { groupId: change.groupId, removedAt: now, ...withSequence };
+  if (!present && sequence === undefined) return record;
+  return {
+    ...record,
+    memberOf: record.memberOf.filter((m) => m.groupId !== change.groupId),
+    removedMemberships: [...tombstones, tombstone],
+  };
+}
+
+function applyToRecord(record: PrincipalRecord, changes: readonly Change[], now: string): PrincipalRecord | null {
+  let current: PrincipalRecord = record;
+  for (const change of changes) {
+    if (change.type === 'member') current = applyMembership(current, change, now);
+    else if (change.type === 'user') {
+      if (change.op === 'hardDelete') return null;
+      if (change.op === 'softDelete' && current.deletedDateTime === null) current = { ...current, deletedDateTime: now };
+      if (change.op === 'restore' && current.deletedDateTime !== null) current = { ...current, deletedDateTime: null };
+    }
+  }
+  return current;
+}
+
+/**
+ * Keeps the group-side member lists in step: additions before the members' records are written, removals after,
+ * so that a crash in between never hides a member from a group job.
+ */
+async function applyBucketChanges(
+  ctx: AppContext,
+  tenantId: string,
+  changes: ReadonlyMap<string, readonly Change[]>,
+  before: ReadonlyMap<string, PrincipalRecord>,
+  phase: 'add' | 'remove',
+  now: string,
+): Promise<void> {
+  const byGroup = new Map<string, { adds: MemberRef[]; removes: string[] }>();
+  const at = (groupId: string) => {
+    let entry = byGroup.get(groupId);
+    if (!entry) {
+      entry = { adds: [], removes: [] };
+      byGroup.set(groupId, entry);
+    }
+    return entry;
+  };
+  for (const [memberId, list] of changes) {
+    const record = before.get(memberId);
+    if (!record) continue;
+    // The final membership after all of this principal's changes decides what the list must say.
+    const final = list.reduce<Memberships>(
+      (acc, change) => (change.type === 'member' ? applyMembership(acc, change, now) : acc),
+      record,
+    );
+    const hardDeleted = list.some((c) => c.type === 'user' && c.op === 'hardDelete');
+    const groups = new Set(list.filter((c): c is MembershipChange => c.type === 'member').map((c) => c.groupId));
+    if (hardDeleted) for (const m of record.memberOf) groups.add(m.groupId);
+    for (const groupId of groups) {
+      const member = final.memberOf.find((m) => m.groupId === groupId);
+      if (phase === 'add' && member && !hardDeleted) {
+        at(groupId).adds.push({ id: memberId, kind: record.kind, joinedAt: member.joinedAt });
+      }
+      if (phase === 'remove' && (!member || hardDeleted)) at(groupId).removes.push(memberId);
+    }
+  }
+  for (const [groupId, { adds, removes }] of byGroup) {
+    if (adds.length > 0 || removes.length > 0) await ctx.members.apply(tenantId, groupId, adds, removes);
+  }
+}
+
+/** A group joins or leaves a group: the nested group's own record and the parent's member list change. */
+async function applyNestedGroupChange(ctx: AppContext, tenantId: string, change: MembershipChange): Promise<string[]> {
+  const now = ctx.now().toISOString();
+  if (change.op === 'add') {
+    await ctx.members.apply(tenantId, change.groupId, [{ id: change.memberId, kind: 'group', joinedAt: change.joinedAt ?? now }], []);
+  }
+  for (let attempt = 0; ; attempt++) {
+    const child = await readGroup(ctx.tables, tenantId, change.memberId);
+    if (!child) break;
+    const next: GroupRecord = applyMembership(child, change, now);
+    if (next === child) break;
+    try {
+      await ctx.tables.groups.updateEntity(encodeGroup(next), 'Replace', { etag: child.etag ?? '*' });
+      break;
+    } catch (error: unknown) {
+      if (!isConflict(error) || attempt >= 20) throw error;
+      await backoff(attempt);
+    }
+  }
+  if (change.op === 'remove') await ctx.members.apply(tenantId, change.groupId, [], [change.memberId]);
+  return devicesUnder(ctx, tenantId, change.memberId);
+}
+
+/** Every device in a group or in the groups nested in it, transitively (cycle-safe). */
+export async function devicesUnder(ctx: AppContext, tenantId: string, groupId: string): Promise<string[]> {
+  const seen = new Set([groupId]);
+  const pending = [groupId];
+  const devices = new Set<string>();
+  while (pending.length > 0) {
+    const id = pending.pop();
+    if (id === undefined) break;
+    for (const member of await ctx.members.listRange(tenantId, id)) {
+      if (member.kind === 'device') devices.add(member.id);
+      else if (member.kind === 'group' && !seen.has(member.id)) {
+        seen.add(member.id);
+        pending.push(member.id);
+      }
+    }
+  }
+  return [...devices];
+}
+
+async function cleanUpHardDeleted(
+  ctx: AppContext,
+  tenantId: string,
+  changes: ReadonlyMap<string, readonly Change[]>,
+  before: ReadonlyMap<string, PrincipalRecord>,
+  after: ReadonlyMap<string, PrincipalRecord>,
+): Promise<void> {
+  for (const [id, list] of changes) {
+    if (!list.some((c) => c.type === 'user' && c.op === 'hardDelete')) continue;
+    const record = before.get(id);
+    if (!record || after.has(id) || (await readPrincipal(ctx.tables, tenantId, id))) continue;
+    if (record.userPrincipalName) await releaseName(ctx, tenantId, record.userPrincipalName);
+    if (record.proxyAddresses.length > 0) {
+      await registerProxyAddresses(ctx, tenantId, { ...record, proxyAddresses: [] }, record.proxyAddresses).catch(
+        () => undefined,
+      );
+    }
+  }
+}
+
+async function auditLifecycle(
+  ctx: AppContext,
+  tenantId: string,
+  changes: ReadonlyMap<string, readonly Change[]>,
+  before: ReadonlyMap<string, PrincipalRecord>,
+  messageId: string,
+): Promise<void> {
+  const records: (AuditInput & { idempotencyKey: string })[] = [];
+  const now = ctx.now().toISOString();
+  for (const [id, list] of changes) {
+    const record = before.get(id);
+    if (!record) continue;
+    for (const change of list) {
+      if (change.type !== 'user') continue;
+      const activity =
+        change.op === 'softDelete' ? 'Delete user' : change.op === 'restore' ? 'Restore user' : 'Hard delete user';
+      records.push({
+        idempotencyKey: `${messageId}:${id}:${change.op}`,
+        activityDateTime: now,
+        activityDisplayName: activity,
+        category: 'UserManagement',
+        initiatedBy: GROUP_LICENSING_APP,
+        operationType: change.op === 'restore' ? 'Restore' : 'Delete',
+        result: 'success',
+        resultReason: '',
+        targetResources: [
+          { id, displayName: record.userPrincipalName ?? record.displayName, type: 'User', modifiedProperties: [] },
+        ],
+      });
+    }
+  }
+  if (records.length > 0) await ctx.audit.append(tenantId, records);
+}

@@ -1,0 +1,73 @@
+import { randomUUID } from 'node:crypto';
+import { loadCatalog } from '../catalog/load.js';
+import { type Settings, settings } from '../config/settings.js';
+import type { Catalog } from '../engine/index.js';
+import { AuditLog } from '../storage/audit.js';
+import { JobStore } from '../storage/jobs.js';
+import type { StorageClientOptions } from '../storage/connection.js';
+import { MemberLists } from '../storage/members.js';
+import { PrincipalWriter } from '../storage/principal-writer.js';
+import { ProxyRegistry } from '../storage/proxies.js';
+import { WorkQueues } from '../storage/queues.js';
+import { SeatLedger } from '../storage/seat-ledger.js';
+import { StorageTables } from '../storage/tables.js';
+
+/** Everything the use cases need, built once per process from the settings. */
+export interface AppContext {
+  readonly settings: Pick<Settings, 'storageConnectionString' | 'storagePrefix'>;
+  readonly tables: StorageTables;
+  readonly queues: WorkQueues;
+  readonly catalog: Catalog;
+  readonly ledger: SeatLedger;
+  readonly writer: PrincipalWriter;
+  readonly members: MemberLists;
+  readonly proxies: ProxyRegistry;
+  readonly audit: AuditLog;
+  readonly jobs: JobStore;
+  readonly now: () => Date;
+  /** Distinguishes this process when it holds a lease. */
+  readonly instanceId: string;
+  /** Resolves once tables and queues exist. */
+  readonly ready: Promise<void>;
+}
+
+export interface ContextOptions extends StorageClientOptions {
+  readonly catalog?: Catalog;
+  readonly now?: () => Date;
+}
+
+export function createContext(
+  storage: Pick<Settings, 'storageConnectionString' | 'storagePrefix'>,
+  options: ContextOptions = {},
+): AppContext {
+  const tables = new StorageTables(storage.storageConnectionString, storage.storagePrefix, options);
+  const queues = new WorkQueues(storage.storageConnectionString, storage.storagePrefix, options);
+  const catalog = options.catalog ?? loadCatalog();
+  const ready = Promise.all([tables.ensure(), queues.ensure()]).then(() => undefined);
+  // A failed start-up is reported by whoever awaits `ready`; do not crash the process here.
+  ready.catch(() => undefined);
+  return {
+    settings: storage,
+    tables,
+    queues,
+    catalog,
+    ledger: new SeatLedger(tables),
+    writer: new PrincipalWriter(tables, catalog),
+    members: new MemberLists(tables),
+    proxies: new ProxyRegistry(tables),
+    audit: new AuditLog(tables),
+    jobs: new JobStore(tables),
+    now: options.now ?? (() => new Date()),
+    instanceId: randomUUID(),
+    ready,
+  };
+}
+
+let shared: AppContext | undefined;
+
+/** The process-wide context used by the function handlers. */
+export async function appContext(): Promise<AppContext> {
+  shared ??= createContext(settings());
+  await shared.ready;
+  return shared;
+}

@@ -1,0 +1,402 @@
+import { randomUUID } from 'node:crypto';
+import {
+  type AssignLicenseRequest,
+  finishApplyingResult,
+  groupStatus,
+  type GroupStatus,
+  memberOutcome,
+  type ProcessingState,
+  validateGroupLicenseChange,
+} from '../engine/index.js';
+import { type AuditInput, GROUP_LICENSING_APP } from '../storage/audit.js';
+import { readGroupCounters } from '../storage/bookkeeping.js';
+import type { GroupRecord } from '../storage/group-records.js';
+import { SHARD_COUNT } from '../storage/keys.js';
+import type { MemberRef } from '../storage/members.js';
+import type { PrincipalRecord } from '../storage/principal-records.js';
+import { readPrincipalShards } from '../storage/principal-reads.js';
+import { isConflict } from '../storage/properties.js';
+import { backoff } from '../storage/seat-ledger.js';
+import {
+  encodeGroupLicense,
+  type GroupLicenseRecord,
+  groupLicenseRow,
+  readTenantPartition,
+} from '../storage/tenant-records.js';
+import type { AppContext } from './context.js';
+import { getGroup, healReleased } from './directory.js';
+import { LicensingRefusedError, NotFoundError } from './errors.js';
+import type { GroupJobMessage, GroupPageMessage } from './messages.js';
+import { updatePrincipals } from './principal-updates.js';
+
+/** About this many members per page of a group job: big enough for full transactions, small enough to retry. */
+export const MEMBERS_PER_PAGE = 1000;
+
+export interface GroupLicensing {
+  readonly group: GroupRecord;
+  readonly licensing: GroupLicenseRecord | undefined;
+}
+
+/**
+ * Group `assignLicense` (rules.md §4): validated synchronously, recorded with a new job id, and queued. The group
+ * is `QueuedForProcessing` until the job's planner picks it up. Removals and additions of one request are one
+ * change, so members never hold neither SKU.
+ */
+export async function assignGroupLicenses(
+  ctx: AppContext,
+  tenantId: string,
+  groupId: string,
+  request: AssignLicenseRequest,
+): Promise<GroupLicensing> {
+  const group = await getGroup(ctx, tenantId, groupId);
+  for (let attempt = 0; ; attempt++) {
+    const partition = await readTenantPartition(ctx.tables, tenantId);
+    if (!partition) throw new NotFoundError(tenantId);
+    const current = partition.groupLicenses.get(group.id);
+    const deviceSkuOwners = new Map<string, string>();
+    for (const licensing of partition.groupLicenses.values()) {
+      for (const license of licensing.licenses) {
+        if (ctx.catalog.sku(license.skuId)?.assignableTo === 'device') deviceSkuOwners.set(license.skuId, licensing.groupId);
+      }
+    }
+    const change = validateGroupLicenseChange(
+      {
+        catalog: ctx.catalog,
+        subscribedSkuIds: new Set(partition.subscriptions.keys()),
+        group: { id: group.id, securityEnabled: group.securityEnabled, mailEnabled: group.mailEnabled, groupTypes: group.groupTypes },
+        current: current?.licenses ?? [],
+        deviceSkuOwners,
+      },
+      request,
+    );
+    if (!change.ok) throw new LicensingRefusedError(change.failure);
+    const now = ctx.now().toISOString();
+    const next: GroupLicenseRecord = {
+      groupId: group.id,
+      licenses: change.value.licenses,
+      licensedSince: change.value.licenses.length === 0 ? null : (current?.licensedSince ?? now),
+      jobId: randomUUID(),
+      processingState: 'QueuedForProcessing',
+      updatedDateTime: now,
+    };
+    try {
+      const entity = encodeGroupLicense(tenantId, next);
+      if (current) await ctx.tables.tenants.updateEntity(entity, 'Replace', { etag: current.etag ?? '*' });
+      else await ctx.tables.tenants.createEntity(entity);
+    } catch (error: unknown) {
+      if (!isConflict(error) || attempt >= 20) throw error;
+      await backoff(attempt);
+      continue;
+    }
+    await ctx.audit.append(tenantId, [
+      {
+        activityDateTime: now,
+        activityDisplayName: 'Set group license',
+        category: 'GroupManagement',
+        initiatedBy: { app: { displayName: 'Graph API' } },
+        operationType: 'Assign',
+        result: 'success',
+        resultReason: '',
+        targetResources: [
+          {
+            id: group.id,
+            displayName: group.displayName,
+            type: 'Group',
+            modifiedProperties: [
+              {
+                displayName: 'AssignedLicense',
+                oldValue: JSON.stringify(current?.licenses ?? []),
+                newValue: JSON.stringify(next.licenses),
+              },
+            ],
+          },
+        ],
+      },
+    ]);
+    await queueJob(ctx, tenantId, group.id, next.jobId ?? '');
+    return { group, licensing: next };
+  }
+}
+
+async function queueJob(ctx: AppContext, tenantId: string, groupId: string, jobId: string): Promise<void> {
+  const message: GroupJobMessage = { kind: 'group-job', tenantId, groupId, jobId };
+  await ctx.queues.send('jobs', message);
+}
+
+/** Reprocess every member of a group (an extension Graph lacks; seed 001's "Reprocess" button). */
+export async function reprocessGroup(ctx: AppContext, tenantId: string, groupId: string): Promise<GroupLicensing> {
+  const group = await getGroup(ctx, tenantId, groupId);
+  for (let attempt = 0; ; attempt++) {
+    const partition = await readTenantPartition(ctx.tables, tenantId);
+    const current = partition?.groupLicenses.get(group.id);
+    const now = ctx.now().toISOString();
+    const next: GroupLicenseRecord = {
+      groupId: group.id,
+      licenses: current?.licenses ?? [],
+      licensedSince: current?.licensedSince ?? null,
+      jobId: randomUUID(),
+      processingState: 'QueuedForProcessing',
+      updatedDateTime: now,
+    };
+    try {
+      const entity = encodeGroupLicense(tenantId, next);
+      if (current) await ctx.tables.tenants.updateEntity(entity, 'Replace', { etag: current.etag ?? '*' });
+      else await ctx.tables.tenants.createEntity(entity);
+    } catch (error: unknown) {
+      if (!isConflict(error) || attempt >= 20) throw error;
+      await backoff(attempt);
+      continue;
+    }
+    await queueJob(ctx, tenantId, group.id, next.jobId ?? '');
+    return { group, licensing: next };
+  }
+}
+
+/** Sets the processing state of the group's current job; false when another job has replaced it. */
+async function setProcessingState(
+  ctx: AppContext,
+  tenantId: string,
+  groupId: string,
+  jobId: string,
+  state: ProcessingState,
+): Promise<boolean> {
+  for (let attempt = 0; ; attempt++) {
+    const partition = await readTenantPartition(ctx.tables, tenantId);
+    const current = partition?.groupLicenses.get(groupId);
+    if (!current || current.jobId !== jobId) return false;
+    if (current.processingState === state || current.processingState === 'ProcessingComplete') return true;
+    try {
+      await ctx.tables.tenants.updateEntity(
+        { partitionKey: tenantId, rowKey: groupLicenseRow(groupId), ps: state === 'ProcessingInProgress' ? 'P' : 'C' },
+        'Merge',
+        { etag: current.etag ?? '*' },
+      );
+      return true;
+    } catch (error: unknown) {
+      if (!isConflict(error) || attempt >= 20) throw error;
+      await backoff(attempt);
+    }
+  }
+}
+
+/**
+ * Plans a job: which members, in how many pages. User SKUs reach the group's direct user members, in pages of
+ * principal shards; device SKUs reach the devices of the group and of every group nested in it. Returns the page
+ * messages to queue (the planner's output binding sends them). A replayed plan reuses the stored job.
+ */
+export async function planGroupJob(ctx: AppContext, message: GroupJobMessage): Promise<GroupPageMessage[]> {
+  const { tenantId, groupId, jobId } = message;
+  const partition = await readTenantPartition(ctx.tables, tenantId);
+  const licensing = partition?.groupLicenses.get(groupId);
+  if (!partition || !licensing || licensing.jobId !== jobId) return [];
+
+  const userCount = await ctx.members.count(tenantId, groupId);
+  const closure = await groupsUnder(ctx, tenantId, groupId);
+  const pages: Omit<GroupPageMessage, 'page' | 'pages'>[] = [];
+  const shardsPerPage = Math.max(1, Math.min(SHARD_COUNT, Math.floor((SHARD_COUNT * MEMBERS_PER_PAGE) / Math.max(1, userCount))));
+  const dense = userCount >= (await estimatePrincipals(ctx, tenantId)) / 4 && userCount > 2 * MEMBERS_PER_PAGE / 10;
+  for (let from = 0; from < SHARD_COUNT; from += shardsPerPage) {
+    pages.push({
+      kind: 'group-page',
+      tenantId,
+      groupId,
+      jobId,
+      listGroupId: groupId,
+      fromShard: from,
+      toShard: Math.min(SHARD_COUNT, from + shardsPerPage),
+      dense,
+    });
+  }
+  // Devices of nested groups follow device SKUs (rules.md §2); one page per nested group, usually small.
+  for (const nestedId of closure) {
+    if (nestedId === groupId) continue;
+    pages.push({ kind: 'group-page', tenantId, groupId, jobId, listGroupId: nestedId, fromShard: 0, toShard: SHARD_COUNT, dense: false });
+  }
+  const job = await ctx.jobs.create({
+    tenantId,
+    jobId,
+    groupId,
+    pages: pages.length,
+    membersTotal: userCount,
+    startedDateTime: ctx.now().toISOString(),
+  });
+  if (!(await setProcessingState(ctx, tenantId, groupId, jobId, 'ProcessingInProgress'))) return [];
+  const group = await getGroup(ctx, tenantId, groupId).catch(() => undefined);
+  await ctx.audit.append(tenantId, [
+    {
+      idempotencyKey: `start:${jobId}`,
+      activityDateTime: job.startedDateTime,
+      activityDisplayName: 'Start applying group based license to users',
+      category: 'GroupManagement',
+      initiatedBy: GROUP_LICENSING_APP,
+      operationType: 'Assign',
+      result: 'success',
+      resultReason: '',
+      targetResources: [
+        {
+          id: groupId,
+          displayName: group?.displayName ?? null,
+          type: 'Group',
+          modifiedProperties: [{ displayName: 'AssignedLicense', oldValue: null, newValue: JSON.stringify(licensing.licenses) }],
+        },
+      ],
+    },
+  ]);
+  return pages.map((p, page) => ({ ...p, page, pages: job.pages }));
+}
+
+/** The group and every group nested in it (for device SKUs), cycle-safe. */
+async function groupsUnder(ctx: AppContext, tenantId: string, groupId: string): Promise<string[]> {
+  const seen = new Set([groupId]);
+  const pending = [groupId];
+  while (pending.length > 0) {
+    const id = pending.pop();
+    if (id === undefined) break;
+    for (const member of await ctx.members.listRange(tenantId, id)) {
+      if (member.kind === 'group' && !seen.has(member.id)) {
+        seen.add(member.id);
+        pending.push(member.id);
+      }
+    }
+  }
+  return [...seen];
+}
+
+/** Roughly how many principals the tenant has: enough to choose between a range read and point reads. */
+async function estimatePrincipals(ctx: AppContext, tenantId: string): Promise<number> {
+  // One shard's population, times the shard count: shards are uniform by construction.
+  const sample = await readPrincipalShards(ctx.tables, tenantId, 0, 1);
+  return sample.size * SHARD_COUNT;
+}
+
+/**
+ * One page of a group job: the page's members are evaluated in the order the group's source reached them, written
+ * through the seat ledger, and counted. The last page to finish completes the job.
+ */
+export async function processGroupPage(ctx: AppContext, message: GroupPageMessage, messageId: string): Promise<void> {
+  const { tenantId, groupId, jobId } = message;
+  const partition = await readTenantPartition(ctx.tables, tenantId);
+  const licensing = partition?.groupLicenses.get(groupId);
+  if (!licensing || licensing.jobId !== jobId) return; // superseded: the newer job covers every member
+
+  const members = await ctx.members.listRange(tenantId, message.listGroupId, message.fromShard, message.toShard);
+  const wanted = members.filter((m) => (message.listGroupId === groupId ? m.kind !== 'group' : m.kind === 'device'));
+  const ids = arrivalOrder(wanted);
+  let preloaded: Map<string, PrincipalRecord> | undefined;
+  if (message.dense && ids.length > 0) {
+    preloaded = await readPrincipalShards(ctx.tables, tenantId, message.fromShard, message.toShard, new Set(ids));
+  }
+  const result = ids.length === 0
+    ? { records: new Map<string, PrincipalRecord>(), released: {}, changed: 0 }
+    : await updatePrincipals(ctx, tenantId, ids, { reservationId: messageId, ...(preloaded ? { preloaded } : {}) });
+
+  let succeeded = 0;
+  let failed = 0;
+  const errors: Record<string, number> = {};
+  const failures: (AuditInput & { idempotencyKey: string })[] = [];
+  const now = ctx.now().toISOString();
+  for (const id of ids) {
+    const record = result.records.get(id);
+    if (!record || record.deletedDateTime !== null) continue;
+    const outcome = memberOutcome(record.entries, groupId);
+    if (outcome === 'succeeded') succeeded++;
+    else if (outcome === 'failed') {
+      failed++;
+      const error = record.entries.find((e) => e.assignedByGroup === groupId && e.state === 'Error')?.error ?? 'Other';
+      errors[error] = (errors[error] ?? 0) + 1;
+      failures.push({
+        idempotencyKey: `${jobId}:${id}`,
+        activityDateTime: now,
+        activityDisplayName: 'Change user license',
+        category: 'UserManagement',
+        initiatedBy: GROUP_LICENSING_APP,
+        operationType: 'Assign',
+        result: 'failure',
+        resultReason: error,
+        targetResources: [
+          { id, displayName: record.userPrincipalName ?? record.displayName, type: record.kind === 'user' ? 'User' : 'Device', modifiedProperties: [] },
+        ],
+        additionalDetails: [{ key: 'GroupId', value: groupId }],
+      });
+    }
+  }
+  if (failures.length > 0) await ctx.audit.append(tenantId, failures);
+  await ctx.jobs.writePage(tenantId, jobId, message.page, { processed: ids.length, succeeded, failed, errors });
+  await healReleased(ctx, tenantId, result.released);
+  const { allDone } = await ctx.jobs.markDone(tenantId, jobId, message.page);
+  if (allDone) await completeGroupJob(ctx, tenantId, groupId, jobId);
+}
+
+function arrivalOrder(members: readonly MemberRef[]): string[] {
+  return [...members]
+    .sort((a, b) => (a.joinedAt !== b.joinedAt ? (a.joinedAt < b.joinedAt ? -1 : 1) : a.id < b.id ? -1 : a.id > b.id ? 1 : 0))
+    .map((m) => m.id);
+}
+
+/** Completes a job (idempotent): `ProcessingComplete`, and the *Finish applying…* record with the result text. */
+export async function completeGroupJob(ctx: AppContext, tenantId: string, groupId: string, jobId: string): Promise<void> {
+  if (!(await setProcessingState(ctx, tenantId, groupId, jobId, 'ProcessingComplete'))) return;
+  const counters = await readGroupCounters(ctx.tables, tenantId, groupId);
+  const group = await getGroup(ctx, tenantId, groupId).catch(() => undefined);
+  await ctx.audit.append(tenantId, [
+    {
+      idempotencyKey: `finish:${jobId}`,
+      activityDateTime: ctx.now().toISOString(),
+      activityDisplayName: 'Finish applying group based license to users',
+      category: 'GroupManagement',
+      initiatedBy: GROUP_LICENSING_APP,
+      operationType: 'Assign',
+      result: 'success',
+      resultReason: '',
+      targetResources: [
+        {
+          id: groupId,
+          displayName: group?.displayName ?? null,
+          type: 'Group',
+          modifiedProperties: [
+            { displayName: 'Result', oldValue: null, newValue: finishApplyingResult(counters) },
+          ],
+        },
+      ],
+    },
+  ]);
+}
+
+export interface ProcessingDetails {
+  readonly state: ProcessingState;
+  readonly status: GroupStatus;
+  readonly membersTotal: number;
+  readonly membersProcessed: number;
+  readonly membersSucceeded: number;
+  readonly membersFailed: number;
+  readonly errorsByType: Readonly<Record<string, number>>;
+  /** Pages whose work failed for good (poisoned), and the last such failure: reprocess the group to retry. */
+  readonly failedPages: number;
+  readonly lastFailure: string | null;
+}
+
+/** `licenseProcessingDetails`: the state, the admin status, and progress counters for progress bars. */
+export async function processingDetails(ctx: AppContext, tenantId: string, groupId: string): Promise<ProcessingDetails> {
+  const group = await getGroup(ctx, tenantId, groupId);
+  const partition = await readTenantPartition(ctx.tables, tenantId);
+  const licensing = partition?.groupLicenses.get(group.id);
+  const counters = await readGroupCounters(ctx.tables, tenantId, group.id);
+  const state = licensing?.processingState ?? 'ProcessingComplete';
+  const job = licensing?.jobId ? await ctx.jobs.read(tenantId, licensing.jobId) : undefined;
+  const progress = licensing?.jobId ? await ctx.jobs.progress(tenantId, licensing.jobId) : undefined;
+  const membersTotal = job?.membersTotal ?? (await ctx.members.count(tenantId, group.id));
+  const failedPages = progress?.poisonedPages ?? 0;
+  const lastFailure = licensing?.lastFailure ?? null;
+  const status = failedPages > 0 || lastFailure ? (state === 'ProcessingComplete' ? 'errorsAndIssues' : 'inProgress') : groupStatus(state, counters);
+  return {
+    state,
+    status,
+    membersTotal,
+    membersProcessed: state === 'ProcessingComplete' ? membersTotal : Math.min(membersTotal, progress?.processed ?? 0),
+    membersSucceeded: counters.succeeded,
+    membersFailed: counters.failed,
+    errorsByType: counters.errors,
+    failedPages,
+    lastFailure,
+  };
+}

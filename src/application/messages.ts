@@ -1,0 +1,78 @@
+import { z } from 'zod';
+
+const guid = z.string().regex(/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/);
+
+/** Plan and start a group's license job. */
+export const groupJobMessage = z.object({
+  kind: z.literal('group-job'),
+  tenantId: guid,
+  groupId: guid,
+  jobId: z.string().min(1),
+});
+export type GroupJobMessage = z.infer<typeof groupJobMessage>;
+
+/** One page of a group job: the members of `listGroupId` whose principal shards are `fromShard..toShard`. */
+export const groupPageMessage = z.object({
+  kind: z.literal('group-page'),
+  tenantId: guid,
+  groupId: guid,
+  jobId: z.string().min(1),
+  page: z.number().int().nonnegative(),
+  pages: z.number().int().positive(),
+  listGroupId: guid,
+  fromShard: z.number().int().min(0).max(256),
+  toShard: z.number().int().min(1).max(256),
+  /** Read principals with one range query (most of the range are members) instead of point reads. */
+  dense: z.boolean(),
+});
+export type GroupPageMessage = z.infer<typeof groupPageMessage>;
+
+export const membershipChange = z.object({
+  type: z.literal('member'),
+  op: z.enum(['add', 'remove']),
+  groupId: guid,
+  memberId: guid,
+  /** Known when the change comes from the API; looked up otherwise. */
+  memberKind: z.enum(['user', 'device', 'group']).optional(),
+  /** Change-notification ordering, when the source provides it (newer wins; replays are ignored). */
+  sequence: z.number().optional(),
+  eventTime: z.string().optional(),
+  /** When the membership began, if the sender already recorded it (the API does, so both sides agree). */
+  joinedAt: z.string().optional(),
+});
+
+export const lifecycleChange = z.object({
+  type: z.literal('user'),
+  op: z.enum(['softDelete', 'restore', 'hardDelete']),
+  userId: guid,
+});
+
+export const evaluateChange = z.object({
+  type: z.literal('evaluate'),
+  principalIds: z.array(guid).min(1),
+});
+
+export const change = z.discriminatedUnion('type', [membershipChange, lifecycleChange, evaluateChange]);
+export type Change = z.infer<typeof change>;
+export type MembershipChange = z.infer<typeof membershipChange>;
+
+/** Directory changes for one tenant, applied together. */
+export const changesMessage = z.object({
+  kind: z.literal('changes'),
+  tenantId: guid,
+  changes: z.array(change).min(1),
+  /** Where they came from, for the audit log ("api", "webhook"). */
+  origin: z.enum(['api', 'webhook', 'system']),
+});
+export type ChangesMessage = z.infer<typeof changesMessage>;
+
+/** Seats of a SKU were freed: promote the principals waiting for it. */
+export const healMessage = z.object({
+  kind: z.literal('heal'),
+  tenantId: guid,
+  skuId: guid,
+});
+export type HealMessage = z.infer<typeof healMessage>;
+
+export const workMessage = z.discriminatedUnion('kind', [groupJobMessage, groupPageMessage, changesMessage, healMessage]);
+export type WorkMessage = z.infer<typeof workMessage>;

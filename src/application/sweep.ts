@@ -1,0 +1,49 @@
+import { randomUUID } from 'node:crypto';
+import { isPastRetention, SOFT_DELETE_RETENTION_DAYS } from '../engine/index.js';
+import { odata, tenantRangeEnd } from '../storage/keys.js';
+import { getString, queryRows } from '../storage/properties.js';
+import { readTenantPartition, TENANT_ROW } from '../storage/tenant-records.js';
+import { applyChanges } from './changes.js';
+import type { AppContext } from './context.js';
+import { updatePrincipals } from './principal-updates.js';
+
+export interface SweepResult {
+  readonly hardDeleted: number;
+  readonly reservationsSettled: number;
+}
+
+/**
+ * The periodic sweep: hard-deletes users soft-deleted more than 30 days ago (rules.md §5), and settles seat
+ * reservations whose owner died (an HTTP request that crashed mid-way; queue work is resumed by its redelivery
+ * long before the lease runs out). Idempotent, so every host instance may run it.
+ */
+export async function sweep(ctx: AppContext): Promise<SweepResult> {
+  const now = ctx.now();
+  let hardDeleted = 0;
+  let reservationsSettled = 0;
+  for await (const tenant of queryRows(ctx.tables.tenants, `RowKey eq ${odata(TENANT_ROW)}`, ['PartitionKey'])) {
+    const tenantId = tenant.partitionKey;
+    const cutoff = new Date(now.getTime() - SOFT_DELETE_RETENTION_DAYS * 86_400_000).toISOString();
+    const filter =
+      `PartitionKey ge ${odata(`${tenantId}|`)} and PartitionKey lt ${odata(tenantRangeEnd(tenantId))}` +
+      ` and del lt ${odata(cutoff)}`;
+    const expired: string[] = [];
+    for await (const row of queryRows(ctx.tables.principals, filter, ['PartitionKey', 'RowKey', 'del'])) {
+      const deletedAt = getString(row, 'del');
+      if (deletedAt && isPastRetention(deletedAt, now.toISOString())) expired.push(row.rowKey);
+    }
+    for (let i = 0; i < expired.length; i += 100) {
+      const changes = expired.slice(i, i + 100).map((userId) => ({ type: 'user' as const, op: 'hardDelete' as const, userId }));
+      await applyChanges(ctx, { kind: 'changes', tenantId, changes, origin: 'system' }, randomUUID());
+      hardDeleted += changes.length;
+    }
+
+    const partition = await readTenantPartition(ctx.tables, tenantId);
+    for (const reservation of partition?.reservations.values() ?? []) {
+      if (Date.parse(reservation.leaseUntil) > now.getTime()) continue;
+      await updatePrincipals(ctx, tenantId, [], { reservationId: reservation.id });
+      reservationsSettled++;
+    }
+  }
+  return { hardDeleted, reservationsSettled };
+}

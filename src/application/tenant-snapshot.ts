@@ -1,0 +1,67 @@
+import type { GroupLicensing, LicenseEntry, ObservedTenant, PrincipalSnapshot } from '../engine/index.js';
+import { listGroups } from '../storage/group-records.js';
+import { odata, tenantRangeEnd } from '../storage/keys.js';
+import { decodePrincipal, isPrincipalRow, type PrincipalRecord } from '../storage/principal-records.js';
+import { queryRows } from '../storage/properties.js';
+import { readTenantPartition, settingsOf } from '../storage/tenant-records.js';
+import type { AppContext } from './context.js';
+import { NotFoundError } from './errors.js';
+
+/** Every principal of a tenant, streamed partition range by partition range. */
+export async function* listPrincipals(ctx: AppContext, tenantId: string): AsyncGenerator<PrincipalRecord> {
+  const filter =
+    `PartitionKey ge ${odata(`${tenantId}|`)} and PartitionKey lt ${odata(tenantRangeEnd(tenantId))} and RowKey lt '~'`;
+  for await (const entity of queryRows(ctx.tables.principals, filter)) {
+    if (isPrincipalRow(entity)) yield decodePrincipal(tenantId, entity);
+  }
+}
+
+/**
+ * The whole tenant as the service stores it, in the engine's terms: for `checkInvariants` (tests, the benchmark)
+ * and for comparing with the from-scratch evaluation. Reads everything; not for hot paths.
+ */
+export async function observeTenant(ctx: AppContext, tenantId: string): Promise<ObservedTenant> {
+  const partition = await readTenantPartition(ctx.tables, tenantId);
+  if (!partition) throw new NotFoundError(tenantId);
+  const principals: PrincipalSnapshot[] = [];
+  const entries = new Map<string, readonly LicenseEntry[]>();
+  for await (const record of listPrincipals(ctx, tenantId)) {
+    principals.push({
+      facts: { id: record.id, kind: record.kind, usageLocation: record.usageLocation, proxyAddresses: record.proxyAddresses },
+      deleted: record.deletedDateTime !== null,
+      directLicenses: record.directLicenses,
+      memberOf: record.memberOf,
+    });
+    entries.set(record.id, record.entries);
+  }
+  const groups: GroupLicensing[] = [];
+  for await (const group of listGroups(ctx.tables, tenantId)) {
+    const licensing = partition.groupLicenses.get(group.id);
+    groups.push({
+      id: group.id,
+      licenses: licensing?.licenses ?? [],
+      licensedSince: licensing?.licensedSince ?? null,
+      memberOf: group.memberOf,
+    });
+  }
+  return {
+    snapshot: {
+      settings: settingsOf(partition.tenant),
+      subscriptions: [...partition.subscriptions.values()].map((s) => ({ skuId: s.skuId, prepaidUnits: s.prepaidUnits })),
+      principals,
+      groups,
+    },
+    entries,
+    consumedUnits: new Map([...partition.subscriptions.values()].map((s) => [s.skuId, s.consumedUnits] as const)),
+  };
+}
+
+/** True when no work is queued or running for any tenant and no seat reservation is open for this one. */
+export async function isIdle(ctx: AppContext, tenantId: string): Promise<boolean> {
+  const depths = await ctx.queues.depth();
+  if (Object.values(depths).some((n) => n > 0)) return false;
+  const partition = await readTenantPartition(ctx.tables, tenantId);
+  if (!partition) return true;
+  if (partition.reservations.size > 0) return false;
+  return [...partition.groupLicenses.values()].every((g) => g.processingState === 'ProcessingComplete');
+}

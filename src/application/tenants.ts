@@ -1,0 +1,117 @@
+import { randomBytes, randomUUID } from 'node:crypto';
+import { type LicenseErrorHealing, type PrepaidUnits, totalUnits } from '../engine/index.js';
+import { isConflict } from '../storage/properties.js';
+import { backoff } from '../storage/seat-ledger.js';
+import {
+  encodeSubscription,
+  encodeTenant,
+  readTenant,
+  readTenantPartition,
+  type SubscriptionRecord,
+  type TenantRecord,
+} from '../storage/tenant-records.js';
+import type { AppContext } from './context.js';
+import { InvalidRequestError, NotFoundError } from './errors.js';
+
+export interface NewTenant {
+  readonly displayName: string;
+  readonly countryLetterCode: string;
+  readonly licenseErrorHealing?: LicenseErrorHealing;
+}
+
+export async function createTenant(ctx: AppContext, input: NewTenant): Promise<TenantRecord> {
+  const tenant: TenantRecord = {
+    id: randomUUID(),
+    displayName: input.displayName,
+    countryLetterCode: input.countryLetterCode.toUpperCase(),
+    licenseErrorHealing: input.licenseErrorHealing ?? 'automatic',
+    clientState: randomBytes(24).toString('base64url'),
+    createdDateTime: ctx.now().toISOString(),
+  };
+  await ctx.tables.tenants.createEntity(encodeTenant(tenant));
+  return tenant;
+}
+
+export async function getTenant(ctx: AppContext, tenantId: string): Promise<TenantRecord> {
+  const tenant = await readTenant(ctx.tables, tenantId);
+  if (!tenant) throw new NotFoundError(tenantId);
+  return tenant;
+}
+
+export async function updateTenant(
+  ctx: AppContext,
+  tenantId: string,
+  patch: Partial<Pick<TenantRecord, 'displayName' | 'countryLetterCode' | 'licenseErrorHealing'>>,
+): Promise<TenantRecord> {
+  for (let attempt = 0; ; attempt++) {
+    const tenant = await getTenant(ctx, tenantId);
+    const next: TenantRecord = {
+      ...tenant,
+      ...patch,
+      countryLetterCode: (patch.countryLetterCode ?? tenant.countryLetterCode).toUpperCase(),
+    };
+    try {
+      await ctx.tables.tenants.updateEntity(encodeTenant(next), 'Replace', { etag: tenant.etag ?? '*' });
+      if (next.licenseErrorHealing === 'automatic' && tenant.licenseErrorHealing !== 'automatic') {
+        const partition = await readTenantPartition(ctx.tables, tenantId);
+        await ctx.queues.sendAll(
+          'heal',
+          [...(partition?.subscriptions.keys() ?? [])].map((skuId) => ({ kind: 'heal', tenantId, skuId })),
+        );
+      }
+      return next;
+    } catch (error: unknown) {
+      if (!isConflict(error) || attempt >= 10) throw error;
+      await backoff(attempt);
+    }
+  }
+}
+
+/**
+ * Buys (or gives back) units of a SKU. Lowering below what is consumed revokes nothing (rules.md §1); more units
+ * wake the waiting room when healing is automatic.
+ */
+export async function setSubscription(
+  ctx: AppContext,
+  tenantId: string,
+  skuIdOrPartNumber: string,
+  units: PrepaidUnits,
+): Promise<SubscriptionRecord> {
+  const sku = ctx.catalog.sku(skuIdOrPartNumber.toLowerCase()) ?? ctx.catalog.skuByPartNumber(skuIdOrPartNumber);
+  if (!sku) {
+    throw new InvalidRequestError(
+      `SKU '${skuIdOrPartNumber}' is not in the catalog. GET /api/admin/catalog lists the SKUs that can be bought.`,
+    );
+  }
+  for (let attempt = 0; ; attempt++) {
+    const partition = await readTenantPartition(ctx.tables, tenantId);
+    if (!partition) throw new NotFoundError(tenantId);
+    const current = partition.subscriptions.get(sku.skuId);
+    const next: SubscriptionRecord = {
+      skuId: sku.skuId,
+      prepaidUnits: units,
+      consumedUnits: current?.consumedUnits ?? 0,
+      createdDateTime: current?.createdDateTime ?? ctx.now().toISOString(),
+    };
+    try {
+      const entity = encodeSubscription(tenantId, next);
+      const response = current
+        ? await ctx.tables.tenants.updateEntity(entity, 'Replace', { etag: current.etag ?? '*' })
+        : await ctx.tables.tenants.createEntity(entity);
+      const before = current ? totalUnits(current.prepaidUnits) : 0;
+      if (totalUnits(units) > before && partition.tenant.licenseErrorHealing === 'automatic') {
+        await ctx.queues.send('heal', { kind: 'heal', tenantId, skuId: sku.skuId });
+      }
+      return { ...next, etag: response.etag };
+    } catch (error: unknown) {
+      if (!isConflict(error) || attempt >= 20) throw error;
+      await backoff(attempt);
+    }
+  }
+}
+
+export async function listSubscriptions(ctx: AppContext, tenantId: string): Promise<SubscriptionRecord[]> {
+  const partition = await readTenantPartition(ctx.tables, tenantId);
+  if (!partition) throw new NotFoundError(tenantId);
+  return [...partition.subscriptions.values()].sort((a, b) => (a.skuId < b.skuId ? -1 : 1));
+}

@@ -1,0 +1,139 @@
+import { randomUUID } from 'node:crypto';
+import { z } from 'zod';
+import { odata, tenantRangeEnd } from './keys.js';
+import { putJson, queryRows, requireJson } from './properties.js';
+import type { StorageTables } from './tables.js';
+
+/** Graph's `directoryAudit` (rules.md §8, api.md). */
+export interface DirectoryAudit {
+  readonly id: string;
+  readonly activityDateTime: string;
+  readonly activityDisplayName: string;
+  readonly category: 'GroupManagement' | 'UserManagement' | 'DeviceManagement';
+  readonly correlationId: string;
+  readonly initiatedBy: { readonly app: { readonly displayName: string } | null };
+  readonly loggedByService: 'Core Directory';
+  readonly operationType: 'Add' | 'Assign' | 'Update' | 'Unassign' | 'Delete' | 'Restore';
+  readonly result: 'success' | 'failure';
+  readonly resultReason: string;
+  readonly targetResources: readonly {
+    readonly id: string;
+    readonly displayName: string | null;
+    readonly type: 'Group' | 'User' | 'Device';
+    readonly modifiedProperties: readonly { displayName: string; oldValue: string | null; newValue: string | null }[];
+  }[];
+  readonly additionalDetails: readonly { key: string; value: string }[];
+}
+
+export type AuditInput = Omit<DirectoryAudit, 'id' | 'loggedByService' | 'correlationId' | 'additionalDetails'> & {
+  readonly correlationId?: string;
+  readonly additionalDetails?: readonly { key: string; value: string }[];
+};
+
+/** Who acts when the service itself applies group licenses (the name Entra shows). */
+export const GROUP_LICENSING_APP = { app: { displayName: 'Microsoft Entra ID Group-Based Licensing' } } as const;
+
+const MAX_TIME = 9_999_999_999_999;
+const MINUTE = 60_000;
+
+/**
+ * Newest first without sorting: partitions are minutes counted backwards, rows are milliseconds counted backwards,
+ * so one range query over a tenant's partitions returns records in reverse time order, and no partition holds
+ * more than a minute of records.
+ */
+function partitionFor(tenantId: string, time: number): string {
+  const minutes = Math.floor((MAX_TIME - time) / MINUTE);
+  return `${tenantId}|${minutes.toString().padStart(11, '0')}`;
+}
+
+function rowFor(time: number, id: string): string {
+  return `${(MAX_TIME - time).toString().padStart(13, '0')}|${id}`;
+}
+
+const recordSchema = z.object({
+  id: z.string(),
+  activityDateTime: z.string(),
+  activityDisplayName: z.string(),
+  category: z.enum(['GroupManagement', 'UserManagement', 'DeviceManagement']),
+  correlationId: z.string(),
+  initiatedBy: z.object({ app: z.object({ displayName: z.string() }).nullable() }),
+  loggedByService: z.literal('Core Directory'),
+  operationType: z.enum(['Add', 'Assign', 'Update', 'Unassign', 'Delete', 'Restore']),
+  result: z.enum(['success', 'failure']),
+  resultReason: z.string(),
+  targetResources: z.array(
+    z.object({
+      id: z.string(),
+      displayName: z.string().nullable(),
+      type: z.enum(['Group', 'User', 'Device']),
+      modifiedProperties: z.array(
+        z.object({ displayName: z.string(), oldValue: z.string().nullable(), newValue: z.string().nullable() }),
+      ),
+    }),
+  ),
+  additionalDetails: z.array(z.object({ key: z.string(), value: z.string() })),
+});
+
+export class AuditLog {
+  constructor(private readonly tables: StorageTables) {}
+
+  /**
+   * Appends records. Each record's id is derived from `idempotencyKey` when given, so a retried handler writes the
+   * same row again instead of a duplicate.
+   */
+  async append(tenantId: string, inputs: readonly (AuditInput & { idempotencyKey?: string })[]): Promise<void> {
+    const byPartition = new Map<string, Record<string, unknown>[]>();
+    for (const input of inputs) {
+      const time = Date.parse(input.activityDateTime);
+      const id = input.idempotencyKey ? stableId(input.idempotencyKey) : randomUUID();
+      const record: DirectoryAudit = {
+        ...input,
+        id,
+        correlationId: input.correlationId ?? id,
+        loggedByService: 'Core Directory',
+        additionalDetails: input.additionalDetails ?? [],
+      };
+      const partitionKey = partitionFor(tenantId, time);
+      const entity: Record<string, unknown> = {
+        partitionKey,
+        rowKey: rowFor(time, id),
+        a: record.activityDisplayName,
+        t: record.activityDateTime,
+      };
+      putJson(entity, 'r', record);
+      byPartition.set(partitionKey, [...(byPartition.get(partitionKey) ?? []), entity]);
+    }
+    await Promise.all(
+      [...byPartition.values()].map(async (entities) => {
+        for (let i = 0; i < entities.length; i += 100) {
+          await this.tables.audit.submitTransaction(
+            entities.slice(i, i + 100).map((e) => ['upsert', e as { partitionKey: string; rowKey: string }, 'Replace']),
+          );
+        }
+      }),
+    );
+  }
+
+  /** Records newest first; `filter` is an OData filter over `a` (activity) and `t` (time), already validated. */
+  async *list(tenantId: string, filter?: string): AsyncGenerator<DirectoryAudit> {
+    const range = `PartitionKey ge ${odata(`${tenantId}|`)} and PartitionKey lt ${odata(tenantRangeEnd(tenantId))}`;
+    for await (const entity of queryRows(this.tables.audit, filter ? `${range} and (${filter})` : range)) {
+      yield requireJson(entity, 'r', recordSchema);
+    }
+  }
+}
+
+function stableId(key: string): string {
+  // A UUID-shaped id from a hash of the key, so retries of the same event produce the same record.
+  let h1 = 0x811c9dc5;
+  let h2 = 0x01000193;
+  let hex = '';
+  for (let round = 0; hex.length < 32; round++) {
+    for (let i = 0; i < key.length; i++) {
+      h1 = Math.imul(h1 ^ key.charCodeAt(i), 0x01000193);
+      h2 = Math.imul(h2 ^ (key.charCodeAt(i) + round), 0x5bd1e995);
+    }
+    hex += ((h1 ^ h2) >>> 0).toString(16).padStart(8, '0');
+  }
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-4${hex.slice(13, 16)}-8${hex.slice(17, 20)}-${hex.slice(20, 32)}`;
+}

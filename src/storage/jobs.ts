@@ -1,0 +1,142 @@
+import { z } from 'zod';
+import { odata } from './keys.js';
+import {
+  getJson,
+  getNumber,
+  getRow,
+  getString,
+  isConflict,
+  putJson,
+  queryRows,
+  type RawEntity,
+  requireString,
+} from './properties.js';
+import { backoff } from './seat-ledger.js';
+import type { StorageTables } from './tables.js';
+
+/** A group job: one license change (or reprocess) of one group, fanned out in pages. */
+export interface JobRecord {
+  readonly tenantId: string;
+  readonly jobId: string;
+  readonly groupId: string;
+  readonly pages: number;
+  /** Members the job planned to evaluate. */
+  readonly membersTotal: number;
+  /** One character per page: '1' once the page is done. */
+  readonly done: string;
+  readonly startedDateTime: string;
+  readonly etag?: string;
+}
+
+export interface PageResult {
+  /** The page's message was poisoned: its members were not processed. */
+  readonly poisoned?: boolean;
+  readonly processed: number;
+  readonly succeeded: number;
+  readonly failed: number;
+  readonly errors: Readonly<Record<string, number>>;
+}
+
+const jobPartition = (tenantId: string, jobId: string) => `${tenantId}|${jobId}`;
+const JOB_ROW = 'job';
+const pageRow = (page: number) => `p${page.toString().padStart(6, '0')}`;
+
+function decodeJob(tenantId: string, entity: RawEntity): JobRecord {
+  return {
+    tenantId,
+    jobId: requireString(entity, 'id'),
+    groupId: requireString(entity, 'g'),
+    pages: getNumber(entity, 'pg'),
+    membersTotal: getNumber(entity, 'mt'),
+    done: getString(entity, 'dn') ?? '',
+    startedDateTime: requireString(entity, 'st'),
+    etag: entity.etag,
+  };
+}
+
+export class JobStore {
+  constructor(private readonly tables: StorageTables) {}
+
+  async read(tenantId: string, jobId: string): Promise<JobRecord | undefined> {
+    const entity = await getRow(this.tables.jobs, jobPartition(tenantId, jobId), JOB_ROW);
+    return entity ? decodeJob(tenantId, entity) : undefined;
+  }
+
+  /** Creates the job once; a replayed planning message finds it and reuses the first plan. */
+  async create(job: Omit<JobRecord, 'done' | 'etag'>): Promise<JobRecord> {
+    const entity = {
+      partitionKey: jobPartition(job.tenantId, job.jobId),
+      rowKey: JOB_ROW,
+      id: job.jobId,
+      g: job.groupId,
+      pg: job.pages,
+      mt: job.membersTotal,
+      dn: '0'.repeat(job.pages),
+      st: job.startedDateTime,
+    };
+    try {
+      await this.tables.jobs.createEntity(entity);
+    } catch (error: unknown) {
+      if (!isConflict(error)) throw error;
+    }
+    const stored = await this.read(job.tenantId, job.jobId);
+    if (!stored) throw new Error(`job ${job.jobId} vanished`);
+    return stored;
+  }
+
+  async writePage(tenantId: string, jobId: string, page: number, result: PageResult): Promise<void> {
+    const entity: Record<string, unknown> & { partitionKey: string; rowKey: string } = {
+      partitionKey: jobPartition(tenantId, jobId),
+      rowKey: pageRow(page),
+      pr: result.processed,
+      ok: result.succeeded,
+      er: result.failed,
+      po: result.poisoned === true,
+    };
+    putJson(entity, 'ty', result.errors);
+    await this.tables.jobs.upsertEntity(entity, 'Replace');
+  }
+
+  /** Marks a page done; true exactly when this call completed the last page (or found all pages done). */
+  async markDone(tenantId: string, jobId: string, page: number): Promise<{ allDone: boolean }> {
+    for (let attempt = 0; ; attempt++) {
+      const job = await this.read(tenantId, jobId);
+      if (!job) throw new Error(`job ${jobId} not found`);
+      if (job.done.charAt(page) === '1') return { allDone: !job.done.includes('0') };
+      const done = `${job.done.slice(0, page)}1${job.done.slice(page + 1)}`;
+      try {
+        await this.tables.jobs.updateEntity(
+          { partitionKey: jobPartition(tenantId, jobId), rowKey: JOB_ROW, dn: done },
+          'Merge',
+          { etag: job.etag ?? '*' },
+        );
+        return { allDone: !done.includes('0') };
+      } catch (error: unknown) {
+        if (!isConflict(error) || attempt >= 50) throw error;
+        await backoff(attempt);
+      }
+    }
+  }
+
+  /** Sum of the page results written so far. */
+  async progress(tenantId: string, jobId: string): Promise<PageResult & { pagesDone: number; poisonedPages: number }> {
+    const errors: Record<string, number> = {};
+    let processed = 0;
+    let succeeded = 0;
+    let failed = 0;
+    let pagesDone = 0;
+    let poisonedPages = 0;
+    const filter = `PartitionKey eq ${odata(jobPartition(tenantId, jobId))} and RowKey ge 'p' and RowKey lt 'q'`;
+    for await (const entity of queryRows(this.tables.jobs, filter)) {
+      pagesDone++;
+      if (entity.po === true) poisonedPages++;
+      processed += getNumber(entity, 'pr');
+      succeeded += getNumber(entity, 'ok');
+      failed += getNumber(entity, 'er');
+      for (const [type, n] of Object.entries(getJson(entity, 'ty', z.record(z.string(), z.number()), {}))) {
+        errors[type] = (errors[type] ?? 0) + n;
+      }
+    }
+    return { processed, succeeded, failed, errors, pagesDone, poisonedPages };
+  }
+}

@@ -1,0 +1,117 @@
+import { z } from 'zod';
+import { encodeKey, shardKey, shardOf } from './keys.js';
+import { getJson, getRow, getString, isConflict, putJson, type RawEntity } from './properties.js';
+import { backoff } from './seat-ledger.js';
+import type { StorageTables } from './tables.js';
+
+interface AddressRow {
+  readonly users: readonly string[];
+  readonly holder: string | null;
+  readonly etag: string | undefined;
+}
+
+const usersSchema = z.array(z.string());
+
+/**
+ * Proxy addresses → the users that list them, and the one whose mailbox holds the address (rules.md §3.3). It is
+ * written when the directory changes (user create, update, import), not when licenses are evaluated: only users
+ * who share an address with another (`sharedProxy`) need it at evaluation time, so a 100,000-user assignment
+ * never touches it.
+ */
+export class ProxyRegistry {
+  constructor(private readonly tables: StorageTables) {}
+
+  private key(tenantId: string, address: string) {
+    const normalized = address.toLowerCase();
+    return { partitionKey: `${tenantId}|${shardKey(shardOf(normalized))}`, rowKey: encodeKey(normalized) };
+  }
+
+  private decode(entity: RawEntity | undefined): AddressRow {
+    if (!entity) return { users: [], holder: null, etag: undefined };
+    const holder = getString(entity, 'h');
+    return { users: getJson(entity, 'u', usersSchema, []), holder: holder ? holder : null, etag: entity.etag };
+  }
+
+  async read(tenantId: string, address: string): Promise<AddressRow> {
+    const { partitionKey, rowKey } = this.key(tenantId, address);
+    return this.decode(await getRow(this.tables.proxies, partitionKey, rowKey));
+  }
+
+  /**
+   * Records that `userId` now lists `addresses` (and no longer `previous`). Returns, for every address touched, the
+   * users listing it afterwards — callers flag users that share an address.
+   */
+  async register(
+    tenantId: string,
+    userId: string,
+    previous: readonly string[],
+    addresses: readonly string[],
+  ): Promise<Map<string, readonly string[]>> {
+    const before = new Set(previous.map((a) => a.toLowerCase()));
+    const after = new Set(addresses.map((a) => a.toLowerCase()));
+    const result = new Map<string, readonly string[]>();
+    for (const address of new Set([...before, ...after])) {
+      const keep = after.has(address);
+      result.set(
+        address,
+        await this.update(tenantId, address, (row) => {
+          const others = row.users.filter((u) => u !== userId);
+          return {
+            users: keep ? [...others, userId] : others,
+            holder: !keep && row.holder === userId ? null : row.holder,
+          };
+        }),
+      );
+    }
+    return result;
+  }
+
+  /** Takes the mailbox claim on an address; false when another user's mailbox holds it. */
+  async claim(tenantId: string, address: string, userId: string): Promise<boolean> {
+    let taken = true;
+    await this.update(tenantId, address, (row) => {
+      if (row.holder !== null && row.holder !== userId) {
+        taken = false;
+        return row;
+      }
+      return { users: row.users, holder: userId };
+    });
+    return taken;
+  }
+
+  async release(tenantId: string, address: string, userId: string): Promise<void> {
+    await this.update(tenantId, address, (row) => ({
+      users: row.users,
+      holder: row.holder === userId ? null : row.holder,
+    }));
+  }
+
+  private async update(
+    tenantId: string,
+    address: string,
+    change: (row: AddressRow) => { users: readonly string[]; holder: string | null },
+  ): Promise<readonly string[]> {
+    const { partitionKey, rowKey } = this.key(tenantId, address);
+    for (let attempt = 0; ; attempt++) {
+      const row = this.decode(await getRow(this.tables.proxies, partitionKey, rowKey));
+      const next = change(row);
+      if (next.users.length === row.users.length && next.holder === row.holder && next.users.every((u, i) => u === row.users[i])) {
+        return row.users;
+      }
+      const entity: Record<string, unknown> & { partitionKey: string; rowKey: string } = {
+        partitionKey,
+        rowKey,
+        h: next.holder ?? '',
+      };
+      putJson(entity, 'u', next.users);
+      try {
+        if (row.etag) await this.tables.proxies.updateEntity(entity, 'Replace', { etag: row.etag });
+        else await this.tables.proxies.createEntity(entity);
+        return next.users;
+      } catch (error: unknown) {
+        if (!isConflict(error) || attempt >= 20) throw error;
+        await backoff(attempt);
+      }
+    }
+  }
+}
