@@ -63,6 +63,13 @@ interface Verdict {
 
 const GRANTED: Verdict = { granted: true, error: 'None' };
 
+/** The reasons rules.md §3 checks after conflicts. */
+const CHECKED_AFTER_CONFLICTS: ReadonlySet<LicenseError | 'None'> = new Set([
+  'UniquenessViolation',
+  'CountViolation',
+  'Other',
+]);
+
 /**
  * Evaluates one principal (rules.md §3): walks its sources in the fixed order — sources already granted first,
  * then by the time they reached the principal, then by group id — and grants each source all or nothing, or
@@ -101,6 +108,18 @@ export function evaluatePrincipal(
       if (catalog.isMailboxPlan(plan)) mailboxActive = true;
     }
     for (const license of candidate.licenses) heldSkus.add(license.skuId);
+  }
+
+  // rules.md §3 reports the *first* failing reason, and conflicts (check 2) come before uniqueness, seats and the
+  // rest: a source that failed one of those is checked again against everything the principal ends up holding, so a
+  // conflict with a source granted after it in the order is reported as the conflict it is. Otherwise the reason
+  // would depend on the order of evaluation, and evaluating again (granted sources go first) would change it.
+  for (const candidate of prepared) {
+    const verdict = verdicts.get(candidate.key);
+    if (!verdict || verdict.granted || !CHECKED_AFTER_CONFLICTS.has(verdict.error)) continue;
+    if (conflictsWith(catalog, candidate.enabledPlans, heldPlans)) {
+      verdicts.set(candidate.key, { granted: false, error: 'MutuallyExclusiveViolation' });
+    }
   }
 
   const currentKeys = new Set(prepared.map((p) => p.key));
@@ -243,12 +262,8 @@ function judge(
     }
   }
 
-  for (const plan of candidate.enabledPlans) {
-    for (const excluded of catalog.exclusionsOf(plan)) {
-      if (heldPlans.has(excluded) || candidate.enabledPlans.includes(excluded)) {
-        return { granted: false, error: 'MutuallyExclusiveViolation' };
-      }
-    }
+  if (conflictsWith(catalog, candidate.enabledPlans, heldPlans)) {
+    return { granted: false, error: 'MutuallyExclusiveViolation' };
   }
 
   if (
@@ -285,6 +300,20 @@ function judge(
     return { granted: false, error: 'Other' };
   }
   return GRANTED;
+}
+
+/** Whether a source's enabled plans exclude a held plan, or one another (a source that conflicts with itself). */
+function conflictsWith(
+  catalog: Catalog,
+  enabledPlans: readonly Guid[],
+  heldPlans: ReadonlySet<Guid>,
+): boolean {
+  for (const plan of enabledPlans) {
+    for (const excluded of catalog.exclusionsOf(plan)) {
+      if (heldPlans.has(excluded) || enabledPlans.includes(excluded)) return true;
+    }
+  }
+  return false;
 }
 
 /**

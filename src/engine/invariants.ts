@@ -29,8 +29,9 @@ export interface InvariantOptions {
 /**
  * Checks the invariants of rules.md §7 (1–4) on an idle tenant: seat counts are exact and within Total, no seat
  * idles while someone waits for it, nor a proxy address while someone is refused a mailbox for it (automatic
- * healing), and — taking as given who holds each seat, each shared mailbox address, who was refused a mailbox and
- * each dependency hold — every principal's entries equal the from-scratch evaluation.
+ * healing), and — taking as given who holds each seat, each shared mailbox address, who was refused a mailbox, each
+ * dependency hold and which sources were already granted — every principal's entries equal the from-scratch
+ * evaluation (so each principal's state is what evaluating it again would give).
  */
 export function checkInvariants(
   catalog: Catalog,
@@ -154,6 +155,7 @@ export function checkInvariants(
     mailboxHolders,
     mailboxRefused,
     dependencyHolds,
+    previousEntries: observed.entries,
   });
   for (const principal of observed.snapshot.principals) {
     const id = principal.facts.id;

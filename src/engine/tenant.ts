@@ -43,11 +43,21 @@ export interface OracleGivens {
   readonly seatHolders?: ReadonlyMap<Guid, ReadonlySet<Guid>>;
   readonly mailboxHolders?: ReadonlyMap<string, Guid>;
   /**
-   * Principals refused a mailbox (`UniquenessViolation`): like a principal without a seat, they stay refused until
-   * re-evaluated, which with manual healing may be after the address was freed.
+   * Principals refused a mailbox (`UniquenessViolation`). When given, this alone decides the uniqueness check, as
+   * seat holders decide seats: whether a principal got a contested address depends on who was evaluated first,
+   * and a refusal stays until the principal is re-evaluated (with manual healing, after the address was freed).
+   * That addresses are neither shared nor left idle is checked separately (checkInvariants).
    */
   readonly mailboxRefused?: ReadonlySet<Guid>;
   readonly dependencyHolds?: ReadonlyMap<Guid, readonly LicenseEntry[]>;
+  /**
+   * The principals' entries as observed. Which sources were already granted decides the order of evaluation
+   * (rules.md §3: "sources already granted first"), and that is history too: a source that was in error when a
+   * conflicting one was granted stays behind it even once it could be granted. When given, each principal is
+   * evaluated once, with all its sources and these entries as its previous state (which also carries its
+   * dependency holds); this needs `seatHolders`, so that principals do not compete for seats in the replay.
+   */
+  readonly previousEntries?: ReadonlyMap<Guid, readonly LicenseEntry[]>;
 }
 
 export interface PrincipalOutcome {
@@ -97,7 +107,10 @@ export function evaluateTenant(
       continue;
     }
     outcomes.set(principal.facts.id, {
-      entries: givens.dependencyHolds?.get(principal.facts.id) ?? [],
+      entries:
+        givens.previousEntries?.get(principal.facts.id) ??
+        givens.dependencyHolds?.get(principal.facts.id) ??
+        [],
       mailboxActive: false,
     });
     sourcesSoFar.set(principal.facts.id, []);
@@ -121,7 +134,7 @@ export function evaluateTenant(
   const mailboxes = new Map<string, Guid>(givens.mailboxHolders ?? []);
   const proxyAddresses: ProxyAddressView = {
     isHeldByAnother: (address, principalId) => {
-      if (givens.mailboxRefused?.has(principalId)) return true;
+      if (givens.mailboxRefused) return givens.mailboxRefused.has(principalId);
       const holder = mailboxes.get(address);
       return holder !== undefined && holder !== principalId;
     },
@@ -155,7 +168,8 @@ export function evaluateTenant(
     // A given dependency hold is only kept while a plan needs it, so evaluating its principal before all of its
     // sources have arrived would drop it for good (the dependent plan may arrive later). Such principals are
     // evaluated once, with every source, in the pass below; with given seat holders the order does not matter.
-    if (givens.dependencyHolds?.has(id)) continue;
+    // The same goes for every principal whose previous entries are given.
+    if (givens.previousEntries !== undefined || givens.dependencyHolds?.has(id)) continue;
     evaluate(arrival.principal);
     evaluated.add(id);
   }

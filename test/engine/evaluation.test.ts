@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { evaluatePrincipal } from '../../src/engine/evaluate.js';
+import { checkInvariants } from '../../src/engine/invariants.js';
 import type { LicenseEntry, LicenseSource, PrincipalFacts } from '../../src/engine/model.js';
 import { CountingSeatBudget } from '../../src/engine/seats.js';
 import {
@@ -11,11 +12,13 @@ import {
   evaluationContext,
   expectEntry,
   groupSource,
+  observe,
   user,
   view,
 } from './support/builders.js';
 import { PLAN, SKU } from './support/catalog.js';
 import { at, deviceId, groupId, userId } from './support/ids.js';
+import { add, newTenant, securityGroup, units } from './support/tenant.js';
 
 // rules.md §3: evaluating one principal.
 
@@ -541,5 +544,70 @@ describe('a SKU the tenant does not subscribe to (reason 5, Other)', () => {
     ]);
     expect(context.budget.available(SKU.BASIC)).toBe(2);
     expect(result.seatsTaken).toEqual([]);
+  });
+});
+
+describe('the reason reported is the first failing one against what the principal ends up holding', () => {
+  it('a source that found no seat before a conflicting source was granted reports the conflict', () => {
+    const result = evaluatePrincipal(
+      evaluationContext({ seats: { [SKU.BASIC]: 0, [SKU.PREMIUM]: 5 } }),
+      user(U),
+      [groupSource(G1, at(1), [SKU.BASIC]), groupSource(G2, at(2), [SKU.PREMIUM])],
+      [],
+    );
+    expect(view(result.entries)).toEqual([
+      expectEntry(SKU.BASIC, G1, 'Error', 'MutuallyExclusiveViolation'),
+      expectEntry(SKU.PREMIUM, G2, 'Active'),
+    ]);
+  });
+
+  it('a source refused a mailbox before a conflicting source was granted reports the conflict', () => {
+    const result = evaluatePrincipal(
+      evaluationContext({ heldAddresses: [ALEX] }),
+      user(U, 'US', [ALEX]),
+      [groupSource(G1, at(1), [SKU.BASIC]), groupSource(G2, at(2), [SKU.PREMIUM, PLAN.MAIL_ENT])],
+      [],
+    );
+    expect(view(result.entries)).toEqual([
+      expectEntry(SKU.BASIC, G1, 'Error', 'MutuallyExclusiveViolation'),
+      expectEntry(SKU.PREMIUM, G2, 'Active', 'None', [PLAN.MAIL_ENT]),
+    ]);
+  });
+
+  it('a source that fails for lack of a seat and conflicts with nothing stays in CountViolation', () => {
+    const result = evaluatePrincipal(
+      evaluationContext({ seats: { [SKU.BASIC]: 0, [SKU.SECURITY]: 5 } }),
+      user(U),
+      [groupSource(G1, at(1), [SKU.BASIC]), groupSource(G2, at(2), [SKU.SECURITY])],
+      [],
+    );
+    expect(view(result.entries)).toEqual([
+      expectEntry(SKU.BASIC, G1, 'Error', 'CountViolation'),
+      expectEntry(SKU.SECURITY, G2, 'Active'),
+    ]);
+  });
+});
+
+describe('history decides conflicts: the source granted first keeps its license', () => {
+  it('an older source that was in error when a conflicting one was granted stays behind it, and the invariants agree', () => {
+    const t = newTenant({ seats: { [SKU.BASIC]: 0, [SKU.PREMIUM]: 5 } });
+    t.tenant.addPrincipal(user(U));
+    t.tenant.addGroup(securityGroup(G1));
+    t.tenant.addGroup(securityGroup(G2));
+    t.tenant.assignGroupLicenses(G1, add([SKU.BASIC]));
+    t.tenant.assignGroupLicenses(G2, add([SKU.PREMIUM]));
+    t.tenant.addMember(G1, U, 'user');
+    t.clock.advance();
+    t.tenant.addMember(G2, U, 'user');
+    t.clock.advance();
+    t.tenant.setUnits(SKU.BASIC, units(1));
+    // A direct BASIC without the conflicting plans takes the BASIC seat: G1 could now have it, but PREMIUM came first.
+    expect(t.tenant.assignUserLicenses(U, add([SKU.BASIC, PLAN.MAIL_STD, PLAN.SITES_STD])).ok).toBe(true);
+    expect(view(t.tenant.entriesOf(U))).toEqual([
+      expectEntry(SKU.BASIC, null, 'Active', 'None', [PLAN.MAIL_STD, PLAN.SITES_STD]),
+      expectEntry(SKU.BASIC, G1, 'Error', 'MutuallyExclusiveViolation'),
+      expectEntry(SKU.PREMIUM, G2, 'Active'),
+    ]);
+    expect(checkInvariants(t.catalog, observe(t.tenant), t.clock.now())).toEqual([]);
   });
 });
