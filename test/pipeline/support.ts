@@ -1,0 +1,154 @@
+// Shared setup for the storage-and-queue pipeline tests: one in-process host of the product app per test file
+// (queue names are fixed when the app loads, so each file gets its own storage prefix), a tenant per test.
+import { randomUUID } from 'node:crypto';
+import { expect, inject } from 'vitest';
+import { type AppContext, createContext } from '../../src/application/context.js';
+import { importDirectory } from '../../src/application/import.js';
+import { isIdle, observeTenant } from '../../src/application/tenant-snapshot.js';
+import { createTenant, setSubscription } from '../../src/application/tenants.js';
+import {
+  checkInvariants,
+  type InvariantViolation,
+  type LicenseErrorHealing,
+} from '../../src/engine/index.js';
+import { type RunningHost, startHost } from '../../src/host/host.js';
+import { repoRoot, uniqueName, waitFor } from '../support/index.js';
+
+export interface Pipeline {
+  readonly ctx: AppContext;
+  readonly host: RunningHost;
+  readonly prefix: string;
+  readonly env: Record<string, string>;
+  stop(): Promise<void>;
+}
+
+export function productEnv(
+  prefix: string,
+  storage = inject('storageConnectionString'),
+): Record<string, string> {
+  return {
+    AzureWebJobsStorage: storage,
+    STORAGE_PREFIX: prefix,
+    ADMIN_API_KEY: 'test-admin-key',
+    GRAPH_TOKEN_SIGNING_KEY: 'test-signing-key-0123456789abcdef0123456789',
+    FUNCTIONS_LOG_INVOCATIONS: 'false',
+    AzureFunctionsWebHost__hostid: prefix,
+  };
+}
+
+/** Starts the product's functions in this process against the shared Azurite, with a fresh storage prefix. */
+export async function startPipeline(): Promise<Pipeline> {
+  const prefix = uniqueName('p');
+  const env = productEnv(prefix);
+  const ctx = createContext({
+    storageConnectionString: env.AzureWebJobsStorage ?? '',
+    storagePrefix: prefix,
+  });
+  await ctx.ready;
+  const host = await startHost({
+    appDir: repoRoot,
+    port: 0,
+    env,
+    createQueues: true,
+    logInvocations: false,
+    logSink: () => {},
+  });
+  return { ctx, host, prefix, env, stop: () => host.stop() };
+}
+
+export async function newTenant(
+  ctx: AppContext,
+  options: { country?: string; healing?: LicenseErrorHealing } = {},
+): Promise<string> {
+  const tenant = await createTenant(ctx, {
+    displayName: `Tenant ${randomUUID().slice(0, 8)}`,
+    countryLetterCode: options.country ?? 'US',
+    licenseErrorHealing: options.healing ?? 'automatic',
+  });
+  return tenant.id;
+}
+
+export async function buy(
+  ctx: AppContext,
+  tenantId: string,
+  partNumber: string,
+  units: number,
+): Promise<string> {
+  const sub = await setSubscription(ctx, tenantId, partNumber, {
+    enabled: units,
+    warning: 0,
+    suspended: 0,
+    lockedOut: 0,
+  });
+  return sub.skuId;
+}
+
+export function skuId(ctx: AppContext, partNumber: string): string {
+  const sku = ctx.catalog.skuByPartNumber(partNumber);
+  if (!sku) throw new Error(`no SKU ${partNumber}`);
+  return sku.skuId;
+}
+
+export function planId(ctx: AppContext, partNumber: string, planName: string): string {
+  const sku = ctx.catalog.skuByPartNumber(partNumber);
+  const plan = [...(sku?.planNames ?? [])].find(([, name]) => name === planName);
+  if (!plan) throw new Error(`no plan ${planName} in ${partNumber}`);
+  return plan[0];
+}
+
+export interface UserSpec {
+  readonly usageLocation?: string | null;
+  readonly proxyAddresses?: readonly string[];
+  readonly memberOf?: readonly string[];
+}
+
+/** Imports users (and the groups they belong to, given by id) through the bulk import; returns their ids. */
+export async function importUsers(
+  ctx: AppContext,
+  tenantId: string,
+  count: number,
+  spec: UserSpec | ((i: number) => UserSpec) = {},
+): Promise<string[]> {
+  const ids = Array.from({ length: count }, () => randomUUID());
+  async function* lines() {
+    for (let i = 0; i < count; i++) {
+      const s = typeof spec === 'function' ? spec(i) : spec;
+      yield {
+        line: i + 1,
+        value: {
+          type: 'user',
+          id: ids[i],
+          userPrincipalName: `user${i}.${ids[i]?.slice(0, 8)}@contoso.test`,
+          displayName: `User ${i}`,
+          usageLocation: s.usageLocation === undefined ? 'US' : s.usageLocation,
+          ...(s.proxyAddresses ? { proxyAddresses: s.proxyAddresses } : {}),
+          ...(s.memberOf ? { memberOf: s.memberOf } : {}),
+        },
+      };
+    }
+  }
+  const result = await importDirectory(ctx, tenantId, lines());
+  expect(result.errors).toEqual([]);
+  return ids;
+}
+
+/** Waits until the queues are drained and no group is processing. */
+export async function waitIdle(ctx: AppContext, tenantId: string, timeoutMs = 60_000): Promise<void> {
+  let idleSince = 0;
+  await waitFor(
+    async () => {
+      if (!(await isIdle(ctx, tenantId))) {
+        idleSince = 0;
+        return false;
+      }
+      // Idle twice in a row, a moment apart: a handler may be between two queue messages.
+      if (idleSince === 0) idleSince = Date.now();
+      return Date.now() - idleSince > 600;
+    },
+    { timeoutMs, intervalMs: 150, message: `tenant ${tenantId} did not become idle` },
+  );
+}
+
+export async function invariantViolations(ctx: AppContext, tenantId: string): Promise<InvariantViolation[]> {
+  return checkInvariants(ctx.catalog, await observeTenant(ctx, tenantId), ctx.now().toISOString());
+}
