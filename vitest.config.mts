@@ -15,6 +15,8 @@ export default defineConfig({
     coverage: {
       provider: 'v8',
       include: ['src/engine/**/*.ts'],
+      // index.ts only re-exports; v8 reports it as uncovered because re-exports run no statements of their own.
+      exclude: ['src/engine/index.ts'],
       reporter: ['text-summary', 'text'],
       thresholds: { lines: 95, branches: 95, functions: 95, statements: 95 },
     },

@@ -128,6 +128,14 @@ describe('device licenses through a group', () => {
     expect(t.tenant.consumedUnits(SKU.DEVICE_APPS)).toBe(0);
   });
 
+  it('reads about unknown SKUs, groups and principals answer with nothing', () => {
+    const t = lab();
+    expect(t.tenant.available(SKU.INSIGHTS)).toBe(0);
+    expect(t.tenant.consumedUnits(SKU.INSIGHTS)).toBe(0);
+    expect(t.tenant.groupLicenses(groupId(99))).toEqual([]);
+    expect(t.tenant.entriesOf(deviceId(99))).toEqual([]);
+  });
+
   it('membership calls that change nothing report so', () => {
     const t = lab();
     expect(t.tenant.addMember(OUTER, deviceId(1), 'device')).toBe(false);

@@ -452,6 +452,17 @@ describe('entry bookkeeping', () => {
     expect(granted.changed).toBe(true);
   });
 
+  it('an entry stored waiting without a waiting time starts waiting now', () => {
+    const stored = { ...entry(SKU.BASIC, G1, 'Error', 'CountViolation'), waitingSince: null };
+    const result = evaluatePrincipal(
+      evaluationContext({ seats: { [SKU.BASIC]: 0 }, now: at(40) }),
+      user(U),
+      [groupSource(G1, at(1), [SKU.BASIC])],
+      [stored],
+    );
+    expect(result.entries[0]).toMatchObject({ error: 'CountViolation', waitingSince: at(40) });
+  });
+
   it('an unchanged entry keeps its lastUpdatedDateTime; a changed one gets the evaluation time', () => {
     const previous = [entry(SKU.BASIC, G1, 'Active', 'None', { since: at(1) })];
     const same = evaluatePrincipal(

@@ -116,6 +116,32 @@ describe('checkInvariants', () => {
     expect(invariantsOf(t, observed)).toEqual([['suspended', U1]]);
   });
 
+  it('counts a SKU missing from consumedUnits as 0, and a principal missing from the entries as having none', () => {
+    const t = newTenant({ seats: { [SKU.BASIC]: 2 } });
+    t.tenant.addPrincipal(user(U1));
+    expect(
+      checkInvariants(
+        t.catalog,
+        { ...observe(t.tenant), consumedUnits: new Map(), entries: new Map() },
+        t.clock.now(),
+      ),
+    ).toEqual([]);
+  });
+
+  it('reports a seat of a SKU the tenant does not subscribe to, and entries of a principal it does not know', () => {
+    const t = healthy('automatic', 3);
+    const observed = withEntries(observe(t.tenant), userId(9), [
+      entry(SKU.SECURITY, null, 'Active'),
+      entry(SKU.CHATONLY, null, 'Error', 'CountViolation'),
+    ]);
+    const found = checkInvariants(
+      t.catalog,
+      { ...observed, consumedUnits: new Map([...observed.consumedUnits, [SKU.SECURITY, 1]]) },
+      t.clock.now(),
+    );
+    expect(found.map((v) => [v.invariant, v.skuId ?? v.principalId])).toEqual([['seats', SKU.SECURITY]]);
+  });
+
   it('describes entries compactly for difference reports', () => {
     expect(describeEntries([])).toBe('[]');
     expect(

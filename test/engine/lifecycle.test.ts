@@ -142,6 +142,23 @@ describe('soft delete, restore and hard delete in the reference tenant', () => {
     expect(t.tenant.consumedUnits(SKU.SECURITY)).toBe(1);
   });
 
+  it('changes to a soft-deleted user wait for its restore: leaving a group and a new usage location', () => {
+    const t = licensedUser(5);
+    t.tenant.softDelete(U);
+    t.tenant.removeMember(G1, U);
+    t.tenant.updateUser(U, { usageLocation: 'IR' });
+    expect(view(t.tenant.entriesOf(U))).toEqual([
+      expectEntry(SKU.BASIC, null, 'Disabled'),
+      expectEntry(SKU.SECURITY, G1, 'Disabled'),
+    ]);
+    t.clock.advance();
+    t.tenant.restore(U);
+    expect(view(t.tenant.entriesOf(U))).toEqual([
+      expectEntry(SKU.BASIC, null, 'Error', 'ProhibitedInUsageLocationViolation'),
+    ]);
+    expect(t.tenant.consumedUnits(SKU.SECURITY)).toBe(0);
+  });
+
   it('a dependency hold survives soft delete and restore (rules.md §7.5)', () => {
     const t = newTenant({ seats: { [SKU.CHATONLY]: 5, [SKU.MEETING]: 5 } });
     t.tenant.addPrincipal(user(U));

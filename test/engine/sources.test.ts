@@ -124,15 +124,15 @@ describe('sources of a user (rules.md §2, user SKUs)', () => {
     expect(sources.map((s) => s.since)).toEqual([row.since]);
   });
 
-  it('a duplicated membership edge counts once, from the earliest join', () => {
+  it.each([
+    { order: 'later first', joins: [8, 6] },
+    { order: 'earlier first', joins: [6, 8] },
+  ])('a duplicated membership edge counts once, from the earliest join ($order)', (row) => {
     const sources = deriveSources(
       testCatalog,
       'user',
       [],
-      [
-        { groupId: G1, joinedAt: at(8) },
-        { groupId: G1, joinedAt: at(6) },
-      ],
+      row.joins.map((minute) => ({ groupId: G1, joinedAt: at(minute) })),
       lookup(group(G1, [{ skuId: SKU.BASIC, disabledPlans: [] }])),
     );
     expect(sources).toHaveLength(1);

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { GroupStatus, ProcessingState } from '../../src/engine/model.js';
+import { type GroupStatus, LICENSE_ERRORS, type ProcessingState } from '../../src/engine/model.js';
 import { finishApplyingResult, groupStatus, memberOutcome } from '../../src/engine/status.js';
 import { entry } from './support/builders.js';
 import { SKU } from './support/catalog.js';
@@ -55,5 +55,18 @@ describe('the Finish applying audit text', () => {
     expect(finishApplyingResult({ succeeded: 990, failed: 10 })).toBe(
       'Users successfully assigned licenses: 990, Users for whom license assignment failed: 10.',
     );
+  });
+});
+
+describe('the license error values', () => {
+  it('are Graph’s, in the check order of rules.md §3, then the removal-time hold', () => {
+    expect(LICENSE_ERRORS).toEqual([
+      'ProhibitedInUsageLocationViolation',
+      'MutuallyExclusiveViolation',
+      'UniquenessViolation',
+      'CountViolation',
+      'Other',
+      'DependencyViolation',
+    ]);
   });
 });

@@ -132,6 +132,20 @@ describe('evaluating a tenant from scratch', () => {
     expect(result.principals.get(userId(2))?.mailboxActive).toBe(true);
   });
 
+  it('direct licenses that reached a user at the same moment go by SKU id: the first of two conflicting ones wins', () => {
+    const both = member(userId(1), [], {
+      directLicenses: [
+        { skuId: SKU.PREMIUM, disabledPlans: [], since: at(5) },
+        { skuId: SKU.BASIC, disabledPlans: [], since: at(5) },
+      ],
+    });
+    const result = evaluateTenant(testCatalog, snapshot([both], { [SKU.BASIC]: 1, [SKU.PREMIUM]: 1 }), NOW);
+    expect(view(result.principals.get(userId(1))?.entries ?? [])).toEqual([
+      expectEntry(SKU.BASIC, null, 'Active'),
+      expectEntry(SKU.PREMIUM, null, 'Error', 'MutuallyExclusiveViolation'),
+    ]);
+  });
+
   it('devices get the device SKU, with a seat each', () => {
     const devices: PrincipalSnapshot[] = [1, 2].map((n) => ({
       facts: device(deviceId(n)),
