@@ -6,7 +6,9 @@ import { sweep } from '../src/application/sweep.js';
 export async function sweepExpiredWork(_timer: Timer, context: InvocationContext): Promise<void> {
   const result = await sweep(await appContext());
   if (result.hardDeleted > 0 || result.reservationsSettled > 0) {
-    context.log(`Sweep: ${result.hardDeleted} users hard-deleted, ${result.reservationsSettled} reservations settled`);
+    context.log(
+      `Sweep: ${result.hardDeleted} users hard-deleted, ${result.reservationsSettled} reservations settled`,
+    );
   }
 }
 

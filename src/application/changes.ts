@@ -1,10 +1,10 @@
+import { type AuditInput, GROUP_LICENSING_APP } from '../storage/audit.js';
 import { encodeGroup, type GroupRecord, readGroup } from '../storage/group-records.js';
 import { bucketOf, type MemberKind, type MemberRef } from '../storage/members.js';
-import type { MemberOfEntry, PrincipalRecord, RemovedMembership } from '../storage/principal-records.js';
 import { readPrincipal, readPrincipals } from '../storage/principal-reads.js';
+import type { MemberOfEntry, PrincipalRecord, RemovedMembership } from '../storage/principal-records.js';
 import { isConflict } from '../storage/properties.js';
 import { backoff } from '../storage/seat-ledger.js';
-import { GROUP_LICENSING_APP, type AuditInput } from '../storage/audit.js';
 import type { AppContext } from './context.js';
 import { healReleased, registerProxyAddresses, releaseName } from './directory.js';
 import type { Change, ChangesMessage, MembershipChange } from './messages.js';
@@ -18,7 +18,11 @@ const TOMBSTONE_DAYS = 7;
  * user lifecycle, re-evaluations) and evaluates every principal they touch, in one pass through the seat ledger.
  * Every step is idempotent, so a redelivered or duplicated message converges to the same state.
  */
-export async function applyChanges(ctx: AppContext, message: ChangesMessage, messageId: string): Promise<void> {
+export async function applyChanges(
+  ctx: AppContext,
+  message: ChangesMessage,
+  messageId: string,
+): Promise<void> {
   const { tenantId } = message;
   const kinds = await resolveKinds(ctx, tenantId, message.changes);
   const principalChanges = new Map<string, Change[]>();
@@ -49,7 +53,8 @@ export async function applyChanges(ctx: AppContext, message: ChangesMessage, mes
   for (const change of nested) {
     for (const device of await applyNestedGroupChange(ctx, tenantId, change)) devicesToEvaluate.add(device);
   }
-  for (const device of devicesToEvaluate) if (!principalChanges.has(device)) push(device, { type: 'evaluate', principalIds: [device] });
+  for (const device of devicesToEvaluate)
+    if (!principalChanges.has(device)) push(device, { type: 'evaluate', principalIds: [device] });
   if (order.length === 0) return;
 
   const now = ctx.now().toISOString();
@@ -67,8 +72,14 @@ export async function applyChanges(ctx: AppContext, message: ChangesMessage, mes
   await healReleased(ctx, tenantId, result.released);
 }
 
-async function resolveKinds(ctx: AppContext, tenantId: string, changes: readonly Change[]): Promise<Map<string, MemberKind>> {
-  const unknown = changes.filter((c): c is MembershipChange => c.type === 'member' && c.memberKind === undefined);
+async function resolveKinds(
+  ctx: AppContext,
+  tenantId: string,
+  changes: readonly Change[],
+): Promise<Map<string, MemberKind>> {
+  const unknown = changes.filter(
+    (c): c is MembershipChange => c.type === 'member' && c.memberKind === undefined,
+  );
   const ids = [...new Set(unknown.map((c) => c.memberId))];
   const principals = await readPrincipals(ctx.tables, tenantId, ids);
   const kinds = new Map<string, MemberKind>();
@@ -108,12 +119,17 @@ export function applyMembership<T extends Memberships>(record: T, change: Member
   if (sequence !== undefined && last !== undefined && sequence <= last) return record;
   const withSequence = sequence === undefined ? {} : { sequence };
   const cutoff = new Date(Date.parse(now) - TOMBSTONE_DAYS * 86_400_000).toISOString();
-  const tombstones = record.removedMemberships.filter((m) => m.groupId !== change.groupId && m.removedAt >= cutoff);
+  const tombstones = record.removedMemberships.filter(
+    (m) => m.groupId !== change.groupId && m.removedAt >= cutoff,
+  );
   if (change.op === 'add') {
     if (present) {
       return sequence === undefined
         ? record
-        : { ...record, memberOf: record.memberOf.map((m) => (m === present ? { ...m, ...withSequence } : m)) };
+        : {
+            ...record,
+            memberOf: record.memberOf.map((m) => (m === present ? { ...m, ...withSequence } : m)),
+          };
     }
     const entry: MemberOfEntry = {
       groupId: change.groupId,
@@ -132,14 +148,20 @@ export function applyMembership<T extends Memberships>(record: T, change: Member
   };
 }
 
-function applyToRecord(record: PrincipalRecord, changes: readonly Change[], now: string): PrincipalRecord | null {
+function applyToRecord(
+  record: PrincipalRecord,
+  changes: readonly Change[],
+  now: string,
+): PrincipalRecord | null {
   let current: PrincipalRecord = record;
   for (const change of changes) {
     if (change.type === 'member') current = applyMembership(current, change, now);
     else if (change.type === 'user') {
       if (change.op === 'hardDelete') return null;
-      if (change.op === 'softDelete' && current.deletedDateTime === null) current = { ...current, deletedDateTime: now };
-      if (change.op === 'restore' && current.deletedDateTime !== null) current = { ...current, deletedDateTime: null };
+      if (change.op === 'softDelete' && current.deletedDateTime === null)
+        current = { ...current, deletedDateTime: now };
+      if (change.op === 'restore' && current.deletedDateTime !== null)
+        current = { ...current, deletedDateTime: null };
     }
   }
   return current;
@@ -175,7 +197,9 @@ async function applyBucketChanges(
       record,
     );
     const hardDeleted = list.some((c) => c.type === 'user' && c.op === 'hardDelete');
-    const groups = new Set(list.filter((c): c is MembershipChange => c.type === 'member').map((c) => c.groupId));
+    const groups = new Set(
+      list.filter((c): c is MembershipChange => c.type === 'member').map((c) => c.groupId),
+    );
     if (hardDeleted) for (const m of record.memberOf) groups.add(m.groupId);
     for (const groupId of groups) {
       const member = final.memberOf.find((m) => m.groupId === groupId);
@@ -191,10 +215,19 @@ async function applyBucketChanges(
 }
 
 /** A group joins or leaves a group: the nested group's own record and the parent's member list change. */
-async function applyNestedGroupChange(ctx: AppContext, tenantId: string, change: MembershipChange): Promise<string[]> {
+async function applyNestedGroupChange(
+  ctx: AppContext,
+  tenantId: string,
+  change: MembershipChange,
+): Promise<string[]> {
   const now = ctx.now().toISOString();
   if (change.op === 'add') {
-    await ctx.members.apply(tenantId, change.groupId, [{ id: change.memberId, kind: 'group', joinedAt: change.joinedAt ?? now }], []);
+    await ctx.members.apply(
+      tenantId,
+      change.groupId,
+      [{ id: change.memberId, kind: 'group', joinedAt: change.joinedAt ?? now }],
+      [],
+    );
   }
   for (let attempt = 0; ; attempt++) {
     const child = await readGroup(ctx.tables, tenantId, change.memberId);
@@ -245,9 +278,12 @@ async function cleanUpHardDeleted(
     if (!record || after.has(id) || (await readPrincipal(ctx.tables, tenantId, id))) continue;
     if (record.userPrincipalName) await releaseName(ctx, tenantId, record.userPrincipalName);
     if (record.proxyAddresses.length > 0) {
-      await registerProxyAddresses(ctx, tenantId, { ...record, proxyAddresses: [] }, record.proxyAddresses).catch(
-        () => undefined,
-      );
+      await registerProxyAddresses(
+        ctx,
+        tenantId,
+        { ...record, proxyAddresses: [] },
+        record.proxyAddresses,
+      ).catch(() => undefined);
     }
   }
 }
@@ -267,7 +303,11 @@ async function auditLifecycle(
     for (const change of list) {
       if (change.type !== 'user') continue;
       const activity =
-        change.op === 'softDelete' ? 'Delete user' : change.op === 'restore' ? 'Restore user' : 'Hard delete user';
+        change.op === 'softDelete'
+          ? 'Delete user'
+          : change.op === 'restore'
+            ? 'Restore user'
+            : 'Hard delete user';
       records.push({
         idempotencyKey: `${messageId}:${id}:${change.op}`,
         activityDateTime: now,
@@ -278,7 +318,12 @@ async function auditLifecycle(
         result: 'success',
         resultReason: '',
         targetResources: [
-          { id, displayName: record.userPrincipalName ?? record.displayName, type: 'User', modifiedProperties: [] },
+          {
+            id,
+            displayName: record.userPrincipalName ?? record.displayName,
+            type: 'User',
+            modifiedProperties: [],
+          },
         ],
       });
     }

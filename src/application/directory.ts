@@ -2,8 +2,13 @@ import { randomUUID } from 'node:crypto';
 import { encodeGroup, type GroupRecord, readGroup } from '../storage/group-records.js';
 import { encodeKey, shardKey, shardOf } from '../storage/keys.js';
 import { bucketOf, type MemberKind } from '../storage/members.js';
-import { type DeviceProperties, encodePrincipal, type PrincipalRecord, type Profile } from '../storage/principal-records.js';
 import { readPrincipal } from '../storage/principal-reads.js';
+import {
+  type DeviceProperties,
+  encodePrincipal,
+  type PrincipalRecord,
+  type Profile,
+} from '../storage/principal-records.js';
 import { getRow, getString, isConflict } from '../storage/properties.js';
 import { readTenant, readTenantPartition } from '../storage/tenant-records.js';
 import type { AppContext } from './context.js';
@@ -71,7 +76,11 @@ export async function reserveName(ctx: AppContext, tenantId: string, upn: string
     await ctx.tables.names.createEntity({ ...nameKey(tenantId, upn), id });
   } catch (error: unknown) {
     if (!isConflict(error)) throw error;
-    const row = await getRow(ctx.tables.names, nameKey(tenantId, upn).partitionKey, nameKey(tenantId, upn).rowKey);
+    const row = await getRow(
+      ctx.tables.names,
+      nameKey(tenantId, upn).partitionKey,
+      nameKey(tenantId, upn).rowKey,
+    );
     if (row && getString(row, 'id') === id) return;
     throw new ConflictError(UPN_TAKEN);
   }
@@ -83,7 +92,11 @@ export async function releaseName(ctx: AppContext, tenantId: string, upn: string
 }
 
 /** The id a user principal name belongs to, if any. */
-export async function resolveUserPrincipalName(ctx: AppContext, tenantId: string, upn: string): Promise<string | undefined> {
+export async function resolveUserPrincipalName(
+  ctx: AppContext,
+  tenantId: string,
+  upn: string,
+): Promise<string | undefined> {
   const key = nameKey(tenantId, upn);
   const row = await getRow(ctx.tables.names, key.partitionKey, key.rowKey);
   return row ? getString(row, 'id') : undefined;
@@ -114,7 +127,11 @@ export function newUserRecord(tenantId: string, input: NewUser, now: string): Pr
   };
 }
 
-export async function createUser(ctx: AppContext, tenantId: string, input: NewUser): Promise<PrincipalRecord> {
+export async function createUser(
+  ctx: AppContext,
+  tenantId: string,
+  input: NewUser,
+): Promise<PrincipalRecord> {
   await requireTenant(ctx, tenantId);
   const record = newUserRecord(tenantId, input, ctx.now().toISOString());
   await reserveName(ctx, tenantId, record.userPrincipalName ?? '', record.id);
@@ -157,7 +174,12 @@ export async function registerProxyAddresses(
   return updated;
 }
 
-async function sharesAnAddress(ctx: AppContext, tenantId: string, userId: string, addresses?: string[]): Promise<boolean> {
+async function sharesAnAddress(
+  ctx: AppContext,
+  tenantId: string,
+  userId: string,
+  addresses?: string[],
+): Promise<boolean> {
   const list = addresses ?? (await readPrincipal(ctx.tables, tenantId, userId))?.proxyAddresses ?? [];
   for (const address of list) {
     const row = await ctx.proxies.read(tenantId, address);
@@ -182,7 +204,9 @@ export async function getPrincipal(
 
 /** A user by id or by user principal name (Graph accepts both in `/users/{id | userPrincipalName}`). */
 export async function findUser(ctx: AppContext, tenantId: string, idOrUpn: string): Promise<PrincipalRecord> {
-  const id = idOrUpn.includes('@') ? await resolveUserPrincipalName(ctx, tenantId, idOrUpn) : idOrUpn.toLowerCase();
+  const id = idOrUpn.includes('@')
+    ? await resolveUserPrincipalName(ctx, tenantId, idOrUpn)
+    : idOrUpn.toLowerCase();
   if (!id) throw new NotFoundError(idOrUpn);
   return getPrincipal(ctx, tenantId, id, 'user');
 }
@@ -194,7 +218,10 @@ export async function updateUser(
   patch: UserPatch,
 ): Promise<PrincipalRecord> {
   const before = await getPrincipal(ctx, tenantId, id, 'user');
-  if (patch.userPrincipalName !== undefined && patch.userPrincipalName.toLowerCase() !== before.userPrincipalName?.toLowerCase()) {
+  if (
+    patch.userPrincipalName !== undefined &&
+    patch.userPrincipalName.toLowerCase() !== before.userPrincipalName?.toLowerCase()
+  ) {
     await reserveName(ctx, tenantId, patch.userPrincipalName, id);
     if (before.userPrincipalName) await releaseName(ctx, tenantId, before.userPrincipalName);
   }
@@ -223,7 +250,11 @@ export async function updateUser(
 }
 
 /** Seats came back: wake the waiting room for each SKU (healing decides whether anyone moves). */
-export async function healReleased(ctx: AppContext, tenantId: string, released: Readonly<Record<string, number>>): Promise<void> {
+export async function healReleased(
+  ctx: AppContext,
+  tenantId: string,
+  released: Readonly<Record<string, number>>,
+): Promise<void> {
   const skuIds = Object.entries(released)
     .filter(([, n]) => n > 0)
     .map(([skuId]) => skuId);
@@ -283,13 +314,20 @@ export async function deleteGroup(ctx: AppContext, tenantId: string, id: string)
     memberKind: m.kind,
   }));
   for (let i = 0; i < changes.length; i += 200) {
-    await ctx.queues.send('changes', { kind: 'changes', tenantId, changes: changes.slice(i, i + 200), origin: 'api' });
+    await ctx.queues.send('changes', {
+      kind: 'changes',
+      tenantId,
+      changes: changes.slice(i, i + 200),
+      origin: 'api',
+    });
   }
   for (const parent of group.memberOf) {
     await ctx.queues.send('changes', {
       kind: 'changes',
       tenantId,
-      changes: [{ type: 'member', op: 'remove', groupId: parent.groupId, memberId: group.id, memberKind: 'group' }],
+      changes: [
+        { type: 'member', op: 'remove', groupId: parent.groupId, memberId: group.id, memberKind: 'group' },
+      ],
       origin: 'api',
     });
   }
@@ -297,7 +335,11 @@ export async function deleteGroup(ctx: AppContext, tenantId: string, id: string)
   if (licensing) await ctx.tables.tenants.deleteEntity(tenantId, `glic|${group.id}`).catch(() => undefined);
 }
 
-export async function createDevice(ctx: AppContext, tenantId: string, input: NewDevice): Promise<PrincipalRecord> {
+export async function createDevice(
+  ctx: AppContext,
+  tenantId: string,
+  input: NewDevice,
+): Promise<PrincipalRecord> {
   await requireTenant(ctx, tenantId);
   const record: PrincipalRecord = {
     tenantId,
@@ -345,7 +387,12 @@ export const MEMBER_EXISTS =
  * licenses follow on the changes queue (like Entra: "effective within minutes"). The change is queued before the
  * list is touched, so a crash in between still converges.
  */
-export async function addMember(ctx: AppContext, tenantId: string, groupId: string, memberId: string): Promise<void> {
+export async function addMember(
+  ctx: AppContext,
+  tenantId: string,
+  groupId: string,
+  memberId: string,
+): Promise<void> {
   const group = await getGroup(ctx, tenantId, groupId);
   const kind = await kindOf(ctx, tenantId, memberId);
   if (!kind) throw new NotFoundError(memberId);
@@ -361,7 +408,12 @@ export async function addMember(ctx: AppContext, tenantId: string, groupId: stri
   await ctx.members.apply(tenantId, group.id, [{ id: memberId, kind, joinedAt }], []);
 }
 
-export async function removeMember(ctx: AppContext, tenantId: string, groupId: string, memberId: string): Promise<void> {
+export async function removeMember(
+  ctx: AppContext,
+  tenantId: string,
+  groupId: string,
+  memberId: string,
+): Promise<void> {
   const group = await getGroup(ctx, tenantId, groupId);
   if (!(await ctx.members.has(tenantId, group.id, memberId))) throw new NotFoundError(memberId);
   await ctx.queues.send('changes', {

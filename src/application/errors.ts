@@ -6,7 +6,9 @@ import type { LicensingFailure } from '../engine/index.js';
  */
 export class NotFoundError extends Error {
   constructor(readonly resourceId: string) {
-    super(`Resource '${resourceId}' does not exist or one of its queried reference-property objects are not present.`);
+    super(
+      `Resource '${resourceId}' does not exist or one of its queried reference-property objects are not present.`,
+    );
     this.name = 'NotFoundError';
   }
 }

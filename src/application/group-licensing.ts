@@ -2,8 +2,8 @@ import { randomUUID } from 'node:crypto';
 import {
   type AssignLicenseRequest,
   finishApplyingResult,
-  groupStatus,
   type GroupStatus,
+  groupStatus,
   memberOutcome,
   type ProcessingState,
   validateGroupLicenseChange,
@@ -13,8 +13,8 @@ import { readGroupCounters } from '../storage/bookkeeping.js';
 import type { GroupRecord } from '../storage/group-records.js';
 import { SHARD_COUNT } from '../storage/keys.js';
 import type { MemberRef } from '../storage/members.js';
-import type { PrincipalRecord } from '../storage/principal-records.js';
 import { readPrincipalShards } from '../storage/principal-reads.js';
+import type { PrincipalRecord } from '../storage/principal-records.js';
 import { isConflict } from '../storage/properties.js';
 import { backoff } from '../storage/seat-ledger.js';
 import {
@@ -29,8 +29,14 @@ import { LicensingRefusedError, NotFoundError } from './errors.js';
 import type { GroupJobMessage, GroupPageMessage } from './messages.js';
 import { updatePrincipals } from './principal-updates.js';
 
-/** About this many members per page of a group job: big enough for full transactions, small enough to retry. */
-export const MEMBERS_PER_PAGE = 1000;
+/**
+ * About this many members per page of a group job: big enough for full transactions, small enough to retry
+ * cheaply. The setting LICENSE_PAGE_MEMBERS tunes it (the crash tests use small pages).
+ */
+export function membersPerPage(): number {
+  const configured = Number(process.env.LICENSE_PAGE_MEMBERS);
+  return Number.isInteger(configured) && configured >= 10 ? configured : 1000;
+}
 
 export interface GroupLicensing {
   readonly group: GroupRecord;
@@ -56,14 +62,20 @@ export async function assignGroupLicenses(
     const deviceSkuOwners = new Map<string, string>();
     for (const licensing of partition.groupLicenses.values()) {
       for (const license of licensing.licenses) {
-        if (ctx.catalog.sku(license.skuId)?.assignableTo === 'device') deviceSkuOwners.set(license.skuId, licensing.groupId);
+        if (ctx.catalog.sku(license.skuId)?.assignableTo === 'device')
+          deviceSkuOwners.set(license.skuId, licensing.groupId);
       }
     }
     const change = validateGroupLicenseChange(
       {
         catalog: ctx.catalog,
         subscribedSkuIds: new Set(partition.subscriptions.keys()),
-        group: { id: group.id, securityEnabled: group.securityEnabled, mailEnabled: group.mailEnabled, groupTypes: group.groupTypes },
+        group: {
+          id: group.id,
+          securityEnabled: group.securityEnabled,
+          mailEnabled: group.mailEnabled,
+          groupTypes: group.groupTypes,
+        },
         current: current?.licenses ?? [],
         deviceSkuOwners,
       },
@@ -124,7 +136,11 @@ async function queueJob(ctx: AppContext, tenantId: string, groupId: string, jobI
 }
 
 /** Reprocess every member of a group (an extension Graph lacks; seed 001's "Reprocess" button). */
-export async function reprocessGroup(ctx: AppContext, tenantId: string, groupId: string): Promise<GroupLicensing> {
+export async function reprocessGroup(
+  ctx: AppContext,
+  tenantId: string,
+  groupId: string,
+): Promise<GroupLicensing> {
   const group = await getGroup(ctx, tenantId, groupId);
   for (let attempt = 0; ; attempt++) {
     const partition = await readTenantPartition(ctx.tables, tenantId);
@@ -167,7 +183,11 @@ async function setProcessingState(
     if (current.processingState === state || current.processingState === 'ProcessingComplete') return true;
     try {
       await ctx.tables.tenants.updateEntity(
-        { partitionKey: tenantId, rowKey: groupLicenseRow(groupId), ps: state === 'ProcessingInProgress' ? 'P' : 'C' },
+        {
+          partitionKey: tenantId,
+          rowKey: groupLicenseRow(groupId),
+          ps: state === 'ProcessingInProgress' ? 'P' : 'C',
+        },
         'Merge',
         { etag: current.etag ?? '*' },
       );
@@ -193,8 +213,12 @@ export async function planGroupJob(ctx: AppContext, message: GroupJobMessage): P
   const userCount = await ctx.members.count(tenantId, groupId);
   const closure = await groupsUnder(ctx, tenantId, groupId);
   const pages: Omit<GroupPageMessage, 'page' | 'pages'>[] = [];
-  const shardsPerPage = Math.max(1, Math.min(SHARD_COUNT, Math.floor((SHARD_COUNT * MEMBERS_PER_PAGE) / Math.max(1, userCount))));
-  const dense = userCount >= (await estimatePrincipals(ctx, tenantId)) / 4 && userCount > 2 * MEMBERS_PER_PAGE / 10;
+  const perPage = membersPerPage();
+  const shardsPerPage = Math.max(
+    1,
+    Math.min(SHARD_COUNT, Math.floor((SHARD_COUNT * perPage) / Math.max(1, userCount))),
+  );
+  const dense = userCount >= (await estimatePrincipals(ctx, tenantId)) / 4 && userCount > 200;
   for (let from = 0; from < SHARD_COUNT; from += shardsPerPage) {
     pages.push({
       kind: 'group-page',
@@ -210,7 +234,16 @@ export async function planGroupJob(ctx: AppContext, message: GroupJobMessage): P
   // Devices of nested groups follow device SKUs (rules.md §2); one page per nested group, usually small.
   for (const nestedId of closure) {
     if (nestedId === groupId) continue;
-    pages.push({ kind: 'group-page', tenantId, groupId, jobId, listGroupId: nestedId, fromShard: 0, toShard: SHARD_COUNT, dense: false });
+    pages.push({
+      kind: 'group-page',
+      tenantId,
+      groupId,
+      jobId,
+      listGroupId: nestedId,
+      fromShard: 0,
+      toShard: SHARD_COUNT,
+      dense: false,
+    });
   }
   const job = await ctx.jobs.create({
     tenantId,
@@ -237,7 +270,9 @@ export async function planGroupJob(ctx: AppContext, message: GroupJobMessage): P
           id: groupId,
           displayName: group?.displayName ?? null,
           type: 'Group',
-          modifiedProperties: [{ displayName: 'AssignedLicense', oldValue: null, newValue: JSON.stringify(licensing.licenses) }],
+          modifiedProperties: [
+            { displayName: 'AssignedLicense', oldValue: null, newValue: JSON.stringify(licensing.licenses) },
+          ],
         },
       ],
     },
@@ -273,22 +308,43 @@ async function estimatePrincipals(ctx: AppContext, tenantId: string): Promise<nu
  * One page of a group job: the page's members are evaluated in the order the group's source reached them, written
  * through the seat ledger, and counted. The last page to finish completes the job.
  */
-export async function processGroupPage(ctx: AppContext, message: GroupPageMessage, messageId: string): Promise<void> {
+export async function processGroupPage(
+  ctx: AppContext,
+  message: GroupPageMessage,
+  messageId: string,
+): Promise<void> {
   const { tenantId, groupId, jobId } = message;
   const partition = await readTenantPartition(ctx.tables, tenantId);
   const licensing = partition?.groupLicenses.get(groupId);
   if (!licensing || licensing.jobId !== jobId) return; // superseded: the newer job covers every member
 
-  const members = await ctx.members.listRange(tenantId, message.listGroupId, message.fromShard, message.toShard);
-  const wanted = members.filter((m) => (message.listGroupId === groupId ? m.kind !== 'group' : m.kind === 'device'));
+  const members = await ctx.members.listRange(
+    tenantId,
+    message.listGroupId,
+    message.fromShard,
+    message.toShard,
+  );
+  const wanted = members.filter((m) =>
+    message.listGroupId === groupId ? m.kind !== 'group' : m.kind === 'device',
+  );
   const ids = arrivalOrder(wanted);
   let preloaded: Map<string, PrincipalRecord> | undefined;
   if (message.dense && ids.length > 0) {
-    preloaded = await readPrincipalShards(ctx.tables, tenantId, message.fromShard, message.toShard, new Set(ids));
+    preloaded = await readPrincipalShards(
+      ctx.tables,
+      tenantId,
+      message.fromShard,
+      message.toShard,
+      new Set(ids),
+    );
   }
-  const result = ids.length === 0
-    ? { records: new Map<string, PrincipalRecord>(), released: {}, changed: 0 }
-    : await updatePrincipals(ctx, tenantId, ids, { reservationId: messageId, ...(preloaded ? { preloaded } : {}) });
+  const result =
+    ids.length === 0
+      ? { records: new Map<string, PrincipalRecord>(), released: {}, changed: 0 }
+      : await updatePrincipals(ctx, tenantId, ids, {
+          reservationId: messageId,
+          ...(preloaded ? { preloaded } : {}),
+        });
 
   let succeeded = 0;
   let failed = 0;
@@ -302,7 +358,8 @@ export async function processGroupPage(ctx: AppContext, message: GroupPageMessag
     if (outcome === 'succeeded') succeeded++;
     else if (outcome === 'failed') {
       failed++;
-      const error = record.entries.find((e) => e.assignedByGroup === groupId && e.state === 'Error')?.error ?? 'Other';
+      const error =
+        record.entries.find((e) => e.assignedByGroup === groupId && e.state === 'Error')?.error ?? 'Other';
       errors[error] = (errors[error] ?? 0) + 1;
       failures.push({
         idempotencyKey: `${jobId}:${id}`,
@@ -314,14 +371,24 @@ export async function processGroupPage(ctx: AppContext, message: GroupPageMessag
         result: 'failure',
         resultReason: error,
         targetResources: [
-          { id, displayName: record.userPrincipalName ?? record.displayName, type: record.kind === 'user' ? 'User' : 'Device', modifiedProperties: [] },
+          {
+            id,
+            displayName: record.userPrincipalName ?? record.displayName,
+            type: record.kind === 'user' ? 'User' : 'Device',
+            modifiedProperties: [],
+          },
         ],
         additionalDetails: [{ key: 'GroupId', value: groupId }],
       });
     }
   }
   if (failures.length > 0) await ctx.audit.append(tenantId, failures);
-  await ctx.jobs.writePage(tenantId, jobId, message.page, { processed: ids.length, succeeded, failed, errors });
+  await ctx.jobs.writePage(tenantId, jobId, message.page, {
+    processed: ids.length,
+    succeeded,
+    failed,
+    errors,
+  });
   await healReleased(ctx, tenantId, result.released);
   const { allDone } = await ctx.jobs.markDone(tenantId, jobId, message.page);
   if (allDone) await completeGroupJob(ctx, tenantId, groupId, jobId);
@@ -329,12 +396,19 @@ export async function processGroupPage(ctx: AppContext, message: GroupPageMessag
 
 function arrivalOrder(members: readonly MemberRef[]): string[] {
   return [...members]
-    .sort((a, b) => (a.joinedAt !== b.joinedAt ? (a.joinedAt < b.joinedAt ? -1 : 1) : a.id < b.id ? -1 : a.id > b.id ? 1 : 0))
+    .sort((a, b) =>
+      a.joinedAt !== b.joinedAt ? (a.joinedAt < b.joinedAt ? -1 : 1) : a.id < b.id ? -1 : a.id > b.id ? 1 : 0,
+    )
     .map((m) => m.id);
 }
 
 /** Completes a job (idempotent): `ProcessingComplete`, and the *Finish applying…* record with the result text. */
-export async function completeGroupJob(ctx: AppContext, tenantId: string, groupId: string, jobId: string): Promise<void> {
+export async function completeGroupJob(
+  ctx: AppContext,
+  tenantId: string,
+  groupId: string,
+  jobId: string,
+): Promise<void> {
   if (!(await setProcessingState(ctx, tenantId, groupId, jobId, 'ProcessingComplete'))) return;
   const counters = await readGroupCounters(ctx.tables, tenantId, groupId);
   const group = await getGroup(ctx, tenantId, groupId).catch(() => undefined);
@@ -376,7 +450,11 @@ export interface ProcessingDetails {
 }
 
 /** `licenseProcessingDetails`: the state, the admin status, and progress counters for progress bars. */
-export async function processingDetails(ctx: AppContext, tenantId: string, groupId: string): Promise<ProcessingDetails> {
+export async function processingDetails(
+  ctx: AppContext,
+  tenantId: string,
+  groupId: string,
+): Promise<ProcessingDetails> {
   const group = await getGroup(ctx, tenantId, groupId);
   const partition = await readTenantPartition(ctx.tables, tenantId);
   const licensing = partition?.groupLicenses.get(group.id);
@@ -387,12 +465,18 @@ export async function processingDetails(ctx: AppContext, tenantId: string, group
   const membersTotal = job?.membersTotal ?? (await ctx.members.count(tenantId, group.id));
   const failedPages = progress?.poisonedPages ?? 0;
   const lastFailure = licensing?.lastFailure ?? null;
-  const status = failedPages > 0 || lastFailure ? (state === 'ProcessingComplete' ? 'errorsAndIssues' : 'inProgress') : groupStatus(state, counters);
+  const status =
+    failedPages > 0 || lastFailure
+      ? state === 'ProcessingComplete'
+        ? 'errorsAndIssues'
+        : 'inProgress'
+      : groupStatus(state, counters);
   return {
     state,
     status,
     membersTotal,
-    membersProcessed: state === 'ProcessingComplete' ? membersTotal : Math.min(membersTotal, progress?.processed ?? 0),
+    membersProcessed:
+      state === 'ProcessingComplete' ? membersTotal : Math.min(membersTotal, progress?.processed ?? 0),
     membersSucceeded: counters.succeeded,
     membersFailed: counters.failed,
     errorsByType: counters.errors,

@@ -4,8 +4,8 @@ import { z } from 'zod';
 import { encodeGroup, type GroupRecord, readGroup } from '../storage/group-records.js';
 import { encodeKey, principalPartition, shardKey, shardOf } from '../storage/keys.js';
 import { bucketOf, type MemberKind, type MemberRef } from '../storage/members.js';
-import { encodePrincipal, type MemberOfEntry, type PrincipalRecord } from '../storage/principal-records.js';
 import { readPrincipalShards, readPrincipals } from '../storage/principal-reads.js';
+import { encodePrincipal, type MemberOfEntry, type PrincipalRecord } from '../storage/principal-records.js';
 import { isConflict } from '../storage/properties.js';
 import { readTenant, readTenantPartition } from '../storage/tenant-records.js';
 import type { AppContext } from './context.js';
@@ -18,13 +18,20 @@ const guid = z
   .string()
   .regex(/^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$/)
   .transform((s) => s.toLowerCase());
-const country = z.string().regex(/^[A-Za-z]{2}$/).transform((s) => s.toUpperCase());
+const country = z
+  .string()
+  .regex(/^[A-Za-z]{2}$/)
+  .transform((s) => s.toUpperCase());
 
 const userLine = z
   .object({
     type: z.literal('user'),
     id: guid.optional(),
-    userPrincipalName: z.string().min(3).max(113).regex(/^[^@\s]+@[^@\s]+$/),
+    userPrincipalName: z
+      .string()
+      .min(3)
+      .max(113)
+      .regex(/^[^@\s]+@[^@\s]+$/),
     displayName: z.string().min(1).max(256),
     mailNickname: z.string().min(1).max(64).optional(),
     accountEnabled: z.boolean().default(true),
@@ -76,9 +83,13 @@ export interface ImportResult {
   readonly errors: readonly ImportLineError[];
 }
 
-export interface ImportProgress {
-  (counts: { lines: number; users: number; groups: number; devices: number; members: number }): void;
-}
+export type ImportProgress = (counts: {
+  lines: number;
+  users: number;
+  groups: number;
+  devices: number;
+  members: number;
+}) => void;
 
 /** Lines are parsed as they arrive and written in 100-row transactions per partition; buffers stay bounded. */
 const FLUSH_AT = 100;
@@ -185,7 +196,13 @@ export async function importDirectory(
           : {
               ...newUserRecord(
                 tenantId,
-                { ...(item.id ? { id: item.id } : {}), userPrincipalName: '', displayName: item.displayName, mailNickname: '', accountEnabled: item.accountEnabled },
+                {
+                  ...(item.id ? { id: item.id } : {}),
+                  userPrincipalName: '',
+                  displayName: item.displayName,
+                  mailNickname: '',
+                  accountEnabled: item.accountEnabled,
+                },
                 now,
               ),
               kind: 'device',
@@ -198,7 +215,11 @@ export async function importDirectory(
                 alternativeSecurityIds: [],
               },
             };
-      const memberOf = (item.memberOf ?? []).map((groupId) => ({ groupId, joinedAt: now, bucket: bucketOf(record.id) }));
+      const memberOf = (item.memberOf ?? []).map((groupId) => ({
+        groupId,
+        joinedAt: now,
+        bucket: bucketOf(record.id),
+      }));
       const withMemberships: PrincipalRecord = { ...record, memberOf };
       for (const entry of memberOf) {
         const list = membersByGroup.get(entry.groupId) ?? [];
@@ -223,7 +244,8 @@ export async function importDirectory(
         id: item.id ?? randomUUID(),
         displayName: item.displayName,
         description: item.description ?? null,
-        mailNickname: item.mailNickname ?? (item.displayName.replace(/[^A-Za-z0-9]/g, '').slice(0, 64) || 'group'),
+        mailNickname:
+          item.mailNickname ?? (item.displayName.replace(/[^A-Za-z0-9]/g, '').slice(0, 64) || 'group'),
         securityEnabled: item.securityEnabled,
         mailEnabled: item.mailEnabled,
         groupTypes: item.groupTypes,
@@ -255,7 +277,13 @@ export async function importDirectory(
   await flushMembers();
   for (const record of withProxies) await registerProxyAddresses(ctx, tenantId, record, []);
   onProgress?.(counts);
-  return { users: counts.users, groups: counts.groups, devices: counts.devices, members: counts.members, errors };
+  return {
+    users: counts.users,
+    groups: counts.groups,
+    devices: counts.devices,
+    members: counts.members,
+    errors,
+  };
 }
 
 function nameKey(tenantId: string, upn: string) {
@@ -289,7 +317,8 @@ async function writeRows(
       for (const group of byPartition.values()) {
         for (const row of await createNames(ctx, group)) rejected.add(row);
       }
-      for (const row of rejected) fail(row.line, 'Another object with the same value for property userPrincipalName already exists.');
+      for (const row of rejected)
+        fail(row.line, 'Another object with the same value for property userPrincipalName already exists.');
       accepted = slice.filter((r) => !rejected.has(r));
     }
     if (accepted.length === 0) continue;
@@ -305,7 +334,10 @@ async function writeRows(
         } catch (inner: unknown) {
           if (!isConflict(inner)) throw inner;
           fail(row.line, `An object with id ${row.entity.rowKey} already exists.`);
-          if (row.name) await ctx.tables.names.deleteEntity(row.name.partitionKey, row.name.rowKey).catch(() => undefined);
+          if (row.name)
+            await ctx.tables.names
+              .deleteEntity(row.name.partitionKey, row.name.rowKey)
+              .catch(() => undefined);
         }
       }
     }
@@ -315,7 +347,12 @@ async function writeRows(
 
 /** Creates name rows (one partition); returns the rows whose name is taken. */
 async function createNames(ctx: AppContext, rows: readonly PendingRow[]): Promise<PendingRow[]> {
-  const actions = rows.map((r): TransactionAction => ['create', { partitionKey: r.name?.partitionKey ?? '', rowKey: r.name?.rowKey ?? '', id: r.name?.id }]);
+  const actions = rows.map(
+    (r): TransactionAction => [
+      'create',
+      { partitionKey: r.name?.partitionKey ?? '', rowKey: r.name?.rowKey ?? '', id: r.name?.id },
+    ],
+  );
   try {
     await ctx.tables.names.submitTransaction(actions);
     return [];
@@ -325,7 +362,11 @@ async function createNames(ctx: AppContext, rows: readonly PendingRow[]): Promis
   const taken: PendingRow[] = [];
   for (const row of rows) {
     try {
-      await ctx.tables.names.createEntity({ partitionKey: row.name?.partitionKey ?? '', rowKey: row.name?.rowKey ?? '', id: row.name?.id });
+      await ctx.tables.names.createEntity({
+        partitionKey: row.name?.partitionKey ?? '',
+        rowKey: row.name?.rowKey ?? '',
+        id: row.name?.id,
+      });
     } catch (error: unknown) {
       if (!isConflict(error)) throw error;
       taken.push(row);
@@ -363,7 +404,9 @@ async function applyMemberships(
     const known = refs.filter((r) => kinds.has(r.id)).map((r) => ({ ...r, kind: kinds.get(r.id) ?? r.kind }));
     if (known.length > 0) await ctx.members.apply(tenantId, groupId, known, []);
   }
-  const principalIds = [...memberOfByPrincipal.keys()].filter((id) => kinds.get(id) === 'user' || kinds.get(id) === 'device');
+  const principalIds = [...memberOfByPrincipal.keys()].filter(
+    (id) => kinds.get(id) === 'user' || kinds.get(id) === 'device',
+  );
   const nestedGroupIds = [...memberOfByPrincipal.keys()].filter((id) => kinds.get(id) === 'group');
   const byPartition = new Map<string, string[]>();
   for (const id of principalIds) {
@@ -373,7 +416,10 @@ async function applyMemberships(
   for (const [partition, ids] of byPartition) {
     // Many members of one partition: one range read of the partition beats a point read each.
     const shard = Number.parseInt(partition.slice(partition.lastIndexOf('|') + 1), 16);
-    const preloaded = ids.length > 20 ? await readPrincipalShards(ctx.tables, tenantId, shard, shard + 1, new Set(ids)) : undefined;
+    const preloaded =
+      ids.length > 20
+        ? await readPrincipalShards(ctx.tables, tenantId, shard, shard + 1, new Set(ids))
+        : undefined;
     await updatePrincipals(ctx, tenantId, ids, {
       reservationId: randomUUID(),
       ...(preloaded ? { preloaded } : {}),
@@ -388,11 +434,17 @@ async function applyMemberships(
   for (const id of nestedGroupIds) {
     const group = await readGroup(ctx.tables, tenantId, id);
     if (!group) continue;
-    const additions = (memberOfByPrincipal.get(id) ?? []).filter((m) => !group.memberOf.some((e) => e.groupId === m.groupId));
+    const additions = (memberOfByPrincipal.get(id) ?? []).filter(
+      (m) => !group.memberOf.some((e) => e.groupId === m.groupId),
+    );
     if (additions.length === 0) continue;
-    await ctx.tables.groups.updateEntity(encodeGroup({ ...group, memberOf: [...group.memberOf, ...additions] }), 'Replace', {
-      etag: group.etag ?? '*',
-    });
+    await ctx.tables.groups.updateEntity(
+      encodeGroup({ ...group, memberOf: [...group.memberOf, ...additions] }),
+      'Replace',
+      {
+        etag: group.etag ?? '*',
+      },
+    );
   }
   // Groups that already carry licenses get a reprocess so their new members are licensed.
   const partition = await readTenantPartition(ctx.tables, tenantId);

@@ -74,5 +74,10 @@ export const healMessage = z.object({
 });
 export type HealMessage = z.infer<typeof healMessage>;
 
-export const workMessage = z.discriminatedUnion('kind', [groupJobMessage, groupPageMessage, changesMessage, healMessage]);
+export const workMessage = z.discriminatedUnion('kind', [
+  groupJobMessage,
+  groupPageMessage,
+  changesMessage,
+  healMessage,
+]);
 export type WorkMessage = z.infer<typeof workMessage>;

@@ -15,7 +15,12 @@ const anyTenant = z.object({ tenantId: z.string() }).passthrough();
  * counts as a failed page of its job (the job still completes, with *Errors & issues*), a poisoned plan marks the
  * group's processing as failed, and every poisoned message gets a failure record in the audit log.
  */
-export async function recordPoisonedWork(ctx: AppContext, queue: string, raw: unknown, messageId: string): Promise<void> {
+export async function recordPoisonedWork(
+  ctx: AppContext,
+  queue: string,
+  raw: unknown,
+  messageId: string,
+): Promise<void> {
   const value = typeof raw === 'string' ? safeJson(raw) : raw;
   const tenant = anyTenant.safeParse(value);
   if (!tenant.success) return; // no tenant to report to; the host logged the message when it moved it
@@ -32,7 +37,13 @@ export async function recordPoisonedWork(ctx: AppContext, queue: string, raw: un
     const p = page.data;
     reason = `Page ${p.page + 1} of ${p.pages} (shards ${p.fromShard}-${p.toShard - 1} of group ${p.listGroupId}) could not be processed; reprocess the group to retry.`;
     targets.push({ id: p.groupId, displayName: null, type: 'Group', modifiedProperties: [] });
-    await ctx.jobs.writePage(tenantId, p.jobId, p.page, { poisoned: true, processed: 0, succeeded: 0, failed: 0, errors: {} });
+    await ctx.jobs.writePage(tenantId, p.jobId, p.page, {
+      poisoned: true,
+      processed: 0,
+      succeeded: 0,
+      failed: 0,
+      errors: {},
+    });
     const { allDone } = await ctx.jobs.markDone(tenantId, p.jobId, p.page);
     if (allDone) await completeGroupJob(ctx, tenantId, p.groupId, p.jobId);
   } else if (job.success) {
@@ -44,7 +55,8 @@ export async function recordPoisonedWork(ctx: AppContext, queue: string, raw: un
       c.type === 'member' ? [c.memberId] : c.type === 'user' ? [c.userId] : c.principalIds,
     );
     reason = `${changes.data.changes.length} directory changes could not be applied (principals ${[...new Set(ids)].slice(0, 20).join(', ')}); reprocess them to retry.`;
-    for (const id of [...new Set(ids)].slice(0, 20)) targets.push({ id, displayName: null, type: 'User', modifiedProperties: [] });
+    for (const id of [...new Set(ids)].slice(0, 20))
+      targets.push({ id, displayName: null, type: 'User', modifiedProperties: [] });
   } else if (heal.success) {
     reason = `Promoting waiters for license ${heal.data.skuId} failed; reprocess the waiting users to retry.`;
   }
@@ -64,7 +76,13 @@ export async function recordPoisonedWork(ctx: AppContext, queue: string, raw: un
   await ctx.audit.append(tenantId, [record]);
 }
 
-async function markGroupFailed(ctx: AppContext, tenantId: string, groupId: string, jobId: string, reason: string) {
+async function markGroupFailed(
+  ctx: AppContext,
+  tenantId: string,
+  groupId: string,
+  jobId: string,
+  reason: string,
+) {
   for (let attempt = 0; ; attempt++) {
     const partition = await readTenantPartition(ctx.tables, tenantId);
     const current = partition?.groupLicenses.get(groupId);

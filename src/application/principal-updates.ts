@@ -8,16 +8,17 @@ import {
   type SeatBudget,
   suspendEntries,
   totalUnits,
+  waitingFor,
 } from '../engine/index.js';
 import { GroupCache } from '../storage/group-records.js';
-import { encodePrincipal, factsOf, type PrincipalRecord } from '../storage/principal-records.js';
 import { readPrincipals } from '../storage/principal-reads.js';
+import { encodePrincipal, factsOf, type PrincipalRecord } from '../storage/principal-records.js';
 import type { PrincipalWrite } from '../storage/principal-writer.js';
 import { addCounts, backoff, type Counts } from '../storage/seat-ledger.js';
 import {
   readTenantPartition,
-  settingsOf,
   type SubscriptionRecord,
+  settingsOf,
   type TenantPartition,
 } from '../storage/tenant-records.js';
 import type { AppContext } from './context.js';
@@ -40,6 +41,8 @@ export interface UpdateOptions {
   /** Rows the caller already read in bulk; refreshed from storage if a write conflicts. */
   readonly preloaded?: ReadonlyMap<string, PrincipalRecord>;
   readonly maxAttempts?: number;
+  /** Resume a reservation another run holds only once its lease has expired (the sweeper). Default: take over. */
+  readonly onlyIfAbandoned?: boolean;
 }
 
 export interface UpdateResult {
@@ -66,6 +69,7 @@ export async function updatePrincipals(
   const owner = `${ctx.instanceId}/${options.reservationId}`;
   const results = new Map<string, PrincipalRecord>();
   const released: Counts = {};
+  const waitingSkus = new Set<string>();
   let changed = 0;
   let remaining = [...new Set(orderedIds)];
   let records: Map<string, PrincipalRecord> = new Map(options.preloaded ?? []);
@@ -74,11 +78,15 @@ export async function updatePrincipals(
 
   for (let attempt = 0; ; attempt++) {
     if (attempt >= maxAttempts) {
-      throw new Error(`Could not update ${remaining.length} principals of tenant ${tenantId} after ${attempt} attempts.`);
+      throw new Error(
+        `Could not update ${remaining.length} principals of tenant ${tenantId} after ${attempt} attempts.`,
+      );
     }
     const partition = await readTenantPartition(ctx.tables, tenantId);
     if (!partition) throw new TenantNotFoundError(tenantId);
-    const open = await ctx.ledger.open(partition, options.reservationId, owner, ctx.now());
+    const open = await ctx.ledger.open(partition, options.reservationId, owner, ctx.now(), {
+      takeOver: options.onlyIfAbandoned !== true,
+    });
     if (attempt === 0) addCounts(released, open.settledLoses);
     if (needsRead.length > 0) {
       const fresh = await readPrincipals(ctx.tables, tenantId, needsRead);
@@ -119,6 +127,12 @@ export async function updatePrincipals(
     for (const outcome of outcomes) {
       if (outcome.landed) {
         landedPlans.push(outcome.chunk.plan);
+        for (const write of outcome.chunk.writes) {
+          if (write.after && write.after.deletedDateTime === null) {
+            for (const waiter of waitingFor(write.after.id, write.after.entries))
+              waitingSkus.add(waiter.skuId);
+          }
+        }
         addCounts(released, outcome.chunk.plan.loses);
         await releaseMailboxes(ctx, tenantId, outcome.chunk.writes);
         for (const write of outcome.chunk.writes) {
@@ -156,7 +170,29 @@ export async function updatePrincipals(
         return fresh?.subscriptions ?? new Map<string, SubscriptionRecord>();
       });
     }
+    await wakeWaitingRoom(ctx, tenantId, waitingSkus);
     return { records: results, released, changed };
+  }
+}
+
+/**
+ * Closes the lost-wakeup gap of healing: a principal evaluated while seats were short may be written just after
+ * another worker freed a seat and looked for waiters. So whoever writes a waiter checks for free seats afterwards
+ * and wakes the waiting room itself.
+ */
+async function wakeWaitingRoom(
+  ctx: AppContext,
+  tenantId: string,
+  skuIds: ReadonlySet<string>,
+): Promise<void> {
+  if (skuIds.size === 0) return;
+  const partition = await readTenantPartition(ctx.tables, tenantId);
+  if (!partition || partition.tenant.licenseErrorHealing !== 'automatic') return;
+  for (const skuId of skuIds) {
+    const sub = partition.subscriptions.get(skuId);
+    if (sub && totalUnits(sub.prepaidUnits) - sub.consumedUnits > 0) {
+      await ctx.queues.send('heal', { kind: 'heal', tenantId, skuId });
+    }
   }
 }
 
@@ -225,7 +261,13 @@ async function planWrites(
         after = draft;
       }
     } else {
-      const sources = deriveSources(ctx.catalog, draft.kind, draft.directLicenses, draft.memberOf, lookupGroup);
+      const sources = deriveSources(
+        ctx.catalog,
+        draft.kind,
+        draft.directLicenses,
+        draft.memberOf,
+        lookupGroup,
+      );
       const result = evaluatePrincipal(evaluation, factsOf(draft), sources, draft.entries);
       after = { ...draft, entries: result.entries, mailboxActive: result.mailboxActive };
       gains = result.seatsTaken;
@@ -262,7 +304,10 @@ class ClaimBudget implements SeatBudget {
 }
 
 function sameRow(ctx: AppContext, before: PrincipalRecord, after: PrincipalRecord): boolean {
-  return JSON.stringify(encodePrincipal(ctx.catalog, before)) === JSON.stringify(encodePrincipal(ctx.catalog, after));
+  return (
+    JSON.stringify(encodePrincipal(ctx.catalog, before)) ===
+    JSON.stringify(encodePrincipal(ctx.catalog, after))
+  );
 }
 
 async function buildProxyView(
@@ -292,11 +337,16 @@ async function buildProxyView(
  * Users that share an address claim it before their mailbox is written; a claim lost to another user means this
  * user's evaluation was made on stale facts, so the write is dropped and the conflict surfaces on retry.
  */
-async function settleMailboxClaims(ctx: AppContext, tenantId: string, writes: PrincipalWrite[]): Promise<void> {
+async function settleMailboxClaims(
+  ctx: AppContext,
+  tenantId: string,
+  writes: PrincipalWrite[],
+): Promise<void> {
   for (let i = writes.length - 1; i >= 0; i--) {
     const write = writes[i];
     const after = write?.after;
-    if (!write || !after || !after.sharedProxy || !after.mailboxActive || write.before?.mailboxActive) continue;
+    if (!write || !after || !after.sharedProxy || !after.mailboxActive || write.before?.mailboxActive)
+      continue;
     for (const address of after.proxyAddresses) {
       if (!(await ctx.proxies.claim(tenantId, address, after.id))) {
         throw new MailboxClaimLostError(after.id, address);
@@ -306,7 +356,11 @@ async function settleMailboxClaims(ctx: AppContext, tenantId: string, writes: Pr
 }
 
 /** After a chunk lands: users that lost their mailbox let go of their shared addresses. */
-async function releaseMailboxes(ctx: AppContext, tenantId: string, writes: readonly PrincipalWrite[]): Promise<void> {
+async function releaseMailboxes(
+  ctx: AppContext,
+  tenantId: string,
+  writes: readonly PrincipalWrite[],
+): Promise<void> {
   for (const write of writes) {
     const before = write.before;
     if (!before?.sharedProxy || !before.mailboxActive || write.after?.mailboxActive) continue;

@@ -21,7 +21,9 @@ export async function sweep(ctx: AppContext): Promise<SweepResult> {
   const now = ctx.now();
   let hardDeleted = 0;
   let reservationsSettled = 0;
-  for await (const tenant of queryRows(ctx.tables.tenants, `RowKey eq ${odata(TENANT_ROW)}`, ['PartitionKey'])) {
+  for await (const tenant of queryRows(ctx.tables.tenants, `RowKey eq ${odata(TENANT_ROW)}`, [
+    'PartitionKey',
+  ])) {
     const tenantId = tenant.partitionKey;
     const cutoff = new Date(now.getTime() - SOFT_DELETE_RETENTION_DAYS * 86_400_000).toISOString();
     const filter =
@@ -33,7 +35,9 @@ export async function sweep(ctx: AppContext): Promise<SweepResult> {
       if (deletedAt && isPastRetention(deletedAt, now.toISOString())) expired.push(row.rowKey);
     }
     for (let i = 0; i < expired.length; i += 100) {
-      const changes = expired.slice(i, i + 100).map((userId) => ({ type: 'user' as const, op: 'hardDelete' as const, userId }));
+      const changes = expired
+        .slice(i, i + 100)
+        .map((userId) => ({ type: 'user' as const, op: 'hardDelete' as const, userId }));
       await applyChanges(ctx, { kind: 'changes', tenantId, changes, origin: 'system' }, randomUUID());
       hardDeleted += changes.length;
     }
@@ -41,7 +45,7 @@ export async function sweep(ctx: AppContext): Promise<SweepResult> {
     const partition = await readTenantPartition(ctx.tables, tenantId);
     for (const reservation of partition?.reservations.values() ?? []) {
       if (Date.parse(reservation.leaseUntil) > now.getTime()) continue;
-      await updatePrincipals(ctx, tenantId, [], { reservationId: reservation.id });
+      await updatePrincipals(ctx, tenantId, [], { reservationId: reservation.id, onlyIfAbandoned: true });
       reservationsSettled++;
     }
   }

@@ -9,8 +9,7 @@ import { NotFoundError } from './errors.js';
 
 /** Every principal of a tenant, streamed partition range by partition range. */
 export async function* listPrincipals(ctx: AppContext, tenantId: string): AsyncGenerator<PrincipalRecord> {
-  const filter =
-    `PartitionKey ge ${odata(`${tenantId}|`)} and PartitionKey lt ${odata(tenantRangeEnd(tenantId))} and RowKey lt '~'`;
+  const filter = `PartitionKey ge ${odata(`${tenantId}|`)} and PartitionKey lt ${odata(tenantRangeEnd(tenantId))} and RowKey lt '~'`;
   for await (const entity of queryRows(ctx.tables.principals, filter)) {
     if (isPrincipalRow(entity)) yield decodePrincipal(tenantId, entity);
   }
@@ -27,7 +26,12 @@ export async function observeTenant(ctx: AppContext, tenantId: string): Promise<
   const entries = new Map<string, readonly LicenseEntry[]>();
   for await (const record of listPrincipals(ctx, tenantId)) {
     principals.push({
-      facts: { id: record.id, kind: record.kind, usageLocation: record.usageLocation, proxyAddresses: record.proxyAddresses },
+      facts: {
+        id: record.id,
+        kind: record.kind,
+        usageLocation: record.usageLocation,
+        proxyAddresses: record.proxyAddresses,
+      },
       deleted: record.deletedDateTime !== null,
       directLicenses: record.directLicenses,
       memberOf: record.memberOf,
@@ -47,12 +51,17 @@ export async function observeTenant(ctx: AppContext, tenantId: string): Promise<
   return {
     snapshot: {
       settings: settingsOf(partition.tenant),
-      subscriptions: [...partition.subscriptions.values()].map((s) => ({ skuId: s.skuId, prepaidUnits: s.prepaidUnits })),
+      subscriptions: [...partition.subscriptions.values()].map((s) => ({
+        skuId: s.skuId,
+        prepaidUnits: s.prepaidUnits,
+      })),
       principals,
       groups,
     },
     entries,
-    consumedUnits: new Map([...partition.subscriptions.values()].map((s) => [s.skuId, s.consumedUnits] as const)),
+    consumedUnits: new Map(
+      [...partition.subscriptions.values()].map((s) => [s.skuId, s.consumedUnits] as const),
+    ),
   };
 }
 

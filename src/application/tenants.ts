@@ -77,7 +77,8 @@ export async function setSubscription(
   skuIdOrPartNumber: string,
   units: PrepaidUnits,
 ): Promise<SubscriptionRecord> {
-  const sku = ctx.catalog.sku(skuIdOrPartNumber.toLowerCase()) ?? ctx.catalog.skuByPartNumber(skuIdOrPartNumber);
+  const sku =
+    ctx.catalog.sku(skuIdOrPartNumber.toLowerCase()) ?? ctx.catalog.skuByPartNumber(skuIdOrPartNumber);
   if (!sku) {
     throw new InvalidRequestError(
       `SKU '${skuIdOrPartNumber}' is not in the catalog. GET /api/admin/catalog lists the SKUs that can be bought.`,

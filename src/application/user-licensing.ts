@@ -1,5 +1,9 @@
 import { randomUUID } from 'node:crypto';
-import { type AssignLicenseRequest, type ProxyAddressView, validateDirectLicenseChange } from '../engine/index.js';
+import {
+  type AssignLicenseRequest,
+  type ProxyAddressView,
+  validateDirectLicenseChange,
+} from '../engine/index.js';
 import type { PrincipalRecord } from '../storage/principal-records.js';
 import { readTenantPartition } from '../storage/tenant-records.js';
 import { applyChanges } from './changes.js';
@@ -27,7 +31,12 @@ export async function assignUserLicenses(
     {
       catalog: ctx.catalog,
       subscriptions: partition.subscriptions,
-      user: { id: user.id, kind: 'user', usageLocation: user.usageLocation, proxyAddresses: user.proxyAddresses },
+      user: {
+        id: user.id,
+        kind: 'user',
+        usageLocation: user.usageLocation,
+        proxyAddresses: user.proxyAddresses,
+      },
       entries: user.entries,
       proxyAddresses: proxyView,
     },
@@ -55,7 +64,9 @@ export async function assignUserLicenses(
     });
     const { failures } = await import('../engine/index.js');
     throw new LicensingRefusedError(
-      refused.error === 'CountViolation' ? failures.noAvailableLicenses(refused.skuId) : failures.invalidUsageLocation(),
+      refused.error === 'CountViolation'
+        ? failures.noAvailableLicenses(refused.skuId)
+        : failures.invalidUsageLocation(),
     );
   }
   await healReleased(ctx, tenantId, result.released);
@@ -76,7 +87,9 @@ export async function assignUserLicenses(
           modifiedProperties: [
             {
               displayName: 'AssignedLicense',
-              oldValue: JSON.stringify(previous.map((l) => ({ skuId: l.skuId, disabledPlans: l.disabledPlans }))),
+              oldValue: JSON.stringify(
+                previous.map((l) => ({ skuId: l.skuId, disabledPlans: l.disabledPlans })),
+              ),
               newValue: JSON.stringify(change.value.licenses),
             },
           ],
@@ -87,7 +100,11 @@ export async function assignUserLicenses(
   return updated;
 }
 
-async function proxyViewFor(ctx: AppContext, tenantId: string, user: PrincipalRecord): Promise<ProxyAddressView> {
+async function proxyViewFor(
+  ctx: AppContext,
+  tenantId: string,
+  user: PrincipalRecord,
+): Promise<ProxyAddressView> {
   if (!user.sharedProxy) return { isHeldByAnother: () => false };
   const holders = new Map<string, string | null>();
   for (const address of user.proxyAddresses) {
@@ -102,7 +119,11 @@ async function proxyViewFor(ctx: AppContext, tenantId: string, user: PrincipalRe
 }
 
 /** `reprocessLicenseAssignment` for a user: re-evaluate from its current facts, clearing errors that no longer apply. */
-export async function reprocessUser(ctx: AppContext, tenantId: string, idOrUpn: string): Promise<PrincipalRecord> {
+export async function reprocessUser(
+  ctx: AppContext,
+  tenantId: string,
+  idOrUpn: string,
+): Promise<PrincipalRecord> {
   const user = await findUser(ctx, tenantId, idOrUpn);
   const result = await updatePrincipals(ctx, tenantId, [user.id], { reservationId: randomUUID() });
   await healReleased(ctx, tenantId, result.released);
@@ -114,7 +135,12 @@ export async function softDeleteUser(ctx: AppContext, tenantId: string, idOrUpn:
   const user = await findUser(ctx, tenantId, idOrUpn);
   await applyChanges(
     ctx,
-    { kind: 'changes', tenantId, changes: [{ type: 'user', op: 'softDelete', userId: user.id }], origin: 'api' },
+    {
+      kind: 'changes',
+      tenantId,
+      changes: [{ type: 'user', op: 'softDelete', userId: user.id }],
+      origin: 'api',
+    },
     randomUUID(),
   );
 }
@@ -135,7 +161,12 @@ export async function hardDeleteUser(ctx: AppContext, tenantId: string, id: stri
   if (user.deletedDateTime === null) throw new NotFoundError(id);
   await applyChanges(
     ctx,
-    { kind: 'changes', tenantId, changes: [{ type: 'user', op: 'hardDelete', userId: user.id }], origin: 'api' },
+    {
+      kind: 'changes',
+      tenantId,
+      changes: [{ type: 'user', op: 'hardDelete', userId: user.id }],
+      origin: 'api',
+    },
     randomUUID(),
   );
 }
@@ -145,7 +176,12 @@ export async function deleteDevice(ctx: AppContext, tenantId: string, id: string
   const device = await getPrincipal(ctx, tenantId, id.toLowerCase(), 'device');
   await applyChanges(
     ctx,
-    { kind: 'changes', tenantId, changes: [{ type: 'user', op: 'hardDelete', userId: device.id }], origin: 'api' },
+    {
+      kind: 'changes',
+      tenantId,
+      changes: [{ type: 'user', op: 'hardDelete', userId: device.id }],
+      origin: 'api',
+    },
     randomUUID(),
   );
 }

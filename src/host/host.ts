@@ -55,7 +55,8 @@ export interface HostOptions {
   cors?: string[];
   /** How long stop() waits for running invocations and requests. Default 30 s. */
   shutdownTimeoutMs?: number;
-  /** Queue receive lease (runtime: 10 minutes), renewed at half its length. Only tests should lower it. */
+  /** Queue receive lease (runtime: 10 minutes), renewed at half its length. Only tests should lower it
+   * (also the setting FUNCTIONS_QUEUE_LEASE_MS, for child-process hosts in crash tests). */
   queueLeaseMs?: number;
   /** Development environment (2 s max polling interval default). Default true, as under `func start`. */
   development?: boolean;
@@ -171,7 +172,7 @@ export async function startHost(options: HostOptions): Promise<RunningHost> {
           queue: clients.get(plan.connectionString, plan.queueName),
           poisonQueue: poisonName ? clients.get(plan.connectionString, poisonName) : undefined,
           options: config.queues,
-          leaseMs: options.queueLeaseMs ?? 10 * 60_000,
+          leaseMs: options.queueLeaseMs ?? toNumber(env.FUNCTIONS_QUEUE_LEASE_MS) ?? 10 * 60_000,
           logger,
           invoke: (message, body) =>
             invoker

@@ -20,18 +20,27 @@ export interface DirectoryAudit {
     readonly id: string;
     readonly displayName: string | null;
     readonly type: 'Group' | 'User' | 'Device';
-    readonly modifiedProperties: readonly { displayName: string; oldValue: string | null; newValue: string | null }[];
+    readonly modifiedProperties: readonly {
+      displayName: string;
+      oldValue: string | null;
+      newValue: string | null;
+    }[];
   }[];
   readonly additionalDetails: readonly { key: string; value: string }[];
 }
 
-export type AuditInput = Omit<DirectoryAudit, 'id' | 'loggedByService' | 'correlationId' | 'additionalDetails'> & {
+export type AuditInput = Omit<
+  DirectoryAudit,
+  'id' | 'loggedByService' | 'correlationId' | 'additionalDetails'
+> & {
   readonly correlationId?: string;
   readonly additionalDetails?: readonly { key: string; value: string }[];
 };
 
 /** Who acts when the service itself applies group licenses (the name Entra shows). */
-export const GROUP_LICENSING_APP = { app: { displayName: 'Microsoft Entra ID Group-Based Licensing' } } as const;
+export const GROUP_LICENSING_APP = {
+  app: { displayName: 'Microsoft Entra ID Group-Based Licensing' },
+} as const;
 
 const MAX_TIME = 9_999_999_999_999;
 const MINUTE = 60_000;
@@ -67,7 +76,11 @@ const recordSchema = z.object({
       displayName: z.string().nullable(),
       type: z.enum(['Group', 'User', 'Device']),
       modifiedProperties: z.array(
-        z.object({ displayName: z.string(), oldValue: z.string().nullable(), newValue: z.string().nullable() }),
+        z.object({
+          displayName: z.string(),
+          oldValue: z.string().nullable(),
+          newValue: z.string().nullable(),
+        }),
       ),
     }),
   ),
@@ -81,7 +94,10 @@ export class AuditLog {
    * Appends records. Each record's id is derived from `idempotencyKey` when given, so a retried handler writes the
    * same row again instead of a duplicate.
    */
-  async append(tenantId: string, inputs: readonly (AuditInput & { idempotencyKey?: string })[]): Promise<void> {
+  async append(
+    tenantId: string,
+    inputs: readonly (AuditInput & { idempotencyKey?: string })[],
+  ): Promise<void> {
     const byPartition = new Map<string, Record<string, unknown>[]>();
     for (const input of inputs) {
       const time = Date.parse(input.activityDateTime);
@@ -107,7 +123,9 @@ export class AuditLog {
       [...byPartition.values()].map(async (entities) => {
         for (let i = 0; i < entities.length; i += 100) {
           await this.tables.audit.submitTransaction(
-            entities.slice(i, i + 100).map((e) => ['upsert', e as { partitionKey: string; rowKey: string }, 'Replace']),
+            entities
+              .slice(i, i + 100)
+              .map((e) => ['upsert', e as { partitionKey: string; rowKey: string }, 'Replace']),
           );
         }
       }),

@@ -12,14 +12,19 @@ function tenantRange(tenantId: string): string {
 }
 
 /** A group's outcome over all members: succeeded, failed, errors by type. */
-export async function readGroupCounters(tables: StorageTables, tenantId: string, groupId: string): Promise<GroupCounter> {
+export async function readGroupCounters(
+  tables: StorageTables,
+  tenantId: string,
+  groupId: string,
+): Promise<GroupCounter> {
   const total: GroupCounter = { succeeded: 0, failed: 0, errors: {} };
   const filter = `${tenantRange(tenantId)} and RowKey eq ${odata(groupCounterRow(groupId))}`;
   for await (const entity of queryRows(tables.principals, filter)) {
     const counter = decodeCounter(entity);
     total.succeeded += counter.succeeded;
     total.failed += counter.failed;
-    for (const [type, n] of Object.entries(counter.errors)) total.errors[type] = (total.errors[type] ?? 0) + n;
+    for (const [type, n] of Object.entries(counter.errors))
+      total.errors[type] = (total.errors[type] ?? 0) + n;
   }
   return total;
 }
@@ -42,7 +47,11 @@ export interface WaitingRow {
 }
 
 /** Everyone waiting for a seat of a SKU, first come first served. */
-export async function readWaiters(tables: StorageTables, tenantId: string, skuId: string): Promise<WaitingRow[]> {
+export async function readWaiters(
+  tables: StorageTables,
+  tenantId: string,
+  skuId: string,
+): Promise<WaitingRow[]> {
   const prefix = `~w|${skuId}|`;
   const filter = `${tenantRange(tenantId)} and RowKey ge ${odata(prefix)} and RowKey lt ${odata(`${prefix}~`)}`;
   const waiters: WaitingRow[] = [];
@@ -71,5 +80,6 @@ export async function* principalsInErrorFrom(
 ): AsyncGenerator<string> {
   const flag = `E${groupId.replace(/-/g, '')}`;
   const filter = `${tenantRange(tenantId)} and ${flag} eq true`;
-  for await (const entity of queryRows(tables.principals, filter, ['PartitionKey', 'RowKey'])) yield entity.rowKey;
+  for await (const entity of queryRows(tables.principals, filter, ['PartitionKey', 'RowKey']))
+    yield entity.rowKey;
 }

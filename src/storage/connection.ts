@@ -1,5 +1,5 @@
 import { TableClient } from '@azure/data-tables';
-import { QueueClient, QueueServiceClient } from '@azure/storage-queue';
+import { type QueueClient, QueueServiceClient } from '@azure/storage-queue';
 
 const DEV_ACCOUNT = 'devstoreaccount1';
 const DEV_KEY = 'Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==';
@@ -18,7 +18,9 @@ export function resolveConnectionString(connectionString: string): string {
 }
 
 function isPlainHttp(connectionString: string): boolean {
-  return /DefaultEndpointsProtocol=http;/i.test(connectionString) || /Endpoint=http:\/\//i.test(connectionString);
+  return (
+    /DefaultEndpointsProtocol=http;/i.test(connectionString) || /Endpoint=http:\/\//i.test(connectionString)
+  );
 }
 
 export interface StorageClientOptions {
@@ -26,7 +28,11 @@ export interface StorageClientOptions {
   readonly maxRetries?: number;
 }
 
-export function tableClient(connectionString: string, table: string, options: StorageClientOptions = {}): TableClient {
+export function tableClient(
+  connectionString: string,
+  table: string,
+  options: StorageClientOptions = {},
+): TableClient {
   const resolved = resolveConnectionString(connectionString);
   return TableClient.fromConnectionString(resolved, table, {
     allowInsecureConnection: isPlainHttp(resolved),
@@ -34,12 +40,19 @@ export function tableClient(connectionString: string, table: string, options: St
   });
 }
 
-export function queueServiceClient(connectionString: string, options: StorageClientOptions = {}): QueueServiceClient {
+export function queueServiceClient(
+  connectionString: string,
+  options: StorageClientOptions = {},
+): QueueServiceClient {
   return QueueServiceClient.fromConnectionString(resolveConnectionString(connectionString), {
     retryOptions: { maxTries: (options.maxRetries ?? 3) + 1 },
   });
 }
 
-export function queueClient(connectionString: string, queue: string, options: StorageClientOptions = {}): QueueClient {
+export function queueClient(
+  connectionString: string,
+  queue: string,
+  options: StorageClientOptions = {},
+): QueueClient {
   return queueServiceClient(connectionString, options).getQueueClient(queue);
 }

@@ -4,8 +4,8 @@ import type { MemberOfEntry, RemovedMembership } from './principal-records.js';
 import {
   getBoolean,
   getJson,
-  getString,
   getRow,
+  getString,
   putJson,
   queryRows,
   type RawEntity,
@@ -30,10 +30,14 @@ export interface GroupRecord {
   readonly etag?: string;
 }
 
-const memberOfSchema = z.array(z.object({ g: z.string(), t: z.string(), b: z.number().int(), q: z.number().optional() }));
+const memberOfSchema = z.array(
+  z.object({ g: z.string(), t: z.string(), b: z.number().int(), q: z.number().optional() }),
+);
 const removedSchema = z.array(z.object({ g: z.string(), t: z.string(), q: z.number().optional() }));
 
-export function encodeGroup(group: GroupRecord): Record<string, unknown> & { partitionKey: string; rowKey: string } {
+export function encodeGroup(
+  group: GroupRecord,
+): Record<string, unknown> & { partitionKey: string; rowKey: string } {
   const entity: Record<string, unknown> & { partitionKey: string; rowKey: string } = {
     partitionKey: groupPartition(group.tenantId, group.id),
     rowKey: group.id,
@@ -50,14 +54,23 @@ export function encodeGroup(group: GroupRecord): Record<string, unknown> & { par
     putJson(
       entity,
       'mo',
-      group.memberOf.map((m) => ({ g: m.groupId, t: m.joinedAt, b: m.bucket, ...(m.sequence === undefined ? {} : { q: m.sequence }) })),
+      group.memberOf.map((m) => ({
+        g: m.groupId,
+        t: m.joinedAt,
+        b: m.bucket,
+        ...(m.sequence === undefined ? {} : { q: m.sequence }),
+      })),
     );
   }
   if (group.removedMemberships.length > 0) {
     putJson(
       entity,
       'rm',
-      group.removedMemberships.map((m) => ({ g: m.groupId, t: m.removedAt, ...(m.sequence === undefined ? {} : { q: m.sequence }) })),
+      group.removedMemberships.map((m) => ({
+        g: m.groupId,
+        t: m.removedAt,
+        ...(m.sequence === undefined ? {} : { q: m.sequence }),
+      })),
     );
   }
   return entity;
@@ -89,7 +102,11 @@ export function decodeGroup(tenantId: string, entity: RawEntity): GroupRecord {
   };
 }
 
-export async function readGroup(tables: StorageTables, tenantId: string, id: string): Promise<GroupRecord | undefined> {
+export async function readGroup(
+  tables: StorageTables,
+  tenantId: string,
+  id: string,
+): Promise<GroupRecord | undefined> {
   const entity = await getRow(tables.groups, groupPartition(tenantId, id), id);
   return entity ? decodeGroup(tenantId, entity) : undefined;
 }

@@ -119,7 +119,10 @@ export class JobStore {
   }
 
   /** Sum of the page results written so far. */
-  async progress(tenantId: string, jobId: string): Promise<PageResult & { pagesDone: number; poisonedPages: number }> {
+  async progress(
+    tenantId: string,
+    jobId: string,
+  ): Promise<PageResult & { pagesDone: number; poisonedPages: number }> {
     const errors: Record<string, number> = {};
     let processed = 0;
     let succeeded = 0;

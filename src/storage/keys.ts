@@ -47,7 +47,10 @@ export function bucketRowKey(bucket: number): string {
 
 /** Row keys may not contain / \ # ? or control characters; names and addresses can. */
 export function encodeKey(value: string): string {
-  return encodeURIComponent(value.toLowerCase()).replace(/[!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16)}`);
+  return encodeURIComponent(value.toLowerCase()).replace(
+    /[!'()*]/g,
+    (c) => `%${c.charCodeAt(0).toString(16)}`,
+  );
 }
 
 /** Escapes a string literal for an OData filter. */

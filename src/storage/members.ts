@@ -30,7 +30,10 @@ export function bucketOf(memberId: string): number {
 
 function encodeEntries(entries: readonly MemberRef[]): string {
   return entries
-    .map((e) => `${e.id.padEnd(36).slice(0, 36)}${KIND_CODES[e.kind]}${Date.parse(e.joinedAt).toString(36).padStart(9, '0')}`)
+    .map(
+      (e) =>
+        `${e.id.padEnd(36).slice(0, 36)}${KIND_CODES[e.kind]}${Date.parse(e.joinedAt).toString(36).padStart(9, '0')}`,
+    )
     .join('');
 }
 
@@ -85,7 +88,9 @@ export class MemberLists {
     for (let attempt = 0; ; attempt++) {
       const touched = new Set([...adds.map((a) => bucketOf(a.id)), ...removes.map(bucketOf)]);
       const buckets = new Map(
-        (await this.readBuckets(tenantId, groupId, 0, SHARD_COUNT, touched)).map((b) => [b.index, b] as const),
+        (await this.readBuckets(tenantId, groupId, 0, SHARD_COUNT, touched)).map(
+          (b) => [b.index, b] as const,
+        ),
       );
       const header = await this.readHeader(partition);
       const changed = new Map<number, { entries: MemberRef[]; delta: number }>();
@@ -133,7 +138,9 @@ export class MemberLists {
             count += state.delta;
           }
           const headerEntity = { partitionKey: partition, rowKey: HEADER_ROW, n: Math.max(0, count) };
-          actions.push(headerEtag ? ['update', headerEntity, 'Replace', { etag: headerEtag }] : ['create', headerEntity]);
+          actions.push(
+            headerEtag ? ['update', headerEntity, 'Replace', { etag: headerEtag }] : ['create', headerEntity],
+          );
           const response = await this.tables.members.submitTransaction(actions);
           headerEtag = response.subResponses[actions.length - 1]?.etag;
         }
@@ -172,8 +179,7 @@ export class MemberLists {
     only?: ReadonlySet<number>,
   ): Promise<Bucket[]> {
     const partition = membersPartition(tenantId, groupId);
-    const filter =
-      `PartitionKey eq ${odata(partition)} and RowKey ge '${bucketRowKey(from)}' and RowKey lt '${bucketRowKey(to)}'`;
+    const filter = `PartitionKey eq ${odata(partition)} and RowKey ge '${bucketRowKey(from)}' and RowKey lt '${bucketRowKey(to)}'`;
     const buckets: Bucket[] = [];
     for await (const entity of queryRows(this.tables.members, filter)) {
       const index = Number.parseInt(entity.rowKey.slice(1), 10);

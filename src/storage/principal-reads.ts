@@ -49,7 +49,9 @@ export async function readPrincipalShards(
   const found = new Map<string, PrincipalRecord>();
   const from = principalShardPartition(tenantId, fromShard);
   const to =
-    toShardExclusive >= SHARD_COUNT ? tenantRangeEnd(tenantId) : principalShardPartition(tenantId, toShardExclusive);
+    toShardExclusive >= SHARD_COUNT
+      ? tenantRangeEnd(tenantId)
+      : principalShardPartition(tenantId, toShardExclusive);
   const filter = `PartitionKey ge ${odata(from)} and PartitionKey lt ${odata(to)} and RowKey lt '~'`;
   for await (const entity of queryRows(tables.principals, filter)) {
     if (!isPrincipalRow(entity)) continue;

@@ -1,8 +1,8 @@
 import { z } from 'zod';
 import {
+  type Catalog,
   type DirectLicense,
   effectiveLicenses,
-  type Catalog,
   LICENSE_ERRORS,
   type LicenseEntry,
   type PrincipalFacts,
@@ -93,7 +93,12 @@ const entrySchema = z.object({
   w: z.string().nullable(),
 });
 const directSchema = z.object({ s: z.string(), d: z.array(z.string()), t: z.string() });
-const memberOfSchema = z.object({ g: z.string(), t: z.string(), b: z.number().int(), q: z.number().optional() });
+const memberOfSchema = z.object({
+  g: z.string(),
+  t: z.string(),
+  b: z.number().int(),
+  q: z.number().optional(),
+});
 const removedSchema = z.object({ g: z.string(), t: z.string(), q: z.number().optional() });
 const deviceSchema = z.object({
   deviceId: z.string(),
@@ -105,7 +110,10 @@ const profileValue = z.union([z.string(), z.number(), z.boolean(), z.null(), z.a
 const profileSchema = z.record(z.string(), profileValue);
 
 /** The row written for a principal. `L_<sku>` flags make `assignedLicenses/any(...)` a server-side filter. */
-export function encodePrincipal(catalog: Catalog, record: PrincipalRecord): Record<string, unknown> & {
+export function encodePrincipal(
+  catalog: Catalog,
+  record: PrincipalRecord,
+): Record<string, unknown> & {
   partitionKey: string;
   rowKey: string;
 } {
@@ -139,14 +147,23 @@ export function encodePrincipal(catalog: Catalog, record: PrincipalRecord): Reco
     putJson(
       entity,
       'mo',
-      record.memberOf.map((m) => ({ g: m.groupId, t: m.joinedAt, b: m.bucket, ...(m.sequence === undefined ? {} : { q: m.sequence }) })),
+      record.memberOf.map((m) => ({
+        g: m.groupId,
+        t: m.joinedAt,
+        b: m.bucket,
+        ...(m.sequence === undefined ? {} : { q: m.sequence }),
+      })),
     );
   }
   if (record.removedMemberships.length > 0) {
     putJson(
       entity,
       'rm',
-      record.removedMemberships.map((m) => ({ g: m.groupId, t: m.removedAt, ...(m.sequence === undefined ? {} : { q: m.sequence }) })),
+      record.removedMemberships.map((m) => ({
+        g: m.groupId,
+        t: m.removedAt,
+        ...(m.sequence === undefined ? {} : { q: m.sequence }),
+      })),
     );
   }
   if (record.entries.length > 0) {

@@ -34,7 +34,8 @@ const MAX_OPERATIONS = 100;
 const PARTITIONS_IN_FLIGHT = 4;
 
 export const groupCounterRow = (groupId: string) => `~g|${groupId}`;
-export const waitingRow = (skuId: string, since: string, principalId: string) => `~w|${skuId}|${since}|${principalId}`;
+export const waitingRow = (skuId: string, since: string, principalId: string) =>
+  `~w|${skuId}|${since}|${principalId}`;
 
 type Outcome = { kind: 'succeeded' } | { kind: 'failed'; error: LicenseError | 'None' } | { kind: 'none' };
 
@@ -123,7 +124,8 @@ export class PrincipalWriter {
   ): Promise<ChunkOutcome[]> {
     const outcomes: ChunkOutcome[] = [];
     const groupIds = new Set<string>();
-    for (const chunk of chunks) for (const w of chunk.writes) for (const g of this.touchedGroups(w)) groupIds.add(g);
+    for (const chunk of chunks)
+      for (const w of chunk.writes) for (const g of this.touchedGroups(w)) groupIds.add(g);
     const counters = await this.readCounters(partition, [...groupIds]);
     let failed = false;
     for (const chunk of chunks) {
@@ -205,7 +207,8 @@ export class PrincipalWriter {
         etag: current?.etag,
       };
       for (const [type, n] of Object.entries(delta.errors)) next.errors[type] = (next.errors[type] ?? 0) + n;
-      if (delta.succeeded === 0 && delta.failed === 0 && Object.values(delta.errors).every((n) => n === 0)) continue;
+      if (delta.succeeded === 0 && delta.failed === 0 && Object.values(delta.errors).every((n) => n === 0))
+        continue;
       const entity: Record<string, unknown> & { partitionKey: string; rowKey: string } = {
         partitionKey: partition,
         rowKey: groupCounterRow(groupId),
@@ -214,7 +217,9 @@ export class PrincipalWriter {
       };
       for (const [type, n] of Object.entries(next.errors)) if (n !== 0) entity[`e_${type}`] = n;
       counterIndexes.set(groupId, actions.length);
-      actions.push(current?.etag ? ['update', entity, 'Replace', { etag: current.etag }] : ['create', entity]);
+      actions.push(
+        current?.etag ? ['update', entity, 'Replace', { etag: current.etag }] : ['create', entity],
+      );
       nextCounters.set(groupId, next);
     }
     if (withMarkers) actions.push(['create', { partitionKey: partition, rowKey: markerRow(chunk.plan.key) }]);
@@ -226,7 +231,8 @@ export class PrincipalWriter {
     const groups = new Set<string>();
     for (const record of [write.before, write.after]) {
       if (!record) continue;
-      for (const entry of record.entries) if (entry.assignedByGroup !== null) groups.add(entry.assignedByGroup);
+      for (const entry of record.entries)
+        if (entry.assignedByGroup !== null) groups.add(entry.assignedByGroup);
     }
     return groups;
   }
@@ -246,7 +252,10 @@ export class PrincipalWriter {
     return changes;
   }
 
-  private async readCounters(partition: string, groupIds: readonly string[]): Promise<Map<string, GroupCounter>> {
+  private async readCounters(
+    partition: string,
+    groupIds: readonly string[],
+  ): Promise<Map<string, GroupCounter>> {
     const counters = new Map<string, GroupCounter>();
     await Promise.all(
       groupIds.map(async (groupId) => {
@@ -284,7 +293,8 @@ function outcomeFor(record: PrincipalRecord | undefined, groupId: string): Outco
   const outcome = memberOutcome(record.entries, groupId);
   if (outcome === 'none') return { kind: 'none' };
   if (outcome === 'succeeded') return { kind: 'succeeded' };
-  const error = record.entries.find((e) => e.assignedByGroup === groupId && e.state === 'Error')?.error ?? 'Other';
+  const error =
+    record.entries.find((e) => e.assignedByGroup === groupId && e.state === 'Error')?.error ?? 'Other';
   return { kind: 'failed', error };
 }
 

@@ -9,7 +9,9 @@ export type RawEntity = Record<string, unknown> & {
 };
 
 /** Narrows what the SDK returns (keys are optional in its types) to a row with keys. */
-export function asRaw(entity: Record<string, unknown> & { partitionKey?: string; rowKey?: string; etag?: string }): RawEntity {
+export function asRaw(
+  entity: Record<string, unknown> & { partitionKey?: string; rowKey?: string; etag?: string },
+): RawEntity {
   const { partitionKey, rowKey, etag } = entity;
   if (typeof partitionKey !== 'string' || typeof rowKey !== 'string') {
     throw new Error('Storage returned an entity without keys');
@@ -23,7 +25,8 @@ const MAX_CHUNKS = 30;
 
 export function putLongString(target: Record<string, unknown>, name: string, value: string): void {
   for (let i = 0; i * CHUNK < value.length || i === 0; i++) {
-    if (i >= MAX_CHUNKS) throw new Error(`property ${name} is too large to store (${value.length} characters)`);
+    if (i >= MAX_CHUNKS)
+      throw new Error(`property ${name} is too large to store (${value.length} characters)`);
     target[i === 0 ? name : `${name}${i}`] = value.slice(i * CHUNK, (i + 1) * CHUNK);
   }
 }
@@ -85,7 +88,8 @@ export function requireString(source: RawEntity, name: string): string {
 export function getNumber(source: RawEntity, name: string, fallback = 0): number {
   const value = source[name];
   if (typeof value === 'number' && Number.isFinite(value)) return value;
-  if (typeof value === 'string' && value.trim() !== '' && Number.isFinite(Number(value))) return Number(value);
+  if (typeof value === 'string' && value.trim() !== '' && Number.isFinite(Number(value)))
+    return Number(value);
   return fallback;
 }
 
@@ -104,7 +108,11 @@ export function isConflict(error: unknown): boolean {
 }
 
 /** Point read; `undefined` when the row does not exist. */
-export async function getRow(client: TableClient, partitionKey: string, rowKey: string): Promise<RawEntity | undefined> {
+export async function getRow(
+  client: TableClient,
+  partitionKey: string,
+  rowKey: string,
+): Promise<RawEntity | undefined> {
   try {
     return asRaw(await client.getEntity<Record<string, unknown>>(partitionKey, rowKey));
   } catch (error: unknown) {
@@ -114,7 +122,12 @@ export async function getRow(client: TableClient, partitionKey: string, rowKey: 
 }
 
 /** Rows matching an OData filter, page by page (the SDK follows continuation tokens). */
-export async function* queryRows(client: TableClient, filter: string, select?: string[]): AsyncGenerator<RawEntity> {
+export async function* queryRows(
+  client: TableClient,
+  filter: string,
+  select?: string[],
+): AsyncGenerator<RawEntity> {
   const queryOptions = select ? { filter, select } : { filter };
-  for await (const entity of client.listEntities<Record<string, unknown>>({ queryOptions })) yield asRaw(entity);
+  for await (const entity of client.listEntities<Record<string, unknown>>({ queryOptions }))
+    yield asRaw(entity);
 }

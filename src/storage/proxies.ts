@@ -29,7 +29,11 @@ export class ProxyRegistry {
   private decode(entity: RawEntity | undefined): AddressRow {
     if (!entity) return { users: [], holder: null, etag: undefined };
     const holder = getString(entity, 'h');
-    return { users: getJson(entity, 'u', usersSchema, []), holder: holder ? holder : null, etag: entity.etag };
+    return {
+      users: getJson(entity, 'u', usersSchema, []),
+      holder: holder ? holder : null,
+      etag: entity.etag,
+    };
   }
 
   async read(tenantId: string, address: string): Promise<AddressRow> {
@@ -95,7 +99,11 @@ export class ProxyRegistry {
     for (let attempt = 0; ; attempt++) {
       const row = this.decode(await getRow(this.tables.proxies, partitionKey, rowKey));
       const next = change(row);
-      if (next.users.length === row.users.length && next.holder === row.holder && next.users.every((u, i) => u === row.users[i])) {
+      if (
+        next.users.length === row.users.length &&
+        next.holder === row.holder &&
+        next.users.every((u, i) => u === row.users[i])
+      ) {
         return row.users;
       }
       const entity: Record<string, unknown> & { partitionKey: string; rowKey: string } = {

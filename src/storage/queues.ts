@@ -1,5 +1,5 @@
 import type { QueueServiceClient } from '@azure/storage-queue';
-import { type StorageClientOptions, queueServiceClient } from './connection.js';
+import { queueServiceClient, type StorageClientOptions } from './connection.js';
 
 /** The work queues (docs/storage.md, "Queues"). Names carry the storage prefix so test runs do not collide. */
 export interface QueueNames {
@@ -44,7 +44,9 @@ export class WorkQueues {
   async send(queue: keyof QueueNames, message: unknown): Promise<void> {
     const text = JSON.stringify(message);
     if (Buffer.byteLength(text) > MAX_MESSAGE_BYTES) {
-      throw new Error(`A ${queue} message of ${Buffer.byteLength(text)} bytes exceeds ${MAX_MESSAGE_BYTES}; split it.`);
+      throw new Error(
+        `A ${queue} message of ${Buffer.byteLength(text)} bytes exceeds ${MAX_MESSAGE_BYTES}; split it.`,
+      );
     }
     await this.service.getQueueClient(this.names[queue]).sendMessage(Buffer.from(text).toString('base64'));
   }

@@ -55,10 +55,22 @@ export type ClaimOutcome = 'claimed' | 'not-needed' | 'conflict';
 export class SeatLedger {
   constructor(private readonly tables: StorageTables) {}
 
-  async open(partition: TenantPartition, id: string, owner: string, now: Date): Promise<OpenReservation> {
+  /**
+   * Opens (or resumes) a reservation. Work that redelivers the same message takes over what a crashed run left
+   * (`takeOver`, the default: the queue lease already guarantees one consumer at a time); the sweeper only
+   * settles reservations whose lease has run out.
+   */
+  async open(
+    partition: TenantPartition,
+    id: string,
+    owner: string,
+    now: Date,
+    options: { takeOver?: boolean } = {},
+  ): Promise<OpenReservation> {
     const existing = partition.reservations.get(id);
     if (!existing) return { id, owner, existing, unusedGains: {}, settledLoses: {}, landedMarkers: [] };
-    if (existing.owner !== owner && Date.parse(existing.leaseUntil) > now.getTime()) {
+    const takeOver = options.takeOver ?? true;
+    if (!takeOver && existing.owner !== owner && Date.parse(existing.leaseUntil) > now.getTime()) {
       throw new ReservationBusyError(id);
     }
     const unusedGains: Counts = {};
@@ -108,7 +120,8 @@ export class SeatLedger {
       const sub = subscriptions.get(skuId);
       if (!sub) return { outcome: 'conflict', subscriptions };
       const consumedUnits = sub.consumedUnits + delta;
-      if (delta > 0 && consumedUnits > totalUnits(sub.prepaidUnits)) return { outcome: 'conflict', subscriptions };
+      if (delta > 0 && consumedUnits > totalUnits(sub.prepaidUnits))
+        return { outcome: 'conflict', subscriptions };
       const next = { ...sub, consumedUnits: Math.max(0, consumedUnits) };
       actions.push(['update', encodeSubscription(tenantId, next), 'Replace', { etag: sub.etag ?? '*' }]);
       updated.set(skuId, next);
@@ -159,6 +172,9 @@ export class SeatLedger {
       const subscriptions = await readSubscriptions();
       const reservation = await this.readReservation(tenantId, open.id);
       if (!reservation) break; // someone else (the sweeper) settled it
+      // Another run took the reservation over (this one was presumed dead): it settles our landed chunks from
+      // their markers, so leave both the counters and the markers to it.
+      if (reservation.owner !== open.owner) return;
       const actions: TransactionAction[] = [];
       for (const [skuId, count] of Object.entries(loses)) {
         const sub = subscriptions.get(skuId);
@@ -176,7 +192,10 @@ export class SeatLedger {
         await backoff(attempt);
       }
     }
-    const markers = [...open.landedMarkers, ...landedChunks.map((c) => ({ partition: c.partition, key: c.key }))];
+    const markers = [
+      ...open.landedMarkers,
+      ...landedChunks.map((c) => ({ partition: c.partition, key: c.key })),
+    ];
     await this.deleteMarkers(markers);
   }
 
@@ -204,7 +223,9 @@ export class SeatLedger {
           } catch {
             // A marker already removed fails the batch; remove the rest one by one.
             await Promise.all(
-              slice.map((key) => this.tables.principals.deleteEntity(partition, markerRow(key)).catch(() => undefined)),
+              slice.map((key) =>
+                this.tables.principals.deleteEntity(partition, markerRow(key)).catch(() => undefined),
+              ),
             );
           }
         }

@@ -11,7 +11,16 @@ import { type StorageClientOptions, tableClient } from './connection.js';
  * - names: user principal names → ids; proxies: proxy addresses → users and the mailbox holding them;
  * - jobs: group processing jobs and their pages; audit: the directory audit log.
  */
-export const TABLE_NAMES = ['tenants', 'principals', 'groups', 'members', 'names', 'proxies', 'jobs', 'audit'] as const;
+export const TABLE_NAMES = [
+  'tenants',
+  'principals',
+  'groups',
+  'members',
+  'names',
+  'proxies',
+  'jobs',
+  'audit',
+] as const;
 export type TableName = (typeof TABLE_NAMES)[number];
 
 export class StorageTables {
@@ -41,7 +50,16 @@ export class StorageTables {
   }
 
   all(): TableClient[] {
-    return [this.tenants, this.principals, this.groups, this.members, this.names, this.proxies, this.jobs, this.audit];
+    return [
+      this.tenants,
+      this.principals,
+      this.groups,
+      this.members,
+      this.names,
+      this.proxies,
+      this.jobs,
+      this.audit,
+    ];
   }
 
   /** Creates every table that is missing (idempotent; safe from several instances at once). */

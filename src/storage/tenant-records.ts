@@ -12,8 +12,8 @@ import {
   CorruptEntityError,
   getJson,
   getNumber,
-  getString,
   getRow,
+  getString,
   putJson,
   queryRows,
   type RawEntity,
@@ -89,7 +89,9 @@ export function settingsOf(tenant: TenantRecord): TenantSettings {
   return { countryLetterCode: tenant.countryLetterCode, licenseErrorHealing: tenant.licenseErrorHealing };
 }
 
-export function encodeTenant(tenant: TenantRecord): Record<string, unknown> & { partitionKey: string; rowKey: string } {
+export function encodeTenant(
+  tenant: TenantRecord,
+): Record<string, unknown> & { partitionKey: string; rowKey: string } {
   return {
     partitionKey: tenant.id,
     rowKey: TENANT_ROW,

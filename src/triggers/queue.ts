@@ -5,7 +5,11 @@ import type { z } from 'zod';
  * A queue message that does not match its schema can never succeed: it is logged and dropped (returning normally
  * deletes it), rather than retried five times into the poison queue.
  */
-export function parseMessage<T>(schema: z.ZodType<T>, raw: unknown, context: InvocationContext): T | undefined {
+export function parseMessage<T>(
+  schema: z.ZodType<T>,
+  raw: unknown,
+  context: InvocationContext,
+): T | undefined {
   const text = typeof raw === 'string' ? raw : undefined;
   let value: unknown = raw;
   if (text !== undefined) {

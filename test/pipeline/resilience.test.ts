@@ -1,0 +1,160 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { AppContext } from '../../src/application/context.js';
+import { addMember, createGroup } from '../../src/application/directory.js';
+import { assignGroupLicenses, processingDetails } from '../../src/application/group-licensing.js';
+import type { GroupPageMessage } from '../../src/application/messages.js';
+import { listSubscriptions } from '../../src/application/tenants.js';
+import { principalPartition } from '../../src/storage/keys.js';
+import { readPrincipal } from '../../src/storage/principal-reads.js';
+import { readTenantPartition } from '../../src/storage/tenant-records.js';
+import {
+  buy,
+  importUsers,
+  invariantViolations,
+  newTenant,
+  type Pipeline,
+  startPipeline,
+  waitIdle,
+} from './support.js';
+
+let pipeline: Pipeline;
+beforeAll(async () => {
+  pipeline = await startPipeline();
+});
+afterAll(async () => {
+  await pipeline?.stop();
+});
+
+async function securityGroup(ctx: AppContext, tenantId: string, name: string) {
+  return createGroup(ctx, tenantId, {
+    displayName: name,
+    mailNickname: name.replace(/\W/g, ''),
+    securityEnabled: true,
+    mailEnabled: false,
+  });
+}
+
+async function consumed(ctx: AppContext, tenantId: string, skuId: string): Promise<number> {
+  return (await listSubscriptions(ctx, tenantId)).find((s) => s.skuId === skuId)?.consumedUnits ?? -1;
+}
+
+/** A snapshot of every entry and counter that a duplicate delivery must not change. */
+async function fingerprint(ctx: AppContext, tenantId: string, ids: readonly string[]): Promise<string> {
+  const rows = await Promise.all(ids.map((id) => readPrincipal(ctx.tables, tenantId, id)));
+  const subs = await listSubscriptions(ctx, tenantId);
+  return JSON.stringify({
+    entries: rows.map((r) =>
+      r?.entries.map((e) => [e.skuId, e.assignedByGroup, e.state, e.error, e.disabledPlans]),
+    ),
+    memberOf: rows.map((r) => r?.memberOf.map((m) => m.groupId).sort()),
+    consumed: subs.map((s) => [s.skuId, s.consumedUnits]),
+  });
+}
+
+describe('duplicate and late deliveries', () => {
+  it('changes nothing when every message type is delivered again after the work is done', async () => {
+    const { ctx } = pipeline;
+    const tenantId = await newTenant(ctx);
+    const e3 = await buy(ctx, tenantId, 'ENTERPRISEPACK', 150);
+    const group = await securityGroup(ctx, tenantId, 'Everyone');
+    const other = await securityGroup(ctx, tenantId, 'Others');
+    const users = await importUsers(ctx, tenantId, 200, { memberOf: [group.id] });
+    const assigned = await assignGroupLicenses(ctx, tenantId, group.id, {
+      addLicenses: [{ skuId: e3, disabledPlans: [] }],
+      removeLicenses: [],
+    });
+    await addMember(ctx, tenantId, other.id, users[0] ?? '');
+    await waitIdle(ctx, tenantId);
+    const before = await fingerprint(ctx, tenantId, users);
+    expect(await consumed(ctx, tenantId, e3)).toBe(150);
+
+    const jobId = assigned.licensing?.jobId ?? '';
+    const page: GroupPageMessage = {
+      kind: 'group-page',
+      tenantId,
+      groupId: group.id,
+      jobId,
+      page: 0,
+      pages: 1,
+      listGroupId: group.id,
+      fromShard: 0,
+      toShard: 256,
+      dense: false,
+    };
+    await ctx.queues.send('jobs', { kind: 'group-job', tenantId, groupId: group.id, jobId });
+    await ctx.queues.send('pages', page);
+    await ctx.queues.send('pages', page);
+    await ctx.queues.send('changes', {
+      kind: 'changes',
+      tenantId,
+      origin: 'webhook',
+      changes: [
+        { type: 'member', op: 'add', groupId: other.id, memberId: users[0] },
+        { type: 'member', op: 'remove', groupId: other.id, memberId: users[1] },
+      ],
+    });
+    await ctx.queues.send('heal', { kind: 'heal', tenantId, skuId: e3 });
+    await waitIdle(ctx, tenantId);
+    expect(await fingerprint(ctx, tenantId, users)).toBe(before);
+    expect(await invariantViolations(ctx, tenantId)).toEqual([]);
+  });
+
+  it('ignores a replayed or out-of-order membership notification by its sequence number', async () => {
+    const { ctx } = pipeline;
+    const tenantId = await newTenant(ctx);
+    const group = await securityGroup(ctx, tenantId, 'Ordered');
+    const [id = ''] = await importUsers(ctx, tenantId, 1);
+    const send = (op: 'add' | 'remove', sequence: number) =>
+      ctx.queues.send('changes', {
+        kind: 'changes',
+        tenantId,
+        origin: 'webhook',
+        changes: [{ type: 'member', op, groupId: group.id, memberId: id, sequence }],
+      });
+    await send('add', 10);
+    await waitIdle(ctx, tenantId);
+    await send('remove', 12);
+    await waitIdle(ctx, tenantId);
+    await send('add', 11); // late: older than the removal
+    await send('add', 10); // replay
+    await waitIdle(ctx, tenantId);
+    expect((await readPrincipal(ctx.tables, tenantId, id))?.memberOf).toEqual([]);
+    expect(await ctx.members.has(tenantId, group.id, id)).toBe(false);
+    await send('add', 13);
+    await waitIdle(ctx, tenantId);
+    expect((await readPrincipal(ctx.tables, tenantId, id))?.memberOf.map((m) => m.groupId)).toEqual([
+      group.id,
+    ]);
+  });
+});
+
+describe('poisoned work', () => {
+  it('ends in the audit log and the group status when a page fails five times', async () => {
+    const { ctx } = pipeline;
+    const tenantId = await newTenant(ctx);
+    const e3 = await buy(ctx, tenantId, 'ENTERPRISEPACK', 50);
+    const group = await securityGroup(ctx, tenantId, 'Fragile');
+    const users = await importUsers(ctx, tenantId, 20, { memberOf: [group.id] });
+    // A corrupt row (its license entries are not JSON) makes every attempt at its page fail.
+    const victim = users[0] ?? '';
+    await ctx.tables.principals.updateEntity(
+      { partitionKey: principalPartition(tenantId, victim), rowKey: victim, en: '{not json' },
+      'Merge',
+    );
+    await assignGroupLicenses(ctx, tenantId, group.id, {
+      addLicenses: [{ skuId: e3, disabledPlans: [] }],
+      removeLicenses: [],
+    });
+    await waitIdle(ctx, tenantId, 90_000);
+
+    const details = await processingDetails(ctx, tenantId, group.id);
+    expect(details).toMatchObject({ state: 'ProcessingComplete', status: 'errorsAndIssues', failedPages: 1 });
+    const audits = [];
+    for await (const record of ctx.audit.list(tenantId)) audits.push(record);
+    const failure = audits.find((a) => a.activityDisplayName === 'Apply group based license to users failed');
+    expect(failure?.result).toBe('failure');
+    expect(failure?.resultReason).toMatch(/could not be processed; reprocess the group/);
+    expect((await readTenantPartition(ctx.tables, tenantId))?.reservations.size).toBe(0);
+    expect(await consumed(ctx, tenantId, e3)).toBe(0);
+  }, 120_000);
+});
