@@ -123,49 +123,79 @@ export async function importDirectory(
   };
   const counts = { lines: 0, users: 0, groups: 0, devices: 0, members: 0 };
   const kinds = new Map<string, MemberKind>();
+  // Users wait for their user principal name (names are partitioned by name, principals by id), then for a full
+  // transaction of their principal partition; groups for a full transaction of theirs.
+  const nameBuffers = new Map<string, PendingRow[]>();
   const principalBuffers = new Map<string, PendingRow[]>();
   const groupBuffers = new Map<string, PendingRow[]>();
+  // Memberships given inline on user and device lines only touch the group-side lists (bucket first, as
+  // everywhere); `member` lines also change the member's row, which must exist first.
+  const inlineMembers = new Map<string, MemberRef[]>();
+  let bufferedInline = 0;
   const membersByGroup = new Map<string, MemberRef[]>();
   const memberOfByPrincipal = new Map<string, MemberOfEntry[]>();
   let bufferedMembers = 0;
+  const refusedWithInline = new Map<string, readonly string[]>();
   const withProxies: PrincipalRecord[] = [];
   const unresolved = new Set<string>();
 
+  const refuse = (row: PendingRow, message: string) => {
+    fail(row.line, message);
+    if (row.record && row.record.memberOf.length > 0) {
+      refusedWithInline.set(
+        row.record.id,
+        row.record.memberOf.map((m) => m.groupId),
+      );
+    }
+  };
   const flushPrincipals = async (partition: string) => {
     const rows = principalBuffers.get(partition) ?? [];
     principalBuffers.delete(partition);
-    const written = await writeRows(ctx, 'principals', rows, fail);
-    for (const row of written) {
+    for (const row of await writeRows(ctx, 'principals', rows, refuse)) {
       if (row.record?.kind === 'user') counts.users++;
       else counts.devices++;
       if (row.record && row.record.proxyAddresses.length > 0) withProxies.push(row.record);
     }
   };
+  const queuePrincipal = async (row: PendingRow) => {
+    const buffer = principalBuffers.get(row.entity.partitionKey) ?? [];
+    buffer.push(row);
+    principalBuffers.set(row.entity.partitionKey, buffer);
+    if (buffer.length >= FLUSH_AT) await flushPrincipals(row.entity.partitionKey);
+  };
+  const flushNames = async (partition: string) => {
+    const rows = nameBuffers.get(partition) ?? [];
+    nameBuffers.delete(partition);
+    if (rows.length === 0) return;
+    const taken = new Set(await createNames(ctx, rows));
+    for (const row of rows) {
+      if (taken.has(row))
+        refuse(row, 'Another object with the same value for property userPrincipalName already exists.');
+      else await queuePrincipal(row);
+    }
+  };
   const flushGroups = async (partition: string) => {
     const rows = groupBuffers.get(partition) ?? [];
     groupBuffers.delete(partition);
-    counts.groups += (await writeRows(ctx, 'groups', rows, fail)).length;
+    counts.groups += (await writeRows(ctx, 'groups', rows, refuse)).length;
+  };
+  const flushAllObjects = async () => {
+    for (const partition of [...nameBuffers.keys()]) await flushNames(partition);
+    for (const partition of [...principalBuffers.keys()]) await flushPrincipals(partition);
+    for (const partition of [...groupBuffers.keys()]) await flushGroups(partition);
+  };
+  const flushInline = async () => {
+    for (const [groupId, refs] of inlineMembers) await ctx.members.apply(tenantId, groupId, refs, []);
+    inlineMembers.clear();
+    bufferedInline = 0;
   };
   const flushMembers = async () => {
-    await flushAllPrincipals();
+    if (membersByGroup.size === 0) return;
+    await flushAllObjects();
     await applyMemberships(ctx, tenantId, membersByGroup, memberOfByPrincipal, kinds, unresolved);
     membersByGroup.clear();
     memberOfByPrincipal.clear();
     bufferedMembers = 0;
-  };
-  const flushAllPrincipals = async () => {
-    for (const partition of [...principalBuffers.keys()]) await flushPrincipals(partition);
-    for (const partition of [...groupBuffers.keys()]) await flushGroups(partition);
-  };
-  const addMembership = (groupId: string, memberId: string, kind: MemberKind) => {
-    const list = membersByGroup.get(groupId) ?? [];
-    list.push({ id: memberId, kind, joinedAt: now });
-    membersByGroup.set(groupId, list);
-    const entries = memberOfByPrincipal.get(memberId) ?? [];
-    entries.push({ groupId, joinedAt: now, bucket: bucketOf(memberId) });
-    memberOfByPrincipal.set(memberId, entries);
-    bufferedMembers++;
-    counts.members++;
   };
 
   for await (const { line, value } of lines) {
@@ -177,67 +207,31 @@ export async function importDirectory(
     }
     const item = parsed.data;
     if (item.type === 'user' || item.type === 'device') {
-      const record: PrincipalRecord =
-        item.type === 'user'
-          ? newUserRecord(
-              tenantId,
-              {
-                ...(item.id ? { id: item.id } : {}),
-                userPrincipalName: item.userPrincipalName,
-                displayName: item.displayName,
-                mailNickname: item.mailNickname ?? item.userPrincipalName.split('@')[0] ?? item.displayName,
-                accountEnabled: item.accountEnabled,
-                usageLocation: item.usageLocation ?? null,
-                department: item.department ?? null,
-                proxyAddresses: item.proxyAddresses ?? [],
-              },
-              now,
-            )
-          : {
-              ...newUserRecord(
-                tenantId,
-                {
-                  ...(item.id ? { id: item.id } : {}),
-                  userPrincipalName: '',
-                  displayName: item.displayName,
-                  mailNickname: '',
-                  accountEnabled: item.accountEnabled,
-                },
-                now,
-              ),
-              kind: 'device',
-              userPrincipalName: null,
-              mailNickname: null,
-              device: {
-                deviceId: item.deviceId ?? randomUUID(),
-                operatingSystem: item.operatingSystem,
-                operatingSystemVersion: item.operatingSystemVersion,
-                alternativeSecurityIds: [],
-              },
-            };
+      const base = principalFromLine(tenantId, item, now);
       const memberOf = (item.memberOf ?? []).map((groupId) => ({
         groupId,
         joinedAt: now,
-        bucket: bucketOf(record.id),
+        bucket: bucketOf(base.id),
       }));
-      const withMemberships: PrincipalRecord = { ...record, memberOf };
+      const record: PrincipalRecord = { ...base, memberOf };
       for (const entry of memberOf) {
-        const list = membersByGroup.get(entry.groupId) ?? [];
+        const list = inlineMembers.get(entry.groupId) ?? [];
         list.push({ id: record.id, kind: record.kind, joinedAt: now });
-        membersByGroup.set(entry.groupId, list);
-        bufferedMembers++;
+        inlineMembers.set(entry.groupId, list);
+        bufferedInline++;
         counts.members++;
       }
       kinds.set(record.id, record.kind);
-      const entity = encodePrincipal(ctx.catalog, withMemberships);
-      const name =
-        record.kind === 'user' && record.userPrincipalName
-          ? { ...nameKey(tenantId, record.userPrincipalName), id: record.id }
-          : undefined;
-      const buffer = principalBuffers.get(entity.partitionKey) ?? [];
-      buffer.push({ line, entity, record: withMemberships, ...(name ? { name } : {}) });
-      principalBuffers.set(entity.partitionKey, buffer);
-      if (buffer.length >= FLUSH_AT) await flushPrincipals(entity.partitionKey);
+      const row: PendingRow = { line, entity: encodePrincipal(ctx.catalog, record), record };
+      if (record.kind === 'user' && record.userPrincipalName) {
+        const name = { ...nameKey(tenantId, record.userPrincipalName), id: record.id };
+        const buffer = nameBuffers.get(name.partitionKey) ?? [];
+        buffer.push({ ...row, name });
+        nameBuffers.set(name.partitionKey, buffer);
+        if (buffer.length >= FLUSH_AT) await flushNames(name.partitionKey);
+      } else {
+        await queuePrincipal(row);
+      }
     } else if (item.type === 'group') {
       const group: GroupRecord = {
         tenantId,
@@ -260,21 +254,33 @@ export async function importDirectory(
       groupBuffers.set(entity.partitionKey, buffer);
       if (buffer.length >= FLUSH_AT) await flushGroups(entity.partitionKey);
     } else {
-      const kind = kinds.get(item.memberId);
+      let kind = kinds.get(item.memberId);
       if (kind === undefined) {
-        // Not created by this import: look it up once it is needed (applyMemberships reads the member).
-        addMembership(item.groupId, item.memberId, 'user');
-        kinds.set(item.memberId, 'user');
+        // Not created by this import: its kind is looked up when the memberships are applied.
+        kind = 'user';
         unresolved.add(item.memberId);
-      } else {
-        addMembership(item.groupId, item.memberId, kind);
       }
+      const list = membersByGroup.get(item.groupId) ?? [];
+      list.push({ id: item.memberId, kind, joinedAt: now });
+      membersByGroup.set(item.groupId, list);
+      const entries = memberOfByPrincipal.get(item.memberId) ?? [];
+      entries.push({ groupId: item.groupId, joinedAt: now, bucket: bucketOf(item.memberId) });
+      memberOfByPrincipal.set(item.memberId, entries);
+      bufferedMembers++;
+      counts.members++;
     }
+    if (bufferedInline >= MEMBER_BUFFER) await flushInline();
     if (bufferedMembers >= MEMBER_BUFFER) await flushMembers();
     if (onProgress && counts.lines % 1000 === 0) onProgress(counts);
   }
-  await flushAllPrincipals();
+  await flushInline();
+  await flushAllObjects();
   await flushMembers();
+  // Inline memberships of refused lines must not linger in the group-side lists.
+  const phantoms = new Map<string, string[]>();
+  for (const [id, groups] of refusedWithInline)
+    for (const g of groups) phantoms.set(g, [...(phantoms.get(g) ?? []), id]);
+  for (const [groupId, ids] of phantoms) await ctx.members.apply(tenantId, groupId, [], ids);
   for (const record of withProxies) await registerProxyAddresses(ctx, tenantId, record, []);
   onProgress?.(counts);
   return {
@@ -286,54 +292,83 @@ export async function importDirectory(
   };
 }
 
+function principalFromLine(
+  tenantId: string,
+  item: Extract<ImportLine, { type: 'user' | 'device' }>,
+  now: string,
+): PrincipalRecord {
+  if (item.type === 'user') {
+    return newUserRecord(
+      tenantId,
+      {
+        ...(item.id ? { id: item.id } : {}),
+        userPrincipalName: item.userPrincipalName,
+        displayName: item.displayName,
+        mailNickname: item.mailNickname ?? item.userPrincipalName.split('@')[0] ?? item.displayName,
+        accountEnabled: item.accountEnabled,
+        usageLocation: item.usageLocation ?? null,
+        department: item.department ?? null,
+        proxyAddresses: item.proxyAddresses ?? [],
+      },
+      now,
+    );
+  }
+  const user = newUserRecord(
+    tenantId,
+    {
+      ...(item.id ? { id: item.id } : {}),
+      userPrincipalName: '',
+      displayName: item.displayName,
+      mailNickname: '',
+      accountEnabled: item.accountEnabled,
+    },
+    now,
+  );
+  return {
+    ...user,
+    kind: 'device',
+    userPrincipalName: null,
+    mailNickname: null,
+    device: {
+      deviceId: item.deviceId ?? randomUUID(),
+      operatingSystem: item.operatingSystem,
+      operatingSystemVersion: item.operatingSystemVersion,
+      alternativeSecurityIds: [],
+    },
+  };
+}
+
 function nameKey(tenantId: string, upn: string) {
   const lower = upn.toLowerCase();
   return { partitionKey: `${tenantId}|${shardKey(shardOf(lower))}`, rowKey: encodeKey(lower) };
 }
 
 /**
- * Writes rows of one partition in transactions of 100 (names first, so a taken user principal name rejects its
- * line). A failing transaction is retried row by row to find and report just the bad lines.
+ * Writes rows of one partition in transactions of 100. A failing transaction is retried row by row to find and
+ * report just the bad lines (an id that exists already).
  */
 async function writeRows(
   ctx: AppContext,
   table: 'principals' | 'groups',
   rows: readonly PendingRow[],
-  fail: (line: number, message: string) => void,
+  refuse: (row: PendingRow, message: string) => void,
 ): Promise<PendingRow[]> {
   const client = ctx.tables[table];
   const written: PendingRow[] = [];
   for (let i = 0; i < rows.length; i += FLUSH_AT) {
     const slice = rows.slice(i, i + FLUSH_AT);
-    const named = slice.filter((r) => r.name);
-    let accepted = slice;
-    if (named.length > 0) {
-      const byPartition = new Map<string, PendingRow[]>();
-      for (const row of named) {
-        const key = row.name?.partitionKey ?? '';
-        byPartition.set(key, [...(byPartition.get(key) ?? []), row]);
-      }
-      const rejected = new Set<PendingRow>();
-      for (const group of byPartition.values()) {
-        for (const row of await createNames(ctx, group)) rejected.add(row);
-      }
-      for (const row of rejected)
-        fail(row.line, 'Another object with the same value for property userPrincipalName already exists.');
-      accepted = slice.filter((r) => !rejected.has(r));
-    }
-    if (accepted.length === 0) continue;
     try {
-      await client.submitTransaction(accepted.map((r): TransactionAction => ['create', r.entity]));
-      written.push(...accepted);
+      await client.submitTransaction(slice.map((r): TransactionAction => ['create', r.entity]));
+      written.push(...slice);
     } catch (error: unknown) {
       if (!isConflict(error)) throw error;
-      for (const row of accepted) {
+      for (const row of slice) {
         try {
           await client.createEntity(row.entity);
           written.push(row);
         } catch (inner: unknown) {
           if (!isConflict(inner)) throw inner;
-          fail(row.line, `An object with id ${row.entity.rowKey} already exists.`);
+          refuse(row, `An object with id ${row.entity.rowKey} already exists.`);
           if (row.name)
             await ctx.tables.names
               .deleteEntity(row.name.partitionKey, row.name.rowKey)
