@@ -83,11 +83,13 @@ export class ProxyRegistry {
     return taken;
   }
 
-  async release(tenantId: string, address: string, userId: string): Promise<void> {
-    await this.update(tenantId, address, (row) => ({
+  /** Gives up the mailbox claim; returns the other users listing the address (they may now get a mailbox). */
+  async release(tenantId: string, address: string, userId: string): Promise<readonly string[]> {
+    const users = await this.update(tenantId, address, (row) => ({
       users: row.users,
       holder: row.holder === userId ? null : row.holder,
     }));
+    return users.filter((u) => u !== userId);
   }
 
   private async update(
