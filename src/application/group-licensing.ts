@@ -484,3 +484,44 @@ export async function processingDetails(
     lastFailure,
   };
 }
+
+/**
+ * Moves a device subscription to another group (seed 000's "assign to a different group"; an extension Graph
+ * lacks): removed from the group that carries it, then added to the target with the same disabled plans. If the
+ * target refuses it, the source gets it back.
+ */
+export async function moveDeviceLicense(
+  ctx: AppContext,
+  tenantId: string,
+  fromGroupId: string,
+  skuId: string,
+  toGroupId: string,
+): Promise<GroupLicensing> {
+  const source = await getGroup(ctx, tenantId, fromGroupId);
+  await getGroup(ctx, tenantId, toGroupId);
+  const partition = await readTenantPartition(ctx.tables, tenantId);
+  const license = partition?.groupLicenses
+    .get(source.id)
+    ?.licenses.find((l) => l.skuId === skuId.toLowerCase());
+  const sku = ctx.catalog.sku(skuId.toLowerCase());
+  if (!license || sku?.assignableTo !== 'device') {
+    throw new LicensingRefusedError({
+      code: 'ConflictingRequest',
+      skuId,
+      message: `License ${skuId} is not a device license assigned to group ${source.id}; only device licenses can be moved.`,
+    });
+  }
+  await assignGroupLicenses(ctx, tenantId, source.id, { addLicenses: [], removeLicenses: [license.skuId] });
+  try {
+    return await assignGroupLicenses(ctx, tenantId, toGroupId, {
+      addLicenses: [{ skuId: license.skuId, disabledPlans: license.disabledPlans }],
+      removeLicenses: [],
+    });
+  } catch (error: unknown) {
+    await assignGroupLicenses(ctx, tenantId, source.id, {
+      addLicenses: [{ skuId: license.skuId, disabledPlans: license.disabledPlans }],
+      removeLicenses: [],
+    });
+    throw error;
+  }
+}

@@ -16,7 +16,7 @@ const PROMOTIONS_PER_MESSAGE = 2000;
 export async function heal(ctx: AppContext, message: HealMessage, messageId: string): Promise<void> {
   const { tenantId, skuId } = message;
   const partition = await readTenantPartition(ctx.tables, tenantId);
-  if (!partition || partition.tenant.licenseErrorHealing !== 'automatic') return;
+  if (partition?.tenant.licenseErrorHealing !== 'automatic') return;
   const subscription = partition.subscriptions.get(skuId);
   if (!subscription) return;
   let free = totalUnits(subscription.prepaidUnits) - subscription.consumedUnits;

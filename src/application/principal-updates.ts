@@ -187,7 +187,7 @@ async function wakeWaitingRoom(
 ): Promise<void> {
   if (skuIds.size === 0) return;
   const partition = await readTenantPartition(ctx.tables, tenantId);
-  if (!partition || partition.tenant.licenseErrorHealing !== 'automatic') return;
+  if (partition?.tenant.licenseErrorHealing !== 'automatic') return;
   for (const skuId of skuIds) {
     const sub = partition.subscriptions.get(skuId);
     if (sub && totalUnits(sub.prepaidUnits) - sub.consumedUnits > 0) {
@@ -345,8 +345,7 @@ async function settleMailboxClaims(
   for (let i = writes.length - 1; i >= 0; i--) {
     const write = writes[i];
     const after = write?.after;
-    if (!write || !after || !after.sharedProxy || !after.mailboxActive || write.before?.mailboxActive)
-      continue;
+    if (!write || !after?.sharedProxy || !after.mailboxActive || write.before?.mailboxActive) continue;
     for (const address of after.proxyAddresses) {
       if (!(await ctx.proxies.claim(tenantId, address, after.id))) {
         throw new MailboxClaimLostError(after.id, address);

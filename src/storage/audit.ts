@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
 import { odata, tenantRangeEnd } from './keys.js';
-import { putJson, queryRows, requireJson } from './properties.js';
+import { putJson, queryRows, type RawEntity, requireJson } from './properties.js';
 import type { StorageTables } from './tables.js';
 
 /** Graph's `directoryAudit` (rules.md §8, api.md). */
@@ -134,11 +134,19 @@ export class AuditLog {
 
   /** Records newest first; `filter` is an OData filter over `a` (activity) and `t` (time), already validated. */
   async *list(tenantId: string, filter?: string): AsyncGenerator<DirectoryAudit> {
-    const range = `PartitionKey ge ${odata(`${tenantId}|`)} and PartitionKey lt ${odata(tenantRangeEnd(tenantId))}`;
-    for await (const entity of queryRows(this.tables.audit, filter ? `${range} and (${filter})` : range)) {
-      yield requireJson(entity, 'r', recordSchema);
-    }
+    for await (const entity of queryRows(this.tables.audit, auditFilter(tenantId, filter)))
+      yield decodeAudit(entity);
   }
+}
+
+/** The table filter over a tenant's audit partitions (newest first), narrowed by an already validated filter. */
+export function auditFilter(tenantId: string, filter?: string): string {
+  const range = `PartitionKey ge ${odata(`${tenantId}|`)} and PartitionKey lt ${odata(tenantRangeEnd(tenantId))}`;
+  return filter ? `${range} and (${filter})` : range;
+}
+
+export function decodeAudit(entity: RawEntity): DirectoryAudit {
+  return requireJson(entity, 'r', recordSchema);
 }
 
 function stableId(key: string): string {

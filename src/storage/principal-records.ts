@@ -127,6 +127,8 @@ export function encodePrincipal(
     ct: record.createdDateTime,
     mb: record.mailboxActive,
     sp: record.sharedProxy,
+    // Always written, so listings can filter on it (a missing property cannot be filtered on).
+    dd: record.deletedDateTime !== null,
   };
   if (record.userPrincipalName !== null) entity.upn = record.userPrincipalName;
   if (record.mailNickname !== null) entity.mn = record.mailNickname;

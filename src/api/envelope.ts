@@ -1,0 +1,109 @@
+import { randomUUID } from 'node:crypto';
+import {
+  ConflictError,
+  InvalidRequestError,
+  LicensingRefusedError,
+  NotFoundError,
+} from '../application/errors.js';
+import { TenantNotFoundError } from '../application/principal-updates.js';
+
+/** What an API handler returns; the HTTP adapter (or `$batch`) turns it into a response. */
+export interface ApiResponse {
+  readonly status: number;
+  /** JSON body (or `text` for plain text). */
+  readonly body?: unknown;
+  readonly text?: string;
+  readonly headers?: Readonly<Record<string, string>>;
+}
+
+export type GraphErrorCode =
+  | 'Request_BadRequest'
+  | 'Request_ResourceNotFound'
+  | 'InvalidAuthenticationToken'
+  | 'Authorization_RequestDenied'
+  | 'Request_UnsupportedQuery'
+  | 'UnsupportedMediaType'
+  | 'RequestEntityTooLarge'
+  | 'Request_MultipleObjectsWithSameKeyValue'
+  | 'generalException'
+  | 'MethodNotAllowed';
+
+/** A failure to report in Graph's error envelope. Thrown anywhere in a handler; the adapter renders it. */
+export class GraphError extends Error {
+  constructor(
+    readonly status: number,
+    readonly code: GraphErrorCode,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'GraphError';
+  }
+}
+
+export const badRequest = (message: string) => new GraphError(400, 'Request_BadRequest', message);
+export const notFound = (id: string) =>
+  new GraphError(
+    404,
+    'Request_ResourceNotFound',
+    `Resource '${id}' does not exist or one of its queried reference-property objects are not present.`,
+  );
+export const unsupportedQuery = (message: string) => new GraphError(400, 'Request_UnsupportedQuery', message);
+
+export interface RequestIds {
+  readonly requestId: string;
+  readonly clientRequestId: string;
+}
+
+export function requestIds(clientRequestId: string | null): RequestIds {
+  const requestId = randomUUID();
+  return { requestId, clientRequestId: clientRequestId ?? requestId };
+}
+
+/** Graph's envelope: `{ error: { code, message, innerError: { date, request-id, client-request-id } } }`. */
+export function errorResponse(status: number, code: string, message: string, ids: RequestIds): ApiResponse {
+  return {
+    status,
+    body: {
+      error: {
+        code,
+        message,
+        innerError: {
+          date: new Date().toISOString().replace(/\.\d{3}Z$/, ''),
+          'request-id': ids.requestId,
+          'client-request-id': ids.clientRequestId,
+        },
+      },
+    },
+  };
+}
+
+/**
+ * Maps whatever a handler threw to a Graph error: domain failures keep their Graph messages; anything unexpected
+ * is a 500 `generalException` without internals (the details go to the log).
+ */
+export function toErrorResponse(
+  error: unknown,
+  ids: RequestIds,
+  log: (message: string) => void,
+): ApiResponse {
+  if (error instanceof GraphError) return errorResponse(error.status, error.code, error.message, ids);
+  if (error instanceof LicensingRefusedError)
+    return errorResponse(400, 'Request_BadRequest', error.message, ids);
+  if (error instanceof NotFoundError)
+    return errorResponse(404, 'Request_ResourceNotFound', error.message, ids);
+  if (error instanceof TenantNotFoundError) {
+    return errorResponse(401, 'InvalidAuthenticationToken', 'Access token validation failure.', ids);
+  }
+  if (error instanceof InvalidRequestError)
+    return errorResponse(400, 'Request_BadRequest', error.message, ids);
+  if (error instanceof ConflictError) return errorResponse(400, 'Request_BadRequest', error.message, ids);
+  log(
+    `Unexpected error (request-id ${ids.requestId}): ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`,
+  );
+  return errorResponse(
+    500,
+    'generalException',
+    `An unexpected error occurred. Retry the request; if it keeps failing, report request-id ${ids.requestId}.`,
+    ids,
+  );
+}

@@ -1,0 +1,65 @@
+import { z } from 'zod';
+import { badRequest } from '../envelope.js';
+
+/**
+ * Checks a request body against a schema and reports the first problem the way Graph does: an unknown property,
+ * a missing required one, or a value of the wrong shape. Nothing is changed when a body is refused.
+ */
+export function parseBody<T>(schema: z.ZodType<T>, value: unknown, resource: string): T {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    throw badRequest(`The request body must be a JSON object describing a ${resource}.`);
+  }
+  const result = schema.safeParse(value);
+  if (result.success) return result.data;
+  const issue = result.error.issues[0];
+  if (!issue) throw badRequest(`Invalid ${resource}.`);
+  if (issue.code === 'unrecognized_keys') {
+    const key = issue.keys[0] ?? '';
+    throw badRequest(`Property '${key}' does not exist as a declared property or extension property.`);
+  }
+  const path = issue.path.map(String).join('.');
+  if (issue.code === 'invalid_type' && issue.input === undefined) {
+    throw badRequest(`Required property '${path}' is missing on the ${resource}.`);
+  }
+  throw badRequest(
+    `Invalid value specified for property '${path}' of resource '${resource}'. ${issue.message}`,
+  );
+}
+
+export const guidString = z
+  .string()
+  .regex(/^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$/, 'expected a GUID')
+  .transform((s) => s.toLowerCase());
+
+/** Path ids are GUIDs (or user principal names where Graph accepts them); anything else is simply not found. */
+export const GUID_PATTERN = /^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$/;
+
+const license = z
+  .object({
+    skuId: z.string().max(100),
+    disabledPlans: z.array(z.string().max(100)).max(200).default([]),
+  })
+  .strict();
+
+/** The `assignLicense` body: both lists are required (they may be empty), as on Graph. */
+export function parseAssignLicense(value: unknown) {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    throw badRequest('The request body must be a JSON object with addLicenses and removeLicenses.');
+  }
+  const missing = ['addLicenses', 'removeLicenses'].filter((name) => !(name in value));
+  if (missing.length > 0) {
+    throw badRequest(
+      `One or more parameters of the operation 'assignLicense' are missing from the request payload. The missing parameters are: ${missing.join(', ')}.`,
+    );
+  }
+  return parseBody(
+    z
+      .object({
+        addLicenses: z.array(license).max(100),
+        removeLicenses: z.array(z.string().max(100)).max(100),
+      })
+      .strict(),
+    value,
+    'assignLicense',
+  );
+}

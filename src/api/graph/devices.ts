@@ -1,0 +1,106 @@
+import { randomUUID } from 'node:crypto';
+import { z } from 'zod';
+import { createDevice, getPrincipal } from '../../application/directory.js';
+import { deleteDevice } from '../../application/user-licensing.js';
+import { odata, tenantRangeEnd } from '../../storage/keys.js';
+import { decodePrincipal } from '../../storage/principal-records.js';
+import { notFound } from '../envelope.js';
+import { parseSelect, project } from '../odata.js';
+import { type ApiRequest, type GraphContext, type GraphRoute, noContent, ok } from '../routing.js';
+import { ACCESS, requireAny } from '../tokens.js';
+import { GUID_PATTERN, guidString, parseBody } from './body.js';
+import { pageOfRows } from './listing.js';
+import { DEVICE_DEFAULTS, DEVICE_PROPERTIES, deviceJson } from './shapes.js';
+
+/** Graph's required properties for `POST /devices`. */
+const newDeviceSchema = z
+  .object({
+    accountEnabled: z.boolean(),
+    alternativeSecurityIds: z
+      .array(
+        z
+          .object({
+            type: z.number().int(),
+            identityProvider: z.string().nullable().optional(),
+            key: z.string(),
+          })
+          .strict(),
+      )
+      .max(10),
+    deviceId: guidString,
+    displayName: z.string().min(1).max(256),
+    operatingSystem: z.string().min(1).max(64),
+    operatingSystemVersion: z.string().min(1).max(64),
+  })
+  .strict();
+
+async function loadDevice(request: ApiRequest, context: GraphContext) {
+  const id = request.params.id ?? '';
+  if (!GUID_PATTERN.test(id)) throw notFound(id);
+  return getPrincipal(context.app, context.caller.tenantId, id.toLowerCase(), 'device');
+}
+
+async function listDevices(request: ApiRequest, context: GraphContext) {
+  requireAny(context.caller, ACCESS.readDevices);
+  const tenantId = context.caller.tenantId;
+  const selected = parseSelect(request.query, 'device', DEVICE_PROPERTIES);
+  const filter =
+    `PartitionKey ge ${odata(`${tenantId}|`)} and PartitionKey lt ${odata(tenantRangeEnd(tenantId))}` +
+    ` and RowKey lt '~' and k eq 'd'`;
+  const page = await pageOfRows(request, context.app.tables.principals, filter);
+  return ok(
+    {
+      ...(page.nextLink ? { '@odata.nextLink': page.nextLink } : {}),
+      value: page.items.map((row) =>
+        project(deviceJson(context.app.catalog, decodePrincipal(tenantId, row)), selected, DEVICE_DEFAULTS),
+      ),
+    },
+    'devices',
+    context.serviceRoot,
+  );
+}
+
+async function postDevice(request: ApiRequest, context: GraphContext) {
+  requireAny(context.caller, ACCESS.writeDevices);
+  const input = parseBody(newDeviceSchema, await request.json(), 'Device');
+  const device = await createDevice(context.app, context.caller.tenantId, {
+    id: randomUUID(),
+    displayName: input.displayName,
+    accountEnabled: input.accountEnabled,
+    device: {
+      deviceId: input.deviceId,
+      operatingSystem: input.operatingSystem,
+      operatingSystemVersion: input.operatingSystemVersion,
+      alternativeSecurityIds: input.alternativeSecurityIds,
+    },
+  });
+  return ok(
+    project(deviceJson(context.app.catalog, device), undefined, DEVICE_DEFAULTS),
+    'devices/$entity',
+    context.serviceRoot,
+    201,
+  );
+}
+
+async function getDevice(request: ApiRequest, context: GraphContext) {
+  requireAny(context.caller, ACCESS.readDevices);
+  const selected = parseSelect(request.query, 'device', DEVICE_PROPERTIES);
+  const device = await loadDevice(request, context);
+  return ok(
+    project(deviceJson(context.app.catalog, device), selected, DEVICE_DEFAULTS),
+    'devices/$entity',
+    context.serviceRoot,
+  );
+}
+
+async function removeDevice(request: ApiRequest, context: GraphContext) {
+  requireAny(context.caller, ACCESS.writeDevices);
+  const device = await loadDevice(request, context);
+  await deleteDevice(context.app, context.caller.tenantId, device.id);
+  return noContent;
+}
+
+export const deviceRoutes: readonly GraphRoute[] = [
+  { name: 'graphDevices', template: 'devices', handlers: { GET: listDevices, POST: postDevice } },
+  { name: 'graphDevice', template: 'devices/{id}', handlers: { GET: getDevice, DELETE: removeDevice } },
+];

@@ -1,0 +1,100 @@
+import { getPrincipal } from '../../application/directory.js';
+import { hardDeleteUser, restoreUser } from '../../application/user-licensing.js';
+import { decodePrincipal } from '../../storage/principal-records.js';
+import { notFound } from '../envelope.js';
+import { parseSelect, project } from '../odata.js';
+import { type ApiRequest, type GraphContext, type GraphRoute, noContent, ok } from '../routing.js';
+import { ACCESS, requireAny } from '../tokens.js';
+import { GUID_PATTERN } from './body.js';
+import { pageOfRows } from './listing.js';
+import { USER_DEFAULTS, USER_PROPERTIES, userJson } from './shapes.js';
+import { userFilter } from './users.js';
+
+const DELETED_DEFAULTS = [...USER_DEFAULTS, 'deletedDateTime'];
+
+async function loadDeleted(request: ApiRequest, context: GraphContext) {
+  const id = request.params.id ?? '';
+  if (!GUID_PATTERN.test(id)) throw notFound(id);
+  const user = await getPrincipal(context.app, context.caller.tenantId, id.toLowerCase(), 'user', {
+    includeDeleted: true,
+  });
+  if (user.deletedDateTime === null) throw notFound(id);
+  return user;
+}
+
+async function listDeletedUsers(request: ApiRequest, context: GraphContext) {
+  requireAny(context.caller, ACCESS.readUsers);
+  const selected = parseSelect(request.query, 'user', USER_PROPERTIES);
+  const page = await pageOfRows(
+    request,
+    context.app.tables.principals,
+    userFilter(context.caller.tenantId, [], true),
+  );
+  return ok(
+    {
+      ...(page.nextLink ? { '@odata.nextLink': page.nextLink } : {}),
+      value: page.items.map((row) =>
+        project(
+          userJson(context.app.catalog, decodePrincipal(context.caller.tenantId, row)),
+          selected,
+          DELETED_DEFAULTS,
+        ),
+      ),
+    },
+    'directoryObjects',
+    context.serviceRoot,
+  );
+}
+
+async function getDeleted(request: ApiRequest, context: GraphContext) {
+  requireAny(context.caller, ACCESS.readUsers);
+  const selected = parseSelect(request.query, 'user', USER_PROPERTIES);
+  const user = await loadDeleted(request, context);
+  return ok(
+    {
+      '@odata.type': '#microsoft.graph.user',
+      ...project(userJson(context.app.catalog, user), selected, DELETED_DEFAULTS),
+    },
+    'directoryObjects/$entity',
+    context.serviceRoot,
+  );
+}
+
+async function hardDelete(request: ApiRequest, context: GraphContext) {
+  requireAny(context.caller, ACCESS.writeUsers);
+  const user = await loadDeleted(request, context);
+  await hardDeleteUser(context.app, context.caller.tenantId, user.id);
+  return noContent;
+}
+
+async function restore(request: ApiRequest, context: GraphContext) {
+  requireAny(context.caller, ACCESS.writeUsers);
+  const user = await loadDeleted(request, context);
+  const restored = await restoreUser(context.app, context.caller.tenantId, user.id);
+  return ok(
+    {
+      '@odata.type': '#microsoft.graph.user',
+      ...project(userJson(context.app.catalog, restored), undefined, USER_DEFAULTS),
+    },
+    'directoryObjects/$entity',
+    context.serviceRoot,
+  );
+}
+
+export const directoryRoutes: readonly GraphRoute[] = [
+  {
+    name: 'graphDeletedUsers',
+    template: 'directory/deletedItems/microsoft.graph.user',
+    handlers: { GET: listDeletedUsers },
+  },
+  {
+    name: 'graphDeletedItem',
+    template: 'directory/deletedItems/{id}',
+    handlers: { GET: getDeleted, DELETE: hardDelete },
+  },
+  {
+    name: 'graphDeletedItemRestore',
+    template: 'directory/deletedItems/{id}/restore',
+    handlers: { POST: restore },
+  },
+];

@@ -1,0 +1,353 @@
+import { z } from 'zod';
+import { addMember, createGroup, deleteGroup, getGroup, removeMember } from '../../application/directory.js';
+import {
+  assignGroupLicenses,
+  moveDeviceLicense,
+  processingDetails,
+  reprocessGroup,
+} from '../../application/group-licensing.js';
+import { principalsInErrorFrom, readGroupsWithErrors } from '../../storage/bookkeeping.js';
+import { decodeGroup, readGroup } from '../../storage/group-records.js';
+import { odata, tenantRangeEnd } from '../../storage/keys.js';
+import { readPrincipals } from '../../storage/principal-reads.js';
+import { readTenantPartition } from '../../storage/tenant-records.js';
+import { badRequest, notFound } from '../envelope.js';
+import { parseFilter, parseSelect, project, wantsCount } from '../odata.js';
+import { type ApiRequest, type GraphContext, type GraphRoute, noContent, ok } from '../routing.js';
+import { ACCESS, requireAny } from '../tokens.js';
+import { GUID_PATTERN, guidString, parseAssignLicense, parseBody } from './body.js';
+import { countRows, pageOfList, pageOfRows } from './listing.js';
+import {
+  directoryObjectJson,
+  GROUP_DEFAULTS,
+  GROUP_PROPERTIES,
+  groupJson,
+  USER_DEFAULTS,
+  USER_PROPERTIES,
+  userJson,
+} from './shapes.js';
+
+const REF =
+  /\/(?:directoryObjects|users|groups|devices)\/([0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12})\/?$/;
+
+/** The id in an `@odata.id` / `@odata.bind` reference (`…/directoryObjects/{id}`). */
+function referencedId(reference: string): string {
+  const match = REF.exec(reference.trim());
+  if (!match?.[1]) throw badRequest(`Invalid object identifier '${reference.slice(0, 200)}'.`);
+  return match[1].toLowerCase();
+}
+
+const newGroupSchema = z
+  .object({
+    displayName: z.string().min(1).max(256),
+    mailEnabled: z.boolean(),
+    mailNickname: z
+      .string()
+      .min(1)
+      .max(64)
+      .regex(/^[^@\s()\\[\];:<>,]+$/, 'no spaces or @ ( ) \\ [ ] ; : < > ,'),
+    securityEnabled: z.boolean(),
+    description: z.string().max(1024).nullable().optional(),
+    groupTypes: z
+      .array(z.enum(['Unified', 'DynamicMembership']))
+      .max(2)
+      .optional(),
+    visibility: z.enum(['Public', 'Private', 'HiddenMembership']).optional(),
+    'members@odata.bind': z.array(z.string().max(500)).max(20).optional(),
+    'owners@odata.bind': z.array(z.string().max(500)).max(20).optional(),
+  })
+  .strict();
+
+async function loadGroup(request: ApiRequest, context: GraphContext) {
+  const id = request.params.id ?? '';
+  if (!GUID_PATTERN.test(id)) throw notFound(id);
+  return getGroup(context.app, context.caller.tenantId, id.toLowerCase());
+}
+
+function groupRange(tenantId: string): string {
+  return `PartitionKey ge ${odata(`${tenantId}|`)} and PartitionKey lt ${odata(tenantRangeEnd(tenantId))}`;
+}
+
+async function listGroups(request: ApiRequest, context: GraphContext) {
+  requireAny(context.caller, ACCESS.readGroups);
+  const tenantId = context.caller.tenantId;
+  const selected = parseSelect(request.query, 'group', GROUP_PROPERTIES);
+  const clauses = parseFilter(request.query, [
+    'hasMembersWithLicenseErrors',
+    'displayName',
+    'securityEnabled',
+    'mailEnabled',
+  ]);
+  const count = wantsCount(request.query, request.headers);
+  const partition = await readTenantPartition(context.app.tables, tenantId);
+  const render = (group: ReturnType<typeof decodeGroup>) =>
+    project(groupJson(group, partition?.groupLicenses.get(group.id)), selected, GROUP_DEFAULTS);
+
+  let filter = groupRange(tenantId);
+  let onlyWithErrors = false;
+  for (const clause of clauses) {
+    if (clause.kind === 'eq' && clause.property === 'hasMembersWithLicenseErrors' && clause.value === true)
+      onlyWithErrors = true;
+    else if (
+      clause.kind === 'eq' &&
+      clause.property === 'securityEnabled' &&
+      typeof clause.value === 'boolean'
+    ) {
+      filter += ` and se eq ${clause.value}`;
+    } else if (
+      clause.kind === 'eq' &&
+      clause.property === 'mailEnabled' &&
+      typeof clause.value === 'boolean'
+    ) {
+      filter += ` and me eq ${clause.value}`;
+    } else if (clause.kind === 'startswith' && clause.property === 'displayName') {
+      const prefix = clause.value.toLowerCase();
+      filter += ` and nl ge ${odata(prefix)} and nl lt ${odata(`${prefix}\uffff`)}`;
+    } else {
+      throw badRequest(
+        "Only 'hasMembersWithLicenseErrors eq true', 'securityEnabled eq', 'mailEnabled eq' and startswith(displayName,…) are supported on groups.",
+      );
+    }
+  }
+  if (onlyWithErrors) {
+    const ids = [...(await readGroupsWithErrors(context.app.tables, tenantId))].sort();
+    const groups = (await Promise.all(ids.map((id) => readGroup(context.app.tables, tenantId, id)))).filter(
+      (g) => g !== undefined,
+    );
+    const page = pageOfList(request, groups, `errors|${filter}`);
+    return ok(
+      {
+        ...(count ? { '@odata.count': groups.length } : {}),
+        ...(page.nextLink ? { '@odata.nextLink': page.nextLink } : {}),
+        value: page.items.map(render),
+      },
+      'groups',
+      context.serviceRoot,
+    );
+  }
+  const page = await pageOfRows(request, context.app.tables.groups, filter);
+  return ok(
+    {
+      ...(count ? { '@odata.count': await countRows(context.app.tables.groups, filter) } : {}),
+      ...(page.nextLink ? { '@odata.nextLink': page.nextLink } : {}),
+      value: page.items.map((row) => render(decodeGroup(tenantId, row))),
+    },
+    'groups',
+    context.serviceRoot,
+  );
+}
+
+async function postGroup(request: ApiRequest, context: GraphContext) {
+  requireAny(context.caller, ACCESS.writeGroups);
+  const input = parseBody(newGroupSchema, await request.json(), 'Group');
+  const members = (input['members@odata.bind'] ?? []).map(referencedId);
+  for (const owner of input['owners@odata.bind'] ?? []) referencedId(owner);
+  const group = await createGroup(context.app, context.caller.tenantId, {
+    displayName: input.displayName,
+    mailNickname: input.mailNickname,
+    securityEnabled: input.securityEnabled,
+    mailEnabled: input.mailEnabled,
+    groupTypes: input.groupTypes ?? [],
+    description: input.description ?? null,
+  });
+  for (const memberId of members) await addMember(context.app, context.caller.tenantId, group.id, memberId);
+  return ok(
+    project(groupJson(group, undefined), undefined, GROUP_DEFAULTS),
+    'groups/$entity',
+    context.serviceRoot,
+    201,
+  );
+}
+
+async function getGroupHandler(request: ApiRequest, context: GraphContext) {
+  requireAny(context.caller, ACCESS.readGroups);
+  const selected = parseSelect(request.query, 'group', GROUP_PROPERTIES);
+  const group = await loadGroup(request, context);
+  const partition = await readTenantPartition(context.app.tables, context.caller.tenantId);
+  return ok(
+    project(groupJson(group, partition?.groupLicenses.get(group.id)), selected, GROUP_DEFAULTS),
+    'groups/$entity',
+    context.serviceRoot,
+  );
+}
+
+async function deleteGroupHandler(request: ApiRequest, context: GraphContext) {
+  requireAny(context.caller, ACCESS.writeGroups);
+  const group = await loadGroup(request, context);
+  await deleteGroup(context.app, context.caller.tenantId, group.id);
+  return noContent;
+}
+
+async function listMembers(request: ApiRequest, context: GraphContext) {
+  requireAny(context.caller, ACCESS.readGroups);
+  const tenantId = context.caller.tenantId;
+  const group = await loadGroup(request, context);
+  const refs = await context.app.members.listRange(tenantId, group.id);
+  refs.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+  const page = pageOfList(request, refs, `members|${group.id}`);
+  const principals = await readPrincipals(
+    context.app.tables,
+    tenantId,
+    page.items.filter((r) => r.kind !== 'group').map((r) => r.id),
+  );
+  const value: Record<string, unknown>[] = [];
+  for (const ref of page.items) {
+    if (ref.kind === 'group') {
+      const nested = await readGroup(context.app.tables, tenantId, ref.id);
+      if (nested) value.push(directoryObjectJson(context.app.catalog, { kind: 'group', group: nested }));
+    } else {
+      const principal = principals.get(ref.id);
+      // Soft-deleted users leave their groups' listings (they come back on restore).
+      if (principal && principal.deletedDateTime === null) {
+        value.push(directoryObjectJson(context.app.catalog, { kind: principal.kind, principal }));
+      }
+    }
+  }
+  return ok(
+    { ...(page.nextLink ? { '@odata.nextLink': page.nextLink } : {}), value },
+    'directoryObjects',
+    context.serviceRoot,
+  );
+}
+
+const refSchema = z.object({ '@odata.id': z.string().max(500) }).strict();
+
+async function addMemberRef(request: ApiRequest, context: GraphContext) {
+  requireAny(context.caller, ACCESS.writeGroups);
+  const body = parseBody(refSchema, await request.json(), 'reference');
+  const group = await loadGroup(request, context);
+  await addMember(context.app, context.caller.tenantId, group.id, referencedId(body['@odata.id']));
+  return noContent;
+}
+
+async function removeMemberRef(request: ApiRequest, context: GraphContext) {
+  requireAny(context.caller, ACCESS.writeGroups);
+  const group = await loadGroup(request, context);
+  const memberId = request.params.memberId ?? '';
+  if (!GUID_PATTERN.test(memberId)) throw notFound(memberId);
+  await removeMember(context.app, context.caller.tenantId, group.id, memberId.toLowerCase());
+  return noContent;
+}
+
+async function assignLicense(request: ApiRequest, context: GraphContext) {
+  requireAny(context.caller, ACCESS.assignGroupLicenses);
+  const body = parseAssignLicense(await request.json());
+  const group = await loadGroup(request, context);
+  const result = await assignGroupLicenses(context.app, context.caller.tenantId, group.id, body);
+  return {
+    ...ok(
+      project(groupJson(result.group, result.licensing), undefined, GROUP_DEFAULTS),
+      'groups/$entity',
+      context.serviceRoot,
+      202,
+    ),
+    headers: { location: `${context.serviceRoot}/groups/${group.id}` },
+  };
+}
+
+async function membersWithLicenseErrors(request: ApiRequest, context: GraphContext) {
+  requireAny(context.caller, ACCESS.readGroups);
+  const tenantId = context.caller.tenantId;
+  const group = await loadGroup(request, context);
+  const selected = parseSelect(request.query, 'user', USER_PROPERTIES);
+  const ids: string[] = [];
+  for await (const id of principalsInErrorFrom(context.app.tables, tenantId, group.id)) ids.push(id);
+  ids.sort();
+  const page = pageOfList(request, ids, `errors|${group.id}`);
+  const principals = await readPrincipals(context.app.tables, tenantId, page.items);
+  const value = page.items
+    .map((id) => principals.get(id))
+    .filter((p) => p !== undefined)
+    .map((p) => ({
+      '@odata.type': `#microsoft.graph.${p.kind}`,
+      ...project(userJson(context.app.catalog, p), selected, USER_DEFAULTS),
+    }));
+  return ok(
+    { ...(page.nextLink ? { '@odata.nextLink': page.nextLink } : {}), value },
+    'directoryObjects',
+    context.serviceRoot,
+  );
+}
+
+async function reprocess(request: ApiRequest, context: GraphContext) {
+  requireAny(context.caller, ACCESS.assignGroupLicenses);
+  const group = await loadGroup(request, context);
+  const result = await reprocessGroup(context.app, context.caller.tenantId, group.id);
+  return {
+    ...ok(
+      project(groupJson(result.group, result.licensing), undefined, GROUP_DEFAULTS),
+      'groups/$entity',
+      context.serviceRoot,
+      202,
+    ),
+    headers: { location: `${context.serviceRoot}/groups/${group.id}/licenseProcessingDetails` },
+  };
+}
+
+async function licenseProcessingDetails(request: ApiRequest, context: GraphContext) {
+  requireAny(context.caller, ACCESS.readGroups);
+  const group = await loadGroup(request, context);
+  const details = await processingDetails(context.app, context.caller.tenantId, group.id);
+  return ok({ ...details }, `groups('${group.id}')/licenseProcessingDetails`, context.serviceRoot);
+}
+
+const moveSchema = z.object({ skuId: guidString, targetGroupId: guidString }).strict();
+
+async function moveLicense(request: ApiRequest, context: GraphContext) {
+  requireAny(context.caller, ACCESS.assignGroupLicenses);
+  const body = parseBody(moveSchema, await request.json(), 'moveLicense');
+  const group = await loadGroup(request, context);
+  const result = await moveDeviceLicense(
+    context.app,
+    context.caller.tenantId,
+    group.id,
+    body.skuId,
+    body.targetGroupId,
+  );
+  return {
+    ...ok(
+      project(groupJson(result.group, result.licensing), undefined, GROUP_DEFAULTS),
+      'groups/$entity',
+      context.serviceRoot,
+      202,
+    ),
+    headers: { location: `${context.serviceRoot}/groups/${result.group.id}` },
+  };
+}
+
+export const groupRoutes: readonly GraphRoute[] = [
+  { name: 'graphGroups', template: 'groups', handlers: { GET: listGroups, POST: postGroup } },
+  {
+    name: 'graphGroup',
+    template: 'groups/{id}',
+    handlers: { GET: getGroupHandler, DELETE: deleteGroupHandler },
+  },
+  { name: 'graphGroupMembers', template: 'groups/{id}/members', handlers: { GET: listMembers } },
+  { name: 'graphGroupMemberAdd', template: 'groups/{id}/members/$ref', handlers: { POST: addMemberRef } },
+  {
+    name: 'graphGroupMemberRemove',
+    template: 'groups/{id}/members/{memberId}/$ref',
+    handlers: { DELETE: removeMemberRef },
+  },
+  {
+    name: 'graphGroupAssignLicense',
+    template: 'groups/{id}/assignLicense',
+    handlers: { POST: assignLicense },
+  },
+  {
+    name: 'graphGroupMembersWithLicenseErrors',
+    template: 'groups/{id}/membersWithLicenseErrors',
+    handlers: { GET: membersWithLicenseErrors },
+  },
+  {
+    name: 'graphGroupReprocess',
+    template: 'groups/{id}/reprocessLicenseAssignment',
+    handlers: { POST: reprocess },
+  },
+  {
+    name: 'graphGroupLicenseProcessingDetails',
+    template: 'groups/{id}/licenseProcessingDetails',
+    handlers: { GET: licenseProcessingDetails },
+  },
+  { name: 'graphGroupMoveLicense', template: 'groups/{id}/moveLicense', handlers: { POST: moveLicense } },
+];

@@ -1,0 +1,226 @@
+import { type Catalog, effectiveLicenses, type LicenseEntry } from '../../engine/index.js';
+import type { GroupRecord } from '../../storage/group-records.js';
+import type { PrincipalRecord } from '../../storage/principal-records.js';
+import type { GroupLicenseRecord, SubscriptionRecord } from '../../storage/tenant-records.js';
+
+/** Graph `user` properties returned without `$select` (Graph's default set). */
+export const USER_DEFAULTS = [
+  'businessPhones',
+  'displayName',
+  'givenName',
+  'jobTitle',
+  'mail',
+  'mobilePhone',
+  'officeLocation',
+  'preferredLanguage',
+  'surname',
+  'userPrincipalName',
+] as const;
+
+export const USER_PROPERTIES = [
+  ...USER_DEFAULTS,
+  'id',
+  'accountEnabled',
+  'assignedLicenses',
+  'assignedPlans',
+  'createdDateTime',
+  'deletedDateTime',
+  'department',
+  'licenseAssignmentStates',
+  'mailNickname',
+  'proxyAddresses',
+  'usageLocation',
+] as const;
+
+/** Graph `group` properties returned without `$select`; license properties only on `$select` (api.md). */
+export const GROUP_DEFAULTS = [
+  'createdDateTime',
+  'deletedDateTime',
+  'description',
+  'displayName',
+  'groupTypes',
+  'mail',
+  'mailEnabled',
+  'mailNickname',
+  'securityEnabled',
+] as const;
+
+export const GROUP_PROPERTIES = [
+  ...GROUP_DEFAULTS,
+  'id',
+  'assignedLicenses',
+  'licenseProcessingState',
+] as const;
+
+export const DEVICE_DEFAULTS = [
+  'accountEnabled',
+  'alternativeSecurityIds',
+  'createdDateTime',
+  'deletedDateTime',
+  'deviceId',
+  'displayName',
+  'operatingSystem',
+  'operatingSystemVersion',
+] as const;
+
+export const DEVICE_PROPERTIES = [
+  ...DEVICE_DEFAULTS,
+  'id',
+  'licenseAssignmentStates',
+  'assignedLicenses',
+] as const;
+
+function profileString(record: PrincipalRecord, name: string): string | null {
+  const value = record.profile[name];
+  return typeof value === 'string' ? value : null;
+}
+
+export function licenseAssignmentStates(entries: readonly LicenseEntry[]) {
+  return entries.map((e) => ({
+    assignedByGroup: e.assignedByGroup,
+    disabledPlans: e.disabledPlans,
+    error: e.error,
+    lastUpdatedDateTime: e.lastUpdatedDateTime,
+    skuId: e.skuId,
+    state: e.state,
+  }));
+}
+
+/** Every property of a user this service knows, in Graph's names; `project` picks what the caller sees. */
+export function userJson(catalog: Catalog, record: PrincipalRecord): Record<string, unknown> {
+  const effective = effectiveLicenses(catalog, record.entries);
+  const businessPhones = record.profile.businessPhones;
+  return {
+    id: record.id,
+    businessPhones: Array.isArray(businessPhones) ? businessPhones : [],
+    displayName: record.displayName,
+    givenName: profileString(record, 'givenName'),
+    jobTitle: profileString(record, 'jobTitle'),
+    mail: profileString(record, 'mail'),
+    mobilePhone: profileString(record, 'mobilePhone'),
+    officeLocation: profileString(record, 'officeLocation'),
+    preferredLanguage: profileString(record, 'preferredLanguage'),
+    surname: profileString(record, 'surname'),
+    userPrincipalName: record.userPrincipalName,
+    accountEnabled: record.accountEnabled,
+    assignedLicenses: effective.assignedLicenses,
+    assignedPlans: effective.assignedPlans.map((p) => ({
+      assignedDateTime: record.entries.find((e) => e.skuId === p.skuId)?.since ?? record.createdDateTime,
+      capabilityStatus: p.capabilityStatus,
+      service: serviceOf(catalog.planName(p.servicePlanId) ?? ''),
+      servicePlanId: p.servicePlanId,
+    })),
+    createdDateTime: record.createdDateTime,
+    deletedDateTime: record.deletedDateTime,
+    department: record.department,
+    licenseAssignmentStates: licenseAssignmentStates(record.entries),
+    mailNickname: record.mailNickname,
+    proxyAddresses: record.proxyAddresses,
+    usageLocation: record.usageLocation,
+  };
+}
+
+/** Graph's `service` name of a plan, close enough for reporting (exchange, SharePoint, MicrosoftCommunicationsOnline, …). */
+function serviceOf(planName: string): string {
+  if (planName.startsWith('EXCHANGE')) return 'exchange';
+  if (planName.startsWith('SHAREPOINT')) return 'SharePoint';
+  if (planName.startsWith('MCO')) return 'MicrosoftCommunicationsOnline';
+  if (planName.startsWith('TEAMS')) return 'TeamspaceAPI';
+  if (planName.startsWith('YAMMER')) return 'YammerEnterprise';
+  return planName;
+}
+
+export function deviceJson(catalog: Catalog, record: PrincipalRecord): Record<string, unknown> {
+  return {
+    id: record.id,
+    accountEnabled: record.accountEnabled,
+    alternativeSecurityIds: record.device?.alternativeSecurityIds ?? [],
+    createdDateTime: record.createdDateTime,
+    deletedDateTime: null,
+    deviceId: record.device?.deviceId ?? null,
+    displayName: record.displayName,
+    operatingSystem: record.device?.operatingSystem ?? null,
+    operatingSystemVersion: record.device?.operatingSystemVersion ?? null,
+    licenseAssignmentStates: licenseAssignmentStates(record.entries),
+    assignedLicenses: effectiveLicenses(catalog, record.entries).assignedLicenses,
+  };
+}
+
+export function groupJson(
+  group: GroupRecord,
+  licensing: GroupLicenseRecord | undefined,
+): Record<string, unknown> {
+  return {
+    id: group.id,
+    createdDateTime: group.createdDateTime,
+    deletedDateTime: null,
+    description: group.description,
+    displayName: group.displayName,
+    groupTypes: group.groupTypes,
+    mail: group.mailEnabled ? `${group.mailNickname}@contoso.test` : null,
+    mailEnabled: group.mailEnabled,
+    mailNickname: group.mailNickname,
+    securityEnabled: group.securityEnabled,
+    assignedLicenses: (licensing?.licenses ?? []).map((l) => ({
+      skuId: l.skuId,
+      disabledPlans: l.disabledPlans,
+    })),
+    licenseProcessingState: { state: licensing?.processingState ?? 'ProcessingComplete' },
+  };
+}
+
+/** Graph's `subscribedSku`. */
+export function subscribedSkuJson(
+  catalog: Catalog,
+  tenantId: string,
+  sub: SubscriptionRecord,
+): Record<string, unknown> {
+  const sku = catalog.sku(sub.skuId);
+  return {
+    id: `${tenantId}_${sub.skuId}`,
+    accountId: tenantId,
+    appliesTo: sku?.assignableTo === 'device' ? 'Company' : 'User',
+    capabilityStatus: sub.prepaidUnits.enabled + sub.prepaidUnits.warning > 0 ? 'Enabled' : 'Suspended',
+    consumedUnits: sub.consumedUnits,
+    prepaidUnits: sub.prepaidUnits,
+    servicePlans: (sku?.planIds ?? []).map((servicePlanId) => ({
+      servicePlanId,
+      servicePlanName: sku?.planNames.get(servicePlanId) ?? '',
+      provisioningStatus: 'Success',
+      appliesTo: sku?.assignableTo === 'device' ? 'Company' : 'User',
+    })),
+    skuId: sub.skuId,
+    skuPartNumber: sku?.skuPartNumber ?? '',
+    subscriptionIds: [],
+  };
+}
+
+/** `licenseDetails` of a user: one item per effective SKU. */
+export function licenseDetailsJson(catalog: Catalog, record: PrincipalRecord): Record<string, unknown>[] {
+  return effectiveLicenses(catalog, record.entries).assignedLicenses.map((license) => {
+    const sku = catalog.sku(license.skuId);
+    return {
+      id: Buffer.from(`${record.id}:${license.skuId}`).toString('base64url'),
+      skuId: license.skuId,
+      skuPartNumber: sku?.skuPartNumber ?? '',
+      servicePlans: (sku?.planIds ?? []).map((servicePlanId) => ({
+        servicePlanId,
+        servicePlanName: sku?.planNames.get(servicePlanId) ?? '',
+        provisioningStatus: license.disabledPlans.includes(servicePlanId) ? 'Disabled' : 'Success',
+        appliesTo: 'User',
+      })),
+    };
+  });
+}
+
+/** A directory object inside a collection of mixed types (members). */
+export function directoryObjectJson(
+  catalog: Catalog,
+  object: { kind: 'group'; group: GroupRecord } | { kind: 'user' | 'device'; principal: PrincipalRecord },
+): Record<string, unknown> {
+  if (object.kind === 'group')
+    return { '@odata.type': '#microsoft.graph.group', ...groupJson(object.group, undefined) };
+  return object.kind === 'user'
+    ? { '@odata.type': '#microsoft.graph.user', ...userJson(catalog, object.principal) }
+    : { '@odata.type': '#microsoft.graph.device', ...deviceJson(catalog, object.principal) };
+}

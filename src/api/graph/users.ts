@@ -1,0 +1,272 @@
+import { z } from 'zod';
+import { createUser, findUser, updateUser } from '../../application/directory.js';
+import { assignUserLicenses, reprocessUser, softDeleteUser } from '../../application/user-licensing.js';
+import { guidProperty, odata, tenantRangeEnd } from '../../storage/keys.js';
+import { decodePrincipal } from '../../storage/principal-records.js';
+import { badRequest, notFound } from '../envelope.js';
+import { type FilterClause, parseFilter, parseSelect, project, wantsCount } from '../odata.js';
+import { type ApiRequest, type GraphContext, type GraphRoute, noContent, ok } from '../routing.js';
+import { ACCESS, requireAny } from '../tokens.js';
+import { GUID_PATTERN, parseAssignLicense, parseBody } from './body.js';
+import { countRows, pageOfRows } from './listing.js';
+import { licenseDetailsJson, USER_DEFAULTS, USER_PROPERTIES, userJson } from './shapes.js';
+
+const countryCode = z
+  .string()
+  .regex(/^[A-Za-z]{2}$/, 'expected a two-letter country code')
+  .transform((s) => s.toUpperCase());
+const upn = z
+  .string()
+  .min(3)
+  .max(113)
+  .regex(/^[^@\s]+@[^@\s]+\.[^@\s]+$/, 'expected user@domain');
+const profileFields = {
+  givenName: z.string().max(64).nullable().optional(),
+  surname: z.string().max(64).nullable().optional(),
+  jobTitle: z.string().max(128).nullable().optional(),
+  mail: z.string().max(256).nullable().optional(),
+  mobilePhone: z.string().max(64).nullable().optional(),
+  officeLocation: z.string().max(128).nullable().optional(),
+  preferredLanguage: z.string().max(16).nullable().optional(),
+  businessPhones: z.array(z.string().max(64)).max(1).optional(),
+};
+
+/** Graph's required properties for `POST /users`; the rest are optional. `proxyAddresses` is writable here (an extension). */
+const newUserSchema = z
+  .object({
+    accountEnabled: z.boolean(),
+    displayName: z.string().min(1).max(256),
+    mailNickname: z
+      .string()
+      .min(1)
+      .max(64)
+      .regex(/^[^@\s]+$/),
+    passwordProfile: z
+      .object({
+        password: z.string().min(1).max(256),
+        forceChangePasswordNextSignIn: z.boolean().optional(),
+        forceChangePasswordNextSignInWithMfa: z.boolean().optional(),
+      })
+      .strict(),
+    userPrincipalName: upn,
+    usageLocation: countryCode.nullable().optional(),
+    department: z.string().max(64).nullable().optional(),
+    proxyAddresses: z.array(z.string().min(3).max(256)).max(50).optional(),
+    ...profileFields,
+  })
+  .strict();
+
+const userPatchSchema = z
+  .object({
+    accountEnabled: z.boolean().optional(),
+    displayName: z.string().min(1).max(256).optional(),
+    mailNickname: z.string().min(1).max(64).optional(),
+    userPrincipalName: upn.optional(),
+    usageLocation: countryCode.nullable().optional(),
+    department: z.string().max(64).nullable().optional(),
+    proxyAddresses: z.array(z.string().min(3).max(256)).max(50).optional(),
+    ...profileFields,
+  })
+  .strict();
+
+type ProfileInput = { [K in keyof typeof profileFields]?: z.infer<(typeof profileFields)[K]> };
+
+function profileOf(input: ProfileInput): Record<string, string | string[] | null> {
+  const profile: Record<string, string | string[] | null> = {};
+  for (const key of Object.keys(profileFields) as (keyof typeof profileFields)[]) {
+    const value = input[key];
+    if (value !== undefined) profile[key] = value;
+  }
+  return profile;
+}
+
+const USER_FILTERS = [
+  'assignedLicenses',
+  'usageLocation',
+  'accountEnabled',
+  'displayName',
+  'userPrincipalName',
+];
+
+/** The table filter for a user listing: the tenant's non-deleted users, plus the `$filter` clauses. */
+export function userFilter(tenantId: string, clauses: readonly FilterClause[], deleted = false): string {
+  const parts = [
+    `PartitionKey ge ${odata(`${tenantId}|`)}`,
+    `PartitionKey lt ${odata(tenantRangeEnd(tenantId))}`,
+    `RowKey lt '~'`,
+    `k eq 'u'`,
+    `dd eq ${deleted}`,
+  ];
+  for (const clause of clauses) {
+    if (clause.kind === 'anyAssignedLicense') parts.push(`${guidProperty('L', clause.skuId)} eq true`);
+    else if (
+      clause.kind === 'eq' &&
+      clause.property === 'usageLocation' &&
+      typeof clause.value === 'string'
+    ) {
+      parts.push(`ul eq ${odata(clause.value.toUpperCase())}`);
+    } else if (
+      clause.kind === 'eq' &&
+      clause.property === 'accountEnabled' &&
+      typeof clause.value === 'boolean'
+    ) {
+      parts.push(`ae eq ${clause.value}`);
+    } else if (
+      clause.kind === 'eq' &&
+      clause.property === 'userPrincipalName' &&
+      typeof clause.value === 'string'
+    ) {
+      parts.push(`upn eq ${odata(clause.value)}`);
+    } else if (clause.kind === 'startswith' && clause.property === 'displayName') {
+      const prefix = clause.value.toLowerCase();
+      parts.push(`nl ge ${odata(prefix)}`, `nl lt ${odata(`${prefix}\uffff`)}`);
+    } else {
+      throw badRequest(
+        `Unsupported or invalid query filter clause for users: '${clause.kind} ${JSON.stringify(clause)}'.`,
+      );
+    }
+  }
+  return parts.join(' and ');
+}
+
+async function listUsers(request: ApiRequest, context: GraphContext) {
+  requireAny(context.caller, ACCESS.readUsers);
+  const selected = parseSelect(request.query, 'user', USER_PROPERTIES);
+  const filter = userFilter(context.caller.tenantId, parseFilter(request.query, USER_FILTERS));
+  const count = wantsCount(request.query, request.headers);
+  const page = await pageOfRows(request, context.app.tables.principals, filter);
+  const value = page.items.map((row) =>
+    project(
+      userJson(context.app.catalog, decodePrincipal(context.caller.tenantId, row)),
+      selected,
+      USER_DEFAULTS,
+    ),
+  );
+  return ok(
+    {
+      ...(count ? { '@odata.count': await countRows(context.app.tables.principals, filter) } : {}),
+      ...(page.nextLink ? { '@odata.nextLink': page.nextLink } : {}),
+      value,
+    },
+    'users',
+    context.serviceRoot,
+  );
+}
+
+async function postUser(request: ApiRequest, context: GraphContext) {
+  requireAny(context.caller, ACCESS.writeUsers);
+  const input = parseBody(newUserSchema, await request.json(), 'User');
+  const user = await createUser(context.app, context.caller.tenantId, {
+    userPrincipalName: input.userPrincipalName,
+    displayName: input.displayName,
+    mailNickname: input.mailNickname,
+    accountEnabled: input.accountEnabled,
+    usageLocation: input.usageLocation ?? null,
+    department: input.department ?? null,
+    proxyAddresses: input.proxyAddresses ?? [],
+    profile: profileOf(input),
+  });
+  return ok(
+    project(userJson(context.app.catalog, user), undefined, USER_DEFAULTS),
+    'users/$entity',
+    context.serviceRoot,
+    201,
+  );
+}
+
+async function getUser(request: ApiRequest, context: GraphContext) {
+  requireAny(context.caller, ACCESS.readUsers);
+  const selected = parseSelect(request.query, 'user', USER_PROPERTIES);
+  const user = await loadUser(request, context);
+  return ok(
+    project(userJson(context.app.catalog, user), selected, USER_DEFAULTS),
+    'users/$entity',
+    context.serviceRoot,
+  );
+}
+
+async function patchUser(request: ApiRequest, context: GraphContext) {
+  requireAny(context.caller, ACCESS.writeUsers);
+  const patch = parseBody(userPatchSchema, await request.json(), 'User');
+  const user = await loadUser(request, context);
+  await updateUser(context.app, context.caller.tenantId, user.id, {
+    ...(patch.accountEnabled === undefined ? {} : { accountEnabled: patch.accountEnabled }),
+    ...(patch.displayName === undefined ? {} : { displayName: patch.displayName }),
+    ...(patch.mailNickname === undefined ? {} : { mailNickname: patch.mailNickname }),
+    ...(patch.userPrincipalName === undefined ? {} : { userPrincipalName: patch.userPrincipalName }),
+    ...(patch.usageLocation === undefined ? {} : { usageLocation: patch.usageLocation }),
+    ...(patch.department === undefined ? {} : { department: patch.department }),
+    ...(patch.proxyAddresses === undefined ? {} : { proxyAddresses: patch.proxyAddresses }),
+    profile: profileOf(patch),
+  });
+  return noContent;
+}
+
+async function deleteUser(request: ApiRequest, context: GraphContext) {
+  requireAny(context.caller, ACCESS.writeUsers);
+  const user = await loadUser(request, context);
+  await softDeleteUser(context.app, context.caller.tenantId, user.id);
+  return noContent;
+}
+
+const UPN_PATTERN = /^[^@\s/\\#?']+@[^@\s/\\#?']+$/;
+
+/** `/users/{id | userPrincipalName}`: anything that is neither is simply not found (never sent to storage). */
+async function loadUser(request: ApiRequest, context: GraphContext) {
+  const id = request.params.id ?? '';
+  if (!GUID_PATTERN.test(id) && !UPN_PATTERN.test(id)) throw notFound(id);
+  return findUser(context.app, context.caller.tenantId, id);
+}
+
+async function assignLicense(request: ApiRequest, context: GraphContext) {
+  requireAny(context.caller, ACCESS.assignUserLicenses);
+  const body = parseAssignLicense(await request.json());
+  const user = await loadUser(request, context);
+  const updated = await assignUserLicenses(context.app, context.caller.tenantId, user.id, body);
+  return ok(
+    project(userJson(context.app.catalog, updated), undefined, USER_DEFAULTS),
+    'users/$entity',
+    context.serviceRoot,
+  );
+}
+
+async function reprocess(request: ApiRequest, context: GraphContext) {
+  requireAny(context.caller, ACCESS.assignUserLicenses);
+  const user = await loadUser(request, context);
+  const updated = await reprocessUser(context.app, context.caller.tenantId, user.id);
+  return ok(
+    project(userJson(context.app.catalog, updated), undefined, USER_DEFAULTS),
+    'users/$entity',
+    context.serviceRoot,
+  );
+}
+
+async function licenseDetails(request: ApiRequest, context: GraphContext) {
+  requireAny(context.caller, ACCESS.readUsers);
+  const user = await loadUser(request, context);
+  return ok(
+    { value: licenseDetailsJson(context.app.catalog, user) },
+    `users('${user.id}')/licenseDetails`,
+    context.serviceRoot,
+  );
+}
+
+export const userRoutes: readonly GraphRoute[] = [
+  { name: 'graphUsers', template: 'users', handlers: { GET: listUsers, POST: postUser } },
+  {
+    name: 'graphUser',
+    template: 'users/{id}',
+    handlers: { GET: getUser, PATCH: patchUser, DELETE: deleteUser },
+  },
+  { name: 'graphUserAssignLicense', template: 'users/{id}/assignLicense', handlers: { POST: assignLicense } },
+  {
+    name: 'graphUserReprocess',
+    template: 'users/{id}/reprocessLicenseAssignment',
+    handlers: { POST: reprocess },
+  },
+  {
+    name: 'graphUserLicenseDetails',
+    template: 'users/{id}/licenseDetails',
+    handlers: { GET: licenseDetails },
+  },
+];

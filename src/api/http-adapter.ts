@@ -1,0 +1,141 @@
+import type { HttpRequest, HttpResponseInit, InvocationContext } from '@azure/functions';
+import { appContext } from '../application/context.js';
+import { settings } from '../config/settings.js';
+import {
+  type ApiResponse,
+  badRequest,
+  GraphError,
+  type RequestIds,
+  requestIds,
+  toErrorResponse,
+} from './envelope.js';
+import { type ApiRequest, type GraphContext, type GraphRoute, handlerFor, type Method } from './routing.js';
+import { authenticate } from './tokens.js';
+
+/** Graph refuses request bodies above a few MB; the import has its own, larger limit. */
+export const JSON_BODY_LIMIT = 4 * 1024 * 1024;
+
+const METHODS: readonly Method[] = ['GET', 'POST', 'PATCH', 'PUT', 'DELETE'];
+
+export function asMethod(method: string): Method {
+  const upper = method.toUpperCase();
+  const found = METHODS.find((m) => m === upper);
+  if (!found) throw new GraphError(405, 'MethodNotAllowed', `The ${method} method is not supported.`);
+  return found;
+}
+
+const INVALID_JSON =
+  'Unable to read JSON request payload. Please ensure Content-Type header is set and payload is of valid JSON format.';
+
+/** Reads a body with a size cap; 413 in Graph's envelope when it is larger. */
+async function readLimited(request: HttpRequest, limit: number): Promise<Buffer> {
+  const declared = Number(request.headers.get('content-length') ?? '0');
+  if (declared > limit) throw tooLarge(limit);
+  const body = Buffer.from(await request.arrayBuffer());
+  if (body.length > limit) throw tooLarge(limit);
+  return body;
+}
+
+function tooLarge(limit: number) {
+  return new GraphError(
+    413,
+    'RequestEntityTooLarge',
+    `The request body is larger than the limit of ${limit} bytes.`,
+  );
+}
+
+/** Parses a JSON body; 415 for another content type, 400 for broken JSON. */
+export function parseJsonBody(body: Buffer, contentType: string | null): unknown {
+  if (body.length === 0) throw badRequest(INVALID_JSON);
+  if (!/^application\/json\b/i.test(contentType ?? '')) {
+    throw new GraphError(
+      415,
+      'UnsupportedMediaType',
+      `Content-Type '${contentType ?? ''}' is not supported; send the body as application/json.`,
+    );
+  }
+  try {
+    return JSON.parse(body.toString('utf8'));
+  } catch {
+    throw badRequest(INVALID_JSON);
+  }
+}
+
+export function toApiRequest(
+  request: HttpRequest,
+  params: Record<string, string>,
+  limit = JSON_BODY_LIMIT,
+): ApiRequest {
+  const url = new URL(request.url);
+  let body: Promise<Buffer> | undefined;
+  const read = () => {
+    body ??= readLimited(request, limit);
+    return body;
+  };
+  return {
+    method: asMethod(request.method),
+    url,
+    params,
+    query: url.searchParams,
+    headers: new Headers(Object.fromEntries(request.headers.entries())),
+    json: async () => parseJsonBody(await read(), request.headers.get('content-type')),
+    text: async () => (await read()).toString('utf8'),
+  };
+}
+
+/** Renders an API response for the Functions runtime, with Graph's request-id headers. */
+export function toHttpResponse(response: ApiResponse, ids: RequestIds): HttpResponseInit {
+  const headers: Record<string, string> = {
+    'request-id': ids.requestId,
+    'client-request-id': ids.clientRequestId,
+    ...response.headers,
+  };
+  if (response.text !== undefined) {
+    return {
+      status: response.status,
+      body: response.text,
+      headers: { 'content-type': 'text/plain; charset=utf-8', ...headers },
+    };
+  }
+  if (response.body === undefined) return { status: response.status, headers };
+  return {
+    status: response.status,
+    jsonBody: response.body,
+    headers: { 'content-type': 'application/json; odata.metadata=minimal; charset=utf-8', ...headers },
+  };
+}
+
+/** The service root of the Graph surface for this request (`…/api/v1.0`). */
+export function serviceRootOf(url: URL): string {
+  const index = url.pathname.toLowerCase().indexOf('/v1.0');
+  const base = index >= 0 ? url.pathname.slice(0, index + '/v1.0'.length) : '/api/v1.0';
+  return `${url.origin}${base}`;
+}
+
+/**
+ * Wraps a Graph route as an HTTP-triggered function: authenticate the bearer token (the tenant comes from it),
+ * dispatch by method, and render results and failures the Graph way. Nothing a client sends reaches storage
+ * before it has been validated, and no internal detail reaches the response.
+ */
+export function graphFunction(route: GraphRoute) {
+  return async (request: HttpRequest, invocation: InvocationContext): Promise<HttpResponseInit> => {
+    const ids = requestIds(request.headers.get('client-request-id'));
+    try {
+      const caller = await authenticate(settings().tokenSigningKey, request.headers.get('authorization'));
+      const api = toApiRequest(request, request.params);
+      const context: GraphContext = {
+        app: await appContext(),
+        caller,
+        ids,
+        serviceRoot: serviceRootOf(api.url),
+      };
+      const response = await handlerFor(route, request.method)(api, context);
+      return toHttpResponse(response, ids);
+    } catch (error: unknown) {
+      return toHttpResponse(
+        toErrorResponse(error, ids, (message) => invocation.error(message)),
+        ids,
+      );
+    }
+  };
+}

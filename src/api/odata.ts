@@ -1,0 +1,186 @@
+import { createHash } from 'node:crypto';
+import { badRequest, unsupportedQuery } from './envelope.js';
+
+const digest = (text: string) => createHash('sha256').update(text).digest('base64url').slice(0, 16);
+
+/** `$top`: default 100, at most 999 (Graph's directory limits). */
+export function parseTop(query: URLSearchParams, fallback = 100, max = 999): number {
+  const raw = query.get('$top');
+  if (raw === null) return fallback;
+  const value = Number(raw);
+  if (!/^\d+$/.test(raw.trim()) || !Number.isInteger(value) || value < 1) {
+    throw badRequest(`Invalid page size specified: '${raw}'. Must be between 1 and ${max} inclusive.`);
+  }
+  if (value > max)
+    throw badRequest(`Invalid page size specified: '${raw}'. Must be between 1 and ${max} inclusive.`);
+  return value;
+}
+
+/** An opaque `$skiptoken`: the position in a listing plus a fingerprint of the query it belongs to. */
+export function encodeSkipToken(state: unknown, fingerprint: string): string {
+  return Buffer.from(JSON.stringify({ s: state, f: digest(fingerprint) })).toString('base64url');
+}
+
+export function decodeSkipToken(query: URLSearchParams, fingerprint: string): unknown {
+  const raw = query.get('$skiptoken') ?? query.get('$skipToken');
+  if (raw === null) return undefined;
+  try {
+    const parsed: unknown = JSON.parse(Buffer.from(raw, 'base64url').toString('utf8'));
+    if (
+      typeof parsed === 'object' &&
+      parsed !== null &&
+      's' in parsed &&
+      'f' in parsed &&
+      parsed.f === digest(fingerprint)
+    ) {
+      return parsed.s;
+    }
+  } catch {
+    // falls through
+  }
+  throw badRequest(
+    `The skip token '${raw.slice(0, 64)}' is not valid for this query; request the first page again.`,
+  );
+}
+
+/** `@odata.nextLink`: the same URL with the new `$skiptoken` (the client follows it as is). */
+export function nextLink(url: URL, token: string): string {
+  const next = new URL(url.toString());
+  next.searchParams.delete('$skipToken');
+  next.searchParams.set('$skiptoken', token);
+  return next.toString();
+}
+
+/**
+ * `$select`: the properties asked for, validated against what the type has (Graph: 400 for an unknown one).
+ * Returns undefined when absent, meaning the default property set.
+ */
+export function parseSelect(
+  query: URLSearchParams,
+  typeName: string,
+  known: readonly string[],
+): Set<string> | undefined {
+  const raw = query.get('$select');
+  if (raw === null) return undefined;
+  const lookup = new Map(known.map((k) => [k.toLowerCase(), k] as const));
+  const selected = new Set<string>();
+  for (const part of raw.split(',')) {
+    const name = part.trim();
+    if (name === '') continue;
+    const property = lookup.get(name.toLowerCase());
+    if (!property)
+      throw badRequest(`Could not find a property named '${name}' on type 'microsoft.graph.${typeName}'.`);
+    selected.add(property);
+  }
+  if (selected.size === 0) throw badRequest('The $select query option is empty.');
+  return selected;
+}
+
+/** Keeps the selected properties (and `id`, always), or the default set when nothing was selected. */
+export function project(
+  full: Readonly<Record<string, unknown>>,
+  selected: ReadonlySet<string> | undefined,
+  defaults: readonly string[],
+): Record<string, unknown> {
+  const names = selected ?? new Set(defaults);
+  const result: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(full)) {
+    if (key.startsWith('@odata.') || key === 'id' || names.has(key)) result[key] = value;
+  }
+  return result;
+}
+
+/** A clause of the `$filter` forms this service evaluates (api.md). */
+export type FilterClause =
+  | { readonly kind: 'anyAssignedLicense'; readonly skuId: string }
+  | { readonly kind: 'eq'; readonly property: string; readonly value: string | boolean }
+  | {
+      readonly kind: 'compare';
+      readonly property: string;
+      readonly op: 'ge' | 'gt' | 'le' | 'lt';
+      readonly value: string;
+    }
+  | { readonly kind: 'startswith'; readonly property: string; readonly value: string };
+
+const GUID = '[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}';
+const STRING = "'((?:[^']|'')*)'";
+
+/**
+ * Parses `$filter` into clauses joined by `and`. Only the forms api.md lists are understood; anything else is
+ * Graph's 400 `Request_UnsupportedQuery`, never a silently wrong answer.
+ */
+export function parseFilter(query: URLSearchParams, allowed: readonly string[]): FilterClause[] {
+  const raw = query.get('$filter');
+  if (raw === null || raw.trim() === '') return [];
+  const clauses: FilterClause[] = [];
+  for (const part of splitAnd(raw.trim())) {
+    const clause = parseClause(part.trim());
+    const property = clause.kind === 'anyAssignedLicense' ? 'assignedLicenses' : clause.property;
+    if (!allowed.includes(property)) throw unsupported(raw);
+    clauses.push(clause);
+  }
+  return clauses;
+}
+
+function unsupported(raw: string) {
+  return unsupportedQuery(`Unsupported or invalid query filter clause specified: '${raw}'.`);
+}
+
+function splitAnd(text: string): string[] {
+  const parts: string[] = [];
+  let depth = 0;
+  let quoted = false;
+  let start = 0;
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i];
+    if (c === "'") quoted = !quoted;
+    if (quoted) continue;
+    if (c === '(') depth++;
+    if (c === ')') depth--;
+    if (depth === 0 && text.slice(i, i + 5).toLowerCase() === ' and ') {
+      parts.push(text.slice(start, i));
+      start = i + 5;
+      i += 4;
+    }
+  }
+  parts.push(text.slice(start));
+  return parts;
+}
+
+function parseClause(text: string): FilterClause {
+  let m = new RegExp(
+    `^assignedLicenses/any\\(\\s*(\\w+)\\s*:\\s*\\1/skuId\\s+eq\\s+(${GUID})\\s*\\)$`,
+    'i',
+  ).exec(text);
+  if (m?.[2]) return { kind: 'anyAssignedLicense', skuId: m[2].toLowerCase() };
+  m = new RegExp(`^startswith\\(\\s*(\\w+)\\s*,\\s*${STRING}\\s*\\)$`, 'i').exec(text);
+  if (m?.[1] && m[2] !== undefined)
+    return { kind: 'startswith', property: m[1], value: m[2].replace(/''/g, "'") };
+  m = /^(\w+)\s+eq\s+(true|false)$/i.exec(text);
+  if (m?.[1] && m[2]) return { kind: 'eq', property: m[1], value: m[2].toLowerCase() === 'true' };
+  m = new RegExp(`^(\\w+)\\s+eq\\s+${STRING}$`, 'i').exec(text);
+  if (m?.[1] && m[2] !== undefined) return { kind: 'eq', property: m[1], value: m[2].replace(/''/g, "'") };
+  m = /^(\w+)\s+(ge|gt|le|lt)\s+(\d{4}-\d{2}-\d{2}T[\d:.]+Z?)$/i.exec(text);
+  if (m?.[1] && m[2] && m[3]) {
+    return {
+      kind: 'compare',
+      property: m[1],
+      op: m[2].toLowerCase() as 'ge' | 'gt' | 'le' | 'lt',
+      value: m[3],
+    };
+  }
+  throw unsupported(text);
+}
+
+/** Whether `$count=true` was asked for; Graph requires `ConsistencyLevel: eventual` for it on directory objects. */
+export function wantsCount(query: URLSearchParams, headers: Headers): boolean {
+  const raw = query.get('$count');
+  if (raw === null || raw.toLowerCase() === 'false') return false;
+  if (raw.toLowerCase() !== 'true') throw badRequest(`Invalid value '${raw}' for $count; use true or false.`);
+  if ((headers.get('consistencylevel') ?? '').toLowerCase() !== 'eventual') {
+    throw badRequest(
+      "Count is supported only with the header 'ConsistencyLevel: eventual'. Add the header and retry.",
+    );
+  }
+  return true;
+}

@@ -1,0 +1,103 @@
+import { jwtVerify, SignJWT } from 'jose';
+import { GraphError } from './envelope.js';
+
+/** Graph application permissions the service understands (api.md "Tokens"). */
+export const PERMISSIONS = [
+  'Directory.Read.All',
+  'Directory.ReadWrite.All',
+  'User.Read.All',
+  'User.ReadWrite.All',
+  'Group.Read.All',
+  'Group.ReadWrite.All',
+  'Organization.Read.All',
+  'LicenseAssignment.ReadWrite.All',
+  'Device.ReadWrite.All',
+] as const;
+export type Permission = (typeof PERMISSIONS)[number];
+
+export const DEFAULT_ROLES: readonly Permission[] = [
+  'Directory.ReadWrite.All',
+  'LicenseAssignment.ReadWrite.All',
+];
+export const GRAPH_AUDIENCE = 'https://graph.microsoft.com';
+const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+
+export interface Caller {
+  readonly tenantId: string;
+  readonly roles: ReadonlySet<string>;
+}
+
+function key(secret: string): Uint8Array {
+  return new TextEncoder().encode(secret);
+}
+
+/** Mints an HS256 access token for a tenant (the admin API's `POST /tenants/{tid}/tokens`). */
+export async function mintToken(
+  secret: string,
+  tenantId: string,
+  roles: readonly string[],
+  expiresInSeconds: number,
+): Promise<string> {
+  return new SignJWT({ tid: tenantId, roles: [...roles] })
+    .setProtectedHeader({ alg: 'HS256', typ: 'JWT' })
+    .setAudience(GRAPH_AUDIENCE)
+    .setIssuer(`https://sts.windows.net/${tenantId}/`)
+    .setIssuedAt()
+    .setExpirationTime(Math.floor(Date.now() / 1000) + expiresInSeconds)
+    .sign(key(secret));
+}
+
+/**
+ * Verifies `Authorization: Bearer <token>`: HS256 signature, audience, expiry, issuer matching the tenant.
+ * The tenant always comes from the token, never from the request.
+ */
+export async function authenticate(secret: string, authorization: string | null): Promise<Caller> {
+  const match = /^Bearer\s+(\S+)\s*$/i.exec(authorization ?? '');
+  if (!match?.[1]) throw new GraphError(401, 'InvalidAuthenticationToken', 'Access token is empty.');
+  try {
+    const { payload } = await jwtVerify(match[1], key(secret), {
+      algorithms: ['HS256'],
+      audience: GRAPH_AUDIENCE,
+    });
+    const tid = payload.tid;
+    const roles = payload.roles;
+    if (typeof tid !== 'string' || !GUID.test(tid) || payload.iss !== `https://sts.windows.net/${tid}/`) {
+      throw new Error('bad tenant claims');
+    }
+    if (!Array.isArray(roles) || !roles.every((r): r is string => typeof r === 'string'))
+      throw new Error('bad roles');
+    return { tenantId: tid, roles: new Set(roles) };
+  } catch {
+    throw new GraphError(401, 'InvalidAuthenticationToken', 'Access token validation failure.');
+  }
+}
+
+/** Fails with 403 unless the caller holds one of the permissions. */
+export function requireAny(caller: Caller, permissions: readonly Permission[]): void {
+  if (!permissions.some((p) => caller.roles.has(p))) {
+    throw new GraphError(
+      403,
+      'Authorization_RequestDenied',
+      'Insufficient privileges to complete the operation.',
+    );
+  }
+}
+
+/** Who may do what (api.md's permission table); a ReadWrite permission includes its Read. */
+export const ACCESS = {
+  readUsers: ['User.Read.All', 'User.ReadWrite.All', 'Directory.Read.All', 'Directory.ReadWrite.All'],
+  writeUsers: ['User.ReadWrite.All', 'Directory.ReadWrite.All'],
+  readGroups: ['Group.Read.All', 'Group.ReadWrite.All', 'Directory.Read.All', 'Directory.ReadWrite.All'],
+  writeGroups: ['Group.ReadWrite.All', 'Directory.ReadWrite.All'],
+  readDevices: ['Device.ReadWrite.All', 'Directory.Read.All', 'Directory.ReadWrite.All'],
+  writeDevices: ['Device.ReadWrite.All', 'Directory.ReadWrite.All'],
+  readOrganization: [
+    'Organization.Read.All',
+    'Directory.Read.All',
+    'Directory.ReadWrite.All',
+    'LicenseAssignment.ReadWrite.All',
+  ],
+  readDirectory: ['Directory.Read.All', 'Directory.ReadWrite.All'],
+  assignUserLicenses: ['User.ReadWrite.All', 'LicenseAssignment.ReadWrite.All', 'Directory.ReadWrite.All'],
+  assignGroupLicenses: ['Group.ReadWrite.All', 'LicenseAssignment.ReadWrite.All', 'Directory.ReadWrite.All'],
+} as const satisfies Record<string, readonly Permission[]>;
