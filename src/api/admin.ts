@@ -1,0 +1,323 @@
+import { timingSafeEqual } from 'node:crypto';
+import type { HttpRequest, HttpResponseInit, InvocationContext } from '@azure/functions';
+import { z } from 'zod';
+import { type AppContext, appContext } from '../application/context.js';
+import { importDirectory, importLine } from '../application/import.js';
+import { isIdle } from '../application/tenant-snapshot.js';
+import {
+  createTenant,
+  getTenant,
+  listSubscriptions,
+  setSubscription,
+  updateTenant,
+} from '../application/tenants.js';
+import { settings } from '../config/settings.js';
+import type { TenantRecord } from '../storage/tenant-records.js';
+import { type ApiResponse, badRequest, GraphError, requestIds, toErrorResponse } from './envelope.js';
+import { parseBody } from './graph/body.js';
+import { subscribedSkuJson } from './graph/shapes.js';
+import { asMethod, parseJsonBody, toHttpResponse } from './http-adapter.js';
+import { DEFAULT_ROLES, mintToken, PERMISSIONS } from './tokens.js';
+
+const GUID = /^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$/;
+const ADMIN_BODY_LIMIT = 1024 * 1024;
+/** The NDJSON import may be large: 100,000 users are ~20 MB. */
+const IMPORT_BODY_LIMIT = 200 * 1024 * 1024;
+
+const newTenantSchema = z
+  .object({
+    displayName: z.string().min(1).max(256),
+    countryLetterCode: z.string().regex(/^[A-Za-z]{2}$/, 'expected a two-letter country code'),
+    licenseErrorHealing: z.enum(['automatic', 'manual']).optional(),
+  })
+  .strict();
+const tenantPatchSchema = z
+  .object({
+    displayName: z.string().min(1).max(256).optional(),
+    countryLetterCode: z
+      .string()
+      .regex(/^[A-Za-z]{2}$/)
+      .optional(),
+    licenseErrorHealing: z.enum(['automatic', 'manual']).optional(),
+  })
+  .strict();
+const units = z.number().int().min(0).max(10_000_000);
+const subscriptionSchema = z
+  .object({
+    prepaidUnits: z
+      .object({
+        enabled: units,
+        warning: units.optional(),
+        suspended: units.optional(),
+        lockedOut: units.optional(),
+      })
+      .strict(),
+  })
+  .strict();
+const tokenSchema = z
+  .object({
+    roles: z.array(z.enum(PERMISSIONS)).max(20).optional(),
+    expiresInSeconds: z
+      .number()
+      .int()
+      .min(60)
+      .max(7 * 86_400)
+      .optional(),
+  })
+  .strict();
+
+function sameSecret(a: string, b: string): boolean {
+  const left = Buffer.from(a);
+  const right = Buffer.from(b);
+  return left.length === right.length && timingSafeEqual(left, right);
+}
+
+/** The admin key from `x-functions-key` (or `?code=`), compared in constant time with ADMIN_API_KEY. */
+function requireAdmin(request: HttpRequest): void {
+  const key = request.headers.get('x-functions-key') ?? new URL(request.url).searchParams.get('code') ?? '';
+  if (!sameSecret(key, settings().adminApiKey)) {
+    throw new GraphError(
+      401,
+      'InvalidAuthenticationToken',
+      'The admin API needs the x-functions-key header set to ADMIN_API_KEY.',
+    );
+  }
+}
+
+async function readJson(request: HttpRequest): Promise<unknown> {
+  const body = Buffer.from(await request.arrayBuffer());
+  if (body.length > ADMIN_BODY_LIMIT)
+    throw new GraphError(413, 'RequestEntityTooLarge', 'The request body is too large.');
+  return parseJsonBody(body, request.headers.get('content-type'));
+}
+
+function tenantJson(tenant: TenantRecord, baseUrl: string) {
+  return {
+    id: tenant.id,
+    displayName: tenant.displayName,
+    countryLetterCode: tenant.countryLetterCode,
+    licenseErrorHealing: tenant.licenseErrorHealing,
+    createdDateTime: tenant.createdDateTime,
+    webhook: { notificationUrl: `${baseUrl}/api/webhooks/graph`, clientState: tenant.clientState },
+  };
+}
+
+function tenantIdOf(request: HttpRequest): string {
+  const id = request.params.tid ?? '';
+  if (!GUID.test(id)) throw new GraphError(404, 'Request_ResourceNotFound', `Tenant '${id}' does not exist.`);
+  return id.toLowerCase();
+}
+
+type AdminHandler = (request: HttpRequest, ctx: AppContext, baseUrl: string) => Promise<ApiResponse>;
+
+/** Wraps an admin handler: key check, Graph-style errors, request ids. */
+export function adminFunction(handlers: Partial<Record<string, AdminHandler>>) {
+  return async (request: HttpRequest, invocation: InvocationContext): Promise<HttpResponseInit> => {
+    const ids = requestIds(request.headers.get('client-request-id'));
+    try {
+      requireAdmin(request);
+      const handler = handlers[asMethod(request.method)];
+      if (!handler) throw new GraphError(405, 'MethodNotAllowed', `${request.method} is not supported here.`);
+      const url = new URL(request.url);
+      return toHttpResponse(await handler(request, await appContext(), url.origin), ids);
+    } catch (error: unknown) {
+      return toHttpResponse(
+        toErrorResponse(error, ids, (m) => invocation.error(m)),
+        ids,
+      );
+    }
+  };
+}
+
+export const adminTenants: Partial<Record<string, AdminHandler>> = {
+  POST: async (request, ctx, baseUrl) => {
+    const input = parseBody(newTenantSchema, await readJson(request), 'tenant');
+    const tenant = await createTenant(ctx, {
+      displayName: input.displayName,
+      countryLetterCode: input.countryLetterCode,
+      ...(input.licenseErrorHealing ? { licenseErrorHealing: input.licenseErrorHealing } : {}),
+    });
+    return { status: 201, body: tenantJson(tenant, baseUrl) };
+  },
+};
+
+export const adminTenant: Partial<Record<string, AdminHandler>> = {
+  GET: async (request, ctx, baseUrl) => ({
+    status: 200,
+    body: tenantJson(await getTenant(ctx, tenantIdOf(request)), baseUrl),
+  }),
+  PATCH: async (request, ctx, baseUrl) => {
+    const patch = parseBody(tenantPatchSchema, await readJson(request), 'tenant');
+    const tenant = await updateTenant(ctx, tenantIdOf(request), {
+      ...(patch.displayName === undefined ? {} : { displayName: patch.displayName }),
+      ...(patch.countryLetterCode === undefined ? {} : { countryLetterCode: patch.countryLetterCode }),
+      ...(patch.licenseErrorHealing === undefined ? {} : { licenseErrorHealing: patch.licenseErrorHealing }),
+    });
+    return { status: 200, body: tenantJson(tenant, baseUrl) };
+  },
+};
+
+export const adminSubscription: Partial<Record<string, AdminHandler>> = {
+  PUT: async (request, ctx) => {
+    const tenantId = tenantIdOf(request);
+    const input = parseBody(subscriptionSchema, await readJson(request), 'subscription');
+    const sub = await setSubscription(ctx, tenantId, request.params.sku ?? '', {
+      enabled: input.prepaidUnits.enabled,
+      warning: input.prepaidUnits.warning ?? 0,
+      suspended: input.prepaidUnits.suspended ?? 0,
+      lockedOut: input.prepaidUnits.lockedOut ?? 0,
+    });
+    return { status: 200, body: subscribedSkuJson(ctx.catalog, tenantId, sub) };
+  },
+};
+
+export const adminSubscriptions: Partial<Record<string, AdminHandler>> = {
+  GET: async (request, ctx) => {
+    const tenantId = tenantIdOf(request);
+    const subs = await listSubscriptions(ctx, tenantId);
+    return { status: 200, body: { value: subs.map((s) => subscribedSkuJson(ctx.catalog, tenantId, s)) } };
+  },
+};
+
+export const adminTokens: Partial<Record<string, AdminHandler>> = {
+  POST: async (request, ctx) => {
+    const tenantId = tenantIdOf(request);
+    const text = Buffer.from(await request.arrayBuffer());
+    const input = parseBody(
+      tokenSchema,
+      text.length === 0 ? {} : parseJsonBody(text, request.headers.get('content-type')),
+      'token request',
+    );
+    await getTenant(ctx, tenantId);
+    const expiresIn = input.expiresInSeconds ?? 3600;
+    const token = await mintToken(
+      settings().tokenSigningKey,
+      tenantId,
+      input.roles ?? DEFAULT_ROLES,
+      expiresIn,
+    );
+    return { status: 200, body: { access_token: token, token_type: 'Bearer', expires_in: expiresIn } };
+  },
+};
+
+/** Whether the tenant's work is done: queues drained, no group processing, no seats in flight (for the simulator). */
+export const adminActivity: Partial<Record<string, AdminHandler>> = {
+  GET: async (request, ctx) => {
+    const tenantId = tenantIdOf(request);
+    await getTenant(ctx, tenantId);
+    return { status: 200, body: { idle: await isIdle(ctx, tenantId), queues: await ctx.queues.depth() } };
+  },
+};
+
+export const adminCatalog: Partial<Record<string, AdminHandler>> = {
+  GET: async (_request, ctx) => ({
+    status: 200,
+    body: {
+      value: ctx.catalog.skus.map((sku) => ({
+        skuId: sku.skuId,
+        skuPartNumber: sku.skuPartNumber,
+        displayName: sku.displayName,
+        assignableTo: sku.assignableTo,
+        servicePlans: sku.planIds.map((id) => ({
+          servicePlanId: id,
+          servicePlanName: sku.planNames.get(id) ?? '',
+        })),
+      })),
+    },
+  }),
+};
+
+/** Splits NDJSON text into parsed lines without building an array of all lines. */
+function* ndjsonLines(
+  text: string,
+): Generator<{ line: number; value: unknown } | { line: number; error: string }> {
+  let start = 0;
+  let line = 0;
+  while (start < text.length) {
+    let end = text.indexOf('\n', start);
+    if (end < 0) end = text.length;
+    line++;
+    const raw = text.slice(start, end).trim();
+    start = end + 1;
+    if (raw === '') continue;
+    try {
+      yield { line, value: JSON.parse(raw) };
+    } catch {
+      yield { line, error: 'not valid JSON' };
+    }
+  }
+}
+
+/**
+ * `POST /api/admin/tenants/{tid}/import`: NDJSON, one object a line, written in transactions as it is read. Bad
+ * lines are reported by line number and skipped — or, with `?atomic=true`, any bad line refuses the whole import
+ * before anything is written.
+ */
+export const adminImport: Partial<Record<string, AdminHandler>> = {
+  POST: async (request, ctx) => {
+    const tenantId = tenantIdOf(request);
+    await getTenant(ctx, tenantId);
+    const type = request.headers.get('content-type') ?? '';
+    if (
+      !/^(application\/(x-)?ndjson|application\/jsonl|application\/x-jsonlines|text\/plain)\b/i.test(type)
+    ) {
+      throw new GraphError(
+        415,
+        'UnsupportedMediaType',
+        'Send the import as application/x-ndjson: one JSON object per line.',
+      );
+    }
+    const declared = Number(request.headers.get('content-length') ?? '0');
+    if (declared > IMPORT_BODY_LIMIT)
+      throw new GraphError(413, 'RequestEntityTooLarge', 'The import is larger than 200 MB; split it.');
+    const text = await request.text();
+    const atomic = new URL(request.url).searchParams.get('atomic') === 'true';
+    const lineErrors: { line: number; message: string }[] = [];
+    if (atomic) {
+      for (const item of ndjsonLines(text)) {
+        if ('error' in item) lineErrors.push({ line: item.line, message: item.error });
+        else {
+          const parsed = importLine.safeParse(item.value);
+          if (!parsed.success)
+            lineErrors.push({ line: item.line, message: parsed.error.issues[0]?.message ?? 'invalid' });
+        }
+        if (lineErrors.length >= 100) break;
+      }
+      if (lineErrors.length > 0) {
+        return {
+          status: 400,
+          body: {
+            error: {
+              code: 'Request_BadRequest',
+              message: 'The import was refused: some lines are not valid; nothing was written.',
+            },
+            errors: lineErrors,
+          },
+        };
+      }
+    }
+    const started = Date.now();
+    const result = await importDirectory(
+      ctx,
+      tenantId,
+      (async function* () {
+        for (const item of ndjsonLines(text)) {
+          if ('error' in item) lineErrors.push({ line: item.line, message: item.error });
+          else yield item;
+        }
+      })(),
+    );
+    if (text.length === 0) throw badRequest('The import is empty.');
+    return {
+      status: 200,
+      body: {
+        users: result.users,
+        groups: result.groups,
+        devices: result.devices,
+        members: result.members,
+        errors: [...lineErrors, ...result.errors].sort((a, b) => a.line - b.line),
+        seconds: (Date.now() - started) / 1000,
+      },
+    };
+  },
+};
