@@ -16,7 +16,9 @@ import { startHost } from '../host/host.js';
 
 const program = new Command()
   .name('time-assignment')
-  .description('Times a group license assignment of N members on a local Azurite, through the real queue functions.')
+  .description(
+    'Times a group license assignment of N members on a local Azurite, through the real queue functions.',
+  )
   .option('--members <n>', 'members in the group', '10000')
   .parse();
 
@@ -46,7 +48,12 @@ async function main(): Promise<void> {
     const units = { enabled: members, warning: 0, suspended: 0, lockedOut: 0 };
     const e3 = await setSubscription(ctx, tenant.id, 'ENTERPRISEPACK', units);
     const ems = await setSubscription(ctx, tenant.id, 'EMS', units);
-    const group = await createGroup(ctx, tenant.id, { displayName: 'Everyone', mailNickname: 'everyone', securityEnabled: true, mailEnabled: false });
+    const group = await createGroup(ctx, tenant.id, {
+      displayName: 'Everyone',
+      mailNickname: 'everyone',
+      securityEnabled: true,
+      mailEnabled: false,
+    });
     const imported = Date.now();
     await importDirectory(
       ctx,
@@ -55,12 +62,20 @@ async function main(): Promise<void> {
         for (let i = 0; i < members; i++) {
           yield {
             line: i + 1,
-            value: { type: 'user', userPrincipalName: `user${i}@timing.test`, displayName: `User ${i}`, usageLocation: 'US', memberOf: [group.id] },
+            value: {
+              type: 'user',
+              userPrincipalName: `user${i}@timing.test`,
+              displayName: `User ${i}`,
+              usageLocation: 'US',
+              memberOf: [group.id],
+            },
           };
         }
       })(),
     );
-    console.log(`imported ${members} members in ${((Date.now() - imported) / 1000).toFixed(1)} s (not timed below)`);
+    console.log(
+      `imported ${members} members in ${((Date.now() - imported) / 1000).toFixed(1)} s (not timed below)`,
+    );
 
     const started = Date.now();
     await assignGroupLicenses(ctx, tenant.id, group.id, {
@@ -77,7 +92,11 @@ async function main(): Promise<void> {
       await new Promise((resolve) => setTimeout(resolve, 100));
     }
     const seconds = (Date.now() - started) / 1000;
-    const violations = checkInvariants(ctx.catalog, await observeTenant(ctx, tenant.id), new Date().toISOString());
+    const violations = checkInvariants(
+      ctx.catalog,
+      await observeTenant(ctx, tenant.id),
+      new Date().toISOString(),
+    );
     console.log(
       `${members} members: 202 → ProcessingComplete in ${seconds.toFixed(2)} s (${Math.round(members / seconds)} members/s); invariant violations: ${violations.length}`,
     );
