@@ -1,0 +1,548 @@
+import type { GraphRoute } from './routing.js';
+
+/**
+ * The OpenAPI 3 document of the whole HTTP surface (`GET /api/openapi.json`). Paths and methods of the Graph
+ * surface come from the same route table the functions are registered from, so they cannot drift; a test checks
+ * that every registered function appears here and nothing else does.
+ */
+
+type Schema = Record<string, unknown>;
+
+const ref = (name: string): Schema => ({ $ref: `#/components/schemas/${name}` });
+const guid: Schema = { type: 'string', format: 'uuid' };
+const list = (item: Schema): Schema => ({
+  type: 'object',
+  properties: {
+    '@odata.context': { type: 'string' },
+    '@odata.nextLink': {
+      type: 'string',
+      description: 'The next page (opaque $skiptoken); absent on the last page.',
+    },
+    '@odata.count': { type: 'integer', description: 'With $count=true and ConsistencyLevel: eventual.' },
+    value: { type: 'array', items: item },
+  },
+});
+
+const schemas: Record<string, Schema> = {
+  GraphError: {
+    type: 'object',
+    required: ['error'],
+    properties: {
+      error: {
+        type: 'object',
+        required: ['code', 'message', 'innerError'],
+        properties: {
+          code: { type: 'string', example: 'Request_BadRequest' },
+          message: { type: 'string' },
+          innerError: {
+            type: 'object',
+            properties: {
+              date: { type: 'string' },
+              'request-id': { type: 'string' },
+              'client-request-id': { type: 'string' },
+            },
+          },
+        },
+      },
+    },
+  },
+  AssignedLicense: {
+    type: 'object',
+    properties: { skuId: guid, disabledPlans: { type: 'array', items: guid } },
+  },
+  LicenseAssignmentState: {
+    type: 'object',
+    properties: {
+      skuId: guid,
+      assignedByGroup: { ...guid, nullable: true },
+      disabledPlans: { type: 'array', items: guid },
+      state: { type: 'string', enum: ['Active', 'Error', 'Disabled'] },
+      error: {
+        type: 'string',
+        enum: [
+          'None',
+          'CountViolation',
+          'MutuallyExclusiveViolation',
+          'DependencyViolation',
+          'ProhibitedInUsageLocationViolation',
+          'UniquenessViolation',
+          'Other',
+        ],
+      },
+      lastUpdatedDateTime: { type: 'string', format: 'date-time' },
+    },
+  },
+  User: {
+    type: 'object',
+    description:
+      'Graph user. licenseAssignmentStates, assignedLicenses, assignedPlans and usageLocation appear only on $select. proxyAddresses is writable here (an extension: Graph leaves it to Exchange).',
+    properties: {
+      id: guid,
+      displayName: { type: 'string' },
+      userPrincipalName: { type: 'string' },
+      mailNickname: { type: 'string' },
+      accountEnabled: { type: 'boolean' },
+      usageLocation: { type: 'string', nullable: true },
+      department: { type: 'string', nullable: true },
+      proxyAddresses: { type: 'array', items: { type: 'string' } },
+      assignedLicenses: { type: 'array', items: ref('AssignedLicense') },
+      assignedPlans: { type: 'array', items: { type: 'object' } },
+      licenseAssignmentStates: { type: 'array', items: ref('LicenseAssignmentState') },
+      createdDateTime: { type: 'string', format: 'date-time' },
+      deletedDateTime: { type: 'string', format: 'date-time', nullable: true },
+    },
+  },
+  NewUser: {
+    type: 'object',
+    additionalProperties: false,
+    required: ['accountEnabled', 'displayName', 'mailNickname', 'passwordProfile', 'userPrincipalName'],
+    properties: {
+      accountEnabled: { type: 'boolean' },
+      displayName: { type: 'string' },
+      mailNickname: { type: 'string' },
+      passwordProfile: { type: 'object', properties: { password: { type: 'string' } } },
+      userPrincipalName: { type: 'string' },
+      usageLocation: { type: 'string', nullable: true },
+      department: { type: 'string', nullable: true },
+      proxyAddresses: { type: 'array', items: { type: 'string' } },
+    },
+  },
+  Group: {
+    type: 'object',
+    description: 'Graph group. assignedLicenses and licenseProcessingState appear only on $select.',
+    properties: {
+      id: guid,
+      displayName: { type: 'string' },
+      mailNickname: { type: 'string' },
+      securityEnabled: { type: 'boolean' },
+      mailEnabled: { type: 'boolean' },
+      groupTypes: { type: 'array', items: { type: 'string' } },
+      assignedLicenses: { type: 'array', items: ref('AssignedLicense') },
+      licenseProcessingState: {
+        type: 'object',
+        properties: {
+          state: {
+            type: 'string',
+            enum: ['QueuedForProcessing', 'ProcessingInProgress', 'ProcessingComplete'],
+          },
+        },
+      },
+    },
+  },
+  NewGroup: {
+    type: 'object',
+    additionalProperties: false,
+    required: ['displayName', 'mailEnabled', 'mailNickname', 'securityEnabled'],
+    properties: {
+      displayName: { type: 'string' },
+      mailEnabled: { type: 'boolean' },
+      mailNickname: { type: 'string' },
+      securityEnabled: { type: 'boolean' },
+      description: { type: 'string' },
+      groupTypes: { type: 'array', items: { type: 'string' } },
+      'members@odata.bind': { type: 'array', items: { type: 'string' } },
+    },
+  },
+  Device: {
+    type: 'object',
+    properties: {
+      id: guid,
+      deviceId: guid,
+      displayName: { type: 'string' },
+      operatingSystem: { type: 'string' },
+      operatingSystemVersion: { type: 'string' },
+      accountEnabled: { type: 'boolean' },
+      licenseAssignmentStates: {
+        type: 'array',
+        items: ref('LicenseAssignmentState'),
+        description: 'Extension: device license states, on $select.',
+      },
+    },
+  },
+  NewDevice: {
+    type: 'object',
+    additionalProperties: false,
+    required: [
+      'accountEnabled',
+      'alternativeSecurityIds',
+      'deviceId',
+      'displayName',
+      'operatingSystem',
+      'operatingSystemVersion',
+    ],
+    properties: {
+      accountEnabled: { type: 'boolean' },
+      alternativeSecurityIds: { type: 'array', items: { type: 'object' } },
+      deviceId: guid,
+      displayName: { type: 'string' },
+      operatingSystem: { type: 'string' },
+      operatingSystemVersion: { type: 'string' },
+    },
+  },
+  AssignLicense: {
+    type: 'object',
+    additionalProperties: false,
+    required: ['addLicenses', 'removeLicenses'],
+    properties: {
+      addLicenses: { type: 'array', items: ref('AssignedLicense') },
+      removeLicenses: { type: 'array', items: guid },
+    },
+  },
+  Reference: { type: 'object', required: ['@odata.id'], properties: { '@odata.id': { type: 'string' } } },
+  SubscribedSku: {
+    type: 'object',
+    properties: {
+      id: { type: 'string', description: '{tenantId}_{skuId}' },
+      skuId: guid,
+      skuPartNumber: { type: 'string' },
+      appliesTo: { type: 'string' },
+      capabilityStatus: { type: 'string' },
+      consumedUnits: { type: 'integer' },
+      prepaidUnits: {
+        type: 'object',
+        properties: {
+          enabled: { type: 'integer' },
+          warning: { type: 'integer' },
+          suspended: { type: 'integer' },
+          lockedOut: { type: 'integer' },
+        },
+      },
+      servicePlans: { type: 'array', items: { type: 'object' } },
+    },
+  },
+  LicenseProcessingDetails: {
+    type: 'object',
+    description: 'Extension: processing progress and the admin status of a group.',
+    properties: {
+      state: { type: 'string' },
+      status: { type: 'string', enum: ['allLicensesAssigned', 'inProgress', 'errorsAndIssues'] },
+      membersTotal: { type: 'integer' },
+      membersProcessed: { type: 'integer' },
+      membersSucceeded: { type: 'integer' },
+      membersFailed: { type: 'integer' },
+      errorsByType: { type: 'object', additionalProperties: { type: 'integer' } },
+      failedPages: { type: 'integer' },
+      lastFailure: { type: 'string', nullable: true },
+    },
+  },
+  DirectoryAudit: { type: 'object', description: 'Graph directoryAudit.' },
+  Batch: {
+    type: 'object',
+    required: ['requests'],
+    properties: {
+      requests: {
+        type: 'array',
+        maxItems: 20,
+        items: {
+          type: 'object',
+          required: ['id', 'method', 'url'],
+          properties: {
+            id: { type: 'string' },
+            method: { type: 'string' },
+            url: { type: 'string' },
+            headers: { type: 'object' },
+            body: {},
+            dependsOn: { type: 'array', items: { type: 'string' } },
+          },
+        },
+      },
+    },
+  },
+  ChangeNotificationCollection: {
+    type: 'object',
+    required: ['value'],
+    properties: {
+      value: {
+        type: 'array',
+        items: {
+          type: 'object',
+          required: ['tenantId'],
+          properties: {
+            subscriptionId: { type: 'string' },
+            clientState: { type: 'string' },
+            changeType: { type: 'string' },
+            resource: { type: 'string', example: 'Groups/{id}' },
+            resourceData: { type: 'object' },
+            tenantId: guid,
+            lifecycleEvent: { type: 'string' },
+          },
+        },
+      },
+    },
+  },
+  Tenant: {
+    type: 'object',
+    properties: {
+      id: guid,
+      displayName: { type: 'string' },
+      countryLetterCode: { type: 'string' },
+      licenseErrorHealing: { type: 'string', enum: ['automatic', 'manual'] },
+      webhook: {
+        type: 'object',
+        properties: { notificationUrl: { type: 'string' }, clientState: { type: 'string' } },
+      },
+    },
+  },
+};
+
+/** What each Graph route returns and takes, by route name and method (request body schema, success status). */
+const graphOperations: Record<
+  string,
+  Partial<Record<string, { summary: string; body?: string; status: number; returns?: Schema }>>
+> = {
+  graphUsers: {
+    GET: { summary: 'List users', status: 200, returns: list(ref('User')) },
+    POST: { summary: 'Create a user', body: 'NewUser', status: 201, returns: ref('User') },
+  },
+  graphUser: {
+    GET: { summary: 'Get a user by id or userPrincipalName', status: 200, returns: ref('User') },
+    PATCH: { summary: 'Update a user', body: 'User', status: 204 },
+    DELETE: { summary: 'Delete a user (soft delete: licenses suspended, seats released)', status: 204 },
+  },
+  graphUserAssignLicense: {
+    POST: {
+      summary: 'Assign or remove direct licenses (synchronous)',
+      body: 'AssignLicense',
+      status: 200,
+      returns: ref('User'),
+    },
+  },
+  graphUserReprocess: {
+    POST: { summary: 'Reprocess a user’s license assignments', status: 200, returns: ref('User') },
+  },
+  graphUserLicenseDetails: {
+    GET: { summary: 'A user’s effective licenses', status: 200, returns: list({ type: 'object' }) },
+  },
+  graphGroups: {
+    GET: {
+      summary: 'List groups ($filter=hasMembersWithLicenseErrors eq true)',
+      status: 200,
+      returns: list(ref('Group')),
+    },
+    POST: { summary: 'Create a group', body: 'NewGroup', status: 201, returns: ref('Group') },
+  },
+  graphGroup: {
+    GET: { summary: 'Get a group', status: 200, returns: ref('Group') },
+    DELETE: { summary: 'Delete a group (400 while it carries licenses)', status: 204 },
+  },
+  graphGroupMembers: { GET: { summary: 'List members', status: 200, returns: list({ type: 'object' }) } },
+  graphGroupMemberAdd: { POST: { summary: 'Add a member', body: 'Reference', status: 204 } },
+  graphGroupMemberRemove: { DELETE: { summary: 'Remove a member', status: 204 } },
+  graphGroupAssignLicense: {
+    POST: {
+      summary: 'Set the group’s licenses (processed on the queues; 202)',
+      body: 'AssignLicense',
+      status: 202,
+      returns: ref('Group'),
+    },
+  },
+  graphGroupMembersWithLicenseErrors: {
+    GET: {
+      summary: 'Members in error from this group’s assignment',
+      status: 200,
+      returns: list(ref('User')),
+    },
+  },
+  graphGroupReprocess: {
+    POST: { summary: 'Extension: reprocess every member (202)', status: 202, returns: ref('Group') },
+  },
+  graphGroupLicenseProcessingDetails: {
+    GET: {
+      summary: 'Extension: processing progress and status',
+      status: 200,
+      returns: ref('LicenseProcessingDetails'),
+    },
+  },
+  graphGroupMoveLicense: {
+    POST: {
+      summary: 'Extension: move a device subscription to another group',
+      status: 202,
+      returns: ref('Group'),
+    },
+  },
+  graphDevices: {
+    GET: { summary: 'List devices', status: 200, returns: list(ref('Device')) },
+    POST: { summary: 'Create a device', body: 'NewDevice', status: 201, returns: ref('Device') },
+  },
+  graphDevice: {
+    GET: {
+      summary: 'Get a device (licenseAssignmentStates on $select: extension)',
+      status: 200,
+      returns: ref('Device'),
+    },
+    DELETE: { summary: 'Delete a device (its device seat is released)', status: 204 },
+  },
+  graphDeletedUsers: { GET: { summary: 'Soft-deleted users', status: 200, returns: list(ref('User')) } },
+  graphDeletedItem: {
+    GET: { summary: 'A soft-deleted user', status: 200, returns: ref('User') },
+    DELETE: { summary: 'Hard delete', status: 204 },
+  },
+  graphDeletedItemRestore: {
+    POST: { summary: 'Restore a soft-deleted user', status: 200, returns: ref('User') },
+  },
+  graphSubscribedSkus: {
+    GET: { summary: 'Subscriptions and seat usage', status: 200, returns: list(ref('SubscribedSku')) },
+  },
+  graphDirectoryAudits: {
+    GET: { summary: 'Audit log, newest first', status: 200, returns: list(ref('DirectoryAudit')) },
+  },
+  graphBatch: { POST: { summary: 'JSON batching (20 requests, dependsOn)', body: 'Batch', status: 200 } },
+};
+
+export interface OtherOperation {
+  readonly path: string;
+  readonly method: string;
+  readonly summary: string;
+  readonly security: 'none' | 'adminKey';
+  readonly body?: string;
+  readonly status: number;
+}
+
+/** Everything outside the Graph surface: the webhook, the admin API, health, this document. */
+export const OTHER_OPERATIONS: readonly OtherOperation[] = [
+  { path: '/health', method: 'GET', summary: 'Storage reachability', security: 'none', status: 200 },
+  { path: '/openapi.json', method: 'GET', summary: 'This document', security: 'none', status: 200 },
+  {
+    path: '/webhooks/graph',
+    method: 'POST',
+    summary: 'Change notifications (or ?validationToken=… handshake)',
+    security: 'none',
+    body: 'ChangeNotificationCollection',
+    status: 202,
+  },
+  {
+    path: '/webhooks/graph',
+    method: 'GET',
+    summary: 'Validation handshake (?validationToken=…)',
+    security: 'none',
+    status: 200,
+  },
+  { path: '/admin/tenants', method: 'POST', summary: 'Create a tenant', security: 'adminKey', status: 201 },
+  { path: '/admin/tenants/{tid}', method: 'GET', summary: 'Get a tenant', security: 'adminKey', status: 200 },
+  {
+    path: '/admin/tenants/{tid}',
+    method: 'PATCH',
+    summary: 'Change tenant settings',
+    security: 'adminKey',
+    status: 200,
+  },
+  {
+    path: '/admin/tenants/{tid}/subscriptions',
+    method: 'GET',
+    summary: 'List subscriptions',
+    security: 'adminKey',
+    status: 200,
+  },
+  {
+    path: '/admin/tenants/{tid}/subscriptions/{sku}',
+    method: 'PUT',
+    summary: 'Buy or adjust units (skuId or skuPartNumber)',
+    security: 'adminKey',
+    status: 200,
+  },
+  {
+    path: '/admin/tenants/{tid}/tokens',
+    method: 'POST',
+    summary: 'Mint an access token',
+    security: 'adminKey',
+    status: 200,
+  },
+  {
+    path: '/admin/tenants/{tid}/import',
+    method: 'POST',
+    summary: 'Streamed NDJSON import (?atomic=true refuses on any bad line)',
+    security: 'adminKey',
+    status: 200,
+  },
+  {
+    path: '/admin/tenants/{tid}/activity',
+    method: 'GET',
+    summary: 'Is the tenant’s work done (queues drained, nothing processing)?',
+    security: 'adminKey',
+    status: 200,
+  },
+  { path: '/admin/catalog', method: 'GET', summary: 'The SKU catalog', security: 'adminKey', status: 200 },
+];
+
+function pathParameters(path: string): Schema[] {
+  return [...path.matchAll(/\{(\w+)\}/g)].map((m) => ({
+    name: m[1],
+    in: 'path',
+    required: true,
+    schema: { type: 'string' },
+  }));
+}
+
+const errorResponses = {
+  '400': { description: 'Bad request', content: { 'application/json': { schema: ref('GraphError') } } },
+  '401': {
+    description: 'Missing or invalid token',
+    content: { 'application/json': { schema: ref('GraphError') } },
+  },
+  '403': {
+    description: 'Missing permission',
+    content: { 'application/json': { schema: ref('GraphError') } },
+  },
+  '404': { description: 'Not found', content: { 'application/json': { schema: ref('GraphError') } } },
+};
+
+export function openApiDocument(
+  graphRoutes: readonly GraphRoute[],
+  serverUrl: string,
+): Record<string, unknown> {
+  const paths: Record<string, Record<string, unknown>> = {};
+  for (const route of graphRoutes) {
+    const path = `/v1.0/${route.template}`;
+    const item: Record<string, unknown> = { parameters: pathParameters(path) };
+    for (const method of Object.keys(route.handlers)) {
+      const op = graphOperations[route.name]?.[method];
+      item[method.toLowerCase()] = {
+        operationId: `${route.name}_${method.toLowerCase()}`,
+        summary: op?.summary ?? route.name,
+        security: [{ bearer: [] }],
+        ...(op?.body
+          ? { requestBody: { required: true, content: { 'application/json': { schema: ref(op.body) } } } }
+          : {}),
+        responses: {
+          [String(op?.status ?? 200)]: {
+            description: 'Success',
+            ...(op?.returns ? { content: { 'application/json': { schema: op.returns } } } : {}),
+          },
+          ...errorResponses,
+        },
+      };
+    }
+    paths[path] = item;
+  }
+  for (const op of OTHER_OPERATIONS) {
+    const item = paths[op.path] ?? { parameters: pathParameters(op.path) };
+    item[op.method.toLowerCase()] = {
+      operationId: `${op.method.toLowerCase()}${op.path.replace(/[^A-Za-z0-9]+(.)?/g, (_, c: string | undefined) => (c ?? '').toUpperCase())}`,
+      summary: op.summary,
+      security: op.security === 'adminKey' ? [{ adminKey: [] }] : [],
+      ...(op.body
+        ? { requestBody: { required: true, content: { 'application/json': { schema: ref(op.body) } } } }
+        : {}),
+      responses: { [String(op.status)]: { description: 'Success' }, ...errorResponses },
+    };
+    paths[op.path] = item;
+  }
+  return {
+    openapi: '3.0.3',
+    info: {
+      title: 'Group-based licensing (Graph-compatible)',
+      version: '1.0.0',
+      description:
+        'Microsoft Graph-compatible licensing endpoints under /v1.0 (bearer tokens with tid and roles), the membership webhook, and the admin API (x-functions-key). Extensions Graph lacks are marked "Extension".',
+    },
+    servers: [{ url: serverUrl }],
+    components: {
+      schemas,
+      securitySchemes: {
+        bearer: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' },
+        adminKey: { type: 'apiKey', in: 'header', name: 'x-functions-key' },
+      },
+    },
+    paths,
+  };
+}

@@ -1,0 +1,57 @@
+// The OpenAPI document stays in step with what is actually served: every HTTP function the app registers is in
+// it with the same path and methods, and it describes nothing that is not served.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { RunningHost } from '../../src/host/host.js';
+import { startHost } from '../../src/host/host.js';
+import { productEnv } from '../pipeline/support.js';
+import { repoRoot, uniqueName } from '../support/index.js';
+
+let host: RunningHost;
+beforeAll(async () => {
+  host = await startHost({
+    appDir: repoRoot,
+    port: 0,
+    env: productEnv(uniqueName('o')),
+    createQueues: true,
+    logInvocations: false,
+    logSink: () => {},
+  });
+});
+afterAll(async () => {
+  await host?.stop();
+});
+
+describe('GET /api/openapi.json', () => {
+  it('lists exactly the HTTP routes and methods the host serves', async () => {
+    const response = await fetch(`${host.url}/api/openapi.json`);
+    expect(response.status).toBe(200);
+    const doc: unknown = await response.json();
+    if (
+      typeof doc !== 'object' ||
+      doc === null ||
+      !('paths' in doc) ||
+      typeof doc.paths !== 'object' ||
+      doc.paths === null
+    ) {
+      throw new Error('no paths in the document');
+    }
+    expect('openapi' in doc && doc.openapi).toBe('3.0.3');
+    const documented = new Set<string>();
+    for (const [path, item] of Object.entries(doc.paths)) {
+      for (const method of Object.keys(typeof item === 'object' && item !== null ? item : {}))
+        if (method !== 'parameters') documented.add(`${method.toUpperCase()} /api${path}`);
+    }
+    const served = new Set<string>();
+    for (const fn of host.functions) {
+      if (fn.trigger !== 'http' || !fn.url) continue;
+      const path = new URL(fn.url.replace(/[{}]/g, (c) => (c === '{' ? '%7B' : '%7D'))).pathname
+        .replace(/%7B/g, '{')
+        .replace(/%7D/g, '}')
+        .replace(/\{(\w+)(:[^}]*)?\??\}/g, '{$1}');
+      for (const method of fn.methods ?? []) served.add(`${method.toUpperCase()} ${path}`);
+    }
+    expect([...served].filter((op) => !documented.has(op)).sort()).toEqual([]);
+    expect([...documented].filter((op) => !served.has(op)).sort()).toEqual([]);
+    expect(served.size).toBeGreaterThan(30);
+  });
+});
