@@ -75,10 +75,10 @@ export function changesOf(item: Notification): Change[] {
     const userId = user[1].toLowerCase();
     if (item.changeType === 'deleted') {
       const reason = removalReason(data['@removed']) ?? 'deleted';
-      return [{ type: 'user', op: reason === 'changed' ? 'softDelete' : 'hardDelete', userId }];
+      return [{ type: 'user', op: reason === 'changed' ? 'softDelete' : 'hardDelete', userId, ...order }];
     }
     // An update for a soft-deleted user is its restore; for anyone else it changes nothing we mirror.
-    if (item.changeType === 'updated') return [{ type: 'user', op: 'restore', userId }];
+    if (item.changeType === 'updated') return [{ type: 'user', op: 'restore', userId, ...order }];
   }
   return [];
 }

@@ -148,6 +148,15 @@ export function applyMembership<T extends Memberships>(record: T, change: Member
   };
 }
 
+function lifecycleSequenceOf(change: {
+  sequence?: number | undefined;
+  eventTime?: string | undefined;
+}): number | undefined {
+  if (change.sequence !== undefined) return change.sequence;
+  const time = change.eventTime === undefined ? Number.NaN : Date.parse(change.eventTime);
+  return Number.isFinite(time) ? time : undefined;
+}
+
 function applyToRecord(
   record: PrincipalRecord,
   changes: readonly Change[],
@@ -158,10 +167,20 @@ function applyToRecord(
     if (change.type === 'member') current = applyMembership(current, change, now);
     else if (change.type === 'user') {
       if (change.op === 'hardDelete') return null;
+      // A lifecycle change not newer than the last one applied is a replay or arrived late: it changes nothing.
+      const sequence = lifecycleSequenceOf(change);
+      if (
+        sequence !== undefined &&
+        current.lifecycleSequence !== undefined &&
+        sequence <= current.lifecycleSequence
+      ) {
+        continue;
+      }
       if (change.op === 'softDelete' && current.deletedDateTime === null)
         current = { ...current, deletedDateTime: now };
       if (change.op === 'restore' && current.deletedDateTime !== null)
         current = { ...current, deletedDateTime: null };
+      if (sequence !== undefined) current = { ...current, lifecycleSequence: sequence };
     }
   }
   return current;

@@ -45,6 +45,9 @@ export const lifecycleChange = z.object({
   type: z.literal('user'),
   op: z.enum(['softDelete', 'restore', 'hardDelete']),
   userId: guid,
+  /** Change-notification ordering, when the source provides it: an older lifecycle change than the last applied is a replay. */
+  sequence: z.number().optional(),
+  eventTime: z.string().optional(),
 });
 
 export const evaluateChange = z.object({

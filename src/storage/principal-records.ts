@@ -70,6 +70,8 @@ export interface PrincipalRecord {
   readonly mailboxActive: boolean;
   /** One of its proxy addresses is shared with another user, so mailbox grants must claim it. */
   readonly sharedProxy: boolean;
+  /** The sequence of the last lifecycle notification applied (soft delete, restore), for ordering replays. */
+  readonly lifecycleSequence?: number;
   readonly etag?: string;
 }
 
@@ -135,6 +137,7 @@ export function encodePrincipal(
   if (record.usageLocation !== null) entity.ul = record.usageLocation;
   if (record.department !== null) entity.dep = record.department;
   if (record.deletedDateTime !== null) entity.del = record.deletedDateTime;
+  if (record.lifecycleSequence !== undefined) entity.lq = record.lifecycleSequence;
   if (record.proxyAddresses.length > 0) putJson(entity, 'px', record.proxyAddresses);
   if (record.device !== null) putJson(entity, 'dev', record.device);
   if (Object.keys(record.profile).length > 0) putJson(entity, 'pf', record.profile);
@@ -243,6 +246,7 @@ export function decodePrincipal(tenantId: string, entity: RawEntity): PrincipalR
     })),
     mailboxActive: getBoolean(entity, 'mb'),
     sharedProxy: getBoolean(entity, 'sp'),
+    ...(typeof entity.lq === 'number' ? { lifecycleSequence: entity.lq } : {}),
     etag: entity.etag,
   };
 }
