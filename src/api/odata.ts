@@ -43,12 +43,23 @@ export function decodeSkipToken(query: URLSearchParams, fingerprint: string): un
   );
 }
 
-/** `@odata.nextLink`: the same URL with the new `$skiptoken` (the client follows it as is). */
+/**
+ * `@odata.nextLink`: the same request with the new `$skiptoken`, as a URL relative to the service root
+ * (`users?$top=5&$skiptoken=…`). OData resolves relative URLs of a payload against the context URL
+ * (`…/v1.0/$metadata`), so it names the same absolute URL for a plain HTTP client; and the official Graph JS client
+ * follows it as is — that client takes any link that is not `https://` as a path under its `baseUrl`, so an absolute
+ * `http://` link (the local host) would send it to `…/v1.0/http://…`. The caller's own query encoding is kept.
+ */
 export function nextLink(url: URL, token: string): string {
-  const next = new URL(url.toString());
-  next.searchParams.delete('$skipToken');
-  next.searchParams.set('$skiptoken', token);
-  return next.toString();
+  const path = url.pathname;
+  const root = path.toLowerCase().indexOf('/v1.0/');
+  const relative = root >= 0 ? path.slice(root + '/v1.0/'.length) : path.replace(/^\/+/, '');
+  const query = url.search
+    .replace(/^\?/, '')
+    .split('&')
+    .filter((part) => part !== '' && !/^(\$|%24)skiptoken=/i.test(part));
+  query.push(`$skiptoken=${token}`);
+  return `${relative}?${query.join('&')}`;
 }
 
 /**
@@ -120,6 +131,13 @@ export function parseFilter(query: URLSearchParams, allowed: readonly string[]):
     clauses.push(clause);
   }
   return clauses;
+}
+
+/** A clause in words, for the 400 of a clause a collection cannot evaluate. */
+export function describeClause(clause: FilterClause): string {
+  if (clause.kind === 'anyAssignedLicense') return `assignedLicenses/any(x:x/skuId eq ${clause.skuId})`;
+  if (clause.kind === 'startswith') return `startswith(${clause.property},'…')`;
+  return `${clause.property} ${clause.kind === 'compare' ? clause.op : 'eq'} ${JSON.stringify(clause.value)}`;
 }
 
 function unsupported(raw: string) {

@@ -4,12 +4,12 @@ import { createDevice, getPrincipal } from '../../application/directory.js';
 import { deleteDevice } from '../../application/user-licensing.js';
 import { odata, tenantRangeEnd } from '../../storage/keys.js';
 import { decodePrincipal } from '../../storage/principal-records.js';
-import { notFound } from '../envelope.js';
-import { parseSelect, project } from '../odata.js';
+import { notFound, unsupportedQuery } from '../envelope.js';
+import { describeClause, parseFilter, parseSelect, project, wantsCount } from '../odata.js';
 import { type ApiRequest, type GraphContext, type GraphRoute, noContent, ok } from '../routing.js';
 import { ACCESS, requireAny } from '../tokens.js';
 import { GUID_PATTERN, guidString, parseBody } from './body.js';
-import { pageOfRows } from './listing.js';
+import { countRows, pageOfRows } from './listing.js';
 import { DEVICE_DEFAULTS, DEVICE_PROPERTIES, deviceJson } from './shapes.js';
 
 /** Graph's required properties for `POST /devices`. */
@@ -44,12 +44,26 @@ async function listDevices(request: ApiRequest, context: GraphContext) {
   requireAny(context.caller, ACCESS.readDevices);
   const tenantId = context.caller.tenantId;
   const selected = parseSelect(request.query, 'device', DEVICE_PROPERTIES);
-  const filter =
+  let filter =
     `PartitionKey ge ${odata(`${tenantId}|`)} and PartitionKey lt ${odata(tenantRangeEnd(tenantId))}` +
     ` and RowKey lt '~' and k eq 'd'`;
+  for (const clause of parseFilter(request.query, ['accountEnabled', 'displayName'])) {
+    if (clause.kind === 'eq' && clause.property === 'accountEnabled' && typeof clause.value === 'boolean') {
+      filter += ` and ae eq ${clause.value}`;
+    } else if (clause.kind === 'startswith' && clause.property === 'displayName') {
+      const prefix = clause.value.toLowerCase();
+      filter += ` and nl ge ${odata(prefix)} and nl lt ${odata(`${prefix}\uffff`)}`;
+    } else {
+      throw unsupportedQuery(
+        `Unsupported or invalid query filter clause specified for devices: ${describeClause(clause)}.`,
+      );
+    }
+  }
+  const count = wantsCount(request.query, request.headers);
   const page = await pageOfRows(request, context.app.tables.principals, filter);
   return ok(
     {
+      ...(count ? { '@odata.count': await countRows(context.app.tables.principals, filter) } : {}),
       ...(page.nextLink ? { '@odata.nextLink': page.nextLink } : {}),
       value: page.items.map((row) =>
         project(deviceJson(context.app.catalog, decodePrincipal(tenantId, row)), selected, DEVICE_DEFAULTS),

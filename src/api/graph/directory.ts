@@ -2,13 +2,13 @@ import { getPrincipal } from '../../application/directory.js';
 import { hardDeleteUser, restoreUser } from '../../application/user-licensing.js';
 import { decodePrincipal } from '../../storage/principal-records.js';
 import { notFound } from '../envelope.js';
-import { parseSelect, project } from '../odata.js';
+import { parseFilter, parseSelect, project } from '../odata.js';
 import { type ApiRequest, type GraphContext, type GraphRoute, noContent, ok } from '../routing.js';
 import { ACCESS, requireAny } from '../tokens.js';
 import { GUID_PATTERN } from './body.js';
 import { pageOfRows } from './listing.js';
 import { USER_DEFAULTS, USER_PROPERTIES, userJson } from './shapes.js';
-import { userFilter } from './users.js';
+import { USER_FILTERS, userFilter } from './users.js';
 
 const DELETED_DEFAULTS = [...USER_DEFAULTS, 'deletedDateTime'];
 
@@ -28,7 +28,7 @@ async function listDeletedUsers(request: ApiRequest, context: GraphContext) {
   const page = await pageOfRows(
     request,
     context.app.tables.principals,
-    userFilter(context.caller.tenantId, [], true),
+    userFilter(context.caller.tenantId, parseFilter(request.query, USER_FILTERS), true),
   );
   return ok(
     {

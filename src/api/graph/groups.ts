@@ -11,8 +11,8 @@ import { decodeGroup, readGroup } from '../../storage/group-records.js';
 import { odata, tenantRangeEnd } from '../../storage/keys.js';
 import { readPrincipals } from '../../storage/principal-reads.js';
 import { readTenantPartition } from '../../storage/tenant-records.js';
-import { badRequest, notFound } from '../envelope.js';
-import { parseFilter, parseSelect, project, wantsCount } from '../odata.js';
+import { badRequest, notFound, unsupportedQuery } from '../envelope.js';
+import { describeClause, parseFilter, parseSelect, project, wantsCount } from '../odata.js';
 import { type ApiRequest, type GraphContext, type GraphRoute, noContent, ok } from '../routing.js';
 import { ACCESS, requireAny } from '../tokens.js';
 import { GUID_PATTERN, guidString, parseAssignLicense, parseBody } from './body.js';
@@ -104,8 +104,8 @@ async function listGroups(request: ApiRequest, context: GraphContext) {
       const prefix = clause.value.toLowerCase();
       filter += ` and nl ge ${odata(prefix)} and nl lt ${odata(`${prefix}\uffff`)}`;
     } else {
-      throw badRequest(
-        "Only 'hasMembersWithLicenseErrors eq true', 'securityEnabled eq', 'mailEnabled eq' and startswith(displayName,…) are supported on groups.",
+      throw unsupportedQuery(
+        `Unsupported or invalid query filter clause specified for groups: ${describeClause(clause)}. Supported: hasMembersWithLicenseErrors eq true, securityEnabled eq, mailEnabled eq, startswith(displayName,'…').`,
       );
     }
   }

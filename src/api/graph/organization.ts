@@ -1,7 +1,8 @@
 import { listSubscriptions } from '../../application/tenants.js';
 import { auditFilter, decodeAudit } from '../../storage/audit.js';
 import { odata } from '../../storage/keys.js';
-import { parseFilter } from '../odata.js';
+import { unsupportedQuery } from '../envelope.js';
+import { describeClause, parseFilter } from '../odata.js';
 import { type ApiRequest, type GraphContext, type GraphRoute, ok } from '../routing.js';
 import { ACCESS, requireAny } from '../tokens.js';
 import { pageOfRows } from './listing.js';
@@ -28,10 +29,19 @@ async function directoryAudits(request: ApiRequest, context: GraphContext) {
       typeof clause.value === 'string'
     ) {
       parts.push(`a eq ${odata(clause.value)}`);
+    } else if (clause.kind === 'startswith' && clause.property === 'activityDisplayName') {
+      parts.push(`a ge ${odata(clause.value)}`, `a lt ${odata(`${clause.value}\uffff`)}`);
     } else if (clause.kind === 'compare' && clause.property === 'activityDateTime') {
-      parts.push(`t ${clause.op} ${odata(new Date(clause.value).toISOString())}`);
+      const time = new Date(clause.value);
+      if (Number.isNaN(time.getTime())) {
+        throw unsupportedQuery(`'${clause.value}' is not a valid DateTimeOffset for activityDateTime.`);
+      }
+      parts.push(`t ${clause.op} ${odata(time.toISOString())}`);
     } else {
-      parts.push('false');
+      // Anything else would be answered wrongly (an empty page), so it is refused as Graph does.
+      throw unsupportedQuery(
+        `Unsupported or invalid query filter clause specified for directoryAudits: ${describeClause(clause)}.`,
+      );
     }
   }
   const filter = auditFilter(context.caller.tenantId, parts.join(' and ') || undefined);

@@ -3,8 +3,15 @@ import { createUser, findUser, updateUser } from '../../application/directory.js
 import { assignUserLicenses, reprocessUser, softDeleteUser } from '../../application/user-licensing.js';
 import { guidProperty, odata, tenantRangeEnd } from '../../storage/keys.js';
 import { decodePrincipal } from '../../storage/principal-records.js';
-import { badRequest, notFound } from '../envelope.js';
-import { type FilterClause, parseFilter, parseSelect, project, wantsCount } from '../odata.js';
+import { notFound, unsupportedQuery } from '../envelope.js';
+import {
+  describeClause,
+  type FilterClause,
+  parseFilter,
+  parseSelect,
+  project,
+  wantsCount,
+} from '../odata.js';
 import { type ApiRequest, type GraphContext, type GraphRoute, noContent, ok } from '../routing.js';
 import { ACCESS, requireAny } from '../tokens.js';
 import { GUID_PATTERN, parseAssignLicense, parseBody } from './body.js';
@@ -80,7 +87,8 @@ function profileOf(input: ProfileInput): Record<string, string | string[] | null
   return profile;
 }
 
-const USER_FILTERS = [
+/** Properties users can be filtered on (api.md's forms, plus userPrincipalName eq). */
+export const USER_FILTERS = [
   'assignedLicenses',
   'usageLocation',
   'accountEnabled',
@@ -121,8 +129,8 @@ export function userFilter(tenantId: string, clauses: readonly FilterClause[], d
       const prefix = clause.value.toLowerCase();
       parts.push(`nl ge ${odata(prefix)}`, `nl lt ${odata(`${prefix}\uffff`)}`);
     } else {
-      throw badRequest(
-        `Unsupported or invalid query filter clause for users: '${clause.kind} ${JSON.stringify(clause)}'.`,
+      throw unsupportedQuery(
+        `Unsupported or invalid query filter clause specified for users: ${describeClause(clause)}.`,
       );
     }
   }
