@@ -1,0 +1,567 @@
+// Shared setup for the HTTP tests: the product's functions run in this process (one host per test FILE, because
+// queue names are fixed when the app loads), tenants come from the admin API, and the Graph surface is driven with
+// the official @microsoft/microsoft-graph-client. Raw `fetch` is used only where the client hides what is tested
+// (status lines of hostile requests, headers, content types, the webhook and the admin API).
+import { randomUUID } from 'node:crypto';
+import {
+  Client,
+  type Context,
+  GraphError,
+  HTTPMessageHandler,
+  type Middleware,
+} from '@microsoft/microsoft-graph-client';
+import { expect, inject } from 'vitest';
+import { z } from 'zod';
+import { repoRoot, startTestHost, type TestHost, uniqueName, waitFor } from '../support/index.js';
+
+export const ADMIN_API_KEY = 'test-admin-key';
+export const GRAPH_TOKEN_SIGNING_KEY = 'test-signing-key-0123456789abcdef0123456789';
+const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+
+// ---------------------------------------------------------------------------------------------------------
+// Narrowing what comes back (the Graph client returns untyped JSON)
+
+export type Json = Record<string, unknown>;
+
+export function isObject(value: unknown): value is Json {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+export function obj(value: unknown, what = 'value'): Json {
+  if (!isObject(value)) throw new Error(`${what} is not a JSON object: ${JSON.stringify(value)}`);
+  return value;
+}
+
+export function arr(value: unknown, what = 'value'): unknown[] {
+  if (!Array.isArray(value)) throw new Error(`${what} is not an array: ${JSON.stringify(value)}`);
+  return value;
+}
+
+export function str(value: unknown, what = 'value'): string {
+  if (typeof value !== 'string') throw new Error(`${what} is not a string: ${JSON.stringify(value)}`);
+  return value;
+}
+
+/** The `value` of a collection response, as objects. */
+export function items(collection: unknown): Json[] {
+  return arr(obj(collection, 'collection').value, 'value').map((v) => obj(v, 'item'));
+}
+
+export function ids(collection: unknown): string[] {
+  return items(collection).map((item) => str(item.id, 'id'));
+}
+
+export const licenseState = z.object({
+  skuId: z.string(),
+  assignedByGroup: z.string().nullable(),
+  disabledPlans: z.array(z.string()),
+  state: z.string(),
+  error: z.string(),
+  lastUpdatedDateTime: z.string().nullable(),
+});
+export type LicenseState = z.infer<typeof licenseState>;
+
+export const assignedLicense = z.object({ skuId: z.string(), disabledPlans: z.array(z.string()) });
+export const assignedPlan = z.object({
+  assignedDateTime: z.string(),
+  capabilityStatus: z.string(),
+  service: z.string(),
+  servicePlanId: z.string(),
+});
+
+/** A user read with `$select=…licenseAssignmentStates,assignedLicenses,assignedPlans,usageLocation`. */
+export const licensedUser = z.object({
+  id: z.string(),
+  assignedLicenses: z.array(assignedLicense),
+  licenseAssignmentStates: z.array(licenseState),
+  assignedPlans: z.array(assignedPlan).optional(),
+  usageLocation: z.string().nullable().optional(),
+});
+
+export const processingDetails = z.looseObject({
+  state: z.enum(['QueuedForProcessing', 'ProcessingInProgress', 'ProcessingComplete']),
+  status: z.enum(['allLicensesAssigned', 'inProgress', 'errorsAndIssues']),
+  membersTotal: z.number(),
+  membersProcessed: z.number(),
+  membersSucceeded: z.number(),
+  membersFailed: z.number(),
+  errorsByType: z.record(z.string(), z.number()),
+});
+
+export const subscribedSku = z.object({
+  id: z.string(),
+  skuId: z.string(),
+  skuPartNumber: z.string(),
+  appliesTo: z.string(),
+  capabilityStatus: z.string(),
+  consumedUnits: z.number(),
+  prepaidUnits: z.object({
+    enabled: z.number(),
+    suspended: z.number(),
+    warning: z.number(),
+    lockedOut: z.number(),
+  }),
+  servicePlans: z.array(
+    z.object({
+      servicePlanId: z.string(),
+      servicePlanName: z.string(),
+      provisioningStatus: z.string(),
+      appliesTo: z.string(),
+    }),
+  ),
+});
+
+// ---------------------------------------------------------------------------------------------------------
+// The service
+
+export interface HttpResult {
+  readonly status: number;
+  readonly headers: Headers;
+  readonly text: string;
+  /** The body parsed as JSON, or undefined when it is empty or not JSON. */
+  readonly json: unknown;
+}
+
+export interface RawOptions {
+  readonly token?: string;
+  readonly body?: unknown;
+  /** Sent as is (no JSON encoding). */
+  readonly rawBody?: string | Buffer;
+  readonly headers?: Record<string, string>;
+}
+
+export interface Catalog {
+  skuId(partNumber: string): string;
+  planId(partNumber: string, planName: string): string;
+  planIds(partNumber: string): string[];
+}
+
+export interface Service {
+  readonly host: TestHost;
+  /** e.g. http://127.0.0.1:43123 */
+  readonly url: string;
+  /** e.g. http://127.0.0.1:43123/api/v1.0 */
+  readonly graphRoot: string;
+  readonly catalog: Catalog;
+  /** Any request against the host; `path` starts after the origin (`/api/...`). */
+  http(method: string, path: string, options?: RawOptions): Promise<HttpResult>;
+  /** A Graph call without the client: `path` is relative to `/api/v1.0`. */
+  graphRaw(method: string, path: string, options?: RawOptions): Promise<HttpResult>;
+  /** An admin API call with the admin key; `path` relative to `/api/admin`. */
+  admin(method: string, path: string, body?: unknown, headers?: Record<string, string>): Promise<HttpResult>;
+  newTenant(options?: TenantOptions): Promise<Tenant>;
+  stop(): Promise<void>;
+}
+
+export interface TenantOptions {
+  readonly country?: string;
+  readonly healing?: 'automatic' | 'manual';
+  /** Subscriptions to buy: part number → enabled units. */
+  readonly buy?: Readonly<Record<string, number>>;
+  /** Roles of the tenant's default token (default: the admin API's default roles). */
+  readonly roles?: readonly string[];
+}
+
+export interface Tenant {
+  readonly id: string;
+  readonly clientState: string;
+  readonly notificationUrl: string;
+  readonly token: string;
+  readonly graph: Client;
+  /** A token with exactly these roles (and optional lifetime). */
+  tokenWith(roles: readonly string[], expiresInSeconds?: number): Promise<string>;
+  /** Buys (or changes) a subscription; returns its skuId. */
+  buy(partNumber: string, enabled: number): Promise<string>;
+  /** Bulk users through the NDJSON import; returns their ids (in order). */
+  importUsers(count: number, spec?: UserSpec | ((i: number) => UserSpec)): Promise<string[]>;
+  /** Any NDJSON lines through the import; returns the import's answer. */
+  importLines(lines: readonly Json[]): Promise<Json>;
+  /** Waits until the tenant's queues are drained and no group is processing. */
+  waitIdle(timeoutMs?: number): Promise<void>;
+  /** A security group, through POST /groups; returns its id. */
+  createGroup(displayName: string, extra?: Json): Promise<string>;
+  /** A user through POST /users; returns its id. */
+  createUser(extra?: Json): Promise<string>;
+  /** Reads a user with its license properties. */
+  licenses(userId: string): Promise<z.infer<typeof licensedUser>>;
+  /** `licenseProcessingDetails` of a group. */
+  details(groupId: string): Promise<z.infer<typeof processingDetails>>;
+  subscribedSkus(): Promise<z.infer<typeof subscribedSku>[]>;
+  /** consumedUnits of one SKU. */
+  consumed(skuId: string): Promise<number>;
+  /** Every member id of a group (all pages). */
+  memberIds(groupId: string): Promise<string[]>;
+}
+
+export interface UserSpec {
+  readonly usageLocation?: string | null;
+  readonly proxyAddresses?: readonly string[];
+  readonly memberOf?: readonly string[];
+  readonly displayName?: string;
+  readonly accountEnabled?: boolean;
+}
+
+/** The product's app settings for one test file: its own table and queue prefix and host id. */
+export function productEnv(prefix: string): Record<string, string> {
+  return {
+    AzureWebJobsStorage: inject('storageConnectionString'),
+    STORAGE_PREFIX: prefix,
+    ADMIN_API_KEY,
+    GRAPH_TOKEN_SIGNING_KEY,
+    FUNCTIONS_LOG_INVOCATIONS: 'false',
+    AzureFunctionsWebHost__hostid: prefix,
+  };
+}
+
+/** Starts the product in this process (call it in beforeAll, stop it in afterAll). */
+export async function startService(extraEnv: Record<string, string> = {}): Promise<Service> {
+  const prefix = uniqueName('api');
+  const host = await startTestHost({
+    appDir: repoRoot,
+    env: { ...productEnv(prefix), ...extraEnv },
+    createQueues: true,
+    logInvocations: false,
+  });
+  const url = host.url;
+  const graphRoot = `${url}/api/v1.0`;
+
+  const http = async (method: string, path: string, options: RawOptions = {}): Promise<HttpResult> => {
+    const headers: Record<string, string> = { ...options.headers };
+    if (options.token !== undefined) headers.authorization = `Bearer ${options.token}`;
+    let body: string | Buffer | undefined;
+    if (options.rawBody !== undefined) body = options.rawBody;
+    else if (options.body !== undefined) {
+      body = JSON.stringify(options.body);
+      headers['content-type'] ??= 'application/json';
+    }
+    const response = await fetch(`${url}${path}`, {
+      method,
+      headers,
+      ...(body === undefined ? {} : { body }),
+      signal: AbortSignal.timeout(30_000),
+    });
+    const text = await response.text();
+    let json: unknown;
+    try {
+      json = text === '' ? undefined : JSON.parse(text);
+    } catch {
+      json = undefined;
+    }
+    return { status: response.status, headers: response.headers, text, json };
+  };
+  const admin = (method: string, path: string, body?: unknown, headers: Record<string, string> = {}) =>
+    http(method, `/api/admin${path}`, {
+      headers: { 'x-functions-key': ADMIN_API_KEY, ...headers },
+      ...(body === undefined ? {} : { body }),
+    });
+
+  const catalogAnswer = await admin('GET', '/catalog');
+  expect(catalogAnswer.status).toBe(200);
+  const catalog = readCatalog(catalogAnswer.json);
+
+  const service: Service = {
+    host,
+    url,
+    graphRoot,
+    catalog,
+    http,
+    graphRaw: (method, path, options) => http(method, `/api/v1.0${path}`, options),
+    admin,
+    newTenant: (options) => newTenant(service, options),
+    stop: () => host.stop(),
+  };
+  return service;
+}
+
+function readCatalog(json: unknown): Catalog {
+  const skus = z
+    .object({
+      value: z.array(
+        z.object({
+          skuId: z.string(),
+          skuPartNumber: z.string(),
+          servicePlans: z.array(z.object({ servicePlanId: z.string(), servicePlanName: z.string() })),
+        }),
+      ),
+    })
+    .parse(json).value;
+  const sku = (partNumber: string) => {
+    const found = skus.find((s) => s.skuPartNumber === partNumber);
+    if (!found) throw new Error(`no SKU ${partNumber} in the catalog`);
+    return found;
+  };
+  return {
+    skuId: (partNumber) => sku(partNumber).skuId,
+    planId: (partNumber, planName) => {
+      const plan = sku(partNumber).servicePlans.find((p) => p.servicePlanName === planName);
+      if (!plan) throw new Error(`no plan ${planName} in ${partNumber}`);
+      return plan.servicePlanId;
+    },
+    planIds: (partNumber) => sku(partNumber).servicePlans.map((p) => p.servicePlanId),
+  };
+}
+
+/** Sets `Authorization: Bearer …` on every request (the client's own handler does so only over https). */
+class BearerToken implements Middleware {
+  private next: Middleware | undefined;
+  constructor(
+    private readonly token: string,
+    private readonly onRequest?: (url: string) => void,
+  ) {}
+  async execute(context: Context): Promise<void> {
+    this.onRequest?.(typeof context.request === 'string' ? context.request : context.request.url);
+    const options = context.options ?? {};
+    const headers = new Headers(options.headers);
+    headers.set('Authorization', `Bearer ${this.token}`);
+    context.options = { ...options, headers: Object.fromEntries(headers.entries()) };
+    if (!this.next) throw new Error('BearerToken must be followed by HTTPMessageHandler');
+    await this.next.execute(context);
+  }
+  setNext(next: Middleware): void {
+    this.next = next;
+  }
+}
+
+/** The official Graph client pointed at the service, as api.md and the README describe. */
+export function graphClient(service: Service, token: string, onRequest?: (url: string) => void): Client {
+  const bearer = new BearerToken(token, onRequest);
+  bearer.setNext(new HTTPMessageHandler());
+  return Client.initWithMiddleware({
+    baseUrl: `${service.url}/api`,
+    defaultVersion: 'v1.0',
+    middleware: bearer,
+  });
+}
+
+async function newTenant(service: Service, options: TenantOptions = {}): Promise<Tenant> {
+  const created = await service.admin('POST', '/tenants', {
+    displayName: `Contoso ${randomUUID().slice(0, 8)}`,
+    countryLetterCode: options.country ?? 'US',
+    licenseErrorHealing: options.healing ?? 'automatic',
+  });
+  expect(created.status, created.text).toBe(201);
+  const tenant = z
+    .object({
+      id: z.string(),
+      webhook: z.object({ notificationUrl: z.string(), clientState: z.string() }),
+    })
+    .parse(created.json);
+  const tid = tenant.id;
+
+  const tokenWith = async (roles: readonly string[], expiresInSeconds?: number): Promise<string> => {
+    const answer = await service.admin('POST', `/tenants/${tid}/tokens`, {
+      roles,
+      ...(expiresInSeconds === undefined ? {} : { expiresInSeconds }),
+    });
+    expect(answer.status, answer.text).toBe(200);
+    return z.object({ access_token: z.string() }).parse(answer.json).access_token;
+  };
+  let token: string;
+  if (options.roles) token = await tokenWith(options.roles);
+  else {
+    const answer = await service.admin('POST', `/tenants/${tid}/tokens`, {});
+    expect(answer.status, answer.text).toBe(200);
+    token = z.object({ access_token: z.string() }).parse(answer.json).access_token;
+  }
+  const graph = graphClient(service, token);
+
+  const buy = async (partNumber: string, enabled: number): Promise<string> => {
+    const answer = await service.admin('PUT', `/tenants/${tid}/subscriptions/${partNumber}`, {
+      prepaidUnits: { enabled },
+    });
+    expect(answer.status, answer.text).toBe(200);
+    return z.object({ skuId: z.string() }).parse(answer.json).skuId;
+  };
+  for (const [partNumber, units] of Object.entries(options.buy ?? {})) await buy(partNumber, units);
+
+  const importLines = async (lines: readonly Json[]): Promise<Json> => {
+    const answer = await service.http('POST', `/api/admin/tenants/${tid}/import`, {
+      headers: { 'x-functions-key': ADMIN_API_KEY, 'content-type': 'application/x-ndjson' },
+      rawBody: lines.map((l) => JSON.stringify(l)).join('\n'),
+    });
+    expect(answer.status, answer.text).toBe(200);
+    return obj(answer.json);
+  };
+
+  const self: Tenant = {
+    id: tid,
+    clientState: tenant.webhook.clientState,
+    notificationUrl: tenant.webhook.notificationUrl,
+    token,
+    graph,
+    tokenWith,
+    buy,
+    importLines,
+    importUsers: async (count, spec = {}) => {
+      const userIds = Array.from({ length: count }, () => randomUUID());
+      const lines = userIds.map((id, i) => {
+        const s = typeof spec === 'function' ? spec(i) : spec;
+        return {
+          type: 'user',
+          id,
+          userPrincipalName: `user${i}.${id.slice(0, 8)}@contoso.test`,
+          displayName: s.displayName ?? `User ${String(i).padStart(5, '0')}`,
+          usageLocation: s.usageLocation === undefined ? 'US' : s.usageLocation,
+          ...(s.accountEnabled === undefined ? {} : { accountEnabled: s.accountEnabled }),
+          ...(s.proxyAddresses ? { proxyAddresses: s.proxyAddresses } : {}),
+          ...(s.memberOf ? { memberOf: s.memberOf } : {}),
+        };
+      });
+      const result = await importLines(lines);
+      expect(result.errors).toEqual([]);
+      expect(result.users).toBe(count);
+      return userIds;
+    },
+    waitIdle: async (timeoutMs = 60_000) => {
+      let idleSince = 0;
+      await waitFor(
+        async () => {
+          const answer = await service.admin('GET', `/tenants/${tid}/activity`);
+          if (answer.status !== 200 || obj(answer.json).idle !== true) {
+            idleSince = 0;
+            return false;
+          }
+          // Idle twice, a moment apart: a handler may be between two queue messages.
+          if (idleSince === 0) idleSince = Date.now();
+          return Date.now() - idleSince > 500;
+        },
+        { timeoutMs, intervalMs: 150, message: `tenant ${tid} did not become idle` },
+      );
+    },
+    createGroup: async (displayName, extra = {}) => {
+      const group = obj(
+        await graph.api('/groups').post({
+          displayName,
+          mailEnabled: false,
+          mailNickname: displayName.replace(/[^A-Za-z0-9]/g, '').toLowerCase() || 'group',
+          securityEnabled: true,
+          ...extra,
+        }),
+      );
+      return str(group.id);
+    },
+    createUser: async (extra = {}) => {
+      const nick = `u${randomUUID().slice(0, 8)}`;
+      const user = obj(
+        await graph.api('/users').post({
+          accountEnabled: true,
+          displayName: `User ${nick}`,
+          mailNickname: nick,
+          passwordProfile: { password: 'xWwvJ]6NMw+bWH-d', forceChangePasswordNextSignIn: false },
+          userPrincipalName: `${nick}@contoso.test`,
+          usageLocation: 'US',
+          ...extra,
+        }),
+      );
+      return str(user.id);
+    },
+    licenses: async (userId) =>
+      licensedUser.parse(
+        await graph
+          .api(`/users/${userId}`)
+          .select('assignedLicenses,licenseAssignmentStates,assignedPlans,usageLocation')
+          .get(),
+      ),
+    details: async (groupId) =>
+      processingDetails.parse(await graph.api(`/groups/${groupId}/licenseProcessingDetails`).get()),
+    subscribedSkus: async () =>
+      z.array(subscribedSku).parse(obj(await graph.api('/subscribedSkus').get()).value),
+    consumed: async (skuId) => {
+      const skus = await self.subscribedSkus();
+      const sku = skus.find((s) => s.skuId === skuId);
+      if (!sku) throw new Error(`tenant has no subscription of ${skuId}`);
+      return sku.consumedUnits;
+    },
+    memberIds: async (groupId) => {
+      const found: string[] = [];
+      let page: unknown = await graph.api(`/groups/${groupId}/members`).top(999).get();
+      for (;;) {
+        found.push(...ids(page));
+        const next = obj(page)['@odata.nextLink'];
+        if (typeof next !== 'string') break;
+        page = await graph.api(next).get();
+      }
+      return found.sort();
+    },
+  };
+  return self;
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Errors
+
+export interface GraphErrorExpectation {
+  readonly status: number;
+  readonly code: string;
+  /** Exact message, or a pattern. */
+  readonly message?: string | RegExp;
+}
+
+/** Checks Graph's envelope in a parsed body: code, message, innerError { date, request-id, client-request-id }. */
+export function expectEnvelope(body: unknown, code: string, message?: string | RegExp): Json {
+  const error = obj(obj(body, 'error body').error, 'error');
+  expect(error.code).toBe(code);
+  expect(typeof error.message).toBe('string');
+  if (typeof message === 'string') expect(error.message).toBe(message);
+  else if (message) expect(error.message).toMatch(message);
+  const inner = obj(error.innerError, 'innerError');
+  expect(str(inner.date)).toMatch(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}/);
+  expect(str(inner['request-id'])).toMatch(GUID);
+  expect(typeof inner['client-request-id']).toBe('string');
+  // Never a stack trace or an internal type name.
+  expect(String(error.message)).not.toMatch(/\bat .+\(.+:\d+:\d+\)|node_modules|Error:/);
+  return error;
+}
+
+/** A raw response in Graph's error envelope, with the `request-id` header equal to the body's. */
+export function expectRawError(
+  result: HttpResult,
+  status: number,
+  code: string,
+  message?: string | RegExp,
+): void {
+  expect(result.status, result.text).toBe(status);
+  expect(result.headers.get('content-type') ?? '').toMatch(/^application\/json/);
+  const error = expectEnvelope(result.json, code, message);
+  const requestId = result.headers.get('request-id');
+  expect(requestId).toMatch(GUID);
+  expect(obj(error.innerError)['request-id']).toBe(requestId);
+}
+
+/** Awaits a Graph client call that must fail, and checks the status, code, message and envelope. */
+export async function expectGraphError(
+  call: Promise<unknown>,
+  status: number,
+  code: string,
+  message?: string | RegExp,
+): Promise<GraphError> {
+  let caught: unknown;
+  try {
+    await call;
+  } catch (error: unknown) {
+    caught = error;
+  }
+  if (!(caught instanceof GraphError)) {
+    throw new Error(
+      `expected a Graph error ${status} ${code}, got ${caught === undefined ? 'success' : String(caught)}`,
+    );
+  }
+  expect({ status: caught.statusCode, code: caught.code, message: caught.message }).toMatchObject({
+    status,
+    code,
+    ...(typeof message === 'string' ? { message } : {}),
+  });
+  if (message instanceof RegExp) expect(caught.message).toMatch(message);
+  // The client keeps the envelope's `error` object as JSON in `body`.
+  const error = obj(JSON.parse(String(caught.body)), 'error');
+  expectEnvelope({ error }, code);
+  expect(caught.requestId).toMatch(GUID);
+  expect(caught.headers?.get('request-id')).toBe(caught.requestId);
+  return caught;
+}
+
+/** Follows `@odata.nextLink` with plain HTTP, resolving it as OData says (against the service root). */
+export function resolveNextLink(service: Service, nextLink: string): string {
+  const absolute = new URL(nextLink, `${service.graphRoot}/`);
+  return absolute.pathname.replace(/^\/api\/v1\.0/, '') + absolute.search;
+}
