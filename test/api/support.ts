@@ -176,8 +176,11 @@ export interface Tenant {
   importUsers(count: number, spec?: UserSpec | ((i: number) => UserSpec)): Promise<string[]>;
   /** Any NDJSON lines through the import; returns the import's answer. */
   importLines(lines: readonly Json[]): Promise<Json>;
-  /** Waits until the tenant's queues are drained and no group is processing. */
-  waitIdle(timeoutMs?: number): Promise<void>;
+  /**
+   * Waits until the tenant's queues are drained and no group is processing, seen idle for `settleMs` (default
+   * 500 ms: a handler may be between two queue messages).
+   */
+  waitIdle(timeoutMs?: number, settleMs?: number): Promise<void>;
   /** A security group, through POST /groups; returns its id. */
   createGroup(displayName: string, extra?: Json): Promise<string>;
   /** A user through POST /users; returns its id. */
@@ -412,7 +415,7 @@ async function newTenant(service: Service, options: TenantOptions = {}): Promise
       expect(result.users).toBe(count);
       return userIds;
     },
-    waitIdle: async (timeoutMs = 60_000) => {
+    waitIdle: async (timeoutMs = 60_000, settleMs = 500) => {
       let idleSince = 0;
       await waitFor(
         async () => {
@@ -421,11 +424,10 @@ async function newTenant(service: Service, options: TenantOptions = {}): Promise
             idleSince = 0;
             return false;
           }
-          // Idle twice, a moment apart: a handler may be between two queue messages.
           if (idleSince === 0) idleSince = Date.now();
-          return Date.now() - idleSince > 500;
+          return Date.now() - idleSince >= settleMs;
         },
-        { timeoutMs, intervalMs: 150, message: `tenant ${tid} did not become idle` },
+        { timeoutMs, intervalMs: 75, message: `tenant ${tid} did not become idle` },
       );
     },
     createGroup: async (displayName, extra = {}) => {
