@@ -39,10 +39,16 @@ export function matchRoute(
   routes: readonly GraphRoute[],
   path: string,
 ): { route: GraphRoute; params: Record<string, string> } | undefined {
-  const segments = path
-    .replace(/^\/+|\/+$/g, '')
-    .split('/')
-    .map(decodeURIComponent);
+  let segments: string[];
+  try {
+    segments = path
+      .replace(/^\/+|\/+$/g, '')
+      .split('/')
+      .map(decodeURIComponent);
+  } catch {
+    // A malformed escape (`%E0%A4%A`) names no resource.
+    return undefined;
+  }
   let best: { route: GraphRoute; params: Record<string, string>; score: number } | undefined;
   for (const route of routes) {
     const parts = route.template.split('/');

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { type ApiResponse, badRequest, GraphError, toErrorResponse } from '../envelope.js';
+import { type ApiResponse, badRequest, errorResponse, GraphError, toErrorResponse } from '../envelope.js';
 import { parseJsonBody } from '../http-adapter.js';
 import {
   type ApiRequest,
@@ -17,7 +17,10 @@ export const MAX_BATCH_REQUESTS = 20;
 const subRequest = z
   .object({
     id: z.string().min(1).max(64),
-    method: z.enum(['GET', 'POST', 'PATCH', 'PUT', 'DELETE']),
+    method: z.preprocess(
+      (value) => (typeof value === 'string' ? value.toUpperCase() : value),
+      z.enum(['GET', 'POST', 'PATCH', 'PUT', 'DELETE']),
+    ),
     url: z.string().min(1).max(2048),
     headers: z.record(z.string(), z.string()).optional(),
     body: z.unknown().optional(),
@@ -59,20 +62,22 @@ export function batchRoute(routes: () => readonly GraphRoute[]): GraphRoute {
         const responses: unknown[] = [];
         for (const sub of body.requests) {
           const failedDependency = (sub.dependsOn ?? []).find((d) => (statuses.get(d) ?? 0) >= 400);
-          const response = failedDependency
-            ? ({
-                status: 424,
-                body: {
-                  error: { code: 'FailedDependency', message: `Request '${failedDependency}' failed.` },
-                },
-              } as ApiResponse)
-            : await runSubRequest(sub, routes(), request, context);
+          const response: ApiResponse = failedDependency
+            ? errorResponse(
+                424,
+                'FailedDependency',
+                `Request '${sub.id}' was not run because request '${failedDependency}' it depends on failed.`,
+                context.ids,
+              )
+            : await runSubRequest(sub, routes(), context);
           statuses.set(sub.id, response.status);
+          // `Content-Type` spelled as Graph does: the SDKs' BatchResponseContent looks for exactly this key to
+          // rebuild a JSON body.
           responses.push({
             id: sub.id,
             status: response.status,
             headers: {
-              ...(response.body !== undefined ? { 'content-type': 'application/json' } : {}),
+              ...(response.body !== undefined ? { 'Content-Type': 'application/json' } : {}),
               ...response.headers,
             },
             ...(response.body !== undefined ? { body: response.body } : {}),
@@ -87,7 +92,6 @@ export function batchRoute(routes: () => readonly GraphRoute[]): GraphRoute {
 async function runSubRequest(
   sub: SubRequest,
   routes: readonly GraphRoute[],
-  outer: ApiRequest,
   context: GraphContext,
 ): Promise<ApiResponse> {
   try {
@@ -109,7 +113,6 @@ async function runSubRequest(
       json: async () => parseJsonBody(Buffer.from(bodyText), contentType),
       text: async () => bodyText,
     };
-    void outer;
     return await handlerFor(match.route, sub.method)(subRequest, context);
   } catch (error: unknown) {
     return toErrorResponse(error, context.ids, () => {});
