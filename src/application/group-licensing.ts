@@ -462,7 +462,12 @@ export async function processingDetails(
   const state = licensing?.processingState ?? 'ProcessingComplete';
   const job = licensing?.jobId ? await ctx.jobs.read(tenantId, licensing.jobId) : undefined;
   const progress = licensing?.jobId ? await ctx.jobs.progress(tenantId, licensing.jobId) : undefined;
-  const membersTotal = job?.membersTotal ?? (await ctx.members.count(tenantId, group.id));
+  // While a job runs, its total is the members it planned; once complete, members that joined or left since (through
+  // the API or the webhook, each evaluated on its own) are counted too, so the totals match the outcome counters.
+  const membersTotal =
+    state !== 'ProcessingComplete' && job
+      ? job.membersTotal
+      : await ctx.members.count(tenantId, group.id);
   const failedPages = progress?.poisonedPages ?? 0;
   const lastFailure = licensing?.lastFailure ?? null;
   const status =
