@@ -42,6 +42,14 @@ export function str(value: unknown, what = 'value'): string {
   return value;
 }
 
+type Tuple<N extends number, T extends string[] = []> = T['length'] extends N ? T : Tuple<N, [...T, string]>;
+
+/** A list of exactly `n` ids as a tuple, so it can be destructured (`const [a, b] = exactly(ids, 2)`). */
+export function exactly<N extends number>(list: readonly string[], n: N): Tuple<N> {
+  if (list.length !== n) throw new Error(`expected ${n} ids, got ${list.length}`);
+  return [...list] as Tuple<N>;
+}
+
 /** The `value` of a collection response, as objects. */
 export function items(collection: unknown): Json[] {
   return arr(obj(collection, 'collection').value, 'value').map((v) => obj(v, 'item'));

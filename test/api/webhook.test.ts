@@ -4,6 +4,7 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
+  exactly,
   expectGraphError,
   expectRawError,
   type HttpResult,
@@ -103,7 +104,7 @@ describe('webhook', () => {
     const tenant = await service.newTenant({ buy: { ENTERPRISEPACK: 10 } });
     const e3 = service.catalog.skuId('ENTERPRISEPACK');
     const group = await tenant.createGroup('Webhook members');
-    const [u1, u2, u3, u4, u5] = (await tenant.importUsers(5)).map(String);
+    const [u1, u2, u3, u4, u5] = exactly(await tenant.importUsers(5), 5);
     const device = String(
       (await tenant.importLines([{ type: 'device', id: randomUUID(), displayName: 'Kiosk' }])).devices,
     );
@@ -144,7 +145,7 @@ describe('webhook', () => {
     const tenant = await service.newTenant({ buy: { EMS: 5 } });
     const ems = service.catalog.skuId('EMS');
     const group = await tenant.createGroup('Idempotent');
-    const [a, b] = (await tenant.importUsers(2)).map(String);
+    const [a, b] = exactly(await tenant.importUsers(2), 2);
     await tenant.graph
       .api(`/groups/${group}/assignLicense`)
       .post({ addLicenses: [{ skuId: ems }], removeLicenses: [] });
@@ -163,7 +164,7 @@ describe('webhook', () => {
   it('refuses a whole batch with one wrong clientState (403) and applies nothing', async () => {
     const tenant = await service.newTenant({ buy: { EMS: 5 } });
     const group = await tenant.createGroup('Guarded');
-    const [a, b] = (await tenant.importUsers(2)).map(String);
+    const [a, b] = exactly(await tenant.importUsers(2), 2);
     const forged = membership(tenant, group, [{ id: b }], undefined, 'not-the-secret');
     for (const value of [
       [membership(tenant, group, [{ id: a }]), forged],
@@ -194,8 +195,7 @@ describe('webhook', () => {
     const e3 = service.catalog.skuId('ENTERPRISEPACK');
     const ems = service.catalog.skuId('EMS');
     const group = await tenant.createGroup('EMS users');
-    const [user] = (await tenant.importUsers(1, { memberOf: [group] })).map(String);
-    if (!user) throw new Error('no user');
+    const [user] = exactly(await tenant.importUsers(1, { memberOf: [group] }), 1);
     await tenant.graph
       .api(`/users/${user}/assignLicense`)
       .post({ addLicenses: [{ skuId: e3 }], removeLicenses: [] });
