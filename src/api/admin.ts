@@ -13,7 +13,15 @@ import {
 } from '../application/tenants.js';
 import { settings } from '../config/settings.js';
 import type { TenantRecord } from '../storage/tenant-records.js';
-import { type ApiResponse, badRequest, GraphError, requestIds, toErrorResponse } from './envelope.js';
+import {
+  type ApiResponse,
+  badRequest,
+  errorBody,
+  GraphError,
+  type RequestIds,
+  requestIds,
+  toErrorResponse,
+} from './envelope.js';
 import { parseBody } from './graph/body.js';
 import { subscribedSkuJson } from './graph/shapes.js';
 import { asMethod, parseJsonBody, toHttpResponse } from './http-adapter.js';
@@ -108,7 +116,12 @@ function tenantIdOf(request: HttpRequest): string {
   return id.toLowerCase();
 }
 
-type AdminHandler = (request: HttpRequest, ctx: AppContext, baseUrl: string) => Promise<ApiResponse>;
+type AdminHandler = (
+  request: HttpRequest,
+  ctx: AppContext,
+  baseUrl: string,
+  ids: RequestIds,
+) => Promise<ApiResponse>;
 
 /** Wraps an admin handler: key check, Graph-style errors, request ids. */
 export function adminFunction(handlers: Partial<Record<string, AdminHandler>>) {
@@ -119,7 +132,7 @@ export function adminFunction(handlers: Partial<Record<string, AdminHandler>>) {
       const handler = handlers[asMethod(request.method)];
       if (!handler) throw new GraphError(405, 'MethodNotAllowed', `${request.method} is not supported here.`);
       const url = new URL(request.url);
-      return toHttpResponse(await handler(request, await appContext(), url.origin), ids);
+      return toHttpResponse(await handler(request, await appContext(), url.origin, ids), ids);
     } catch (error: unknown) {
       return toHttpResponse(
         toErrorResponse(error, ids, (m) => invocation.error(m)),
@@ -254,7 +267,7 @@ function* ndjsonLines(
  * before anything is written.
  */
 export const adminImport: Partial<Record<string, AdminHandler>> = {
-  POST: async (request, ctx) => {
+  POST: async (request, ctx, _baseUrl, ids) => {
     const tenantId = tenantIdOf(request);
     await getTenant(ctx, tenantId);
     const type = request.headers.get('content-type') ?? '';
@@ -271,6 +284,7 @@ export const adminImport: Partial<Record<string, AdminHandler>> = {
     if (declared > IMPORT_BODY_LIMIT)
       throw new GraphError(413, 'RequestEntityTooLarge', 'The import is larger than 200 MB; split it.');
     const text = await request.text();
+    if (text.trim().length === 0) throw badRequest('The import is empty: send one JSON object per line.');
     const atomic = new URL(request.url).searchParams.get('atomic') === 'true';
     const lineErrors: { line: number; message: string }[] = [];
     if (atomic) {
@@ -284,15 +298,11 @@ export const adminImport: Partial<Record<string, AdminHandler>> = {
         if (lineErrors.length >= 100) break;
       }
       if (lineErrors.length > 0) {
+        // Graph's envelope, with the bad lines beside it.
+        const message = 'The import was refused: some lines are not valid; nothing was written.';
         return {
           status: 400,
-          body: {
-            error: {
-              code: 'Request_BadRequest',
-              message: 'The import was refused: some lines are not valid; nothing was written.',
-            },
-            errors: lineErrors,
-          },
+          body: { ...errorBody('Request_BadRequest', message, ids), errors: lineErrors },
         };
       }
     }
@@ -307,7 +317,6 @@ export const adminImport: Partial<Record<string, AdminHandler>> = {
         }
       })(),
     );
-    if (text.length === 0) throw badRequest('The import is empty.');
     return {
       status: 200,
       body: {

@@ -60,21 +60,22 @@ export function requestIds(clientRequestId: string | null): RequestIds {
 }
 
 /** Graph's envelope: `{ error: { code, message, innerError: { date, request-id, client-request-id } } }`. */
-export function errorResponse(status: number, code: string, message: string, ids: RequestIds): ApiResponse {
+export function errorBody(code: string, message: string, ids: RequestIds) {
   return {
-    status,
-    body: {
-      error: {
-        code,
-        message,
-        innerError: {
-          date: new Date().toISOString().replace(/\.\d{3}Z$/, ''),
-          'request-id': ids.requestId,
-          'client-request-id': ids.clientRequestId,
-        },
+    error: {
+      code,
+      message,
+      innerError: {
+        date: new Date().toISOString().replace(/\.\d{3}Z$/, ''),
+        'request-id': ids.requestId,
+        'client-request-id': ids.clientRequestId,
       },
     },
   };
+}
+
+export function errorResponse(status: number, code: string, message: string, ids: RequestIds): ApiResponse {
+  return { status, body: errorBody(code, message, ids) };
 }
 
 /**
