@@ -15,7 +15,11 @@ afterAll(async () => {
 describe('admin API', () => {
   it('needs the admin key (401 without it or with a wrong one), and changes nothing without it', async () => {
     const body = { displayName: 'Nope', countryLetterCode: 'US' };
-    const attempts: Record<string, string>[] = [{}, { 'x-functions-key': 'wrong' }, { 'x-functions-key': '' }];
+    const attempts: Record<string, string>[] = [
+      {},
+      { 'x-functions-key': 'wrong' },
+      { 'x-functions-key': '' },
+    ];
     for (const headers of attempts) {
       const answer = await service.http('POST', '/api/admin/tenants', { body, headers });
       expectRawError(answer, 401, 'InvalidAuthenticationToken');
