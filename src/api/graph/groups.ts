@@ -18,6 +18,8 @@ import { ACCESS, requireAny } from '../tokens.js';
 import { GUID_PATTERN, guidString, parseAssignLicense, parseBody } from './body.js';
 import { countRows, pageOfList, pageOfRows } from './listing.js';
 import {
+  DEVICE_DEFAULTS,
+  DEVICE_PROPERTIES,
   directoryObjectJson,
   GROUP_DEFAULTS,
   GROUP_PROPERTIES,
@@ -57,6 +59,8 @@ const newGroupSchema = z
     'owners@odata.bind': z.array(z.string().max(500)).max(20).optional(),
   })
   .strict();
+
+const MEMBER_PROPERTIES = [...new Set([...USER_PROPERTIES, ...DEVICE_PROPERTIES, ...GROUP_PROPERTIES])];
 
 async function loadGroup(request: ApiRequest, context: GraphContext) {
   const id = request.params.id ?? '';
@@ -181,6 +185,8 @@ async function deleteGroupHandler(request: ApiRequest, context: GraphContext) {
 async function listMembers(request: ApiRequest, context: GraphContext) {
   requireAny(context.caller, ACCESS.readGroups);
   const tenantId = context.caller.tenantId;
+  // Members are users, devices and groups: each shows its type's default properties, or what `$select` names.
+  const selected = parseSelect(request.query, 'directoryObject', MEMBER_PROPERTIES);
   const group = await loadGroup(request, context);
   const refs = await context.app.members.listRange(tenantId, group.id);
   refs.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
@@ -194,12 +200,16 @@ async function listMembers(request: ApiRequest, context: GraphContext) {
   for (const ref of page.items) {
     if (ref.kind === 'group') {
       const nested = await readGroup(context.app.tables, tenantId, ref.id);
-      if (nested) value.push(directoryObjectJson(context.app.catalog, { kind: 'group', group: nested }));
+      if (nested) {
+        const json = directoryObjectJson(context.app.catalog, { kind: 'group', group: nested });
+        value.push(project(json, selected, GROUP_DEFAULTS));
+      }
     } else {
       const principal = principals.get(ref.id);
       // Soft-deleted users leave their groups' listings (they come back on restore).
       if (principal && principal.deletedDateTime === null) {
-        value.push(directoryObjectJson(context.app.catalog, { kind: principal.kind, principal }));
+        const json = directoryObjectJson(context.app.catalog, { kind: principal.kind, principal });
+        value.push(project(json, selected, principal.kind === 'user' ? USER_DEFAULTS : DEVICE_DEFAULTS));
       }
     }
   }
