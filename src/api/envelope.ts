@@ -45,7 +45,7 @@ export const notFound = (id: string) =>
   new GraphError(
     404,
     'Request_ResourceNotFound',
-    `Resource '${id}' does not exist or one of its queried reference-property objects are not present.`,
+    `Resource '${id.length > 256 ? `${id.slice(0, 256)}…` : id}' does not exist or one of its queried reference-property objects are not present.`,
   );
 export const unsupportedQuery = (message: string) => new GraphError(400, 'Request_UnsupportedQuery', message);
 
@@ -54,9 +54,13 @@ export interface RequestIds {
   readonly clientRequestId: string;
 }
 
+/** A client's `client-request-id` is echoed only when it looks like an id (Graph asks for a GUID). */
+const CLIENT_REQUEST_ID = /^[\w.:-]{1,128}$/;
+
 export function requestIds(clientRequestId: string | null): RequestIds {
   const requestId = randomUUID();
-  return { requestId, clientRequestId: clientRequestId ?? requestId };
+  const echoed = clientRequestId !== null && CLIENT_REQUEST_ID.test(clientRequestId) ? clientRequestId : null;
+  return { requestId, clientRequestId: echoed ?? requestId };
 }
 
 /** Graph's envelope: `{ error: { code, message, innerError: { date, request-id, client-request-id } } }`. */

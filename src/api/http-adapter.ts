@@ -1,6 +1,7 @@
 import type { HttpRequest, HttpResponseInit, InvocationContext } from '@azure/functions';
-import { appContext } from '../application/context.js';
+import { type AppContext, appContext } from '../application/context.js';
 import { settings } from '../config/settings.js';
+import { readTenant } from '../storage/tenant-records.js';
 import {
   type ApiResponse,
   badRequest,
@@ -10,7 +11,7 @@ import {
   toErrorResponse,
 } from './envelope.js';
 import { type ApiRequest, type GraphContext, type GraphRoute, handlerFor, type Method } from './routing.js';
-import { authenticate } from './tokens.js';
+import { authenticate, type Caller } from './tokens.js';
 
 /** Graph refuses request bodies above a few MB; the import has its own, larger limit. */
 export const JSON_BODY_LIMIT = 4 * 1024 * 1024;
@@ -112,6 +113,26 @@ export function serviceRootOf(url: URL): string {
   return `${url.origin}${base}`;
 }
 
+/** Tenants known to exist, per app context (tenants are never deleted, so a hit stays true). */
+const knownTenants = new WeakMap<AppContext, Set<string>>();
+
+/**
+ * A correctly signed token whose tenant this service does not know is refused like a token of another directory:
+ * 401, before any handler runs (otherwise reads would answer empty collections and writes 404 for it).
+ */
+async function requireKnownTenant(app: AppContext, caller: Caller): Promise<void> {
+  let known = knownTenants.get(app);
+  if (!known) {
+    known = new Set();
+    knownTenants.set(app, known);
+  }
+  if (known.has(caller.tenantId)) return;
+  if (!(await readTenant(app.tables, caller.tenantId))) {
+    throw new GraphError(401, 'InvalidAuthenticationToken', 'Access token validation failure.');
+  }
+  known.add(caller.tenantId);
+}
+
 /**
  * Wraps a Graph route as an HTTP-triggered function: authenticate the bearer token (the tenant comes from it),
  * dispatch by method, and render results and failures the Graph way. Nothing a client sends reaches storage
@@ -123,8 +144,10 @@ export function graphFunction(route: GraphRoute) {
     try {
       const caller = await authenticate(settings().tokenSigningKey, request.headers.get('authorization'));
       const api = toApiRequest(request, request.params);
+      const app = await appContext();
+      await requireKnownTenant(app, caller);
       const context: GraphContext = {
-        app: await appContext(),
+        app,
         caller,
         ids,
         serviceRoot: serviceRootOf(api.url),

@@ -1,7 +1,18 @@
-import { createHash } from 'node:crypto';
+import { createHmac, timingSafeEqual } from 'node:crypto';
+import { settings } from '../config/settings.js';
 import { badRequest, unsupportedQuery } from './envelope.js';
 
-const digest = (text: string) => createHash('sha256').update(text).digest('base64url').slice(0, 16);
+/**
+ * The seal of a skiptoken: an HMAC (keyed with the token signing key) over the query it belongs to and the position,
+ * so a client can neither move the position (e.g. hand the storage SDK a continuation token of its own making) nor
+ * reuse the token for another query or tenant.
+ */
+function seal(fingerprint: string, state: string): string {
+  return createHmac('sha256', settings().tokenSigningKey)
+    .update(`${fingerprint}\n${state}`)
+    .digest('base64url')
+    .slice(0, 22);
+}
 
 /** `$top`: default 100, at most 999 (Graph's directory limits). */
 export function parseTop(query: URLSearchParams, fallback = 100, max = 999): number {
@@ -16,9 +27,10 @@ export function parseTop(query: URLSearchParams, fallback = 100, max = 999): num
   return value;
 }
 
-/** An opaque `$skiptoken`: the position in a listing plus a fingerprint of the query it belongs to. */
+/** An opaque `$skiptoken`: the position in a listing, sealed to the query it belongs to. */
 export function encodeSkipToken(state: unknown, fingerprint: string): string {
-  return Buffer.from(JSON.stringify({ s: state, f: digest(fingerprint) })).toString('base64url');
+  const position = JSON.stringify(state);
+  return Buffer.from(JSON.stringify({ s: position, f: seal(fingerprint, position) })).toString('base64url');
 }
 
 export function decodeSkipToken(query: URLSearchParams, fingerprint: string): unknown {
@@ -31,9 +43,15 @@ export function decodeSkipToken(query: URLSearchParams, fingerprint: string): un
       parsed !== null &&
       's' in parsed &&
       'f' in parsed &&
-      parsed.f === digest(fingerprint)
+      typeof parsed.s === 'string' &&
+      typeof parsed.f === 'string'
     ) {
-      return parsed.s;
+      const expected = Buffer.from(seal(fingerprint, parsed.s));
+      const given = Buffer.from(parsed.f);
+      if (given.length === expected.length && timingSafeEqual(given, expected)) {
+        const state: unknown = JSON.parse(parsed.s);
+        return state;
+      }
     }
   } catch {
     // falls through
