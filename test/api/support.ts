@@ -12,6 +12,7 @@ import {
 } from '@microsoft/microsoft-graph-client';
 import { expect, inject } from 'vitest';
 import { z } from 'zod';
+import { formatLogRecord } from '../../src/host/log.js';
 import { repoRoot, startTestHost, type TestHost, uniqueName, waitFor } from '../support/index.js';
 
 export const ADMIN_API_KEY = 'test-admin-key';
@@ -158,6 +159,8 @@ export interface Service {
   /** An admin API call with the admin key; `path` relative to `/api/admin`. */
   admin(method: string, path: string, body?: unknown, headers?: Record<string, string>): Promise<HttpResult>;
   newTenant(options?: TenantOptions): Promise<Tenant>;
+  /** What the service logged about requests it answered with a 500 (should stay empty). */
+  unexpectedErrors(): string[];
   stop(): Promise<void>;
 }
 
@@ -202,6 +205,14 @@ export interface Tenant {
   consumed(skuId: string): Promise<number>;
   /** Every member id of a group (all pages). */
   memberIds(groupId: string): Promise<string[]>;
+  /** Every user (all pages) with the given properties selected. */
+  allUsers(select: string): Promise<Json[]>;
+  /**
+   * The seat invariants of rules.md §7 as far as HTTP shows them: for every SKU, consumedUnits equals the users and
+   * devices holding it, and no seat is idle while someone waits for it (automatic healing). Returns the violations
+   * (empty when all hold).
+   */
+  seatViolations(): Promise<string[]>;
 }
 
 export interface UserSpec {
@@ -279,7 +290,14 @@ export async function startService(extraEnv: Record<string, string> = {}): Promi
     graphRaw: (method, path, options) => http(method, `/api/v1.0${path}`, options),
     admin,
     newTenant: (options) => newTenant(service, options),
-    stop: () => host.stop(),
+    unexpectedErrors: () =>
+      host.logs.map(formatLogRecord).filter((line) => line.includes('Unexpected error')),
+    stop: async () => {
+      const errors = service.unexpectedErrors();
+      await host.stop();
+      // A 500 is a bug whatever the test expected: say so where the file's tests ran.
+      expect(errors).toEqual([]);
+    },
   };
   return service;
 }
@@ -481,6 +499,55 @@ async function newTenant(service: Service, options: TenantOptions = {}): Promise
       const sku = skus.find((s) => s.skuId === skuId);
       if (!sku) throw new Error(`tenant has no subscription of ${skuId}`);
       return sku.consumedUnits;
+    },
+    allUsers: async (select) => {
+      const found: Json[] = [];
+      let page: unknown = await graph.api('/users').select(select).top(999).get();
+      for (;;) {
+        found.push(...items(page));
+        const next = obj(page)['@odata.nextLink'];
+        if (typeof next !== 'string') return found;
+        page = await graph.api(next).get();
+      }
+    },
+    seatViolations: async () => {
+      const violations: string[] = [];
+      const users = await self.allUsers('licenseAssignmentStates,assignedLicenses');
+      const devices: Json[] = [];
+      let page: unknown = await graph
+        .api('/devices')
+        .select('licenseAssignmentStates,assignedLicenses')
+        .top(999)
+        .get();
+      for (;;) {
+        devices.push(...items(page));
+        const next = obj(page)['@odata.nextLink'];
+        if (typeof next !== 'string') break;
+        page = await graph.api(next).get();
+      }
+      const principals = [...users, ...devices];
+      for (const sku of await self.subscribedSkus()) {
+        const holders = principals.filter((p) =>
+          assignedLicense
+            .array()
+            .parse(p.assignedLicenses)
+            .some((l) => l.skuId === sku.skuId),
+        ).length;
+        const waiting = principals.filter((p) =>
+          licenseState
+            .array()
+            .parse(p.licenseAssignmentStates)
+            .some((s) => s.skuId === sku.skuId && s.error === 'CountViolation'),
+        ).length;
+        const total = sku.prepaidUnits.enabled + sku.prepaidUnits.warning;
+        if (sku.consumedUnits !== holders)
+          violations.push(`${sku.skuPartNumber}: consumedUnits ${sku.consumedUnits} but ${holders} holders`);
+        if (total > sku.consumedUnits && waiting > 0)
+          violations.push(
+            `${sku.skuPartNumber}: ${total - sku.consumedUnits} seats idle while ${waiting} wait`,
+          );
+      }
+      return violations;
     },
     memberIds: async (groupId) => {
       const found: string[] = [];
