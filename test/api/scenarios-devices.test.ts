@@ -75,6 +75,20 @@ describe('S7 — device licenses', () => {
     expect(states.filter((s) => s === `${lab}/Error/CountViolation`)).toHaveLength(10);
     expect(await tenant.consumed(apps)).toBe(50);
     for (const user of users) expect((await tenant.licenses(user)).licenseAssignmentStates).toEqual([]);
+    // The devices in error are listed as devices, with a device's properties.
+    const inError = items(await tenant.graph.api(`/groups/${lab}/membersWithLicenseErrors`).top(999).get());
+    expect(inError).toHaveLength(10);
+    for (const device of inError) {
+      expect(device['@odata.type']).toBe('#microsoft.graph.device');
+      expect(device).toMatchObject({ operatingSystem: 'Windows', deviceId: expect.any(String) });
+      expect(Object.keys(device)).not.toContain('userPrincipalName');
+    }
+    const selected = items(
+      await tenant.graph.api(`/groups/${lab}/membersWithLicenseErrors`).select('licenseAssignmentStates').get(),
+    );
+    expect(selected.map((d) => licenseState.array().parse(d.licenseAssignmentStates)[0]?.error)).toEqual(
+      Array(10).fill('CountViolation'),
+    );
 
     await expectGraphError(
       tenant.graph

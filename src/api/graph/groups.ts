@@ -26,7 +26,6 @@ import {
   groupJson,
   USER_DEFAULTS,
   USER_PROPERTIES,
-  userJson,
 } from './shapes.js';
 
 const REF =
@@ -259,7 +258,8 @@ async function membersWithLicenseErrors(request: ApiRequest, context: GraphConte
   requireAny(context.caller, ACCESS.readGroups);
   const tenantId = context.caller.tenantId;
   const group = await loadGroup(request, context);
-  const selected = parseSelect(request.query, 'user', USER_PROPERTIES);
+  // Users and devices (device licenses): each shows its own type's properties.
+  const selected = parseSelect(request.query, 'directoryObject', MEMBER_PROPERTIES);
   const ids: string[] = [];
   for await (const id of principalsInErrorFrom(context.app.tables, tenantId, group.id)) ids.push(id);
   ids.sort();
@@ -268,10 +268,13 @@ async function membersWithLicenseErrors(request: ApiRequest, context: GraphConte
   const value = page.items
     .map((id) => principals.get(id))
     .filter((p) => p !== undefined)
-    .map((p) => ({
-      '@odata.type': `#microsoft.graph.${p.kind}`,
-      ...project(userJson(context.app.catalog, p), selected, USER_DEFAULTS),
-    }));
+    .map((p) =>
+      project(
+        directoryObjectJson(context.app.catalog, { kind: p.kind, principal: p }),
+        selected,
+        p.kind === 'user' ? USER_DEFAULTS : DEVICE_DEFAULTS,
+      ),
+    );
   return ok(
     { ...(page.nextLink ? { '@odata.nextLink': page.nextLink } : {}), value },
     'directoryObjects',
