@@ -428,3 +428,63 @@ describe('auditLogs/directoryAudits', () => {
     expect(paged).toEqual(ids(page));
   });
 });
+
+describe('@odata.context', () => {
+  it('is on every JSON response of the Graph surface', async () => {
+    const ctx = await service.newTenant({ buy: { ENTERPRISEPACK: 5, OFFICE_PROPLUS_DEVICE1: 5 } });
+    const e3 = service.catalog.skuId('ENTERPRISEPACK');
+    const apps = service.catalog.skuId('OFFICE_PROPLUS_DEVICE1');
+    const user = await ctx.createUser();
+    const gone = await ctx.createUser();
+    await ctx.graph.api(`/users/${gone}`).delete();
+    const group = await ctx.createGroup('Context');
+    const other = await ctx.createGroup('Other');
+    const device = str(
+      obj(
+        await ctx.graph.api('/devices').post({
+          accountEnabled: true,
+          alternativeSecurityIds: [],
+          deviceId: '6a59ea83-02bd-468f-a40b-f2ba3b0b7e3a',
+          displayName: 'D',
+          operatingSystem: 'Windows',
+          operatingSystemVersion: '10',
+        }),
+      ).id,
+    );
+    const calls: [string, string, unknown?][] = [
+      ['GET', '/users'],
+      ['GET', `/users/${user}`],
+      ['PATCH', `/users/${user}`, { department: 'R&D' }],
+      ['POST', `/users/${user}/assignLicense`, { addLicenses: [{ skuId: e3 }], removeLicenses: [] }],
+      ['POST', `/users/${user}/reprocessLicenseAssignment`, {}],
+      ['GET', `/users/${user}/licenseDetails`],
+      ['GET', '/groups'],
+      ['GET', `/groups/${group}`],
+      ['POST', `/groups/${group}/assignLicense`, { addLicenses: [{ skuId: apps }], removeLicenses: [] }],
+      ['GET', `/groups/${group}/members`],
+      ['GET', `/groups/${group}/membersWithLicenseErrors`],
+      ['GET', `/groups/${group}/licenseProcessingDetails`],
+      ['POST', `/groups/${group}/reprocessLicenseAssignment`, {}],
+      ['POST', `/groups/${group}/moveLicense`, { skuId: apps, targetGroupId: other }],
+      ['GET', '/devices'],
+      ['GET', `/devices/${device}`],
+      ['GET', '/directory/deletedItems/microsoft.graph.user'],
+      ['GET', `/directory/deletedItems/${gone}`],
+      ['POST', `/directory/deletedItems/${gone}/restore`, {}],
+      ['GET', '/subscribedSkus'],
+      ['GET', '/auditLogs/directoryAudits'],
+    ];
+    for (const [method, path, body] of calls) {
+      const answer = await service.graphRaw(method, path, {
+        token: ctx.token,
+        ...(body === undefined ? {} : { body }),
+      });
+      expect(answer.status, `${method} ${path}: ${answer.text}`).toBeLessThan(300);
+      if (answer.status === 204) continue;
+      expect(str(obj(answer.json)['@odata.context']), `${method} ${path}`).toMatch(
+        new RegExp(`^${service.graphRoot.replace(/[.]/g, '\\.')}/\\$metadata#\\w`),
+      );
+    }
+    await ctx.waitIdle();
+  });
+});

@@ -8,6 +8,7 @@ import {
   expectGraphError,
   expectRawError,
   type HttpResult,
+  items,
   type Json,
   type Service,
   startService,
@@ -141,7 +142,7 @@ describe('webhook', () => {
     });
   });
 
-  it('treats an add of a present member and a removal of an absent one as no-ops (no sequence numbers)', async () => {
+  it('treats an add of a present member and a removal of an absent one as no-ops, for users, devices and groups', async () => {
     const tenant = await service.newTenant({ buy: { EMS: 5 } });
     const ems = service.catalog.skuId('EMS');
     const group = await tenant.createGroup('Idempotent');
@@ -149,16 +150,41 @@ describe('webhook', () => {
     await tenant.graph
       .api(`/groups/${group}/assignLicense`)
       .post({ addLicenses: [{ skuId: ems }], removeLicenses: [] });
+    // Members may be users, devices or groups.
+    const device = randomUUID();
+    const nested = randomUUID();
+    await tenant.importLines([
+      { type: 'device', id: device, displayName: 'Kiosk' },
+      { type: 'group', id: nested, displayName: 'Nested' },
+    ]);
     await accepted({
       value: [
-        membership(tenant, group, [{ id: a }, { id: a }]),
+        membership(tenant, group, [{ id: a }, { id: a }, { id: device }, { id: nested }]),
         membership(tenant, group, [{ id: b, '@removed': 'deleted' }]),
-        membership(tenant, group, [{ id: a }]),
+        membership(tenant, group, [{ id: a }, { id: device }]),
+      ],
+    });
+    await tenant.waitIdle();
+    expect(await tenant.memberIds(group)).toEqual([a, device, nested].sort());
+    const types = items(await tenant.graph.api(`/groups/${group}/members`).get()).map((m) =>
+      String(m['@odata.type']),
+    );
+    expect(types.sort()).toEqual([
+      '#microsoft.graph.device',
+      '#microsoft.graph.group',
+      '#microsoft.graph.user',
+    ]);
+    expect(await tenant.consumed(ems)).toBe(1);
+    await accepted({
+      value: [
+        membership(tenant, group, [
+          { id: device, '@removed': 'deleted' },
+          { id: nested, '@removed': { reason: 'deleted' } },
+        ]),
       ],
     });
     await tenant.waitIdle();
     expect(await tenant.memberIds(group)).toEqual([a]);
-    expect(await tenant.consumed(ems)).toBe(1);
   });
 
   it('refuses a whole batch with one wrong clientState (403) and applies nothing', async () => {
