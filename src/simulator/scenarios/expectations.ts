@@ -43,7 +43,17 @@ export function suspended(skuId: string, group: string | null, disabledPlans: re
   return { skuId, group, state: 'Disabled', error: 'None', disabledPlans } satisfies ExpectedEntry;
 }
 
-function describe(s: Scenario, entry: ExpectedEntry): string {
+/** An entry as one readable line: `ENTERPRISEPACK via HR Department: Active/None without YAMMER_ENTERPRISE`. */
+function describe(
+  s: Scenario,
+  entry: {
+    skuId: string;
+    group: string | null;
+    state: string;
+    error: string;
+    disabledPlans?: readonly string[];
+  },
+): string {
   const disabled = [...(entry.disabledPlans ?? [])].map((id) => s.catalog.planName(id)).sort();
   return (
     `${s.label(entry.skuId)} ${entry.group === null ? 'direct' : `via ${s.label(entry.group)}`}: ` +
@@ -52,19 +62,7 @@ function describe(s: Scenario, entry: ExpectedEntry): string {
 }
 
 function describeState(s: Scenario, state: LicenseState): string {
-  return describe(s, {
-    skuId: state.skuId,
-    group: state.assignedByGroup,
-    state:
-      state.state === 'Active' || state.state === 'Error' || state.state === 'Disabled'
-        ? state.state
-        : 'Error',
-    error:
-      state.state === 'Active' || state.state === 'Error' || state.state === 'Disabled'
-        ? state.error
-        : `${state.state}?${state.error}`,
-    disabledPlans: state.disabledPlans,
-  });
+  return describe(s, { ...state, group: state.assignedByGroup });
 }
 
 /** The entries of a principal as sorted readable lines (what is compared). */

@@ -38,6 +38,7 @@ export async function largeGroup(s: Scenario): Promise<void> {
   let lastLogged = 0;
   await watchProcessing(s, everyone, {
     intervalMs: s.full ? 500 : 20,
+    timeoutMs: s.full ? 3_600_000 : 300_000,
     onDetails: (details) => {
       const previous = readings.at(-1);
       readings.push(details);
