@@ -165,6 +165,10 @@ export async function registerProxyAddresses(
   let updated: PrincipalRecord | undefined;
   for (const id of affected) {
     const shares = await sharesAnAddress(ctx, tenantId, id, id === user.id ? [...currentLower] : undefined);
+    // Most users share nothing and already say so: no write. Others are re-evaluated with the new flag (and
+    // the new owners of an address may now get a mailbox).
+    if (id === user.id && shares === user.sharedProxy && users(sharing).size <= 1 && previous.length === 0)
+      continue;
     const result = await updatePrincipals(ctx, tenantId, [id], {
       reservationId: randomUUID(),
       mutate: (record) => (record.sharedProxy === shares ? record : { ...record, sharedProxy: shares }),
@@ -172,6 +176,12 @@ export async function registerProxyAddresses(
     if (id === user.id) updated = result.records.get(id);
   }
   return updated;
+}
+
+function users(sharing: ReadonlyMap<string, readonly string[]>): Set<string> {
+  const all = new Set<string>();
+  for (const list of sharing.values()) for (const u of list) all.add(u);
+  return all;
 }
 
 async function sharesAnAddress(

@@ -465,9 +465,7 @@ export async function processingDetails(
   // While a job runs, its total is the members it planned; once complete, members that joined or left since (through
   // the API or the webhook, each evaluated on its own) are counted too, so the totals match the outcome counters.
   const membersTotal =
-    state !== 'ProcessingComplete' && job
-      ? job.membersTotal
-      : await ctx.members.count(tenantId, group.id);
+    state !== 'ProcessingComplete' && job ? job.membersTotal : await ctx.members.count(tenantId, group.id);
   const failedPages = progress?.poisonedPages ?? 0;
   const lastFailure = licensing?.lastFailure ?? null;
   const status =

@@ -9,7 +9,7 @@ import { encodePrincipal, type MemberOfEntry, type PrincipalRecord } from '../st
 import { isConflict } from '../storage/properties.js';
 import { readTenant, readTenantPartition } from '../storage/tenant-records.js';
 import type { AppContext } from './context.js';
-import { newUserRecord, registerProxyAddresses } from './directory.js';
+import { newUserRecord } from './directory.js';
 import { NotFoundError } from './errors.js';
 import { reprocessGroup } from './group-licensing.js';
 import { updatePrincipals } from './principal-updates.js';
@@ -281,7 +281,7 @@ export async function importDirectory(
   for (const [id, groups] of refusedWithInline)
     for (const g of groups) phantoms.set(g, [...(phantoms.get(g) ?? []), id]);
   for (const [groupId, ids] of phantoms) await ctx.members.apply(tenantId, groupId, [], ids);
-  for (const record of withProxies) await registerProxyAddresses(ctx, tenantId, record, []);
+  await registerImportedAddresses(ctx, tenantId, withProxies);
   onProgress?.(counts);
   return {
     users: counts.users,
@@ -290,6 +290,29 @@ export async function importDirectory(
     members: counts.members,
     errors,
   };
+}
+
+/**
+ * Records the imported users' proxy addresses in bulk and flags the users who share one (only they are checked for
+ * uniqueness when licensed). A partial transaction on retry is harmless: present users are merged, not repeated.
+ */
+async function registerImportedAddresses(
+  ctx: AppContext,
+  tenantId: string,
+  records: readonly PrincipalRecord[],
+): Promise<void> {
+  const sharing = new Set<string>();
+  for (let i = 0; i < records.length; i += 20_000) {
+    const pairs = records
+      .slice(i, i + 20_000)
+      .flatMap((r) => r.proxyAddresses.map((address) => ({ address, userId: r.id })));
+    for (const id of await ctx.proxies.registerMany(tenantId, pairs)) sharing.add(id);
+  }
+  if (sharing.size === 0) return;
+  await updatePrincipals(ctx, tenantId, [...sharing], {
+    reservationId: randomUUID(),
+    mutate: (record) => (record.sharedProxy ? record : { ...record, sharedProxy: true }),
+  });
 }
 
 function principalFromLine(

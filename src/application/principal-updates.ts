@@ -70,6 +70,7 @@ export async function updatePrincipals(
   const results = new Map<string, PrincipalRecord>();
   const released: Counts = {};
   const waitingSkus = new Set<string>();
+  const chunkFates = new Map<string, boolean>();
   let changed = 0;
   let remaining = [...new Set(orderedIds)];
   let records: Map<string, PrincipalRecord> = new Map(options.preloaded ?? []);
@@ -86,6 +87,7 @@ export async function updatePrincipals(
     if (!partition) throw new TenantNotFoundError(tenantId);
     const open = await ctx.ledger.open(partition, options.reservationId, owner, ctx.now(), {
       takeOver: options.onlyIfAbandoned !== true,
+      known: chunkFates,
     });
     if (attempt === 0) addCounts(released, open.settledLoses);
     if (needsRead.length > 0) {
@@ -125,6 +127,7 @@ export async function updatePrincipals(
     const failedIds: string[] = [];
     const landedPlans = [];
     for (const outcome of outcomes) {
+      chunkFates.set(outcome.chunk.plan.key, outcome.landed);
       if (outcome.landed) {
         landedPlans.push(outcome.chunk.plan);
         for (const write of outcome.chunk.writes) {

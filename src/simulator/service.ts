@@ -1,7 +1,7 @@
-import path from 'node:path';
 import { Client, type Context, HTTPMessageHandler, type Middleware } from '@microsoft/microsoft-graph-client';
 import { startAzurite } from '../host/azurite.js';
 import { startHost } from '../host/host.js';
+import { appRoot } from './app-root.js';
 
 /** A running service the simulator talks to: over HTTP only, like any client. */
 export interface ServiceEndpoint {
@@ -19,7 +19,7 @@ export async function startEmbeddedService(options: { quiet?: boolean } = {}): P
   const adminKey = 'simulator-admin-key';
   try {
     const host = await startHost({
-      appDir: path.resolve(__dirname, '..', '..', '..'),
+      appDir: appRoot(),
       port: 0,
       createQueues: true,
       logInvocations: false,

@@ -1,43 +1,69 @@
-import { odata, tenantRangeEnd } from './keys.js';
-import { decodeCounter, type GroupCounter, groupCounterRow } from './principal-writer.js';
-import { queryRows } from './properties.js';
+import { z } from 'zod';
+import { guidProperty, odata, tenantRangeEnd } from './keys.js';
+import { getJson, queryRows } from './properties.js';
 import type { StorageTables } from './tables.js';
 
 /**
- * Reads of the bookkeeping rows the principal writer keeps beside principals (see principal-writer.ts). Each is one
- * query over the tenant's principal partitions, filtered on the row key.
+ * Reads over what the principal writer keeps on and beside principal rows: the group outcome flags on each row
+ * (`G<group>`, `E<group>`) and the waiting-room rows. Each is one query over the tenant's principal partitions.
  */
 function tenantRange(tenantId: string): string {
   return `PartitionKey ge ${odata(`${tenantId}|`)} and PartitionKey lt ${odata(tenantRangeEnd(tenantId))}`;
 }
 
-/** A group's outcome over all members: succeeded, failed, errors by type. */
+export interface GroupCounts {
+  succeeded: number;
+  failed: number;
+  errors: Record<string, number>;
+}
+
+const entriesSchema = z.array(
+  z.object({ g: z.string().nullable(), st: z.string(), e: z.string() }).passthrough(),
+);
+
+/** A group's outcome over its members: succeeded, failed, and the errors of the failed ones by type. */
 export async function readGroupCounters(
   tables: StorageTables,
   tenantId: string,
   groupId: string,
-): Promise<GroupCounter> {
-  const total: GroupCounter = { succeeded: 0, failed: 0, errors: {} };
-  const filter = `${tenantRange(tenantId)} and RowKey eq ${odata(groupCounterRow(groupId))}`;
-  for await (const entity of queryRows(tables.principals, filter)) {
-    const counter = decodeCounter(entity);
-    total.succeeded += counter.succeeded;
-    total.failed += counter.failed;
-    for (const [type, n] of Object.entries(counter.errors))
-      total.errors[type] = (total.errors[type] ?? 0) + n;
+): Promise<GroupCounts> {
+  const counts: GroupCounts = { succeeded: 0, failed: 0, errors: {} };
+  const member = guidProperty('G', groupId);
+  const failing = guidProperty('E', groupId);
+  const filter = `${tenantRange(tenantId)} and ${member} eq true and dd eq false`;
+  for await (const row of queryRows(tables.principals, filter, ['PartitionKey', 'RowKey', failing])) {
+    if (row[failing] === true) counts.failed++;
+    else counts.succeeded++;
   }
-  return total;
+  if (counts.failed > 0) {
+    for await (const row of queryRows(
+      tables.principals,
+      `${tenantRange(tenantId)} and ${failing} eq true and dd eq false`,
+      ['en'],
+    )) {
+      const entries = getJson(row, 'en', entriesSchema, []);
+      const error = entries.find((e) => e.g === groupId && e.st === 'Error')?.e ?? 'Other';
+      counts.errors[error] = (counts.errors[error] ?? 0) + 1;
+    }
+  }
+  return counts;
 }
 
-/** Every group's failed-member count, for `hasMembersWithLicenseErrors`. */
-export async function readGroupsWithErrors(tables: StorageTables, tenantId: string): Promise<Set<string>> {
-  const failed = new Map<string, number>();
-  const filter = `${tenantRange(tenantId)} and RowKey ge '~g|' and RowKey lt '~g}'`;
-  for await (const entity of queryRows(tables.principals, filter)) {
-    const groupId = entity.rowKey.slice(3);
-    failed.set(groupId, (failed.get(groupId) ?? 0) + decodeCounter(entity).failed);
+/** Which of these groups have a member in error from them (`hasMembersWithLicenseErrors`). */
+export async function readGroupsWithErrors(
+  tables: StorageTables,
+  tenantId: string,
+  groupIds: Iterable<string>,
+): Promise<Set<string>> {
+  const withErrors = new Set<string>();
+  for (const groupId of groupIds) {
+    const filter = `${tenantRange(tenantId)} and ${guidProperty('E', groupId)} eq true and dd eq false`;
+    for await (const _ of queryRows(tables.principals, filter, ['PartitionKey'])) {
+      withErrors.add(groupId);
+      break;
+    }
   }
-  return new Set([...failed].filter(([, n]) => n > 0).map(([g]) => g));
+  return withErrors;
 }
 
 export interface WaitingRow {
@@ -78,8 +104,7 @@ export async function* principalsInErrorFrom(
   tenantId: string,
   groupId: string,
 ): AsyncGenerator<string> {
-  const flag = `E${groupId.replace(/-/g, '')}`;
-  const filter = `${tenantRange(tenantId)} and ${flag} eq true`;
+  const filter = `${tenantRange(tenantId)} and ${guidProperty('E', groupId)} eq true and dd eq false`;
   for await (const entity of queryRows(tables.principals, filter, ['PartitionKey', 'RowKey']))
     yield entity.rowKey;
 }

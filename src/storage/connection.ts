@@ -1,5 +1,6 @@
 import { TableClient } from '@azure/data-tables';
 import { type QueueClient, QueueServiceClient } from '@azure/storage-queue';
+import { countingPolicy, storageStatsEnabled } from './stats.js';
 
 const DEV_ACCOUNT = 'devstoreaccount1';
 const DEV_KEY = 'Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==';
@@ -37,6 +38,9 @@ export function tableClient(
   return TableClient.fromConnectionString(resolved, table, {
     allowInsecureConnection: isPlainHttp(resolved),
     retryOptions: { maxRetries: options.maxRetries ?? 3 },
+    ...(storageStatsEnabled()
+      ? { additionalPolicies: [{ policy: countingPolicy(), position: 'perCall' as const }] }
+      : {}),
   });
 }
 

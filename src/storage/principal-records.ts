@@ -191,10 +191,12 @@ export function encodePrincipal(
     for (const license of effectiveLicenses(catalog, record.entries).assignedLicenses) {
       entity[guidProperty('L', license.skuId)] = true;
     }
+    // Group outcome flags, exact with the row: G<group> = has entries from the group, E<group> = one of them is in
+    // error. Group status counts and membersWithLicenseErrors are filters on them; no counter rows to keep.
     for (const entry of record.entries) {
-      if (entry.state === 'Error' && entry.assignedByGroup !== null) {
-        entity[guidProperty('E', entry.assignedByGroup)] = true;
-      }
+      if (entry.assignedByGroup === null) continue;
+      entity[guidProperty('G', entry.assignedByGroup)] = true;
+      if (entry.state === 'Error') entity[guidProperty('E', entry.assignedByGroup)] = true;
     }
   }
   return entity;

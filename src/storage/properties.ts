@@ -127,7 +127,10 @@ export async function* queryRows(
   filter: string,
   select?: string[],
 ): AsyncGenerator<RawEntity> {
-  const queryOptions = select ? { filter, select } : { filter };
+  // Keys always come back, so every row can be told apart (a select without them returns key-less rows).
+  const queryOptions = select
+    ? { filter, select: [...new Set(['PartitionKey', 'RowKey', ...select])] }
+    : { filter };
   for await (const entity of client.listEntities<Record<string, unknown>>({ queryOptions }))
     yield asRaw(entity);
 }

@@ -1,6 +1,7 @@
+import type { TransactionAction } from '@azure/data-tables';
 import { z } from 'zod';
-import { encodeKey, shardKey, shardOf } from './keys.js';
-import { getJson, getRow, getString, isConflict, putJson, type RawEntity } from './properties.js';
+import { encodeKey, odata, shardKey, shardOf } from './keys.js';
+import { getJson, getRow, getString, isConflict, putJson, queryRows, type RawEntity } from './properties.js';
 import { backoff } from './seat-ledger.js';
 import type { StorageTables } from './tables.js';
 
@@ -68,6 +69,58 @@ export class ProxyRegistry {
       );
     }
     return result;
+  }
+
+  /**
+   * Bulk registration for imports: adds each (address, user) pair, partition by partition, reading each partition
+   * once and writing 100-row transactions. Returns the users that now share an address with someone else.
+   */
+  async registerMany(
+    tenantId: string,
+    pairs: readonly { address: string; userId: string }[],
+  ): Promise<Set<string>> {
+    const byPartition = new Map<string, Map<string, Set<string>>>();
+    for (const { address, userId } of pairs) {
+      const { partitionKey, rowKey } = this.key(tenantId, address);
+      const rows = byPartition.get(partitionKey) ?? new Map<string, Set<string>>();
+      const users = rows.get(rowKey) ?? new Set<string>();
+      users.add(userId);
+      rows.set(rowKey, users);
+      byPartition.set(partitionKey, rows);
+    }
+    const sharing = new Set<string>();
+    for (const [partitionKey, additions] of byPartition) {
+      for (let attempt = 0; ; attempt++) {
+        const existing = new Map<string, AddressRow>();
+        for await (const entity of queryRows(this.tables.proxies, `PartitionKey eq ${odata(partitionKey)}`)) {
+          if (additions.has(entity.rowKey)) existing.set(entity.rowKey, this.decode(entity));
+        }
+        const actions: TransactionAction[] = [];
+        for (const [rowKey, users] of additions) {
+          const row = existing.get(rowKey);
+          const merged = [...new Set([...(row?.users ?? []), ...users])];
+          if (merged.length > 1) for (const u of merged) sharing.add(u);
+          if (row && merged.length === row.users.length) continue;
+          const entity: Record<string, unknown> & { partitionKey: string; rowKey: string } = {
+            partitionKey,
+            rowKey,
+            h: row?.holder ?? '',
+          };
+          putJson(entity, 'u', merged);
+          actions.push(row?.etag ? ['update', entity, 'Replace', { etag: row.etag }] : ['create', entity]);
+        }
+        try {
+          for (let i = 0; i < actions.length; i += 100)
+            await this.tables.proxies.submitTransaction(actions.slice(i, i + 100));
+          break;
+        } catch (error: unknown) {
+          // A concurrent writer got in first: re-read the partition and merge again (present users are kept).
+          if (!isConflict(error) || attempt >= 20) throw error;
+          await backoff(attempt);
+        }
+      }
+    }
+    return sharing;
   }
 
   /** Takes the mailbox claim on an address; false when another user's mailbox holds it. */

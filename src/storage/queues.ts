@@ -1,5 +1,6 @@
 import type { QueueServiceClient } from '@azure/storage-queue';
 import { queueServiceClient, type StorageClientOptions } from './connection.js';
+import { countStorage } from './stats.js';
 
 /** The work queues (docs/storage.md, "Queues"). Names carry the storage prefix so test runs do not collide. */
 export interface QueueNames {
@@ -48,6 +49,7 @@ export class WorkQueues {
         `A ${queue} message of ${Buffer.byteLength(text)} bytes exceeds ${MAX_MESSAGE_BYTES}; split it.`,
       );
     }
+    countStorage(`POST queue ${queue}`);
     await this.service.getQueueClient(this.names[queue]).sendMessage(Buffer.from(text).toString('base64'));
   }
 

@@ -5,11 +5,13 @@ import type { StorageTables } from './tables.js';
 import {
   type ChunkPlan,
   decodeReservation,
+  decodeSubscription,
   encodeReservation,
   encodeSubscription,
   type ReservationRecord,
   reservationRow,
   type SubscriptionRecord,
+  subscriptionRow,
   type TenantPartition,
 } from './tenant-records.js';
 
@@ -65,7 +67,11 @@ export class SeatLedger {
     id: string,
     owner: string,
     now: Date,
-    options: { takeOver?: boolean } = {},
+    options: {
+      takeOver?: boolean;
+      /** Chunks whose fate this process saw itself (an earlier attempt): no need to read their markers. */
+      known?: ReadonlyMap<string, boolean>;
+    } = {},
   ): Promise<OpenReservation> {
     const existing = partition.reservations.get(id);
     if (!existing) return { id, owner, existing, unusedGains: {}, settledLoses: {}, landedMarkers: [] };
@@ -76,7 +82,9 @@ export class SeatLedger {
     const unusedGains: Counts = {};
     const settledLoses: Counts = { ...existing.settledLoses };
     const landedMarkers: { partition: string; key: string }[] = [];
-    const landed = await Promise.all(existing.chunks.map((chunk) => this.markerExists(chunk)));
+    const landed = await Promise.all(
+      existing.chunks.map((chunk) => options.known?.get(chunk.key) ?? this.markerExists(chunk)),
+    );
     existing.chunks.forEach((chunk, i) => {
       if (landed[i]) {
         addCounts(settledLoses, chunk.loses);
@@ -113,47 +121,63 @@ export class SeatLedger {
       return { outcome: 'not-needed', subscriptions };
     }
 
-    const actions: TransactionAction[] = [];
-    const updated = new Map(subscriptions);
-    for (const [skuId, delta] of Object.entries(net)) {
-      if (delta === 0) continue;
-      const sub = subscriptions.get(skuId);
-      if (!sub) return { outcome: 'conflict', subscriptions };
-      const consumedUnits = sub.consumedUnits + delta;
-      if (delta > 0 && consumedUnits > totalUnits(sub.prepaidUnits))
-        return { outcome: 'conflict', subscriptions };
-      const next = { ...sub, consumedUnits: Math.max(0, consumedUnits) };
-      actions.push(['update', encodeSubscription(tenantId, next), 'Replace', { etag: sub.etag ?? '*' }]);
-      updated.set(skuId, next);
-    }
-    const record: ReservationRecord = {
-      id: open.id,
-      createdDateTime: open.existing?.createdDateTime ?? now.toISOString(),
-      owner: open.owner,
-      leaseUntil: new Date(now.getTime() + RESERVATION_LEASE_MS).toISOString(),
-      chunks,
-      settledLoses: open.settledLoses,
-    };
-    actions.push(
-      open.existing
-        ? ['update', encodeReservation(tenantId, record), 'Replace', { etag: open.existing.etag ?? '*' }]
-        : ['create', encodeReservation(tenantId, record)],
-    );
-    try {
-      const response = await this.tables.tenants.submitTransaction(actions);
-      const etags = response.subResponses.map((r) => r.etag);
-      let i = 0;
+    let current = subscriptions;
+    let existing = open.existing;
+    for (let attempt = 0; attempt < 20; attempt++) {
+      const actions: TransactionAction[] = [];
+      const updated = new Map(current);
+      const changedSkus: string[] = [];
       for (const [skuId, delta] of Object.entries(net)) {
         if (delta === 0) continue;
-        const sub = updated.get(skuId);
-        if (sub) updated.set(skuId, { ...sub, etag: etags[i] });
-        i++;
+        const sub = current.get(skuId);
+        if (!sub) return { outcome: 'conflict', subscriptions: current };
+        const consumedUnits = sub.consumedUnits + delta;
+        if (delta > 0 && consumedUnits > totalUnits(sub.prepaidUnits))
+          return { outcome: 'conflict', subscriptions: current };
+        const next = { ...sub, consumedUnits: Math.max(0, consumedUnits) };
+        actions.push(['update', encodeSubscription(tenantId, next), 'Replace', { etag: sub.etag ?? '*' }]);
+        updated.set(skuId, next);
+        changedSkus.push(skuId);
       }
-      return { outcome: 'claimed', subscriptions: updated };
-    } catch (error: unknown) {
-      if (isConflict(error)) return { outcome: 'conflict', subscriptions };
-      throw error;
+      const record: ReservationRecord = {
+        id: open.id,
+        createdDateTime: existing?.createdDateTime ?? now.toISOString(),
+        owner: open.owner,
+        leaseUntil: new Date(now.getTime() + RESERVATION_LEASE_MS).toISOString(),
+        chunks,
+        settledLoses: open.settledLoses,
+      };
+      actions.push(
+        existing
+          ? ['update', encodeReservation(tenantId, record), 'Replace', { etag: existing.etag ?? '*' }]
+          : ['create', encodeReservation(tenantId, record)],
+      );
+      try {
+        const response = await this.tables.tenants.submitTransaction(actions);
+        changedSkus.forEach((skuId, i) => {
+          const sub = updated.get(skuId);
+          if (sub) updated.set(skuId, { ...sub, etag: response.subResponses[i]?.etag });
+        });
+        return { outcome: 'claimed', subscriptions: updated };
+      } catch (error: unknown) {
+        if (!isConflict(error)) throw error;
+      }
+      // Another claim moved a counter. Re-read just the counters this claim touches: if they still have room, try
+      // again at once rather than re-evaluating every principal; if not, the caller re-evaluates.
+      const fresh = new Map(current);
+      for (const skuId of changedSkus) {
+        const row = await getRow(this.tables.tenants, tenantId, subscriptionRow(skuId));
+        if (row) fresh.set(skuId, decodeSubscription(row));
+      }
+      const reservation = await this.readReservation(tenantId, open.id);
+      if (open.existing && (!reservation || reservation.owner !== open.owner))
+        return { outcome: 'conflict', subscriptions: fresh };
+      if (!open.existing && reservation) return { outcome: 'conflict', subscriptions: fresh };
+      existing = reservation;
+      current = fresh;
+      await backoff(Math.min(attempt, 3));
     }
+    return { outcome: 'conflict', subscriptions: current };
   }
 
   /**

@@ -133,7 +133,7 @@ export function encodeSubscription(
   };
 }
 
-function decodeSubscription(entity: RawEntity): SubscriptionRecord {
+export function decodeSubscription(entity: RawEntity): SubscriptionRecord {
   const prepaidUnits: PrepaidUnits = {
     enabled: getNumber(entity, 'en'),
     warning: getNumber(entity, 'wa'),

@@ -84,7 +84,7 @@ describe('S2 — conflicting service plans (seed 004)', () => {
     const inError: string[] = [];
     for await (const id of principalsInErrorFrom(ctx.tables, tenantId, hr.id)) inError.push(id);
     expect(inError.sort()).toEqual(users.slice(0, 10).sort());
-    expect([...(await readGroupsWithErrors(ctx.tables, tenantId))]).toEqual([hr.id]);
+    expect([...(await readGroupsWithErrors(ctx.tables, tenantId, [hr.id, kiosk.id]))]).toEqual([hr.id]);
     const first = users[0] ?? '';
     expect(
       (await readPrincipal(ctx.tables, tenantId, first))?.entries

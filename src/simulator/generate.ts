@@ -1,0 +1,415 @@
+import type { Client } from '@microsoft/microsoft-graph-client';
+import type { Catalog } from '../engine/index.js';
+import type { Progress } from './progress.js';
+import { Random } from './random.js';
+import { type AdminClient, graphClient } from './service.js';
+import type { SimState } from './state.js';
+
+export interface GenerateOptions {
+  readonly users: number;
+  readonly groups: number;
+  readonly devices: number;
+  readonly seed: number;
+  /** Units bought as a share of demand: a little short, so some members wait (default 0.97). */
+  readonly supply?: number;
+  readonly healing?: 'automatic' | 'manual';
+}
+
+const FIRST = [
+  'Adele',
+  'Alex',
+  'Allan',
+  'Ben',
+  'Bianca',
+  'Carlos',
+  'Chen',
+  'Christie',
+  'Debra',
+  'Diego',
+  'Elena',
+  'Emily',
+  'Enrico',
+  'Fatima',
+  'Grady',
+  'Hana',
+  'Henrietta',
+  'Ibrahim',
+  'Isaiah',
+  'Jan',
+  'Johanna',
+  'Joni',
+  'Kenji',
+  'Lee',
+  'Lidia',
+  'Lynne',
+  'Megan',
+  'Miriam',
+  'Nestor',
+  'Noor',
+  'Olga',
+  'Patti',
+  'Pradeep',
+  'Priya',
+  'Raul',
+  'Sakura',
+  'Sofia',
+  'Tomás',
+  'Ulla',
+  'Vikram',
+  'Wei',
+  'Yara',
+  'Zoe',
+];
+const LAST = [
+  'Adams',
+  'Brown',
+  'Chen',
+  'Diaz',
+  'Evans',
+  'Fischer',
+  'García',
+  'Gupta',
+  'Hansen',
+  'Ito',
+  'Jones',
+  'Kim',
+  'Kowalski',
+  'Larsen',
+  'Lopez',
+  'Martin',
+  'Müller',
+  'Nakamura',
+  'Nguyen',
+  'Okafor',
+  'Patel',
+  'Rossi',
+  'Santos',
+  'Schmidt',
+  'Silva',
+  'Smith',
+  'Tanaka',
+  'Taylor',
+  'Wagner',
+  'Wilson',
+  'Yamada',
+];
+const DEPARTMENTS = [
+  'HR',
+  'Sales',
+  'Engineering',
+  'Finance',
+  'Marketing',
+  'Support',
+  'Legal',
+  'IT',
+  'Operations',
+  'Research',
+  'Facilities',
+  'Executive',
+];
+/** Frontline departments get Office 365 F3, whose Exchange Kiosk plan conflicts with E3's. */
+const FRONTLINE = new Set(['Support', 'Facilities']);
+const COUNTRIES = ['US', 'US', 'US', 'GB', 'DE', 'FR', 'NL', 'IN', 'JP', 'CA', 'AU', 'BR', 'ES', 'SE'];
+const PROHIBITED = ['IR', 'KP', 'CU', 'SY'];
+const PROJECT_SKUS = ['POWER_BI_PRO', 'VISIOCLIENT', 'STANDARDPACK', 'AAD_PREMIUM_P2', null, null] as const;
+const DOMAIN = 'contoso.com';
+
+function ascii(name: string): string {
+  return name
+    .normalize('NFD')
+    .replace(/[\u0300-\u036f]/g, '')
+    .replace(/[^A-Za-z]/g, '')
+    .toLowerCase();
+}
+
+interface Plan {
+  readonly lines: unknown[];
+  readonly nestedLines: unknown[];
+  readonly state: Omit<SimState, 'tenant' | 'baseUrl'>;
+  /** Licensed groups in the order they get their licenses. */
+  readonly assignments: { groupId: string; licenses: { skuId: string; disabledPlans: string[] }[] }[];
+}
+
+/**
+ * Builds a realistic tenant from a seed: named users with user principal names, departments and countries (some
+ * without a usage location, a few in prohibited countries), proxy addresses with a small share of duplicates,
+ * department and project groups with overlapping members, nested groups, device groups, and subscriptions bought
+ * a little short of demand. Pure: the same options give the same tenant.
+ */
+export function planTenant(catalog: Catalog, options: GenerateOptions, now: string): Plan {
+  const random = new Random(options.seed);
+  const sku = (part: string) => {
+    const found = catalog.skuByPartNumber(part);
+    if (!found) throw new Error(`catalog has no ${part}`);
+    return found;
+  };
+  const plan = (part: string, name: string) => {
+    const id = [...sku(part).planNames].find(([, n]) => n === name)?.[0];
+    if (!id) throw new Error(`${part} has no ${name}`);
+    return id;
+  };
+  const groups: SimState['groups'] = {};
+  const memberships: SimState['memberships'] = {};
+  const lines: unknown[] = [];
+  const nestedLines: unknown[] = [];
+  const addGroup = (kind: SimState['groups'][string]['kind'], displayName: string) => {
+    const id = random.uuid();
+    groups[id] = { displayName, kind, securityEnabled: true, licenses: [], licensedSince: null };
+    memberships[id] = {};
+    lines.push({
+      type: 'group',
+      id,
+      displayName,
+      mailNickname: ascii(displayName).slice(0, 60) || 'group',
+      securityEnabled: true,
+      mailEnabled: false,
+    });
+    return id;
+  };
+
+  const departmentCount = Math.max(1, Math.min(DEPARTMENTS.length, Math.floor(options.groups / 3)));
+  const departments = DEPARTMENTS.slice(0, departmentCount).map((name) => ({
+    name,
+    id: addGroup('department', `${name} Department`),
+  }));
+  const deviceGroups: string[] = [];
+  if (options.devices > 0 && options.groups >= 4) {
+    deviceGroups.push(addGroup('devices', 'Lab devices'), addGroup('devices', 'Lab annex'));
+  }
+  const projectCount = Math.max(0, options.groups - departments.length - deviceGroups.length);
+  const projects = Array.from({ length: projectCount }, (_, i) =>
+    addGroup('project', `Project ${String.fromCharCode(65 + (i % 26))}${i >= 26 ? Math.floor(i / 26) : ''}`),
+  );
+
+  // Nesting: a project group inside a department (users of it are NOT licensed by the department, rules.md §2),
+  // and the lab annex inside the lab (its devices ARE licensed by the device SKU).
+  const nest = (parent: string, child: string) => {
+    const members = memberships[parent];
+    if (!members) return;
+    members[child] = { kind: 'group', joinedAt: now };
+    nestedLines.push({ type: 'member', groupId: parent, memberId: child });
+  };
+  const [firstDepartment] = departments;
+  if (projects[0] && firstDepartment) nest(firstDepartment.id, projects[0]);
+  if (deviceGroups[0] && deviceGroups[1]) nest(deviceGroups[0], deviceGroups[1]);
+
+  // Group licenses: E3 + EMS for office departments, F3 + EMS for frontline ones, assorted SKUs on projects.
+  const yammer = plan('ENTERPRISEPACK', 'YAMMER_ENTERPRISE');
+  const assignments: Plan['assignments'] = [];
+  departments.forEach((department, i) => {
+    const main = FRONTLINE.has(department.name) ? sku('DESKLESSPACK').skuId : sku('ENTERPRISEPACK').skuId;
+    const licenses = [
+      { skuId: main, disabledPlans: main === sku('ENTERPRISEPACK').skuId && i % 3 === 0 ? [yammer] : [] },
+      { skuId: sku('EMS').skuId, disabledPlans: [] },
+    ];
+    assignments.push({ groupId: department.id, licenses });
+  });
+  projects.forEach((groupId, i) => {
+    const part = PROJECT_SKUS[i % PROJECT_SKUS.length];
+    if (part) assignments.push({ groupId, licenses: [{ skuId: sku(part).skuId, disabledPlans: [] }] });
+  });
+  if (deviceGroups[0]) {
+    assignments.push({
+      groupId: deviceGroups[0],
+      licenses: [{ skuId: sku('OFFICE_PROPLUS_DEVICE1').skuId, disabledPlans: [] }],
+    });
+  }
+
+  const users: SimState['users'] = {};
+  const addresses: string[] = [];
+  const projectShare = projects.length > 0 ? Math.min(0.5, 1.5 / projects.length) : 0;
+  for (let i = 0; i < options.users; i++) {
+    const id = random.uuid();
+    const first = random.pick(FIRST);
+    const last = random.pick(LAST);
+    const userPrincipalName = `${ascii(first)}.${ascii(last)}${i}@${DOMAIN}`;
+    const department = departments.length > 0 ? random.pick(departments) : undefined;
+    const roll = random.next();
+    const usageLocation =
+      roll < 0.05
+        ? null
+        : roll < 0.055
+          ? random.pick(PROHIBITED)
+          : roll < 0.065
+            ? random.pick(['CN', 'RU'])
+            : random.pick(COUNTRIES);
+    const proxyAddresses = [`SMTP:${userPrincipalName}`];
+    if (addresses.length > 0 && random.chance(0.003)) proxyAddresses.push(`smtp:${random.pick(addresses)}`);
+    addresses.push(userPrincipalName);
+    const memberOf: string[] = [];
+    if (department) memberOf.push(department.id);
+    for (const project of projects) if (random.chance(projectShare)) memberOf.push(project);
+    for (const groupId of memberOf) {
+      const members = memberships[groupId];
+      if (members) members[id] = { kind: 'user', joinedAt: now };
+    }
+    users[id] = {
+      userPrincipalName,
+      displayName: `${first} ${last}`,
+      usageLocation,
+      proxyAddresses,
+      department: department?.name ?? 'None',
+      deleted: false,
+      direct: [],
+    };
+    lines.push({
+      type: 'user',
+      id,
+      userPrincipalName,
+      displayName: `${first} ${last}`,
+      usageLocation,
+      department: department?.name ?? null,
+      proxyAddresses,
+      memberOf,
+    });
+  }
+  const devices: SimState['devices'] = {};
+  for (let i = 0; i < options.devices; i++) {
+    const id = random.uuid();
+    const displayName = `LAB-${String(i).padStart(5, '0')}`;
+    devices[id] = { displayName };
+    const memberOf =
+      deviceGroups.length > 0 ? [random.chance(0.7) ? (deviceGroups[0] ?? '') : (deviceGroups[1] ?? '')] : [];
+    for (const groupId of memberOf) {
+      const members = memberships[groupId];
+      if (members) members[id] = { kind: 'device', joinedAt: now };
+    }
+    lines.push({ type: 'device', id, displayName, deviceId: random.uuid(), memberOf });
+  }
+
+  // Units: a little short of how many principals each SKU could reach.
+  const demand = new Map<string, Set<string>>();
+  for (const assignment of assignments) {
+    const reach = membersReached(
+      memberships,
+      assignment.groupId,
+      catalog.sku(assignment.licenses[0]?.skuId ?? '')?.assignableTo ?? 'user',
+    );
+    for (const license of assignment.licenses) {
+      const set = demand.get(license.skuId) ?? new Set<string>();
+      for (const id of reach) set.add(id);
+      demand.set(license.skuId, set);
+    }
+  }
+  const supply = options.supply ?? 0.97;
+  const units: SimState['units'] = {};
+  for (const [skuId, reached] of demand)
+    units[skuId] = { enabled: Math.max(1, Math.floor(reached.size * supply)), warning: 0 };
+
+  return {
+    lines,
+    nestedLines,
+    assignments,
+    state: {
+      version: 1,
+      seed: options.seed,
+      units,
+      lowered: [],
+      users,
+      devices,
+      groups,
+      memberships,
+      sequence: 1,
+      events: 0,
+    },
+  };
+}
+
+function membersReached(
+  memberships: SimState['memberships'],
+  groupId: string,
+  kind: 'user' | 'device',
+): Set<string> {
+  const reached = new Set<string>();
+  const seen = new Set([groupId]);
+  const pending = [groupId];
+  while (pending.length > 0) {
+    const id = pending.pop() ?? '';
+    for (const [memberId, member] of Object.entries(memberships[id] ?? {})) {
+      if (member.kind === kind) reached.add(memberId);
+      if (kind === 'device' && member.kind === 'group' && !seen.has(memberId)) {
+        seen.add(memberId);
+        pending.push(memberId);
+      }
+    }
+  }
+  return reached;
+}
+
+export const IMPORT_CHUNK = 10_000;
+
+/**
+ * Provisions a planned tenant through the service: the tenant and its subscriptions through the admin API, the
+ * directory through the NDJSON import (in chunks, with progress), then the group licenses through the Graph API.
+ */
+export async function provisionTenant(
+  admin: AdminClient,
+  catalog: Catalog,
+  options: GenerateOptions,
+  progress: Progress,
+): Promise<{ state: SimState; graph: Client; timings: Record<string, number> }> {
+  const timings: Record<string, number> = {};
+  const now = new Date().toISOString();
+  const plan = planTenant(catalog, options, now);
+  let started = Date.now();
+  const tenant = await admin.createTenant(
+    `Simulated tenant ${options.seed}`,
+    'US',
+    options.healing ?? 'automatic',
+  );
+  for (const [skuId, units] of Object.entries(plan.state.units))
+    await admin.setUnits(tenant.id, skuId, units.enabled, units.warning);
+
+  const bar = progress.bar('Importing the directory', plan.lines.length + plan.nestedLines.length);
+  for (let i = 0; i < plan.lines.length; i += IMPORT_CHUNK) {
+    const chunk = plan.lines.slice(i, i + IMPORT_CHUNK);
+    const result = await admin.import(tenant.id, chunk);
+    if (result.errors.length > 0)
+      throw new Error(`the import refused lines: ${JSON.stringify(result.errors.slice(0, 5))}`);
+    bar.increment(chunk.length);
+  }
+  if (plan.nestedLines.length > 0) {
+    const result = await admin.import(tenant.id, plan.nestedLines);
+    if (result.errors.length > 0)
+      throw new Error(`the import refused lines: ${JSON.stringify(result.errors.slice(0, 5))}`);
+    bar.increment(plan.nestedLines.length);
+  }
+  bar.stop();
+  timings.importSeconds = (Date.now() - started) / 1000;
+
+  started = Date.now();
+  const graph = graphClient(admin.baseUrl, await admin.token(tenant.id));
+  const groups = { ...plan.state.groups };
+  const assign = progress.bar('Assigning group licenses', plan.assignments.length);
+  for (const assignment of plan.assignments) {
+    await graph
+      .api(`/groups/${assignment.groupId}/assignLicense`)
+      .post({ addLicenses: assignment.licenses, removeLicenses: [] });
+    const group = groups[assignment.groupId];
+    if (group)
+      groups[assignment.groupId] = {
+        ...group,
+        licenses: assignment.licenses,
+        licensedSince: new Date().toISOString(),
+      };
+    assign.increment(1);
+  }
+  assign.stop();
+  timings.assignSeconds = (Date.now() - started) / 1000;
+  return {
+    state: {
+      ...plan.state,
+      groups,
+      baseUrl: admin.baseUrl,
+      tenant: {
+        id: tenant.id,
+        displayName: tenant.displayName,
+        countryLetterCode: tenant.countryLetterCode,
+        licenseErrorHealing: tenant.licenseErrorHealing,
+        clientState: tenant.webhook.clientState,
+      },
+    },
+    graph,
+    timings,
+  };
+}

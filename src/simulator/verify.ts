@@ -1,0 +1,223 @@
+import type { Client } from '@microsoft/microsoft-graph-client';
+import { z } from 'zod';
+import { type Catalog, checkInvariants, describe, type LicenseEntry } from '../engine/index.js';
+import type { Progress } from './progress.js';
+import { type AdminClient, graphClient } from './service.js';
+import { type SimState, snapshotOf } from './state.js';
+
+export interface Difference {
+  readonly kind: string;
+  readonly id?: string;
+  readonly message: string;
+}
+
+export interface VerifyResult {
+  readonly differences: readonly Difference[];
+  readonly countsByKind: Readonly<Record<string, number>>;
+  readonly principalsChecked: number;
+  readonly seconds: number;
+}
+
+const entrySchema = z.object({
+  skuId: z.string(),
+  assignedByGroup: z.string().nullable(),
+  disabledPlans: z.array(z.string()),
+  state: z.enum(['Active', 'Error', 'Disabled']),
+  error: z.enum([
+    'None',
+    'CountViolation',
+    'MutuallyExclusiveViolation',
+    'DependencyViolation',
+    'ProhibitedInUsageLocationViolation',
+    'UniquenessViolation',
+    'Other',
+  ]),
+  lastUpdatedDateTime: z.string(),
+});
+const principalSchema = z
+  .object({ id: z.string(), licenseAssignmentStates: z.array(entrySchema).optional() })
+  .passthrough();
+const pageSchema = z
+  .object({ value: z.array(z.unknown()), '@odata.nextLink': z.string().optional() })
+  .passthrough();
+const skuSchema = z
+  .object({
+    skuId: z.string(),
+    consumedUnits: z.number(),
+    prepaidUnits: z.object({ enabled: z.number(), warning: z.number() }).passthrough(),
+  })
+  .passthrough();
+
+/** Every item of a Graph collection, following `@odata.nextLink` page by page. */
+export async function listAll(
+  graph: Client,
+  path: string,
+  onPage?: (count: number) => void,
+): Promise<unknown[]> {
+  const items: unknown[] = [];
+  let next: string | undefined = path;
+  while (next) {
+    const page = pageSchema.parse(await graph.api(next).get());
+    items.push(...page.value);
+    onPage?.(items.length);
+    next = page['@odata.nextLink'];
+  }
+  return items;
+}
+
+function toEntries(states: readonly z.infer<typeof entrySchema>[]): LicenseEntry[] {
+  return states.map((s) => ({
+    skuId: s.skuId,
+    assignedByGroup: s.assignedByGroup,
+    disabledPlans: s.disabledPlans,
+    state: s.state,
+    error: s.error,
+    lastUpdatedDateTime: s.lastUpdatedDateTime,
+    since: s.lastUpdatedDateTime,
+    waitingSince: s.error === 'CountViolation' ? s.lastUpdatedDateTime : null,
+  }));
+}
+
+/**
+ * Waits until the service is idle, reads every principal's license entries, the subscriptions and every group's
+ * members, and checks them against the simulator's own record: the directory it sent, the memberships, and the
+ * invariants of rules.md §7 on a from-scratch evaluation of the recorded tenant (seat holders, mailbox holders and
+ * grant order taken from the service, rules.md §7.3).
+ */
+export async function verify(
+  admin: AdminClient,
+  catalog: Catalog,
+  state: SimState,
+  progress: Progress,
+): Promise<VerifyResult> {
+  const started = Date.now();
+  const tenantId = state.tenant.id;
+  const waiting = progress.bar('Waiting for the service', 1);
+  await admin.waitIdle(tenantId, 30 * 60_000);
+  waiting.increment(1);
+  waiting.stop();
+
+  const graph = graphClient(admin.baseUrl, await admin.token(tenantId, ['Directory.Read.All']));
+  const expectedPrincipals = Object.keys(state.users).length + Object.keys(state.devices).length;
+  const reading = progress.bar('Reading principals', expectedPrincipals);
+  const select = '$select=id,licenseAssignmentStates&$top=999';
+  const active = (await listAll(graph, `/users?${select}`, (n) => reading.update(n))).map((u) =>
+    principalSchema.parse(u),
+  );
+  const deleted = (await listAll(graph, `/directory/deletedItems/microsoft.graph.user?${select}`)).map((u) =>
+    principalSchema.parse(u),
+  );
+  const devices = (await listAll(graph, `/devices?${select}`)).map((d) => principalSchema.parse(d));
+  reading.update(active.length + deleted.length + devices.length);
+  reading.stop();
+  const skus = pageSchema
+    .parse(await graph.api('/subscribedSkus').get())
+    .value.map((s) => skuSchema.parse(s));
+
+  const differences: Difference[] = [];
+  const entries = new Map<string, readonly LicenseEntry[]>();
+  const seen = new Map<string, 'active' | 'deleted' | 'device'>();
+  for (const [list, kind] of [
+    [active, 'active'],
+    [deleted, 'deleted'],
+    [devices, 'device'],
+  ] as const) {
+    for (const principal of list) {
+      entries.set(principal.id, toEntries(principal.licenseAssignmentStates ?? []));
+      seen.set(principal.id, kind);
+    }
+  }
+  for (const [id, user] of Object.entries(state.users)) {
+    const expected = user.deleted ? 'deleted' : 'active';
+    const actual = seen.get(id);
+    if (actual !== expected) {
+      differences.push({
+        kind: 'directory',
+        id,
+        message: `user ${user.userPrincipalName} should be ${expected} but is ${actual ?? 'missing'}`,
+      });
+    }
+  }
+  for (const id of Object.keys(state.devices)) {
+    if (seen.get(id) !== 'device')
+      differences.push({ kind: 'directory', id, message: `device ${id} is missing` });
+  }
+  for (const [id, kind] of seen) {
+    if (kind === 'device' ? !state.devices[id] : !state.users[id]) {
+      differences.push({
+        kind: 'directory',
+        id,
+        message: `the service has a ${kind} principal ${id} the simulator never created (or hard-deleted)`,
+      });
+    }
+  }
+
+  const groups = Object.keys(state.groups);
+  const members = progress.bar('Reading group members', groups.length);
+  for (const groupId of groups) {
+    const listed = new Set(
+      (await listAll(graph, `/groups/${groupId}/members?$select=id&$top=999`)).map(
+        (m) => principalSchema.parse(m).id,
+      ),
+    );
+    const expected = new Set(
+      Object.entries(state.memberships[groupId] ?? {})
+        .filter(([id, m]) => m.kind !== 'user' || state.users[id]?.deleted === false)
+        .map(([id]) => id),
+    );
+    for (const id of expected)
+      if (!listed.has(id))
+        differences.push({
+          kind: 'membership',
+          id,
+          message: `${id} should be a member of group ${groupId} but is not`,
+        });
+    for (const id of listed)
+      if (!expected.has(id))
+        differences.push({
+          kind: 'membership',
+          id,
+          message: `${id} is listed in group ${groupId} but should not be`,
+        });
+    members.increment(1);
+  }
+  members.stop();
+
+  const violations = checkInvariants(
+    catalog,
+    {
+      snapshot: snapshotOf(state),
+      entries,
+      consumedUnits: new Map(skus.map((s) => [s.skuId, s.consumedUnits] as const)),
+    },
+    new Date().toISOString(),
+    { lowered: new Set(state.lowered) },
+  );
+  for (const violation of violations) {
+    differences.push({
+      kind: violation.invariant,
+      ...(violation.principalId ? { id: violation.principalId } : {}),
+      message: violation.message,
+    });
+  }
+  for (const sku of skus) {
+    const units = state.units[sku.skuId];
+    if (!units || units.enabled !== sku.prepaidUnits.enabled || units.warning !== sku.prepaidUnits.warning) {
+      differences.push({
+        kind: 'subscription',
+        message: `${sku.skuId}: the service has ${JSON.stringify(sku.prepaidUnits)}, the simulator bought ${JSON.stringify(units ?? 'nothing')}`,
+      });
+    }
+  }
+
+  const countsByKind: Record<string, number> = {};
+  for (const d of differences) countsByKind[d.kind] = (countsByKind[d.kind] ?? 0) + 1;
+  return {
+    differences,
+    countsByKind,
+    principalsChecked: entries.size,
+    seconds: (Date.now() - started) / 1000,
+  };
+}
+
+export { describe as describeEntries };
