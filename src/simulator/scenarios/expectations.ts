@@ -135,28 +135,26 @@ export function expectOutcomes(
   principals: readonly Principal[],
   expectedFor: (principal: Principal) => readonly ExpectedEntry[],
 ): void {
-  const samples: string[] = [];
-  let wrong = 0;
+  const wrong: { id: string; found: NonNullable<ReturnType<typeof mismatch>> }[] = [];
   const tally = new Map<string, number>();
   for (const principal of principals) {
     const expected = expectedFor(principal);
     const found = mismatch(s, principal, expected);
-    if (found) {
-      wrong++;
-      if (samples.length < 3)
-        samples.push(
-          `${s.label(principal.id)} ${found.what}: expected ${JSON.stringify(found.want)}, got ${JSON.stringify(found.got)}`,
-        );
-    }
+    if (found) wrong.push({ id: principal.id, found });
     const key = expected.length === 0 ? 'no license entries' : expectedLines(s, expected).join('; ');
     tally.set(key, (tally.get(key) ?? 0) + 1);
   }
-  if (wrong > 0)
+  const first = wrong[0];
+  if (first) {
+    const others = wrong.slice(1, 6).map((w) => s.label(w.id));
     s.fail(
-      `${what}: the licenses of ${wrong} of ${principals.length}`,
-      'as the scenario says',
-      samples.join(' | '),
+      `${what}: ${wrong.length} of ${principals.length} differ` +
+        (others.length > 0 ? ` (also ${others.join(', ')}${wrong.length > 6 ? ', …' : ''})` : '') +
+        `; ${first.found.what} of ${s.label(first.id)}`,
+      first.found.want,
+      first.found.got,
     );
+  }
   for (const [outcome, n] of tally) s.ok(`${what}: ${n} × ${outcome}`);
 }
 
