@@ -478,8 +478,11 @@ export async function processingDetails(
     state,
     status,
     membersTotal,
+    // Pages report when they finish; the live outcome flags move as each chunk lands: show whichever is further.
     membersProcessed:
-      state === 'ProcessingComplete' ? membersTotal : Math.min(membersTotal, progress?.processed ?? 0),
+      state === 'ProcessingComplete'
+        ? membersTotal
+        : Math.min(membersTotal, Math.max(progress?.processed ?? 0, counters.succeeded + counters.failed)),
     membersSucceeded: counters.succeeded,
     membersFailed: counters.failed,
     errorsByType: counters.errors,
