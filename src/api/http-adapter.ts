@@ -10,6 +10,7 @@ import {
   requestIds,
   toErrorResponse,
 } from './envelope.js';
+import { refuseUnsupportedOptions } from './odata.js';
 import { type ApiRequest, type GraphContext, type GraphRoute, handlerFor, type Method } from './routing.js';
 import { authenticate, type Caller } from './tokens.js';
 
@@ -144,6 +145,7 @@ export function graphFunction(route: GraphRoute) {
     try {
       const caller = await authenticate(settings().tokenSigningKey, request.headers.get('authorization'));
       const api = toApiRequest(request, request.params);
+      refuseUnsupportedOptions(api.query);
       const app = await appContext();
       await requireKnownTenant(app, caller);
       const context: GraphContext = {

@@ -14,6 +14,22 @@ function seal(fingerprint: string, state: string): string {
     .slice(0, 22);
 }
 
+/** The system query options this service evaluates. */
+const SUPPORTED_OPTIONS = new Set(['$select', '$filter', '$top', '$skiptoken', '$count']);
+
+/**
+ * Refuses any other system query option (`$orderby`, `$expand`, `$search`, `$skip`, …): ignoring it would answer
+ * a different question than the one asked (an unordered page for `$orderby`), so it is Graph's 400
+ * `Request_UnsupportedQuery` instead.
+ */
+export function refuseUnsupportedOptions(query: URLSearchParams): void {
+  for (const name of query.keys()) {
+    if (name.startsWith('$') && !SUPPORTED_OPTIONS.has(name.toLowerCase())) {
+      throw unsupportedQuery(`The query option '${name.slice(0, 64)}' is not supported by this service.`);
+    }
+  }
+}
+
 /** `$top`: default 100, at most 999 (Graph's directory limits). */
 export function parseTop(query: URLSearchParams, fallback = 100, max = 999): number {
   const raw = query.get('$top');

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { type ApiResponse, badRequest, errorResponse, GraphError, toErrorResponse } from '../envelope.js';
 import { parseJsonBody } from '../http-adapter.js';
+import { refuseUnsupportedOptions } from '../odata.js';
 import {
   type ApiRequest,
   type GraphContext,
@@ -113,6 +114,7 @@ async function runSubRequest(
       json: async () => parseJsonBody(Buffer.from(bodyText), contentType),
       text: async () => bodyText,
     };
+    refuseUnsupportedOptions(subRequest.query);
     return await handlerFor(match.route, sub.method)(subRequest, context);
   } catch (error: unknown) {
     return toErrorResponse(error, context.ids, () => {});

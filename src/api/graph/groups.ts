@@ -1,5 +1,12 @@
 import { z } from 'zod';
-import { addMember, createGroup, deleteGroup, getGroup, removeMember } from '../../application/directory.js';
+import {
+  addMember,
+  createGroup,
+  deleteGroup,
+  getGroup,
+  kindOf,
+  removeMember,
+} from '../../application/directory.js';
 import {
   assignGroupLicenses,
   moveDeviceLicense,
@@ -113,7 +120,9 @@ async function listGroups(request: ApiRequest, context: GraphContext) {
     }
   }
   if (onlyWithErrors) {
-    const ids = [...(await readGroupsWithErrors(context.app.tables, tenantId))].sort();
+    const ids = [
+      ...(await readGroupsWithErrors(context.app.tables, tenantId, partition?.groupLicenses.keys() ?? [])),
+    ].sort();
     const groups = (await Promise.all(ids.map((id) => readGroup(context.app.tables, tenantId, id)))).filter(
       (g) => g !== undefined,
     );
@@ -143,8 +152,12 @@ async function listGroups(request: ApiRequest, context: GraphContext) {
 async function postGroup(request: ApiRequest, context: GraphContext) {
   requireAny(context.caller, ACCESS.writeGroups);
   const input = parseBody(newGroupSchema, await request.json(), 'Group');
-  const members = (input['members@odata.bind'] ?? []).map(referencedId);
+  const members = [...new Set((input['members@odata.bind'] ?? []).map(referencedId))];
   for (const owner of input['owners@odata.bind'] ?? []) referencedId(owner);
+  // Every member must exist before the group does: a refused request creates nothing.
+  for (const memberId of members) {
+    if (!(await kindOf(context.app, context.caller.tenantId, memberId))) throw notFound(memberId);
+  }
   const group = await createGroup(context.app, context.caller.tenantId, {
     displayName: input.displayName,
     mailNickname: input.mailNickname,
