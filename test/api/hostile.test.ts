@@ -534,6 +534,27 @@ describe('hostile requests', () => {
       code: 'Request_BadRequest',
       message: "Invalid object identifier 'https://graph.microsoft.com/v1.0/directoryObjects/not-a-guid'.",
     });
+    // A group whose members@odata.bind names someone missing is not created at all.
+    for (const [label, missing] of [
+      ['nobody', randomUUID()],
+      ['another tenant’s user', theirUser],
+    ] as const) {
+      cases.push({
+        name: `POST /groups binding ${label}`,
+        send: graph('POST', '/groups', {
+          body: {
+            ...newGroup,
+            'members@odata.bind': [
+              `https://graph.microsoft.com/v1.0/directoryObjects/${user}`,
+              `https://graph.microsoft.com/v1.0/directoryObjects/${missing}`,
+            ],
+          },
+        }),
+        status: 404,
+        code: 'Request_ResourceNotFound',
+        message: notFound(missing),
+      });
+    }
     // Kinds do not cross: a user is not a device, a live user is not a deleted item, a group is not a user.
     cases.push(
       {
@@ -613,6 +634,15 @@ describe('hostile requests', () => {
         status: 400,
         code: 'Request_BadRequest',
       },
+      ...['$orderby=displayName', '$expand=memberOf', '$search="displayName:a"', '$skip=5', '$apply=x'].map(
+        (option) => ({
+          name: `unsupported option ${option}`,
+          send: graph('GET', `/users?${option}`),
+          status: 400,
+          code: 'Request_UnsupportedQuery',
+          message: `The query option '${option.split('=')[0]}' is not supported by this service.`,
+        }),
+      ),
     ];
     await runCases(cases);
     // A quote inside a string literal is data, not syntax: nobody matches, nothing leaks.

@@ -84,7 +84,10 @@ describe('S7 — device licenses', () => {
       expect(Object.keys(device)).not.toContain('userPrincipalName');
     }
     const selected = items(
-      await tenant.graph.api(`/groups/${lab}/membersWithLicenseErrors`).select('licenseAssignmentStates').get(),
+      await tenant.graph
+        .api(`/groups/${lab}/membersWithLicenseErrors`)
+        .select('licenseAssignmentStates')
+        .get(),
     );
     expect(selected.map((d) => licenseState.array().parse(d.licenseAssignmentStates)[0]?.error)).toEqual(
       Array(10).fill('CountViolation'),
