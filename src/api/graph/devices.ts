@@ -50,6 +50,12 @@ async function listDevices(request: ApiRequest, context: GraphContext) {
   for (const clause of parseFilter(request.query, ['accountEnabled', 'displayName'])) {
     if (clause.kind === 'eq' && clause.property === 'accountEnabled' && typeof clause.value === 'boolean') {
       filter += ` and ae eq ${clause.value}`;
+    } else if (
+      clause.kind === 'eq' &&
+      clause.property === 'displayName' &&
+      typeof clause.value === 'string'
+    ) {
+      filter += ` and nl eq ${odata(clause.value.toLowerCase())}`;
     } else if (clause.kind === 'startswith' && clause.property === 'displayName') {
       const prefix = clause.value.toLowerCase();
       filter += ` and nl ge ${odata(prefix)} and nl lt ${odata(`${prefix}\uffff`)}`;

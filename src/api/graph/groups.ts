@@ -110,12 +110,18 @@ async function listGroups(request: ApiRequest, context: GraphContext) {
       typeof clause.value === 'boolean'
     ) {
       filter += ` and me eq ${clause.value}`;
+    } else if (
+      clause.kind === 'eq' &&
+      clause.property === 'displayName' &&
+      typeof clause.value === 'string'
+    ) {
+      filter += ` and nl eq ${odata(clause.value.toLowerCase())}`;
     } else if (clause.kind === 'startswith' && clause.property === 'displayName') {
       const prefix = clause.value.toLowerCase();
       filter += ` and nl ge ${odata(prefix)} and nl lt ${odata(`${prefix}\uffff`)}`;
     } else {
       throw unsupportedQuery(
-        `Unsupported or invalid query filter clause specified for groups: ${describeClause(clause)}. Supported: hasMembersWithLicenseErrors eq true, securityEnabled eq, mailEnabled eq, startswith(displayName,'…').`,
+        `Unsupported or invalid query filter clause specified for groups: ${describeClause(clause)}. Supported: hasMembersWithLicenseErrors eq true, securityEnabled eq, mailEnabled eq, displayName eq, startswith(displayName,'…').`,
       );
     }
   }

@@ -125,6 +125,13 @@ export function userFilter(tenantId: string, clauses: readonly FilterClause[], d
       typeof clause.value === 'string'
     ) {
       parts.push(`upn eq ${odata(clause.value)}`);
+    } else if (
+      clause.kind === 'eq' &&
+      clause.property === 'displayName' &&
+      typeof clause.value === 'string'
+    ) {
+      // Directory string comparisons are case-insensitive, as on Graph.
+      parts.push(`nl eq ${odata(clause.value.toLowerCase())}`);
     } else if (clause.kind === 'startswith' && clause.property === 'displayName') {
       const prefix = clause.value.toLowerCase();
       parts.push(`nl ge ${odata(prefix)}`, `nl lt ${odata(`${prefix}\uffff`)}`);
