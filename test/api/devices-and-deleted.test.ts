@@ -95,7 +95,7 @@ describe('devices', () => {
     expect(obj(await tenant.graph.api('/devices').get()).value).toEqual([]);
   });
 
-  it('filters devices on startswith(displayName,…) and accountEnabled', async () => {
+  it('filters devices on startswith(displayName,…), displayName eq and accountEnabled', async () => {
     const tenant = await service.newTenant();
     for (const name of ['Kiosk 1', 'Kiosk 2', 'Laptop'])
       await tenant.graph.api('/devices').post(newDevice(name));
@@ -104,6 +104,8 @@ describe('devices', () => {
     expect(kiosks.map((d) => d.displayName).sort()).toEqual(['Kiosk 1', 'Kiosk 2', 'Kiosk off']);
     const off = items(await tenant.graph.api('/devices').filter('accountEnabled eq false').get());
     expect(off.map((d) => d.displayName)).toEqual(['Kiosk off']);
+    const one = items(await tenant.graph.api('/devices').filter("displayName eq 'kiosk 2'").get());
+    expect(one.map((d) => d.displayName)).toEqual(['Kiosk 2']);
   });
 
   it('licenses devices through a group (states on $select), moves the license to another group, frees seats on delete', async () => {

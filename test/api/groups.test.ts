@@ -45,6 +45,10 @@ describe('groups', () => {
     const list = obj(await tenant.graph.api('/groups').get());
     expect(list['@odata.context']).toBe(`${service.graphRoot}/$metadata#groups`);
     expect(ids(list)).toEqual([id]);
+    await tenant.createGroup('HR Department (old)');
+    expect(ids(await tenant.graph.api('/groups').filter("displayName eq 'hr department'").get())).toEqual([
+      id,
+    ]);
     const one = obj(await tenant.graph.api(`/groups/${id}`).get());
     expect(one).toMatchObject({ id, displayName: 'HR Department' });
     expect(one['@odata.context']).toBe(`${service.graphRoot}/$metadata#groups/$entity`);

@@ -283,6 +283,9 @@ describe('$filter', () => {
 
     const alpha = await all('/users', (r) => r.filter("startswith(displayName,'alpha 01')"));
     expect(alpha).toHaveLength(10);
+    // eq on displayName, case-insensitive as on Graph.
+    expect(await all('/users', (r) => r.filter("displayName eq 'ALPHA 007'"))).toEqual([alphas[7]]);
+    expect(await all('/users', (r) => r.filter("displayName eq 'Alpha 00'"))).toEqual([]);
     const both = await all('/users', (r) =>
       r.filter("startswith(displayName,'Beta') and usageLocation eq 'GB' and accountEnabled eq false"),
     );
@@ -301,7 +304,7 @@ describe('$filter', () => {
   it('answers 400 Request_UnsupportedQuery for a filter it cannot evaluate, never a wrong answer', async () => {
     const unsupported = [
       ['/users', "department eq 'HR'"],
-      ['/users', "displayName eq 'Alpha 001'"],
+      ['/users', "displayName ne 'Alpha 001'"],
       ['/users', "startswith(userPrincipalName,'user1')"],
       ['/users', "usageLocation ne 'US'"],
       ['/users', "usageLocation eq 'US' or accountEnabled eq false"],
@@ -310,8 +313,8 @@ describe('$filter', () => {
       ['/users', 'accountEnabled eq 1'],
       ['/groups', 'hasMembersWithLicenseErrors eq false'],
       ['/groups', "mail eq 'x@contoso.test'"],
-      ['/groups', "displayName eq 'Selected'"],
-      ['/devices', "displayName eq 'x'"],
+      ['/groups', "startswith(mailNickname,'sel')"],
+      ['/devices', "operatingSystem eq 'Windows'"],
       ['/auditLogs/directoryAudits', "category eq 'UserManagement'"],
       ['/auditLogs/directoryAudits', 'activityDisplayName eq true'],
       ['/directory/deletedItems/microsoft.graph.user', "department eq 'HR'"],
