@@ -13,7 +13,7 @@ import { readGroupCounters } from '../storage/bookkeeping.js';
 import type { GroupRecord } from '../storage/group-records.js';
 import { SHARD_COUNT } from '../storage/keys.js';
 import type { MemberRef } from '../storage/members.js';
-import { readPrincipalShards } from '../storage/principal-reads.js';
+import { readPrincipalShards, readPrincipalShardsWithMarkers } from '../storage/principal-reads.js';
 import type { PrincipalRecord } from '../storage/principal-records.js';
 import { isConflict } from '../storage/properties.js';
 import { backoff } from '../storage/seat-ledger.js';
@@ -329,14 +329,17 @@ export async function processGroupPage(
   );
   const ids = arrivalOrder(wanted);
   let preloaded: Map<string, PrincipalRecord> | undefined;
+  let markers: Map<string, string[]> | undefined;
   if (message.dense && ids.length > 0) {
-    preloaded = await readPrincipalShards(
+    const read = await readPrincipalShardsWithMarkers(
       ctx.tables,
       tenantId,
       message.fromShard,
       message.toShard,
       new Set(ids),
     );
+    preloaded = read.records;
+    markers = read.markers;
   }
   const result =
     ids.length === 0
@@ -344,6 +347,7 @@ export async function processGroupPage(
       : await updatePrincipals(ctx, tenantId, ids, {
           reservationId: messageId,
           ...(preloaded ? { preloaded } : {}),
+          ...(markers ? { markers } : {}),
         });
 
   let succeeded = 0;

@@ -14,7 +14,7 @@ import { GroupCache } from '../storage/group-records.js';
 import { readPrincipals } from '../storage/principal-reads.js';
 import { encodePrincipal, factsOf, type PrincipalRecord } from '../storage/principal-records.js';
 import type { PrincipalWrite } from '../storage/principal-writer.js';
-import { addCounts, backoff, type Counts } from '../storage/seat-ledger.js';
+import { addCounts, backoff, type Counts, reservationOfMarker } from '../storage/seat-ledger.js';
 import {
   readTenantPartition,
   type SubscriptionRecord,
@@ -40,6 +40,8 @@ export interface UpdateOptions {
   readonly mutate?: (record: PrincipalRecord, now: string) => PrincipalRecord | null;
   /** Rows the caller already read in bulk; refreshed from storage if a write conflicts. */
   readonly preloaded?: ReadonlyMap<string, PrincipalRecord>;
+  /** Reservation markers seen in the partitions (by a range read); closed ones are deleted with the writes. */
+  readonly markers?: ReadonlyMap<string, readonly string[]>;
   readonly maxAttempts?: number;
   /** Resume a reservation another run holds only once its lease has expired (the sweeper). Default: take over. */
   readonly onlyIfAbandoned?: boolean;
@@ -122,7 +124,16 @@ export async function updatePrincipals(
       continue;
     }
     const withMarkers = claim.outcome === 'claimed';
-    const outcomes = await ctx.writer.write(chunks, withMarkers);
+    // Markers of reservations no longer open can go, on the first attempt only (a concurrent cleaner may have
+    // removed some since, which would fail the transaction).
+    const stale = new Map<string, string[]>();
+    if (attempt === 0) {
+      for (const [partitionKey, keys] of options.markers ?? []) {
+        const closed = keys.filter((k) => !partition.reservations.has(reservationOfMarker(k)));
+        if (closed.length > 0) stale.set(partitionKey, closed);
+      }
+    }
+    const outcomes = await ctx.writer.write(chunks, withMarkers, stale);
 
     const failedIds: string[] = [];
     const landedPlans = [];

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { isPastRetention, SOFT_DELETE_RETENTION_DAYS } from '../engine/index.js';
 import { odata, tenantRangeEnd } from '../storage/keys.js';
 import { getString, queryRows } from '../storage/properties.js';
+import { reservationOfMarker } from '../storage/seat-ledger.js';
 import { readTenantPartition, TENANT_ROW } from '../storage/tenant-records.js';
 import { applyChanges } from './changes.js';
 import type { AppContext } from './context.js';
@@ -10,6 +11,7 @@ import { updatePrincipals } from './principal-updates.js';
 export interface SweepResult {
   readonly hardDeleted: number;
   readonly reservationsSettled: number;
+  readonly markersRemoved: number;
 }
 
 /**
@@ -21,6 +23,7 @@ export async function sweep(ctx: AppContext): Promise<SweepResult> {
   const now = ctx.now();
   let hardDeleted = 0;
   let reservationsSettled = 0;
+  let markersRemoved = 0;
   for await (const tenant of queryRows(ctx.tables.tenants, `RowKey eq ${odata(TENANT_ROW)}`, [
     'PartitionKey',
   ])) {
@@ -48,6 +51,19 @@ export async function sweep(ctx: AppContext): Promise<SweepResult> {
       await updatePrincipals(ctx, tenantId, [], { reservationId: reservation.id, onlyIfAbandoned: true });
       reservationsSettled++;
     }
+
+    // Markers of closed reservations that no later write in their partition has cleaned up yet.
+    const open = (await readTenantPartition(ctx.tables, tenantId))?.reservations ?? new Map();
+    const markerFilter =
+      `PartitionKey ge ${odata(`${tenantId}|`)} and PartitionKey lt ${odata(tenantRangeEnd(tenantId))}` +
+      ` and RowKey ge '~r|' and RowKey lt '~r}'`;
+    const stale: { partition: string; key: string }[] = [];
+    for await (const row of queryRows(ctx.tables.principals, markerFilter, ['PartitionKey', 'RowKey'])) {
+      if (!open.has(reservationOfMarker(row.rowKey)))
+        stale.push({ partition: row.partitionKey, key: row.rowKey.slice(3) });
+    }
+    await ctx.ledger.deleteMarkers(stale);
+    markersRemoved += stale.length;
   }
-  return { hardDeleted, reservationsSettled };
+  return { hardDeleted, reservationsSettled, markersRemoved };
 }

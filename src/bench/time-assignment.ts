@@ -13,6 +13,7 @@ import { createTenant, setSubscription } from '../application/tenants.js';
 import { checkInvariants } from '../engine/index.js';
 import { startAzurite } from '../host/azurite.js';
 import { startHost } from '../host/host.js';
+import { resetStorageStats, storageStats, storageStatsEnabled } from '../storage/stats.js';
 
 const program = new Command()
   .name('time-assignment')
@@ -77,6 +78,7 @@ async function main(): Promise<void> {
       `imported ${members} members in ${((Date.now() - imported) / 1000).toFixed(1)} s (not timed below)`,
     );
 
+    resetStorageStats();
     const started = Date.now();
     await assignGroupLicenses(ctx, tenant.id, group.id, {
       addLicenses: [
@@ -92,6 +94,7 @@ async function main(): Promise<void> {
       await new Promise((resolve) => setTimeout(resolve, 100));
     }
     const seconds = (Date.now() - started) / 1000;
+    if (storageStatsEnabled()) console.log('storage operations during the assignment:', storageStats());
     const violations = checkInvariants(
       ctx.catalog,
       await observeTenant(ctx, tenant.id),

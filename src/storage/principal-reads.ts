@@ -36,6 +36,38 @@ export async function readPrincipals(
 }
 
 /**
+ * Like readPrincipalShards, plus the reservation markers (`~r|…`) of those partitions, which the writer can delete
+ * in the same transactions once their reservations are closed.
+ */
+export async function readPrincipalShardsWithMarkers(
+  tables: StorageTables,
+  tenantId: string,
+  fromShard: number,
+  toShardExclusive: number,
+  wanted?: ReadonlySet<string>,
+): Promise<{ records: Map<string, PrincipalRecord>; markers: Map<string, string[]> }> {
+  const records = new Map<string, PrincipalRecord>();
+  const markers = new Map<string, string[]>();
+  const from = principalShardPartition(tenantId, fromShard);
+  const to =
+    toShardExclusive >= SHARD_COUNT
+      ? tenantRangeEnd(tenantId)
+      : principalShardPartition(tenantId, toShardExclusive);
+  const filter =
+    `PartitionKey ge ${odata(from)} and PartitionKey lt ${odata(to)} and ` +
+    `(RowKey lt '~' or (RowKey ge '~r|' and RowKey lt '~r}'))`;
+  for await (const entity of queryRows(tables.principals, filter)) {
+    if (entity.rowKey.startsWith('~r|')) {
+      markers.set(entity.partitionKey, [...(markers.get(entity.partitionKey) ?? []), entity.rowKey]);
+      continue;
+    }
+    if (!isPrincipalRow(entity) || (wanted && !wanted.has(entity.rowKey))) continue;
+    records.set(entity.rowKey, decodePrincipal(tenantId, entity));
+  }
+  return { records, markers };
+}
+
+/**
  * Every principal in a range of shards, in one query: for pages where most of the range's principals are wanted
  * (a large group), one query beats hundreds of point reads.
  */

@@ -83,7 +83,11 @@ export class PrincipalWriter {
   }
 
   /** Writes the chunks (partitions in parallel, chunks of one partition in order). */
-  async write(chunks: readonly PlannedChunk[], withMarkers: boolean): Promise<ChunkOutcome[]> {
+  async write(
+    chunks: readonly PlannedChunk[],
+    withMarkers: boolean,
+    staleMarkers: ReadonlyMap<string, readonly string[]> = new Map(),
+  ): Promise<ChunkOutcome[]> {
     const byPartition = new Map<string, PlannedChunk[]>();
     for (const chunk of chunks) {
       const list = byPartition.get(chunk.plan.partition);
@@ -97,20 +101,27 @@ export class PrincipalWriter {
       while (next < partitions.length) {
         const list = partitions[next++];
         if (!list) break;
-        outcomes.push(...(await this.writePartition(list, withMarkers)));
+        outcomes.push(...(await this.writePartition(list, withMarkers, staleMarkers)));
       }
     };
     await Promise.all(Array.from({ length: Math.min(PARTITIONS_IN_FLIGHT, partitions.length) }, worker));
     return outcomes;
   }
 
+  /** `staleMarkers`: markers of closed reservations, deleted by the first chunk of their partition. */
   private async writePartition(
     chunks: readonly PlannedChunk[],
     withMarkers: boolean,
+    staleMarkers: ReadonlyMap<string, readonly string[]>,
   ): Promise<ChunkOutcome[]> {
     const outcomes: ChunkOutcome[] = [];
+    let cleanup = [...(staleMarkers.get(chunks[0]?.plan.partition ?? '') ?? [])];
     for (const chunk of chunks) {
       const { actions, principalIndexes } = this.actionsFor(chunk, withMarkers);
+      const room = Math.max(0, MAX_OPERATIONS - actions.length);
+      for (const rowKey of cleanup.slice(0, room))
+        actions.push(['delete', { partitionKey: chunk.plan.partition, rowKey }]);
+      cleanup = cleanup.slice(room);
       try {
         const response = await this.tables.principals.submitTransaction(actions);
         const etags = new Map<string, string>();

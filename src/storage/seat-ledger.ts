@@ -18,6 +18,13 @@ import {
 /** Row key of the marker written in the same transaction as a chunk of principal rows: proof the chunk landed. */
 export const markerRow = (chunkKey: string) => `~r|${chunkKey}`;
 
+/** The reservation a marker row belongs to (chunk keys are `<reservation>.<attempt>.<index>`). */
+export function reservationOfMarker(rowKey: string): string {
+  const key = rowKey.slice('~r|'.length);
+  const parts = key.split('.');
+  return parts.slice(0, Math.max(1, parts.length - 2)).join('.');
+}
+
 /** How long an owner may hold a reservation before someone else may resolve it (longer than a queue lease). */
 export const RESERVATION_LEASE_MS = 12 * 60 * 1000;
 
@@ -216,11 +223,8 @@ export class SeatLedger {
         await backoff(attempt);
       }
     }
-    const markers = [
-      ...open.landedMarkers,
-      ...landedChunks.map((c) => ({ partition: c.partition, key: c.key })),
-    ];
-    await this.deleteMarkers(markers);
+    // The markers are left for later: the next transaction on their partition deletes them for free (see
+    // PrincipalWriter), and the sweeper removes the rest. Deleting them now would double the transactions.
   }
 
   async readReservation(tenantId: string, id: string): Promise<ReservationRecord | undefined> {

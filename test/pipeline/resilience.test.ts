@@ -3,6 +3,7 @@ import type { AppContext } from '../../src/application/context.js';
 import { addMember, createGroup } from '../../src/application/directory.js';
 import { assignGroupLicenses, processingDetails } from '../../src/application/group-licensing.js';
 import type { GroupPageMessage } from '../../src/application/messages.js';
+import { sweep } from '../../src/application/sweep.js';
 import { listSubscriptions } from '../../src/application/tenants.js';
 import { principalPartition } from '../../src/storage/keys.js';
 import { readPrincipal } from '../../src/storage/principal-reads.js';
@@ -157,4 +158,31 @@ describe('poisoned work', () => {
     expect((await readTenantPartition(ctx.tables, tenantId))?.reservations.size).toBe(0);
     expect(await consumed(ctx, tenantId, e3)).toBe(0);
   }, 120_000);
+});
+
+describe('the sweep', () => {
+  it('removes the reservation markers of closed reservations and changes nothing else', async () => {
+    const { ctx } = pipeline;
+    const tenantId = await newTenant(ctx);
+    const e3 = await buy(ctx, tenantId, 'ENTERPRISEPACK', 30);
+    const group = await securityGroup(ctx, tenantId, 'Swept');
+    const users = await importUsers(ctx, tenantId, 30, { memberOf: [group.id] });
+    await assignGroupLicenses(ctx, tenantId, group.id, {
+      addLicenses: [{ skuId: e3, disabledPlans: [] }],
+      removeLicenses: [],
+    });
+    await waitIdle(ctx, tenantId);
+    const markers = async () => {
+      let n = 0;
+      const filter = `PartitionKey ge '${tenantId}|' and PartitionKey lt '${tenantId}|~' and RowKey ge '~r|' and RowKey lt '~r}'`;
+      for await (const _ of ctx.tables.principals.listEntities({ queryOptions: { filter } })) n++;
+      return n;
+    };
+    expect(await markers()).toBeGreaterThan(0);
+    const before = await fingerprint(ctx, tenantId, users);
+    const result = await sweep(ctx);
+    expect(result.markersRemoved).toBeGreaterThan(0);
+    expect(await markers()).toBe(0);
+    expect(await fingerprint(ctx, tenantId, users)).toBe(before);
+  });
 });
