@@ -204,6 +204,12 @@ describe('admin API', () => {
     }
   });
 
+  it('answers GET /api/health anonymously with storage reachability', async () => {
+    const answer = await service.http('GET', '/api/health');
+    expect(answer.status).toBe(200);
+    expect(answer.json).toMatchObject({ status: 'healthy', table: { ok: true }, queue: { ok: true } });
+  });
+
   it('lists the catalog', async () => {
     const answer = await service.admin('GET', '/catalog');
     expect(answer.status).toBe(200);
@@ -245,7 +251,7 @@ describe('admin API', () => {
     expect(errors.map((e) => e.line)).toEqual([3, 4, 7]);
     for (const e of errors) expect(typeof e.message).toBe('string');
 
-    const users = await tenant.graph.api('/users').select('userPrincipalName,usageLocation').get();
+    const users: unknown = await tenant.graph.api('/users').select('userPrincipalName,usageLocation').get();
     expect(
       items(users)
         .map((u) => u.userPrincipalName)

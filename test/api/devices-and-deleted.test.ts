@@ -43,7 +43,7 @@ describe('devices', () => {
   it('creates a device with Graph’s required properties (201), lists, reads and deletes it (204)', async () => {
     const tenant = await service.newTenant();
     const input = newDevice('Front desk');
-    const raw = await tenant.graph.api('/devices').responseType(ResponseType.RAW).post(input);
+    const raw: unknown = await tenant.graph.api('/devices').responseType(ResponseType.RAW).post(input);
     expect(raw instanceof Response && raw.status).toBe(201);
     if (!(raw instanceof Response)) return;
     const created = obj(await raw.json());
@@ -67,7 +67,7 @@ describe('devices', () => {
     expect(one).toMatchObject({ id, displayName: 'Front desk' });
     expect(await deviceStates(tenant, id)).toEqual([]);
 
-    const deleted = await tenant.graph.api(`/devices/${id}`).responseType(ResponseType.RAW).delete();
+    const deleted: unknown = await tenant.graph.api(`/devices/${id}`).responseType(ResponseType.RAW).delete();
     expect(deleted instanceof Response && deleted.status).toBe(204);
     await expectGraphError(tenant.graph.api(`/devices/${id}`).get(), 404, 'Request_ResourceNotFound');
     expect(obj(await tenant.graph.api('/devices').get()).value).toEqual([]);
@@ -145,7 +145,7 @@ describe('devices', () => {
       obj(await tenant.graph.api(`/groups/${kiosks}`).select('assignedLicenses').get()).assignedLicenses,
     ).toEqual([]);
 
-    const raw = await tenant.graph
+    const raw: unknown = await tenant.graph
       .api(`/groups/${lab}/moveLicense`)
       .responseType(ResponseType.RAW)
       .post({ skuId: apps, targetGroupId: kiosks });
@@ -222,7 +222,7 @@ describe('deleted items', () => {
       'Request_ResourceNotFound',
     );
 
-    const raw = await tenant.graph
+    const raw: unknown = await tenant.graph
       .api(`/directory/deletedItems/${id}/restore`)
       .responseType(ResponseType.RAW)
       .post({});
@@ -264,7 +264,7 @@ describe('deleted items', () => {
       'Request_ResourceNotFound',
     );
     await tenant.graph.api(`/users/${id}`).delete();
-    const raw = await tenant.graph
+    const raw: unknown = await tenant.graph
       .api(`/directory/deletedItems/${id}`)
       .responseType(ResponseType.RAW)
       .delete();

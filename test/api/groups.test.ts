@@ -18,7 +18,7 @@ const ref = (id: string) => ({ '@odata.id': `https://graph.microsoft.com/v1.0/di
 describe('groups', () => {
   it('creates a group with Graph’s required properties (201), lists it and reads it', async () => {
     const tenant = await service.newTenant();
-    const raw = await tenant.graph.api('/groups').responseType(ResponseType.RAW).post({
+    const raw: unknown = await tenant.graph.api('/groups').responseType(ResponseType.RAW).post({
       displayName: 'HR Department',
       mailEnabled: false,
       mailNickname: 'hr',
@@ -90,7 +90,7 @@ describe('groups', () => {
       ).id,
     );
     for (const member of [user, device, nested]) {
-      const raw = await tenant.graph
+      const raw: unknown = await tenant.graph
         .api(`/groups/${group}/members/$ref`)
         .responseType(ResponseType.RAW)
         .post(ref(member));
@@ -107,7 +107,7 @@ describe('groups', () => {
       ]),
     );
 
-    const raw = await tenant.graph
+    const raw: unknown = await tenant.graph
       .api(`/groups/${group}/members/${user}/$ref`)
       .responseType(ResponseType.RAW)
       .delete();
@@ -155,7 +155,7 @@ describe('groups', () => {
     const tenant = await service.newTenant({ buy: { ENTERPRISEPACK: 5 } });
     const e3 = service.catalog.skuId('ENTERPRISEPACK');
     const plain = await tenant.createGroup('Plain');
-    const raw = await tenant.graph.api(`/groups/${plain}`).responseType(ResponseType.RAW).delete();
+    const raw: unknown = await tenant.graph.api(`/groups/${plain}`).responseType(ResponseType.RAW).delete();
     expect(raw instanceof Response && raw.status).toBe(204);
     await expectGraphError(tenant.graph.api(`/groups/${plain}`).get(), 404, 'Request_ResourceNotFound');
 
@@ -193,7 +193,7 @@ describe('groups', () => {
     const group = await tenant.createGroup('Licensed users');
     const members = await tenant.importUsers(3, { memberOf: [group] });
 
-    const raw = await tenant.graph
+    const raw: unknown = await tenant.graph
       .api(`/groups/${group}/assignLicense`)
       .responseType(ResponseType.RAW)
       .post({
@@ -319,7 +319,7 @@ describe('groups', () => {
     await tenant.waitIdle();
     expect((await tenant.details(group)).membersFailed).toBe(2);
 
-    const raw = await tenant.graph
+    const raw: unknown = await tenant.graph
       .api(`/groups/${group}/reprocessLicenseAssignment`)
       .responseType(ResponseType.RAW)
       .post({});

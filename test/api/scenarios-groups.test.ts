@@ -44,7 +44,7 @@ describe('S1 — HR Department', () => {
     const hr = await tenant.createGroup('HR Department');
     const users = await tenant.importUsers(1000, { memberOf: [hr] });
 
-    const raw = await tenant.graph
+    const raw: unknown = await tenant.graph
       .api(`/groups/${hr}/assignLicense`)
       .responseType(ResponseType.RAW)
       .post({

@@ -18,7 +18,7 @@ const NOT_FOUND = (id: string) =>
 describe('users', () => {
   it('creates a user with Graph’s required properties (201) and reads it by id and by userPrincipalName', async () => {
     const tenant = await service.newTenant();
-    const raw = await tenant.graph
+    const raw: unknown = await tenant.graph
       .api('/users')
       .responseType(ResponseType.RAW)
       .post({
@@ -87,7 +87,7 @@ describe('users', () => {
   it('updates writable properties with PATCH (204) and shows them on the next read', async () => {
     const tenant = await service.newTenant();
     const id = await tenant.createUser({ usageLocation: null });
-    const raw = await tenant.graph
+    const raw: unknown = await tenant.graph
       .api(`/users/${id}`)
       .responseType(ResponseType.RAW)
       .patch({
@@ -129,7 +129,7 @@ describe('users', () => {
   it('soft-deletes a user with DELETE (204): gone from /users, found in deleted items', async () => {
     const tenant = await service.newTenant();
     const id = await tenant.createUser();
-    const raw = await tenant.graph.api(`/users/${id}`).responseType(ResponseType.RAW).delete();
+    const raw: unknown = await tenant.graph.api(`/users/${id}`).responseType(ResponseType.RAW).delete();
     expect(raw instanceof Response && raw.status).toBe(204);
     await expectGraphError(
       tenant.graph.api(`/users/${id}`).get(),

@@ -235,7 +235,7 @@ describe('webhook', () => {
     await accepted({ value: [userEvent(tenant, user, 'deleted', 'changed', 1)] });
     await tenant.waitIdle();
     await expectGraphError(tenant.graph.api(`/users/${user}`).get(), 404, 'Request_ResourceNotFound');
-    const deleted = await tenant.graph
+    const deleted: unknown = await tenant.graph
       .api(`/directory/deletedItems/${user}`)
       .select('licenseAssignmentStates')
       .get();
