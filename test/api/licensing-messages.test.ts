@@ -136,6 +136,32 @@ describe('assignLicense messages', () => {
     expect(await scarce.consumed(ems)).toBe(1);
   });
 
+  it('gives the last seat to exactly one of many concurrent direct requests', async () => {
+    const race = await service.newTenant({ buy: { EMS: 1 } });
+    const users = await race.importUsers(6);
+    const outcomes = await Promise.allSettled(
+      users.map((id) =>
+        race.graph
+          .api(`/users/${id}/assignLicense`)
+          .post({ addLicenses: [{ skuId: ems }], removeLicenses: [] }),
+      ),
+    );
+    expect(outcomes.filter((o) => o.status === 'fulfilled')).toHaveLength(1);
+    for (const outcome of outcomes) {
+      if (outcome.status === 'rejected') {
+        await expectGraphError(
+          Promise.reject(outcome.reason),
+          400,
+          'Request_BadRequest',
+          `Subscription ${ems} does not have any available licenses.`,
+        );
+      }
+    }
+    await race.waitIdle();
+    expect(await race.consumed(ems)).toBe(1);
+    expect(await race.seatViolations()).toEqual([]);
+  });
+
   it('refuses a direct license for a user without usage location (groups are fine)', async () => {
     const nowhere = await tenant.createUser({ usageLocation: null });
     await expectRefused(
