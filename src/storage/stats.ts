@@ -1,3 +1,4 @@
+import { writeFileSync } from 'node:fs';
 import type { PipelinePolicy } from '@azure/core-rest-pipeline';
 
 /**
@@ -48,4 +49,15 @@ export function storageStats(): Record<string, number> {
 
 export function resetStorageStats(): void {
   counts.clear();
+}
+
+/**
+ * With STORAGE_STATS_FILE set, the counts are written to that file every second (the benchmark reads the host
+ * process's counts this way; the timer does not keep the process alive).
+ */
+const file = process.env.STORAGE_STATS_FILE;
+if (file && storageStatsEnabled()) {
+  setInterval(() => {
+    writeFileSync(file, JSON.stringify(storageStats()));
+  }, 1000).unref();
 }

@@ -1,0 +1,321 @@
+// npm run bench: the workloads of performance.md against the storage floor measured in the same run.
+import { type ChildProcess, spawn } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { cpus, totalmem } from 'node:os';
+import path from 'node:path';
+import { Command, InvalidArgumentError } from 'commander';
+import { startAzurite } from '../host/azurite.js';
+import { appRoot } from '../simulator/app-root.js';
+import { AdminClient } from '../simulator/service.js';
+import { tableClient } from '../storage/connection.js';
+import {
+  checkTenant,
+  floorF1,
+  percentile,
+  prepareGroupTenant,
+  prepareMembershipTenant,
+  runGroupAssignment,
+  runMembershipChanges,
+  runReadsAndWrites,
+  uniqueTable,
+} from './workloads.js';
+
+const ALL = ['F1', 'B1', 'B2', 'B3', 'B4', 'B5'] as const;
+type Workload = (typeof ALL)[number];
+
+function positive(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError('expected a positive whole number');
+  return n;
+}
+
+const program = new Command()
+  .name('npm run bench --')
+  .description(
+    'Measures the workloads of docs/performance.md (B1–B5) and the storage floor F1 in one run, on its own Azurite and\n' +
+      'host (2 cores: the numbers are only meaningful next to the floor). Prints a table, then one JSON line.',
+  )
+  .option('--members <n>', 'size of the B1 group (and the largest B5 size)', positive, 100_000)
+  .option('--seed <n>', 'seed for the generated tenants', positive, 1)
+  .option('--only <list>', `comma-separated subset of ${ALL.join(',')}`)
+  .option('--b2-changes <n>', 'membership changes in B2', positive, 20_000)
+  .option('--b3-seconds <n>', 'duration of B3', positive, 15)
+  .parse();
+
+interface Options {
+  members: number;
+  seed: number;
+  only?: string;
+  b2Changes: number;
+  b3Seconds: number;
+}
+
+/** Starts the product's host as a child process (its RSS is B4), with storage counters written to a file. */
+async function startHostProcess(
+  connectionString: string,
+  statsFile: string,
+): Promise<{ url: string; child: ChildProcess; stop(): Promise<void> }> {
+  const root = appRoot();
+  const child = spawn(
+    process.execPath,
+    [path.join(root, 'dist', 'src', 'host', 'cli.js'), '--app-dir', root, '--no-azurite', '--port', '0'],
+    {
+      cwd: root,
+      env: {
+        ...process.env,
+        AzureWebJobsStorage: connectionString,
+        ADMIN_API_KEY: 'bench-admin-key',
+        GRAPH_TOKEN_SIGNING_KEY: 'bench-signing-key-0123456789abcdef0123456789',
+        STORAGE_PREFIX: 'bench',
+        FUNCTIONS_LOG_INVOCATIONS: 'false',
+        STORAGE_STATS: '1',
+        STORAGE_STATS_FILE: statsFile,
+      },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
+  const url = await new Promise<string>((resolve, reject) => {
+    let output = '';
+    const timer = setTimeout(() => reject(new Error(`the host did not start:\n${output}`)), 60_000);
+    const onData = (chunk: Buffer) => {
+      output += chunk.toString();
+      const match = /Host listening on (http:\/\/\S+)/.exec(output);
+      if (match?.[1]) {
+        clearTimeout(timer);
+        resolve(match[1]);
+      }
+    };
+    child.stdout?.on('data', onData);
+    child.stderr?.on('data', onData);
+    child.once('exit', (code) => reject(new Error(`the host exited (${code}):\n${output}`)));
+  });
+  return {
+    url,
+    child,
+    stop: async () => {
+      if (child.exitCode !== null) return;
+      child.kill('SIGTERM');
+      await new Promise((resolve) => {
+        const timer = setTimeout(() => {
+          child.kill('SIGKILL');
+          resolve(undefined);
+        }, 20_000);
+        child.once('exit', () => {
+          clearTimeout(timer);
+          resolve(undefined);
+        });
+      });
+    },
+  };
+}
+
+/** Resident set size of a process, from /proc (Linux), in MiB. */
+function rssMiB(pid: number | undefined): number {
+  if (pid === undefined) return 0;
+  try {
+    const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+    const kb = Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0);
+    return kb / 1024;
+  } catch {
+    return 0;
+  }
+}
+
+function readStats(file: string): Record<string, number> {
+  try {
+    const parsed: unknown = JSON.parse(readFileSync(file, 'utf8'));
+    if (typeof parsed !== 'object' || parsed === null) return {};
+    return Object.fromEntries(
+      Object.entries(parsed).filter((e): e is [string, number] => typeof e[1] === 'number'),
+    );
+  } catch {
+    return {};
+  }
+}
+
+async function main(): Promise<void> {
+  const options = program.opts<Options>();
+  const only = new Set<Workload>(
+    (options.only ?? ALL.join(','))
+      .split(',')
+      .map((s) => s.trim().toUpperCase())
+      .filter((s): s is Workload => (ALL as readonly string[]).includes(s)),
+  );
+  const wants = (w: Workload) => only.has(w);
+  const results: Record<string, unknown> = {};
+  const rows: [string, string, string][] = [];
+  const log = (line: string) => process.stderr.write(`${line}\n`);
+  let failed = false;
+  const started = Date.now();
+
+  log(`bench: ${cpus().length} cores, ${Math.round(totalmem() / 2 ** 30)} GiB, node ${process.version}`);
+  const azurite = await startAzurite({ inMemory: true });
+  const statsDir = path.join(appRoot(), '.bench');
+  if (!existsSync(statsDir)) mkdirSync(statsDir, { recursive: true });
+  const statsFile = path.join(statsDir, `storage-stats-${process.pid}.json`);
+  const host = await startHostProcess(azurite.connectionString, statsFile);
+  const admin = new AdminClient(host.url, 'bench-admin-key');
+  try {
+    if (wants('F1') || wants('B1') || wants('B5')) {
+      log(
+        'F1: writing 100,000 rows in 100-operation transactions over 256 partitions, 4 in flight, then listing them',
+      );
+      const floor = await floorF1(tableClient(azurite.connectionString, uniqueTable()), 100_000);
+      results.F1_s = round(floor.seconds);
+      rows.push([
+        'F1',
+        'storage floor: write + list 100,000 rows',
+        `${floor.seconds.toFixed(1)} s (write ${floor.writeSeconds.toFixed(1)} s, list ${floor.readSeconds.toFixed(1)} s)`,
+      ]);
+    }
+
+    if (wants('B1') || wants('B4') || wants('B5')) {
+      const sizes = wants('B5')
+        ? [
+            ...new Set([
+              Math.min(10_000, options.members),
+              Math.min(30_000, options.members),
+              options.members,
+            ]),
+          ]
+        : [options.members];
+      const perMember: Record<string, number> = {};
+      for (const size of sizes) {
+        log(`B1/B5: importing a tenant with a ${size}-member group (not timed)`);
+        const prepared = await prepareGroupTenant(admin, size, options.seed + size);
+        const before = readStats(statsFile);
+        let peak = 0;
+        log(`B1/B5: assigning E3 + EMS to ${size} members`);
+        const run = await runGroupAssignment(admin, prepared, () => {
+          peak = Math.max(peak, rssMiB(host.child.pid));
+        });
+        perMember[String(size)] = run.seconds / size;
+        rows.push([
+          `B5 ${size}`,
+          `group assignment, ${size} members`,
+          `${run.seconds.toFixed(1)} s (${Math.round(size / run.seconds)} members/s)`,
+        ]);
+        if (size === options.members) {
+          const after = readStats(statsFile);
+          const operations = operationsBetween(before, after);
+          results.B1_s = round(run.seconds);
+          results.B1_members_per_s = Math.round(size / run.seconds);
+          results.B4_rss_mib = Math.round(peak);
+          if (typeof results.F1_s === 'number') results.B1_ratio = round(run.seconds / results.F1_s);
+          results.B1_storage_operations = operations;
+          results.azure_estimate_B1_s = round(azureEstimate(size, operations));
+          log(`B1: checking the invariants of rules.md §7 on ${size} members`);
+          const violations = await checkTenant(admin, prepared.state);
+          results.B1_invariant_violations = violations.length;
+          if (violations.length > 0) {
+            failed = true;
+            for (const v of violations.slice(0, 10)) log(`  ${v.invariant}: ${v.message}`);
+          }
+          rows.push([
+            'B1',
+            `${size} members, ratio to F1`,
+            `${results.B1_ratio ?? '?'} × F1, invariants: ${violations.length === 0 ? 'hold' : `${violations.length} violations`}`,
+          ]);
+          rows.push(['B4', 'host peak RSS during B1', `${Math.round(peak)} MiB`]);
+          if (wants('B3')) {
+            log(`B3: 32 clients for ${options.b3Seconds} s of reads and license writes`);
+            const b3 = await runReadsAndWrites(admin, prepared, options.b3Seconds);
+            results.B3_reads_per_s = Math.round(b3.reads.length / options.b3Seconds);
+            results.B3_writes_per_s = Math.round(b3.writes.length / options.b3Seconds);
+            results.B3_p50_ms = round(percentile(b3.reads, 50));
+            results.B3_p99_ms = round(percentile(b3.reads, 99));
+            results.B3_write_p99_ms = round(percentile(b3.writes, 99));
+            results.B3_errors = b3.errors;
+            if (b3.errors > 0) failed = true;
+            rows.push([
+              'B3',
+              'reads and assignLicense, 32 clients',
+              `${results.B3_reads_per_s} reads/s, p50 ${results.B3_p50_ms} ms, p99 ${results.B3_p99_ms} ms; ${results.B3_writes_per_s} writes/s (p99 ${results.B3_write_p99_ms} ms); errors ${b3.errors}`,
+            ]);
+          }
+        }
+      }
+      results.B5_s_per_member = Object.fromEntries(
+        Object.entries(perMember).map(([k, v]) => [k, Number(v.toPrecision(3))]),
+      );
+      const small = perMember[String(sizes[0])];
+      const large = perMember[String(sizes[sizes.length - 1])];
+      if (small && large && sizes.length > 1) {
+        results.B5_ratio = round(large / small);
+        rows.push([
+          'B5',
+          `per-member cost, ${sizes[sizes.length - 1]} vs ${sizes[0]}`,
+          `${results.B5_ratio} ×`,
+        ]);
+      }
+    }
+
+    if (wants('B2')) {
+      log('B2: importing 200 groups of 1,000 members, licensing them (not timed)');
+      const prepared = await prepareMembershipTenant(admin, 200, 1000, options.seed);
+      log(`B2: posting ${options.b2Changes} membership changes as webhook batches`);
+      const b2 = await runMembershipChanges(admin, prepared, options.b2Changes, options.seed);
+      results.B2_changes_per_s = Math.round(options.b2Changes / b2.seconds);
+      log('B2: checking the invariants');
+      const violations = await checkTenant(admin, prepared.state);
+      results.B2_invariant_violations = violations.length;
+      if (violations.length > 0) {
+        failed = true;
+        for (const v of violations.slice(0, 10)) log(`  ${v.invariant}: ${v.message}`);
+      }
+      rows.push([
+        'B2',
+        `${options.b2Changes} membership changes via the webhook`,
+        `${results.B2_changes_per_s} changes/s (${b2.seconds.toFixed(1)} s, ${b2.posts} posts), invariants: ${violations.length === 0 ? 'hold' : 'VIOLATED'}`,
+      ]);
+    }
+  } finally {
+    await host.stop();
+    await azurite.stop();
+  }
+  results.total_s = round((Date.now() - started) / 1000);
+  const width = Math.max(...rows.map((r) => r[1].length));
+  console.log(
+    [
+      '',
+      'id     workload'.padEnd(width + 7) + '  result',
+      ...rows.map(([id, what, value]) => `${id.padEnd(6)} ${what.padEnd(width)}  ${value}`),
+    ].join('\n'),
+  );
+  console.log(JSON.stringify(results));
+  if (failed) process.exitCode = 1;
+}
+
+function operationsBetween(
+  before: Record<string, number>,
+  after: Record<string, number>,
+): Record<string, number> {
+  const delta: Record<string, number> = {};
+  for (const [key, value] of Object.entries(after)) {
+    const d = value - (before[key] ?? 0);
+    if (d > 0) delta[key] = d;
+  }
+  return delta;
+}
+
+/**
+ * What B1 would take on Azure Storage: the account allows ~20,000 entity operations/s and each partition ~2,000
+ * entities/s. Rows written in transactions count one operation per entity; the slowest of the account bound and
+ * the busiest-partition bound wins (256 principal partitions share the writes evenly).
+ */
+function azureEstimate(members: number, operations: Record<string, number>): number {
+  const requests = Object.values(operations).reduce((sum, n) => sum + n, 0);
+  const entityWrites = members * 1.05;
+  const accountOps = requests + entityWrites;
+  const partitionEntities = entityWrites / 256;
+  return Math.max(accountOps / 20_000, partitionEntities / 2_000);
+}
+
+function round(value: number): number {
+  return Math.round(value * 100) / 100;
+}
+
+main().catch((error: unknown) => {
+  console.error(`bench: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
+  process.exit(1);
+});

@@ -1,0 +1,474 @@
+import { randomUUID } from 'node:crypto';
+import type { TableClient, TransactionAction } from '@azure/data-tables';
+import { z } from 'zod';
+import { loadCatalog } from '../catalog/load.js';
+import {
+  checkInvariants,
+  type InvariantViolation,
+  LICENSE_ERRORS,
+  type LicenseEntry,
+} from '../engine/index.js';
+import { Random } from '../simulator/random.js';
+import { type AdminClient, graphClient } from '../simulator/service.js';
+import { type SimState, snapshotOf } from '../simulator/state.js';
+import { listAll } from '../simulator/verify.js';
+import { SHARD_COUNT, shardKey } from '../storage/keys.js';
+
+export const E3 = '6fd2c87f-b296-42f0-b197-1e91e994b900';
+export const EMS = 'efccb6f7-5641-4e0e-bd10-b4976e1bf68e';
+
+/**
+ * F1, the storage floor (performance.md): 100,000 small rows written in 100-operation transactions over the same
+ * number of partitions the product uses for principals (256), 4 transactions in flight, then listed back partition
+ * by partition. Measured on the same Azurite, in the same run, as the workloads.
+ */
+export async function floorF1(
+  table: TableClient,
+  rows: number,
+): Promise<{ seconds: number; writeSeconds: number; readSeconds: number }> {
+  await table.createTable();
+  const byPartition = new Map<string, { partitionKey: string; rowKey: string; v: number }[]>();
+  for (let i = 0; i < rows; i++) {
+    const partitionKey = `floor|${shardKey(i % SHARD_COUNT)}`;
+    const list = byPartition.get(partitionKey) ?? [];
+    list.push({ partitionKey, rowKey: `r${String(i).padStart(8, '0')}`, v: i });
+    byPartition.set(partitionKey, list);
+  }
+  const batches: TransactionAction[][] = [];
+  for (const list of byPartition.values()) {
+    for (let i = 0; i < list.length; i += 100) batches.push(list.slice(i, i + 100).map((e) => ['create', e]));
+  }
+  const started = Date.now();
+  await inParallel(batches, 4, (batch) => table.submitTransaction(batch).then(() => undefined));
+  const written = Date.now();
+  let listed = 0;
+  await inParallel([...byPartition.keys()], 4, async (partitionKey) => {
+    for await (const _ of table.listEntities({
+      queryOptions: { filter: `PartitionKey eq '${partitionKey}'` },
+    }))
+      listed++;
+  });
+  if (listed !== rows) throw new Error(`F1 listed ${listed} rows back, wrote ${rows}`);
+  const done = Date.now();
+  return {
+    seconds: (done - started) / 1000,
+    writeSeconds: (written - started) / 1000,
+    readSeconds: (done - written) / 1000,
+  };
+}
+
+export async function inParallel<T>(
+  items: readonly T[],
+  limit: number,
+  work: (item: T) => Promise<void>,
+): Promise<void> {
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: Math.min(limit, items.length) }, async () => {
+      while (next < items.length) {
+        const item = items[next++];
+        if (item !== undefined) await work(item);
+      }
+    }),
+  );
+}
+
+/** A tenant prepared for B1/B5: one security group of `members` users, E3 and EMS bought for all of them. */
+export interface GroupTenant {
+  readonly state: SimState;
+  readonly groupId: string;
+  readonly token: string;
+}
+
+/** Prepares (not timed) a tenant with one `members`-user security group through the admin import. */
+export async function prepareGroupTenant(
+  admin: AdminClient,
+  members: number,
+  seed: number,
+): Promise<GroupTenant> {
+  const random = new Random(seed);
+  const tenant = await admin.createTenant(`Bench ${members}`, 'US');
+  await admin.setUnits(tenant.id, 'ENTERPRISEPACK', members);
+  await admin.setUnits(tenant.id, 'EMS', members);
+  const groupId = random.uuid();
+  const now = new Date().toISOString();
+  const users: SimState['users'] = {};
+  const memberships: SimState['memberships'] = { [groupId]: {} };
+  const lines: unknown[] = [{ type: 'group', id: groupId, displayName: 'Everyone', securityEnabled: true }];
+  for (let i = 0; i < members; i++) {
+    const id = random.uuid();
+    const userPrincipalName = `user${i}@bench.test`;
+    users[id] = {
+      userPrincipalName,
+      displayName: `User ${i}`,
+      usageLocation: 'US',
+      proxyAddresses: [],
+      department: 'Bench',
+      deleted: false,
+      direct: [],
+    };
+    const group = memberships[groupId];
+    if (group) group[id] = { kind: 'user', joinedAt: now };
+    lines.push({
+      type: 'user',
+      id,
+      userPrincipalName,
+      displayName: `User ${i}`,
+      usageLocation: 'US',
+      memberOf: [groupId],
+    });
+  }
+  for (let i = 0; i < lines.length; i += 20_000) {
+    const result = await admin.import(tenant.id, lines.slice(i, i + 20_000));
+    if (result.errors.length > 0)
+      throw new Error(`import refused lines: ${JSON.stringify(result.errors.slice(0, 3))}`);
+  }
+  const state: SimState = {
+    version: 1,
+    seed,
+    baseUrl: admin.baseUrl,
+    tenant: {
+      id: tenant.id,
+      displayName: tenant.displayName,
+      countryLetterCode: 'US',
+      licenseErrorHealing: 'automatic',
+      clientState: tenant.webhook.clientState,
+    },
+    units: { [E3]: { enabled: members, warning: 0 }, [EMS]: { enabled: members, warning: 0 } },
+    lowered: [],
+    users,
+    devices: {},
+    groups: {
+      [groupId]: {
+        displayName: 'Everyone',
+        kind: 'department',
+        securityEnabled: true,
+        licenses: [],
+        licensedSince: null,
+      },
+    },
+    memberships,
+    sequence: 1,
+    events: 0,
+  };
+  return { state, groupId, token: await admin.token(tenant.id) };
+}
+
+/**
+ * B1: assign E3 and EMS to the group through the Graph API and time the 202 → `ProcessingComplete` span, polling
+ * the group's `licenseProcessingState` as a client would. `sample` runs every 100 ms while it waits (RSS).
+ */
+export async function runGroupAssignment(
+  admin: AdminClient,
+  prepared: GroupTenant,
+  sample: () => void,
+): Promise<{ seconds: number }> {
+  const graph = graphClient(admin.baseUrl, prepared.token);
+  const licenses = [
+    { skuId: E3, disabledPlans: [] },
+    { skuId: EMS, disabledPlans: [] },
+  ];
+  const started = Date.now();
+  await graph
+    .api(`/groups/${prepared.groupId}/assignLicense`)
+    .post({ addLicenses: licenses, removeLicenses: [] });
+  for (;;) {
+    sample();
+    const group: unknown = await graph
+      .api(`/groups/${prepared.groupId}`)
+      .select('licenseProcessingState')
+      .get();
+    const state =
+      typeof group === 'object' &&
+      group !== null &&
+      'licenseProcessingState' in group &&
+      typeof group.licenseProcessingState === 'object' &&
+      group.licenseProcessingState !== null &&
+      'state' in group.licenseProcessingState
+        ? group.licenseProcessingState.state
+        : undefined;
+    if (state === 'ProcessingComplete') break;
+    if (Date.now() - started > 60 * 60_000) throw new Error('B1 did not complete within an hour');
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  const seconds = (Date.now() - started) / 1000;
+  const group = prepared.state.groups[prepared.groupId];
+  if (group) {
+    group.licenses = licenses;
+    group.licensedSince = new Date(started).toISOString();
+  }
+  return { seconds };
+}
+
+/** Reads every principal back through the Graph API and checks rules.md §7 against the bench's own record. */
+export async function checkTenant(admin: AdminClient, state: SimState): Promise<InvariantViolation[]> {
+  await admin.waitIdle(state.tenant.id, 30 * 60_000);
+  const graph = graphClient(admin.baseUrl, await admin.token(state.tenant.id, ['Directory.Read.All']));
+  const entries = new Map<string, LicenseEntry[]>();
+  for (const item of await listAll(graph, '/users?$select=id,licenseAssignmentStates&$top=999')) {
+    if (typeof item !== 'object' || item === null || !('id' in item) || typeof item.id !== 'string') continue;
+    const states =
+      'licenseAssignmentStates' in item && Array.isArray(item.licenseAssignmentStates)
+        ? item.licenseAssignmentStates
+        : [];
+    entries.set(item.id, states.map(toEntry));
+  }
+  const skus = await listAll(graph, '/subscribedSkus');
+  const consumed = new Map<string, number>();
+  for (const sku of skus) {
+    if (
+      typeof sku === 'object' &&
+      sku !== null &&
+      'skuId' in sku &&
+      'consumedUnits' in sku &&
+      typeof sku.skuId === 'string' &&
+      typeof sku.consumedUnits === 'number'
+    ) {
+      consumed.set(sku.skuId, sku.consumedUnits);
+    }
+  }
+  return checkInvariants(
+    loadCatalog(),
+    { snapshot: snapshotOf(state), entries, consumedUnits: consumed },
+    new Date().toISOString(),
+  );
+}
+
+const entrySchema = z.object({
+  skuId: z.string(),
+  assignedByGroup: z.string().nullable(),
+  disabledPlans: z.array(z.string()),
+  state: z.enum(['Active', 'Error', 'Disabled']),
+  error: z.enum(['None', ...LICENSE_ERRORS]),
+  lastUpdatedDateTime: z.string(),
+});
+
+function toEntry(raw: unknown): LicenseEntry {
+  const e = entrySchema.parse(raw);
+  return {
+    ...e,
+    since: e.lastUpdatedDateTime,
+    waitingSince: e.error === 'CountViolation' ? e.lastUpdatedDateTime : null,
+  };
+}
+
+/** B2's tenant: 200 groups of 1,000 members from a pool of users, every group carrying E3. */
+export interface ChurnTenant {
+  readonly state: SimState;
+  readonly groups: string[];
+  readonly pool: string[];
+}
+
+export async function prepareMembershipTenant(
+  admin: AdminClient,
+  groups: number,
+  perGroup: number,
+  seed: number,
+): Promise<ChurnTenant> {
+  const random = new Random(seed);
+  const pool = Array.from({ length: Math.max(perGroup * 4, 4000) }, () => random.uuid());
+  const tenant = await admin.createTenant('Bench B2', 'US');
+  await admin.setUnits(tenant.id, 'ENTERPRISEPACK', pool.length);
+  const groupIds = Array.from({ length: groups }, () => random.uuid());
+  const now = new Date().toISOString();
+  const memberships: SimState['memberships'] = {};
+  const memberOf = new Map<string, string[]>();
+  for (const groupId of groupIds) {
+    memberships[groupId] = {};
+    const start = random.int(pool.length);
+    for (let i = 0; i < perGroup; i++) {
+      const userId = pool[(start + i) % pool.length] ?? '';
+      const group = memberships[groupId];
+      if (group) group[userId] = { kind: 'user', joinedAt: now };
+      memberOf.set(userId, [...(memberOf.get(userId) ?? []), groupId]);
+    }
+  }
+  const users: SimState['users'] = {};
+  const lines: unknown[] = groupIds.map((id, i) => ({
+    type: 'group',
+    id,
+    displayName: `Team ${i}`,
+    securityEnabled: true,
+  }));
+  pool.forEach((id, i) => {
+    users[id] = {
+      userPrincipalName: `member${i}@bench.test`,
+      displayName: `Member ${i}`,
+      usageLocation: 'US',
+      proxyAddresses: [],
+      department: 'Bench',
+      deleted: false,
+      direct: [],
+    };
+    lines.push({
+      type: 'user',
+      id,
+      userPrincipalName: `member${i}@bench.test`,
+      displayName: `Member ${i}`,
+      usageLocation: 'US',
+      memberOf: memberOf.get(id) ?? [],
+    });
+  });
+  for (let i = 0; i < lines.length; i += 20_000) await admin.import(tenant.id, lines.slice(i, i + 20_000));
+  const graph = graphClient(admin.baseUrl, await admin.token(tenant.id));
+  const groupsState: SimState['groups'] = {};
+  for (const groupId of groupIds) {
+    await graph
+      .api(`/groups/${groupId}/assignLicense`)
+      .post({ addLicenses: [{ skuId: E3, disabledPlans: [] }], removeLicenses: [] });
+    groupsState[groupId] = {
+      displayName: groupId,
+      kind: 'project',
+      securityEnabled: true,
+      licenses: [{ skuId: E3, disabledPlans: [] }],
+      licensedSince: now,
+    };
+  }
+  await admin.waitIdle(tenant.id, 30 * 60_000);
+  return {
+    pool,
+    groups: groupIds,
+    state: {
+      version: 1,
+      seed,
+      baseUrl: admin.baseUrl,
+      tenant: {
+        id: tenant.id,
+        displayName: tenant.displayName,
+        countryLetterCode: 'US',
+        licenseErrorHealing: 'automatic',
+        clientState: tenant.webhook.clientState,
+      },
+      units: { [E3]: { enabled: pool.length, warning: 0 } },
+      lowered: [],
+      users,
+      devices: {},
+      groups: groupsState,
+      memberships,
+      sequence: 1,
+      events: 0,
+    },
+  };
+}
+
+/**
+ * B2: `changes` membership changes — half joins of users not in the group, half leaves — sent as Graph change
+ * notifications (one per group and batch, with `members@delta`) in webhook POSTs, timed from the first POST until
+ * the service is idle (every change applied and evaluated).
+ */
+export async function runMembershipChanges(
+  admin: AdminClient,
+  prepared: ChurnTenant,
+  changes: number,
+  seed: number,
+): Promise<{ seconds: number; posts: number }> {
+  const random = new Random(seed);
+  const { state } = prepared;
+  const planned: { groupId: string; memberId: string; op: 'add' | 'remove' }[] = [];
+  while (planned.length < changes) {
+    const groupId = random.pick(prepared.groups);
+    const members = state.memberships[groupId] ?? {};
+    if (random.chance(0.5)) {
+      const userId = random.pick(prepared.pool);
+      if (members[userId] || planned.some((p) => p.groupId === groupId && p.memberId === userId)) continue;
+      members[userId] = { kind: 'user', joinedAt: new Date().toISOString() };
+      planned.push({ groupId, memberId: userId, op: 'add' });
+    } else {
+      const current = Object.keys(members);
+      if (current.length === 0) continue;
+      const userId = random.pick(current);
+      if (planned.some((p) => p.groupId === groupId && p.memberId === userId)) continue;
+      delete members[userId];
+      planned.push({ groupId, memberId: userId, op: 'remove' });
+    }
+  }
+  // Notifications as Graph batches them: per group, up to 100 deltas; 10 notifications per POST.
+  const notifications: unknown[] = [];
+  const byGroup = new Map<string, typeof planned>();
+  for (const change of planned) byGroup.set(change.groupId, [...(byGroup.get(change.groupId) ?? []), change]);
+  for (const [groupId, list] of byGroup) {
+    for (let i = 0; i < list.length; i += 100) {
+      notifications.push({
+        subscriptionId: 'bench',
+        clientState: state.tenant.clientState,
+        tenantId: state.tenant.id,
+        changeType: 'updated',
+        resource: `Groups/${groupId}`,
+        resourceData: {
+          id: groupId,
+          sequenceNumber: state.sequence++,
+          'members@delta': list
+            .slice(i, i + 100)
+            .map((c) => (c.op === 'add' ? { id: c.memberId } : { id: c.memberId, '@removed': 'deleted' })),
+        },
+      });
+    }
+  }
+  random.shuffle(notifications);
+  const posts: unknown[][] = [];
+  for (let i = 0; i < notifications.length; i += 10) posts.push(notifications.slice(i, i + 10));
+  const started = Date.now();
+  await inParallel(posts, 4, async (batch) => {
+    const status = await admin.notify(batch);
+    if (status !== 202) throw new Error(`the webhook answered ${status}`);
+  });
+  await admin.waitIdle(state.tenant.id, 30 * 60_000);
+  return { seconds: (Date.now() - started) / 1000, posts: posts.length };
+}
+
+/**
+ * B3: 32 concurrent clients for `seconds`: reads of `GET /users/{id}?$select=licenseAssignmentStates` (90%) and
+ * writes `POST /users/{id}/assignLicense` that switch a direct E3's disabled plans (10%, no seat moves).
+ */
+export async function runReadsAndWrites(
+  admin: AdminClient,
+  prepared: GroupTenant,
+  seconds: number,
+  clients = 32,
+): Promise<{ reads: number[]; writes: number[]; errors: number }> {
+  const ids = Object.keys(prepared.state.users);
+  const random = new Random(99);
+  const base = `${admin.baseUrl}/api/v1.0`;
+  const headers = { authorization: `Bearer ${prepared.token}` };
+  const yammer = '7547a3fe-08ee-4ccb-b430-5077c5041653';
+  const reads: number[] = [];
+  const writes: number[] = [];
+  let errors = 0;
+  const until = Date.now() + seconds * 1000;
+  await Promise.all(
+    Array.from({ length: clients }, async () => {
+      while (Date.now() < until) {
+        const id = random.pick(ids);
+        const started = performance.now();
+        if (random.chance(0.1)) {
+          const body = JSON.stringify({
+            addLicenses: [{ skuId: E3, disabledPlans: random.chance(0.5) ? [yammer] : [] }],
+            removeLicenses: [],
+          });
+          const response = await fetch(`${base}/users/${id}/assignLicense`, {
+            method: 'POST',
+            headers: { ...headers, 'content-type': 'application/json' },
+            body,
+          });
+          await response.arrayBuffer();
+          if (response.status !== 200) errors++;
+          else writes.push(performance.now() - started);
+        } else {
+          const response = await fetch(`${base}/users/${id}?$select=licenseAssignmentStates`, { headers });
+          await response.arrayBuffer();
+          if (response.status !== 200) errors++;
+          else reads.push(performance.now() - started);
+        }
+      }
+    }),
+  );
+  return { reads, writes, errors };
+}
+
+export function percentile(values: readonly number[], p: number): number {
+  if (values.length === 0) return Number.NaN;
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? Number.NaN;
+}
+
+export const uniqueTable = () => `floor${randomUUID().replace(/-/g, '').slice(0, 12)}`;
