@@ -11,6 +11,7 @@ import {
 } from '../storage/principal-records.js';
 import { getRow, getString, isConflict } from '../storage/properties.js';
 import { readTenant, readTenantPartition } from '../storage/tenant-records.js';
+import { applyChanges } from './changes.js';
 import type { AppContext } from './context.js';
 import { ConflictError, InvalidRequestError, NotFoundError } from './errors.js';
 import { updatePrincipals } from './principal-updates.js';
@@ -393,9 +394,11 @@ export const MEMBER_EXISTS =
   "One or more added object references already exist for the following modified properties: 'members'.";
 
 /**
- * `POST /groups/{id}/members/$ref`: the member list shows the member at once; the member's own record and its
- * licenses follow on the changes queue (like Entra: "effective within minutes"). The change is queued before the
- * list is touched, so a crash in between still converges.
+ * `POST /groups/{id}/members/$ref`. A user or device member is applied at once, in the request: its own record, the
+ * group's member list and its licenses. Queued, an add and a later removal of the same member could be applied in
+ * the other order (queue messages are not ordered, and API changes carry no sequence), leaving the removed member
+ * in the group for good. A nested group goes through the changes queue (it may bring many devices to evaluate); the
+ * change is queued before the list is touched, so a crash in between still converges.
  */
 export async function addMember(
   ctx: AppContext,
@@ -409,15 +412,30 @@ export async function addMember(
   if (memberId === group.id) throw new InvalidRequestError('A group cannot be a member of itself.');
   if (await ctx.members.has(tenantId, group.id, memberId)) throw new InvalidRequestError(MEMBER_EXISTS);
   const joinedAt = ctx.now().toISOString();
-  await ctx.queues.send('changes', {
-    kind: 'changes',
+  const message = {
+    kind: 'changes' as const,
     tenantId,
-    changes: [{ type: 'member', op: 'add', groupId: group.id, memberId, memberKind: kind, joinedAt }],
-    origin: 'api',
-  });
+    changes: [
+      {
+        type: 'member' as const,
+        op: 'add' as const,
+        groupId: group.id,
+        memberId,
+        memberKind: kind,
+        joinedAt,
+      },
+    ],
+    origin: 'api' as const,
+  };
+  if (kind !== 'group') {
+    await applyChanges(ctx, message, randomUUID());
+    return;
+  }
+  await ctx.queues.send('changes', message);
   await ctx.members.apply(tenantId, group.id, [{ id: memberId, kind, joinedAt }], []);
 }
 
+/** `DELETE /groups/{id}/members/{memberId}/$ref`: applied at once for users and devices, like `addMember`. */
 export async function removeMember(
   ctx: AppContext,
   tenantId: string,
@@ -426,12 +444,18 @@ export async function removeMember(
 ): Promise<void> {
   const group = await getGroup(ctx, tenantId, groupId);
   if (!(await ctx.members.has(tenantId, group.id, memberId))) throw new NotFoundError(memberId);
-  await ctx.queues.send('changes', {
-    kind: 'changes',
+  const kind = await kindOf(ctx, tenantId, memberId);
+  const message = {
+    kind: 'changes' as const,
     tenantId,
-    changes: [{ type: 'member', op: 'remove', groupId: group.id, memberId }],
-    origin: 'api',
-  });
+    changes: [{ type: 'member' as const, op: 'remove' as const, groupId: group.id, memberId }],
+    origin: 'api' as const,
+  };
+  if (kind === 'user' || kind === 'device') {
+    await applyChanges(ctx, message, randomUUID());
+    return;
+  }
+  await ctx.queues.send('changes', message);
   await ctx.members.apply(tenantId, group.id, [], [memberId]);
 }
 
