@@ -137,7 +137,8 @@ export async function createUser(
   const record = newUserRecord(tenantId, input, ctx.now().toISOString());
   await reserveName(ctx, tenantId, record.userPrincipalName ?? '', record.id);
   try {
-    const response = await ctx.tables.principals.createEntity(encodePrincipal(ctx.catalog, record));
+    const entity = encodePrincipal(ctx.catalog, record);
+    const response = await ctx.tables.principalsFor(entity.partitionKey).createEntity(entity);
     const created = { ...record, etag: response.etag };
     return (await registerProxyAddresses(ctx, tenantId, created, [])) ?? created;
   } catch (error: unknown) {
@@ -375,7 +376,8 @@ export async function createDevice(
     sharedProxy: false,
   };
   try {
-    const response = await ctx.tables.principals.createEntity(encodePrincipal(ctx.catalog, record));
+    const entity = encodePrincipal(ctx.catalog, record);
+    const response = await ctx.tables.principalsFor(entity.partitionKey).createEntity(entity);
     return { ...record, etag: response.etag };
   } catch (error: unknown) {
     if (isConflict(error)) throw new ConflictError(`Another object with id ${record.id} already exists.`);

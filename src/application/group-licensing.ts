@@ -214,10 +214,12 @@ export async function planGroupJob(ctx: AppContext, message: GroupJobMessage): P
   const closure = await groupsUnder(ctx, tenantId, groupId);
   const pages: Omit<GroupPageMessage, 'page' | 'pages'>[] = [];
   const perPage = membersPerPage();
-  const shardsPerPage = Math.max(
+  // A power of two, so a page never straddles two principal tables (16 shards each): its range read is one query.
+  const wanted = Math.max(
     1,
     Math.min(SHARD_COUNT, Math.floor((SHARD_COUNT * perPage) / Math.max(1, userCount))),
   );
+  const shardsPerPage = 2 ** Math.floor(Math.log2(wanted));
   const dense = userCount >= (await estimatePrincipals(ctx, tenantId)) / 4 && userCount > 200;
   for (let from = 0; from < SHARD_COUNT; from += shardsPerPage) {
     pages.push({

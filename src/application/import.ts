@@ -376,7 +376,8 @@ async function writeRows(
   rows: readonly PendingRow[],
   refuse: (row: PendingRow, message: string) => void,
 ): Promise<PendingRow[]> {
-  const client = ctx.tables[table];
+  const partition = rows[0]?.entity.partitionKey ?? '';
+  const client = table === 'principals' ? ctx.tables.principalsFor(partition) : ctx.tables.groups;
   const written: PendingRow[] = [];
   for (let i = 0; i < rows.length; i += FLUSH_AT) {
     const slice = rows.slice(i, i + FLUSH_AT);

@@ -33,7 +33,7 @@ export async function sweep(ctx: AppContext): Promise<SweepResult> {
       `PartitionKey ge ${odata(`${tenantId}|`)} and PartitionKey lt ${odata(tenantRangeEnd(tenantId))}` +
       ` and del lt ${odata(cutoff)}`;
     const expired: string[] = [];
-    for await (const row of queryRows(ctx.tables.principals, filter, ['PartitionKey', 'RowKey', 'del'])) {
+    for await (const row of ctx.tables.queryPrincipals(filter, ['del'])) {
       const deletedAt = getString(row, 'del');
       if (deletedAt && isPastRetention(deletedAt, now.toISOString())) expired.push(row.rowKey);
     }
@@ -58,7 +58,7 @@ export async function sweep(ctx: AppContext): Promise<SweepResult> {
       `PartitionKey ge ${odata(`${tenantId}|`)} and PartitionKey lt ${odata(tenantRangeEnd(tenantId))}` +
       ` and RowKey ge '~r|' and RowKey lt '~r}'`;
     const stale: { partition: string; key: string }[] = [];
-    for await (const row of queryRows(ctx.tables.principals, markerFilter, ['PartitionKey', 'RowKey'])) {
+    for await (const row of ctx.tables.queryPrincipals(markerFilter)) {
       if (!open.has(reservationOfMarker(row.rowKey)))
         stale.push({ partition: row.partitionKey, key: row.rowKey.slice(3) });
     }

@@ -2,7 +2,6 @@ import type { GroupLicensing, LicenseEntry, ObservedTenant, PrincipalSnapshot } 
 import { listGroups } from '../storage/group-records.js';
 import { odata, tenantRangeEnd } from '../storage/keys.js';
 import { decodePrincipal, isPrincipalRow, type PrincipalRecord } from '../storage/principal-records.js';
-import { queryRows } from '../storage/properties.js';
 import { readTenantPartition, settingsOf } from '../storage/tenant-records.js';
 import type { AppContext } from './context.js';
 import { NotFoundError } from './errors.js';
@@ -10,7 +9,7 @@ import { NotFoundError } from './errors.js';
 /** Every principal of a tenant, streamed partition range by partition range. */
 export async function* listPrincipals(ctx: AppContext, tenantId: string): AsyncGenerator<PrincipalRecord> {
   const filter = `PartitionKey ge ${odata(`${tenantId}|`)} and PartitionKey lt ${odata(tenantRangeEnd(tenantId))} and RowKey lt '~'`;
-  for await (const entity of queryRows(ctx.tables.principals, filter)) {
+  for await (const entity of ctx.tables.queryPrincipals(filter)) {
     if (isPrincipalRow(entity)) yield decodePrincipal(tenantId, entity);
   }
 }

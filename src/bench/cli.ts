@@ -40,9 +40,11 @@ const program = new Command()
   .option('--only <list>', `comma-separated subset of ${ALL.join(',')}`)
   .option('--b2-changes <n>', 'membership changes in B2', positive, 20_000)
   .option('--b3-seconds <n>', 'duration of B3', positive, 15)
+  .option('--profile <dir>', 'write a CPU profile of the host process to this folder (node --cpu-prof)')
   .parse();
 
 interface Options {
+  profile?: string;
   members: number;
   seed: number;
   only?: string;
@@ -54,11 +56,21 @@ interface Options {
 async function startHostProcess(
   connectionString: string,
   statsFile: string,
+  profileDir: string | undefined,
 ): Promise<{ url: string; child: ChildProcess; stop(): Promise<void> }> {
   const root = appRoot();
+  const profile = profileDir ? ['--cpu-prof', `--cpu-prof-dir=${path.resolve(profileDir)}`] : [];
   const child = spawn(
     process.execPath,
-    [path.join(root, 'dist', 'src', 'host', 'cli.js'), '--app-dir', root, '--no-azurite', '--port', '0'],
+    [
+      ...profile,
+      path.join(root, 'dist', 'src', 'host', 'cli.js'),
+      '--app-dir',
+      root,
+      '--no-azurite',
+      '--port',
+      '0',
+    ],
     {
       cwd: root,
       env: {
@@ -149,11 +161,16 @@ async function main(): Promise<void> {
   const started = Date.now();
 
   log(`bench: ${cpus().length} cores, ${Math.round(totalmem() / 2 ** 30)} GiB, node ${process.version}`);
-  const azurite = await startAzurite({ inMemory: true });
+  const azurite = await startAzurite({
+    inMemory: true,
+    ...(options.profile
+      ? { nodeArgs: ['--cpu-prof', `--cpu-prof-dir=${path.resolve(options.profile, 'azurite')}`] }
+      : {}),
+  });
   const statsDir = path.join(appRoot(), '.bench');
   if (!existsSync(statsDir)) mkdirSync(statsDir, { recursive: true });
   const statsFile = path.join(statsDir, `storage-stats-${process.pid}.json`);
-  const host = await startHostProcess(azurite.connectionString, statsFile);
+  const host = await startHostProcess(azurite.connectionString, statsFile, options.profile);
   const admin = new AdminClient(host.url, 'bench-admin-key');
   try {
     if (wants('F1') || wants('B1') || wants('B5')) {
@@ -278,7 +295,7 @@ async function main(): Promise<void> {
   console.log(
     [
       '',
-      'id     workload'.padEnd(width + 7) + '  result',
+      `${'id     workload'.padEnd(width + 7)}  result`,
       ...rows.map(([id, what, value]) => `${id.padEnd(6)} ${what.padEnd(width)}  ${value}`),
     ].join('\n'),
   );

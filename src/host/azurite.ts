@@ -20,6 +20,8 @@ export interface AzuriteOptions {
   startTimeoutMs?: number;
   /** Receives Azurite's own output lines (it is started with --silent, so there is no access log). */
   onOutput?: (line: string) => void;
+  /** Extra flags for Azurite's node process (the benchmark profiles it with --cpu-prof). */
+  nodeArgs?: readonly string[];
 }
 
 export interface RunningAzurite {
@@ -72,11 +74,15 @@ export async function startAzurite(options: AzuriteOptions = {}): Promise<Runnin
 
   // detached: its own process group, so a terminal Ctrl-C reaches only the parent, which then stops the
   // host before Azurite (in-flight invocations can still delete their messages).
-  const child = spawn(process.execPath, ['-e', preamble, azuriteMainPath(), ...args], {
-    stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
-    cwd: location ?? process.cwd(),
-    detached: true,
-  });
+  const child = spawn(
+    process.execPath,
+    [...(options.nodeArgs ?? []), '-e', preamble, azuriteMainPath(), ...args],
+    {
+      stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
+      cwd: location ?? process.cwd(),
+      detached: true,
+    },
+  );
   const killOnExit = (): void => {
     child.kill('SIGKILL');
   };

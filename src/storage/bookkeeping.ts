@@ -1,6 +1,5 @@
-import { z } from 'zod';
 import { guidProperty, odata, tenantRangeEnd } from './keys.js';
-import { getJson, queryRows } from './properties.js';
+import { decodePrincipal } from './principal-records.js';
 import type { StorageTables } from './tables.js';
 
 /**
@@ -17,10 +16,6 @@ export interface GroupCounts {
   errors: Record<string, number>;
 }
 
-const entriesSchema = z.array(
-  z.object({ g: z.string().nullable(), st: z.string(), e: z.string() }).passthrough(),
-);
-
 /** A group's outcome over its members: succeeded, failed, and the errors of the failed ones by type. */
 export async function readGroupCounters(
   tables: StorageTables,
@@ -31,18 +26,18 @@ export async function readGroupCounters(
   const member = guidProperty('G', groupId);
   const failing = guidProperty('E', groupId);
   const filter = `${tenantRange(tenantId)} and ${member} eq true and dd eq false`;
-  for await (const row of queryRows(tables.principals, filter, ['PartitionKey', 'RowKey', failing])) {
+  for await (const row of tables.queryPrincipals(filter, ['PartitionKey', 'RowKey', failing])) {
     if (row[failing] === true) counts.failed++;
     else counts.succeeded++;
   }
   if (counts.failed > 0) {
-    for await (const row of queryRows(
-      tables.principals,
+    for await (const row of tables.queryPrincipals(
       `${tenantRange(tenantId)} and ${failing} eq true and dd eq false`,
-      ['en'],
     )) {
-      const entries = getJson(row, 'en', entriesSchema, []);
-      const error = entries.find((e) => e.g === groupId && e.st === 'Error')?.e ?? 'Other';
+      const error =
+        decodePrincipal(tenantId, row).entries.find(
+          (e) => e.assignedByGroup === groupId && e.state === 'Error',
+        )?.error ?? 'Other';
       counts.errors[error] = (counts.errors[error] ?? 0) + 1;
     }
   }
@@ -58,7 +53,7 @@ export async function readGroupsWithErrors(
   const withErrors = new Set<string>();
   for (const groupId of groupIds) {
     const filter = `${tenantRange(tenantId)} and ${guidProperty('E', groupId)} eq true and dd eq false`;
-    for await (const _ of queryRows(tables.principals, filter, ['PartitionKey'])) {
+    for await (const _ of tables.queryPrincipals(filter, ['PartitionKey'])) {
       withErrors.add(groupId);
       break;
     }
@@ -81,7 +76,7 @@ export async function readWaiters(
   const prefix = `~w|${skuId}|`;
   const filter = `${tenantRange(tenantId)} and RowKey ge ${odata(prefix)} and RowKey lt ${odata(`${prefix}~`)}`;
   const waiters: WaitingRow[] = [];
-  for await (const entity of queryRows(tables.principals, filter, ['PartitionKey', 'RowKey'])) {
+  for await (const entity of tables.queryPrincipals(filter, ['PartitionKey', 'RowKey'])) {
     const [, , since, principalId] = entity.rowKey.split('|');
     if (since && principalId) waiters.push({ principalId, skuId, waitingSince: since });
   }
@@ -105,6 +100,5 @@ export async function* principalsInErrorFrom(
   groupId: string,
 ): AsyncGenerator<string> {
   const filter = `${tenantRange(tenantId)} and ${guidProperty('E', groupId)} eq true and dd eq false`;
-  for await (const entity of queryRows(tables.principals, filter, ['PartitionKey', 'RowKey']))
-    yield entity.rowKey;
+  for await (const entity of tables.queryPrincipals(filter, ['PartitionKey', 'RowKey'])) yield entity.rowKey;
 }

@@ -1,7 +1,7 @@
 import { odata, principalPartition, principalShardPartition, SHARD_COUNT, tenantRangeEnd } from './keys.js';
 import { decodePrincipal, isPrincipalRow, type PrincipalRecord } from './principal-records.js';
 import { getRow, queryRows } from './properties.js';
-import type { StorageTables } from './tables.js';
+import { SHARDS_PER_TABLE, type StorageTables } from './tables.js';
 
 const POINT_READS_IN_FLIGHT = 32;
 
@@ -10,7 +10,8 @@ export async function readPrincipal(
   tenantId: string,
   id: string,
 ): Promise<PrincipalRecord | undefined> {
-  const entity = await getRow(tables.principals, principalPartition(tenantId, id), id);
+  const partition = principalPartition(tenantId, id);
+  const entity = await getRow(tables.principalsFor(partition), partition, id);
   return entity ? decodePrincipal(tenantId, entity) : undefined;
 }
 
@@ -56,7 +57,7 @@ export async function readPrincipalShardsWithMarkers(
   const filter =
     `PartitionKey ge ${odata(from)} and PartitionKey lt ${odata(to)} and ` +
     `(RowKey lt '~' or (RowKey ge '~r|' and RowKey lt '~r}'))`;
-  for await (const entity of queryRows(tables.principals, filter)) {
+  for await (const entity of queryShardRange(tables, fromShard, toShardExclusive, filter)) {
     if (entity.rowKey.startsWith('~r|')) {
       markers.set(entity.partitionKey, [...(markers.get(entity.partitionKey) ?? []), entity.rowKey]);
       continue;
@@ -85,10 +86,18 @@ export async function readPrincipalShards(
       ? tenantRangeEnd(tenantId)
       : principalShardPartition(tenantId, toShardExclusive);
   const filter = `PartitionKey ge ${odata(from)} and PartitionKey lt ${odata(to)} and RowKey lt '~'`;
-  for await (const entity of queryRows(tables.principals, filter)) {
+  for await (const entity of queryShardRange(tables, fromShard, toShardExclusive, filter)) {
     if (!isPrincipalRow(entity)) continue;
     if (wanted && !wanted.has(entity.rowKey)) continue;
     found.set(entity.rowKey, decodePrincipal(tenantId, entity));
   }
   return found;
+}
+
+/** Runs a query on each principal table that holds shards of `from..to` (a page's range is usually one table). */
+async function* queryShardRange(tables: StorageTables, from: number, to: number, filter: string) {
+  const first = Math.floor(from / SHARDS_PER_TABLE);
+  const last = Math.floor(Math.max(from, to - 1) / SHARDS_PER_TABLE);
+  for (let t = first; t <= last; t++)
+    yield* queryRows(tables.principalsForShard(t * SHARDS_PER_TABLE), filter);
 }

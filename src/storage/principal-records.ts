@@ -9,15 +9,7 @@ import {
   type PrincipalKind,
 } from '../engine/index.js';
 import { guidProperty, principalPartition } from './keys.js';
-import {
-  CorruptEntityError,
-  getBoolean,
-  getJson,
-  getString,
-  putJson,
-  type RawEntity,
-  requireString,
-} from './properties.js';
+import { CorruptEntityError, getBoolean, getJson, getString, putJson, type RawEntity } from './properties.js';
 
 /** A membership as recorded on the member: the source of truth for "M is in G". */
 export interface MemberOfEntry {
@@ -109,9 +101,31 @@ const deviceSchema = z.object({
   alternativeSecurityIds: z.array(z.unknown()),
 });
 const profileValue = z.union([z.string(), z.number(), z.boolean(), z.null(), z.array(z.string())]);
-const profileSchema = z.record(z.string(), profileValue);
 
-/** The row written for a principal. `L_<sku>` flags make `assignedLicenses/any(...)` a server-side filter. */
+/** Everything not filtered on, in one JSON property: fewer properties is less work for the SDK and for Azurite. */
+const bodySchema = z.object({
+  n: z.string(),
+  ct: z.string(),
+  mn: z.string().nullable().optional(),
+  dep: z.string().nullable().optional(),
+  mb: z.boolean().optional(),
+  sp: z.boolean().optional(),
+  lq: z.number().optional(),
+  px: z.array(z.string()).optional(),
+  dev: deviceSchema.nullable().optional(),
+  pf: z.record(z.string(), profileValue).optional(),
+  dl: z.array(directSchema).optional(),
+  mo: z.array(memberOfSchema).optional(),
+  rm: z.array(removedSchema).optional(),
+  en: z.array(entrySchema).optional(),
+});
+
+/**
+ * The row written for a principal. Properties that filters need stay separate: kind `k`, deleted `dd` (and `del`,
+ * when), `nl` (lower-case display name), `upn`, `ul` (usage location), `ae`, and the flags `L<sku>` (holds a seat:
+ * `assignedLicenses/any(...)`), `G<group>`/`E<group>` (has entries from the group / one in error: group status and
+ * `membersWithLicenseErrors`). Everything else is one JSON property `d`.
+ */
 export function encodePrincipal(
   catalog: Catalog,
   record: PrincipalRecord,
@@ -123,76 +137,66 @@ export function encodePrincipal(
     partitionKey: principalPartition(record.tenantId, record.id),
     rowKey: record.id,
     k: record.kind === 'user' ? 'u' : 'd',
-    n: record.displayName,
     nl: record.displayName.toLowerCase(),
     ae: record.accountEnabled,
-    ct: record.createdDateTime,
-    mb: record.mailboxActive,
-    sp: record.sharedProxy,
     // Always written, so listings can filter on it (a missing property cannot be filtered on).
     dd: record.deletedDateTime !== null,
   };
   if (record.userPrincipalName !== null) entity.upn = record.userPrincipalName;
-  if (record.mailNickname !== null) entity.mn = record.mailNickname;
   if (record.usageLocation !== null) entity.ul = record.usageLocation;
-  if (record.department !== null) entity.dep = record.department;
   if (record.deletedDateTime !== null) entity.del = record.deletedDateTime;
-  if (record.lifecycleSequence !== undefined) entity.lq = record.lifecycleSequence;
-  if (record.proxyAddresses.length > 0) putJson(entity, 'px', record.proxyAddresses);
-  if (record.device !== null) putJson(entity, 'dev', record.device);
-  if (Object.keys(record.profile).length > 0) putJson(entity, 'pf', record.profile);
+  const body: z.input<typeof bodySchema> = { n: record.displayName, ct: record.createdDateTime };
+  if (record.mailNickname !== null) body.mn = record.mailNickname;
+  if (record.department !== null) body.dep = record.department;
+  if (record.mailboxActive) body.mb = true;
+  if (record.sharedProxy) body.sp = true;
+  if (record.lifecycleSequence !== undefined) body.lq = record.lifecycleSequence;
+  if (record.proxyAddresses.length > 0) body.px = [...record.proxyAddresses];
+  if (record.device !== null)
+    body.dev = { ...record.device, alternativeSecurityIds: [...record.device.alternativeSecurityIds] };
+  if (Object.keys(record.profile).length > 0) {
+    const profile: Record<string, string | number | boolean | null | string[]> = {};
+    for (const [key, value] of Object.entries(record.profile)) {
+      profile[key] = typeof value === 'object' && value !== null ? [...value] : value;
+    }
+    body.pf = profile;
+  }
   if (record.directLicenses.length > 0) {
-    putJson(
-      entity,
-      'dl',
-      record.directLicenses.map((l) => ({ s: l.skuId, d: l.disabledPlans, t: l.since })),
-    );
+    body.dl = record.directLicenses.map((l) => ({ s: l.skuId, d: [...l.disabledPlans], t: l.since }));
   }
   if (record.memberOf.length > 0) {
-    putJson(
-      entity,
-      'mo',
-      record.memberOf.map((m) => ({
-        g: m.groupId,
-        t: m.joinedAt,
-        b: m.bucket,
-        ...(m.sequence === undefined ? {} : { q: m.sequence }),
-      })),
-    );
+    body.mo = record.memberOf.map((m) => ({
+      g: m.groupId,
+      t: m.joinedAt,
+      b: m.bucket,
+      ...(m.sequence === undefined ? {} : { q: m.sequence }),
+    }));
   }
   if (record.removedMemberships.length > 0) {
-    putJson(
-      entity,
-      'rm',
-      record.removedMemberships.map((m) => ({
-        g: m.groupId,
-        t: m.removedAt,
-        ...(m.sequence === undefined ? {} : { q: m.sequence }),
-      })),
-    );
+    body.rm = record.removedMemberships.map((m) => ({
+      g: m.groupId,
+      t: m.removedAt,
+      ...(m.sequence === undefined ? {} : { q: m.sequence }),
+    }));
   }
   if (record.entries.length > 0) {
-    putJson(
-      entity,
-      'en',
-      record.entries.map((e) => ({
-        s: e.skuId,
-        g: e.assignedByGroup,
-        d: e.disabledPlans,
-        st: e.state,
-        e: e.error,
-        u: e.lastUpdatedDateTime,
-        t: e.since,
-        w: e.waitingSince,
-      })),
-    );
+    body.en = record.entries.map((e) => ({
+      s: e.skuId,
+      g: e.assignedByGroup,
+      d: [...e.disabledPlans],
+      st: e.state,
+      e: e.error,
+      u: e.lastUpdatedDateTime,
+      t: e.since,
+      w: e.waitingSince,
+    }));
   }
+  putJson(entity, 'd', body);
   if (record.deletedDateTime === null) {
     for (const license of effectiveLicenses(catalog, record.entries).assignedLicenses) {
       entity[guidProperty('L', license.skuId)] = true;
     }
-    // Group outcome flags, exact with the row: G<group> = has entries from the group, E<group> = one of them is in
-    // error. Group status counts and membersWithLicenseErrors are filters on them; no counter rows to keep.
+    // Group outcome flags, exact with the row: no counter rows to keep in step.
     for (const entry of record.entries) {
       if (entry.assignedByGroup === null) continue;
       entity[guidProperty('G', entry.assignedByGroup)] = true;
@@ -205,38 +209,36 @@ export function encodePrincipal(
 export function decodePrincipal(tenantId: string, entity: RawEntity): PrincipalRecord {
   const kind = getString(entity, 'k');
   if (kind !== 'u' && kind !== 'd') throw new CorruptEntityError(entity, 'k must be u or d');
+  const body = getJson(entity, 'd', bodySchema, undefined);
+  if (!body) throw new CorruptEntityError(entity, 'd is missing');
   return {
     tenantId,
     id: entity.rowKey,
     kind: kind === 'u' ? 'user' : 'device',
-    displayName: requireString(entity, 'n'),
+    displayName: body.n,
     userPrincipalName: getString(entity, 'upn') ?? null,
-    mailNickname: getString(entity, 'mn') ?? null,
+    mailNickname: body.mn ?? null,
     usageLocation: getString(entity, 'ul') ?? null,
-    proxyAddresses: getJson(entity, 'px', z.array(z.string()), []),
+    proxyAddresses: body.px ?? [],
     accountEnabled: getBoolean(entity, 'ae', true),
-    department: getString(entity, 'dep') ?? null,
-    device: getJson(entity, 'dev', deviceSchema.nullable(), null),
-    profile: getJson(entity, 'pf', profileSchema, {}),
-    createdDateTime: requireString(entity, 'ct'),
+    department: body.dep ?? null,
+    device: body.dev ?? null,
+    profile: body.pf ?? {},
+    createdDateTime: body.ct,
     deletedDateTime: getString(entity, 'del') ?? null,
-    directLicenses: getJson(entity, 'dl', z.array(directSchema), []).map((l) => ({
-      skuId: l.s,
-      disabledPlans: l.d,
-      since: l.t,
-    })),
-    memberOf: getJson(entity, 'mo', z.array(memberOfSchema), []).map((m) => ({
+    directLicenses: (body.dl ?? []).map((l) => ({ skuId: l.s, disabledPlans: l.d, since: l.t })),
+    memberOf: (body.mo ?? []).map((m) => ({
       groupId: m.g,
       joinedAt: m.t,
       bucket: m.b,
       ...(m.q === undefined ? {} : { sequence: m.q }),
     })),
-    removedMemberships: getJson(entity, 'rm', z.array(removedSchema), []).map((m) => ({
+    removedMemberships: (body.rm ?? []).map((m) => ({
       groupId: m.g,
       removedAt: m.t,
       ...(m.q === undefined ? {} : { sequence: m.q }),
     })),
-    entries: getJson(entity, 'en', z.array(entrySchema), []).map((e) => ({
+    entries: (body.en ?? []).map((e) => ({
       skuId: e.s,
       assignedByGroup: e.g,
       disabledPlans: e.d,
@@ -246,9 +248,9 @@ export function decodePrincipal(tenantId: string, entity: RawEntity): PrincipalR
       since: e.t,
       waitingSince: e.w,
     })),
-    mailboxActive: getBoolean(entity, 'mb'),
-    sharedProxy: getBoolean(entity, 'sp'),
-    ...(typeof entity.lq === 'number' ? { lifecycleSequence: entity.lq } : {}),
+    mailboxActive: body.mb === true,
+    sharedProxy: body.sp === true,
+    ...(body.lq === undefined ? {} : { lifecycleSequence: body.lq }),
     etag: entity.etag,
   };
 }

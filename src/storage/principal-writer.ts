@@ -123,7 +123,7 @@ export class PrincipalWriter {
         actions.push(['delete', { partitionKey: chunk.plan.partition, rowKey }]);
       cleanup = cleanup.slice(room);
       try {
-        const response = await this.tables.principals.submitTransaction(actions);
+        const response = await this.tables.principalsFor(chunk.plan.partition).submitTransaction(actions);
         const etags = new Map<string, string>();
         for (const [id, i] of principalIndexes) {
           const etag = response.subResponses[i]?.etag;

@@ -233,7 +233,10 @@ export class SeatLedger {
   }
 
   private async markerExists(chunk: ChunkPlan): Promise<boolean> {
-    return (await getRow(this.tables.principals, chunk.partition, markerRow(chunk.key))) !== undefined;
+    return (
+      (await getRow(this.tables.principalsFor(chunk.partition), chunk.partition, markerRow(chunk.key))) !==
+      undefined
+    );
   }
 
   /** Best effort: a marker left behind only costs a row; the sweeper removes old ones. */
@@ -245,14 +248,19 @@ export class SeatLedger {
         for (let i = 0; i < keys.length; i += 100) {
           const slice = keys.slice(i, i + 100);
           try {
-            await this.tables.principals.submitTransaction(
-              slice.map((key) => ['delete', { partitionKey: partition, rowKey: markerRow(key) }]),
-            );
+            await this.tables
+              .principalsFor(partition)
+              .submitTransaction(
+                slice.map((key) => ['delete', { partitionKey: partition, rowKey: markerRow(key) }]),
+              );
           } catch {
             // A marker already removed fails the batch; remove the rest one by one.
             await Promise.all(
               slice.map((key) =>
-                this.tables.principals.deleteEntity(partition, markerRow(key)).catch(() => undefined),
+                this.tables
+                  .principalsFor(partition)
+                  .deleteEntity(partition, markerRow(key))
+                  .catch(() => undefined),
               ),
             );
           }

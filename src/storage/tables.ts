@@ -1,64 +1,104 @@
 import type { TableClient } from '@azure/data-tables';
 import { type StorageClientOptions, tableClient } from './connection.js';
+import { asRaw, type RawEntity } from './properties.js';
 
 /**
  * The tables the product uses (docs/storage.md has keys and partition sizes):
  * - tenants: one partition per tenant — the tenant, its subscriptions and seat counters, group license
  *   assignments, open seat reservations;
- * - principals: users and devices sharded over 256 partitions per tenant, with per-shard group outcome counters,
- *   waiting-room rows and reservation markers beside them (written in the same transactions);
+ * - principals0 … principalsf: users and devices, sharded over 256 partitions per tenant and those partitions
+ *   over 16 tables (shards 0x00–0x0f in principals0, …), with waiting-room rows and reservation markers beside
+ *   them (written in the same transactions);
  * - groups: groups sharded the same way; members: each group's member list packed in buckets;
  * - names: user principal names → ids; proxies: proxy addresses → users and the mailbox holding them;
  * - jobs: group processing jobs and their pages; audit: the directory audit log.
+ *
+ * Why 16 principal tables: Azurite keeps a table in one in-memory collection, and an update there is a remove and
+ * an insert whose cost grows with the whole table (array splices), as does every query (a scan of the table). A
+ * page of a group job only touches one of the tables, and updates cost a sixteenth. On Azure the split costs
+ * nothing (tables are free and partitions are what scale).
  */
-export const TABLE_NAMES = [
-  'tenants',
-  'principals',
-  'groups',
-  'members',
-  'names',
-  'proxies',
-  'jobs',
-  'audit',
-] as const;
+export const TABLE_NAMES = ['tenants', 'groups', 'members', 'names', 'proxies', 'jobs', 'audit'] as const;
 export type TableName = (typeof TABLE_NAMES)[number];
+
+export const PRINCIPAL_TABLES = 16;
+/** Shards per principal table (256 / 16). */
+export const SHARDS_PER_TABLE = 16;
+
+/** The principal shard a partition key names (`{tenant}|{shard as two hex digits}`). */
+export function shardOfPartition(partitionKey: string): number {
+  const shard = Number.parseInt(partitionKey.slice(partitionKey.lastIndexOf('|') + 1), 16);
+  if (!Number.isInteger(shard) || shard < 0 || shard > 255)
+    throw new Error(`not a principal partition: ${partitionKey}`);
+  return shard;
+}
 
 export class StorageTables {
   readonly tenants: TableClient;
-  readonly principals: TableClient;
   readonly groups: TableClient;
   readonly members: TableClient;
   readonly names: TableClient;
   readonly proxies: TableClient;
   readonly jobs: TableClient;
   readonly audit: TableClient;
+  private readonly principalTables: readonly TableClient[];
 
   constructor(
     connectionString: string,
     readonly prefix: string,
     options: StorageClientOptions = {},
   ) {
-    const client = (name: TableName) => tableClient(connectionString, `${prefix}${name}`, options);
+    const client = (name: string) => tableClient(connectionString, `${prefix}${name}`, options);
     this.tenants = client('tenants');
-    this.principals = client('principals');
     this.groups = client('groups');
     this.members = client('members');
     this.names = client('names');
     this.proxies = client('proxies');
     this.jobs = client('jobs');
     this.audit = client('audit');
+    this.principalTables = Array.from({ length: PRINCIPAL_TABLES }, (_, i) =>
+      client(`principals${i.toString(16)}`),
+    );
+  }
+
+  /** The principal table that holds a shard. */
+  principalsForShard(shard: number): TableClient {
+    const table = this.principalTables[Math.floor(shard / SHARDS_PER_TABLE)];
+    if (!table) throw new Error(`no principal table for shard ${shard}`);
+    return table;
+  }
+
+  /** The principal table that holds a partition (`{tenant}|{shard}`). */
+  principalsFor(partitionKey: string): TableClient {
+    return this.principalsForShard(shardOfPartition(partitionKey));
+  }
+
+  /** Every principal table, in shard order. */
+  allPrincipalTables(): readonly TableClient[] {
+    return this.principalTables;
+  }
+
+  /** Rows of every principal table matching a filter, table by table (in shard order). */
+  async *queryPrincipals(filter: string, select?: string[]): AsyncGenerator<RawEntity> {
+    const queryOptions = select
+      ? { filter, select: [...new Set(['PartitionKey', 'RowKey', ...select])] }
+      : { filter };
+    for (const table of this.principalTables) {
+      for await (const entity of table.listEntities<Record<string, unknown>>({ queryOptions }))
+        yield asRaw(entity);
+    }
   }
 
   all(): TableClient[] {
     return [
       this.tenants,
-      this.principals,
       this.groups,
       this.members,
       this.names,
       this.proxies,
       this.jobs,
       this.audit,
+      ...this.principalTables,
     ];
   }
 

@@ -9,7 +9,7 @@ import { describeClause, parseFilter, parseSelect, project, wantsCount } from '.
 import { type ApiRequest, type GraphContext, type GraphRoute, noContent, ok } from '../routing.js';
 import { ACCESS, requireAny } from '../tokens.js';
 import { GUID_PATTERN, guidString, parseBody } from './body.js';
-import { countRows, pageOfRows } from './listing.js';
+import { countRows, pageOfTables } from './listing.js';
 import { DEVICE_DEFAULTS, DEVICE_PROPERTIES, deviceJson } from './shapes.js';
 
 /** Graph's required properties for `POST /devices`. */
@@ -66,10 +66,10 @@ async function listDevices(request: ApiRequest, context: GraphContext) {
     }
   }
   const count = wantsCount(request.query, request.headers);
-  const page = await pageOfRows(request, context.app.tables.principals, filter);
+  const page = await pageOfTables(request, context.app.tables.allPrincipalTables(), filter);
   return ok(
     {
-      ...(count ? { '@odata.count': await countRows(context.app.tables.principals, filter) } : {}),
+      ...(count ? { '@odata.count': await countRows(context.app.tables.allPrincipalTables(), filter) } : {}),
       ...(page.nextLink ? { '@odata.nextLink': page.nextLink } : {}),
       value: page.items.map((row) =>
         project(deviceJson(context.app.catalog, decodePrincipal(tenantId, row)), selected, DEVICE_DEFAULTS),

@@ -6,7 +6,7 @@ import { parseFilter, parseSelect, project } from '../odata.js';
 import { type ApiRequest, type GraphContext, type GraphRoute, noContent, ok } from '../routing.js';
 import { ACCESS, requireAny } from '../tokens.js';
 import { GUID_PATTERN } from './body.js';
-import { pageOfRows } from './listing.js';
+import { pageOfTables } from './listing.js';
 import { USER_DEFAULTS, USER_PROPERTIES, userJson } from './shapes.js';
 import { USER_FILTERS, userFilter } from './users.js';
 
@@ -25,9 +25,9 @@ async function loadDeleted(request: ApiRequest, context: GraphContext) {
 async function listDeletedUsers(request: ApiRequest, context: GraphContext) {
   requireAny(context.caller, ACCESS.readUsers);
   const selected = parseSelect(request.query, 'user', USER_PROPERTIES);
-  const page = await pageOfRows(
+  const page = await pageOfTables(
     request,
-    context.app.tables.principals,
+    context.app.tables.allPrincipalTables(),
     userFilter(context.caller.tenantId, parseFilter(request.query, USER_FILTERS), true),
   );
   return ok(

@@ -15,7 +15,7 @@ import {
 import { type ApiRequest, type GraphContext, type GraphRoute, noContent, ok } from '../routing.js';
 import { ACCESS, requireAny } from '../tokens.js';
 import { GUID_PATTERN, parseAssignLicense, parseBody } from './body.js';
-import { countRows, pageOfRows } from './listing.js';
+import { countRows, pageOfTables } from './listing.js';
 import { licenseDetailsJson, USER_DEFAULTS, USER_PROPERTIES, userJson } from './shapes.js';
 
 const countryCode = z
@@ -149,7 +149,7 @@ async function listUsers(request: ApiRequest, context: GraphContext) {
   const selected = parseSelect(request.query, 'user', USER_PROPERTIES);
   const filter = userFilter(context.caller.tenantId, parseFilter(request.query, USER_FILTERS));
   const count = wantsCount(request.query, request.headers);
-  const page = await pageOfRows(request, context.app.tables.principals, filter);
+  const page = await pageOfTables(request, context.app.tables.allPrincipalTables(), filter);
   const value = page.items.map((row) =>
     project(
       userJson(context.app.catalog, decodePrincipal(context.caller.tenantId, row)),
@@ -159,7 +159,7 @@ async function listUsers(request: ApiRequest, context: GraphContext) {
   );
   return ok(
     {
-      ...(count ? { '@odata.count': await countRows(context.app.tables.principals, filter) } : {}),
+      ...(count ? { '@odata.count': await countRows(context.app.tables.allPrincipalTables(), filter) } : {}),
       ...(page.nextLink ? { '@odata.nextLink': page.nextLink } : {}),
       value,
     },
