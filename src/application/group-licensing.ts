@@ -389,14 +389,14 @@ export async function processGroupPage(
     }
   }
   if (failures.length > 0) await ctx.audit.append(tenantId, failures);
-  await ctx.jobs.writePage(tenantId, jobId, message.page, {
+  // Seats released by members who left go to the waiting room first: the page is done only once they are offered.
+  await healReleased(ctx, tenantId, result.released);
+  const { allDone } = await ctx.jobs.finishPage(tenantId, jobId, message.page, {
     processed: ids.length,
     succeeded,
     failed,
     errors,
   });
-  await healReleased(ctx, tenantId, result.released);
-  const { allDone } = await ctx.jobs.markDone(tenantId, jobId, message.page);
   if (allDone) await completeGroupJob(ctx, tenantId, groupId, jobId);
 }
 

@@ -37,14 +37,13 @@ export async function recordPoisonedWork(
     const p = page.data;
     reason = `Page ${p.page + 1} of ${p.pages} (shards ${p.fromShard}-${p.toShard - 1} of group ${p.listGroupId}) could not be processed; reprocess the group to retry.`;
     targets.push({ id: p.groupId, displayName: null, type: 'Group', modifiedProperties: [] });
-    await ctx.jobs.writePage(tenantId, p.jobId, p.page, {
+    const { allDone } = await ctx.jobs.finishPage(tenantId, p.jobId, p.page, {
       poisoned: true,
       processed: 0,
       succeeded: 0,
       failed: 0,
       errors: {},
     });
-    const { allDone } = await ctx.jobs.markDone(tenantId, p.jobId, p.page);
     if (allDone) await completeGroupJob(ctx, tenantId, p.groupId, p.jobId);
   } else if (job.success) {
     reason = `The license job for group ${job.data.groupId} could not be planned; reprocess the group to retry.`;

@@ -84,32 +84,40 @@ export class JobStore {
     return stored;
   }
 
-  async writePage(tenantId: string, jobId: string, page: number, result: PageResult): Promise<void> {
-    const entity: Record<string, unknown> & { partitionKey: string; rowKey: string } = {
-      partitionKey: jobPartition(tenantId, jobId),
+  /**
+   * Records a page's result and marks it done in one transaction (the page row and the job's bitmap share a
+   * partition); true exactly when this call completed the last page (or found all pages done). A replayed page
+   * rewrites its result row with the same figures.
+   */
+  async finishPage(
+    tenantId: string,
+    jobId: string,
+    page: number,
+    result: PageResult,
+  ): Promise<{ allDone: boolean }> {
+    const partitionKey = jobPartition(tenantId, jobId);
+    const pageEntity: Record<string, unknown> & { partitionKey: string; rowKey: string } = {
+      partitionKey,
       rowKey: pageRow(page),
       pr: result.processed,
       ok: result.succeeded,
       er: result.failed,
       po: result.poisoned === true,
     };
-    putJson(entity, 'ty', result.errors);
-    await this.tables.jobs.upsertEntity(entity, 'Replace');
-  }
-
-  /** Marks a page done; true exactly when this call completed the last page (or found all pages done). */
-  async markDone(tenantId: string, jobId: string, page: number): Promise<{ allDone: boolean }> {
+    putJson(pageEntity, 'ty', result.errors);
     for (let attempt = 0; ; attempt++) {
       const job = await this.read(tenantId, jobId);
       if (!job) throw new Error(`job ${jobId} not found`);
-      if (job.done.charAt(page) === '1') return { allDone: !job.done.includes('0') };
+      if (job.done.charAt(page) === '1') {
+        await this.tables.jobs.upsertEntity(pageEntity, 'Replace');
+        return { allDone: !job.done.includes('0') };
+      }
       const done = `${job.done.slice(0, page)}1${job.done.slice(page + 1)}`;
       try {
-        await this.tables.jobs.updateEntity(
-          { partitionKey: jobPartition(tenantId, jobId), rowKey: JOB_ROW, dn: done },
-          'Merge',
-          { etag: job.etag ?? '*' },
-        );
+        await this.tables.jobs.submitTransaction([
+          ['upsert', pageEntity, 'Replace'],
+          ['update', { partitionKey, rowKey: JOB_ROW, dn: done }, 'Merge', { etag: job.etag ?? '*' }],
+        ]);
         return { allDone: !done.includes('0') };
       } catch (error: unknown) {
         if (!isConflict(error) || attempt >= 50) throw error;

@@ -39,10 +39,17 @@ function encodeEntries(entries: readonly MemberRef[]): string {
 
 function decodeEntries(text: string): MemberRef[] {
   const entries: MemberRef[] = [];
+  // Members added together share a join time: convert each distinct one once (a bucket holds hundreds).
+  const times = new Map<string, string>();
   for (let i = 0; i + ENTRY_WIDTH <= text.length; i += ENTRY_WIDTH) {
     const id = text.slice(i, i + 36).trimEnd();
     const kind = KINDS[text.charAt(i + 36)] ?? 'user';
-    const joinedAt = new Date(Number.parseInt(text.slice(i + 37, i + ENTRY_WIDTH), 36)).toISOString();
+    const code = text.slice(i + 37, i + ENTRY_WIDTH);
+    let joinedAt = times.get(code);
+    if (joinedAt === undefined) {
+      joinedAt = new Date(Number.parseInt(code, 36)).toISOString();
+      times.set(code, joinedAt);
+    }
     entries.push({ id, kind, joinedAt });
   }
   return entries;
