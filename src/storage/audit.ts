@@ -98,7 +98,9 @@ export class AuditLog {
     tenantId: string,
     inputs: readonly (AuditInput & { idempotencyKey?: string })[],
   ): Promise<void> {
-    const byPartition = new Map<string, Record<string, unknown>[]>();
+    // Keyed by row too: the same event twice in one call (a duplicated notification) is one record, and a
+    // transaction may not name a row twice.
+    const byPartition = new Map<string, Map<string, Record<string, unknown>>>();
     for (const input of inputs) {
       const time = Date.parse(input.activityDateTime);
       const id = input.idempotencyKey ? stableId(input.idempotencyKey) : randomUUID();
@@ -110,17 +112,21 @@ export class AuditLog {
         additionalDetails: input.additionalDetails ?? [],
       };
       const partitionKey = partitionFor(tenantId, time);
+      const rowKey = rowFor(time, id);
       const entity: Record<string, unknown> = {
         partitionKey,
-        rowKey: rowFor(time, id),
+        rowKey,
         a: record.activityDisplayName,
         t: record.activityDateTime,
       };
       putJson(entity, 'r', record);
-      byPartition.set(partitionKey, [...(byPartition.get(partitionKey) ?? []), entity]);
+      const rows = byPartition.get(partitionKey) ?? new Map<string, Record<string, unknown>>();
+      rows.set(rowKey, entity);
+      byPartition.set(partitionKey, rows);
     }
     await Promise.all(
-      [...byPartition.values()].map(async (entities) => {
+      [...byPartition.values()].map(async (rows) => {
+        const entities = [...rows.values()];
         for (let i = 0; i < entities.length; i += 100) {
           await this.tables.audit.submitTransaction(
             entities

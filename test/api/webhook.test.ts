@@ -232,9 +232,18 @@ describe('webhook', () => {
     const before = await tenant.licenses(user);
     expect(before.licenseAssignmentStates.map((s) => s.state)).toEqual(['Active', 'Active']);
 
-    await accepted({ value: [userEvent(tenant, user, 'deleted', 'changed', 1)] });
+    // Delivered twice in one POST, as a retrying publisher may: one soft delete, one audit record.
+    const softDelete = userEvent(tenant, user, 'deleted', 'changed', 1);
+    await accepted({ value: [softDelete, softDelete] });
     await tenant.waitIdle();
     await expectGraphError(tenant.graph.api(`/users/${user}`).get(), 404, 'Request_ResourceNotFound');
+    const deletions = items(
+      await tenant.graph
+        .api('/auditLogs/directoryAudits')
+        .filter("activityDisplayName eq 'Delete user'")
+        .get(),
+    );
+    expect(deletions.map((r) => r.targetResources)).toEqual([[expect.objectContaining({ id: user })]]);
     const deleted: unknown = await tenant.graph
       .api(`/directory/deletedItems/${user}`)
       .select('licenseAssignmentStates')
