@@ -14,6 +14,7 @@ import { readTenant, readTenantPartition } from '../storage/tenant-records.js';
 import { applyChanges } from './changes.js';
 import type { AppContext } from './context.js';
 import { ConflictError, InvalidRequestError, NotFoundError } from './errors.js';
+import { healRequest } from './messages.js';
 import { updatePrincipals } from './principal-updates.js';
 
 export interface NewUser {
@@ -273,7 +274,7 @@ export async function healReleased(
   if (skuIds.length === 0) return;
   await ctx.queues.sendAll(
     'heal',
-    skuIds.map((skuId) => ({ kind: 'heal', tenantId, skuId })),
+    skuIds.map((skuId) => healRequest(tenantId, skuId, ctx.now())),
   );
 }
 

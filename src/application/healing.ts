@@ -1,43 +1,70 @@
 import { totalUnits } from '../engine/index.js';
 import { readWaiters } from '../storage/bookkeeping.js';
-import { readTenantPartition } from '../storage/tenant-records.js';
+import { readTenantPartition, recordHealPass } from '../storage/tenant-records.js';
 import type { AppContext } from './context.js';
-import type { HealMessage } from './messages.js';
+import { type HealMessage, healRequest } from './messages.js';
 import { updatePrincipals } from './principal-updates.js';
 
 /** At most this many waiters are promoted per message; more seats mean another heal message. */
 const PROMOTIONS_PER_MESSAGE = 2000;
+/** Rounds of promotions per message; a longer queue continues in a fresh message. */
+const ROUNDS_PER_MESSAGE = 50;
+/**
+ * A message queued at least this long before a finished pass began is covered by that pass. The margin absorbs
+ * clock skew between host instances; a message wrongly skipped is still healed by the sweep's safety net.
+ */
+const COALESCE_MARGIN_MS = 2000;
 
 /**
  * Automatic healing (rules.md §6): when seats of a SKU are free and principals wait for it, re-evaluate the
  * earliest waiters — first come, first served — as many as there are seats. With manual healing nothing moves
  * until an admin reprocesses. Safe to run twice: a promoted principal no longer waits.
+ *
+ * Every release of seats queues a heal message, so churn queues thousands; each pass reads the whole waiting
+ * room. A message queued before a pass that began later and finished is skipped: that pass saw its seats.
  */
 export async function heal(ctx: AppContext, message: HealMessage, messageId: string): Promise<void> {
   const { tenantId, skuId } = message;
+  const startedAt = ctx.now().toISOString();
   const partition = await readTenantPartition(ctx.tables, tenantId);
   if (partition?.tenant.licenseErrorHealing !== 'automatic') return;
+  const lastPass = partition.healPasses.get(skuId);
+  if (
+    message.queuedAt !== undefined &&
+    lastPass !== undefined &&
+    Date.parse(lastPass) - Date.parse(message.queuedAt) >= COALESCE_MARGIN_MS
+  ) {
+    return;
+  }
   const subscription = partition.subscriptions.get(skuId);
   if (!subscription) return;
   let free = totalUnits(subscription.prepaidUnits) - subscription.consumedUnits;
-  if (free <= 0) return;
-  const waiters = await readWaiters(ctx.tables, tenantId, skuId);
-  const released: Record<string, number> = {};
-  // Walk the queue in order: a waiter that cannot move (it also lacks another SKU) does not hold up those behind.
-  for (let offset = 0, round = 0; offset < waiters.length && free > 0 && round < 50; round++) {
-    const batch = waiters.slice(offset, offset + Math.min(PROMOTIONS_PER_MESSAGE, Math.max(free, 50)));
-    offset += batch.length;
-    const result = await updatePrincipals(
-      ctx,
-      tenantId,
-      batch.map((w) => w.principalId),
-      { reservationId: `${messageId}.${round}` },
-    );
-    for (const [sku, n] of Object.entries(result.released)) released[sku] = (released[sku] ?? 0) + n;
-    const fresh = (await readTenantPartition(ctx.tables, tenantId))?.subscriptions.get(skuId);
-    free = fresh ? totalUnits(fresh.prepaidUnits) - fresh.consumedUnits : 0;
+  if (free > 0) {
+    const waiters = await readWaiters(ctx.tables, tenantId, skuId);
+    const released: Record<string, number> = {};
+    let offset = 0;
+    // Walk the queue in order: a waiter that cannot move (it also lacks another SKU) does not hold up those behind.
+    for (let round = 0; offset < waiters.length && free > 0 && round < ROUNDS_PER_MESSAGE; round++) {
+      const batch = waiters.slice(offset, offset + Math.min(PROMOTIONS_PER_MESSAGE, Math.max(free, 50)));
+      offset += batch.length;
+      const result = await updatePrincipals(
+        ctx,
+        tenantId,
+        batch.map((w) => w.principalId),
+        { reservationId: `${messageId}.${round}` },
+      );
+      for (const [sku, n] of Object.entries(result.released)) released[sku] = (released[sku] ?? 0) + n;
+      const fresh = (await readTenantPartition(ctx.tables, tenantId))?.subscriptions.get(skuId);
+      free = fresh ? totalUnits(fresh.prepaidUnits) - fresh.consumedUnits : 0;
+    }
+    const more = offset < waiters.length && free > 0 ? [skuId] : [];
+    const wake = [
+      ...Object.entries(released)
+        .filter(([, n]) => n > 0)
+        .map(([sku]) => sku),
+      ...more,
+    ];
+    for (const sku of new Set(wake)) await ctx.queues.send('heal', healRequest(tenantId, sku, ctx.now()));
   }
-  for (const [releasedSku, count] of Object.entries(released)) {
-    if (count > 0) await ctx.queues.send('heal', { kind: 'heal', tenantId, skuId: releasedSku });
-  }
+  await recordHealPass(ctx.tables, tenantId, skuId, startedAt);
 }

@@ -74,8 +74,15 @@ export const healMessage = z.object({
   kind: z.literal('heal'),
   tenantId: guid,
   skuId: guid,
+  /** When it was queued: a heal pass that began later has already seen the seats it announces. */
+  queuedAt: z.iso.datetime().optional(),
 });
 export type HealMessage = z.infer<typeof healMessage>;
+
+/** The message that wakes a SKU's waiting room. */
+export function healRequest(tenantId: string, skuId: string, now: Date): HealMessage {
+  return { kind: 'heal', tenantId, skuId, queuedAt: now.toISOString() };
+}
 
 export const workMessage = z.discriminatedUnion('kind', [
   groupJobMessage,

@@ -22,6 +22,7 @@ import {
   type TenantPartition,
 } from '../storage/tenant-records.js';
 import type { AppContext } from './context.js';
+import { healRequest } from './messages.js';
 
 export class TenantNotFoundError extends Error {
   constructor(readonly tenantId: string) {
@@ -205,7 +206,7 @@ async function wakeWaitingRoom(
   for (const skuId of skuIds) {
     const sub = partition.subscriptions.get(skuId);
     if (sub && totalUnits(sub.prepaidUnits) - sub.consumedUnits > 0) {
-      await ctx.queues.send('heal', { kind: 'heal', tenantId, skuId });
+      await ctx.queues.send('heal', healRequest(tenantId, skuId, ctx.now()));
     }
   }
 }

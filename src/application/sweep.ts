@@ -1,29 +1,35 @@
 import { randomUUID } from 'node:crypto';
-import { isPastRetention, SOFT_DELETE_RETENTION_DAYS } from '../engine/index.js';
+import { isPastRetention, SOFT_DELETE_RETENTION_DAYS, totalUnits } from '../engine/index.js';
 import { odata, tenantRangeEnd } from '../storage/keys.js';
 import { getString, queryRows } from '../storage/properties.js';
 import { reservationOfMarker } from '../storage/seat-ledger.js';
 import { readTenantPartition, TENANT_ROW } from '../storage/tenant-records.js';
 import { applyChanges } from './changes.js';
 import type { AppContext } from './context.js';
+import { healRequest } from './messages.js';
 import { updatePrincipals } from './principal-updates.js';
 
 export interface SweepResult {
   readonly hardDeleted: number;
   readonly reservationsSettled: number;
   readonly markersRemoved: number;
+  /** SKUs with free seats whose waiting rooms were woken (a safety net for a lost wake-up). */
+  readonly healsQueued: number;
 }
 
 /**
  * The periodic sweep: hard-deletes users soft-deleted more than 30 days ago (rules.md §5), and settles seat
  * reservations whose owner died (an HTTP request that crashed mid-way; queue work is resumed by its redelivery
- * long before the lease runs out). Idempotent, so every host instance may run it.
+ * long before the lease runs out), and wakes the waiting room of every SKU with free seats — a safety net should a
+ * wake-up ever be lost (a crash between a release and its heal message, clock skew in heal coalescing).
+ * Idempotent, so every host instance may run it.
  */
 export async function sweep(ctx: AppContext): Promise<SweepResult> {
   const now = ctx.now();
   let hardDeleted = 0;
   let reservationsSettled = 0;
   let markersRemoved = 0;
+  let healsQueued = 0;
   for await (const tenant of queryRows(ctx.tables.tenants, `RowKey eq ${odata(TENANT_ROW)}`, [
     'PartitionKey',
   ])) {
@@ -52,6 +58,17 @@ export async function sweep(ctx: AppContext): Promise<SweepResult> {
       reservationsSettled++;
     }
 
+    if (partition?.tenant.licenseErrorHealing === 'automatic') {
+      const free = [...partition.subscriptions.values()].filter(
+        (s) => totalUnits(s.prepaidUnits) - s.consumedUnits > 0,
+      );
+      await ctx.queues.sendAll(
+        'heal',
+        free.map((s) => healRequest(tenantId, s.skuId, now)),
+      );
+      healsQueued += free.length;
+    }
+
     // Markers of closed reservations that no later write in their partition has cleaned up yet.
     const open = (await readTenantPartition(ctx.tables, tenantId))?.reservations ?? new Map();
     const markerFilter =
@@ -65,5 +82,5 @@ export async function sweep(ctx: AppContext): Promise<SweepResult> {
     await ctx.ledger.deleteMarkers(stale);
     markersRemoved += stale.length;
   }
-  return { hardDeleted, reservationsSettled, markersRemoved };
+  return { hardDeleted, reservationsSettled, markersRemoved, healsQueued };
 }

@@ -12,6 +12,7 @@ import {
 } from '../storage/tenant-records.js';
 import type { AppContext } from './context.js';
 import { InvalidRequestError, NotFoundError } from './errors.js';
+import { healRequest } from './messages.js';
 
 export interface NewTenant {
   readonly displayName: string;
@@ -56,7 +57,9 @@ export async function updateTenant(
         const partition = await readTenantPartition(ctx.tables, tenantId);
         await ctx.queues.sendAll(
           'heal',
-          [...(partition?.subscriptions.keys() ?? [])].map((skuId) => ({ kind: 'heal', tenantId, skuId })),
+          [...(partition?.subscriptions.keys() ?? [])].map((skuId) =>
+            healRequest(tenantId, skuId, ctx.now()),
+          ),
         );
       }
       return next;
@@ -101,7 +104,7 @@ export async function setSubscription(
         : await ctx.tables.tenants.createEntity(entity);
       const before = current ? totalUnits(current.prepaidUnits) : 0;
       if (totalUnits(units) > before && partition.tenant.licenseErrorHealing === 'automatic') {
-        await ctx.queues.send('heal', { kind: 'heal', tenantId, skuId: sku.skuId });
+        await ctx.queues.send('heal', healRequest(tenantId, sku.skuId, ctx.now()));
       }
       return { ...next, etag: response.etag };
     } catch (error: unknown) {

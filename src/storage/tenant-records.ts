@@ -78,12 +78,15 @@ export interface TenantPartition {
   readonly subscriptions: ReadonlyMap<string, SubscriptionRecord>;
   readonly groupLicenses: ReadonlyMap<string, GroupLicenseRecord>;
   readonly reservations: ReadonlyMap<string, ReservationRecord>;
+  /** Per SKU, when the latest heal pass that finished had begun (coalesces heal messages queued before it). */
+  readonly healPasses: ReadonlyMap<string, string>;
 }
 
 export const TENANT_ROW = 'tenant';
 export const subscriptionRow = (skuId: string) => `sku|${skuId}`;
 export const groupLicenseRow = (groupId: string) => `glic|${groupId}`;
 export const reservationRow = (id: string) => `res|${id}`;
+export const healPassRow = (skuId: string) => `heal|${skuId}`;
 
 export function settingsOf(tenant: TenantRecord): TenantSettings {
   return { countryLetterCode: tenant.countryLetterCode, licenseErrorHealing: tenant.licenseErrorHealing };
@@ -240,6 +243,7 @@ export async function readTenantPartition(
   const subscriptions = new Map<string, SubscriptionRecord>();
   const groupLicenses = new Map<string, GroupLicenseRecord>();
   const reservations = new Map<string, ReservationRecord>();
+  const healPasses = new Map<string, string>();
   const rows = queryRows(tables.tenants, `PartitionKey eq ${odata(tenantId)}`);
   for await (const entity of rows) {
     const key = entity.rowKey;
@@ -253,9 +257,27 @@ export async function readTenantPartition(
     } else if (key.startsWith('res|')) {
       const res = decodeReservation(entity);
       reservations.set(res.id, res);
+    } else if (key.startsWith('heal|')) {
+      healPasses.set(key.slice('heal|'.length), requireString(entity, 'at'));
     }
   }
-  return tenant ? { tenant, subscriptions, groupLicenses, reservations } : undefined;
+  return tenant ? { tenant, subscriptions, groupLicenses, reservations, healPasses } : undefined;
+}
+
+/**
+ * Records that a heal pass begun at `startedAt` finished. Unguarded: two passes finishing together may leave the
+ * earlier start, which only lets fewer later messages be skipped.
+ */
+export async function recordHealPass(
+  tables: StorageTables,
+  tenantId: string,
+  skuId: string,
+  startedAt: string,
+): Promise<void> {
+  await tables.tenants.upsertEntity(
+    { partitionKey: tenantId, rowKey: healPassRow(skuId), at: startedAt },
+    'Replace',
+  );
 }
 
 export async function readTenant(tables: StorageTables, tenantId: string): Promise<TenantRecord | undefined> {

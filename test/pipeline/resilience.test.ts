@@ -2,12 +2,15 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AppContext } from '../../src/application/context.js';
 import { addMember, createGroup } from '../../src/application/directory.js';
 import { assignGroupLicenses, processingDetails } from '../../src/application/group-licensing.js';
+import { heal } from '../../src/application/healing.js';
 import type { GroupPageMessage } from '../../src/application/messages.js';
+import { healRequest } from '../../src/application/messages.js';
 import { sweep } from '../../src/application/sweep.js';
 import { listSubscriptions } from '../../src/application/tenants.js';
+import { readWaiters } from '../../src/storage/bookkeeping.js';
 import { principalPartition } from '../../src/storage/keys.js';
 import { readPrincipal } from '../../src/storage/principal-reads.js';
-import { readTenantPartition } from '../../src/storage/tenant-records.js';
+import { encodeSubscription, readTenantPartition, recordHealPass } from '../../src/storage/tenant-records.js';
 import {
   buy,
   importUsers,
@@ -186,5 +189,56 @@ describe('the sweep', () => {
     expect(result.markersRemoved).toBeGreaterThan(0);
     expect(await markers()).toBe(0);
     expect(await fingerprint(ctx, tenantId, users)).toBe(before);
+  });
+});
+
+/** A tenant whose 12-member group holds 10 seats, 2 waiting; then 2 more units appear without a wake-up. */
+async function waitingWithFreeSeats(ctx: AppContext): Promise<{ tenantId: string; e3: string }> {
+  const tenantId = await newTenant(ctx);
+  const e3 = await buy(ctx, tenantId, 'ENTERPRISEPACK', 10);
+  const group = await securityGroup(ctx, tenantId, 'Waiting');
+  await importUsers(ctx, tenantId, 12, { memberOf: [group.id] });
+  await assignGroupLicenses(ctx, tenantId, group.id, {
+    addLicenses: [{ skuId: e3, disabledPlans: [] }],
+    removeLicenses: [],
+  });
+  await waitIdle(ctx, tenantId);
+  expect(await readWaiters(ctx.tables, tenantId, e3)).toHaveLength(2);
+  // Units raised behind the application's back: the heal message a purchase queues is "lost".
+  const sub = (await readTenantPartition(ctx.tables, tenantId))?.subscriptions.get(e3);
+  if (!sub) throw new Error('no subscription');
+  await ctx.tables.tenants.updateEntity(
+    encodeSubscription(tenantId, { ...sub, prepaidUnits: { ...sub.prepaidUnits, enabled: 12 } }),
+    'Replace',
+    { etag: sub.etag ?? '*' },
+  );
+  return { tenantId, e3 };
+}
+
+describe('healing', () => {
+  it('is woken by the sweep when seats are free and principals wait (a lost wake-up)', async () => {
+    const { ctx } = pipeline;
+    const { tenantId, e3 } = await waitingWithFreeSeats(ctx);
+    const result = await sweep(ctx);
+    expect(result.healsQueued).toBeGreaterThanOrEqual(1);
+    await waitIdle(ctx, tenantId);
+    expect(await readWaiters(ctx.tables, tenantId, e3)).toEqual([]);
+    expect(await consumed(ctx, tenantId, e3)).toBe(12);
+    expect(await invariantViolations(ctx, tenantId)).toEqual([]);
+  });
+
+  it('skips a heal message queued before a pass that finished, and runs one queued after it', async () => {
+    const { ctx } = pipeline;
+    const { tenantId, e3 } = await waitingWithFreeSeats(ctx);
+    const now = Date.now();
+    await recordHealPass(ctx.tables, tenantId, e3, new Date(now).toISOString());
+    await heal(ctx, healRequest(tenantId, e3, new Date(now - 60_000)), 'stale-heal');
+    expect(await readWaiters(ctx.tables, tenantId, e3)).toHaveLength(2);
+    expect(await consumed(ctx, tenantId, e3)).toBe(10);
+
+    await heal(ctx, healRequest(tenantId, e3, new Date(now + 1)), 'fresh-heal');
+    expect(await readWaiters(ctx.tables, tenantId, e3)).toEqual([]);
+    expect(await consumed(ctx, tenantId, e3)).toBe(12);
+    expect((await readTenantPartition(ctx.tables, tenantId))?.healPasses.get(e3)).toBeDefined();
   });
 });
