@@ -24,7 +24,10 @@ export async function applyChanges(
   messageId: string,
 ): Promise<void> {
   const { tenantId } = message;
-  const kinds = await resolveKinds(ctx, tenantId, message.changes);
+  // One read of every principal the message names serves the kinds of webhook members, the rows before the
+  // change (group lists, audit) and the evaluation itself.
+  const principals = await readPrincipals(ctx.tables, tenantId, principalIdsOf(message.changes));
+  const kinds = await resolveKinds(ctx, tenantId, message.changes, principals);
   const principalChanges = new Map<string, Change[]>();
   const order: string[] = [];
   const nested: MembershipChange[] = [];
@@ -58,11 +61,20 @@ export async function applyChanges(
   if (order.length === 0) return;
 
   const now = ctx.now().toISOString();
-  const before = await readPrincipals(ctx.tables, tenantId, order);
+  const missing = order.filter((id) => !principals.has(id));
+  if (missing.length > 0)
+    for (const [id, record] of await readPrincipals(ctx.tables, tenantId, missing))
+      principals.set(id, record);
+  const before = new Map<string, PrincipalRecord>();
+  for (const id of order) {
+    const record = principals.get(id);
+    if (record) before.set(id, record);
+  }
   await applyBucketChanges(ctx, tenantId, principalChanges, before, 'add', now);
 
   const result = await updatePrincipals(ctx, tenantId, order, {
     reservationId: messageId,
+    preloaded: before,
     mutate: (record, at) => applyToRecord(record, principalChanges.get(record.id) ?? [], at),
   });
 
@@ -72,16 +84,28 @@ export async function applyChanges(
   await healReleased(ctx, tenantId, result.released);
 }
 
+/** Every principal id a message names (members of any kind, users, principals to evaluate). */
+function principalIdsOf(changes: readonly Change[]): string[] {
+  const ids = new Set<string>();
+  for (const change of changes) {
+    if (change.type === 'member') {
+      if (change.memberKind !== 'group') ids.add(change.memberId);
+    } else if (change.type === 'user') ids.add(change.userId);
+    else for (const id of change.principalIds) ids.add(id);
+  }
+  return [...ids];
+}
+
 async function resolveKinds(
   ctx: AppContext,
   tenantId: string,
   changes: readonly Change[],
+  principals: ReadonlyMap<string, PrincipalRecord>,
 ): Promise<Map<string, MemberKind>> {
   const unknown = changes.filter(
     (c): c is MembershipChange => c.type === 'member' && c.memberKind === undefined,
   );
   const ids = [...new Set(unknown.map((c) => c.memberId))];
-  const principals = await readPrincipals(ctx.tables, tenantId, ids);
   const kinds = new Map<string, MemberKind>();
   for (const id of ids) {
     const principal = principals.get(id);

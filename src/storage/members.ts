@@ -13,6 +13,8 @@ export interface MemberRef {
 }
 
 const HEADER_ROW = 'h';
+/** Up to this many touched buckets are point-read; more are read with one range query. */
+const POINT_READ_BUCKETS = 16;
 const ENTRY_WIDTH = 46;
 const KIND_CODES: Record<MemberKind, string> = { user: 'u', device: 'd', group: 'g' };
 const KINDS: Record<string, MemberKind> = { u: 'user', d: 'device', g: 'group' };
@@ -95,9 +97,7 @@ export class MemberLists {
     for (let attempt = 0; ; attempt++) {
       const touched = new Set([...adds.map((a) => bucketOf(a.id)), ...removes.map(bucketOf)]);
       const buckets = new Map(
-        (await this.readBuckets(tenantId, groupId, 0, SHARD_COUNT, touched)).map(
-          (b) => [b.index, b] as const,
-        ),
+        (await this.readTouchedBuckets(tenantId, groupId, touched)).map((b) => [b.index, b] as const),
       );
       const header = await this.readHeader(partition);
       const changed = new Map<number, { entries: MemberRef[]; delta: number }>();
@@ -176,6 +176,31 @@ export class MemberLists {
   private async readHeader(partition: string): Promise<{ count: number; etag: string | undefined }> {
     const header = await getRow(this.tables.members, partition, HEADER_ROW);
     return header ? { count: getNumber(header, 'n'), etag: header.etag } : { count: 0, etag: undefined };
+  }
+
+  /**
+   * The buckets a change touches: a few by point reads (a large group's whole list is megabytes), many by one
+   * range query over the span they cover.
+   */
+  private async readTouchedBuckets(
+    tenantId: string,
+    groupId: string,
+    touched: ReadonlySet<number>,
+  ): Promise<Bucket[]> {
+    if (touched.size > POINT_READ_BUCKETS) {
+      const from = Math.min(...touched);
+      return this.readBuckets(tenantId, groupId, from, Math.max(...touched) + 1, touched);
+    }
+    const partition = membersPartition(tenantId, groupId);
+    const rows = await Promise.all(
+      [...touched].map(async (index) => ({
+        index,
+        row: await getRow(this.tables.members, partition, bucketRowKey(index)),
+      })),
+    );
+    return rows.flatMap(({ index, row }) =>
+      row ? [{ index, entries: decodeEntries(getLongString(row, 'm') ?? ''), etag: row.etag }] : [],
+    );
   }
 
   private async readBuckets(
