@@ -156,9 +156,9 @@ async function main(): Promise<void> {
   const wants = (w: Workload) => only.has(w);
   const results: Record<string, unknown> = {};
   const rows: [string, string, string][] = [];
-  const log = (line: string) => process.stderr.write(`${line}\n`);
-  let failed = false;
   const started = Date.now();
+  const log = (line: string) => process.stderr.write(`[${clock(Date.now() - started)}] ${line}\n`);
+  let failed = false;
 
   log(`bench: ${cpus().length} cores, ${Math.round(totalmem() / 2 ** 30)} GiB, node ${process.version}`);
   const azurite = await startAzurite({
@@ -326,6 +326,12 @@ function azureEstimate(members: number, operations: Record<string, number>): num
   const accountOps = requests + entityWrites;
   const partitionEntities = entityWrites / 256;
   return Math.max(accountOps / 20_000, partitionEntities / 2_000);
+}
+
+/** Elapsed time as m:ss, for the progress lines. */
+function clock(ms: number): string {
+  const seconds = Math.floor(ms / 1000);
+  return `${Math.floor(seconds / 60)}:${String(seconds % 60).padStart(2, '0')}`;
 }
 
 function round(value: number): number {
