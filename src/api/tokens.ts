@@ -54,8 +54,35 @@ export async function mintToken(
 export async function authenticate(secret: string, authorization: string | null): Promise<Caller> {
   const match = /^Bearer\s+(\S+)\s*$/i.exec(authorization ?? '');
   if (!match?.[1]) throw new GraphError(401, 'InvalidAuthenticationToken', 'Access token is empty.');
+  const token = match[1];
+  const cached = verified.get(token);
+  if (cached && cached.secret === secret && Date.now() < cached.expiresAt) return cached.caller;
+  const caller = await verify(secret, token);
+  remember(token, { caller, secret, expiresAt: caller.expiresAt });
+  return caller;
+}
+
+/**
+ * Tokens already verified, until they expire: a client sends the same token on every request, and checking an
+ * HS256 signature costs more than the rest of a point read. Bounded; only good tokens are kept.
+ */
+const verified = new Map<string, { caller: Caller; secret: string; expiresAt: number }>();
+const VERIFIED_TOKENS_KEPT = 1000;
+
+function remember(token: string, entry: { caller: Caller; secret: string; expiresAt: number }): void {
+  if (verified.size >= VERIFIED_TOKENS_KEPT) {
+    const now = Date.now();
+    for (const [t, e] of verified) if (e.expiresAt <= now) verified.delete(t);
+    // Still full: forget the oldest (a Map iterates in insertion order).
+    const oldest = verified.keys().next();
+    if (verified.size >= VERIFIED_TOKENS_KEPT && !oldest.done) verified.delete(oldest.value);
+  }
+  verified.set(token, entry);
+}
+
+async function verify(secret: string, token: string): Promise<Caller & { expiresAt: number }> {
   try {
-    const { payload } = await jwtVerify(match[1], key(secret), {
+    const { payload } = await jwtVerify(token, key(secret), {
       algorithms: ['HS256'],
       audience: GRAPH_AUDIENCE,
     });
@@ -66,7 +93,9 @@ export async function authenticate(secret: string, authorization: string | null)
     }
     if (!Array.isArray(roles) || !roles.every((r): r is string => typeof r === 'string'))
       throw new Error('bad roles');
-    return { tenantId: tid, roles: new Set(roles) };
+    // jwtVerify has checked exp when present; a token without one is re-verified each minute.
+    const expiresAt = typeof payload.exp === 'number' ? payload.exp * 1000 : Date.now() + 60_000;
+    return { tenantId: tid, roles: new Set(roles), expiresAt };
   } catch {
     throw new GraphError(401, 'InvalidAuthenticationToken', 'Access token validation failure.');
   }
