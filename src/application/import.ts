@@ -136,8 +136,6 @@ export async function importDirectory(
   const memberOfByPrincipal = new Map<string, MemberOfEntry[]>();
   let bufferedMembers = 0;
   const refusedWithInline = new Map<string, readonly string[]>();
-  // Every group that gained members (inline or `member` lines): the licensed ones are reprocessed once at the end.
-  const touchedGroups = new Set<string>();
   const withProxies: PrincipalRecord[] = [];
   const unresolved = new Set<string>();
 
@@ -220,7 +218,6 @@ export async function importDirectory(
         const list = inlineMembers.get(entry.groupId) ?? [];
         list.push({ id: record.id, kind: record.kind, joinedAt: now });
         inlineMembers.set(entry.groupId, list);
-        touchedGroups.add(entry.groupId);
         bufferedInline++;
         counts.members++;
       }
@@ -266,7 +263,6 @@ export async function importDirectory(
       const list = membersByGroup.get(item.groupId) ?? [];
       list.push({ id: item.memberId, kind, joinedAt: now });
       membersByGroup.set(item.groupId, list);
-      touchedGroups.add(item.groupId);
       const entries = memberOfByPrincipal.get(item.memberId) ?? [];
       entries.push({ groupId: item.groupId, joinedAt: now, bucket: bucketOf(item.memberId) });
       memberOfByPrincipal.set(item.memberId, entries);
@@ -286,13 +282,6 @@ export async function importDirectory(
     for (const g of groups) phantoms.set(g, [...(phantoms.get(g) ?? []), id]);
   for (const [groupId, ids] of phantoms) await ctx.members.apply(tenantId, groupId, [], ids);
   await registerImportedAddresses(ctx, tenantId, withProxies);
-  // Last, once every row, membership and sharedProxy flag is written: a group that gained members here and already
-  // carries licenses (or is nested in one carrying a device SKU) is reprocessed once. Inline memberOf only wrote
-  // the group-side lists, so nothing else evaluates those members; one job per group (pages of ~1,000 members)
-  // is cheaper than evaluating tens of thousands of members one change at a time, and the job skips members
-  // whose licenses are already right.
-  for (const groupId of await licensedGroupsReaching(ctx, tenantId, touchedGroups))
-    await reprocessGroup(ctx, tenantId, groupId);
   onProgress?.(counts);
   return {
     users: counts.users,
@@ -447,7 +436,7 @@ async function createNames(ctx: AppContext, rows: readonly PendingRow[]): Promis
 
 /**
  * Applies buffered memberships: the group-side lists in bulk, then each member's own row (read, add the groups,
- * write back with its ETag). Licensed groups are reprocessed by the caller, once, when the import is done.
+ * write back with its ETag). Members of groups that already carry licenses are queued for evaluation.
  */
 async function applyMemberships(
   ctx: AppContext,
@@ -516,41 +505,12 @@ async function applyMemberships(
       },
     );
   }
-}
-
-/**
- * The groups carrying licenses that the new members of `touched` must be evaluated against: the touched groups
- * that carry licenses, and the groups carrying a device SKU that a touched group is nested in, transitively
- * (devices of nested groups get device SKUs, rules.md §2). Ancestors are walked only when some group carries a
- * device SKU, so a plain import reads just the tenant partition.
- */
-async function licensedGroupsReaching(
-  ctx: AppContext,
-  tenantId: string,
-  touched: ReadonlySet<string>,
-): Promise<string[]> {
-  if (touched.size === 0) return [];
+  // Groups that already carry licenses get a reprocess so their new members are licensed.
   const partition = await readTenantPartition(ctx.tables, tenantId);
-  const licensed = new Set<string>();
-  const deviceLicensed = new Set<string>();
-  for (const [groupId, licensing] of partition?.groupLicenses ?? []) {
-    if (licensing.licenses.length === 0) continue;
-    licensed.add(groupId);
-    if (licensing.licenses.some((l) => ctx.catalog.sku(l.skuId)?.assignableTo === 'device'))
-      deviceLicensed.add(groupId);
-  }
-  const result = new Set([...touched].filter((g) => licensed.has(g)));
-  if (deviceLicensed.size > 0) {
-    const seen = new Set(touched);
-    const pending = [...touched];
-    for (let id = pending.pop(); id !== undefined; id = pending.pop()) {
-      for (const parent of (await readGroup(ctx.tables, tenantId, id))?.memberOf ?? []) {
-        if (seen.has(parent.groupId)) continue;
-        seen.add(parent.groupId);
-        pending.push(parent.groupId);
-        if (deviceLicensed.has(parent.groupId)) result.add(parent.groupId);
-      }
+  for (const groupId of membersByGroup.keys()) {
+    const licensing = partition?.groupLicenses.get(groupId);
+    if (licensing && licensing.licenses.length > 0) {
+      await reprocessGroup(ctx, tenantId, groupId);
     }
   }
-  return [...result];
 }

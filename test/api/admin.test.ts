@@ -260,29 +260,6 @@ describe('admin API', () => {
     expect((await tenant.memberIds(group)).length).toBe(2);
   });
 
-  it('licenses users imported with inline memberOf into a group that already carries licenses', async () => {
-    const tenant = await service.newTenant({ buy: { EMS: 10 } });
-    const ems = service.catalog.skuId('EMS');
-    const group = await tenant.createGroup('Licensed before import');
-    await tenant.graph
-      .api(`/groups/${group}/assignLicense`)
-      .post({ addLicenses: [{ skuId: ems }], removeLicenses: [] });
-    await tenant.waitIdle();
-    expect(await tenant.consumed(ems)).toBe(0);
-
-    const users = await tenant.importUsers(3, { memberOf: [group] });
-    await tenant.waitIdle();
-    for (const id of users) {
-      const user = await tenant.licenses(id);
-      expect(user.assignedLicenses.map((l) => l.skuId)).toEqual([ems]);
-      expect(user.licenseAssignmentStates).toMatchObject([
-        { skuId: ems, assignedByGroup: group, state: 'Active', error: 'None' },
-      ]);
-    }
-    expect(await tenant.consumed(ems)).toBe(3);
-    expect(await tenant.seatViolations()).toEqual([]);
-  });
-
   it('refuses a whole import with ?atomic=true when one line is bad (400, Graph envelope, nothing written)', async () => {
     const tenant = await service.newTenant();
     const lines = [
