@@ -1,6 +1,14 @@
 import type { TransactionAction } from '@azure/data-tables';
 import { bucketRowKey, membersPartition, odata, SHARD_COUNT, shardOf } from './keys.js';
-import { getLongString, getNumber, getRow, isConflict, putLongString, queryRows } from './properties.js';
+import {
+  getLongString,
+  getNumber,
+  getRow,
+  isConflict,
+  putLongString,
+  queryRows,
+  type RawEntity,
+} from './properties.js';
 import { backoff } from './seat-ledger.js';
 import type { StorageTables } from './tables.js';
 
@@ -63,6 +71,10 @@ interface Bucket {
   readonly etag: string | undefined;
 }
 
+function bucketOfRow(index: number, row: RawEntity): Bucket {
+  return { index, entries: decodeEntries(getLongString(row, 'm') ?? ''), etag: row.etag };
+}
+
 export class MemberLists {
   constructor(private readonly tables: StorageTables) {}
 
@@ -79,7 +91,7 @@ export class MemberLists {
 
   async has(tenantId: string, groupId: string, memberId: string): Promise<boolean> {
     const bucket = bucketOf(memberId);
-    const [found] = await this.readBuckets(tenantId, groupId, bucket, bucket + 1);
+    const [found] = await this.readTouchedBuckets(tenantId, groupId, new Set([bucket]));
     return found?.entries.some((e) => e.id === memberId) ?? false;
   }
 
@@ -198,9 +210,7 @@ export class MemberLists {
         row: await getRow(this.tables.members, partition, bucketRowKey(index)),
       })),
     );
-    return rows.flatMap(({ index, row }) =>
-      row ? [{ index, entries: decodeEntries(getLongString(row, 'm') ?? ''), etag: row.etag }] : [],
-    );
+    return rows.flatMap(({ index, row }) => (row ? [bucketOfRow(index, row)] : []));
   }
 
   private async readBuckets(
@@ -216,7 +226,7 @@ export class MemberLists {
     for await (const entity of queryRows(this.tables.members, filter)) {
       const index = Number.parseInt(entity.rowKey.slice(1), 10);
       if (only && !only.has(index)) continue;
-      buckets.push({ index, entries: decodeEntries(getLongString(entity, 'm') ?? ''), etag: entity.etag });
+      buckets.push(bucketOfRow(index, entity));
     }
     return buckets;
   }
