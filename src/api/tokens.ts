@@ -57,8 +57,8 @@ export async function authenticate(secret: string, authorization: string | null)
   const token = match[1];
   const cached = verified.get(token);
   if (cached && cached.secret === secret && Date.now() < cached.expiresAt) return cached.caller;
-  const caller = await verify(secret, token);
-  remember(token, { caller, secret, expiresAt: caller.expiresAt });
+  const { caller, expiresAt } = await verify(secret, token);
+  remember(token, { caller, secret, expiresAt });
   return caller;
 }
 
@@ -66,10 +66,15 @@ export async function authenticate(secret: string, authorization: string | null)
  * Tokens already verified, until they expire: a client sends the same token on every request, and checking an
  * HS256 signature costs more than the rest of a point read. Bounded; only good tokens are kept.
  */
-const verified = new Map<string, { caller: Caller; secret: string; expiresAt: number }>();
+interface VerifiedToken {
+  readonly caller: Caller;
+  readonly secret: string;
+  readonly expiresAt: number;
+}
+const verified = new Map<string, VerifiedToken>();
 const VERIFIED_TOKENS_KEPT = 1000;
 
-function remember(token: string, entry: { caller: Caller; secret: string; expiresAt: number }): void {
+function remember(token: string, entry: VerifiedToken): void {
   if (verified.size >= VERIFIED_TOKENS_KEPT) {
     const now = Date.now();
     for (const [t, e] of verified) if (e.expiresAt <= now) verified.delete(t);
@@ -80,7 +85,7 @@ function remember(token: string, entry: { caller: Caller; secret: string; expire
   verified.set(token, entry);
 }
 
-async function verify(secret: string, token: string): Promise<Caller & { expiresAt: number }> {
+async function verify(secret: string, token: string): Promise<Omit<VerifiedToken, 'secret'>> {
   try {
     const { payload } = await jwtVerify(token, key(secret), {
       algorithms: ['HS256'],
@@ -95,7 +100,7 @@ async function verify(secret: string, token: string): Promise<Caller & { expires
       throw new Error('bad roles');
     // jwtVerify has checked exp when present; a token without one is re-verified each minute.
     const expiresAt = typeof payload.exp === 'number' ? payload.exp * 1000 : Date.now() + 60_000;
-    return { tenantId: tid, roles: new Set(roles), expiresAt };
+    return { caller: { tenantId: tid, roles: new Set(roles) }, expiresAt };
   } catch {
     throw new GraphError(401, 'InvalidAuthenticationToken', 'Access token validation failure.');
   }
