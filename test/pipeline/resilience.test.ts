@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AppContext } from '../../src/application/context.js';
-import { addMember, createGroup } from '../../src/application/directory.js';
+import { addMember } from '../../src/application/directory.js';
 import { assignGroupLicenses, processingDetails } from '../../src/application/group-licensing.js';
 import { heal } from '../../src/application/healing.js';
 import type { GroupPageMessage } from '../../src/application/messages.js';
@@ -15,8 +15,10 @@ import {
   buy,
   importUsers,
   invariantViolations,
+  licensedGroup,
   newTenant,
   type Pipeline,
+  securityGroup,
   startPipeline,
   waitIdle,
 } from './support.js';
@@ -28,15 +30,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await pipeline?.stop();
 });
-
-async function securityGroup(ctx: AppContext, tenantId: string, name: string) {
-  return createGroup(ctx, tenantId, {
-    displayName: name,
-    mailNickname: name.replace(/\W/g, ''),
-    securityEnabled: true,
-    mailEnabled: false,
-  });
-}
 
 async function consumed(ctx: AppContext, tenantId: string, skuId: string): Promise<number> {
   return (await listSubscriptions(ctx, tenantId)).find((s) => s.skuId === skuId)?.consumedUnits ?? -1;
@@ -196,13 +189,7 @@ describe('the sweep', () => {
 async function waitingWithFreeSeats(ctx: AppContext): Promise<{ tenantId: string; e3: string }> {
   const tenantId = await newTenant(ctx);
   const e3 = await buy(ctx, tenantId, 'ENTERPRISEPACK', 10);
-  const group = await securityGroup(ctx, tenantId, 'Waiting');
-  await importUsers(ctx, tenantId, 12, { memberOf: [group.id] });
-  await assignGroupLicenses(ctx, tenantId, group.id, {
-    addLicenses: [{ skuId: e3, disabledPlans: [] }],
-    removeLicenses: [],
-  });
-  await waitIdle(ctx, tenantId);
+  await licensedGroup(ctx, tenantId, 'Waiting', e3, 12);
   expect(await readWaiters(ctx.tables, tenantId, e3)).toHaveLength(2);
   // Units raised behind the application's back: the heal message a purchase queues is "lost".
   const sub = (await readTenantPartition(ctx.tables, tenantId))?.subscriptions.get(e3);

@@ -1,12 +1,20 @@
 // Crashes and scale-out: host processes killed mid-job, and two hosts working one tenant at once.
 import { describe, expect, it } from 'vitest';
 import { type AppContext, createContext } from '../../src/application/context.js';
-import { addMember, createGroup, removeMember } from '../../src/application/directory.js';
+import { addMember, removeMember } from '../../src/application/directory.js';
 import { assignGroupLicenses, processingDetails } from '../../src/application/group-licensing.js';
 import { listSubscriptions } from '../../src/application/tenants.js';
 import { readTenantPartition } from '../../src/storage/tenant-records.js';
 import { repoRoot, startHostProcess, uniqueName, waitFor } from '../support/index.js';
-import { buy, importUsers, invariantViolations, newTenant, productEnv, waitIdle } from './support.js';
+import {
+  buy,
+  importUsers,
+  invariantViolations,
+  newTenant,
+  productEnv,
+  securityGroup,
+  waitIdle,
+} from './support.js';
 
 async function context(): Promise<{ ctx: AppContext; env: Record<string, string> }> {
   const prefix = uniqueName('x');
@@ -17,15 +25,6 @@ async function context(): Promise<{ ctx: AppContext; env: Record<string, string>
   });
   await ctx.ready;
   return { ctx, env };
-}
-
-async function securityGroup(ctx: AppContext, tenantId: string, name: string) {
-  return createGroup(ctx, tenantId, {
-    displayName: name,
-    mailNickname: name.replace(/\W/g, ''),
-    securityEnabled: true,
-    mailEnabled: false,
-  });
 }
 
 describe('a host process killed in the middle of a 5,000-member job', () => {

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AppContext } from '../../src/application/context.js';
-import { addMember, createGroup, removeMember } from '../../src/application/directory.js';
+import { addMember, removeMember } from '../../src/application/directory.js';
 import {
   assignGroupLicenses,
   processingDetails,
@@ -16,6 +16,7 @@ import {
   invariantViolations,
   newTenant,
   type Pipeline,
+  securityGroup,
   startPipeline,
   waitIdle,
 } from './support.js';
@@ -27,15 +28,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await pipeline?.stop();
 });
-
-async function securityGroup(ctx: AppContext, tenantId: string, name: string) {
-  return createGroup(ctx, tenantId, {
-    displayName: name,
-    mailNickname: name.replace(/\W/g, ''),
-    securityEnabled: true,
-    mailEnabled: false,
-  });
-}
 
 async function consumed(ctx: AppContext, tenantId: string, skuId: string): Promise<number> {
   return (await listSubscriptions(ctx, tenantId)).find((s) => s.skuId === skuId)?.consumedUnits ?? -1;

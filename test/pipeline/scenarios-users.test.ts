@@ -1,12 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AppContext } from '../../src/application/context.js';
-import {
-  addMember,
-  createGroup,
-  createUser,
-  removeMember,
-  updateUser,
-} from '../../src/application/directory.js';
+import { addMember, createUser, removeMember, updateUser } from '../../src/application/directory.js';
 import { LicensingRefusedError } from '../../src/application/errors.js';
 import { assignGroupLicenses } from '../../src/application/group-licensing.js';
 import { listSubscriptions } from '../../src/application/tenants.js';
@@ -24,6 +18,7 @@ import {
   newTenant,
   type Pipeline,
   planId,
+  securityGroup,
   startPipeline,
   waitIdle,
 } from './support.js';
@@ -35,15 +30,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await pipeline?.stop();
 });
-
-async function securityGroup(ctx: AppContext, tenantId: string, name: string) {
-  return createGroup(ctx, tenantId, {
-    displayName: name,
-    mailNickname: name.replace(/\W/g, ''),
-    securityEnabled: true,
-    mailEnabled: false,
-  });
-}
 
 async function consumed(ctx: AppContext, tenantId: string, skuId: string): Promise<number> {
   return (await listSubscriptions(ctx, tenantId)).find((s) => s.skuId === skuId)?.consumedUnits ?? -1;

@@ -3,6 +3,8 @@
 import { randomUUID } from 'node:crypto';
 import { expect, inject } from 'vitest';
 import { type AppContext, createContext } from '../../src/application/context.js';
+import { createGroup } from '../../src/application/directory.js';
+import { assignGroupLicenses } from '../../src/application/group-licensing.js';
 import { importDirectory } from '../../src/application/import.js';
 import { isIdle, observeTenant } from '../../src/application/tenant-snapshot.js';
 import { createTenant, setSubscription } from '../../src/application/tenants.js';
@@ -103,6 +105,34 @@ export interface UserSpec {
 }
 
 /** Imports users (and the groups they belong to, given by id) through the bulk import; returns their ids. */
+/** A security group (the kind that may carry user licenses). */
+export async function securityGroup(ctx: AppContext, tenantId: string, name: string) {
+  return createGroup(ctx, tenantId, {
+    displayName: name,
+    mailNickname: name.replace(/\W/g, ''),
+    securityEnabled: true,
+    mailEnabled: false,
+  });
+}
+
+/** A security group of `members` new users that carries `skuId`, processed to the end. */
+export async function licensedGroup(
+  ctx: AppContext,
+  tenantId: string,
+  name: string,
+  skuId: string,
+  members: number,
+) {
+  const group = await securityGroup(ctx, tenantId, name);
+  const users = await importUsers(ctx, tenantId, members, { memberOf: [group.id] });
+  await assignGroupLicenses(ctx, tenantId, group.id, {
+    addLicenses: [{ skuId, disabledPlans: [] }],
+    removeLicenses: [],
+  });
+  await waitIdle(ctx, tenantId);
+  return { group, users };
+}
+
 export async function importUsers(
   ctx: AppContext,
   tenantId: string,
