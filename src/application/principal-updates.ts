@@ -3,7 +3,6 @@ import {
   type EvaluationContext,
   evaluatePrincipal,
   type GroupLicensing,
-  heldSkuIds,
   type ProxyAddressView,
   type SeatBudget,
   suspendEntries,
@@ -143,7 +142,7 @@ export async function updatePrincipals(
       if (outcome.landed) {
         landedPlans.push(outcome.chunk.plan);
         for (const write of outcome.chunk.writes) {
-          if (write.after && write.after.deletedDateTime === null) {
+          if (write.after.deletedDateTime === null) {
             for (const waiter of waitingFor(write.after.id, write.after.entries))
               waitingSkus.add(waiter.skuId);
           }
@@ -151,21 +150,22 @@ export async function updatePrincipals(
         addCounts(released, outcome.chunk.plan.loses);
         await releaseMailboxes(ctx, tenantId, outcome.chunk.writes);
         for (const write of outcome.chunk.writes) {
-          const after = write.after;
-          const id = (after ?? write.before)?.id;
-          if (!id) continue;
-          if (after) results.set(id, { ...after, etag: outcome.etags.get(id) ?? after.etag });
-          else results.delete(id);
+          const { after } = write;
+          const id = after.id;
+          if (outcome.unpurged.has(id)) {
+            // Changed by someone else between the chunk and the delete: read it and delete it again.
+            failedIds.push(id);
+            continue;
+          }
+          if (write.purge) results.delete(id);
+          else results.set(id, { ...after, etag: outcome.etags.get(id) ?? after.etag });
           changed++;
         }
       } else {
-        for (const write of outcome.chunk.writes) {
-          const id = (write.after ?? write.before)?.id;
-          if (id) failedIds.push(id);
-        }
+        for (const write of outcome.chunk.writes) failedIds.push(write.after.id);
       }
     }
-    const written = new Set(writes.map((w) => (w.after ?? w.before)?.id));
+    const written = new Set(writes.map((w) => w.after.id));
     for (const id of remaining) {
       const record = records.get(id);
       if (!written.has(id) && record) results.set(id, record);
@@ -260,8 +260,14 @@ async function planWrites(
     if (!before || !drafts.has(id)) continue;
     const draft = drafts.get(id) ?? null;
     if (draft === null) {
-      const loses = before.deletedDateTime === null ? [...heldSkuIds(before.entries)] : [];
-      writes.push({ before, after: undefined, gains: [], loses });
+      // A hard delete: the principal is written as deleted and holding no seat, then removed (PrincipalWrite.purge).
+      if (before.deletedDateTime === null) {
+        const suspension = suspendEntries(before.entries, now);
+        const after = { ...before, deletedDateTime: now, entries: suspension.entries, mailboxActive: false };
+        writes.push({ before, after, gains: [], loses: suspension.seatsReleased, purge: true });
+      } else {
+        writes.push({ before, after: before, gains: [], loses: [], purge: true });
+      }
       continue;
     }
     let after: PrincipalRecord;
@@ -377,7 +383,7 @@ async function releaseMailboxes(
 ): Promise<void> {
   for (const write of writes) {
     const before = write.before;
-    if (!before?.sharedProxy || !before.mailboxActive || write.after?.mailboxActive) continue;
+    if (!before?.sharedProxy || !before.mailboxActive || write.after.mailboxActive) continue;
     for (const address of before.proxyAddresses) await ctx.proxies.release(tenantId, address, before.id);
   }
 }

@@ -10,10 +10,18 @@ import type { ChunkPlan } from './tenant-records.js';
 /** One principal's change: the row as read (with its ETag) and as it should be; seats it takes and gives back. */
 export interface PrincipalWrite {
   readonly before: PrincipalRecord | undefined;
-  /** `undefined` removes the principal (hard delete). */
-  readonly after: PrincipalRecord | undefined;
+  /** The row as it should be; for a hard delete (`purge`), the principal as it is removed: deleted, holding no seat. */
+  readonly after: PrincipalRecord;
   readonly gains: readonly string[];
   readonly loses: readonly string[];
+  /**
+   * A hard delete. Transactions delete unconditionally (the SDK sends `If-Match: *` for a delete in a batch), so
+   * a delete there could remove a row another worker changed after this one read it — a restore that took seats,
+   * a soft delete that gave them back — and the seats this write gives back would be counted from a row that no
+   * longer exists. So the chunk writes `after` with the ETag as read, and only then is the row deleted, with the
+   * ETag that write returned: a change in between fails the delete and the principal is read and evaluated again.
+   */
+  readonly purge?: boolean;
 }
 
 /** A chunk: writes to one partition that fit one transaction, with the markers they carry. */
@@ -27,6 +35,11 @@ export interface ChunkOutcome {
   readonly landed: boolean;
   /** New ETags of the written principal rows, by id. */
   readonly etags: ReadonlyMap<string, string>;
+  /**
+   * Hard-deleted principals of a landed chunk whose row changed between the chunk and its deletion: the row is
+   * still there, as the other writer left it, and must be read and deleted again.
+   */
+  readonly unpurged: ReadonlySet<string>;
 }
 
 /** Azure's limit per transaction; one slot is kept for the chunk's marker. */
@@ -53,9 +66,7 @@ export class PrincipalWriter {
   plan(tenantId: string, writes: readonly PrincipalWrite[], chunkPrefix: string): PlannedChunk[] {
     const byPartition = new Map<string, PrincipalWrite[]>();
     for (const write of writes) {
-      const record = write.after ?? write.before;
-      if (!record) continue;
-      const partition = principalPartition(tenantId, record.id);
+      const partition = principalPartition(tenantId, write.after.id);
       const list = byPartition.get(partition);
       if (list) list.push(write);
       else byPartition.set(partition, [write]);
@@ -129,13 +140,44 @@ export class PrincipalWriter {
           const etag = response.subResponses[i]?.etag;
           if (etag) etags.set(id, etag);
         }
-        outcomes.push({ chunk, landed: true, etags });
+        const unpurged = await this.purge(chunk, etags);
+        for (const id of unpurged) etags.delete(id);
+        outcomes.push({ chunk, landed: true, etags, unpurged });
       } catch (error: unknown) {
         if (!isConflict(error) && !hasStatus(error, 404)) throw error;
-        outcomes.push({ chunk, landed: false, etags: new Map() });
+        outcomes.push({ chunk, landed: false, etags: new Map(), unpurged: new Set() });
       }
     }
     return outcomes;
+  }
+
+  /**
+   * Deletes the hard-deleted principals of a chunk that landed, each only if its row is still the one the chunk
+   * wrote (its ETag). Returns those whose row changed meanwhile. A crash before the delete leaves a deleted
+   * principal holding no seat, which the redelivered work (or the sweep) deletes.
+   */
+  private async purge(chunk: PlannedChunk, etags: ReadonlyMap<string, string>): Promise<Set<string>> {
+    const unpurged = new Set<string>();
+    const table = this.tables.principalsFor(chunk.plan.partition);
+    await Promise.all(
+      chunk.writes.map(async (write) => {
+        if (!write.purge) return;
+        const id = write.after.id;
+        const etag = etags.get(id);
+        if (!etag) {
+          unpurged.add(id);
+          return;
+        }
+        try {
+          await table.deleteEntity(chunk.plan.partition, id, { etag });
+        } catch (error: unknown) {
+          if (hasStatus(error, 404)) return; // someone else deleted it: gone either way
+          if (!isConflict(error)) throw error;
+          unpurged.add(id);
+        }
+      }),
+    );
+    return unpurged;
   }
 
   private actionsFor(chunk: PlannedChunk, withMarkers: boolean) {
@@ -143,18 +185,11 @@ export class PrincipalWriter {
     const actions: TransactionAction[] = [];
     const principalIndexes = new Map<string, number>();
     for (const write of chunk.writes) {
-      const before = write.before;
-      const after = write.after;
-      const id = (after ?? before)?.id ?? '';
-      if (after) {
-        const entity = encodePrincipal(this.catalog, after);
-        principalIndexes.set(id, actions.length);
-        actions.push(
-          before?.etag ? ['update', entity, 'Replace', { etag: before.etag }] : ['create', entity],
-        );
-      } else if (before) {
-        actions.push(['delete', { partitionKey: partition, rowKey: before.id }]);
-      }
+      const { before, after } = write;
+      const id = after.id;
+      const entity = encodePrincipal(this.catalog, after);
+      principalIndexes.set(id, actions.length);
+      actions.push(before?.etag ? ['update', entity, 'Replace', { etag: before.etag }] : ['create', entity]);
       for (const change of this.waitingChanges(write)) {
         actions.push(
           change.op === 'create'
