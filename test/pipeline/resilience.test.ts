@@ -1,15 +1,17 @@
+import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { applyChanges } from '../../src/application/changes.js';
 import type { AppContext } from '../../src/application/context.js';
 import { addMember } from '../../src/application/directory.js';
 import { assignGroupLicenses, processingDetails } from '../../src/application/group-licensing.js';
 import { heal } from '../../src/application/healing.js';
-import type { GroupPageMessage } from '../../src/application/messages.js';
-import { healRequest } from '../../src/application/messages.js';
+import { type Change, type GroupPageMessage, healRequest } from '../../src/application/messages.js';
 import { sweep } from '../../src/application/sweep.js';
 import { listSubscriptions } from '../../src/application/tenants.js';
 import { readWaiters } from '../../src/storage/bookkeeping.js';
 import { principalPartition } from '../../src/storage/keys.js';
 import { readPrincipal } from '../../src/storage/principal-reads.js';
+import { PrincipalWriter } from '../../src/storage/principal-writer.js';
 import { encodeSubscription, readTenantPartition, recordHealPass } from '../../src/storage/tenant-records.js';
 import {
   buy,
@@ -122,6 +124,142 @@ describe('duplicate and late deliveries', () => {
     expect((await readPrincipal(ctx.tables, tenantId, id))?.memberOf.map((m) => m.groupId)).toEqual([
       group.id,
     ]);
+  });
+});
+
+/**
+ * A context whose first principal write waits for `meanwhile` to finish: another message's work lands between this
+ * work's read of the rows and its write, as it does when two changes messages of one tenant run at once.
+ */
+function racingContext(ctx: AppContext, meanwhile: () => Promise<void>): AppContext {
+  let fired = false;
+  const writer = Object.create(ctx.writer) as AppContext['writer'];
+  writer.write = async (...args) => {
+    if (!fired) {
+      fired = true;
+      await meanwhile();
+    }
+    return ctx.writer.write(...args);
+  };
+  return { ...ctx, writer };
+}
+
+/**
+ * A context whose first single-row delete of a principal waits for `meanwhile` to finish: another message's work
+ * lands between a hard delete's transaction and the removal of the row.
+ */
+function racingDeleteContext(
+  ctx: AppContext,
+  meanwhile: () => Promise<void>,
+): AppContext & { fired(): boolean } {
+  let fired = false;
+  const tables = Object.create(ctx.tables) as AppContext['tables'];
+  tables.principalsFor = (partitionKey) => {
+    const table = ctx.tables.principalsFor(partitionKey);
+    const racing = Object.create(table) as typeof table;
+    racing.deleteEntity = async (...args) => {
+      if (!fired) {
+        fired = true;
+        await meanwhile();
+      }
+      return table.deleteEntity(...args);
+    };
+    return racing;
+  };
+  return { ...ctx, tables, writer: new PrincipalWriter(tables, ctx.catalog), fired: () => fired };
+}
+
+describe('a hard delete racing another change of the same user', () => {
+  const lifecycle = (
+    tenantId: string,
+    op: 'softDelete' | 'restore' | 'hardDelete',
+    userId: string,
+    sequence: number,
+  ) => ({
+    kind: 'changes' as const,
+    tenantId,
+    origin: 'webhook' as const,
+    changes: [{ type: 'user', op, userId, sequence } satisfies Change],
+  });
+
+  it('gives back the seats a restore granted after the hard delete read the user', async () => {
+    const { ctx } = pipeline;
+    const tenantId = await newTenant(ctx);
+    const e3 = await buy(ctx, tenantId, 'ENTERPRISEPACK', 5);
+    const group = await securityGroup(ctx, tenantId, 'Restored');
+    const [user = ''] = await importUsers(ctx, tenantId, 1, { memberOf: [group.id] });
+    await assignGroupLicenses(ctx, tenantId, group.id, {
+      addLicenses: [{ skuId: e3, disabledPlans: [] }],
+      removeLicenses: [],
+    });
+    await waitIdle(ctx, tenantId);
+    await applyChanges(ctx, lifecycle(tenantId, 'softDelete', user, 1), randomUUID());
+    expect(await consumed(ctx, tenantId, e3)).toBe(0);
+
+    // The hard delete reads the soft-deleted user (no seat); the restore grants a seat before the delete lands.
+    const racing = racingContext(ctx, () =>
+      applyChanges(ctx, lifecycle(tenantId, 'restore', user, 2), randomUUID()),
+    );
+    await applyChanges(racing, lifecycle(tenantId, 'hardDelete', user, 3), randomUUID());
+    await waitIdle(ctx, tenantId);
+
+    expect(await readPrincipal(ctx.tables, tenantId, user)).toBeUndefined();
+    expect(await consumed(ctx, tenantId, e3)).toBe(0);
+    expect(await invariantViolations(ctx, tenantId)).toEqual([]);
+  });
+
+  it('deletes a user restored between the hard delete and the removal of its row, with its seats', async () => {
+    const { ctx } = pipeline;
+    const tenantId = await newTenant(ctx);
+    const e3 = await buy(ctx, tenantId, 'ENTERPRISEPACK', 5);
+    const group = await securityGroup(ctx, tenantId, 'Revived');
+    const [user = ''] = await importUsers(ctx, tenantId, 1, { memberOf: [group.id] });
+    await assignGroupLicenses(ctx, tenantId, group.id, {
+      addLicenses: [{ skuId: e3, disabledPlans: [] }],
+      removeLicenses: [],
+    });
+    await waitIdle(ctx, tenantId);
+    await applyChanges(ctx, lifecycle(tenantId, 'softDelete', user, 1), randomUUID());
+
+    const racing = racingDeleteContext(ctx, () =>
+      applyChanges(ctx, lifecycle(tenantId, 'restore', user, 2), randomUUID()),
+    );
+    await applyChanges(racing, lifecycle(tenantId, 'hardDelete', user, 3), randomUUID());
+    await waitIdle(ctx, tenantId);
+
+    expect(racing.fired()).toBe(true);
+    expect(await readPrincipal(ctx.tables, tenantId, user)).toBeUndefined();
+    expect(await consumed(ctx, tenantId, e3)).toBe(0);
+    expect(await invariantViolations(ctx, tenantId)).toEqual([]);
+  });
+
+  it('gives back a seat once when a soft delete lands after the hard delete read the user', async () => {
+    const { ctx } = pipeline;
+    const tenantId = await newTenant(ctx);
+    const e3 = await buy(ctx, tenantId, 'ENTERPRISEPACK', 5);
+    const group = await securityGroup(ctx, tenantId, 'Deleted');
+    const [user = '', other = ''] = await importUsers(ctx, tenantId, 2, { memberOf: [group.id] });
+    await assignGroupLicenses(ctx, tenantId, group.id, {
+      addLicenses: [{ skuId: e3, disabledPlans: [] }],
+      removeLicenses: [],
+    });
+    await waitIdle(ctx, tenantId);
+    expect(await consumed(ctx, tenantId, e3)).toBe(2);
+
+    // Reordered notifications: the hard delete reads the user while it still holds its seat, and the soft delete
+    // (which gives that seat back) lands before the delete does.
+    const racing = racingContext(ctx, () =>
+      applyChanges(ctx, lifecycle(tenantId, 'softDelete', user, 1), randomUUID()),
+    );
+    await applyChanges(racing, lifecycle(tenantId, 'hardDelete', user, 2), randomUUID());
+    await waitIdle(ctx, tenantId);
+
+    expect(await readPrincipal(ctx.tables, tenantId, user)).toBeUndefined();
+    expect((await readPrincipal(ctx.tables, tenantId, other))?.entries.map((e) => e.state)).toEqual([
+      'Active',
+    ]);
+    expect(await consumed(ctx, tenantId, e3)).toBe(1);
+    expect(await invariantViolations(ctx, tenantId)).toEqual([]);
   });
 });
 
