@@ -6,6 +6,7 @@ import {
   NotFoundError,
 } from '../application/errors.js';
 import { TenantNotFoundError } from '../application/principal-updates.js';
+import { StorageContentionError } from '../storage/seat-ledger.js';
 
 /** What an API handler returns; the HTTP adapter (or `$batch`) turns it into a response. */
 export interface ApiResponse {
@@ -26,6 +27,7 @@ export type GraphErrorCode =
   | 'RequestEntityTooLarge'
   | 'Request_MultipleObjectsWithSameKeyValue'
   | 'generalException'
+  | 'serviceNotAvailable'
   | 'MethodNotAllowed';
 
 /** A failure to report in Graph's error envelope. Thrown anywhere in a handler; the adapter renders it. */
@@ -102,6 +104,18 @@ export function toErrorResponse(
   if (error instanceof InvalidRequestError)
     return errorResponse(400, 'Request_BadRequest', error.message, ids);
   if (error instanceof ConflictError) return errorResponse(400, 'Request_BadRequest', error.message, ids);
+  if (error instanceof StorageContentionError) {
+    // As Graph under throttling: 503 with Retry-After, which the Graph SDKs' retry handler honours.
+    return {
+      ...errorResponse(
+        503,
+        'serviceNotAvailable',
+        'The service is busy with concurrent changes to the same licenses. Retry the request.',
+        ids,
+      ),
+      headers: { 'Retry-After': '1' },
+    };
+  }
   log(
     `Unexpected error (request-id ${ids.requestId}): ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`,
   );

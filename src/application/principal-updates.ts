@@ -13,7 +13,13 @@ import { GroupCache } from '../storage/group-records.js';
 import { readPrincipals } from '../storage/principal-reads.js';
 import { encodePrincipal, factsOf, type PrincipalRecord } from '../storage/principal-records.js';
 import type { PrincipalWrite } from '../storage/principal-writer.js';
-import { addCounts, backoff, type Counts, reservationOfMarker } from '../storage/seat-ledger.js';
+import {
+  addCounts,
+  backoff,
+  type Counts,
+  reservationOfMarker,
+  StorageContentionError,
+} from '../storage/seat-ledger.js';
 import {
   readTenantPartition,
   type SubscriptionRecord,
@@ -81,8 +87,9 @@ export async function updatePrincipals(
 
   for (let attempt = 0; ; attempt++) {
     if (attempt >= maxAttempts) {
-      throw new Error(
-        `Could not update ${remaining.length} principals of tenant ${tenantId} after ${attempt} attempts.`,
+      throw new StorageContentionError(
+        `Updating ${remaining.length} principals of tenant ${tenantId}`,
+        attempt,
       );
     }
     const partition = await readTenantPartition(ctx.tables, tenantId);

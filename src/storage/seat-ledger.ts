@@ -30,6 +30,17 @@ export const RESERVATION_LEASE_MS = 12 * 60 * 1000;
 
 export type Counts = Record<string, number>;
 
+/**
+ * Optimistic concurrency lost too many times in a row: other workers kept changing the same rows (seat counters,
+ * principals). Nothing is half-done that a retry would not finish, so callers answer "try again" (HTTP 503).
+ */
+export class StorageContentionError extends Error {
+  constructor(what: string, attempts: number) {
+    super(`${what}: still contended after ${attempts} attempts; retry shortly.`);
+    this.name = 'StorageContentionError';
+  }
+}
+
 export class ReservationBusyError extends Error {
   constructor(id: string) {
     super(`Seat reservation ${id} is being worked on by another instance; retry later.`);
@@ -219,7 +230,9 @@ export class SeatLedger {
         await this.tables.tenants.submitTransaction(actions);
         break;
       } catch (error: unknown) {
-        if (!isConflict(error) || attempt >= 20) throw error;
+        if (!isConflict(error)) throw error;
+        if (attempt >= 20)
+          throw new StorageContentionError(`Giving back the seats of reservation ${open.id}`, attempt);
         await backoff(attempt);
       }
     }
