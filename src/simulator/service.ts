@@ -1,4 +1,11 @@
-import { Client, type Context, HTTPMessageHandler, type Middleware } from '@microsoft/microsoft-graph-client';
+import {
+  Client,
+  type Context,
+  HTTPMessageHandler,
+  type Middleware,
+  RetryHandler,
+  RetryHandlerOptions,
+} from '@microsoft/microsoft-graph-client';
 import { startAzurite } from '../host/azurite.js';
 import { startHost } from '../host/host.js';
 import { appRoot } from './app-root.js';
@@ -212,17 +219,19 @@ export class AdminClient {
 
 /**
  * The official Microsoft Graph client pointed at the service. Its own authentication handler only signs https
- * URLs, so a small middleware sets the bearer token ahead of the HTTP handler (api.md).
+ * URLs, so a small middleware sets the bearer token ahead of the SDK's retry handler (which honours the
+ * service's 503 + Retry-After, as against Graph) and its HTTP handler (api.md).
  */
 export function graphClient(baseUrl: string, token: string): Client {
-  const http = new HTTPMessageHandler();
+  const retry = new RetryHandler(new RetryHandlerOptions(1, 5));
+  retry.setNext(new HTTPMessageHandler());
   const auth: Middleware = {
     execute: async (context: Context) => {
       context.options = {
         ...context.options,
         headers: { ...context.options?.headers, Authorization: `Bearer ${token}` },
       };
-      await http.execute(context);
+      await retry.execute(context);
     },
     setNext: () => {},
   };
