@@ -27,7 +27,7 @@ import {
   type TenantPartition,
 } from '../storage/tenant-records.js';
 import type { AppContext } from './context.js';
-import { healRequest } from './messages.js';
+import { type ChangesMessage, healRequest } from './messages.js';
 
 export class TenantNotFoundError extends Error {
   constructor(readonly tenantId: string) {
@@ -78,6 +78,7 @@ export async function updatePrincipals(
   const results = new Map<string, PrincipalRecord>();
   const released: Counts = {};
   const waitingSkus = new Set<string>();
+  const addressSharers = new Set<string>();
   const chunkFates = new Map<string, boolean>();
   let changed = 0;
   let remaining = [...new Set(orderedIds)];
@@ -155,7 +156,7 @@ export async function updatePrincipals(
           }
         }
         addCounts(released, outcome.chunk.plan.loses);
-        await releaseMailboxes(ctx, tenantId, outcome.chunk.writes);
+        for (const id of await releaseMailboxes(ctx, tenantId, outcome.chunk.writes)) addressSharers.add(id);
         for (const write of outcome.chunk.writes) {
           const { after } = write;
           const id = after.id;
@@ -192,24 +193,35 @@ export async function updatePrincipals(
         return fresh?.subscriptions ?? new Map<string, SubscriptionRecord>();
       });
     }
-    await wakeWaitingRoom(ctx, tenantId, waitingSkus);
+    await wakeAfterWrites(ctx, tenantId, waitingSkus, addressSharers);
     return { records: results, released, changed };
   }
 }
 
 /**
- * Closes the lost-wakeup gap of healing: a principal evaluated while seats were short may be written just after
- * another worker freed a seat and looked for waiters. So whoever writes a waiter checks for free seats afterwards
- * and wakes the waiting room itself.
+ * Automatic healing after writes. Seats: a principal evaluated while seats were short may be written just after
+ * another worker freed a seat and looked for waiters, so whoever writes a waiter checks for free seats afterwards
+ * and wakes the waiting room itself. Addresses: a mailbox given up frees its shared proxy addresses, so the other
+ * users listing them — refused for UniquenessViolation while it was held — are evaluated again.
  */
-async function wakeWaitingRoom(
+async function wakeAfterWrites(
   ctx: AppContext,
   tenantId: string,
   skuIds: ReadonlySet<string>,
+  addressSharers: ReadonlySet<string>,
 ): Promise<void> {
-  if (skuIds.size === 0) return;
+  if (skuIds.size === 0 && addressSharers.size === 0) return;
   const partition = await readTenantPartition(ctx.tables, tenantId);
   if (partition?.tenant.licenseErrorHealing !== 'automatic') return;
+  if (addressSharers.size > 0) {
+    const message: ChangesMessage = {
+      kind: 'changes',
+      tenantId,
+      origin: 'system',
+      changes: [{ type: 'evaluate', principalIds: [...addressSharers] }],
+    };
+    await ctx.queues.send('changes', message);
+  }
   for (const skuId of skuIds) {
     const sub = partition.subscriptions.get(skuId);
     if (sub && totalUnits(sub.prepaidUnits) - sub.consumedUnits > 0) {
@@ -382,17 +394,23 @@ async function settleMailboxClaims(
   }
 }
 
-/** After a chunk lands: users that lost their mailbox let go of their shared addresses. */
+/**
+ * After a chunk lands: users that lost their mailbox let go of their shared addresses. Returns the other users
+ * listing those addresses, who may now have a mailbox.
+ */
 async function releaseMailboxes(
   ctx: AppContext,
   tenantId: string,
   writes: readonly PrincipalWrite[],
-): Promise<void> {
+): Promise<Set<string>> {
+  const sharers = new Set<string>();
   for (const write of writes) {
     const before = write.before;
     if (!before?.sharedProxy || !before.mailboxActive || write.after.mailboxActive) continue;
-    for (const address of before.proxyAddresses) await ctx.proxies.release(tenantId, address, before.id);
+    for (const address of before.proxyAddresses)
+      for (const id of await ctx.proxies.release(tenantId, address, before.id)) sharers.add(id);
   }
+  return sharers;
 }
 
 export class MailboxClaimLostError extends Error {

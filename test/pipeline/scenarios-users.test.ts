@@ -138,44 +138,62 @@ describe('S5 — dependencies (seed 002)', () => {
   });
 });
 
+/** Two users listing the same address in a licensed mail group: one holds the mailbox, the other is refused. */
+async function sharedAddressPair(ctx: AppContext) {
+  const tenantId = await newTenant(ctx);
+  const e3 = await buy(ctx, tenantId, 'ENTERPRISEPACK', 10);
+  const group = await securityGroup(ctx, tenantId, 'Mail users');
+  const alex = await createUser(ctx, tenantId, {
+    userPrincipalName: 'alex@contoso.test',
+    displayName: 'Alex',
+    mailNickname: 'alex',
+    accountEnabled: true,
+    usageLocation: 'US',
+    proxyAddresses: ['smtp:alex@contoso.com'],
+  });
+  const alexia = await createUser(ctx, tenantId, {
+    userPrincipalName: 'alexia@contoso.test',
+    displayName: 'Alexia',
+    mailNickname: 'alexia',
+    accountEnabled: true,
+    usageLocation: 'US',
+    proxyAddresses: ['SMTP:Alex@contoso.com'],
+  });
+  await addMember(ctx, tenantId, group.id, alex.id);
+  await waitIdle(ctx, tenantId);
+  await addMember(ctx, tenantId, group.id, alexia.id);
+  await waitIdle(ctx, tenantId);
+  await assignGroupLicenses(ctx, tenantId, group.id, {
+    addLicenses: [{ skuId: e3, disabledPlans: [] }],
+    removeLicenses: [],
+  });
+  await waitIdle(ctx, tenantId);
+  const states = [await entries(ctx, tenantId, alex.id), await entries(ctx, tenantId, alexia.id)]
+    .map((e) => e[0]?.error)
+    .sort();
+  expect(states).toEqual(['None', 'UniquenessViolation']);
+  const alexLost = (await entries(ctx, tenantId, alex.id))[0]?.error === 'UniquenessViolation';
+  return { tenantId, e3, group, loser: alexLost ? alex : alexia, winner: alexLost ? alexia : alex };
+}
+
 describe('S6 — duplicate proxy address (seed 001)', () => {
   it('gives the second user UniquenessViolation and licenses it once its address changes', async () => {
     const { ctx } = pipeline;
-    const tenantId = await newTenant(ctx);
-    const e3 = await buy(ctx, tenantId, 'ENTERPRISEPACK', 10);
-    const group = await securityGroup(ctx, tenantId, 'Mail users');
-    const alex = await createUser(ctx, tenantId, {
-      userPrincipalName: 'alex@contoso.test',
-      displayName: 'Alex',
-      mailNickname: 'alex',
-      accountEnabled: true,
-      usageLocation: 'US',
-      proxyAddresses: ['smtp:alex@contoso.com'],
-    });
-    const alexia = await createUser(ctx, tenantId, {
-      userPrincipalName: 'alexia@contoso.test',
-      displayName: 'Alexia',
-      mailNickname: 'alexia',
-      accountEnabled: true,
-      usageLocation: 'US',
-      proxyAddresses: ['SMTP:Alex@contoso.com'],
-    });
-    await addMember(ctx, tenantId, group.id, alex.id);
-    await waitIdle(ctx, tenantId);
-    await addMember(ctx, tenantId, group.id, alexia.id);
-    await waitIdle(ctx, tenantId);
-    await assignGroupLicenses(ctx, tenantId, group.id, {
-      addLicenses: [{ skuId: e3, disabledPlans: [] }],
-      removeLicenses: [],
-    });
-    await waitIdle(ctx, tenantId);
-    const states = [await entries(ctx, tenantId, alex.id), await entries(ctx, tenantId, alexia.id)]
-      .map((e) => e[0]?.error)
-      .sort();
-    expect(states).toEqual(['None', 'UniquenessViolation']);
-    const loser = (await entries(ctx, tenantId, alex.id))[0]?.error === 'UniquenessViolation' ? alex : alexia;
+    const { tenantId, e3, group, loser } = await sharedAddressPair(ctx);
     await updateUser(ctx, tenantId, loser.id, { proxyAddresses: ['smtp:someone.else@contoso.com'] });
     await waitIdle(ctx, tenantId);
+    expect(await entries(ctx, tenantId, loser.id)).toEqual([
+      { sku: e3, group: group.id, state: 'Active', error: 'None' },
+    ]);
+    expect(await invariantViolations(ctx, tenantId)).toEqual([]);
+  });
+
+  it('licenses the refused user once the mailbox holding the address goes (automatic healing)', async () => {
+    const { ctx } = pipeline;
+    const { tenantId, e3, group, loser, winner } = await sharedAddressPair(ctx);
+    await removeMember(ctx, tenantId, group.id, winner.id);
+    await waitIdle(ctx, tenantId);
+    expect(await entries(ctx, tenantId, winner.id)).toEqual([]);
     expect(await entries(ctx, tenantId, loser.id)).toEqual([
       { sku: e3, group: group.id, state: 'Active', error: 'None' },
     ]);
