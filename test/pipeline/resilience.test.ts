@@ -186,13 +186,9 @@ describe('a hard delete racing another change of the same user', () => {
     const { ctx } = pipeline;
     const tenantId = await newTenant(ctx);
     const e3 = await buy(ctx, tenantId, 'ENTERPRISEPACK', 5);
-    const group = await securityGroup(ctx, tenantId, 'Restored');
-    const [user = ''] = await importUsers(ctx, tenantId, 1, { memberOf: [group.id] });
-    await assignGroupLicenses(ctx, tenantId, group.id, {
-      addLicenses: [{ skuId: e3, disabledPlans: [] }],
-      removeLicenses: [],
-    });
-    await waitIdle(ctx, tenantId);
+    const {
+      users: [user = ''],
+    } = await licensedGroup(ctx, tenantId, 'Restored', e3, 1);
     await applyChanges(ctx, lifecycle(tenantId, 'softDelete', user, 1), randomUUID());
     expect(await consumed(ctx, tenantId, e3)).toBe(0);
 
@@ -212,13 +208,9 @@ describe('a hard delete racing another change of the same user', () => {
     const { ctx } = pipeline;
     const tenantId = await newTenant(ctx);
     const e3 = await buy(ctx, tenantId, 'ENTERPRISEPACK', 5);
-    const group = await securityGroup(ctx, tenantId, 'Revived');
-    const [user = ''] = await importUsers(ctx, tenantId, 1, { memberOf: [group.id] });
-    await assignGroupLicenses(ctx, tenantId, group.id, {
-      addLicenses: [{ skuId: e3, disabledPlans: [] }],
-      removeLicenses: [],
-    });
-    await waitIdle(ctx, tenantId);
+    const {
+      users: [user = ''],
+    } = await licensedGroup(ctx, tenantId, 'Revived', e3, 1);
     await applyChanges(ctx, lifecycle(tenantId, 'softDelete', user, 1), randomUUID());
 
     const racing = racingDeleteContext(ctx, () =>
@@ -237,13 +229,9 @@ describe('a hard delete racing another change of the same user', () => {
     const { ctx } = pipeline;
     const tenantId = await newTenant(ctx);
     const e3 = await buy(ctx, tenantId, 'ENTERPRISEPACK', 5);
-    const group = await securityGroup(ctx, tenantId, 'Deleted');
-    const [user = '', other = ''] = await importUsers(ctx, tenantId, 2, { memberOf: [group.id] });
-    await assignGroupLicenses(ctx, tenantId, group.id, {
-      addLicenses: [{ skuId: e3, disabledPlans: [] }],
-      removeLicenses: [],
-    });
-    await waitIdle(ctx, tenantId);
+    const {
+      users: [user = '', other = ''],
+    } = await licensedGroup(ctx, tenantId, 'Deleted', e3, 2);
     expect(await consumed(ctx, tenantId, e3)).toBe(2);
 
     // Reordered notifications: the hard delete reads the user while it still holds its seat, and the soft delete
