@@ -39,6 +39,8 @@ const program = new Command()
   .option('--seed <n>', 'seed for the generated tenants', positive, 1)
   .option('--only <list>', `comma-separated subset of ${ALL.join(',')}`)
   .option('--b2-changes <n>', 'membership changes in B2', positive, 20_000)
+  .option('--b2-groups <n>', 'licensed groups in the B2 tenant', positive, 200)
+  .option('--b2-group-size <n>', 'members of each B2 group', positive, 1000)
   .option('--b3-seconds <n>', 'duration of B3', positive, 15)
   .option('--profile <dir>', 'write a CPU profile of the host process to this folder (node --cpu-prof)')
   .parse();
@@ -49,6 +51,8 @@ interface Options {
   seed: number;
   only?: string;
   b2Changes: number;
+  b2Groups: number;
+  b2GroupSize: number;
   b3Seconds: number;
 }
 
@@ -268,8 +272,15 @@ async function main(): Promise<void> {
     }
 
     if (wants('B2')) {
-      log('B2: importing 200 groups of 1,000 members, licensing them (not timed)');
-      const prepared = await prepareMembershipTenant(admin, 200, 1000, options.seed);
+      log(
+        `B2: importing ${options.b2Groups} groups of ${options.b2GroupSize} members, licensing them (not timed)`,
+      );
+      const prepared = await prepareMembershipTenant(
+        admin,
+        options.b2Groups,
+        options.b2GroupSize,
+        options.seed,
+      );
       log(`B2: posting ${options.b2Changes} membership changes as webhook batches`);
       const b2 = await runMembershipChanges(admin, prepared, options.b2Changes, options.seed);
       results.B2_changes_per_s = Math.round(options.b2Changes / b2.seconds);
