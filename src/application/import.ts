@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { TransactionAction } from '@azure/data-tables';
 import { z } from 'zod';
 import { encodeGroup, type GroupRecord, readGroup } from '../storage/group-records.js';
+import { InFlight, inParallel } from '../storage/in-flight.js';
 import { encodeKey, principalPartition, shardKey, shardOf } from '../storage/keys.js';
 import { bucketOf, type MemberKind, type MemberRef } from '../storage/members.js';
 import { readPrincipalShards, readPrincipals } from '../storage/principal-reads.js';
@@ -94,6 +95,10 @@ export type ImportProgress = (counts: {
 /** Lines are parsed as they arrive and written in 100-row transactions per partition; buffers stay bounded. */
 const FLUSH_AT = 100;
 const MEMBER_BUFFER = 5000;
+/** Inline memberships only touch group-side lists: big batches rewrite each bucket row fewer times. */
+const INLINE_BUFFER = 25_000;
+/** Transactions of different partitions written at once: the import is bound by round trips, not by storage. */
+const WRITES_IN_FLIGHT = 6;
 const MAX_REPORTED_ERRORS = 1000;
 
 interface PendingRow {
@@ -179,15 +184,23 @@ export async function importDirectory(
     groupBuffers.delete(partition);
     counts.groups += (await writeRows(ctx, 'groups', rows, refuse)).length;
   };
+  // Full transactions of different partitions are written concurrently; everything a later step depends on
+  // (names before their principals, objects before `member` lines) is drained first.
+  const flight = new InFlight(WRITES_IN_FLIGHT);
   const flushAllObjects = async () => {
-    for (const partition of [...nameBuffers.keys()]) await flushNames(partition);
-    for (const partition of [...principalBuffers.keys()]) await flushPrincipals(partition);
-    for (const partition of [...groupBuffers.keys()]) await flushGroups(partition);
+    for (const partition of [...nameBuffers.keys()]) await flight.add(() => flushNames(partition));
+    await flight.drain();
+    for (const partition of [...principalBuffers.keys()]) await flight.add(() => flushPrincipals(partition));
+    for (const partition of [...groupBuffers.keys()]) await flight.add(() => flushGroups(partition));
+    await flight.drain();
   };
   const flushInline = async () => {
-    for (const [groupId, refs] of inlineMembers) await ctx.members.apply(tenantId, groupId, refs, []);
+    const lists = [...inlineMembers];
     inlineMembers.clear();
     bufferedInline = 0;
+    await inParallel(lists, 4, async ([groupId, refs]) => {
+      await ctx.members.apply(tenantId, groupId, refs, []);
+    });
   };
   const flushMembers = async () => {
     if (membersByGroup.size === 0) return;
@@ -228,7 +241,7 @@ export async function importDirectory(
         const buffer = nameBuffers.get(name.partitionKey) ?? [];
         buffer.push({ ...row, name });
         nameBuffers.set(name.partitionKey, buffer);
-        if (buffer.length >= FLUSH_AT) await flushNames(name.partitionKey);
+        if (buffer.length >= FLUSH_AT) await flight.add(() => flushNames(name.partitionKey));
       } else {
         await queuePrincipal(row);
       }
@@ -252,7 +265,7 @@ export async function importDirectory(
       const buffer = groupBuffers.get(entity.partitionKey) ?? [];
       buffer.push({ line, entity });
       groupBuffers.set(entity.partitionKey, buffer);
-      if (buffer.length >= FLUSH_AT) await flushGroups(entity.partitionKey);
+      if (buffer.length >= FLUSH_AT) await flight.add(() => flushGroups(entity.partitionKey));
     } else {
       let kind = kinds.get(item.memberId);
       if (kind === undefined) {
@@ -269,7 +282,7 @@ export async function importDirectory(
       bufferedMembers++;
       counts.members++;
     }
-    if (bufferedInline >= MEMBER_BUFFER) await flushInline();
+    if (bufferedInline >= INLINE_BUFFER) await flushInline();
     if (bufferedMembers >= MEMBER_BUFFER) await flushMembers();
     if (onProgress && counts.lines % 1000 === 0) onProgress(counts);
   }

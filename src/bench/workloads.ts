@@ -12,6 +12,7 @@ import { Random } from '../simulator/random.js';
 import { type AdminClient, graphClient } from '../simulator/service.js';
 import { type SimState, snapshotOf } from '../simulator/state.js';
 import { listAll } from '../simulator/verify.js';
+import { inParallel } from '../storage/in-flight.js';
 import { SHARD_COUNT, shardKey } from '../storage/keys.js';
 
 export const E3 = '6fd2c87f-b296-42f0-b197-1e91e994b900';
@@ -55,22 +56,6 @@ export async function floorF1(
     writeSeconds: (written - started) / 1000,
     readSeconds: (done - written) / 1000,
   };
-}
-
-export async function inParallel<T>(
-  items: readonly T[],
-  limit: number,
-  work: (item: T) => Promise<void>,
-): Promise<void> {
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: Math.min(limit, items.length) }, async () => {
-      while (next < items.length) {
-        const item = items[next++];
-        if (item !== undefined) await work(item);
-      }
-    }),
-  );
 }
 
 /** A tenant prepared for B1/B5: one security group of `members` users, E3 and EMS bought for all of them. */

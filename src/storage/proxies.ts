@@ -1,7 +1,8 @@
 import type { TransactionAction } from '@azure/data-tables';
 import { z } from 'zod';
-import { encodeKey, odata, shardKey, shardOf } from './keys.js';
-import { getJson, getRow, getString, isConflict, putJson, queryRows, type RawEntity } from './properties.js';
+import { inParallel } from './in-flight.js';
+import { encodeKey, shardKey, shardOf } from './keys.js';
+import { getJson, getRow, getString, isConflict, putJson, type RawEntity } from './properties.js';
 import { backoff } from './seat-ledger.js';
 import type { StorageTables } from './tables.js';
 
@@ -72,8 +73,10 @@ export class ProxyRegistry {
   }
 
   /**
-   * Bulk registration for imports: adds each (address, user) pair, partition by partition, reading each partition
-   * once and writing 100-row transactions. Returns the users that now share an address with someone else.
+   * Bulk registration for imports: adds each (address, user) pair in 100-row transactions, four partitions at a
+   * time. Rows are first created blind (a fresh tenant has none, and a partition query is a scan of the whole table
+   * in Azurite); a transaction refused because a row exists is re-read row by row and merged. Returns the users
+   * that now share an address with someone else.
    */
   async registerMany(
     tenantId: string,
@@ -88,39 +91,56 @@ export class ProxyRegistry {
       rows.set(rowKey, users);
       byPartition.set(partitionKey, rows);
     }
+    const batches: { partitionKey: string; additions: [string, Set<string>][] }[] = [];
+    for (const [partitionKey, rows] of byPartition) {
+      const additions = [...rows];
+      for (let i = 0; i < additions.length; i += 100)
+        batches.push({ partitionKey, additions: additions.slice(i, i + 100) });
+    }
     const sharing = new Set<string>();
-    for (const [partitionKey, additions] of byPartition) {
-      for (let attempt = 0; ; attempt++) {
-        const existing = new Map<string, AddressRow>();
-        for await (const entity of queryRows(this.tables.proxies, `PartitionKey eq ${odata(partitionKey)}`)) {
-          if (additions.has(entity.rowKey)) existing.set(entity.rowKey, this.decode(entity));
-        }
-        const actions: TransactionAction[] = [];
-        for (const [rowKey, users] of additions) {
-          const row = existing.get(rowKey);
-          const merged = [...new Set([...(row?.users ?? []), ...users])];
-          if (merged.length > 1) for (const u of merged) sharing.add(u);
-          if (row && merged.length === row.users.length) continue;
-          const entity: Record<string, unknown> & { partitionKey: string; rowKey: string } = {
-            partitionKey,
-            rowKey,
-            h: row?.holder ?? '',
-          };
-          putJson(entity, 'u', merged);
-          actions.push(row?.etag ? ['update', entity, 'Replace', { etag: row.etag }] : ['create', entity]);
-        }
-        try {
-          for (let i = 0; i < actions.length; i += 100)
-            await this.tables.proxies.submitTransaction(actions.slice(i, i + 100));
-          break;
-        } catch (error: unknown) {
-          // A concurrent writer got in first: re-read the partition and merge again (present users are kept).
-          if (!isConflict(error) || attempt >= 20) throw error;
-          await backoff(attempt);
-        }
+    await inParallel(batches, 4, async ({ partitionKey, additions }) => {
+      for (const u of await this.mergeBatch(partitionKey, additions)) sharing.add(u);
+    });
+    return sharing;
+  }
+
+  /** One transaction of `registerMany`; returns the users of rows now listing more than one user. */
+  private async mergeBatch(
+    partitionKey: string,
+    additions: readonly [string, Set<string>][],
+  ): Promise<string[]> {
+    let existing: (AddressRow | undefined)[] = [];
+    for (let attempt = 0; ; attempt++) {
+      const sharing: string[] = [];
+      const actions: TransactionAction[] = [];
+      additions.forEach(([rowKey, users], i) => {
+        const row = existing[i];
+        const merged = [...new Set([...(row?.users ?? []), ...users])];
+        if (merged.length > 1) sharing.push(...merged);
+        if (row && merged.length === row.users.length) return;
+        const entity: Record<string, unknown> & { partitionKey: string; rowKey: string } = {
+          partitionKey,
+          rowKey,
+          h: row?.holder ?? '',
+        };
+        putJson(entity, 'u', merged);
+        actions.push(row?.etag ? ['update', entity, 'Replace', { etag: row.etag }] : ['create', entity]);
+      });
+      try {
+        if (actions.length > 0) await this.tables.proxies.submitTransaction(actions);
+        return sharing;
+      } catch (error: unknown) {
+        // Some row exists (an earlier import, a concurrent writer): read this batch's rows and merge again.
+        if (!isConflict(error) || attempt >= 20) throw error;
+        if (attempt > 0) await backoff(attempt);
+        existing = await Promise.all(
+          additions.map(async ([rowKey]) => {
+            const entity = await getRow(this.tables.proxies, partitionKey, rowKey);
+            return entity ? this.decode(entity) : undefined;
+          }),
+        );
       }
     }
-    return sharing;
   }
 
   /** Takes the mailbox claim on an address; false when another user's mailbox holds it. */
