@@ -1,6 +1,6 @@
 import type { TransactionAction } from '@azure/data-tables';
 import { totalUnits } from '../engine/index.js';
-import { getRow, isConflict } from './properties.js';
+import { getRow, hasStatus, isConflict } from './properties.js';
 import type { StorageTables } from './tables.js';
 import {
   type ChunkPlan,
@@ -73,6 +73,9 @@ export type ClaimOutcome = 'claimed' | 'not-needed' | 'conflict';
  * counters exactly. Seats are therefore never granted beyond Total, and `consumedUnits` is exact once work is done.
  */
 export class SeatLedger {
+  private readonly turns = new Map<string, Promise<void>>();
+  private readonly known = new Map<string, Map<string, SubscriptionRecord>>();
+
   constructor(private readonly tables: StorageTables) {}
 
   /**
@@ -139,19 +142,44 @@ export class SeatLedger {
       return { outcome: 'not-needed', subscriptions };
     }
 
-    let current = subscriptions;
+    const claimNow = () => this.claimInTurn(tenantId, subscriptions, open, chunks, net, now);
+    return hasNet ? this.inTurn(tenantId, claimNow) : claimNow();
+  }
+
+  private async claimInTurn(
+    tenantId: string,
+    subscriptions: ReadonlyMap<string, SubscriptionRecord>,
+    open: OpenReservation,
+    chunks: readonly ChunkPlan[],
+    net: Readonly<Counts>,
+    now: Date,
+  ): Promise<{ outcome: ClaimOutcome; subscriptions: ReadonlyMap<string, SubscriptionRecord> }> {
+    let current = this.freshest(tenantId, subscriptions);
+    // Counters remembered by this process may be older than the caller's (a purchase since): no room by them is
+    // checked against a fresh read before the claim gives up.
+    let unverified = current !== subscriptions;
     let existing = open.existing;
+    const netSkus = Object.keys(net).filter((skuId) => net[skuId] !== 0);
     for (let attempt = 0; attempt < 20; attempt++) {
       const actions: TransactionAction[] = [];
       const updated = new Map(current);
       const changedSkus: string[] = [];
-      for (const [skuId, delta] of Object.entries(net)) {
-        if (delta === 0) continue;
+      const hasRoom = netSkus.every((skuId) => {
+        const sub = current.get(skuId);
+        const delta = net[skuId] ?? 0;
+        return sub !== undefined && (delta < 0 || sub.consumedUnits + delta <= totalUnits(sub.prepaidUnits));
+      });
+      if (!hasRoom && unverified) {
+        current = await this.readCounters(tenantId, netSkus, current);
+        unverified = false;
+        continue;
+      }
+      if (!hasRoom) return { outcome: 'conflict', subscriptions: current };
+      for (const skuId of netSkus) {
+        const delta = net[skuId] ?? 0;
         const sub = current.get(skuId);
         if (!sub) return { outcome: 'conflict', subscriptions: current };
         const consumedUnits = sub.consumedUnits + delta;
-        if (delta > 0 && consumedUnits > totalUnits(sub.prepaidUnits))
-          return { outcome: 'conflict', subscriptions: current };
         const next = { ...sub, consumedUnits: Math.max(0, consumedUnits) };
         actions.push(['update', encodeSubscription(tenantId, next), 'Replace', { etag: sub.etag ?? '*' }]);
         updated.set(skuId, next);
@@ -176,17 +204,15 @@ export class SeatLedger {
           const sub = updated.get(skuId);
           if (sub) updated.set(skuId, { ...sub, etag: response.subResponses[i]?.etag });
         });
+        this.remember(tenantId, changedSkus, updated);
         return { outcome: 'claimed', subscriptions: updated };
       } catch (error: unknown) {
         if (!isConflict(error)) throw error;
       }
       // Another claim moved a counter. Re-read just the counters this claim touches: if they still have room, try
       // again at once rather than re-evaluating every principal; if not, the caller re-evaluates.
-      const fresh = new Map(current);
-      for (const skuId of changedSkus) {
-        const row = await getRow(this.tables.tenants, tenantId, subscriptionRow(skuId));
-        if (row) fresh.set(skuId, decodeSubscription(row));
-      }
+      const fresh = await this.readCounters(tenantId, changedSkus, current);
+      unverified = false;
       const reservation = await this.readReservation(tenantId, open.id);
       if (open.existing && (!reservation || reservation.owner !== open.owner))
         return { outcome: 'conflict', subscriptions: fresh };
@@ -210,27 +236,60 @@ export class SeatLedger {
   ): Promise<void> {
     const loses: Counts = { ...open.settledLoses };
     for (const chunk of landedChunks) addCounts(loses, chunk.loses);
+    const givesBack = Object.values(loses).some((n) => n > 0);
+    const closeNow = () => this.closeInTurn(tenantId, open, loses, readSubscriptions);
+    await (givesBack ? this.inTurn(tenantId, closeNow) : closeNow());
+  }
+
+  private async closeInTurn(
+    tenantId: string,
+    open: OpenReservation,
+    loses: Readonly<Counts>,
+    readSubscriptions: () => Promise<ReadonlyMap<string, SubscriptionRecord>>,
+  ): Promise<void> {
+    const skus = Object.entries(loses)
+      .filter(([, count]) => count > 0)
+      .map(([skuId]) => skuId);
     for (let attempt = 0; ; attempt++) {
-      const subscriptions = await readSubscriptions();
+      // The counters as this process last saw them first (no read at all when nothing is given back); after a
+      // conflict, a fresh read.
+      const known = this.known.get(tenantId);
+      const subscriptions =
+        skus.length === 0
+          ? new Map<string, SubscriptionRecord>()
+          : attempt === 0 && known && skus.every((skuId) => known.has(skuId))
+            ? known
+            : await readSubscriptions();
       const reservation = await this.readReservation(tenantId, open.id);
       if (!reservation) break; // someone else (the sweeper) settled it
       // Another run took the reservation over (this one was presumed dead): it settles our landed chunks from
       // their markers, so leave both the counters and the markers to it.
       if (reservation.owner !== open.owner) return;
       const actions: TransactionAction[] = [];
-      for (const [skuId, count] of Object.entries(loses)) {
+      const updated = new Map(subscriptions);
+      const changedSkus: string[] = [];
+      for (const skuId of skus) {
         const sub = subscriptions.get(skuId);
-        if (!sub || count === 0) continue;
-        const next = { ...sub, consumedUnits: Math.max(0, sub.consumedUnits - count) };
+        if (!sub) continue;
+        const next = { ...sub, consumedUnits: Math.max(0, sub.consumedUnits - (loses[skuId] ?? 0)) };
         actions.push(['update', encodeSubscription(tenantId, next), 'Replace', { etag: sub.etag ?? '*' }]);
+        updated.set(skuId, next);
+        changedSkus.push(skuId);
       }
       // Transactions delete unconditionally; the counter ETags above keep this step exclusive.
       actions.push(['delete', { partitionKey: tenantId, rowKey: reservationRow(open.id) }]);
       try {
-        await this.tables.tenants.submitTransaction(actions);
+        const response = await this.tables.tenants.submitTransaction(actions);
+        changedSkus.forEach((skuId, i) => {
+          const sub = updated.get(skuId);
+          if (sub) updated.set(skuId, { ...sub, etag: response.subResponses[i]?.etag });
+        });
+        this.remember(tenantId, changedSkus, updated);
         break;
       } catch (error: unknown) {
-        if (!isConflict(error)) throw error;
+        // 404: the reservation or a counter went meanwhile; the next attempt reads what is there.
+        if (!isConflict(error) && !hasStatus(error, 404)) throw error;
+        this.known.delete(tenantId);
         if (attempt >= 20)
           throw new StorageContentionError(`Giving back the seats of reservation ${open.id}`, attempt);
         await backoff(attempt);
@@ -238,6 +297,74 @@ export class SeatLedger {
     }
     // The markers are left for later: the next transaction on their partition deletes them for free (see
     // PrincipalWriter), and the sweeper removes the rest. Deleting them now would double the transactions.
+  }
+
+  /**
+   * Claims and give-backs of one tenant in this process take turns. Sixteen concurrent messages racing for the
+   * same counter rows mostly lose (an ETag conflict, re-reads, another transaction); in turn, with the counters
+   * the previous turn wrote, each wins at its first try. Other instances still race: the ETags keep that safe.
+   */
+  private async inTurn<T>(tenantId: string, work: () => Promise<T>): Promise<T> {
+    const previous = this.turns.get(tenantId) ?? Promise.resolve();
+    let release: () => void = () => undefined;
+    const done = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    const queued = previous.then(() => done);
+    this.turns.set(tenantId, queued);
+    await previous;
+    try {
+      return await work();
+    } finally {
+      release();
+      if (this.turns.get(tenantId) === queued) this.turns.delete(tenantId);
+    }
+  }
+
+  /** Point reads of some counters (remembered), over `current`. */
+  private async readCounters(
+    tenantId: string,
+    skuIds: readonly string[],
+    current: ReadonlyMap<string, SubscriptionRecord>,
+  ): Promise<ReadonlyMap<string, SubscriptionRecord>> {
+    const fresh = new Map(current);
+    for (const skuId of skuIds) {
+      const row = await getRow(this.tables.tenants, tenantId, subscriptionRow(skuId));
+      if (row) fresh.set(skuId, decodeSubscription(row));
+      else fresh.delete(skuId);
+    }
+    this.remember(tenantId, skuIds, fresh);
+    return fresh;
+  }
+
+  /** The caller's counters, overridden by those this process wrote or read since (usually newer). */
+  private freshest(
+    tenantId: string,
+    subscriptions: ReadonlyMap<string, SubscriptionRecord>,
+  ): ReadonlyMap<string, SubscriptionRecord> {
+    const known = this.known.get(tenantId);
+    if (!known) return subscriptions;
+    const merged = new Map(subscriptions);
+    for (const [skuId, sub] of known) if (merged.has(skuId)) merged.set(skuId, sub);
+    return merged;
+  }
+
+  private remember(
+    tenantId: string,
+    skuIds: readonly string[],
+    subscriptions: ReadonlyMap<string, SubscriptionRecord>,
+  ): void {
+    let known = this.known.get(tenantId);
+    if (!known) {
+      // Bounded: a process serving many tenants keeps the counters of the last few hundred.
+      if (this.known.size >= 500) this.known.clear();
+      known = new Map();
+      this.known.set(tenantId, known);
+    }
+    for (const skuId of skuIds) {
+      const sub = subscriptions.get(skuId);
+      if (sub) known.set(skuId, sub);
+    }
   }
 
   async readReservation(tenantId: string, id: string): Promise<ReservationRecord | undefined> {
