@@ -41,7 +41,22 @@ const EVENTS = [
   ['directRemove', 4],
 ] as const;
 type EventKind = (typeof EVENTS)[number][0];
-const TOTAL_WEIGHT = EVENTS.reduce((sum, [, w]) => sum + w, 0);
+/** Group license changes reprocess a whole group: in a tenant larger than this they get rarer in proportion. */
+const GROUP_CHANGE_REFERENCE_USERS = 2000;
+
+/**
+ * The event mix for a tenant of `users`. An (un)assignment on a group reprocesses every member, so in big tenants
+ * it is made rarer in proportion to their size — the members reprocessed per event stay what they are in a
+ * 2,000-user tenant (in a 100,000-user tenant, 20,000 events bring ~16 group license changes instead of ~800,
+ * which is also closer to how often admins change them).
+ */
+export function eventWeights(users: number): readonly (readonly [EventKind, number])[] {
+  const scale = Math.min(1, GROUP_CHANGE_REFERENCE_USERS / Math.max(1, users));
+  return EVENTS.map(([kind, weight]) => [
+    kind,
+    kind === 'assign' || kind === 'unassign' ? weight * scale : weight,
+  ]);
+}
 
 /**
  * Plays directory and admin churn against the service, the way it arrives in production: membership and lifecycle
@@ -118,9 +133,10 @@ export async function churn(
     return matches.length === 0 ? undefined : random.pick(matches);
   };
 
+  const weights = eventWeights(Object.keys(state.users).length);
   const bar = progress.bar('Churning', options.events);
   for (let i = 0; i < options.events; i++) {
-    const kind = pickEvent(random);
+    const kind = pickEvent(random, weights);
     const done = await play(kind);
     if (done) counts[kind] = (counts[kind] ?? 0) + 1;
     state.events++;
@@ -399,9 +415,9 @@ function membershipOf(key: string): [groupId: string, userId: string] {
   return [key.slice(0, space), key.slice(space + 1)];
 }
 
-function pickEvent(random: Random): EventKind {
-  let roll = random.next() * TOTAL_WEIGHT;
-  for (const [kind, weight] of EVENTS) {
+function pickEvent(random: Random, weights: readonly (readonly [EventKind, number])[]): EventKind {
+  let roll = random.next() * weights.reduce((sum, [, w]) => sum + w, 0);
+  for (const [kind, weight] of weights) {
     roll -= weight;
     if (roll < 0) return kind;
   }
