@@ -95,8 +95,11 @@ export type ImportProgress = (counts: {
 /** Lines are parsed as they arrive and written in 100-row transactions per partition; buffers stay bounded. */
 const FLUSH_AT = 100;
 const MEMBER_BUFFER = 5000;
-/** Inline memberships only touch group-side lists: big batches rewrite each bucket row fewer times. */
-const INLINE_BUFFER = 25_000;
+/**
+ * Inline memberships only touch group-side lists, and each flush rewrites every bucket they touch: buffering many
+ * (~10 MB at this size) rewrites each bucket row fewer times.
+ */
+const INLINE_BUFFER = 100_000;
 /** Transactions of different partitions written at once: the import is bound by round trips, not by storage. */
 const WRITES_IN_FLIGHT = 6;
 const MAX_REPORTED_ERRORS = 1000;

@@ -13,6 +13,7 @@ import {
 } from './properties.js';
 import { backoff } from './seat-ledger.js';
 import type { StorageTables } from './tables.js';
+import { Turns } from './turns.js';
 
 /** A group job: one license change (or reprocess) of one group, fanned out in pages. */
 export interface JobRecord {
@@ -55,6 +56,9 @@ function decodeJob(tenantId: string, entity: RawEntity): JobRecord {
 }
 
 export class JobStore {
+  /** Pages of one job finishing in this process take turns on the job's bitmap. */
+  private readonly turns = new Turns();
+
   constructor(private readonly tables: StorageTables) {}
 
   async read(tenantId: string, jobId: string): Promise<JobRecord | undefined> {
@@ -105,6 +109,16 @@ export class JobStore {
       po: result.poisoned === true,
     };
     putJson(pageEntity, 'ty', result.errors);
+    return this.turns.run(partitionKey, () => this.markDone(tenantId, jobId, page, pageEntity));
+  }
+
+  private async markDone(
+    tenantId: string,
+    jobId: string,
+    page: number,
+    pageEntity: Record<string, unknown> & { partitionKey: string; rowKey: string },
+  ): Promise<{ allDone: boolean }> {
+    const partitionKey = pageEntity.partitionKey;
     for (let attempt = 0; ; attempt++) {
       const job = await this.read(tenantId, jobId);
       if (!job) throw new Error(`job ${jobId} not found`);

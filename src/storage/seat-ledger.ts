@@ -14,6 +14,7 @@ import {
   subscriptionRow,
   type TenantPartition,
 } from './tenant-records.js';
+import { Turns } from './turns.js';
 
 /** Row key of the marker written in the same transaction as a chunk of principal rows: proof the chunk landed. */
 export const markerRow = (chunkKey: string) => `~r|${chunkKey}`;
@@ -73,7 +74,8 @@ export type ClaimOutcome = 'claimed' | 'not-needed' | 'conflict';
  * counters exactly. Seats are therefore never granted beyond Total, and `consumedUnits` is exact once work is done.
  */
 export class SeatLedger {
-  private readonly turns = new Map<string, Promise<void>>();
+  /** Claims and give-backs of one tenant take turns, from the counters the previous turn wrote. */
+  private readonly turns = new Turns();
   private readonly known = new Map<string, Map<string, SubscriptionRecord>>();
 
   constructor(private readonly tables: StorageTables) {}
@@ -143,7 +145,7 @@ export class SeatLedger {
     }
 
     const claimNow = () => this.claimInTurn(tenantId, subscriptions, open, chunks, net, now);
-    return hasNet ? this.inTurn(tenantId, claimNow) : claimNow();
+    return hasNet ? this.turns.run(tenantId, claimNow) : claimNow();
   }
 
   private async claimInTurn(
@@ -238,7 +240,7 @@ export class SeatLedger {
     for (const chunk of landedChunks) addCounts(loses, chunk.loses);
     const givesBack = Object.values(loses).some((n) => n > 0);
     const closeNow = () => this.closeInTurn(tenantId, open, loses, readSubscriptions);
-    await (givesBack ? this.inTurn(tenantId, closeNow) : closeNow());
+    await (givesBack ? this.turns.run(tenantId, closeNow) : closeNow());
   }
 
   private async closeInTurn(
@@ -297,28 +299,6 @@ export class SeatLedger {
     }
     // The markers are left for later: the next transaction on their partition deletes them for free (see
     // PrincipalWriter), and the sweeper removes the rest. Deleting them now would double the transactions.
-  }
-
-  /**
-   * Claims and give-backs of one tenant in this process take turns. Sixteen concurrent messages racing for the
-   * same counter rows mostly lose (an ETag conflict, re-reads, another transaction); in turn, with the counters
-   * the previous turn wrote, each wins at its first try. Other instances still race: the ETags keep that safe.
-   */
-  private async inTurn<T>(tenantId: string, work: () => Promise<T>): Promise<T> {
-    const previous = this.turns.get(tenantId) ?? Promise.resolve();
-    let release: () => void = () => undefined;
-    const done = new Promise<void>((resolve) => {
-      release = resolve;
-    });
-    const queued = previous.then(() => done);
-    this.turns.set(tenantId, queued);
-    await previous;
-    try {
-      return await work();
-    } finally {
-      release();
-      if (this.turns.get(tenantId) === queued) this.turns.delete(tenantId);
-    }
   }
 
   /** Point reads of some counters (remembered), over `current`. */
