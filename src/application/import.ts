@@ -185,7 +185,10 @@ export async function importDirectory(
   const flushGroups = async (partition: string) => {
     const rows = groupBuffers.get(partition) ?? [];
     groupBuffers.delete(partition);
-    counts.groups += (await writeRows(ctx, 'groups', rows, refuse)).length;
+    // Read the count after the write: `counts.groups += await …` would add to the value read before it, and
+    // flushes run concurrently.
+    const written = await writeRows(ctx, 'groups', rows, refuse);
+    counts.groups += written.length;
   };
   // Full transactions of different partitions are written concurrently; everything a later step depends on
   // (names before their principals, objects before `member` lines) is drained first.
