@@ -134,9 +134,10 @@ export async function churn(
   };
 
   const weights = eventWeights(Object.keys(state.users).length);
+  const totalWeight = weights.reduce((sum, [, w]) => sum + w, 0);
   const bar = progress.bar('Churning', options.events);
   for (let i = 0; i < options.events; i++) {
-    const kind = pickEvent(random, weights);
+    const kind = pickEvent(random, weights, totalWeight);
     const done = await play(kind);
     if (done) counts[kind] = (counts[kind] ?? 0) + 1;
     state.events++;
@@ -415,8 +416,12 @@ function membershipOf(key: string): [groupId: string, userId: string] {
   return [key.slice(0, space), key.slice(space + 1)];
 }
 
-function pickEvent(random: Random, weights: readonly (readonly [EventKind, number])[]): EventKind {
-  let roll = random.next() * weights.reduce((sum, [, w]) => sum + w, 0);
+function pickEvent(
+  random: Random,
+  weights: readonly (readonly [EventKind, number])[],
+  totalWeight: number,
+): EventKind {
+  let roll = random.next() * totalWeight;
   for (const [kind, weight] of weights) {
     roll -= weight;
     if (roll < 0) return kind;

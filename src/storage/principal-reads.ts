@@ -1,3 +1,4 @@
+import { inParallel } from './in-flight.js';
 import { odata, principalPartition, principalShardPartition, SHARD_COUNT, tenantRangeEnd } from './keys.js';
 import { decodePrincipal, isPrincipalRow, type PrincipalRecord } from './principal-records.js';
 import { getRow, queryRows } from './properties.js';
@@ -22,17 +23,10 @@ export async function readPrincipals(
   ids: readonly string[],
 ): Promise<Map<string, PrincipalRecord>> {
   const found = new Map<string, PrincipalRecord>();
-  const unique = [...new Set(ids)];
-  let next = 0;
-  const worker = async () => {
-    while (next < unique.length) {
-      const id = unique[next++];
-      if (id === undefined) break;
-      const record = await readPrincipal(tables, tenantId, id);
-      if (record) found.set(id, record);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(POINT_READS_IN_FLIGHT, unique.length) }, worker));
+  await inParallel([...new Set(ids)], POINT_READS_IN_FLIGHT, async (id) => {
+    const record = await readPrincipal(tables, tenantId, id);
+    if (record) found.set(id, record);
+  });
   return found;
 }
 

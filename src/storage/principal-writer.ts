@@ -1,5 +1,6 @@
 import type { TransactionAction } from '@azure/data-tables';
 import { type Catalog, waitingFor } from '../engine/index.js';
+import { inParallel } from './in-flight.js';
 import { principalPartition } from './keys.js';
 import { encodePrincipal, type PrincipalRecord } from './principal-records.js';
 import { hasStatus, isConflict } from './properties.js';
@@ -106,16 +107,9 @@ export class PrincipalWriter {
       else byPartition.set(chunk.plan.partition, [chunk]);
     }
     const outcomes: ChunkOutcome[] = [];
-    const partitions = [...byPartition.values()];
-    let next = 0;
-    const worker = async () => {
-      while (next < partitions.length) {
-        const list = partitions[next++];
-        if (!list) break;
-        outcomes.push(...(await this.writePartition(list, withMarkers, staleMarkers)));
-      }
-    };
-    await Promise.all(Array.from({ length: Math.min(PARTITIONS_IN_FLIGHT, partitions.length) }, worker));
+    await inParallel([...byPartition.values()], PARTITIONS_IN_FLIGHT, async (list) => {
+      outcomes.push(...(await this.writePartition(list, withMarkers, staleMarkers)));
+    });
     return outcomes;
   }
 

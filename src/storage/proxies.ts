@@ -38,6 +38,17 @@ export class ProxyRegistry {
     };
   }
 
+  /** The row listing `users`, with `holder`'s mailbox claim. */
+  private encode(partitionKey: string, rowKey: string, users: readonly string[], holder: string | null) {
+    const entity: Record<string, unknown> & { partitionKey: string; rowKey: string } = {
+      partitionKey,
+      rowKey,
+      h: holder ?? '',
+    };
+    putJson(entity, 'u', users);
+    return entity;
+  }
+
   async read(tenantId: string, address: string): Promise<AddressRow> {
     const { partitionKey, rowKey } = this.key(tenantId, address);
     return this.decode(await getRow(this.tables.proxies, partitionKey, rowKey));
@@ -109,22 +120,18 @@ export class ProxyRegistry {
     partitionKey: string,
     additions: readonly [string, Set<string>][],
   ): Promise<string[]> {
-    let existing: (AddressRow | undefined)[] = [];
+    // Blind first: as if no row existed.
+    let existing: AddressRow[] = additions.map(() => this.decode(undefined));
     for (let attempt = 0; ; attempt++) {
       const sharing: string[] = [];
       const actions: TransactionAction[] = [];
       additions.forEach(([rowKey, users], i) => {
-        const row = existing[i];
-        const merged = [...new Set([...(row?.users ?? []), ...users])];
+        const row = existing[i] ?? this.decode(undefined);
+        const merged = [...new Set([...row.users, ...users])];
         if (merged.length > 1) sharing.push(...merged);
-        if (row && merged.length === row.users.length) return;
-        const entity: Record<string, unknown> & { partitionKey: string; rowKey: string } = {
-          partitionKey,
-          rowKey,
-          h: row?.holder ?? '',
-        };
-        putJson(entity, 'u', merged);
-        actions.push(row?.etag ? ['update', entity, 'Replace', { etag: row.etag }] : ['create', entity]);
+        if (merged.length === row.users.length) return;
+        const entity = this.encode(partitionKey, rowKey, merged, row.holder);
+        actions.push(row.etag ? ['update', entity, 'Replace', { etag: row.etag }] : ['create', entity]);
       });
       try {
         if (actions.length > 0) await this.tables.proxies.submitTransaction(actions);
@@ -134,10 +141,9 @@ export class ProxyRegistry {
         if (!isConflict(error) || attempt >= 20) throw error;
         if (attempt > 0) await backoff(attempt);
         existing = await Promise.all(
-          additions.map(async ([rowKey]) => {
-            const entity = await getRow(this.tables.proxies, partitionKey, rowKey);
-            return entity ? this.decode(entity) : undefined;
-          }),
+          additions.map(async ([rowKey]) =>
+            this.decode(await getRow(this.tables.proxies, partitionKey, rowKey)),
+          ),
         );
       }
     }
@@ -181,12 +187,7 @@ export class ProxyRegistry {
       ) {
         return row.users;
       }
-      const entity: Record<string, unknown> & { partitionKey: string; rowKey: string } = {
-        partitionKey,
-        rowKey,
-        h: next.holder ?? '',
-      };
-      putJson(entity, 'u', next.users);
+      const entity = this.encode(partitionKey, rowKey, next.users, next.holder);
       try {
         if (row.etag) await this.tables.proxies.updateEntity(entity, 'Replace', { etag: row.etag });
         else await this.tables.proxies.createEntity(entity);

@@ -1,5 +1,6 @@
 import type { QueueServiceClient } from '@azure/storage-queue';
 import { queueServiceClient, type StorageClientOptions } from './connection.js';
+import { inParallel } from './in-flight.js';
 import { countStorage } from './stats.js';
 
 /** The work queues (docs/storage.md, "Queues"). Names carry the storage prefix so test runs do not collide. */
@@ -54,14 +55,7 @@ export class WorkQueues {
   }
 
   async sendAll(queue: keyof QueueNames, messages: readonly unknown[]): Promise<void> {
-    let next = 0;
-    const worker = async () => {
-      while (next < messages.length) {
-        const message = messages[next++];
-        await this.send(queue, message);
-      }
-    };
-    await Promise.all(Array.from({ length: Math.min(8, messages.length) }, worker));
+    await inParallel(messages, 8, (message) => this.send(queue, message));
   }
 
   /** Approximate messages waiting in each queue (for "is the service idle?"). */

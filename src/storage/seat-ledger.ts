@@ -202,12 +202,7 @@ export class SeatLedger {
       );
       try {
         const response = await this.tables.tenants.submitTransaction(actions);
-        changedSkus.forEach((skuId, i) => {
-          const sub = updated.get(skuId);
-          if (sub) updated.set(skuId, { ...sub, etag: response.subResponses[i]?.etag });
-        });
-        this.remember(tenantId, changedSkus, updated);
-        return { outcome: 'claimed', subscriptions: updated };
+        return { outcome: 'claimed', subscriptions: this.written(tenantId, changedSkus, updated, response) };
       } catch (error: unknown) {
         if (!isConflict(error)) throw error;
       }
@@ -282,11 +277,7 @@ export class SeatLedger {
       actions.push(['delete', { partitionKey: tenantId, rowKey: reservationRow(open.id) }]);
       try {
         const response = await this.tables.tenants.submitTransaction(actions);
-        changedSkus.forEach((skuId, i) => {
-          const sub = updated.get(skuId);
-          if (sub) updated.set(skuId, { ...sub, etag: response.subResponses[i]?.etag });
-        });
-        this.remember(tenantId, changedSkus, updated);
+        this.written(tenantId, changedSkus, updated, response);
         break;
       } catch (error: unknown) {
         // 404: the reservation or a counter went meanwhile; the next attempt reads what is there.
@@ -308,13 +299,34 @@ export class SeatLedger {
     current: ReadonlyMap<string, SubscriptionRecord>,
   ): Promise<ReadonlyMap<string, SubscriptionRecord>> {
     const fresh = new Map(current);
-    for (const skuId of skuIds) {
-      const row = await getRow(this.tables.tenants, tenantId, subscriptionRow(skuId));
+    const rows = await Promise.all(
+      skuIds.map((skuId) => getRow(this.tables.tenants, tenantId, subscriptionRow(skuId))),
+    );
+    skuIds.forEach((skuId, i) => {
+      const row = rows[i];
       if (row) fresh.set(skuId, decodeSubscription(row));
       else fresh.delete(skuId);
-    }
+    });
     this.remember(tenantId, skuIds, fresh);
     return fresh;
+  }
+
+  /**
+   * Counters just written as the first operations of a transaction (in `skuIds` order): their new ETags from the
+   * response, remembered for the next turn.
+   */
+  private written(
+    tenantId: string,
+    skuIds: readonly string[],
+    counters: Map<string, SubscriptionRecord>,
+    response: { subResponses: readonly { etag?: string | undefined }[] },
+  ): Map<string, SubscriptionRecord> {
+    skuIds.forEach((skuId, i) => {
+      const sub = counters.get(skuId);
+      if (sub) counters.set(skuId, { ...sub, etag: response.subResponses[i]?.etag });
+    });
+    this.remember(tenantId, skuIds, counters);
+    return counters;
   }
 
   /** The caller's counters, overridden by those this process wrote or read since (usually newer). */
