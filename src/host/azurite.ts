@@ -1,7 +1,7 @@
 // Starts Azurite (the project's pinned node_modules/azurite) as a child process, so its work never shares the
 // host's event loop. The child runs Azurite's own CLI entry behind a short preamble that makes it exit
 // when its parent dies (the IPC channel closes), so no orphan keeps the ports, and (with a location) saves its
-// databases less often than Azurite's fixed 5 s.
+// databases when it is quiet instead of on Azurite's fixed 5 s timer.
 import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -24,14 +24,17 @@ export interface AzuriteOptions {
   /** Extra flags for Azurite's node process (the benchmark profiles it with --cpu-prof). */
   nodeArgs?: readonly string[];
   /**
-   * With a location: how often Azurite writes its databases to disk (they are also written when it stops).
-   * Azurite's own 5 s means serialising the whole table database — one JSON file, ~230 MB for a 100,000-user
-   * tenant, seconds of its single thread — every 5 s; the default here is 30 s.
+   * With a location: Azurite writes its databases to disk once it has been quiet (no change) for `saveWhenQuietMs`,
+   * and while it stays busy at least every `saveIntervalMs` (they are also written when it stops). Azurite's own
+   * fixed 5 s timer serialises the whole table database — one JSON file, ~230 MB for a 100,000-user tenant,
+   * seconds of its single thread — every 5 s even in the middle of an import.
    */
   saveIntervalMs?: number;
+  saveWhenQuietMs?: number;
 }
 
-export const DEFAULT_SAVE_INTERVAL_MS = 30_000;
+export const DEFAULT_SAVE_INTERVAL_MS = 120_000;
+export const DEFAULT_SAVE_WHEN_QUIET_MS = 2_000;
 
 export interface RunningAzurite {
   /** Full connection string for the devstoreaccount1 account on the bound ports. */
@@ -46,20 +49,32 @@ const exitWithParent =
   "process.on('disconnect',()=>process.kill(process.pid,'SIGTERM'));" +
   "process.on('SIGTERM',()=>{if(process.connected)process.disconnect();});";
 
-/** Azurite's stores are LokiJS databases that autosave on a fixed 5 s timer; this stretches the timer. */
-function slowerAutosave(intervalMs: number): string {
+/**
+ * Azurite's stores are LokiJS databases that autosave on a fixed 5 s timer. This replaces the timer: a check each
+ * second saves a changed database once no collection has changed for `quietMs` (so a finished burst is on disk
+ * within seconds), or when `maxMs` have passed since the last save (so a long busy spell is not all at risk).
+ * Every change goes through one of the Collection methods wrapped here, which note the time.
+ */
+function quietAutosave(quietMs: number, maxMs: number): string {
   return (
     "const L=require(require.resolve('lokijs',{paths:[require('path').dirname(main)]}));" +
-    'const enable=L.prototype.autosaveEnable;' +
-    `L.prototype.autosaveEnable=function(...a){this.autosaveInterval=Math.max(this.autosaveInterval??0,${intervalMs});return enable.apply(this,a);};`
+    'let changed=0;' +
+    "for(const m of ['insert','insertOne','update','remove','removeBatchByPositions','clear']){const f=L.Collection.prototype[m];" +
+    'L.Collection.prototype[m]=function(...a){changed=Date.now();return f.apply(this,a);};}' +
+    'L.prototype.autosaveEnable=function(options,callback){this.autosave=true;const db=this;' +
+    'let saved=Date.now(),saving=false;' +
+    'this.autosaveHandle=setInterval(()=>{' +
+    'if(saving||db.ignoreAutosave||!db.autosaveDirty())return;const now=Date.now();' +
+    `if(now-changed<${quietMs}&&now-saved<${maxMs})return;` +
+    'saving=true;db.saveDatabase((e)=>{saving=false;saved=Date.now();if(callback)callback(e);});},1000);};'
   );
 }
 
-function preamble(saveIntervalMs: number | undefined): string {
+function preamble(save: { quietMs: number; maxMs: number } | undefined): string {
   return (
     'const main=process.argv[1];process.argv=[process.argv[0],main,...process.argv.slice(2)];' +
     exitWithParent +
-    (saveIntervalMs === undefined ? '' : slowerAutosave(Math.max(1000, Math.floor(saveIntervalMs)))) +
+    (save === undefined ? '' : quietAutosave(save.quietMs, save.maxMs)) +
     'require(main);'
   );
 }
@@ -104,7 +119,14 @@ export async function startAzurite(options: AzuriteOptions = {}): Promise<Runnin
     [
       ...(options.nodeArgs ?? []),
       '-e',
-      preamble(location === undefined ? undefined : (options.saveIntervalMs ?? DEFAULT_SAVE_INTERVAL_MS)),
+      preamble(
+        location === undefined
+          ? undefined
+          : {
+              quietMs: Math.max(100, Math.floor(options.saveWhenQuietMs ?? DEFAULT_SAVE_WHEN_QUIET_MS)),
+              maxMs: Math.max(1000, Math.floor(options.saveIntervalMs ?? DEFAULT_SAVE_INTERVAL_MS)),
+            },
+      ),
       azuriteMainPath(),
       ...args,
     ],

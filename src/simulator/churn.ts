@@ -22,6 +22,14 @@ export interface ChurnSummary {
   readonly posts: number;
   readonly refused: Record<string, number>;
   readonly seconds: number;
+  /** Time spent waiting for the service, per kind of call (admin actions by event, `webhook` for posts). */
+  readonly calls: Record<string, CallTimes>;
+}
+
+export interface CallTimes {
+  readonly count: number;
+  readonly totalMs: number;
+  readonly maxMs: number;
 }
 
 type Notification = Record<string, unknown>;
@@ -72,12 +80,36 @@ export async function churn(
   options: ChurnOptions,
   progress: Progress,
 ): Promise<ChurnSummary> {
+  // Earlier work first (a new tenant's group assignments take minutes at 100,000 users): while the service is
+  // busy with it, every admin action below waits behind it, and churn sends them one at a time.
+  const waitStarted = Date.now();
+  if (!(await admin.isIdle(state.tenant.id))) {
+    progress.log('Waiting for the service to finish earlier work on this tenant (group license processing)…');
+    await admin.waitIdle(state.tenant.id, 30 * 60_000);
+    progress.log(`The service was idle after ${((Date.now() - waitStarted) / 1000).toFixed(1)} s.`);
+  }
   const started = Date.now();
   const random = new Random(options.seed ^ (state.events * 2654435761));
   const graph = graphClient(admin.baseUrl, await admin.token(state.tenant.id));
   const counts: Record<string, number> = {};
   const refused: Record<string, number> = {};
   const batchSize = options.batchSize ?? 50;
+  const calls: Record<string, CallTimes> = {};
+  /** Runs one call to the service and adds its time to `calls[kind]`. */
+  const timed = async <T>(kind: string, call: () => Promise<T>): Promise<T> => {
+    const start = performance.now();
+    try {
+      return await call();
+    } finally {
+      const ms = performance.now() - start;
+      const before = calls[kind] ?? { count: 0, totalMs: 0, maxMs: 0 };
+      calls[kind] = {
+        count: before.count + 1,
+        totalMs: before.totalMs + ms,
+        maxMs: Math.max(before.maxMs, ms),
+      };
+    }
+  };
   let pending: Notification[] = [];
   let notificationsSent = 0;
   let posts = 0;
@@ -86,7 +118,7 @@ export async function churn(
     if (pending.length === 0) return;
     const batch = deliver(pending, random, options.duplicates ?? 0, options.reorder ?? 0);
     pending = [];
-    const status = await admin.notify(batch);
+    const status = await timed('webhook', () => admin.notify(batch));
     if (status !== 202)
       throw new Error(`the webhook answered ${status} to a batch of ${batch.length} notifications`);
     notificationsSent += batch.length;
@@ -145,7 +177,7 @@ export async function churn(
   }
   await flush();
   bar.stop();
-  return { counts, notificationsSent, posts, refused, seconds: (Date.now() - started) / 1000 };
+  return { counts, notificationsSent, posts, refused, seconds: (Date.now() - started) / 1000, calls };
 
   async function play(kind: EventKind): Promise<boolean> {
     const now = new Date().toISOString();
@@ -248,7 +280,7 @@ export async function churn(
         const units = state.units[skuId];
         if (!units) return false;
         units.enabled += Math.max(1, Math.round(units.enabled * 0.02));
-        await admin.setUnits(state.tenant.id, skuId, units.enabled, units.warning);
+        await timed('purchase', () => admin.setUnits(state.tenant.id, skuId, units.enabled, units.warning));
         return true;
       }
       case 'unassign': {
@@ -354,8 +386,9 @@ export async function churn(
     method: 'post' | 'patch' = 'post',
   ): Promise<boolean> {
     try {
-      if (method === 'post') await client.api(path).post(body);
-      else await client.api(path).patch(body);
+      await timed(kind, () =>
+        method === 'post' ? client.api(path).post(body) : client.api(path).patch(body),
+      );
       return true;
     } catch (error: unknown) {
       const status =

@@ -178,6 +178,11 @@ withService(
         .join(', ')}; ` +
         `${summary.notificationsSent} notifications in ${summary.posts} webhook posts; refused by the service: ${JSON.stringify(summary.refused)}.`,
     );
+    console.log(
+      `Time waiting for the service (calls, mean, slowest): ${Object.entries(summary.calls)
+        .map(([k, c]) => `${k} ${c.count} × ${(c.totalMs / c.count).toFixed(0)} ms, ${c.maxMs.toFixed(0)} ms`)
+        .join('; ')}.`,
+    );
   },
 );
 
