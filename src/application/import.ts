@@ -200,8 +200,11 @@ export async function importDirectory(
     for (const partition of [...groupBuffers.keys()]) await flight.add(() => flushGroups(partition));
     await flight.drain();
   };
+  /** Groups that gained members in this import: those that already carry licenses are reprocessed at the end. */
+  const joinedGroups = new Set<string>();
   const flushInline = async () => {
     const lists = [...inlineMembers];
+    for (const [groupId] of lists) joinedGroups.add(groupId);
     inlineMembers.clear();
     bufferedInline = 0;
     await inParallel(lists, 4, async ([groupId, refs]) => {
@@ -212,6 +215,7 @@ export async function importDirectory(
     if (membersByGroup.size === 0) return;
     await flushAllObjects();
     await applyMemberships(ctx, tenantId, membersByGroup, memberOfByPrincipal, kinds, unresolved);
+    for (const groupId of membersByGroup.keys()) joinedGroups.add(groupId);
     membersByGroup.clear();
     memberOfByPrincipal.clear();
     bufferedMembers = 0;
@@ -301,6 +305,9 @@ export async function importDirectory(
     for (const g of groups) phantoms.set(g, [...(phantoms.get(g) ?? []), id]);
   for (const [groupId, ids] of phantoms) await ctx.members.apply(tenantId, groupId, [], ids);
   await registerImportedAddresses(ctx, tenantId, withProxies);
+  // Last, once the members' rows and addresses are all written: a reprocess evaluates every member of the group,
+  // the new ones included (inline `memberOf` and `member` lines alike).
+  await reprocessLicensedGroups(ctx, tenantId, joinedGroups);
   onProgress?.(counts);
   return {
     users: counts.users,
@@ -455,7 +462,7 @@ async function createNames(ctx: AppContext, rows: readonly PendingRow[]): Promis
 
 /**
  * Applies buffered memberships: the group-side lists in bulk, then each member's own row (read, add the groups,
- * write back with its ETag). Members of groups that already carry licenses are queued for evaluation.
+ * write back with its ETag).
  */
 async function applyMemberships(
   ctx: AppContext,
@@ -524,12 +531,18 @@ async function applyMemberships(
       },
     );
   }
-  // Groups that already carry licenses get a reprocess so their new members are licensed.
+}
+
+/** Groups that already carry licenses get a reprocess so that members added by the import are licensed. */
+async function reprocessLicensedGroups(
+  ctx: AppContext,
+  tenantId: string,
+  groupIds: ReadonlySet<string>,
+): Promise<void> {
+  if (groupIds.size === 0) return;
   const partition = await readTenantPartition(ctx.tables, tenantId);
-  for (const groupId of membersByGroup.keys()) {
+  for (const groupId of groupIds) {
     const licensing = partition?.groupLicenses.get(groupId);
-    if (licensing && licensing.licenses.length > 0) {
-      await reprocessGroup(ctx, tenantId, groupId);
-    }
+    if (licensing && licensing.licenses.length > 0) await reprocessGroup(ctx, tenantId, groupId);
   }
 }
