@@ -149,6 +149,10 @@ withService(
     .option('--seed <n>', 'random seed: the same seed sends the same traffic', integer, 1)
     .option('--duplicates <p>', 'share of notifications delivered twice', share, 0)
     .option('--reorder <p>', 'share of notifications delivered out of order', share, 0)
+    .option(
+      '--no-wait',
+      'start at once instead of waiting for the service to finish earlier work on the tenant (each admin action then waits behind that work)',
+    )
     .option('--state <file>', 'the record written by generate', DEFAULT_STATE)
     .option('--quiet', 'no progress output'),
 ).action(
@@ -158,6 +162,7 @@ withService(
       seed: number;
       duplicates: number;
       reorder: number;
+      wait: boolean;
       state: string;
       quiet?: boolean;
     },
@@ -168,7 +173,7 @@ withService(
       admin,
       loadCatalog(),
       state,
-      options,
+      { ...options, waitForIdle: options.wait },
       terminalProgress({ quiet: options.quiet === true }),
     );
     saveState(options.state, state);
