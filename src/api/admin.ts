@@ -3,7 +3,7 @@ import type { HttpRequest, HttpResponseInit, InvocationContext } from '@azure/fu
 import { z } from 'zod';
 import { type AppContext, appContext } from '../application/context.js';
 import { importDirectory, importLine } from '../application/import.js';
-import { isIdle } from '../application/tenant-snapshot.js';
+import { tenantActivity } from '../application/tenant-snapshot.js';
 import {
   createTenant,
   getTenant,
@@ -218,7 +218,7 @@ export const adminActivity: Partial<Record<string, AdminHandler>> = {
   GET: async (request, ctx) => {
     const tenantId = tenantIdOf(request);
     await getTenant(ctx, tenantId);
-    return { status: 200, body: { idle: await isIdle(ctx, tenantId), queues: await ctx.queues.depth() } };
+    return { status: 200, body: await tenantActivity(ctx, tenantId) };
   },
 };
 

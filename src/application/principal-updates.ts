@@ -88,6 +88,16 @@ export async function updatePrincipals(
 
   for (let attempt = 0; ; attempt++) {
     if (attempt >= maxAttempts) {
+      // Every write of the earlier attempts has answered, so nothing is in flight: settle the reservation now
+      // (its markers tell which chunks landed) instead of holding its seats until the sweep, 12 minutes on.
+      if (orderedIds.length > 0) {
+        await updatePrincipals(ctx, tenantId, [], {
+          reservationId: options.reservationId,
+          maxAttempts: 5,
+        }).catch(
+          () => undefined, // the sweep settles it later
+        );
+      }
       throw new StorageContentionError(
         `Updating ${remaining.length} principals of tenant ${tenantId}`,
         attempt,

@@ -64,12 +64,36 @@ export async function observeTenant(ctx: AppContext, tenantId: string): Promise<
   };
 }
 
+export interface TenantActivity {
+  /** No work queued or running for any tenant, and none of this tenant's seats in flight. */
+  readonly idle: boolean;
+  /** Messages waiting per work queue (the queues are shared by every tenant). */
+  readonly queues: Readonly<Record<string, number>>;
+  /**
+   * Seat reservations still open: work in flight, or left by a request that failed part-way, which the sweep
+   * settles once its lease has run out (they keep the tenant busy until then).
+   */
+  readonly openReservations: number;
+  /** Groups whose license processing has not completed. */
+  readonly groupsProcessing: number;
+}
+
+/** What keeps the tenant busy, if anything (the simulator and the tests wait on `idle`). */
+export async function tenantActivity(ctx: AppContext, tenantId: string): Promise<TenantActivity> {
+  const [queues, partition] = await Promise.all([
+    ctx.queues.depth(),
+    readTenantPartition(ctx.tables, tenantId),
+  ]);
+  const openReservations = partition?.reservations.size ?? 0;
+  const groupsProcessing = [...(partition?.groupLicenses.values() ?? [])].filter(
+    (g) => g.processingState !== 'ProcessingComplete',
+  ).length;
+  const idle =
+    Object.values(queues).every((n) => n === 0) && openReservations === 0 && groupsProcessing === 0;
+  return { idle, queues, openReservations, groupsProcessing };
+}
+
 /** True when no work is queued or running for any tenant and no seat reservation is open for this one. */
 export async function isIdle(ctx: AppContext, tenantId: string): Promise<boolean> {
-  const depths = await ctx.queues.depth();
-  if (Object.values(depths).some((n) => n > 0)) return false;
-  const partition = await readTenantPartition(ctx.tables, tenantId);
-  if (!partition) return true;
-  if (partition.reservations.size > 0) return false;
-  return [...partition.groupLicenses.values()].every((g) => g.processingState === 'ProcessingComplete');
+  return (await tenantActivity(ctx, tenantId)).idle;
 }

@@ -165,9 +165,14 @@ export class AdminClient {
     };
   }
 
-  async isIdle(tenantId: string): Promise<boolean> {
+  /** What the service still has to do for the tenant (`GET /tenants/{tid}/activity`). */
+  async activity(tenantId: string): Promise<Record<string, unknown>> {
     const body = await this.call('GET', `/tenants/${tenantId}/activity`);
-    return isRecord(body) && body.idle === true;
+    return isRecord(body) ? body : {};
+  }
+
+  async isIdle(tenantId: string): Promise<boolean> {
+    return (await this.activity(tenantId)).idle === true;
   }
 
   /** Waits until the tenant's work is done (twice in a row, a moment apart), or fails after `timeoutMs`. */
@@ -175,7 +180,8 @@ export class AdminClient {
     const started = Date.now();
     let idleSince = 0;
     for (;;) {
-      if (await this.isIdle(tenantId)) {
+      const activity = await this.activity(tenantId);
+      if (activity.idle === true) {
         if (idleSince === 0) idleSince = Date.now();
         if (Date.now() - idleSince >= 500) return;
       } else {
@@ -183,7 +189,9 @@ export class AdminClient {
       }
       if (Date.now() - started > timeoutMs) {
         throw new Error(
-          `the service was still busy for tenant ${tenantId} after ${Math.round(timeoutMs / 1000)} s`,
+          `the service was still busy for tenant ${tenantId} after ${Math.round(timeoutMs / 1000)} s: ` +
+            `${JSON.stringify(activity)} (queues: messages waiting; openReservations: seats in flight, or left by a ` +
+            'request that failed part-way until the sweep settles them; groupsProcessing: group jobs not complete)',
         );
       }
       onWait?.(Date.now() - started);

@@ -89,11 +89,12 @@ export async function verify(
   catalog: Catalog,
   state: SimState,
   progress: Progress,
+  options: { idleTimeoutMs?: number } = {},
 ): Promise<VerifyResult> {
   const started = Date.now();
   const tenantId = state.tenant.id;
   const waiting = progress.bar('Waiting for the service', 1);
-  await admin.waitIdle(tenantId, 30 * 60_000);
+  await admin.waitIdle(tenantId, options.idleTimeoutMs ?? 30 * 60_000);
   waiting.increment(1);
   waiting.stop();
 

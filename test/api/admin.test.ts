@@ -305,9 +305,12 @@ describe('admin API', () => {
     const busy = await service.admin('GET', `/tenants/${tenant.id}/activity`);
     expect(busy.status).toBe(200);
     expect(obj(busy.json).idle).toBe(false);
+    // What keeps it busy: the group (queued or processing), and maybe its messages or seats in flight.
+    expect(obj(busy.json).groupsProcessing).toBe(1);
     await tenant.waitIdle();
     const idle = await service.admin('GET', `/tenants/${tenant.id}/activity`);
-    expect(obj(idle.json).idle).toBe(true);
+    expect(obj(idle.json)).toMatchObject({ idle: true, openReservations: 0, groupsProcessing: 0 });
+    expect(Object.values(obj(obj(idle.json).queues)).every((n) => n === 0)).toBe(true);
     expect(await tenant.consumed(service.catalog.skuId('EMS'))).toBe(50);
   });
 });

@@ -6,12 +6,14 @@ import { addMember } from '../../src/application/directory.js';
 import { assignGroupLicenses, processingDetails } from '../../src/application/group-licensing.js';
 import { heal } from '../../src/application/healing.js';
 import { type Change, type GroupPageMessage, healRequest } from '../../src/application/messages.js';
+import { updatePrincipals } from '../../src/application/principal-updates.js';
 import { sweep } from '../../src/application/sweep.js';
 import { listSubscriptions } from '../../src/application/tenants.js';
 import { readWaiters } from '../../src/storage/bookkeeping.js';
 import { principalPartition } from '../../src/storage/keys.js';
 import { readPrincipal } from '../../src/storage/principal-reads.js';
 import { PrincipalWriter } from '../../src/storage/principal-writer.js';
+import { StorageContentionError } from '../../src/storage/seat-ledger.js';
 import { encodeSubscription, readTenantPartition, recordHealPass } from '../../src/storage/tenant-records.js';
 import {
   buy,
@@ -353,5 +355,37 @@ describe('healing', () => {
     expect(await readWaiters(ctx.tables, tenantId, e3)).toEqual([]);
     expect(await consumed(ctx, tenantId, e3)).toBe(12);
     expect((await readTenantPartition(ctx.tables, tenantId))?.healPasses.get(e3)).toBeDefined();
+  });
+});
+
+describe('an update that gives up on contention', () => {
+  it('settles its seat reservation at once instead of leaving it to the sweep', async () => {
+    const { ctx } = pipeline;
+    const tenantId = await newTenant(ctx);
+    const e3 = await buy(ctx, tenantId, 'ENTERPRISEPACK', 10);
+    const [userId = ''] = await importUsers(ctx, tenantId, 1);
+    const stale = await readPrincipal(ctx.tables, tenantId, userId);
+    if (!stale) throw new Error('the imported user is missing');
+    // Someone else changes the user, so every write from the stale copy is refused.
+    await updatePrincipals(ctx, tenantId, [userId], {
+      reservationId: randomUUID(),
+      mutate: (record) => ({ ...record, displayName: 'Renamed elsewhere' }),
+    });
+
+    const giveUp = updatePrincipals(ctx, tenantId, [userId], {
+      reservationId: randomUUID(),
+      preloaded: new Map([[userId, stale]]),
+      mutate: (record) => ({
+        ...record,
+        directLicenses: [{ skuId: e3, disabledPlans: [], since: '2026-01-01T00:00:00.000Z' }],
+      }),
+      maxAttempts: 1,
+    });
+    await expect(giveUp).rejects.toBeInstanceOf(StorageContentionError);
+
+    expect((await readTenantPartition(ctx.tables, tenantId))?.reservations.size).toBe(0);
+    expect(await consumed(ctx, tenantId, e3)).toBe(0);
+    expect((await readPrincipal(ctx.tables, tenantId, userId))?.entries).toEqual([]);
+    expect(await invariantViolations(ctx, tenantId)).toEqual([]);
   });
 });
