@@ -1,9 +1,9 @@
 // Starts Azurite (the project's pinned node_modules/azurite) as a child process, so its work never shares the
-// host's event loop. The child runs Azurite's own CLI entry behind a short preamble that makes it exit
-// when its parent dies (the IPC channel closes), so no orphan keeps the ports, and (with a location) saves its
-// databases when it is quiet instead of on Azurite's fixed 5 s timer.
+// host's event loop. The child runs Azurite's own CLI entry after a preload (azurite-preload.cjs) that makes it
+// exit when its parent dies (the IPC channel closes), so no orphan keeps the ports, and (with a location) saves its
+// databases when it is quiet, one file per collection, instead of whole on Azurite's fixed 5 s timer.
 import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { devConnectionString, type StoragePorts } from './settings.js';
@@ -43,40 +43,31 @@ export interface RunningAzurite {
   pid: number;
   /** Stops the child (SIGTERM, then SIGKILL after 5 s, or 60 s with a location: its final save). Idempotent. */
   stop(): Promise<void>;
+  /** Settles when the child exits, whether stopped or not (`expected` is false when it died on its own). */
+  exited: Promise<AzuriteExit>;
 }
 
-const exitWithParent =
-  "process.on('disconnect',()=>process.kill(process.pid,'SIGTERM'));" +
-  "process.on('SIGTERM',()=>{if(process.connected)process.disconnect();});";
+export interface AzuriteExit {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  expected: boolean;
+  /** Azurite's last output lines (up to 40) before it exited. */
+  lastOutput: string[];
+}
 
 /**
- * Azurite's stores are LokiJS databases that autosave on a fixed 5 s timer. This replaces the timer: a check each
- * second saves a changed database once no collection has changed for `quietMs` (so a finished burst is on disk
- * within seconds), or when `maxMs` have passed since the last save (so a long busy spell is not all at risk).
- * Every change goes through one of the Collection methods wrapped here, which note the time.
+ * The preload (a CommonJS file beside this one in src/host, also used from dist) that runs in Azurite's process
+ * before its CLI: it exits with its parent, and with a data folder saves Azurite's databases when quiet, one file
+ * per collection (azurite-preload.cjs explains why).
  */
-function quietAutosave(quietMs: number, maxMs: number): string {
-  return (
-    "const L=require(require.resolve('lokijs',{paths:[require('path').dirname(main)]}));" +
-    'let changed=0;' +
-    "for(const m of ['insert','insertOne','update','remove','removeBatchByPositions','clear']){const f=L.Collection.prototype[m];" +
-    'L.Collection.prototype[m]=function(...a){changed=Date.now();return f.apply(this,a);};}' +
-    'L.prototype.autosaveEnable=function(options,callback){this.autosave=true;const db=this;' +
-    'let saved=Date.now(),saving=false;' +
-    'this.autosaveHandle=setInterval(()=>{' +
-    'if(saving||db.ignoreAutosave||!db.autosaveDirty())return;const now=Date.now();' +
-    `if(now-changed<${quietMs}&&now-saved<${maxMs})return;` +
-    'saving=true;db.saveDatabase((e)=>{saving=false;saved=Date.now();if(callback)callback(e);});},1000);};'
-  );
-}
-
-function preamble(save: { quietMs: number; maxMs: number } | undefined): string {
-  return (
-    'const main=process.argv[1];process.argv=[process.argv[0],main,...process.argv.slice(2)];' +
-    exitWithParent +
-    (save === undefined ? '' : quietAutosave(save.quietMs, save.maxMs)) +
-    'require(main);'
-  );
+function preloadPath(): string {
+  const candidates = [
+    path.join(__dirname, 'azurite-preload.cjs'),
+    path.join(__dirname, '..', '..', '..', 'src', 'host', 'azurite-preload.cjs'),
+  ];
+  const found = candidates.find((file) => existsSync(file));
+  if (!found) throw new Error(`azurite-preload.cjs not found (looked in ${candidates.join(', ')})`);
+  return found;
 }
 
 export function azuriteMainPath(): string {
@@ -114,26 +105,24 @@ export async function startAzurite(options: AzuriteOptions = {}): Promise<Runnin
 
   // detached: its own process group, so a terminal Ctrl-C reaches only the parent, which then stops the
   // host before Azurite (in-flight invocations can still delete their messages).
+  const save =
+    location === undefined
+      ? undefined
+      : {
+          quietMs: Math.max(100, Math.floor(options.saveWhenQuietMs ?? DEFAULT_SAVE_WHEN_QUIET_MS)),
+          maxMs: Math.max(1000, Math.floor(options.saveIntervalMs ?? DEFAULT_SAVE_INTERVAL_MS)),
+        };
+  const env: NodeJS.ProcessEnv = { ...process.env };
+  if (save) env.GBL_AZURITE_SAVE = JSON.stringify(save);
+  else delete env.GBL_AZURITE_SAVE;
   const child = spawn(
     process.execPath,
-    [
-      ...(options.nodeArgs ?? []),
-      '-e',
-      preamble(
-        location === undefined
-          ? undefined
-          : {
-              quietMs: Math.max(100, Math.floor(options.saveWhenQuietMs ?? DEFAULT_SAVE_WHEN_QUIET_MS)),
-              maxMs: Math.max(1000, Math.floor(options.saveIntervalMs ?? DEFAULT_SAVE_INTERVAL_MS)),
-            },
-      ),
-      azuriteMainPath(),
-      ...args,
-    ],
+    [...(options.nodeArgs ?? []), '--require', preloadPath(), azuriteMainPath(), ...args],
     {
       stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
       cwd: location ?? process.cwd(),
       detached: true,
+      env,
     },
   );
   // Azurite writes its databases once more when it stops; a big table database takes seconds.
@@ -147,7 +136,19 @@ export async function startAzurite(options: AzuriteOptions = {}): Promise<Runnin
   try {
     const ports = await waitForPorts(child, output, options);
     let stopping: Promise<void> | undefined;
+    // After readiness, keep Azurite's last lines: if it dies, they usually say why.
+    const recent: string[] = [];
+    forwardLines(child, (line) => {
+      recent.push(line);
+      if (recent.length > 40) recent.shift();
+    });
+    const exited = new Promise<AzuriteExit>((resolve) => {
+      child.once('exit', (code, signal) =>
+        resolve({ code, signal, expected: stopping !== undefined, lastOutput: [...recent] }),
+      );
+    });
     return {
+      exited,
       connectionString: devConnectionString(ports, host),
       ports,
       pid: child.pid ?? -1,

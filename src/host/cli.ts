@@ -129,6 +129,19 @@ async function main(): Promise<void> {
       azurite = await startAzurite({ location, ports });
       process.env.AzureWebJobsStorage = azurite.connectionString;
       out(`Azurite is ready (pid ${azurite.pid}).`);
+      void azurite.exited.then((exit) => {
+        if (exit.expected || shuttingDown) return;
+        // Without storage every function fails: stop, loudly, rather than answer 500 to everything.
+        process.stderr.write(
+          `\nAzurite (the storage emulator, pid ${azurite?.pid}) exited on its own ` +
+            `(code ${exit.code}, signal ${exit.signal}). Its last output:\n` +
+            `${exit.lastOutput.map((line) => `  ${line}`).join('\n') || '  (none)'}\n` +
+            'Stopping the host. Data saved before that is kept in ' +
+            `${location}; run npm start again to continue.\n`,
+        );
+        shuttingDown = true;
+        void (host?.stop() ?? Promise.resolve()).finally(() => process.exit(1));
+      });
     } else if (!opts.azurite) {
       out('Not starting Azurite (--no-azurite): using AzureWebJobsStorage as configured.');
       process.env.AzureWebJobsStorage = storage;

@@ -1,15 +1,33 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { TableClient } from '@azure/data-tables';
 import { afterAll, describe, expect, it } from 'vitest';
-import { type RunningAzurite, startAzurite } from '../../src/host/azurite.js';
+import { azuriteMainPath, type RunningAzurite, startAzurite } from '../../src/host/azurite.js';
+import { devConnectionString, type StoragePorts } from '../../src/host/settings.js';
 
-function kept(azurite: RunningAzurite): TableClient {
-  return TableClient.fromConnectionString(azurite.connectionString, 'kept', {
+function kept(azurite: RunningAzurite, table = 'kept'): TableClient {
+  return TableClient.fromConnectionString(azurite.connectionString, table, {
     allowInsecureConnection: true,
   });
 }
+
+const TABLE_DB = '__azurite_db_table__.json';
+
+/** The collection files the table database names (one per table, plus Azurite's own). */
+function collectionFiles(location: string): Map<string, string> {
+  const saved = JSON.parse(readFileSync(path.join(location, TABLE_DB), 'utf8')) as {
+    files: { name: string; file: string }[];
+  };
+  return new Map(saved.files.map(({ name, file }) => [name, file]));
+}
+
+function fileOfTable(files: Map<string, string>, table: string): string | undefined {
+  return [...files].find(([name]) => name.endsWith(`$${table}`) || name.endsWith(table))?.[1];
+}
+
+const wait = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** Whether the entity written by a test is in Azurite's data folder: started again on it, and read. */
 async function readBack(location: string, rowKey: string): Promise<string | undefined> {
@@ -73,5 +91,99 @@ describe('Azurite with a data folder', () => {
       await first.stop();
     }
     expect(await readBack(location, 'busy')).toBeUndefined();
+  }, 60_000);
+
+  it('rewrites only the tables that changed, and deletes the files a save replaced', async () => {
+    const location = folder();
+    const first = await startAzurite({ location, saveIntervalMs: 120_000, saveWhenQuietMs: 300 });
+    let before: Map<string, string>;
+    try {
+      await kept(first, 'alpha').createTable();
+      await kept(first, 'beta').createTable();
+      await kept(first, 'alpha').createEntity({ partitionKey: 'p', rowKey: 'a1', value: 'one' });
+      await kept(first, 'beta').createEntity({ partitionKey: 'p', rowKey: 'b1', value: 'two' });
+      await wait(2_500);
+      before = collectionFiles(location);
+      await kept(first, 'alpha').createEntity({ partitionKey: 'p', rowKey: 'a2', value: 'three' });
+      await wait(2_500);
+    } finally {
+      await first.stop();
+    }
+    const after = collectionFiles(location);
+    expect(fileOfTable(after, 'beta')).toBeDefined();
+    expect(fileOfTable(after, 'beta')).toBe(fileOfTable(before, 'beta'));
+    expect(fileOfTable(after, 'alpha')).not.toBe(fileOfTable(before, 'alpha'));
+    const onDisk = readdirSync(location).filter((entry) => entry.startsWith(`${TABLE_DB}.`));
+    expect(onDisk.sort()).toEqual([...after.values()].sort());
+
+    const again = await startAzurite({ location });
+    try {
+      const values = await Promise.all([
+        kept(again, 'alpha').getEntity<{ value: string }>('p', 'a1'),
+        kept(again, 'alpha').getEntity<{ value: string }>('p', 'a2'),
+        kept(again, 'beta').getEntity<{ value: string }>('p', 'b1'),
+      ]);
+      expect(values.map((entity) => entity.value)).toEqual(['one', 'three', 'two']);
+    } finally {
+      await again.stop();
+    }
+  }, 60_000);
+
+  it('loads a data folder that Azurite saved in its own one-file format', async () => {
+    const location = folder();
+    // Plain Azurite, no preload: LokiJS's one-file database, as an .azurite folder from before.
+    const plain = spawn(
+      process.execPath,
+      [
+        azuriteMainPath(),
+        '--location',
+        location,
+        '--silent',
+        '--skipApiVersionCheck',
+        '--disableTelemetry',
+        '--blobPort',
+        '0',
+        '--queuePort',
+        '0',
+        '--tablePort',
+        '0',
+      ],
+      { cwd: location, stdio: ['ignore', 'pipe', 'pipe'] },
+    );
+    try {
+      const ports = await new Promise<StoragePorts>((resolve, reject) => {
+        const timer = setTimeout(() => reject(new Error('plain Azurite did not start')), 30_000);
+        let text = '';
+        plain.stdout?.on('data', (chunk: Buffer) => {
+          text += chunk.toString('utf8');
+          const port = (service: string) =>
+            Number(
+              new RegExp(`${service} service is successfully listening at https?://[^:]+:(\\d+)`).exec(
+                text,
+              )?.[1],
+            );
+          const found = { blob: port('Blob'), queue: port('Queue'), table: port('Table') };
+          if (found.blob > 0 && found.queue > 0 && found.table > 0) {
+            clearTimeout(timer);
+            resolve(found);
+          }
+        });
+      });
+      const client = TableClient.fromConnectionString(devConnectionString(ports), 'kept', {
+        allowInsecureConnection: true,
+      });
+      await client.createTable();
+      await client.createEntity({ partitionKey: 'p', rowKey: 'old', value: 'from a plain Azurite' });
+    } finally {
+      const exited = new Promise((resolve) => plain.once('exit', resolve));
+      plain.kill('SIGTERM');
+      await exited;
+    }
+    expect(JSON.parse(readFileSync(path.join(location, TABLE_DB), 'utf8'))).toHaveProperty('collections');
+
+    expect(await readBack(location, 'old')).toBe('from a plain Azurite');
+    // The first save (at the latest when it stops) converts the folder to one file per collection.
+    expect(fileOfTable(collectionFiles(location), 'kept')).toBeDefined();
+    expect(await readBack(location, 'old')).toBe('from a plain Azurite');
   }, 60_000);
 });

@@ -120,6 +120,32 @@ describe('npm start CLI', () => {
     expect(exit.code).toBe(0);
     await waitFor(() => !isAlive(azuritePid), { timeoutMs: 10_000, message: 'Azurite child exited' });
   });
+
+  it('stops with exit code 1 and says why when Azurite dies under it, instead of failing every request', async () => {
+    const ports = { blob: await freePort(), queue: await freePort(), table: await freePort() };
+    const host = await startHostProcess({
+      appDir: repoRoot,
+      withAzurite: true,
+      port: await freePort(),
+      args: ['--azurite-location', mkdtempSync(`${tmpdir()}/azurite-cli-`)],
+      storageConnectionString: devConnectionString(ports),
+      readyTimeoutMs: 30_000,
+    });
+    const azuritePid = Number(/Azurite is ready \(pid (\d+)\)/.exec(host.output())?.[1]);
+    expect(azuritePid).toBeGreaterThan(0);
+    process.kill(azuritePid, 'SIGKILL');
+    const exit = await Promise.race([
+      host.exited,
+      new Promise<never>((_, reject) =>
+        setTimeout(() => reject(new Error(`host still running:\n${host.output()}`)), 30_000),
+      ),
+    ]);
+    expect(exit.code).toBe(1);
+    expect(host.output()).toMatch(
+      /Azurite \(the storage emulator, pid \d+\) exited on its own \(code null, signal SIGKILL\)/,
+    );
+    expect(host.output()).toContain('run npm start again to continue');
+  }, 60_000);
 });
 
 function isAlive(pid: number): boolean {

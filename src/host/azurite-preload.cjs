@@ -1,0 +1,215 @@
+'use strict';
+// Loaded into Azurite's node process (`node --require`) by azurite.ts, before Azurite's own CLI entry.
+// 1. Azurite exits when its parent dies (the IPC channel closes), so no orphan keeps the ports.
+// 2. With a data folder (GBL_AZURITE_SAVE set), Azurite's LokiJS databases are saved differently:
+//    - when quiet: a changed database is saved once no collection has changed for `quietMs`, or `maxMs` after the
+//      last save while it stays busy, instead of on Azurite's fixed 5 s timer (a save blocks its only thread);
+//    - one file per collection, rewritten only when that collection changed, written line by line: LokiJS's own
+//      file adapter serialises a whole database into one string, and past V8's string limit (~512 MB, a few
+//      100,000-user tenants) the save throws and Azurite dies.
+// A save is atomic: changed collections go to new files, then the database file (which names each collection's
+// file) is replaced by a rename, then the files it no longer names are deleted. A crash at any point leaves the
+// previous complete save. A database file in LokiJS's own format (an older .azurite folder) still loads.
+const fs = require('node:fs');
+const path = require('node:path');
+
+process.on('disconnect', () => process.kill(process.pid, 'SIGTERM'));
+process.on('SIGTERM', () => {
+  if (process.connected) process.disconnect();
+});
+
+const FORMAT = 'gbl-collection-files-1';
+const CHUNK_CHARS = 8 * 1024 * 1024;
+
+const saveSettings = process.env.GBL_AZURITE_SAVE ? JSON.parse(process.env.GBL_AZURITE_SAVE) : undefined;
+
+/** The lokijs Azurite itself uses (its own dependency, resolved from its entry script). */
+function loadLoki() {
+  const azuriteMain = process.argv[1];
+  return require(require.resolve('lokijs', { paths: [path.dirname(azuriteMain)] }));
+}
+
+function installPersistence(Loki, quietMs, maxMs) {
+  let changedAt = 0;
+  for (const method of ['insert', 'insertOne', 'update', 'remove', 'removeBatchByPositions', 'clear']) {
+    const original = Loki.Collection.prototype[method];
+    Loki.Collection.prototype[method] = function (...args) {
+      changedAt = Date.now();
+      return original.apply(this, args);
+    };
+  }
+
+  Loki.prototype.autosaveEnable = function (_options, callback) {
+    this.autosave = true;
+    let savedAt = Date.now();
+    let saving = false;
+    this.autosaveHandle = setInterval(() => {
+      if (saving || this.ignoreAutosave || !this.autosaveDirty()) return;
+      const now = Date.now();
+      if (now - changedAt < quietMs && now - savedAt < maxMs) return;
+      saving = true;
+      this.saveDatabase((error) => {
+        saving = false;
+        savedAt = Date.now();
+        if (callback) callback(error);
+      });
+    }, 1000);
+  };
+
+  // Loki builds its 'fs' adapter from a private table, so the adapter's class is extended in place.
+  const FsAdapter = Loki.LokiFsAdapter;
+  for (const name of ['loadDatabase', 'load', 'save']) {
+    FsAdapter.prototype[name] = CollectionFiles.prototype[name];
+  }
+  const originalSave = Loki.prototype.saveDatabaseInternal;
+  Loki.prototype.saveDatabaseInternal = function (callback) {
+    const done =
+      callback ??
+      ((error) => {
+        if (error) throw error;
+      });
+    if (!(this.persistenceAdapter instanceof FsAdapter)) return originalSave.call(this, callback);
+    this.persistenceAdapter.save(this).then(
+      () => done(null),
+      (error) => done(error),
+    );
+  };
+}
+
+/**
+ * The methods given to LokiJS's file adapter: its load returns the database object; saves go through `save` (see
+ * saveDatabaseInternal). `files` maps each collection name to the file holding its last saved state.
+ */
+class CollectionFiles {
+  loadDatabase(dbFile, callback) {
+    try {
+      callback(this.load(dbFile));
+    } catch (error) {
+      callback(error instanceof Error ? error : new Error(String(error)));
+    }
+  }
+
+  load(dbFile) {
+    this.files = new Map();
+    if (!fs.existsSync(dbFile)) return null;
+    const saved = JSON.parse(fs.readFileSync(dbFile, 'utf8'));
+    if (saved.format !== FORMAT) return saved; // LokiJS's own format: everything in this one file
+    const db = saved.db;
+    db.collections = saved.files.map(({ name, file }) => {
+      const collection = readCollection(path.join(path.dirname(dbFile), file));
+      this.files.set(name, file);
+      return collection;
+    });
+    removeUnnamedFiles(dbFile, new Set(this.files.values()));
+    return db;
+  }
+
+  async save(db) {
+    const dbFile = db.filename;
+    this.files ??= new Map();
+    this.generation = (this.generation ?? 0) + 1;
+    const stamp = `${Date.now().toString(36)}-${this.generation}`;
+    // Serialised synchronously: a consistent snapshot of every changed collection. Changes made while the files
+    // are written mark their collection dirty again, for the next save.
+    const writes = [];
+    const files = new Map();
+    for (const collection of db.collections) {
+      const current = this.files.get(collection.name);
+      if (current !== undefined && !collection.dirty) {
+        files.set(collection.name, current);
+        continue;
+      }
+      const file = `${path.basename(dbFile)}.${Buffer.from(collection.name).toString('hex')}.${stamp}`;
+      writes.push({ collection, file, chunks: serializeCollection(db, collection) });
+      files.set(collection.name, file);
+    }
+    for (const write of writes) write.collection.dirty = false;
+    const container =
+      `{"format":"${FORMAT}","files":` +
+      JSON.stringify([...files].map(([name, file]) => ({ name, file }))) +
+      `,"db":${JSON.stringify(db, (key, value) => (key === 'collections' ? [] : db.serializeReplacer(key, value)))}}`;
+    const folder = path.dirname(dbFile);
+    try {
+      for (const write of writes) await writeChunks(path.join(folder, write.file), write.chunks);
+      await fs.promises.writeFile(`${dbFile}~`, container);
+      await fs.promises.rename(`${dbFile}~`, dbFile);
+    } catch (error) {
+      for (const write of writes) {
+        write.collection.dirty = true;
+        await fs.promises.rm(path.join(folder, write.file), { force: true });
+      }
+      throw error;
+    }
+    const kept = new Set(files.values());
+    const replaced = [...this.files.values()].filter((file) => !kept.has(file));
+    this.files = files;
+    for (const file of replaced) await fs.promises.rm(path.join(folder, file), { force: true });
+  }
+}
+
+/** The collection's settings and indexes on the first line, then one document per line, in chunks of text. */
+function serializeCollection(db, collection) {
+  const data = collection.data;
+  let header;
+  collection.data = [];
+  try {
+    header = JSON.stringify(collection, db.serializeReplacer);
+  } finally {
+    collection.data = data;
+  }
+  const chunks = [];
+  let lines = [header];
+  let size = header.length;
+  for (const document of data) {
+    const line = JSON.stringify(document);
+    lines.push(line);
+    size += line.length + 1;
+    if (size >= CHUNK_CHARS) {
+      chunks.push(Buffer.from(`${lines.join('\n')}\n`));
+      lines = [];
+      size = 0;
+    }
+  }
+  if (lines.length > 0) chunks.push(Buffer.from(`${lines.join('\n')}\n`));
+  return chunks;
+}
+
+async function writeChunks(file, chunks) {
+  const handle = await fs.promises.open(file, 'w');
+  try {
+    for (const chunk of chunks) await handle.write(chunk);
+  } finally {
+    await handle.close();
+  }
+}
+
+/** Reads a collection file as bytes and parses it line by line (its text may exceed V8's string limit). */
+function readCollection(file) {
+  const bytes = fs.readFileSync(file);
+  let start = 0;
+  let collection;
+  while (start < bytes.length) {
+    let end = bytes.indexOf(10, start);
+    if (end === -1) end = bytes.length;
+    if (end > start) {
+      const value = JSON.parse(bytes.toString('utf8', start, end));
+      if (collection === undefined) collection = value;
+      else collection.data.push(value);
+    }
+    start = end + 1;
+  }
+  if (collection === undefined) throw new Error(`${file} is empty`);
+  return collection;
+}
+
+/** Files of this database left by a save that never finished (a crash before its rename). */
+function removeUnnamedFiles(dbFile, named) {
+  const prefix = `${path.basename(dbFile)}.`;
+  const folder = path.dirname(dbFile);
+  for (const entry of fs.readdirSync(folder)) {
+    if (entry.startsWith(prefix) && !named.has(entry)) fs.rmSync(path.join(folder, entry), { force: true });
+  }
+}
+
+// Last: the class declarations above are not hoisted.
+if (saveSettings) installPersistence(loadLoki(), saveSettings.quietMs, saveSettings.maxMs);
