@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { encodeGroup, type GroupRecord, readGroup } from '../storage/group-records.js';
-import { encodeKey, shardKey, shardOf } from '../storage/keys.js';
+import { userNameKey } from '../storage/keys.js';
 import { bucketOf, type MemberKind } from '../storage/members.js';
 import { readPrincipal } from '../storage/principal-reads.js';
 import {
@@ -63,34 +63,30 @@ export interface NewDevice {
 
 export const UPN_TAKEN = 'Another object with the same value for property userPrincipalName already exists.';
 
-function nameKey(tenantId: string, upn: string) {
-  const lower = upn.toLowerCase();
-  return { partitionKey: `${tenantId}|${shardKey(shardOf(lower))}`, rowKey: encodeKey(lower) };
-}
-
 async function requireTenant(ctx: AppContext, tenantId: string): Promise<void> {
   if (!(await readTenant(ctx.tables, tenantId))) throw new NotFoundError(tenantId);
 }
 
 /** Reserves a user principal name for an id; the names table makes it unique per tenant. */
 export async function reserveName(ctx: AppContext, tenantId: string, upn: string, id: string): Promise<void> {
+  const key = userNameKey(tenantId, upn);
+  const table = ctx.tables.namesFor(key.partitionKey);
   try {
-    await ctx.tables.names.createEntity({ ...nameKey(tenantId, upn), id });
+    await table.createEntity({ ...key, id });
   } catch (error: unknown) {
     if (!isConflict(error)) throw error;
-    const row = await getRow(
-      ctx.tables.names,
-      nameKey(tenantId, upn).partitionKey,
-      nameKey(tenantId, upn).rowKey,
-    );
+    const row = await getRow(table, key.partitionKey, key.rowKey);
     if (row && getString(row, 'id') === id) return;
     throw new ConflictError(UPN_TAKEN);
   }
 }
 
 export async function releaseName(ctx: AppContext, tenantId: string, upn: string): Promise<void> {
-  const key = nameKey(tenantId, upn);
-  await ctx.tables.names.deleteEntity(key.partitionKey, key.rowKey).catch(() => undefined);
+  const key = userNameKey(tenantId, upn);
+  await ctx.tables
+    .namesFor(key.partitionKey)
+    .deleteEntity(key.partitionKey, key.rowKey)
+    .catch(() => undefined);
 }
 
 /** The id a user principal name belongs to, if any. */
@@ -99,8 +95,8 @@ export async function resolveUserPrincipalName(
   tenantId: string,
   upn: string,
 ): Promise<string | undefined> {
-  const key = nameKey(tenantId, upn);
-  const row = await getRow(ctx.tables.names, key.partitionKey, key.rowKey);
+  const key = userNameKey(tenantId, upn);
+  const row = await getRow(ctx.tables.namesFor(key.partitionKey), key.partitionKey, key.rowKey);
   return row ? getString(row, 'id') : undefined;
 }
 

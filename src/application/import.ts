@@ -3,7 +3,7 @@ import type { TransactionAction } from '@azure/data-tables';
 import { z } from 'zod';
 import { encodeGroup, type GroupRecord, readGroup } from '../storage/group-records.js';
 import { InFlight, inParallel } from '../storage/in-flight.js';
-import { encodeKey, principalPartition, shardKey, shardOf } from '../storage/keys.js';
+import { principalPartition, userNameKey } from '../storage/keys.js';
 import { bucketOf, type MemberKind, type MemberRef } from '../storage/members.js';
 import { readPrincipalShards, readPrincipals } from '../storage/principal-reads.js';
 import { encodePrincipal, type MemberOfEntry, type PrincipalRecord } from '../storage/principal-records.js';
@@ -247,7 +247,7 @@ export async function importDirectory(
       kinds.set(record.id, record.kind);
       const row: PendingRow = { line, entity: encodePrincipal(ctx.catalog, record), record };
       if (record.kind === 'user' && record.userPrincipalName) {
-        const name = { ...nameKey(tenantId, record.userPrincipalName), id: record.id };
+        const name = { ...userNameKey(tenantId, record.userPrincipalName), id: record.id };
         const buffer = nameBuffers.get(name.partitionKey) ?? [];
         buffer.push({ ...row, name });
         nameBuffers.set(name.partitionKey, buffer);
@@ -387,11 +387,6 @@ function principalFromLine(
   };
 }
 
-function nameKey(tenantId: string, upn: string) {
-  const lower = upn.toLowerCase();
-  return { partitionKey: `${tenantId}|${shardKey(shardOf(lower))}`, rowKey: encodeKey(lower) };
-}
-
 /**
  * Writes rows of one partition in transactions of 100. A failing transaction is retried row by row to find and
  * report just the bad lines (an id that exists already).
@@ -420,7 +415,8 @@ async function writeRows(
           if (!isConflict(inner)) throw inner;
           refuse(row, `An object with id ${row.entity.rowKey} already exists.`);
           if (row.name)
-            await ctx.tables.names
+            await ctx.tables
+              .namesFor(row.name.partitionKey)
               .deleteEntity(row.name.partitionKey, row.name.rowKey)
               .catch(() => undefined);
         }
@@ -438,8 +434,9 @@ async function createNames(ctx: AppContext, rows: readonly PendingRow[]): Promis
       { partitionKey: r.name?.partitionKey ?? '', rowKey: r.name?.rowKey ?? '', id: r.name?.id },
     ],
   );
+  const table = ctx.tables.namesFor(rows[0]?.name?.partitionKey ?? '');
   try {
-    await ctx.tables.names.submitTransaction(actions);
+    await table.submitTransaction(actions);
     return [];
   } catch (error: unknown) {
     if (!isConflict(error)) throw error;
@@ -447,7 +444,7 @@ async function createNames(ctx: AppContext, rows: readonly PendingRow[]): Promis
   const taken: PendingRow[] = [];
   for (const row of rows) {
     try {
-      await ctx.tables.names.createEntity({
+      await table.createEntity({
         partitionKey: row.name?.partitionKey ?? '',
         rowKey: row.name?.rowKey ?? '',
         id: row.name?.id,

@@ -119,7 +119,9 @@ class CollectionFiles {
         files.set(collection.name, current);
         continue;
       }
-      const file = `${path.basename(dbFile)}.${Buffer.from(collection.name).toString('hex')}.${stamp}`;
+      // Readable names (`…table__.json.devstoreaccount1_names3.<stamp>`), made unique within the save.
+      let file = `${path.basename(dbFile)}.${collection.name.replace(/[^A-Za-z0-9_-]/g, '_')}.${stamp}`;
+      while (writes.some((write) => write.file === file)) file += '_';
       writes.push({ collection, file, chunks: serializeCollection(db, collection) });
       files.set(collection.name, file);
     }

@@ -53,6 +53,12 @@ export function encodeKey(value: string): string {
   );
 }
 
+/** The names-table row of a user principal name (case-insensitive, so the lower case is the key). */
+export function userNameKey(tenantId: string, userPrincipalName: string) {
+  const lower = userPrincipalName.toLowerCase();
+  return { partitionKey: `${tenantId}|${shardKey(shardOf(lower))}`, rowKey: encodeKey(lower) };
+}
+
 /** Escapes a string literal for an OData filter. */
 export function odata(value: string): string {
   return `'${value.replace(/'/g, "''")}'`;

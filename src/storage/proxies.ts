@@ -51,7 +51,7 @@ export class ProxyRegistry {
 
   async read(tenantId: string, address: string): Promise<AddressRow> {
     const { partitionKey, rowKey } = this.key(tenantId, address);
-    return this.decode(await getRow(this.tables.proxies, partitionKey, rowKey));
+    return this.decode(await getRow(this.tables.proxiesFor(partitionKey), partitionKey, rowKey));
   }
 
   /**
@@ -134,7 +134,7 @@ export class ProxyRegistry {
         actions.push(row.etag ? ['update', entity, 'Replace', { etag: row.etag }] : ['create', entity]);
       });
       try {
-        if (actions.length > 0) await this.tables.proxies.submitTransaction(actions);
+        if (actions.length > 0) await this.tables.proxiesFor(partitionKey).submitTransaction(actions);
         return sharing;
       } catch (error: unknown) {
         // Some row exists (an earlier import, a concurrent writer): read this batch's rows and merge again.
@@ -142,7 +142,7 @@ export class ProxyRegistry {
         if (attempt > 0) await backoff(attempt);
         existing = await Promise.all(
           additions.map(async ([rowKey]) =>
-            this.decode(await getRow(this.tables.proxies, partitionKey, rowKey)),
+            this.decode(await getRow(this.tables.proxiesFor(partitionKey), partitionKey, rowKey)),
           ),
         );
       }
@@ -178,7 +178,7 @@ export class ProxyRegistry {
   ): Promise<readonly string[]> {
     const { partitionKey, rowKey } = this.key(tenantId, address);
     for (let attempt = 0; ; attempt++) {
-      const row = this.decode(await getRow(this.tables.proxies, partitionKey, rowKey));
+      const row = this.decode(await getRow(this.tables.proxiesFor(partitionKey), partitionKey, rowKey));
       const next = change(row);
       if (
         next.users.length === row.users.length &&
@@ -189,8 +189,9 @@ export class ProxyRegistry {
       }
       const entity = this.encode(partitionKey, rowKey, next.users, next.holder);
       try {
-        if (row.etag) await this.tables.proxies.updateEntity(entity, 'Replace', { etag: row.etag });
-        else await this.tables.proxies.createEntity(entity);
+        if (row.etag)
+          await this.tables.proxiesFor(partitionKey).updateEntity(entity, 'Replace', { etag: row.etag });
+        else await this.tables.proxiesFor(partitionKey).createEntity(entity);
         return next.users;
       } catch (error: unknown) {
         if (!isConflict(error) || attempt >= 20) throw error;
