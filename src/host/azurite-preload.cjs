@@ -19,6 +19,11 @@ process.on('SIGTERM', () => {
 });
 
 const FORMAT = 'gbl-collection-files-1';
+/**
+ * Collection → the file holding its last saved state. Keyed by the object, not the name: a table deleted and created
+ * again is a new, empty collection that must be written even if nothing was inserted yet.
+ */
+const savedFileOf = new WeakMap();
 const CHUNK_CHARS = 8 * 1024 * 1024;
 
 const saveSettings = process.env.GBL_AZURITE_SAVE ? JSON.parse(process.env.GBL_AZURITE_SAVE) : undefined;
@@ -61,6 +66,20 @@ function installPersistence(Loki, quietMs, maxMs) {
   for (const name of ['loadDatabase', 'load', 'save']) {
     FsAdapter.prototype[name] = CollectionFiles.prototype[name];
   }
+  // The collections a load just created are the ones in the files it read.
+  const originalLoadJson = Loki.prototype.loadJSONObject;
+  Loki.prototype.loadJSONObject = function (...args) {
+    const result = originalLoadJson.apply(this, args);
+    const loaded = this.persistenceAdapter?.loadedFiles;
+    if (loaded) {
+      for (const collection of this.collections) {
+        const file = loaded.get(collection.name);
+        if (file !== undefined) savedFileOf.set(collection, file);
+      }
+      this.persistenceAdapter.loadedFiles = undefined;
+    }
+    return result;
+  };
   const originalSave = Loki.prototype.saveDatabaseInternal;
   Loki.prototype.saveDatabaseInternal = function (callback) {
     const done =
@@ -78,7 +97,7 @@ function installPersistence(Loki, quietMs, maxMs) {
 
 /**
  * The methods given to LokiJS's file adapter: its load returns the database object; saves go through `save` (see
- * saveDatabaseInternal). `files` maps each collection name to the file holding its last saved state.
+ * saveDatabaseInternal). `referenced` holds the files the database file names now.
  */
 class CollectionFiles {
   loadDatabase(dbFile, callback) {
@@ -90,46 +109,46 @@ class CollectionFiles {
   }
 
   load(dbFile) {
-    this.files = new Map();
+    this.referenced = new Set();
+    this.loadedFiles = new Map();
     if (!fs.existsSync(dbFile)) return null;
     const saved = JSON.parse(fs.readFileSync(dbFile, 'utf8'));
     if (saved.format !== FORMAT) return saved; // LokiJS's own format: everything in this one file
     const db = saved.db;
     db.collections = saved.files.map(({ name, file }) => {
-      const collection = readCollection(path.join(path.dirname(dbFile), file));
-      this.files.set(name, file);
-      return collection;
+      this.referenced.add(file);
+      this.loadedFiles.set(name, file);
+      return readCollection(path.join(path.dirname(dbFile), file));
     });
-    removeUnnamedFiles(dbFile, new Set(this.files.values()));
+    removeUnnamedFiles(dbFile, this.referenced);
     return db;
   }
 
   async save(db) {
     const dbFile = db.filename;
-    this.files ??= new Map();
+    this.referenced ??= new Set();
     this.generation = (this.generation ?? 0) + 1;
     const stamp = `${Date.now().toString(36)}-${this.generation}`;
     // Serialised synchronously: a consistent snapshot of every changed collection. Changes made while the files
     // are written mark their collection dirty again, for the next save.
     const writes = [];
-    const files = new Map();
+    const files = [];
     for (const collection of db.collections) {
-      const current = this.files.get(collection.name);
+      const current = savedFileOf.get(collection);
       if (current !== undefined && !collection.dirty) {
-        files.set(collection.name, current);
+        files.push({ name: collection.name, file: current });
         continue;
       }
       // Readable names (`…table__.json.devstoreaccount1_names3.<stamp>`), made unique within the save.
       let file = `${path.basename(dbFile)}.${collection.name.replace(/[^A-Za-z0-9_-]/g, '_')}.${stamp}`;
       while (writes.some((write) => write.file === file)) file += '_';
       writes.push({ collection, file, chunks: serializeCollection(db, collection) });
-      files.set(collection.name, file);
+      files.push({ name: collection.name, file });
     }
     for (const write of writes) write.collection.dirty = false;
     const container =
-      `{"format":"${FORMAT}","files":` +
-      JSON.stringify([...files].map(([name, file]) => ({ name, file }))) +
-      `,"db":${JSON.stringify(db, (key, value) => (key === 'collections' ? [] : db.serializeReplacer(key, value)))}}`;
+      `{"format":"${FORMAT}","files":${JSON.stringify(files)},` +
+      `"db":${JSON.stringify(db, (key, value) => (key === 'collections' ? [] : db.serializeReplacer(key, value)))}}`;
     const folder = path.dirname(dbFile);
     try {
       for (const write of writes) await writeChunks(path.join(folder, write.file), write.chunks);
@@ -142,9 +161,10 @@ class CollectionFiles {
       }
       throw error;
     }
-    const kept = new Set(files.values());
-    const replaced = [...this.files.values()].filter((file) => !kept.has(file));
-    this.files = files;
+    for (const write of writes) savedFileOf.set(write.collection, write.file);
+    const referenced = new Set(files.map(({ file }) => file));
+    const replaced = [...this.referenced].filter((file) => !referenced.has(file));
+    this.referenced = referenced;
     for (const file of replaced) await fs.promises.rm(path.join(folder, file), { force: true });
   }
 }

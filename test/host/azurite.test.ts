@@ -129,6 +129,22 @@ describe('Azurite with a data folder', () => {
     }
   }, 60_000);
 
+  it('does not bring back the rows of a table deleted and created again', async () => {
+    const location = folder();
+    const first = await startAzurite({ location, saveIntervalMs: 120_000, saveWhenQuietMs: 300 });
+    try {
+      await kept(first).createTable();
+      await kept(first).createEntity({ partitionKey: 'p', rowKey: 'gone', value: 'deleted with its table' });
+      await wait(2_000);
+      await kept(first).deleteTable();
+      await kept(first).createTable();
+      await wait(2_000);
+    } finally {
+      await first.stop();
+    }
+    expect(await readBack(location, 'gone')).toBeUndefined();
+  }, 60_000);
+
   it('loads a data folder that Azurite saved in its own one-file format', async () => {
     const location = folder();
     // Plain Azurite, no preload: LokiJS's one-file database, as an .azurite folder from before.
