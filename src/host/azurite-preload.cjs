@@ -48,14 +48,21 @@ function installPersistence(Loki, quietMs, maxMs) {
     this.autosave = true;
     let savedAt = Date.now();
     let saving = false;
+    let failedAt = 0;
     this.autosaveHandle = setInterval(() => {
       if (saving || this.ignoreAutosave || !this.autosaveDirty()) return;
       const now = Date.now();
+      if (now - failedAt < 30_000) return;
       if (now - changedAt < quietMs && now - savedAt < maxMs) return;
       saving = true;
       this.saveDatabase((error) => {
         saving = false;
         savedAt = Date.now();
+        // The changes stay marked as unsaved; try again in 30 s (and when Azurite stops).
+        if (error) {
+          failedAt = Date.now();
+          process.stderr.write(`Saving ${this.filename} failed: ${error.stack ?? error}\n`);
+        }
         if (callback) callback(error);
       });
     }, 1000);
