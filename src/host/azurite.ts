@@ -136,9 +136,11 @@ export async function startAzurite(options: AzuriteOptions = {}): Promise<Runnin
   try {
     const ports = await waitForPorts(child, output, options);
     let stopping: Promise<void> | undefined;
-    // After readiness, keep Azurite's last lines: if it dies, they usually say why.
+    // After readiness, keep forwarding Azurite's output (errors it reports later) and its last lines: if it dies,
+    // they usually say why.
     const recent: string[] = [];
     forwardLines(child, (line) => {
+      options.onOutput?.(line);
       recent.push(line);
       if (recent.length > 40) recent.shift();
     });
@@ -174,18 +176,12 @@ function waitForPorts(child: ChildProcess, output: string[], options: AzuriteOpt
     const onLine = (line: string): void => {
       output.push(line);
       options.onOutput?.(line);
-      const match =
-        /Azurite (Blob|Queue|Table) service is successfully listening at https?:\/\/[^:]+:(\d+)/.exec(line);
-      if (match?.[1] && match[2]) {
-        const service = match[1] === 'Blob' ? 'blob' : match[1] === 'Queue' ? 'queue' : 'table';
-        found[service] = Number(match[2]);
+      const listening = listeningPort(line);
+      if (listening) {
+        found[listening.service] = listening.port;
         if (found.blob !== undefined && found.queue !== undefined && found.table !== undefined) {
           clearTimeout(timer);
           cleanup();
-          // Keep forwarding output after readiness (errors Azurite reports later).
-          if (options.onOutput) {
-            forwardLines(child, options.onOutput);
-          }
           resolve({ blob: found.blob, queue: found.queue, table: found.table });
         }
       }
@@ -217,6 +213,16 @@ function waitForPorts(child: ChildProcess, output: string[], options: AzuriteOpt
       reject(error);
     }
   });
+}
+
+/** The service and port of an Azurite "… service is successfully listening at …" line, if it is one. */
+export function listeningPort(line: string): { service: keyof StoragePorts; port: number } | undefined {
+  const match = /Azurite (Blob|Queue|Table) service is successfully listening at https?:\/\/[^:]+:(\d+)/.exec(
+    line,
+  );
+  if (!match?.[1] || !match[2]) return undefined;
+  const service = match[1] === 'Blob' ? 'blob' : match[1] === 'Queue' ? 'queue' : 'table';
+  return { service, port: Number(match[2]) };
 }
 
 function describePorts(ports: Partial<StoragePorts> | undefined): string {

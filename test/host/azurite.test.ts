@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { TableClient } from '@azure/data-tables';
 import { afterAll, describe, expect, it } from 'vitest';
-import { azuriteMainPath, type RunningAzurite, startAzurite } from '../../src/host/azurite.js';
+import { azuriteMainPath, listeningPort, type RunningAzurite, startAzurite } from '../../src/host/azurite.js';
 import { devConnectionString, type StoragePorts } from '../../src/host/settings.js';
 
 function kept(azurite: RunningAzurite, table = 'kept'): TableClient {
@@ -71,7 +71,7 @@ describe('Azurite with a data folder', () => {
     try {
       await kept(first).createTable();
       await kept(first).createEntity({ partitionKey: 'p', rowKey: 'quiet', value: 'saved while quiet' });
-      await new Promise((resolve) => setTimeout(resolve, 3_000));
+      await wait(3_000);
       process.kill(first.pid, 'SIGKILL'); // no save on the way down
     } finally {
       await first.stop();
@@ -85,7 +85,7 @@ describe('Azurite with a data folder', () => {
     try {
       await kept(first).createTable();
       await kept(first).createEntity({ partitionKey: 'p', rowKey: 'busy', value: 'not yet saved' });
-      await new Promise((resolve) => setTimeout(resolve, 6_500));
+      await wait(6_500);
       process.kill(first.pid, 'SIGKILL');
     } finally {
       await first.stop();
@@ -169,19 +169,17 @@ describe('Azurite with a data folder', () => {
     try {
       const ports = await new Promise<StoragePorts>((resolve, reject) => {
         const timer = setTimeout(() => reject(new Error('plain Azurite did not start')), 30_000);
+        const found: Partial<StoragePorts> = {};
         let text = '';
         plain.stdout?.on('data', (chunk: Buffer) => {
           text += chunk.toString('utf8');
-          const port = (service: string) =>
-            Number(
-              new RegExp(`${service} service is successfully listening at https?://[^:]+:(\\d+)`).exec(
-                text,
-              )?.[1],
-            );
-          const found = { blob: port('Blob'), queue: port('Queue'), table: port('Table') };
-          if (found.blob > 0 && found.queue > 0 && found.table > 0) {
+          for (const line of text.split('\n')) {
+            const listening = listeningPort(line);
+            if (listening) found[listening.service] = listening.port;
+          }
+          if (found.blob && found.queue && found.table) {
             clearTimeout(timer);
-            resolve(found);
+            resolve({ blob: found.blob, queue: found.queue, table: found.table });
           }
         });
       });

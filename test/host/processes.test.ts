@@ -85,6 +85,22 @@ describe('scale-out', () => {
   });
 });
 
+/** `npm start` on free ports with a throw-away Azurite folder; the Azurite pid it prints. */
+async function startCliWithAzurite(): Promise<{ host: HostProcess; azuritePid: number }> {
+  const ports = { blob: await freePort(), queue: await freePort(), table: await freePort() };
+  const host = await startHostProcess({
+    appDir: repoRoot,
+    withAzurite: true,
+    port: await freePort(),
+    args: ['--azurite-location', mkdtempSync(`${tmpdir()}/azurite-cli-`)],
+    storageConnectionString: devConnectionString(ports),
+    readyTimeoutMs: 30_000,
+  });
+  const azuritePid = Number(/Azurite is ready \(pid (\d+)\)/.exec(host.output())?.[1]);
+  expect(azuritePid).toBeGreaterThan(0);
+  return { host, azuritePid };
+}
+
 describe('npm start CLI', () => {
   it('explains itself with --help', () => {
     const help = spawnSync(process.execPath, [cliPath, '--help'], { encoding: 'utf8' });
@@ -95,17 +111,7 @@ describe('npm start CLI', () => {
   });
 
   it('starts Azurite and the host, answers /api/health, and stops both on SIGINT', async () => {
-    const ports = { blob: await freePort(), queue: await freePort(), table: await freePort() };
-    const host = await startHostProcess({
-      appDir: repoRoot,
-      withAzurite: true,
-      port: await freePort(),
-      args: ['--azurite-location', mkdtempSync(`${tmpdir()}/azurite-cli-`)],
-      storageConnectionString: devConnectionString(ports),
-      readyTimeoutMs: 30_000,
-    });
-    const azuritePid = Number(/Azurite is ready \(pid (\d+)\)/.exec(host.output())?.[1]);
-    expect(azuritePid).toBeGreaterThan(0);
+    const { host, azuritePid } = await startCliWithAzurite();
     expect(host.output()).toMatch(/health: \[GET\] http:\/\/127\.0\.0\.1:\d+\/api\/health/);
 
     const response = await fetch(`${host.url}/api/health`);
@@ -122,17 +128,7 @@ describe('npm start CLI', () => {
   });
 
   it('stops with exit code 1 and says why when Azurite dies under it, instead of failing every request', async () => {
-    const ports = { blob: await freePort(), queue: await freePort(), table: await freePort() };
-    const host = await startHostProcess({
-      appDir: repoRoot,
-      withAzurite: true,
-      port: await freePort(),
-      args: ['--azurite-location', mkdtempSync(`${tmpdir()}/azurite-cli-`)],
-      storageConnectionString: devConnectionString(ports),
-      readyTimeoutMs: 30_000,
-    });
-    const azuritePid = Number(/Azurite is ready \(pid (\d+)\)/.exec(host.output())?.[1]);
-    expect(azuritePid).toBeGreaterThan(0);
+    const { host, azuritePid } = await startCliWithAzurite();
     process.kill(azuritePid, 'SIGKILL');
     const exit = await Promise.race([
       host.exited,
