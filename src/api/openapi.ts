@@ -398,7 +398,7 @@ export interface OtherOperation {
   readonly status: number;
 }
 
-/** Everything outside the Graph surface: the webhook, the admin API, health, this document. */
+/** Everything outside the Graph surface: the webhook, the operator API, health, this document. */
 export const OTHER_OPERATIONS: readonly OtherOperation[] = [
   { path: '/health', method: 'GET', summary: 'Storage reachability', security: 'none', status: 200 },
   { path: '/openapi.json', method: 'GET', summary: 'This document', security: 'none', status: 200 },
@@ -417,51 +417,57 @@ export const OTHER_OPERATIONS: readonly OtherOperation[] = [
     security: 'none',
     status: 200,
   },
-  { path: '/admin/tenants', method: 'POST', summary: 'Create a tenant', security: 'adminKey', status: 201 },
-  { path: '/admin/tenants/{tid}', method: 'GET', summary: 'Get a tenant', security: 'adminKey', status: 200 },
+  { path: '/manage/tenants', method: 'POST', summary: 'Create a tenant', security: 'adminKey', status: 201 },
   {
-    path: '/admin/tenants/{tid}',
+    path: '/manage/tenants/{tid}',
+    method: 'GET',
+    summary: 'Get a tenant',
+    security: 'adminKey',
+    status: 200,
+  },
+  {
+    path: '/manage/tenants/{tid}',
     method: 'PATCH',
     summary: 'Change tenant settings',
     security: 'adminKey',
     status: 200,
   },
   {
-    path: '/admin/tenants/{tid}/subscriptions',
+    path: '/manage/tenants/{tid}/subscriptions',
     method: 'GET',
     summary: 'List subscriptions',
     security: 'adminKey',
     status: 200,
   },
   {
-    path: '/admin/tenants/{tid}/subscriptions/{sku}',
+    path: '/manage/tenants/{tid}/subscriptions/{sku}',
     method: 'PUT',
     summary: 'Buy or adjust units (skuId or skuPartNumber)',
     security: 'adminKey',
     status: 200,
   },
   {
-    path: '/admin/tenants/{tid}/tokens',
+    path: '/manage/tenants/{tid}/tokens',
     method: 'POST',
     summary: 'Mint an access token',
     security: 'adminKey',
     status: 200,
   },
   {
-    path: '/admin/tenants/{tid}/import',
+    path: '/manage/tenants/{tid}/import',
     method: 'POST',
     summary: 'Streamed NDJSON import (?atomic=true refuses on any bad line)',
     security: 'adminKey',
     status: 200,
   },
   {
-    path: '/admin/tenants/{tid}/activity',
+    path: '/manage/tenants/{tid}/activity',
     method: 'GET',
     summary: 'Is the tenant’s work done (queues drained, nothing processing)?',
     security: 'adminKey',
     status: 200,
   },
-  { path: '/admin/catalog', method: 'GET', summary: 'The SKU catalog', security: 'adminKey', status: 200 },
+  { path: '/manage/catalog', method: 'GET', summary: 'The SKU catalog', security: 'adminKey', status: 200 },
 ];
 
 function pathParameters(path: string): Schema[] {
@@ -533,7 +539,7 @@ export function openApiDocument(
       title: 'Group-based licensing (Graph-compatible)',
       version: '1.0.0',
       description:
-        'Microsoft Graph-compatible licensing endpoints under /v1.0 (bearer tokens with tid and roles), the membership webhook, and the admin API (x-functions-key). Extensions Graph lacks are marked "Extension".',
+        'Microsoft Graph-compatible licensing endpoints under /v1.0 (bearer tokens with tid and roles), the membership webhook, and the operator API (x-functions-key). Extensions Graph lacks are marked "Extension".',
     },
     servers: [{ url: serverUrl }],
     components: {

@@ -31,7 +31,7 @@ function key(secret: string): Uint8Array {
   return new TextEncoder().encode(secret);
 }
 
-/** Mints an HS256 access token for a tenant (the admin API's `POST /tenants/{tid}/tokens`). */
+/** Mints an HS256 access token for a tenant (the operator API's `POST /tenants/{tid}/tokens`). */
 export async function mintToken(
   secret: string,
   tenantId: string,

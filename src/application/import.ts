@@ -112,7 +112,7 @@ interface PendingRow {
 }
 
 /**
- * The streamed NDJSON import of the admin API (api.md): users, groups, devices and memberships, provisioning a
+ * The streamed NDJSON import of the operator API (api.md): users, groups, devices and memberships, provisioning a
  * 100,000-user tenant in seconds. Objects are written in entity-group transactions (a failing transaction is
  * retried line by line so only the bad lines are reported); memberships go to the group's member list and the
  * member's own row. Principals that join groups already carrying licenses are queued for evaluation.

@@ -84,7 +84,7 @@ export async function setSubscription(
     ctx.catalog.sku(skuIdOrPartNumber.toLowerCase()) ?? ctx.catalog.skuByPartNumber(skuIdOrPartNumber);
   if (!sku) {
     throw new InvalidRequestError(
-      `SKU '${skuIdOrPartNumber}' is not in the catalog. GET /api/admin/catalog lists the SKUs that can be bought.`,
+      `SKU '${skuIdOrPartNumber}' is not in the catalog. GET /api/manage/catalog lists the SKUs that can be bought.`,
     );
   }
   for (let attempt = 0; ; attempt++) {

@@ -6,7 +6,7 @@ import path from 'node:path';
 import { Command, InvalidArgumentError } from 'commander';
 import { startAzurite } from '../host/azurite.js';
 import { appRoot } from '../simulator/app-root.js';
-import { AdminClient } from '../simulator/service.js';
+import { OperatorClient } from '../simulator/service.js';
 import { tableClient } from '../storage/connection.js';
 import {
   checkTenant,
@@ -175,7 +175,7 @@ async function main(): Promise<void> {
   if (!existsSync(statsDir)) mkdirSync(statsDir, { recursive: true });
   const statsFile = path.join(statsDir, `storage-stats-${process.pid}.json`);
   const host = await startHostProcess(azurite.connectionString, statsFile, options.profile);
-  const admin = new AdminClient(host.url, 'bench-admin-key');
+  const operator = new OperatorClient(host.url, 'bench-admin-key');
   try {
     if (wants('F1') || wants('B1') || wants('B5')) {
       log(
@@ -203,11 +203,11 @@ async function main(): Promise<void> {
       const perMember: Record<string, number> = {};
       for (const size of sizes) {
         log(`B1/B5: importing a tenant with a ${size}-member group (not timed)`);
-        const prepared = await prepareGroupTenant(admin, size, options.seed + size);
+        const prepared = await prepareGroupTenant(operator, size, options.seed + size);
         const before = readStats(statsFile);
         let peak = 0;
         log(`B1/B5: assigning E3 + EMS to ${size} members`);
-        const run = await runGroupAssignment(admin, prepared, () => {
+        const run = await runGroupAssignment(operator, prepared, () => {
           peak = Math.max(peak, rssMiB(host.child.pid));
         });
         perMember[String(size)] = run.seconds / size;
@@ -226,7 +226,7 @@ async function main(): Promise<void> {
           results.B1_storage_operations = operations;
           results.azure_estimate_B1_s = round(azureEstimate(size, operations));
           log(`B1: checking the invariants of rules.md §7 on ${size} members`);
-          const violations = await checkTenant(admin, prepared.state);
+          const violations = await checkTenant(operator, prepared.state);
           results.B1_invariant_violations = violations.length;
           if (violations.length > 0) {
             failed = true;
@@ -240,7 +240,7 @@ async function main(): Promise<void> {
           rows.push(['B4', 'host peak RSS during B1', `${Math.round(peak)} MiB`]);
           if (wants('B3')) {
             log(`B3: 32 clients for ${options.b3Seconds} s of reads and license writes`);
-            const b3 = await runReadsAndWrites(admin, prepared, options.b3Seconds);
+            const b3 = await runReadsAndWrites(operator, prepared, options.b3Seconds);
             results.B3_reads_per_s = Math.round(b3.reads.length / options.b3Seconds);
             results.B3_writes_per_s = Math.round(b3.writes.length / options.b3Seconds);
             results.B3_p50_ms = round(percentile(b3.reads, 50));
@@ -276,16 +276,16 @@ async function main(): Promise<void> {
         `B2: importing ${options.b2Groups} groups of ${options.b2GroupSize} members, licensing them (not timed)`,
       );
       const prepared = await prepareMembershipTenant(
-        admin,
+        operator,
         options.b2Groups,
         options.b2GroupSize,
         options.seed,
       );
       log(`B2: posting ${options.b2Changes} membership changes as webhook batches`);
-      const b2 = await runMembershipChanges(admin, prepared, options.b2Changes, options.seed);
+      const b2 = await runMembershipChanges(operator, prepared, options.b2Changes, options.seed);
       results.B2_changes_per_s = Math.round(options.b2Changes / b2.seconds);
       log('B2: checking the invariants');
-      const violations = await checkTenant(admin, prepared.state);
+      const violations = await checkTenant(operator, prepared.state);
       results.B2_invariant_violations = violations.length;
       if (violations.length > 0) {
         failed = true;

@@ -9,7 +9,7 @@ import {
   type LicenseEntry,
 } from '../engine/index.js';
 import { Random } from '../simulator/random.js';
-import { type AdminClient, graphClient } from '../simulator/service.js';
+import { graphClient, type OperatorClient } from '../simulator/service.js';
 import { type SimState, snapshotOf } from '../simulator/state.js';
 import { listAll } from '../simulator/verify.js';
 import { inParallel } from '../storage/in-flight.js';
@@ -65,16 +65,16 @@ export interface GroupTenant {
   readonly token: string;
 }
 
-/** Prepares (not timed) a tenant with one `members`-user security group through the admin import. */
+/** Prepares (not timed) a tenant with one `members`-user security group through the operator import. */
 export async function prepareGroupTenant(
-  admin: AdminClient,
+  operator: OperatorClient,
   members: number,
   seed: number,
 ): Promise<GroupTenant> {
   const random = new Random(seed);
-  const tenant = await admin.createTenant(`Bench ${members}`, 'US');
-  await admin.setUnits(tenant.id, 'ENTERPRISEPACK', members);
-  await admin.setUnits(tenant.id, 'EMS', members);
+  const tenant = await operator.createTenant(`Bench ${members}`, 'US');
+  await operator.setUnits(tenant.id, 'ENTERPRISEPACK', members);
+  await operator.setUnits(tenant.id, 'EMS', members);
   const groupId = random.uuid();
   const now = new Date().toISOString();
   const users: SimState['users'] = {};
@@ -104,14 +104,14 @@ export async function prepareGroupTenant(
     });
   }
   for (let i = 0; i < lines.length; i += 20_000) {
-    const result = await admin.import(tenant.id, lines.slice(i, i + 20_000));
+    const result = await operator.import(tenant.id, lines.slice(i, i + 20_000));
     if (result.errors.length > 0)
       throw new Error(`import refused lines: ${JSON.stringify(result.errors.slice(0, 3))}`);
   }
   const state: SimState = {
     version: 1,
     seed,
-    baseUrl: admin.baseUrl,
+    baseUrl: operator.baseUrl,
     tenant: {
       id: tenant.id,
       displayName: tenant.displayName,
@@ -136,7 +136,7 @@ export async function prepareGroupTenant(
     sequence: 1,
     events: 0,
   };
-  return { state, groupId, token: await admin.token(tenant.id) };
+  return { state, groupId, token: await operator.token(tenant.id) };
 }
 
 /**
@@ -144,11 +144,11 @@ export async function prepareGroupTenant(
  * the group's `licenseProcessingState` as a client would. `sample` runs every 100 ms while it waits (RSS).
  */
 export async function runGroupAssignment(
-  admin: AdminClient,
+  operator: OperatorClient,
   prepared: GroupTenant,
   sample: () => void,
 ): Promise<{ seconds: number }> {
-  const graph = graphClient(admin.baseUrl, prepared.token);
+  const graph = graphClient(operator.baseUrl, prepared.token);
   const licenses = [
     { skuId: E3, disabledPlans: [] },
     { skuId: EMS, disabledPlans: [] },
@@ -186,9 +186,9 @@ export async function runGroupAssignment(
 }
 
 /** Reads every principal back through the Graph API and checks rules.md §7 against the bench's own record. */
-export async function checkTenant(admin: AdminClient, state: SimState): Promise<InvariantViolation[]> {
-  await admin.waitIdle(state.tenant.id, 30 * 60_000);
-  const graph = graphClient(admin.baseUrl, await admin.token(state.tenant.id, ['Directory.Read.All']));
+export async function checkTenant(operator: OperatorClient, state: SimState): Promise<InvariantViolation[]> {
+  await operator.waitIdle(state.tenant.id, 30 * 60_000);
+  const graph = graphClient(operator.baseUrl, await operator.token(state.tenant.id, ['Directory.Read.All']));
   const entries = new Map<string, LicenseEntry[]>();
   for (const item of await listAll(graph, '/users?$select=id,licenseAssignmentStates&$top=999')) {
     if (typeof item !== 'object' || item === null || !('id' in item) || typeof item.id !== 'string') continue;
@@ -249,7 +249,7 @@ export interface ChurnTenant {
 }
 
 export async function prepareMembershipTenant(
-  admin: AdminClient,
+  operator: OperatorClient,
   groups: number,
   perGroup: number,
   seed: number,
@@ -258,8 +258,8 @@ export async function prepareMembershipTenant(
   const pool = Array.from({ length: Math.max(perGroup, Math.ceil((groups * perGroup) / 4)) }, () =>
     random.uuid(),
   );
-  const tenant = await admin.createTenant('Bench B2', 'US');
-  await admin.setUnits(tenant.id, 'ENTERPRISEPACK', pool.length);
+  const tenant = await operator.createTenant('Bench B2', 'US');
+  await operator.setUnits(tenant.id, 'ENTERPRISEPACK', pool.length);
   const groupIds = Array.from({ length: groups }, () => random.uuid());
   const now = new Date().toISOString();
   const memberships: SimState['memberships'] = {};
@@ -300,8 +300,8 @@ export async function prepareMembershipTenant(
       memberOf: memberOf.get(id) ?? [],
     });
   });
-  for (let i = 0; i < lines.length; i += 20_000) await admin.import(tenant.id, lines.slice(i, i + 20_000));
-  const graph = graphClient(admin.baseUrl, await admin.token(tenant.id));
+  for (let i = 0; i < lines.length; i += 20_000) await operator.import(tenant.id, lines.slice(i, i + 20_000));
+  const graph = graphClient(operator.baseUrl, await operator.token(tenant.id));
   const groupsState: SimState['groups'] = {};
   for (const groupId of groupIds) {
     await graph
@@ -315,14 +315,14 @@ export async function prepareMembershipTenant(
       licensedSince: now,
     };
   }
-  await admin.waitIdle(tenant.id, 30 * 60_000);
+  await operator.waitIdle(tenant.id, 30 * 60_000);
   return {
     pool,
     groups: groupIds,
     state: {
       version: 1,
       seed,
-      baseUrl: admin.baseUrl,
+      baseUrl: operator.baseUrl,
       tenant: {
         id: tenant.id,
         displayName: tenant.displayName,
@@ -348,7 +348,7 @@ export async function prepareMembershipTenant(
  * the service is idle (every change applied and evaluated).
  */
 export async function runMembershipChanges(
-  admin: AdminClient,
+  operator: OperatorClient,
   prepared: ChurnTenant,
   changes: number,
   seed: number,
@@ -406,10 +406,10 @@ export async function runMembershipChanges(
   for (let i = 0; i < notifications.length; i += 10) posts.push(notifications.slice(i, i + 10));
   const started = Date.now();
   await inParallel(posts, 4, async (batch) => {
-    const status = await admin.notify(batch);
+    const status = await operator.notify(batch);
     if (status !== 202) throw new Error(`the webhook answered ${status}`);
   });
-  await admin.waitIdle(state.tenant.id, 30 * 60_000);
+  await operator.waitIdle(state.tenant.id, 30 * 60_000);
   return { seconds: (Date.now() - started) / 1000, posts: posts.length };
 }
 
@@ -418,14 +418,14 @@ export async function runMembershipChanges(
  * writes `POST /users/{id}/assignLicense` that switch a direct E3's disabled plans (10%, no seat moves).
  */
 export async function runReadsAndWrites(
-  admin: AdminClient,
+  operator: OperatorClient,
   prepared: GroupTenant,
   seconds: number,
   clients = 32,
 ): Promise<{ reads: number[]; writes: number[]; errors: number }> {
   const ids = Object.keys(prepared.state.users);
   const random = new Random(99);
-  const base = `${admin.baseUrl}/api/v1.0`;
+  const base = `${operator.baseUrl}/api/v1.0`;
   const headers = { authorization: `Bearer ${prepared.token}` };
   const yammer = '7547a3fe-08ee-4ccb-b430-5077c5041653';
   const reads: number[] = [];

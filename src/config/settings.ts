@@ -5,7 +5,7 @@
 export interface Settings {
   /** Storage account connection string (`UseDevelopmentStorage=true` means local Azurite). */
   readonly storageConnectionString: string;
-  /** Key for the admin API (`x-functions-key`). */
+  /** Key for the operator API (`x-functions-key`). */
   readonly adminApiKey: string;
   /** HS256 key that signs and verifies Graph-style access tokens. */
   readonly tokenSigningKey: string;

@@ -2,7 +2,7 @@ import type { Client } from '@microsoft/microsoft-graph-client';
 import type { Catalog } from '../engine/index.js';
 import type { Progress } from './progress.js';
 import { Random } from './random.js';
-import { type AdminClient, graphClient } from './service.js';
+import { graphClient, type OperatorClient } from './service.js';
 import type { SimState } from './state.js';
 
 export interface ChurnOptions {
@@ -79,7 +79,7 @@ export function eventWeights(users: number): readonly (readonly [EventKind, numb
  * a seat or a conflict) are not recorded, because the service changed nothing.
  */
 export async function churn(
-  admin: AdminClient,
+  operator: OperatorClient,
   catalog: Catalog,
   state: SimState,
   options: ChurnOptions,
@@ -88,14 +88,14 @@ export async function churn(
   // Earlier work first (a new tenant's group assignments take minutes at 100,000 users): while the service is
   // busy with it, every admin action below waits behind it, and churn sends them one at a time.
   const waitStarted = Date.now();
-  if (options.waitForIdle !== false && !(await admin.isIdle(state.tenant.id))) {
+  if (options.waitForIdle !== false && !(await operator.isIdle(state.tenant.id))) {
     progress.log('Waiting for the service to finish earlier work on this tenant (group license processing)…');
-    await admin.waitIdle(state.tenant.id, 30 * 60_000);
+    await operator.waitIdle(state.tenant.id, 30 * 60_000);
     progress.log(`The service was idle after ${((Date.now() - waitStarted) / 1000).toFixed(1)} s.`);
   }
   const started = Date.now();
   const random = new Random(options.seed ^ (state.events * 2654435761));
-  const graph = graphClient(admin.baseUrl, await admin.token(state.tenant.id));
+  const graph = graphClient(operator.baseUrl, await operator.token(state.tenant.id));
   const counts: Record<string, number> = {};
   const refused: Record<string, number> = {};
   const batchSize = options.batchSize ?? 50;
@@ -123,7 +123,7 @@ export async function churn(
     if (pending.length === 0) return;
     const batch = deliver(pending, random, options.duplicates ?? 0, options.reorder ?? 0);
     pending = [];
-    const status = await timed('webhook', () => admin.notify(batch));
+    const status = await timed('webhook', () => operator.notify(batch));
     if (status !== 202)
       throw new Error(`the webhook answered ${status} to a batch of ${batch.length} notifications`);
     notificationsSent += batch.length;
@@ -285,7 +285,9 @@ export async function churn(
         const units = state.units[skuId];
         if (!units) return false;
         units.enabled += Math.max(1, Math.round(units.enabled * 0.02));
-        await timed('purchase', () => admin.setUnits(state.tenant.id, skuId, units.enabled, units.warning));
+        await timed('purchase', () =>
+          operator.setUnits(state.tenant.id, skuId, units.enabled, units.warning),
+        );
         return true;
       }
       case 'unassign': {

@@ -6,7 +6,7 @@ import { provisionTenant } from './generate.js';
 import { terminalProgress } from './progress.js';
 import { buildReport, formatReport } from './report.js';
 import { runScenario, SCENARIOS } from './scenarios/index.js';
-import { AdminClient, DEFAULT_ADMIN_KEY, type ServiceEndpoint, startEmbeddedService } from './service.js';
+import { DEFAULT_ADMIN_KEY, OperatorClient, type ServiceEndpoint, startEmbeddedService } from './service.js';
 import { loadState, saveState } from './state.js';
 import { verify } from './verify.js';
 
@@ -33,7 +33,7 @@ interface ServiceOptions {
 const program = new Command()
   .name('npm run simulate --')
   .description(
-    'The tenant simulator: creates realistic tenants, drives them through the licensing service over HTTP (the admin API, the\n' +
+    'The tenant simulator: creates realistic tenants, drives them through the licensing service over HTTP (the operator API, the\n' +
       'Graph-compatible API and the membership webhook) and checks the service against its own record of what it sent.\n\n' +
       'Start the service first (npm start), or use `scenario --embedded` to start one inside the simulator.\n' +
       'Typical session:\n' +
@@ -117,9 +117,9 @@ withService(
   ) => {
     const progress = terminalProgress({ quiet: options.quiet === true });
     const started = Date.now();
-    const admin = new AdminClient(options.baseUrl, options.adminKey);
+    const operator = new OperatorClient(options.baseUrl, options.adminKey);
     const { state, timings } = await provisionTenant(
-      admin,
+      operator,
       loadCatalog(),
       {
         users: options.users,
@@ -168,9 +168,9 @@ withService(
     },
   ) => {
     const state = loadState(options.state);
-    const admin = new AdminClient(options.baseUrl, options.adminKey);
+    const operator = new OperatorClient(options.baseUrl, options.adminKey);
     const summary = await churn(
-      admin,
+      operator,
       loadCatalog(),
       state,
       { ...options, waitForIdle: options.wait },
@@ -201,9 +201,9 @@ withService(
     .option('--quiet', 'no progress output'),
 ).action(async (options: ServiceOptions & { state: string; quiet?: boolean }) => {
   const state = loadState(options.state);
-  const admin = new AdminClient(options.baseUrl, options.adminKey);
+  const operator = new OperatorClient(options.baseUrl, options.adminKey);
   const result = await verify(
-    admin,
+    operator,
     loadCatalog(),
     state,
     terminalProgress({ quiet: options.quiet === true }),
@@ -234,7 +234,11 @@ withService(
     .option('--json', 'print JSON instead of tables'),
 ).action(async (options: ServiceOptions & { state: string; json?: boolean }) => {
   const state = loadState(options.state);
-  const report = await buildReport(new AdminClient(options.baseUrl, options.adminKey), loadCatalog(), state);
+  const report = await buildReport(
+    new OperatorClient(options.baseUrl, options.adminKey),
+    loadCatalog(),
+    state,
+  );
   console.log(options.json ? JSON.stringify(report, null, 2) : formatReport(report));
 });
 

@@ -2,7 +2,7 @@ import type { Client } from '@microsoft/microsoft-graph-client';
 import type { Catalog } from '../engine/index.js';
 import type { Progress } from './progress.js';
 import { Random } from './random.js';
-import { type AdminClient, graphClient } from './service.js';
+import { graphClient, type OperatorClient } from './service.js';
 import type { SimState } from './state.js';
 
 export interface GenerateOptions {
@@ -344,11 +344,11 @@ function membersReached(
 export const IMPORT_CHUNK = 25_000;
 
 /**
- * Provisions a planned tenant through the service: the tenant and its subscriptions through the admin API, the
+ * Provisions a planned tenant through the service: the tenant and its subscriptions through the operator API, the
  * directory through the NDJSON import (in chunks, with progress), then the group licenses through the Graph API.
  */
 export async function provisionTenant(
-  admin: AdminClient,
+  operator: OperatorClient,
   catalog: Catalog,
   options: GenerateOptions,
   progress: Progress,
@@ -357,24 +357,24 @@ export async function provisionTenant(
   const now = new Date().toISOString();
   const plan = planTenant(catalog, options, now);
   let started = Date.now();
-  const tenant = await admin.createTenant(
+  const tenant = await operator.createTenant(
     `Simulated tenant ${options.seed}`,
     'US',
     options.healing ?? 'automatic',
   );
   for (const [skuId, units] of Object.entries(plan.state.units))
-    await admin.setUnits(tenant.id, skuId, units.enabled, units.warning);
+    await operator.setUnits(tenant.id, skuId, units.enabled, units.warning);
 
   const bar = progress.bar('Importing the directory', plan.lines.length + plan.nestedLines.length);
   for (let i = 0; i < plan.lines.length; i += IMPORT_CHUNK) {
     const chunk = plan.lines.slice(i, i + IMPORT_CHUNK);
-    const result = await admin.import(tenant.id, chunk);
+    const result = await operator.import(tenant.id, chunk);
     if (result.errors.length > 0)
       throw new Error(`the import refused lines: ${JSON.stringify(result.errors.slice(0, 5))}`);
     bar.increment(chunk.length);
   }
   if (plan.nestedLines.length > 0) {
-    const result = await admin.import(tenant.id, plan.nestedLines);
+    const result = await operator.import(tenant.id, plan.nestedLines);
     if (result.errors.length > 0)
       throw new Error(`the import refused lines: ${JSON.stringify(result.errors.slice(0, 5))}`);
     bar.increment(plan.nestedLines.length);
@@ -383,7 +383,7 @@ export async function provisionTenant(
   timings.importSeconds = (Date.now() - started) / 1000;
 
   started = Date.now();
-  const graph = graphClient(admin.baseUrl, await admin.token(tenant.id));
+  const graph = graphClient(operator.baseUrl, await operator.token(tenant.id));
   const groups = { ...plan.state.groups };
   const assign = progress.bar('Assigning group licenses', plan.assignments.length);
   for (const assignment of plan.assignments) {
@@ -405,7 +405,7 @@ export async function provisionTenant(
     state: {
       ...plan.state,
       groups,
-      baseUrl: admin.baseUrl,
+      baseUrl: operator.baseUrl,
       tenant: {
         id: tenant.id,
         displayName: tenant.displayName,

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import type { Catalog } from '../engine/index.js';
-import { type AdminClient, graphClient } from './service.js';
+import { graphClient, type OperatorClient } from './service.js';
 import type { SimState } from './state.js';
 
 export interface SkuRow {
@@ -44,8 +44,12 @@ const detailsSchema = z
   .passthrough();
 
 /** The Licenses page of the admin center: per SKU Total, Assigned, Available, Expiring soon; group statuses; errors. */
-export async function buildReport(admin: AdminClient, catalog: Catalog, state: SimState): Promise<Report> {
-  const graph = graphClient(admin.baseUrl, await admin.token(state.tenant.id, ['Directory.Read.All']));
+export async function buildReport(
+  operator: OperatorClient,
+  catalog: Catalog,
+  state: SimState,
+): Promise<Report> {
+  const graph = graphClient(operator.baseUrl, await operator.token(state.tenant.id, ['Directory.Read.All']));
   const skus = z
     .object({ value: z.array(skuSchema) })
     .passthrough()

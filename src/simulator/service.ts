@@ -81,8 +81,8 @@ function str(value: unknown, what: string): string {
   return value;
 }
 
-/** The admin API and the webhook, as plain fetch calls. */
-export class AdminClient {
+/** The operator API and the webhook, as plain fetch calls. */
+export class OperatorClient {
   constructor(
     readonly baseUrl: string,
     private readonly key: string,
@@ -94,7 +94,7 @@ export class AdminClient {
     body?: unknown,
     contentType = 'application/json',
   ): Promise<unknown> {
-    const response = await fetch(`${this.baseUrl}/api/admin${route}`, {
+    const response = await fetch(`${this.baseUrl}/api/manage${route}`, {
       method,
       headers: {
         'x-functions-key': this.key,
@@ -103,7 +103,7 @@ export class AdminClient {
       ...(body === undefined ? {} : { body: typeof body === 'string' ? body : JSON.stringify(body) }),
     });
     const text = await response.text();
-    if (!response.ok) throw new ServiceError(response.status, text, `${method} /api/admin${route}`);
+    if (!response.ok) throw new ServiceError(response.status, text, `${method} /api/manage${route}`);
     return text === '' ? undefined : JSON.parse(text);
   }
 

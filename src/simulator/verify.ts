@@ -2,7 +2,7 @@ import type { Client } from '@microsoft/microsoft-graph-client';
 import { z } from 'zod';
 import { type Catalog, checkInvariants, describe, type LicenseEntry } from '../engine/index.js';
 import type { Progress } from './progress.js';
-import { type AdminClient, graphClient } from './service.js';
+import { graphClient, type OperatorClient } from './service.js';
 import { type SimState, snapshotOf } from './state.js';
 
 export interface Difference {
@@ -85,7 +85,7 @@ function toEntries(states: readonly z.infer<typeof entrySchema>[]): LicenseEntry
  * grant order taken from the service, rules.md §7.3).
  */
 export async function verify(
-  admin: AdminClient,
+  operator: OperatorClient,
   catalog: Catalog,
   state: SimState,
   progress: Progress,
@@ -94,11 +94,11 @@ export async function verify(
   const started = Date.now();
   const tenantId = state.tenant.id;
   const waiting = progress.bar('Waiting for the service', 1);
-  await admin.waitIdle(tenantId, options.idleTimeoutMs ?? 30 * 60_000);
+  await operator.waitIdle(tenantId, options.idleTimeoutMs ?? 30 * 60_000);
   waiting.increment(1);
   waiting.stop();
 
-  const graph = graphClient(admin.baseUrl, await admin.token(tenantId, ['Directory.Read.All']));
+  const graph = graphClient(operator.baseUrl, await operator.token(tenantId, ['Directory.Read.All']));
   const expectedPrincipals = Object.keys(state.users).length + Object.keys(state.devices).length;
   const reading = progress.bar('Reading principals', expectedPrincipals);
   const select = '$select=id,licenseAssignmentStates&$top=999';

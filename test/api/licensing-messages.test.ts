@@ -285,7 +285,7 @@ describe('subscribedSkus', () => {
   it('lists what the tenant bought in Graph’s shape, with consumed and prepaid units and service plans', async () => {
     const tenant = await service.newTenant({ buy: { ENTERPRISEPACK: 25, OFFICE_PROPLUS_DEVICE1: 5 } });
     const e3 = service.catalog.skuId('ENTERPRISEPACK');
-    await service.admin('PUT', `/tenants/${tenant.id}/subscriptions/EMS`, {
+    await service.manage('PUT', `/tenants/${tenant.id}/subscriptions/EMS`, {
       prepaidUnits: { enabled: 10, warning: 2, suspended: 3, lockedOut: 1 },
     });
     const user = await tenant.createUser();

@@ -1,4 +1,4 @@
-// Acceptance scenarios S1, S2, S3 and S10 (scenarios.md) end to end through the HTTP surfaces: the admin API for
+// Acceptance scenarios S1, S2, S3 and S10 (scenarios.md) end to end through the HTTP surfaces: the operator API for
 // tenants, purchases and bulk users, the official Graph client for everything else.
 import { ResponseType } from '@microsoft/microsoft-graph-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';

@@ -1,7 +1,7 @@
 // Shared setup for the HTTP tests: the product's functions run in this process (one host per test FILE, because
-// queue names are fixed when the app loads), tenants come from the admin API, and the Graph surface is driven with
+// queue names are fixed when the app loads), tenants come from the operator API, and the Graph surface is driven with
 // the official @microsoft/microsoft-graph-client. Raw `fetch` is used only where the client hides what is tested
-// (status lines of hostile requests, headers, content types, the webhook and the admin API).
+// (status lines of hostile requests, headers, content types, the webhook and the operator API).
 import { randomUUID } from 'node:crypto';
 import {
   Client,
@@ -156,8 +156,8 @@ export interface Service {
   http(method: string, path: string, options?: RawOptions): Promise<HttpResult>;
   /** A Graph call without the client: `path` is relative to `/api/v1.0`. */
   graphRaw(method: string, path: string, options?: RawOptions): Promise<HttpResult>;
-  /** An admin API call with the admin key; `path` relative to `/api/admin`. */
-  admin(method: string, path: string, body?: unknown, headers?: Record<string, string>): Promise<HttpResult>;
+  /** An operator API call with the operator key; `path` relative to `/api/manage`. */
+  manage(method: string, path: string, body?: unknown, headers?: Record<string, string>): Promise<HttpResult>;
   newTenant(options?: TenantOptions): Promise<Tenant>;
   /** What the service logged about requests it answered with a 500 (should stay empty). */
   unexpectedErrors(): string[];
@@ -169,7 +169,7 @@ export interface TenantOptions {
   readonly healing?: 'automatic' | 'manual';
   /** Subscriptions to buy: part number → enabled units. */
   readonly buy?: Readonly<Record<string, number>>;
-  /** Roles of the tenant's default token (default: the admin API's default roles). */
+  /** Roles of the tenant's default token (default: the operator API's default roles). */
   readonly roles?: readonly string[];
 }
 
@@ -271,13 +271,13 @@ export async function startService(extraEnv: Record<string, string> = {}): Promi
     }
     return { status: response.status, headers: response.headers, text, json };
   };
-  const admin = (method: string, path: string, body?: unknown, headers: Record<string, string> = {}) =>
-    http(method, `/api/admin${path}`, {
+  const manage = (method: string, path: string, body?: unknown, headers: Record<string, string> = {}) =>
+    http(method, `/api/manage${path}`, {
       headers: { 'x-functions-key': ADMIN_API_KEY, ...headers },
       ...(body === undefined ? {} : { body }),
     });
 
-  const catalogAnswer = await admin('GET', '/catalog');
+  const catalogAnswer = await manage('GET', '/catalog');
   expect(catalogAnswer.status).toBe(200);
   const catalog = readCatalog(catalogAnswer.json);
 
@@ -288,7 +288,7 @@ export async function startService(extraEnv: Record<string, string> = {}): Promi
     catalog,
     http,
     graphRaw: (method, path, options) => http(method, `/api/v1.0${path}`, options),
-    admin,
+    manage,
     newTenant: (options) => newTenant(service, options),
     unexpectedErrors: () =>
       host.logs.map(formatLogRecord).filter((line) => line.includes('Unexpected error')),
@@ -363,7 +363,7 @@ export function graphClient(service: Service, token: string, onRequest?: (url: s
 }
 
 async function newTenant(service: Service, options: TenantOptions = {}): Promise<Tenant> {
-  const created = await service.admin('POST', '/tenants', {
+  const created = await service.manage('POST', '/tenants', {
     displayName: `Contoso ${randomUUID().slice(0, 8)}`,
     countryLetterCode: options.country ?? 'US',
     licenseErrorHealing: options.healing ?? 'automatic',
@@ -378,7 +378,7 @@ async function newTenant(service: Service, options: TenantOptions = {}): Promise
   const tid = tenant.id;
 
   const tokenWith = async (roles: readonly string[], expiresInSeconds?: number): Promise<string> => {
-    const answer = await service.admin('POST', `/tenants/${tid}/tokens`, {
+    const answer = await service.manage('POST', `/tenants/${tid}/tokens`, {
       roles,
       ...(expiresInSeconds === undefined ? {} : { expiresInSeconds }),
     });
@@ -388,14 +388,14 @@ async function newTenant(service: Service, options: TenantOptions = {}): Promise
   let token: string;
   if (options.roles) token = await tokenWith(options.roles);
   else {
-    const answer = await service.admin('POST', `/tenants/${tid}/tokens`, {});
+    const answer = await service.manage('POST', `/tenants/${tid}/tokens`, {});
     expect(answer.status, answer.text).toBe(200);
     token = z.object({ access_token: z.string() }).parse(answer.json).access_token;
   }
   const graph = graphClient(service, token);
 
   const buy = async (partNumber: string, enabled: number): Promise<string> => {
-    const answer = await service.admin('PUT', `/tenants/${tid}/subscriptions/${partNumber}`, {
+    const answer = await service.manage('PUT', `/tenants/${tid}/subscriptions/${partNumber}`, {
       prepaidUnits: { enabled },
     });
     expect(answer.status, answer.text).toBe(200);
@@ -404,7 +404,7 @@ async function newTenant(service: Service, options: TenantOptions = {}): Promise
   for (const [partNumber, units] of Object.entries(options.buy ?? {})) await buy(partNumber, units);
 
   const importLines = async (lines: readonly Json[]): Promise<Json> => {
-    const answer = await service.http('POST', `/api/admin/tenants/${tid}/import`, {
+    const answer = await service.http('POST', `/api/manage/tenants/${tid}/import`, {
       headers: { 'x-functions-key': ADMIN_API_KEY, 'content-type': 'application/x-ndjson' },
       rawBody: lines.map((l) => JSON.stringify(l)).join('\n'),
     });
@@ -445,7 +445,7 @@ async function newTenant(service: Service, options: TenantOptions = {}): Promise
       let idleSince = 0;
       await waitFor(
         async () => {
-          const answer = await service.admin('GET', `/tenants/${tid}/activity`);
+          const answer = await service.manage('GET', `/tenants/${tid}/activity`);
           if (answer.status !== 200 || obj(answer.json).idle !== true) {
             idleSince = 0;
             return false;

@@ -36,7 +36,7 @@ describe('authLevel', () => {
   it('is not enforced by default, like func start', async () => {
     const host = await startTestHost({ appDir: fixtureDir, env: { ...fixtureEnv(), ...keys } });
     expect((await fetch(`${host.url}/api/fnAuth`)).status).toBe(200);
-    expect((await fetch(`${host.url}/api/adminAuth`)).status).toBe(200);
+    expect((await fetch(`${host.url}/api/masterAuth`)).status).toBe(200);
   });
 
   it('with auth enabled, needs a key in x-functions-key or ?code=, else 401 with an empty body', async () => {
@@ -56,10 +56,10 @@ describe('authLevel', () => {
     expect((await fetch(`${api}/fnAuth?code=function-key-1`)).status).toBe(200);
     expect((await fetch(`${api}/fnAuth?code=master-key-1`)).status).toBe(200);
     // admin needs the master key
-    expect((await fetch(`${api}/adminAuth?code=function-key-1`)).status).toBe(401);
-    expect((await fetch(`${api}/adminAuth`, { headers: { 'x-functions-key': 'master-key-1' } })).status).toBe(
-      200,
-    );
+    expect((await fetch(`${api}/masterAuth?code=function-key-1`)).status).toBe(401);
+    expect(
+      (await fetch(`${api}/masterAuth`, { headers: { 'x-functions-key': 'master-key-1' } })).status,
+    ).toBe(200);
     // anonymous functions stay open
     expect((await fetch(`${api}/defaultRoute`)).status).toBe(200);
   });

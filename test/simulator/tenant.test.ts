@@ -5,7 +5,7 @@ import { churn } from '../../src/simulator/churn.js';
 import { planTenant, provisionTenant } from '../../src/simulator/generate.js';
 import { silentProgress } from '../../src/simulator/progress.js';
 import { buildReport } from '../../src/simulator/report.js';
-import { AdminClient, type ServiceEndpoint, startEmbeddedService } from '../../src/simulator/service.js';
+import { OperatorClient, type ServiceEndpoint, startEmbeddedService } from '../../src/simulator/service.js';
 import { verify } from '../../src/simulator/verify.js';
 
 const catalog = loadCatalog();
@@ -39,15 +39,15 @@ describe('the tenant generator', () => {
 
 describe('generate, churn and verify', () => {
   it('ends a 2,000-user tenant with zero differences after churn with duplicates and reordering', async () => {
-    const admin = new AdminClient(service.baseUrl, service.adminKey);
+    const operator = new OperatorClient(service.baseUrl, service.adminKey);
     const { state } = await provisionTenant(
-      admin,
+      operator,
       catalog,
       { users: 2000, groups: 20, devices: 40, seed: 7 },
       silentProgress,
     );
     const summary = await churn(
-      admin,
+      operator,
       catalog,
       state,
       // No wait: the churn overlaps the initial group processing, the harsher interleaving.
@@ -56,11 +56,11 @@ describe('generate, churn and verify', () => {
     );
     expect(summary.notificationsSent).toBeGreaterThan(300);
     // Fails with what kept the service busy before the test's own timeout would hide it.
-    const result = await verify(admin, catalog, state, silentProgress, { idleTimeoutMs: 200_000 });
+    const result = await verify(operator, catalog, state, silentProgress, { idleTimeoutMs: 200_000 });
     expect(result.differences.slice(0, 10)).toEqual([]);
     expect(result.principalsChecked).toBeGreaterThan(1900);
 
-    const report = await buildReport(admin, catalog, state);
+    const report = await buildReport(operator, catalog, state);
     expect(report.licenses.length).toBeGreaterThan(3);
     for (const row of report.licenses) expect(row.assigned).toBeLessThanOrEqual(row.total);
   }, 300_000);

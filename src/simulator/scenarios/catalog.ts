@@ -15,7 +15,7 @@ const catalogSchema = z.object({
 
 export type CatalogSku = z.infer<typeof catalogSchema>['value'][number];
 
-/** The SKU catalog the service ships (`GET /api/admin/catalog`), looked up by part number and plan name. */
+/** The SKU catalog the service ships (`GET /api/manage/catalog`), looked up by part number and plan name. */
 export class Catalog {
   private readonly byPartNumber: Map<string, CatalogSku>;
   private readonly byId: Map<string, CatalogSku>;
@@ -65,11 +65,11 @@ export function loadCatalog(service: ServiceAddress): Promise<Catalog> {
   const known = loaded.get(service.baseUrl);
   if (known) return known;
   const loading = (async () => {
-    const response = await fetch(`${service.baseUrl}/api/admin/catalog`, {
+    const response = await fetch(`${service.baseUrl}/api/manage/catalog`, {
       headers: { 'x-functions-key': service.adminKey },
     });
     const text = await response.text();
-    if (!response.ok) throw new Error(`GET /api/admin/catalog failed with ${response.status}: ${text}`);
+    if (!response.ok) throw new Error(`GET /api/manage/catalog failed with ${response.status}: ${text}`);
     return new Catalog(catalogSchema.parse(JSON.parse(text)).value);
   })();
   loading.catch(() => loaded.delete(service.baseUrl));

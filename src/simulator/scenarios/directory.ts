@@ -1,4 +1,4 @@
-// Provisioning for the scenarios: many users and devices at once through the admin NDJSON import (ids chosen
+// Provisioning for the scenarios: many users and devices at once through the operator NDJSON import (ids chosen
 // here, so that scenarios know them and can order them), and the webhook's notification shapes.
 import { randomUUID } from 'node:crypto';
 import type { Scenario } from './run.js';
@@ -74,7 +74,7 @@ export interface ImportedMembership {
 }
 
 /**
- * Imports users, devices and memberships through `POST /api/admin/tenants/{tid}/import` and checks that every
+ * Imports users, devices and memberships through `POST /api/manage/tenants/{tid}/import` and checks that every
  * line was taken.
  */
 export async function importDirectory(
@@ -90,7 +90,7 @@ export async function importDirectory(
   for (const user of content.users ?? []) lines.push({ type: 'user', ...user });
   for (const device of content.devices ?? []) lines.push({ type: 'device', ...device });
   for (const m of content.memberships ?? []) lines.push({ type: 'member', ...m });
-  const result = await s.admin.import(s.tenant.id, lines);
+  const result = await s.operator.import(s.tenant.id, lines);
   const memberships =
     [...(content.users ?? []), ...(content.devices ?? [])].reduce(
       (n, p) => n + (p.memberOf?.length ?? 0),
@@ -168,7 +168,7 @@ export async function notify(
   expectedStatus = 202,
 ): Promise<void> {
   const started = Date.now();
-  const status = await s.admin.notify(notifications);
+  const status = await s.operator.notify(notifications);
   const ms = Date.now() - started;
   s.expect(`the webhook's answer to ${what}`, expectedStatus, status, '');
   if (expectedStatus === 202 && ms > 3000)

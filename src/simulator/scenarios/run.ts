@@ -1,5 +1,5 @@
 import type { Client } from '@microsoft/microsoft-graph-client';
-import { AdminClient, graphClient, type TenantInfo } from '../service.js';
+import { graphClient, OperatorClient, type TenantInfo } from '../service.js';
 import { type Catalog, loadCatalog } from './catalog.js';
 
 export interface ScenarioOptions {
@@ -45,7 +45,7 @@ export interface TenantSpec {
 export const IDLE_TIMEOUT_MS = 600_000;
 
 /**
- * One playing of a scenario: its own fresh tenant, the admin API, the official Graph client with a token of that
+ * One playing of a scenario: its own fresh tenant, the operator API, the official Graph client with a token of that
  * tenant, the catalog, and the log. Steps and passed checks are printed as they happen; the first mismatch throws
  * a `ScenarioFailure` that names the scenario, the step, what was checked, what was expected and what came back.
  */
@@ -56,7 +56,7 @@ export class Scenario {
   private constructor(
     readonly name: string,
     readonly service: ServiceAddress,
-    readonly admin: AdminClient,
+    readonly operator: OperatorClient,
     readonly tenant: TenantInfo,
     readonly graph: Client,
     readonly catalog: Catalog,
@@ -71,18 +71,18 @@ export class Scenario {
     options: ScenarioOptions,
     spec: TenantSpec,
   ): Promise<Scenario> {
-    const admin = new AdminClient(service.baseUrl, service.adminKey);
+    const operator = new OperatorClient(service.baseUrl, service.adminKey);
     const catalog = await loadCatalog(service);
-    const tenant = await admin.createTenant(
+    const tenant = await operator.createTenant(
       spec.displayName,
       spec.countryLetterCode,
       spec.licenseErrorHealing ?? 'automatic',
     );
-    const token = await admin.token(tenant.id);
+    const token = await operator.token(tenant.id);
     const scenario = new Scenario(
       name,
       service,
-      admin,
+      operator,
       tenant,
       graphClient(service.baseUrl, token),
       catalog,
@@ -176,21 +176,21 @@ export class Scenario {
   }
 
   /**
-   * Waits until the tenant's queued work is done: three idle readings of the admin API's activity in a row, 40 ms
-   * apart (bounded). The invariant check uses `AdminClient.waitIdle`, which insists on half a second of quiet.
+   * Waits until the tenant's queued work is done: three idle readings of the operator API's activity in a row, 40 ms
+   * apart (bounded). The invariant check uses `OperatorClient.waitIdle`, which insists on half a second of quiet.
    */
   async idle(timeoutMs = IDLE_TIMEOUT_MS): Promise<void> {
     const started = Date.now();
     for (let streak = 0; streak < 3; ) {
-      streak = (await this.admin.isIdle(this.tenant.id)) ? streak + 1 : 0;
+      streak = (await this.operator.isIdle(this.tenant.id)) ? streak + 1 : 0;
       if (streak === 0 && Date.now() - started > timeoutMs)
         this.fail('the tenant to become idle', `within ${timeoutMs / 1000} s`, 'still busy');
       await new Promise((resolve) => setTimeout(resolve, 40));
     }
   }
 
-  /** Waits for the tenant to be quiet for half a second (`AdminClient.waitIdle`), bounded. */
+  /** Waits for the tenant to be quiet for half a second (`OperatorClient.waitIdle`), bounded. */
   async settle(timeoutMs = IDLE_TIMEOUT_MS): Promise<void> {
-    await this.admin.waitIdle(this.tenant.id, timeoutMs);
+    await this.operator.waitIdle(this.tenant.id, timeoutMs);
   }
 }

@@ -24,8 +24,8 @@ export async function hrDepartment(s: Scenario): Promise<void> {
   const yammer = s.catalog.plan('ENTERPRISEPACK', 'YAMMER_ENTERPRISE');
 
   s.step(`buy ${size} ENTERPRISEPACK (Office 365 E3) and ${size} EMS`);
-  await s.admin.setUnits(s.tenant.id, 'ENTERPRISEPACK', size);
-  await s.admin.setUnits(s.tenant.id, 'EMS', size);
+  await s.operator.setUnits(s.tenant.id, 'ENTERPRISEPACK', size);
+  await s.operator.setUnits(s.tenant.id, 'EMS', size);
 
   s.step(`create the security group "HR Department" with ${size} users`);
   const hr = await createGroup(s, 'HR Department');

@@ -35,9 +35,9 @@ export async function conflictingPlans(s: Scenario): Promise<void> {
   const yammer = s.catalog.plan('ENTERPRISEPACK', 'YAMMER_ENTERPRISE');
 
   s.step(`buy ${size} E3, ${size} EMS and ${kioskCount} STANDARDPACK (Office 365 E1)`);
-  await s.admin.setUnits(s.tenant.id, 'ENTERPRISEPACK', size);
-  await s.admin.setUnits(s.tenant.id, 'EMS', size);
-  await s.admin.setUnits(s.tenant.id, 'STANDARDPACK', kioskCount);
+  await s.operator.setUnits(s.tenant.id, 'ENTERPRISEPACK', size);
+  await s.operator.setUnits(s.tenant.id, 'EMS', size);
+  await s.operator.setUnits(s.tenant.id, 'STANDARDPACK', kioskCount);
 
   s.step(`groups "HR Department" (${size} users) and "Kiosk users" (${kioskCount} of them)`);
   const hr = await createGroup(s, 'HR Department');

@@ -71,7 +71,7 @@ async function automaticHealing(s: Scenario): Promise<void> {
   const e3 = s.catalog.sku('ENTERPRISEPACK').skuId;
 
   s.step(`buy ${seats} E3; group "Engineering" with ${initialCount} users, ${lateCount} more to join later`);
-  await s.admin.setUnits(s.tenant.id, 'ENTERPRISEPACK', seats);
+  await s.operator.setUnits(s.tenant.id, 'ENTERPRISEPACK', seats);
   const engineering = await createGroup(s, 'Engineering');
   // Latecomers get the lowest ids: if the waiting room went by id rather than by arrival, they would jump the queue.
   const initial = users(s, 'Engineer', initialCount, { memberOf: [engineering], lead: '8' });
@@ -111,7 +111,7 @@ async function automaticHealing(s: Scenario): Promise<void> {
   await expectApplyingAudits(s, engineering, 1, finishText(seats, jobWaiters.size));
 
   s.step(`buy ${jobWaiters.size} more: those waiting since the assignment come first, not the latecomers`);
-  await s.admin.setUnits(s.tenant.id, 'ENTERPRISEPACK', seats + jobWaiters.size);
+  await s.operator.setUnits(s.tenant.id, 'ENTERPRISEPACK', seats + jobWaiters.size);
   await s.idle();
   const allInitial = new Set(initial.map((u) => u.id));
   expectOutcomes(s, 'Engineering', await listUsers(s), seatsOutcome(e3, engineering, allInitial, lateIds));
@@ -119,7 +119,7 @@ async function automaticHealing(s: Scenario): Promise<void> {
   await expectMembersInError(s, engineering, [...lateIds]);
 
   s.step(`buy ${lateCount} more: the latecomers too`);
-  await s.admin.setUnits(s.tenant.id, 'ENTERPRISEPACK', seats + jobWaiters.size + lateCount);
+  await s.operator.setUnits(s.tenant.id, 'ENTERPRISEPACK', seats + jobWaiters.size + lateCount);
   await s.idle();
   const everyone = new Set([...allInitial, ...lateIds]);
   expectOutcomes(s, 'Engineering', await listUsers(s), seatsOutcome(e3, engineering, everyone, new Set()));
@@ -170,7 +170,7 @@ async function manualHealing(s: Scenario): Promise<void> {
   const e3 = s.catalog.sku('ENTERPRISEPACK').skuId;
 
   s.step(`manual healing: buy ${seats} E3; group "Support" with ${seats + extra} users gets E3`);
-  await s.admin.setUnits(s.tenant.id, 'ENTERPRISEPACK', seats);
+  await s.operator.setUnits(s.tenant.id, 'ENTERPRISEPACK', seats);
   const support = await createGroup(s, 'Support');
   const members = users(s, 'Support agent', seats + extra, { memberOf: [support] });
   await importDirectory(s, { users: members });
@@ -189,7 +189,7 @@ async function manualHealing(s: Scenario): Promise<void> {
   );
 
   s.step(`buy ${extra} more: with manual healing nothing changes`);
-  await s.admin.setUnits(s.tenant.id, 'ENTERPRISEPACK', seats + extra);
+  await s.operator.setUnits(s.tenant.id, 'ENTERPRISEPACK', seats + extra);
   await s.idle();
   expectOutcomes(
     s,

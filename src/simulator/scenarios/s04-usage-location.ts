@@ -28,7 +28,7 @@ export async function usageLocation(s: Scenario): Promise<void> {
   const e3 = s.catalog.sku('ENTERPRISEPACK').skuId;
 
   s.step('buy 10 E3; users without usage location, one in FR, one in IR, all in group "London office"');
-  await s.admin.setUnits(s.tenant.id, 'ENTERPRISEPACK', 10);
+  await s.operator.setUnits(s.tenant.id, 'ENTERPRISEPACK', 10);
   const london = await createGroup(s, 'London office');
   const alex = await createUser(s, {
     userPrincipalName: `alex.${s.tenant.id.slice(0, 6)}@contoso.com`,

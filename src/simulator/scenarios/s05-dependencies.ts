@@ -27,8 +27,8 @@ export async function dependencies(s: Scenario): Promise<void> {
   const skypePlan = s.catalog.plan('ENTERPRISEPACK', 'MCOSTANDARD');
 
   s.step('buy 5 MCOMEETADV (Audio Conferencing) and 5 ENTERPRISEPREMIUM (Office 365 E5)');
-  await s.admin.setUnits(s.tenant.id, 'MCOMEETADV', 5);
-  await s.admin.setUnits(s.tenant.id, 'ENTERPRISEPREMIUM', 5);
+  await s.operator.setUnits(s.tenant.id, 'MCOMEETADV', 5);
+  await s.operator.setUnits(s.tenant.id, 'ENTERPRISEPREMIUM', 5);
 
   s.step('assign Audio Conferencing alone to group "Conference users"');
   const conference = await createGroup(s, 'Conference users');

@@ -28,7 +28,7 @@ export async function duplicateProxyAddress(s: Scenario): Promise<void> {
   const shared = 'smtp:alex@contoso.com';
 
   s.step(`buy 10 E3; Alex Wilber and Alex Martin both have ${shared}`);
-  await s.admin.setUnits(s.tenant.id, 'ENTERPRISEPACK', 10);
+  await s.operator.setUnits(s.tenant.id, 'ENTERPRISEPACK', 10);
   const first = await createUser(s, {
     userPrincipalName: `alex.wilber.${suffix}@contoso.com`,
     displayName: 'Alex Wilber',

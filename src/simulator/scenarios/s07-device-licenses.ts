@@ -39,7 +39,7 @@ export async function deviceLicenses(s: Scenario): Promise<void> {
     `buy ${seats} OFFICE_PROPLUS_DEVICE1; "Lab devices" holds ${directCount} devices, ${userCount} users and ` +
       `"Lab annex" (${nestedCount} devices); "Kiosks" holds ${sharedCount} of the lab's devices and ${kioskOwnCount} of its own`,
   );
-  await s.admin.setUnits(s.tenant.id, 'OFFICE_PROPLUS_DEVICE1', seats);
+  await s.operator.setUnits(s.tenant.id, 'OFFICE_PROPLUS_DEVICE1', seats);
   const lab = await createGroup(s, 'Lab devices');
   const annex = await createGroup(s, 'Lab annex');
   const kiosks = await createGroup(s, 'Kiosks');

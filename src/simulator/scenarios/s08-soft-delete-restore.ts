@@ -31,8 +31,8 @@ export async function softDeleteRestore(s: Scenario): Promise<void> {
   const suffix = s.tenant.id.slice(0, 6);
 
   s.step('buy exactly 1 E3 and 1 EMS; group "Mobile workers" carries EMS');
-  await s.admin.setUnits(s.tenant.id, 'ENTERPRISEPACK', 1);
-  await s.admin.setUnits(s.tenant.id, 'EMS', 1);
+  await s.operator.setUnits(s.tenant.id, 'ENTERPRISEPACK', 1);
+  await s.operator.setUnits(s.tenant.id, 'EMS', 1);
   const mobile = await createGroup(s, 'Mobile workers');
   await assignGroupLicense(s, mobile, [{ skuId: ems, disabledPlans: [] }], []);
   await watchProcessing(s, mobile);

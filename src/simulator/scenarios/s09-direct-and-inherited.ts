@@ -20,7 +20,7 @@ export async function directAndInherited(s: Scenario): Promise<void> {
   const e3 = s.catalog.sku('ENTERPRISEPACK').skuId;
 
   s.step('buy exactly 1 E3; Taylor gets it directly');
-  await s.admin.setUnits(s.tenant.id, 'ENTERPRISEPACK', 1);
+  await s.operator.setUnits(s.tenant.id, 'ENTERPRISEPACK', 1);
   const taylor = await createUser(s, {
     userPrincipalName: `taylor.${s.tenant.id.slice(0, 6)}@contoso.com`,
     displayName: 'Taylor',

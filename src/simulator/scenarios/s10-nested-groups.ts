@@ -16,7 +16,7 @@ export async function nestedGroups(s: Scenario): Promise<void> {
   s.step(
     `buy 100 E3; "Sales" has ${directCount} users and the group "Sales EMEA" (${emeaCount} users, one also in Sales)`,
   );
-  await s.admin.setUnits(s.tenant.id, 'ENTERPRISEPACK', 100);
+  await s.operator.setUnits(s.tenant.id, 'ENTERPRISEPACK', 100);
   const sales = await createGroup(s, 'Sales');
   const emea = await createGroup(s, 'Sales EMEA');
   const direct = users(s, 'Sales rep', directCount - 1, { memberOf: [sales] });

@@ -14,7 +14,7 @@ export async function membershipWebhook(s: Scenario): Promise<void> {
 
   s.step('validation handshake (POST /api/webhooks/graph?validationToken=…)');
   const token = `Validation: Testing client application reachability for subscription Request-Id: ${s.tenant.id}`;
-  const handshake = await s.admin.validationHandshake(token);
+  const handshake = await s.operator.validationHandshake(token);
   s.expect(
     'the validation handshake',
     { status: 200, contentType: 'text/plain', body: token },
@@ -23,7 +23,7 @@ export async function membershipWebhook(s: Scenario): Promise<void> {
   );
 
   s.step('group "Project Phoenix" carries E3; members 1–4 in it, 5–8 not yet');
-  await s.admin.setUnits(s.tenant.id, 'ENTERPRISEPACK', 20);
+  await s.operator.setUnits(s.tenant.id, 'ENTERPRISEPACK', 20);
   const phoenix = await createGroup(s, 'Project Phoenix');
   const inGroup = users(s, 'Member', 4, { memberOf: [phoenix] });
   const outside = users(s, 'Newcomer', 4);

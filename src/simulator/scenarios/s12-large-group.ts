@@ -27,7 +27,7 @@ export async function largeGroup(s: Scenario): Promise<void> {
   const e3 = s.catalog.sku('ENTERPRISEPACK').skuId;
 
   s.step(`buy ${size} E3; import ${size} users into "All employees"`);
-  await s.admin.setUnits(s.tenant.id, 'ENTERPRISEPACK', size);
+  await s.operator.setUnits(s.tenant.id, 'ENTERPRISEPACK', size);
   const everyone = await createGroup(s, 'All employees');
   await importDirectory(s, { users: users(s, 'Employee', size, { memberOf: [everyone] }) });
 

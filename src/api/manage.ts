@@ -80,14 +80,14 @@ function sameSecret(a: string, b: string): boolean {
   return left.length === right.length && timingSafeEqual(left, right);
 }
 
-/** The admin key from `x-functions-key` (or `?code=`), compared in constant time with ADMIN_API_KEY. */
-function requireAdmin(request: HttpRequest): void {
+/** The operator key from `x-functions-key` (or `?code=`), compared in constant time with ADMIN_API_KEY. */
+function requireOperatorKey(request: HttpRequest): void {
   const key = request.headers.get('x-functions-key') ?? new URL(request.url).searchParams.get('code') ?? '';
   if (!sameSecret(key, settings().adminApiKey)) {
     throw new GraphError(
       401,
       'InvalidAuthenticationToken',
-      'The admin API needs the x-functions-key header set to ADMIN_API_KEY.',
+      'The operator API needs the x-functions-key header set to ADMIN_API_KEY.',
     );
   }
 }
@@ -116,19 +116,19 @@ function tenantIdOf(request: HttpRequest): string {
   return id.toLowerCase();
 }
 
-type AdminHandler = (
+type ManageHandler = (
   request: HttpRequest,
   ctx: AppContext,
   baseUrl: string,
   ids: RequestIds,
 ) => Promise<ApiResponse>;
 
-/** Wraps an admin handler: key check, Graph-style errors, request ids. */
-export function adminFunction(handlers: Partial<Record<string, AdminHandler>>) {
+/** Wraps an operator handler: key check, Graph-style errors, request ids. */
+export function manageFunction(handlers: Partial<Record<string, ManageHandler>>) {
   return async (request: HttpRequest, invocation: InvocationContext): Promise<HttpResponseInit> => {
     const ids = requestIds(request.headers.get('client-request-id'));
     try {
-      requireAdmin(request);
+      requireOperatorKey(request);
       const handler = handlers[asMethod(request.method)];
       if (!handler) throw new GraphError(405, 'MethodNotAllowed', `${request.method} is not supported here.`);
       const url = new URL(request.url);
@@ -142,7 +142,7 @@ export function adminFunction(handlers: Partial<Record<string, AdminHandler>>) {
   };
 }
 
-export const adminTenants: Partial<Record<string, AdminHandler>> = {
+export const manageTenants: Partial<Record<string, ManageHandler>> = {
   POST: async (request, ctx, baseUrl) => {
     const input = parseBody(newTenantSchema, await readJson(request), 'tenant');
     const tenant = await createTenant(ctx, {
@@ -154,7 +154,7 @@ export const adminTenants: Partial<Record<string, AdminHandler>> = {
   },
 };
 
-export const adminTenant: Partial<Record<string, AdminHandler>> = {
+export const manageTenant: Partial<Record<string, ManageHandler>> = {
   GET: async (request, ctx, baseUrl) => ({
     status: 200,
     body: tenantJson(await getTenant(ctx, tenantIdOf(request)), baseUrl),
@@ -170,7 +170,7 @@ export const adminTenant: Partial<Record<string, AdminHandler>> = {
   },
 };
 
-export const adminSubscription: Partial<Record<string, AdminHandler>> = {
+export const manageSubscription: Partial<Record<string, ManageHandler>> = {
   PUT: async (request, ctx) => {
     const tenantId = tenantIdOf(request);
     const input = parseBody(subscriptionSchema, await readJson(request), 'subscription');
@@ -184,7 +184,7 @@ export const adminSubscription: Partial<Record<string, AdminHandler>> = {
   },
 };
 
-export const adminSubscriptions: Partial<Record<string, AdminHandler>> = {
+export const manageSubscriptions: Partial<Record<string, ManageHandler>> = {
   GET: async (request, ctx) => {
     const tenantId = tenantIdOf(request);
     const subs = await listSubscriptions(ctx, tenantId);
@@ -192,7 +192,7 @@ export const adminSubscriptions: Partial<Record<string, AdminHandler>> = {
   },
 };
 
-export const adminTokens: Partial<Record<string, AdminHandler>> = {
+export const manageTokens: Partial<Record<string, ManageHandler>> = {
   POST: async (request, ctx) => {
     const tenantId = tenantIdOf(request);
     const text = Buffer.from(await request.arrayBuffer());
@@ -214,7 +214,7 @@ export const adminTokens: Partial<Record<string, AdminHandler>> = {
 };
 
 /** Whether the tenant's work is done: queues drained, no group processing, no seats in flight (for the simulator). */
-export const adminActivity: Partial<Record<string, AdminHandler>> = {
+export const manageActivity: Partial<Record<string, ManageHandler>> = {
   GET: async (request, ctx) => {
     const tenantId = tenantIdOf(request);
     await getTenant(ctx, tenantId);
@@ -222,7 +222,7 @@ export const adminActivity: Partial<Record<string, AdminHandler>> = {
   },
 };
 
-export const adminCatalog: Partial<Record<string, AdminHandler>> = {
+export const manageCatalog: Partial<Record<string, ManageHandler>> = {
   GET: async (_request, ctx) => ({
     status: 200,
     body: {
@@ -262,11 +262,11 @@ function* ndjsonLines(
 }
 
 /**
- * `POST /api/admin/tenants/{tid}/import`: NDJSON, one object a line, written in transactions as it is read. Bad
+ * `POST /api/manage/tenants/{tid}/import`: NDJSON, one object a line, written in transactions as it is read. Bad
  * lines are reported by line number and skipped — or, with `?atomic=true`, any bad line refuses the whole import
  * before anything is written.
  */
-export const adminImport: Partial<Record<string, AdminHandler>> = {
+export const manageImport: Partial<Record<string, ManageHandler>> = {
   POST: async (request, ctx, _baseUrl, ids) => {
     const tenantId = tenantIdOf(request);
     await getTenant(ctx, tenantId);

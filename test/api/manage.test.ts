@@ -1,4 +1,4 @@
-// The admin API (x-functions-key): tenants, subscriptions, tokens, the catalog, activity, and the NDJSON import
+// The operator API (x-functions-key): tenants, subscriptions, tokens, the catalog, activity, and the NDJSON import
 // with its per-line errors and atomic mode.
 import { decodeJwt } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -12,8 +12,8 @@ afterAll(async () => {
   await service?.stop();
 });
 
-describe('admin API', () => {
-  it('needs the admin key (401 without it or with a wrong one), and changes nothing without it', async () => {
+describe('operator API', () => {
+  it('needs the operator key (401 without it or with a wrong one), and changes nothing without it', async () => {
     const body = { displayName: 'Nope', countryLetterCode: 'US' };
     const attempts: Record<string, string>[] = [
       {},
@@ -21,16 +21,16 @@ describe('admin API', () => {
       { 'x-functions-key': '' },
     ];
     for (const headers of attempts) {
-      const answer = await service.http('POST', '/api/admin/tenants', { body, headers });
+      const answer = await service.http('POST', '/api/manage/tenants', { body, headers });
       expectRawError(answer, 401, 'InvalidAuthenticationToken');
     }
     const tenant = await service.newTenant();
-    const tokens = await service.http('POST', `/api/admin/tenants/${tenant.id}/tokens`, {
+    const tokens = await service.http('POST', `/api/manage/tenants/${tenant.id}/tokens`, {
       body: {},
       headers: { 'x-functions-key': 'test-admin-key-but-longer' },
     });
     expectRawError(tokens, 401, 'InvalidAuthenticationToken');
-    const buy = await service.http('PUT', `/api/admin/tenants/${tenant.id}/subscriptions/EMS`, {
+    const buy = await service.http('PUT', `/api/manage/tenants/${tenant.id}/subscriptions/EMS`, {
       body: { prepaidUnits: { enabled: 5 } },
     });
     expectRawError(buy, 401, 'InvalidAuthenticationToken');
@@ -38,7 +38,7 @@ describe('admin API', () => {
   });
 
   it('creates (201), reads and updates tenants', async () => {
-    const created = await service.admin('POST', '/tenants', {
+    const created = await service.manage('POST', '/tenants', {
       displayName: 'Fabrikam',
       countryLetterCode: 'gb',
       licenseErrorHealing: 'manual',
@@ -55,10 +55,10 @@ describe('admin API', () => {
     const id = str(tenant.id);
     expect(str(obj(tenant.webhook).clientState).length).toBeGreaterThanOrEqual(16);
 
-    const read = await service.admin('GET', `/tenants/${id}`);
+    const read = await service.manage('GET', `/tenants/${id}`);
     expect(read.status).toBe(200);
     expect(read.json).toEqual(tenant);
-    const patched = await service.admin('PATCH', `/tenants/${id}`, {
+    const patched = await service.manage('PATCH', `/tenants/${id}`, {
       licenseErrorHealing: 'automatic',
       displayName: 'Fabrikam Ltd',
     });
@@ -72,7 +72,7 @@ describe('admin API', () => {
 
     // Defaults: automatic healing.
     const plain = obj(
-      (await service.admin('POST', '/tenants', { displayName: 'Plain', countryLetterCode: 'US' })).json,
+      (await service.manage('POST', '/tenants', { displayName: 'Plain', countryLetterCode: 'US' })).json,
     );
     expect(plain.licenseErrorHealing).toBe('automatic');
   });
@@ -87,17 +87,17 @@ describe('admin API', () => {
       { displayName: 42, countryLetterCode: 'US' },
     ];
     for (const body of bad)
-      expectRawError(await service.admin('POST', '/tenants', body), 400, 'Request_BadRequest');
+      expectRawError(await service.manage('POST', '/tenants', body), 400, 'Request_BadRequest');
     const unknown = '5f1e6a3c-9d0b-4c1e-8f5a-2b7d9c0e1a42';
-    expectRawError(await service.admin('GET', `/tenants/${unknown}`), 404, 'Request_ResourceNotFound');
-    expectRawError(await service.admin('GET', '/tenants/contoso'), 404, 'Request_ResourceNotFound');
+    expectRawError(await service.manage('GET', `/tenants/${unknown}`), 404, 'Request_ResourceNotFound');
+    expectRawError(await service.manage('GET', '/tenants/contoso'), 404, 'Request_ResourceNotFound');
     expectRawError(
-      await service.admin('POST', `/tenants/${unknown}/tokens`, {}),
+      await service.manage('POST', `/tenants/${unknown}/tokens`, {}),
       404,
       'Request_ResourceNotFound',
     );
     expectRawError(
-      await service.admin('PUT', `/tenants/${unknown}/subscriptions/EMS`, { prepaidUnits: { enabled: 1 } }),
+      await service.manage('PUT', `/tenants/${unknown}/subscriptions/EMS`, { prepaidUnits: { enabled: 1 } }),
       404,
       'Request_ResourceNotFound',
     );
@@ -106,7 +106,7 @@ describe('admin API', () => {
   it('sells subscriptions by part number or skuId (200 subscribedSku), and refuses unknown SKUs or units', async () => {
     const tenant = await service.newTenant();
     const e3 = service.catalog.skuId('ENTERPRISEPACK');
-    const byName = await service.admin('PUT', `/tenants/${tenant.id}/subscriptions/ENTERPRISEPACK`, {
+    const byName = await service.manage('PUT', `/tenants/${tenant.id}/subscriptions/ENTERPRISEPACK`, {
       prepaidUnits: { enabled: 10, warning: 2 },
     });
     expect(byName.status).toBe(200);
@@ -117,16 +117,16 @@ describe('admin API', () => {
       consumedUnits: 0,
       prepaidUnits: { enabled: 10, warning: 2, suspended: 0, lockedOut: 0 },
     });
-    const byId = await service.admin('PUT', `/tenants/${tenant.id}/subscriptions/${e3}`, {
+    const byId = await service.manage('PUT', `/tenants/${tenant.id}/subscriptions/${e3}`, {
       prepaidUnits: { enabled: 3 },
     });
     expect(obj(byId.json).prepaidUnits).toEqual({ enabled: 3, warning: 0, suspended: 0, lockedOut: 0 });
-    const list = await service.admin('GET', `/tenants/${tenant.id}/subscriptions`);
+    const list = await service.manage('GET', `/tenants/${tenant.id}/subscriptions`);
     expect(list.status).toBe(200);
     expect(ids(list.json)).toEqual([`${tenant.id}_${e3}`]);
 
     expectRawError(
-      await service.admin('PUT', `/tenants/${tenant.id}/subscriptions/NOT_A_SKU`, {
+      await service.manage('PUT', `/tenants/${tenant.id}/subscriptions/NOT_A_SKU`, {
         prepaidUnits: { enabled: 1 },
       }),
       400,
@@ -140,7 +140,7 @@ describe('admin API', () => {
       { enabled: 1, extra: 2 },
     ]) {
       expectRawError(
-        await service.admin('PUT', `/tenants/${tenant.id}/subscriptions/EMS`, { prepaidUnits }),
+        await service.manage('PUT', `/tenants/${tenant.id}/subscriptions/EMS`, { prepaidUnits }),
         400,
         'Request_BadRequest',
       );
@@ -166,7 +166,7 @@ describe('admin API', () => {
 
   it('mints tokens with the tenant, roles, audience, issuer and lifetime api.md names', async () => {
     const tenant = await service.newTenant();
-    const plain = await service.admin('POST', `/tenants/${tenant.id}/tokens`);
+    const plain = await service.manage('POST', `/tenants/${tenant.id}/tokens`);
     expect(plain.status, plain.text).toBe(200);
     const minted = obj(plain.json);
     expect(minted).toMatchObject({ token_type: 'Bearer', expires_in: 3600 });
@@ -181,7 +181,7 @@ describe('admin API', () => {
 
     const custom = obj(
       (
-        await service.admin('POST', `/tenants/${tenant.id}/tokens`, {
+        await service.manage('POST', `/tenants/${tenant.id}/tokens`, {
           roles: ['User.Read.All'],
           expiresInSeconds: 120,
         })
@@ -197,7 +197,7 @@ describe('admin API', () => {
       { admin: true },
     ]) {
       expectRawError(
-        await service.admin('POST', `/tenants/${tenant.id}/tokens`, body),
+        await service.manage('POST', `/tenants/${tenant.id}/tokens`, body),
         400,
         'Request_BadRequest',
       );
@@ -211,7 +211,7 @@ describe('admin API', () => {
   });
 
   it('lists the catalog', async () => {
-    const answer = await service.admin('GET', '/catalog');
+    const answer = await service.manage('GET', '/catalog');
     expect(answer.status).toBe(200);
     const e3 = items(answer.json).find((s) => s.skuPartNumber === 'ENTERPRISEPACK');
     expect(e3).toMatchObject({ skuId: service.catalog.skuId('ENTERPRISEPACK'), assignableTo: 'user' });
@@ -240,7 +240,7 @@ describe('admin API', () => {
       JSON.stringify({ type: 'planet', name: 'Mars' }),
       JSON.stringify({ type: 'device', displayName: 'Kiosk', memberOf: [group] }),
     ].join('\n');
-    const answer = await service.http('POST', `/api/admin/tenants/${tenant.id}/import`, {
+    const answer = await service.http('POST', `/api/manage/tenants/${tenant.id}/import`, {
       rawBody: lines,
       headers: { 'x-functions-key': 'test-admin-key', 'content-type': 'application/x-ndjson' },
     });
@@ -266,7 +266,7 @@ describe('admin API', () => {
       JSON.stringify({ type: 'user', userPrincipalName: 'ok@contoso.test', displayName: 'Ok' }),
       JSON.stringify({ type: 'user', userPrincipalName: 'bad', displayName: 'Bad' }),
     ].join('\n');
-    const answer = await service.http('POST', `/api/admin/tenants/${tenant.id}/import?atomic=true`, {
+    const answer = await service.http('POST', `/api/manage/tenants/${tenant.id}/import?atomic=true`, {
       rawBody: lines,
       headers: { 'x-functions-key': 'test-admin-key', 'content-type': 'application/x-ndjson' },
     });
@@ -282,12 +282,12 @@ describe('admin API', () => {
 
   it('refuses an import of another type (415) or an empty one (400)', async () => {
     const tenant = await service.newTenant();
-    const json = await service.http('POST', `/api/admin/tenants/${tenant.id}/import`, {
+    const json = await service.http('POST', `/api/manage/tenants/${tenant.id}/import`, {
       rawBody: '[]',
       headers: { 'x-functions-key': 'test-admin-key', 'content-type': 'application/xml' },
     });
     expectRawError(json, 415, 'UnsupportedMediaType');
-    const empty = await service.http('POST', `/api/admin/tenants/${tenant.id}/import`, {
+    const empty = await service.http('POST', `/api/manage/tenants/${tenant.id}/import`, {
       rawBody: '\n\n',
       headers: { 'x-functions-key': 'test-admin-key', 'content-type': 'application/x-ndjson' },
     });
@@ -302,13 +302,13 @@ describe('admin API', () => {
       addLicenses: [{ skuId: service.catalog.skuId('EMS') }],
       removeLicenses: [],
     });
-    const busy = await service.admin('GET', `/tenants/${tenant.id}/activity`);
+    const busy = await service.manage('GET', `/tenants/${tenant.id}/activity`);
     expect(busy.status).toBe(200);
     expect(obj(busy.json).idle).toBe(false);
     // What keeps it busy: the group (queued or processing), and maybe its messages or seats in flight.
     expect(obj(busy.json).groupsProcessing).toBe(1);
     await tenant.waitIdle();
-    const idle = await service.admin('GET', `/tenants/${tenant.id}/activity`);
+    const idle = await service.manage('GET', `/tenants/${tenant.id}/activity`);
     expect(obj(idle.json)).toMatchObject({ idle: true, openReservations: 0, groupsProcessing: 0 });
     expect(Object.values(obj(obj(idle.json).queues)).every((n) => n === 0)).toBe(true);
     expect(await tenant.consumed(service.catalog.skuId('EMS'))).toBe(50);
