@@ -4,6 +4,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { Command, InvalidArgumentError } from 'commander';
 import { azuriteMainPath, type RunningAzurite, startAzurite } from './azurite.js';
+import { ensureDevelopmentCertificate } from './certificates.js';
 import { formatFunctionList, type RunningHost, startHost } from './host.js';
 import {
   applyLocalSettings,
@@ -22,6 +23,7 @@ interface CliOptions {
   azuriteLocation?: string;
   createQueues: boolean;
   logInvocations: boolean;
+  https?: boolean;
 }
 
 function parsePort(value: string): number {
@@ -53,6 +55,11 @@ const program = new Command()
     '--enable-auth',
     'check function keys for authLevel function/admin (FUNCTIONS_MASTER_KEY, FUNCTIONS_FUNCTION_KEY)',
   )
+  .option(
+    '--https',
+    'serve https://127.0.0.1:7071 with a self-signed certificate for 127.0.0.1 and localhost, created once in\n' +
+      '<app-dir>/.certs/ (like func start --useHttps); clients trust it with NODE_EXTRA_CA_CERTS=.certs/cert.pem',
+  )
   .option('--no-azurite', 'do not start Azurite; use the storage that AzureWebJobsStorage names as it is')
   .option('--azurite-location <dir>', 'folder for Azurite data (default: <app-dir>/.azurite)')
   .option(
@@ -68,6 +75,7 @@ const program = new Command()
     '\nExamples:\n' +
       '  npm start                          Azurite + host on port 7071\n' +
       '  npm start -- --port 7072 --no-azurite   a second host on the same storage (scale-out)\n' +
+      '  npm start -- --https               HTTPS (what @azure/identity and the Graph SDKs need to sign in)\n' +
       '\nStorage: AzureWebJobsStorage=UseDevelopmentStorage=true (or any 127.0.0.1/localhost connection string)\n' +
       'starts Azurite on ports 10000-10002 (or the ports in the string); if they are taken the start fails and\n' +
       'says so. Any other connection string (a real account) is used directly and no Azurite is started.\n' +
@@ -150,16 +158,33 @@ async function main(): Promise<void> {
     }
 
     const port = opts.port ?? toNumber(process.env.FUNCTIONS_HTTP_PORT) ?? settings.localHttpPort ?? 7071;
+    const certificate = opts.https
+      ? await ensureDevelopmentCertificate(path.join(appDir, '.certs'))
+      : undefined;
+    if (certificate) {
+      const shown = path.relative(process.cwd(), certificate.certPath) || certificate.certPath;
+      out(
+        `${certificate.created ? 'Created' : 'Using'} the self-signed HTTPS certificate ${shown} (127.0.0.1, localhost).`,
+      );
+    }
     host = await startHost({
       appDir,
       port,
       createQueues: opts.createQueues,
       enableAuth: opts.enableAuth === true || isTruthySetting(process.env.FUNCTIONS_ENABLE_AUTH),
       cors: settings.cors,
+      ...(certificate ? { https: { cert: certificate.cert, key: certificate.key } } : {}),
     });
     out('\nFunctions:\n');
     out(formatFunctionList(host.functions));
     out(`\nHost listening on ${host.url}`);
+    if (certificate) {
+      const shown = path.relative(process.cwd(), certificate.certPath) || certificate.certPath;
+      out(
+        `To trust its certificate from Node.js (@azure/identity, the Graph SDKs): NODE_EXTRA_CA_CERTS=${shown}\n` +
+          `(curl: --cacert ${shown}).`,
+      );
+    }
     if (shuttingDown) await host.stop();
   } catch (error) {
     process.stderr.write(`\nStartup failed: ${error instanceof Error ? error.message : String(error)}\n`);

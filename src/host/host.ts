@@ -53,6 +53,8 @@ export interface HostOptions {
   maxRequestBodyBytes?: number;
   /** CORS origins ('*' for any). Default none (the CLI passes local.settings.json Host.CORS). */
   cors?: string[];
+  /** Serve HTTPS with this certificate and key (PEM), like `func start --useHttps`. Default plain HTTP. */
+  https?: { cert: string; key: string };
   /** How long stop() waits for running invocations and requests. Default 30 s. */
   shutdownTimeoutMs?: number;
   /** Queue receive lease (runtime: 10 minutes), renewed at half its length. Only tests should lower it
@@ -155,10 +157,11 @@ export async function startHost(options: HostOptions): Promise<RunningHost> {
       maxRequestBodyBytes:
         options.maxRequestBodyBytes ?? toNumber(env.FUNCTIONS_REQUEST_BODY_SIZE_LIMIT) ?? defaultBodyLimit,
       cors: options.cors ?? [],
+      tls: options.https,
     });
     const boundPort = await server.listen();
     const displayHost = hostname === '0.0.0.0' || hostname === '::' ? '127.0.0.1' : hostname;
-    const url = `http://${displayHost}:${boundPort}`;
+    const url = `${options.https ? 'https' : 'http'}://${displayHost}:${boundPort}`;
 
     const listeners: QueueListener[] = [];
     const timers: TimerScheduler[] = [];

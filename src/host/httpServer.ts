@@ -2,6 +2,7 @@
 // runtime), optional key checks, a capped request body, and the library's response conversion.
 import { timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import type { RegisteredFunction } from './coreApi.js';
 import type { InvocationOutcome, Invoker } from './invoker.js';
@@ -31,6 +32,8 @@ export interface HttpServerOptions {
   maxRequestBodyBytes: number;
   /** Allowed CORS origins ('*' for any); empty disables CORS handling. */
   cors: string[];
+  /** Serve HTTPS with this certificate and key (PEM), like `func start --useHttps`; plain HTTP without. */
+  tls?: { cert: string; key: string } | undefined;
 }
 
 const emptyBody = Buffer.alloc(0);
@@ -50,7 +53,7 @@ export class FunctionsHttpServer {
   ) {
     for (const f of functions) this.routes.add(f.route, f.methods, f);
     this.prefix = options.routePrefix.toLowerCase();
-    this.server = createServer((req, res) => {
+    const serve = (req: IncomingMessage, res: ServerResponse): void => {
       this.inFlight++;
       this.handle(req, res)
         .catch((error: unknown) => {
@@ -64,7 +67,10 @@ export class FunctionsHttpServer {
           this.inFlight--;
           if (this.inFlight === 0) for (const wake of this.idleWaiters.splice(0)) wake();
         });
-    });
+    };
+    this.server = options.tls
+      ? createHttpsServer({ cert: options.tls.cert, key: options.tls.key }, serve)
+      : createServer(serve);
     this.server.keepAliveTimeout = 30_000;
   }
 
@@ -136,7 +142,7 @@ export class FunctionsHttpServer {
 
     const http: RpcHttpData = {
       method,
-      url: `http://${req.headers.host ?? `127.0.0.1:${this.options.port}`}${rawUrl}`,
+      url: `${this.options.tls ? 'https' : 'http'}://${req.headers.host ?? `127.0.0.1:${this.options.port}`}${rawUrl}`,
       headers: flattenHeaders(req),
       params: match.params,
     };
