@@ -1,6 +1,6 @@
-// The operator API at /api/manage (x-functions-key: ADMIN_API_KEY): tenants, subscriptions, tokens, the catalog,
-// bulk import. Not /api/admin: the Functions runtime reserves routes beginning with "admin" (docs/host.md).
-import { app } from '@azure/functions';
+// The operator API at /api/manage (x-functions-key: ADMIN_API_KEY): tenants, subscriptions, tokens, app
+// registrations, the catalog, bulk import. Not /api/admin: the Functions runtime reserves routes beginning with "admin" (docs/host.md).
+import { app, type HttpMethod } from '@azure/functions';
 import {
   manageActivity,
   manageCatalog,
@@ -12,6 +12,12 @@ import {
   manageTenants,
   manageTokens,
 } from '../src/api/manage.js';
+import {
+  manageApplication,
+  manageApplicationAddPassword,
+  manageApplicationRemovePassword,
+  manageApplications,
+} from '../src/api/manage-applications.js';
 
 const routes = [
   { name: 'manageTenants', route: 'manage/tenants', handlers: manageTenants },
@@ -23,6 +29,22 @@ const routes = [
     handlers: manageSubscription,
   },
   { name: 'manageTokens', route: 'manage/tenants/{tid}/tokens', handlers: manageTokens },
+  { name: 'manageApplications', route: 'manage/tenants/{tid}/applications', handlers: manageApplications },
+  {
+    name: 'manageApplication',
+    route: 'manage/tenants/{tid}/applications/{appId}',
+    handlers: manageApplication,
+  },
+  {
+    name: 'manageApplicationAddPassword',
+    route: 'manage/tenants/{tid}/applications/{appId}/addPassword',
+    handlers: manageApplicationAddPassword,
+  },
+  {
+    name: 'manageApplicationRemovePassword',
+    route: 'manage/tenants/{tid}/applications/{appId}/removePassword',
+    handlers: manageApplicationRemovePassword,
+  },
   { name: 'manageImport', route: 'manage/tenants/{tid}/import', handlers: manageImport },
   { name: 'manageActivity', route: 'manage/tenants/{tid}/activity', handlers: manageActivity },
   { name: 'manageCatalog', route: 'manage/catalog', handlers: manageCatalog },
@@ -31,7 +53,7 @@ const routes = [
 for (const { name, route, handlers } of routes) {
   app.http(name, {
     route,
-    methods: Object.keys(handlers) as ('GET' | 'POST' | 'PUT' | 'PATCH')[],
+    methods: Object.keys(handlers) as HttpMethod[],
     authLevel: 'anonymous',
     handler: manageFunction(handlers),
   });

@@ -1,5 +1,6 @@
 import type { HttpRequest, HttpResponseInit, InvocationContext } from '@azure/functions';
 import { type AppContext, appContext } from '../application/context.js';
+import { signingKey } from '../application/signing-keys.js';
 import { settings } from '../config/settings.js';
 import { readTenant } from '../storage/tenant-records.js';
 import {
@@ -10,7 +11,7 @@ import {
   requestIds,
   toErrorResponse,
 } from './envelope.js';
-import { refuseUnsupportedOptions } from './odata.js';
+import { publicUrl, refuseUnsupportedOptions, serviceRootOf } from './odata.js';
 import { type ApiRequest, type GraphContext, type GraphRoute, handlerFor, type Method } from './routing.js';
 import { authenticate, type Caller } from './tokens.js';
 
@@ -68,7 +69,7 @@ export function toApiRequest(
   params: Record<string, string>,
   limit = JSON_BODY_LIMIT,
 ): ApiRequest {
-  const url = new URL(request.url);
+  const url = publicUrl(request.url, request.headers);
   let body: Promise<Buffer> | undefined;
   const read = () => {
     body ??= readLimited(request, limit);
@@ -107,13 +108,6 @@ export function toHttpResponse(response: ApiResponse, ids: RequestIds): HttpResp
   };
 }
 
-/** The service root of the Graph surface for this request (`…/api/v1.0`). */
-export function serviceRootOf(url: URL): string {
-  const index = url.pathname.toLowerCase().indexOf('/v1.0');
-  const base = index >= 0 ? url.pathname.slice(0, index + '/v1.0'.length) : '/api/v1.0';
-  return `${url.origin}${base}`;
-}
-
 /** Tenants known to exist, per app context (tenants are never deleted, so a hit stays true). */
 const knownTenants = new WeakMap<AppContext, Set<string>>();
 
@@ -143,10 +137,14 @@ export function graphFunction(route: GraphRoute) {
   return async (request: HttpRequest, invocation: InvocationContext): Promise<HttpResponseInit> => {
     const ids = requestIds(request.headers.get('client-request-id'));
     try {
-      const caller = await authenticate(settings().tokenSigningKey, request.headers.get('authorization'));
+      const app = await appContext();
+      const caller = await authenticate(
+        settings().tokenSigningKey,
+        request.headers.get('authorization'),
+        () => signingKey(app),
+      );
       const api = toApiRequest(request, request.params);
       refuseUnsupportedOptions(api.query);
-      const app = await appContext();
       await requireKnownTenant(app, caller);
       const context: GraphContext = {
         app,

@@ -25,6 +25,7 @@ import {
 import { parseBody } from './graph/body.js';
 import { subscribedSkuJson } from './graph/shapes.js';
 import { asMethod, parseJsonBody, toHttpResponse } from './http-adapter.js';
+import { publicUrl } from './odata.js';
 import { DEFAULT_ROLES, mintToken, PERMISSIONS } from './tokens.js';
 
 const GUID = /^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$/;
@@ -92,7 +93,7 @@ function requireOperatorKey(request: HttpRequest): void {
   }
 }
 
-async function readJson(request: HttpRequest): Promise<unknown> {
+export async function readJson(request: HttpRequest): Promise<unknown> {
   const body = Buffer.from(await request.arrayBuffer());
   if (body.length > ADMIN_BODY_LIMIT)
     throw new GraphError(413, 'RequestEntityTooLarge', 'The request body is too large.');
@@ -110,13 +111,13 @@ function tenantJson(tenant: TenantRecord, baseUrl: string) {
   };
 }
 
-function tenantIdOf(request: HttpRequest): string {
+export function tenantIdOf(request: HttpRequest): string {
   const id = request.params.tid ?? '';
   if (!GUID.test(id)) throw new GraphError(404, 'Request_ResourceNotFound', `Tenant '${id}' does not exist.`);
   return id.toLowerCase();
 }
 
-type ManageHandler = (
+export type ManageHandler = (
   request: HttpRequest,
   ctx: AppContext,
   baseUrl: string,
@@ -131,8 +132,8 @@ export function manageFunction(handlers: Partial<Record<string, ManageHandler>>)
       requireOperatorKey(request);
       const handler = handlers[asMethod(request.method)];
       if (!handler) throw new GraphError(405, 'MethodNotAllowed', `${request.method} is not supported here.`);
-      const url = new URL(request.url);
-      return toHttpResponse(await handler(request, await appContext(), url.origin, ids), ids);
+      const origin = publicUrl(request.url, request.headers).origin;
+      return toHttpResponse(await handler(request, await appContext(), origin, ids), ids);
     } catch (error: unknown) {
       return toHttpResponse(
         toErrorResponse(error, ids, (m) => invocation.error(m)),

@@ -78,11 +78,34 @@ export function decodeSkipToken(query: URLSearchParams, fingerprint: string): un
 }
 
 /**
- * `@odata.nextLink`: the same request with the new `$skiptoken`, as a URL relative to the service root
- * (`users?$top=5&$skiptoken=…`). OData resolves relative URLs of a payload against the context URL
- * (`…/v1.0/$metadata`), so it names the same absolute URL for a plain HTTP client; and the official Graph JS client
- * follows it as is — that client takes any link that is not `https://` as a path under its `baseUrl`, so an absolute
- * `http://` link (the local host) would send it to `…/v1.0/http://…`. The caller's own query encoding is kept.
+ * The URL the client called, as it named it: behind the Azure front end (or any proxy) the function sees its own
+ * address, and `X-Forwarded-Proto` / `X-Forwarded-Host` carry the scheme and host the client used. Values that are
+ * not a plain scheme or host are ignored, so a header cannot inject anything into the links built from this URL.
+ */
+export function publicUrl(requestUrl: string, headers: { get(name: string): string | null }): URL {
+  const url = new URL(requestUrl);
+  const first = (name: string) => headers.get(name)?.split(',')[0]?.trim().toLowerCase() ?? '';
+  const proto = first('x-forwarded-proto');
+  if (proto === 'http' || proto === 'https') url.protocol = `${proto}:`;
+  const host = first('x-forwarded-host');
+  if (/^([a-z0-9-]+(\.[a-z0-9-]+)*|\[[0-9a-f:.]+\])(:\d{1,5})?$/.test(host)) url.host = host;
+  return url;
+}
+
+/** The service root of the Graph surface for this request (`https://…/api/v1.0`). */
+export function serviceRootOf(url: URL): string {
+  const index = url.pathname.toLowerCase().indexOf('/v1.0');
+  const base = index >= 0 ? url.pathname.slice(0, index + '/v1.0'.length) : '/api/v1.0';
+  return `${url.origin}${base}`;
+}
+
+/**
+ * `@odata.nextLink`: the same request with the new `$skiptoken`. Over https it is absolute, as Graph's always is
+ * (the Kiota SDK's page iterator fetches it as a URL, and the v3 client follows any `https://` link). Over plain
+ * http it stays relative to the service root (`users?$top=5&$skiptoken=…`): the v3 client takes every link that
+ * is not `https://` as a path under its `baseUrl`, so an absolute `http://` link would send it to
+ * `…/v1.0/http://…`; OData resolves a relative link against the context URL, the same absolute URL. The caller's
+ * own query encoding is kept. docs/api.md, "Links".
  */
 export function nextLink(url: URL, token: string): string {
   const path = url.pathname;
@@ -93,7 +116,8 @@ export function nextLink(url: URL, token: string): string {
     .split('&')
     .filter((part) => part !== '' && !/^(\$|%24)skiptoken=/i.test(part));
   query.push(`$skiptoken=${token}`);
-  return `${relative}?${query.join('&')}`;
+  const link = `${relative}?${query.join('&')}`;
+  return url.protocol === 'https:' ? `${serviceRootOf(url)}/${link}` : link;
 }
 
 /**

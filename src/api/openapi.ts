@@ -468,6 +468,77 @@ export const OTHER_OPERATIONS: readonly OtherOperation[] = [
     status: 200,
   },
   { path: '/manage/catalog', method: 'GET', summary: 'The SKU catalog', security: 'adminKey', status: 200 },
+  {
+    path: '/manage/tenants/{tid}/applications',
+    method: 'GET',
+    summary: 'List app registrations (secrets without their text)',
+    security: 'adminKey',
+    status: 200,
+  },
+  {
+    path: '/manage/tenants/{tid}/applications',
+    method: 'POST',
+    summary: 'Register an app { displayName, roles } → appId and clientSecret (shown once)',
+    security: 'adminKey',
+    status: 201,
+  },
+  {
+    path: '/manage/tenants/{tid}/applications/{appId}',
+    method: 'GET',
+    summary: 'Get an app registration',
+    security: 'adminKey',
+    status: 200,
+  },
+  {
+    path: '/manage/tenants/{tid}/applications/{appId}',
+    method: 'PATCH',
+    summary: 'Rename an app or change its roles',
+    security: 'adminKey',
+    status: 200,
+  },
+  {
+    path: '/manage/tenants/{tid}/applications/{appId}',
+    method: 'DELETE',
+    summary: 'Delete an app registration',
+    security: 'adminKey',
+    status: 204,
+  },
+  {
+    path: '/manage/tenants/{tid}/applications/{appId}/addPassword',
+    method: 'POST',
+    summary: 'Add a client secret (its text is shown once)',
+    security: 'adminKey',
+    status: 200,
+  },
+  {
+    path: '/manage/tenants/{tid}/applications/{appId}/removePassword',
+    method: 'POST',
+    summary: 'Remove a client secret { keyId }',
+    security: 'adminKey',
+    status: 204,
+  },
+  {
+    path: '/identity/{tenant}/v2.0/.well-known/openid-configuration',
+    method: 'GET',
+    summary: 'OpenID discovery document of the sign-in authority (Entra v2.0 shape)',
+    security: 'none',
+    status: 200,
+  },
+  {
+    path: '/identity/{tenant}/discovery/v2.0/keys',
+    method: 'GET',
+    summary: 'JWKS: the public key that verifies RS256 access tokens',
+    security: 'none',
+    status: 200,
+  },
+  {
+    path: '/identity/{tenant}/oauth2/v2.0/token',
+    method: 'POST',
+    summary:
+      'Client-credentials token (form: client_id, client_secret, scope, grant_type); Entra OAuth errors',
+    security: 'none',
+    status: 200,
+  },
 ];
 
 function pathParameters(path: string): Schema[] {

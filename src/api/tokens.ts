@@ -1,4 +1,5 @@
-import { jwtVerify, SignJWT } from 'jose';
+import { randomBytes } from 'node:crypto';
+import { decodeProtectedHeader, type importJWK, jwtVerify, SignJWT } from 'jose';
 import { GraphError } from './envelope.js';
 
 /** Graph application permissions the service understands (api.md "Tokens"). */
@@ -27,6 +28,58 @@ export interface Caller {
   readonly roles: ReadonlySet<string>;
 }
 
+type KeyMaterial = Awaited<ReturnType<typeof importJWK>>;
+
+/** The sign-in authority's RS256 key (application/signing-keys.ts), loaded when a token needs it. */
+export type AuthorityKey = () => Promise<{ readonly kid: string; readonly publicKey: KeyMaterial }>;
+
+/** Entra issues app tokens for ~60–90 minutes; ours last an hour. */
+export const APPLICATION_TOKEN_SECONDS = 3599;
+
+/**
+ * An access token for Microsoft Graph as Entra issues it to an app signing in with client credentials (a v1.0
+ * token: `iss` is sts.windows.net, `appid`, `idtyp: app`, `roles` only when the app holds any), RS256-signed with
+ * the authority's key and named by its `kid`, so it verifies against the published JWKS.
+ */
+export async function mintApplicationToken(
+  key: { readonly kid: string; readonly privateKey: KeyMaterial },
+  app: {
+    readonly tenantId: string;
+    readonly appId: string;
+    readonly id: string;
+    readonly displayName: string;
+    readonly roles: readonly string[];
+  },
+  now: Date,
+  lifetimeSeconds = APPLICATION_TOKEN_SECONDS,
+): Promise<string> {
+  const issuer = `https://sts.windows.net/${app.tenantId}/`;
+  const seconds = Math.floor(now.getTime() / 1000);
+  return (
+    new SignJWT({
+      tid: app.tenantId,
+      appid: app.appId,
+      app_displayname: app.displayName,
+      appidacr: '1',
+      idp: issuer,
+      idtyp: 'app',
+      oid: app.id,
+      sub: app.id,
+      ver: '1.0',
+      uti: randomBytes(16).toString('base64url'),
+      ...(app.roles.length > 0 ? { roles: [...app.roles] } : {}),
+    })
+      .setProtectedHeader({ alg: 'RS256', typ: 'JWT', kid: key.kid })
+      .setAudience(GRAPH_AUDIENCE)
+      .setIssuer(issuer)
+      // Entra back-dates iat and nbf by five minutes, for clients whose clocks run behind.
+      .setIssuedAt(seconds - 300)
+      .setNotBefore(seconds - 300)
+      .setExpirationTime(seconds + lifetimeSeconds)
+      .sign(key.privateKey)
+  );
+}
+
 function key(secret: string): Uint8Array {
   return new TextEncoder().encode(secret);
 }
@@ -48,16 +101,21 @@ export async function mintToken(
 }
 
 /**
- * Verifies `Authorization: Bearer <token>`: HS256 signature, audience, expiry, issuer matching the tenant.
- * The tenant always comes from the token, never from the request.
+ * Verifies `Authorization: Bearer <token>`: the signature (HS256 with the operator's secret for tokens minted by
+ * the operator API, RS256 with the authority's key for tokens of app sign-ins), audience, expiry, issuer matching
+ * the tenant. The tenant always comes from the token, never from the request.
  */
-export async function authenticate(secret: string, authorization: string | null): Promise<Caller> {
+export async function authenticate(
+  secret: string,
+  authorization: string | null,
+  authorityKey?: AuthorityKey,
+): Promise<Caller> {
   const match = /^Bearer\s+(\S+)\s*$/i.exec(authorization ?? '');
   if (!match?.[1]) throw new GraphError(401, 'InvalidAuthenticationToken', 'Access token is empty.');
   const token = match[1];
   const cached = verified.get(token);
   if (cached && cached.secret === secret && Date.now() < cached.expiresAt) return cached.caller;
-  const { caller, expiresAt } = await verify(secret, token);
+  const { caller, expiresAt } = await verify(secret, token, authorityKey);
   remember(token, { caller, secret, expiresAt });
   return caller;
 }
@@ -85,14 +143,34 @@ function remember(token: string, entry: VerifiedToken): void {
   verified.set(token, entry);
 }
 
-async function verify(secret: string, token: string): Promise<Omit<VerifiedToken, 'secret'>> {
+async function verify(
+  secret: string,
+  token: string,
+  authorityKey: AuthorityKey | undefined,
+): Promise<Omit<VerifiedToken, 'secret'>> {
+  const invalid = () => new GraphError(401, 'InvalidAuthenticationToken', 'Access token validation failure.');
+  let alg: string | undefined;
+  let kid: string | undefined;
   try {
-    const { payload } = await jwtVerify(token, key(secret), {
-      algorithms: ['HS256'],
+    ({ alg, kid } = decodeProtectedHeader(token));
+  } catch {
+    throw invalid();
+  }
+  // Outside the try: storage failing to give the key is not the caller's fault (500, not 401).
+  const authority = alg === 'RS256' && authorityKey ? await authorityKey() : undefined;
+  try {
+    let verificationKey: KeyMaterial = key(secret);
+    if (alg === 'RS256') {
+      if (!authority || kid !== authority.kid) throw new Error('unknown signing key');
+      verificationKey = authority.publicKey;
+    }
+    const { payload } = await jwtVerify(token, verificationKey, {
+      algorithms: [alg === 'RS256' ? 'RS256' : 'HS256'],
       audience: GRAPH_AUDIENCE,
     });
     const tid = payload.tid;
-    const roles = payload.roles;
+    // An app granted no permissions gets a token without a roles claim, as from Entra.
+    const roles = payload.roles ?? [];
     if (typeof tid !== 'string' || !GUID.test(tid) || payload.iss !== `https://sts.windows.net/${tid}/`) {
       throw new Error('bad tenant claims');
     }

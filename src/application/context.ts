@@ -4,6 +4,7 @@ import { type Settings, settings } from '../config/settings.js';
 import type { Catalog } from '../engine/index.js';
 import { AuditLog } from '../storage/audit.js';
 import type { StorageClientOptions } from '../storage/connection.js';
+import { IdentityStore } from '../storage/identity.js';
 import { JobStore } from '../storage/jobs.js';
 import { MemberLists } from '../storage/members.js';
 import { PrincipalWriter } from '../storage/principal-writer.js';
@@ -24,6 +25,8 @@ export interface AppContext {
   readonly proxies: ProxyRegistry;
   readonly audit: AuditLog;
   readonly jobs: JobStore;
+  /** App registrations and the sign-in authority's signing key. */
+  readonly identity: IdentityStore;
   readonly now: () => Date;
   /** Distinguishes this process when it holds a lease. */
   readonly instanceId: string;
@@ -57,6 +60,7 @@ export function createContext(
     proxies: new ProxyRegistry(tables),
     audit: new AuditLog(tables),
     jobs: new JobStore(tables),
+    identity: new IdentityStore(tables.identity),
     now: options.now ?? (() => new Date()),
     instanceId: randomUUID(),
     ready,

@@ -12,7 +12,8 @@ import { asRaw, type RawEntity } from './properties.js';
  * - groups: groups sharded the same way; members: each group's member list packed in buckets;
  * - names0 … namesf: user principal names → ids; proxies0 … proxiesf: proxy addresses → users and the mailbox
  *   holding them; both sharded over 16 tables the same way (a name's shard is a hash of the name);
- * - jobs: group processing jobs and their pages; audit: the directory audit log.
+ * - jobs: group processing jobs and their pages; audit: the directory audit log;
+ * - identity: app registrations (per tenant) and the sign-in authority's signing key.
  *
  * Why 16 tables for each of these: Azurite keeps a table in one in-memory collection, and an insert, update or
  * delete there splices index arrays as long as the whole table, as does every query (a scan of the table). A page
@@ -20,7 +21,7 @@ import { asRaw, type RawEntity } from './properties.js';
  * store that already holds another such tenant slowed down by half with one names table. On Azure the split costs
  * nothing (tables are free and partitions are what scale).
  */
-export const TABLE_NAMES = ['tenants', 'groups', 'members', 'jobs', 'audit'] as const;
+export const TABLE_NAMES = ['tenants', 'groups', 'members', 'jobs', 'audit', 'identity'] as const;
 export type TableName = (typeof TABLE_NAMES)[number];
 
 export const PRINCIPAL_TABLES = 16;
@@ -43,6 +44,7 @@ export class StorageTables {
   readonly members: TableClient;
   readonly jobs: TableClient;
   readonly audit: TableClient;
+  readonly identity: TableClient;
   private readonly principalTables: readonly TableClient[];
   private readonly nameTables: readonly TableClient[];
   private readonly proxyTables: readonly TableClient[];
@@ -58,6 +60,7 @@ export class StorageTables {
     this.members = client('members');
     this.jobs = client('jobs');
     this.audit = client('audit');
+    this.identity = client('identity');
     const sharded = (kind: string) =>
       Array.from({ length: SHARDED_TABLES }, (_, i) => client(`${kind}${i.toString(16)}`));
     this.principalTables = sharded('principals');
@@ -108,6 +111,7 @@ export class StorageTables {
       this.members,
       this.jobs,
       this.audit,
+      this.identity,
       ...this.principalTables,
       ...this.nameTables,
       ...this.proxyTables,
