@@ -77,8 +77,6 @@ function requireRegistry(): AppRegistry {
   return activeRegistry;
 }
 
-const validName = /^[a-z][a-z0-9_-]{0,127}$/i;
-
 const coreApi = Object.freeze({
   version: workerVersion,
   hostVersion,
@@ -91,11 +89,6 @@ const coreApi = Object.freeze({
     const metadata = toFunctionMetadata(metadataIn);
     if (!isFunction(callback)) {
       throw new Error(`registerFunction: the handler of "${metadata.name}" is not a function.`);
-    }
-    if (!validName.test(metadata.name)) {
-      throw new Error(
-        `"${metadata.name}" is not a valid function name: use letters, digits, "_" and "-", starting with a letter.`,
-      );
     }
     const lower = metadata.name.toLowerCase();
     if (registry.functions.some((f) => f.metadata.name.toLowerCase() === lower)) {

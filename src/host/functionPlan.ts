@@ -1,10 +1,18 @@
-// Turns registered function metadata into what the host runs: resolves `%SETTING%` expressions and
-// connections at startup (as the runtime's indexer does) and rejects bindings the local host cannot serve.
+// Turns registered function metadata into what the host runs: applies the runtime's own checks
+// (runtimeRules.ts), resolves `%SETTING%` expressions and connections at startup (as the runtime's indexer
+// does) and rejects bindings the local host cannot serve.
 import type { RegisteredFunction } from './coreApi.js';
 import type { AuthLevel } from './httpServer.js';
 import { type CronSchedule, parseNcrontab } from './ncrontab.js';
 import { isValidQueueName } from './queueListener.js';
 import type { RpcBindingInfo } from './rpc.js';
+import {
+  assertRuntimeRules,
+  FunctionsInError,
+  httpRouteOf,
+  isTriggerBinding,
+  messages,
+} from './runtimeRules.js';
 import { type Env, isTruthySetting, resolveAppSettings, resolveConnection } from './settings.js';
 
 export interface QueueOutputPlan {
@@ -45,6 +53,7 @@ export interface TimerPlan extends PlanBase {
 export type FunctionPlan = HttpPlan | QueuePlan | TimerPlan;
 
 export function planFunctions(functions: RegisteredFunction[], env: Env): FunctionPlan[] {
+  assertRuntimeRules(functions);
   return functions.map((fn) => planFunction(fn, env));
 }
 
@@ -52,8 +61,9 @@ function planFunction(fn: RegisteredFunction, env: Env): FunctionPlan {
   const name = fn.metadata.name;
   const where = `Function '${name}'`;
   const entries = Object.entries(fn.metadata.bindings);
-  const trigger = entries.find(([, b]) => b.direction === 'in' && /trigger$/i.test(b.type ?? ''));
-  if (!trigger) throw new Error(`${where} has no trigger binding.`);
+  const trigger = entries.find(([, b]) => isTriggerBinding(b));
+  // Already refused by assertRuntimeRules; kept for the type checker, in the runtime's words.
+  if (!trigger) throw new FunctionsInError([{ functionName: name, message: messages.noTrigger }]);
   const [triggerBindingName, triggerBinding] = trigger;
 
   const queueOutputs: QueueOutputPlan[] = [];
@@ -84,7 +94,7 @@ function planFunction(fn: RegisteredFunction, env: Env): FunctionPlan {
       return {
         ...base,
         kind: 'http',
-        route: typeof triggerBinding.route === 'string' ? triggerBinding.route : name,
+        route: httpRouteOf(name, triggerBinding),
         methods: stringList(triggerBinding.methods) ?? ['GET', 'POST'],
         authLevel: authLevelOf(triggerBinding.authLevel),
         responseBindingName,
