@@ -12,6 +12,7 @@ import { consoleSink, describeError, HostLogger, type LogSink } from './log.js';
 import { isValidQueueName, poisonQueueName, QueueListener } from './queueListener.js';
 import { encodeMessage, messagesOf, QueueClients, QueueWatcher, sendCreatingQueue } from './queueStorage.js';
 import { isFunction, isRecord, type RpcTypedData, toTypedData } from './rpc.js';
+import { requestBodyLimitOf } from './runtimeRules.js';
 import {
   type Env,
   isTruthySetting,
@@ -49,7 +50,10 @@ export interface HostOptions {
   logInvocations?: boolean;
   /** Where log records go. Default: stdout/stderr in func's `[time] message` shape. */
   logSink?: LogSink;
-  /** Largest accepted request body. Default: FUNCTIONS_REQUEST_BODY_SIZE_LIMIT, else 100 MB. */
+  /**
+   * Largest accepted request body. Default: FUNCTIONS_REQUEST_BODY_SIZE_LIMIT when it is a whole number
+   * (read as the runtime does: anything else is ignored), else 100 MB (104857600 bytes).
+   */
   maxRequestBodyBytes?: number;
   /** CORS origins ('*' for any). Default none (the CLI passes local.settings.json Host.CORS). */
   cors?: string[];
@@ -92,8 +96,6 @@ export interface RunningHost {
   stop(): Promise<void>;
 }
 
-const defaultBodyLimit = 100 * 1024 * 1024;
-
 export async function startHost(options: HostOptions): Promise<RunningHost> {
   const appDir = path.resolve(options.appDir);
   const restoreEnv = applyEnv(options.env ?? {});
@@ -109,6 +111,8 @@ export async function startHost(options: HostOptions): Promise<RunningHost> {
 
   let app: Awaited<ReturnType<typeof loadApp>> | undefined;
   try {
+    const maxRequestBodyBytes =
+      options.maxRequestBodyBytes ?? requestBodyLimitOf(env.FUNCTIONS_REQUEST_BODY_SIZE_LIMIT);
     app = await loadApp(appDir, registry);
     await checkCapabilities();
     const invoker = new Invoker(registry, logger, {
@@ -154,8 +158,7 @@ export async function startHost(options: HostOptions): Promise<RunningHost> {
         masterKey: env.FUNCTIONS_MASTER_KEY || undefined,
         functionKey: env.FUNCTIONS_FUNCTION_KEY || undefined,
       },
-      maxRequestBodyBytes:
-        options.maxRequestBodyBytes ?? toNumber(env.FUNCTIONS_REQUEST_BODY_SIZE_LIMIT) ?? defaultBodyLimit,
+      maxRequestBodyBytes,
       cors: options.cors ?? [],
       tls: options.https,
     });

@@ -181,3 +181,32 @@ function compareOrdinalIgnoreCase(a: string, b: string): number {
   const y = upperInvariant(b);
   return x < y ? -1 : x > y ? 1 : 0;
 }
+
+// ---------------------------------------------------------------------------------------------------------
+// Request body size
+
+/** ScriptConstants.DefaultMaxRequestBodySize (src/WebJobs.Script/ScriptConstants.cs): 100 MB. */
+export const defaultRequestBodyLimit = 104_857_600;
+
+/**
+ * The request body limit from FUNCTIONS_REQUEST_BODY_SIZE_LIMIT, read as the runtime does
+ * (src/WebJobs.Script.WebHost/Middleware/HttpRequestBodySizeMiddleware.cs): a value `long.TryParse` accepts
+ * (optional blanks and sign around decimal digits) replaces the 100 MB default; anything else is ignored. A
+ * negative value makes the runtime fail every request (Kestrel's MaxRequestBodySize setter throws "Value must
+ * be null or a non-negative number."), so it fails start-up here.
+ */
+export function requestBodyLimitOf(setting: string | undefined): number {
+  const match = setting === undefined ? null : /^[\t\n\v\f\r ]*([+-]?[0-9]+)[\t\n\v\f\r ]*$/.exec(setting);
+  const digits = match?.[1];
+  if (digits === undefined) return defaultRequestBodyLimit;
+  const value = BigInt(digits);
+  if (value > 9_223_372_036_854_775_807n || value < -9_223_372_036_854_775_808n)
+    return defaultRequestBodyLimit;
+  if (value < 0n) {
+    throw new Error(
+      `FUNCTIONS_REQUEST_BODY_SIZE_LIMIT is negative (${setting?.trim()}): the Functions runtime would ` +
+        'fail every request with it ("Value must be null or a non-negative number.").',
+    );
+  }
+  return Number(value);
+}

@@ -3,13 +3,19 @@
 // breaks one rule; every function in error is listed as the runtime's "The '{name}' function is in error:
 // ..." line.
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { request } from 'node:http';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { RegisteredFunction } from '../../src/host/coreApi.js';
 import type { RpcBindingInfo } from '../../src/host/rpc.js';
-import { FunctionsInError, functionErrors, messages } from '../../src/host/runtimeRules.js';
+import {
+  FunctionsInError,
+  functionErrors,
+  messages,
+  requestBodyLimitOf,
+} from '../../src/host/runtimeRules.js';
 import { repoRoot, startHostProcess, startTestHost } from '../support/index.js';
 
 // The library as the fixtures resolve it (one module instance per process, see docs/host.md).
@@ -253,5 +259,67 @@ describe('npm start', () => {
         "The 'adminThing' function is in error: The specified route conflicts with one or more built in routes.\n" +
         "The 'zulu' function is in error: The route specified conflicts with the route defined by function 'yankee'.",
     );
+  });
+});
+
+describe('request body limit', () => {
+  const upload = `app.http('upload', { methods: ['POST'], handler: async (req) => ({ jsonBody: { bytes: (await req.text()).length } }) });`;
+
+  /** Status of a POST that only declares its Content-Length (the host refuses before reading). */
+  const declared = (url: string, length: number): Promise<number> =>
+    new Promise((resolve, reject) => {
+      const req = request(`${url}/api/upload`, {
+        method: 'POST',
+        headers: { 'content-length': String(length) },
+      });
+      req.on('response', (response) => {
+        response.resume();
+        resolve(response.statusCode ?? 0);
+        req.destroy();
+      });
+      req.on('error', reject);
+      req.flushHeaders();
+    });
+
+  it('reads FUNCTIONS_REQUEST_BODY_SIZE_LIMIT as the runtime does (long.TryParse)', () => {
+    expect(requestBodyLimitOf(undefined)).toBe(104_857_600);
+    expect(requestBodyLimitOf(' 2048 ')).toBe(2048);
+    expect(requestBodyLimitOf('+5')).toBe(5);
+    expect(requestBodyLimitOf('0')).toBe(0);
+    for (const ignored of ['', 'abc', '1e3', '0x10', '1.5', '1,000', '10MB', '9223372036854775808']) {
+      expect(requestBodyLimitOf(ignored)).toBe(104_857_600);
+    }
+    expect(() => requestBodyLimitOf('-1')).toThrow('FUNCTIONS_REQUEST_BODY_SIZE_LIMIT is negative (-1)');
+  });
+
+  it('uses a numeric setting and answers 413 over it', async () => {
+    const host = await startTestHost({
+      appDir: writeApp(upload),
+      env: { FUNCTIONS_REQUEST_BODY_SIZE_LIMIT: '1024' },
+    });
+    expect((await fetch(`${host.url}/api/upload`, { method: 'POST', body: 'a'.repeat(1024) })).status).toBe(
+      200,
+    );
+    expect((await fetch(`${host.url}/api/upload`, { method: 'POST', body: 'a'.repeat(1025) })).status).toBe(
+      413,
+    );
+  });
+
+  it('ignores a non-numeric setting and keeps 100 MB', async () => {
+    // 1e3 would be 1000 bytes to JavaScript's Number(); long.TryParse refuses it, so the default stays.
+    const host = await startTestHost({
+      appDir: writeApp(upload),
+      env: { FUNCTIONS_REQUEST_BODY_SIZE_LIMIT: '1e3' },
+    });
+    const response = await fetch(`${host.url}/api/upload`, { method: 'POST', body: 'a'.repeat(4096) });
+    expect(response.status).toBe(200);
+    expect(await response.json()).toEqual({ bytes: 4096 });
+    expect(await declared(host.url, 104_857_601)).toBe(413);
+  });
+
+  it('fails start-up on a negative setting, which would fail every request on the runtime', async () => {
+    await expect(
+      startTestHost({ appDir: writeApp(upload), env: { FUNCTIONS_REQUEST_BODY_SIZE_LIMIT: '-1' } }),
+    ).rejects.toThrow('FUNCTIONS_REQUEST_BODY_SIZE_LIMIT is negative (-1)');
   });
 });
