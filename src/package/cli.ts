@@ -13,11 +13,13 @@ interface CliOptions {
 const program = new Command()
   .name('npm run package --')
   .description(
-    'Builds the zip that a zip deployment uploads: the compiled functions (dist/, without the local host, the\n' +
-      'simulator, the bench and this packager), host.json, package.json and the production node_modules, installed\n' +
-      'afresh with npm ci --omit=dev in a staging folder. .funcignore (the file func azure functionapp publish reads)\n' +
-      'is the one list of what stays out. Before writing, it checks that Core Tools reads .funcignore the same way,\n' +
-      'and that every module the functions load and every package they require is inside.',
+    'Builds the zip that a zip deployment uploads: the compiled functions (dist/,\n' +
+      'without the local host, the simulator, the bench and this packager), host.json,\n' +
+      'package.json and the production node_modules, installed afresh with\n' +
+      'npm ci --omit=dev in a staging folder. .funcignore (the file\n' +
+      'func azure functionapp publish reads) is the one list of what stays out.\n' +
+      'Before writing, it checks that Core Tools reads .funcignore the same way, and\n' +
+      'that every module the functions load and every package they require is inside.',
   )
   .option('--app-dir <dir>', 'function app folder', process.cwd())
   .option('-o, --out <file>', 'the zip to write (default: <app-dir>/dist-package/app.zip)')
