@@ -1,7 +1,8 @@
 // GET /api/health: does table storage answer, does queue storage answer? 200 when both do, else 503.
-import { TableServiceClient } from '@azure/data-tables';
+import type { TableServiceClient } from '@azure/data-tables';
 import { app, type HttpResponseInit } from '@azure/functions';
-import { QueueServiceClient } from '@azure/storage-queue';
+import type { QueueServiceClient } from '@azure/storage-queue';
+import { queueServiceClient, storageAccountFrom, tableServiceClient } from '../src/storage/connection.js';
 
 interface Probe {
   ok: boolean;
@@ -9,28 +10,21 @@ interface Probe {
   error?: string;
 }
 
-const devConnection =
-  'DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;' +
-  'AccountKey=Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==;' +
-  'BlobEndpoint=http://127.0.0.1:10000/devstoreaccount1;QueueEndpoint=http://127.0.0.1:10001/devstoreaccount1;' +
-  'TableEndpoint=http://127.0.0.1:10002/devstoreaccount1;';
-
-function connectionString(): string {
-  const value = process.env.AzureWebJobsStorage ?? '';
-  // Not every SDK accepts the emulator shorthand.
-  return /^\s*UseDevelopmentStorage=true/i.test(value) ? devConnection : value;
-}
-
-// Built once per connection string so keep-alive connections are reused across probes.
+// Built once per storage setting so keep-alive connections (and an identity's cached token) are reused; read from
+// the environment at each probe rather than from the cached app settings, so a changed setting is what is probed.
 let clients: { key: string; tables: TableServiceClient; queues: QueueServiceClient } | undefined;
 function getClients(): { tables: TableServiceClient; queues: QueueServiceClient } {
-  const key = connectionString();
+  const key = Object.entries(process.env)
+    .filter(([name]) => name.toLowerCase().startsWith('azurewebjobsstorage'))
+    .sort(([a], [b]) => a.localeCompare(b))
+    .join('\n');
   if (clients?.key !== key) {
-    const retryOptions = { maxRetries: 0 };
+    const account = storageAccountFrom('AzureWebJobsStorage');
+    if (!account) throw new Error('AzureWebJobsStorage is not set.');
     clients = {
       key,
-      tables: TableServiceClient.fromConnectionString(key, { allowInsecureConnection: true, retryOptions }),
-      queues: QueueServiceClient.fromConnectionString(key, { retryOptions: { maxTries: 1 } }),
+      tables: tableServiceClient(account, { maxRetries: 0 }),
+      queues: queueServiceClient(account, { maxRetries: 0 }),
     };
   }
   return clients;

@@ -3,7 +3,7 @@ import { loadCatalog } from '../catalog/load.js';
 import { type Settings, settings } from '../config/settings.js';
 import type { Catalog } from '../engine/index.js';
 import { AuditLog } from '../storage/audit.js';
-import type { StorageClientOptions } from '../storage/connection.js';
+import type { StorageClientOptions, StorageTarget } from '../storage/connection.js';
 import { IdentityStore } from '../storage/identity.js';
 import { JobStore } from '../storage/jobs.js';
 import { MemberLists } from '../storage/members.js';
@@ -15,7 +15,7 @@ import { StorageTables } from '../storage/tables.js';
 
 /** Everything the use cases need, built once per process from the settings. */
 export interface AppContext {
-  readonly settings: Pick<Settings, 'storageConnectionString' | 'storagePrefix'>;
+  readonly settings: StorageSettings;
   readonly tables: StorageTables;
   readonly queues: WorkQueues;
   readonly catalog: Catalog;
@@ -34,17 +34,20 @@ export interface AppContext {
   readonly ready: Promise<void>;
 }
 
+/** Where the app's tables and queues live: an account (or a connection string) and the names' prefix. */
+export interface StorageSettings {
+  readonly storage: StorageTarget;
+  readonly storagePrefix: Settings['storagePrefix'];
+}
+
 export interface ContextOptions extends StorageClientOptions {
   readonly catalog?: Catalog;
   readonly now?: () => Date;
 }
 
-export function createContext(
-  storage: Pick<Settings, 'storageConnectionString' | 'storagePrefix'>,
-  options: ContextOptions = {},
-): AppContext {
-  const tables = new StorageTables(storage.storageConnectionString, storage.storagePrefix, options);
-  const queues = new WorkQueues(storage.storageConnectionString, storage.storagePrefix, options);
+export function createContext(storage: StorageSettings, options: ContextOptions = {}): AppContext {
+  const tables = new StorageTables(storage.storage, storage.storagePrefix, options);
+  const queues = new WorkQueues(storage.storage, storage.storagePrefix, options);
   const catalog = options.catalog ?? loadCatalog();
   const ready = Promise.all([tables.ensure(), queues.ensure()]).then(() => undefined);
   // A failed start-up is reported by whoever awaits `ready`; do not crash the process here.

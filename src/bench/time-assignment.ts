@@ -34,7 +34,7 @@ async function main(): Promise<void> {
     GRAPH_TOKEN_SIGNING_KEY: 'timing-signing-key-0123456789abcdef0123',
     FUNCTIONS_LOG_INVOCATIONS: 'false',
   };
-  const ctx = createContext({ storageConnectionString: azurite.connectionString, storagePrefix: prefix });
+  const ctx = createContext({ storage: azurite.connectionString, storagePrefix: prefix });
   await ctx.ready;
   const host = await startHost({
     appDir: path.resolve(__dirname, '..', '..', '..'),

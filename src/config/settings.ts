@@ -2,9 +2,14 @@
  * The app's settings, read once from the environment (`local.settings.json` `Values` locally, app settings in
  * Azure). Required values fail at first use with a message that says what to set.
  */
+import { type StorageAccount, storageAccountFrom } from '../storage/connection.js';
+
 export interface Settings {
-  /** Storage account connection string (`UseDevelopmentStorage=true` means local Azurite). */
-  readonly storageConnectionString: string;
+  /**
+   * The storage account, from `AzureWebJobsStorage` (a connection string; `UseDevelopmentStorage=true` means local
+   * Azurite) or its identity-based settings (`AzureWebJobsStorage__accountName`, …).
+   */
+  readonly storage: StorageAccount;
   /** Key for the operator API (`x-functions-key`). */
   readonly adminApiKey: string;
   /** HS256 key that signs and verifies Graph-style access tokens. */
@@ -24,10 +29,7 @@ export function readSettings(env: NodeJS.ProcessEnv = process.env): Settings {
     return value;
   };
   return {
-    storageConnectionString: required(
-      'AzureWebJobsStorage',
-      'Set it to a storage connection string, or to UseDevelopmentStorage=true for Azurite (see local.settings.example.json).',
-    ),
+    storage: storage(env),
     adminApiKey: required('ADMIN_API_KEY', 'Set it to the key admin callers send in x-functions-key.'),
     tokenSigningKey: required(
       'GRAPH_TOKEN_SIGNING_KEY',
@@ -35,6 +37,18 @@ export function readSettings(env: NodeJS.ProcessEnv = process.env): Settings {
     ),
     storagePrefix: storagePrefix(env),
   };
+}
+
+function storage(env: NodeJS.ProcessEnv): StorageAccount {
+  const account = storageAccountFrom('AzureWebJobsStorage', env);
+  if (!account) {
+    throw new Error(
+      'Setting AzureWebJobsStorage is missing. Set it to a storage connection string (UseDevelopmentStorage=true ' +
+        'for Azurite, see local.settings.example.json), or connect with an identity: ' +
+        'AzureWebJobsStorage__accountName (or __tableServiceUri and __queueServiceUri), with __credential=managedidentity on Azure.',
+    );
+  }
+  return account;
 }
 
 /** The table/queue name prefix alone: queue registrations need it at load time, before storage is reachable. */

@@ -31,6 +31,13 @@ export interface AzuriteOptions {
    */
   saveIntervalMs?: number;
   saveWhenQuietMs?: number;
+  /** Serve HTTPS with this certificate and key (PEM files), as Azurite's --cert/--key. */
+  https?: { certPath: string; keyPath: string };
+  /**
+   * `basic`: also accept OAuth bearer tokens (Azurite checks their audience, issuer and expiry, not the signature),
+   * for identity-based connections. Needs https.
+   */
+  oauth?: 'basic';
 }
 
 export const DEFAULT_SAVE_INTERVAL_MS = 120_000;
@@ -94,6 +101,11 @@ export async function startAzurite(options: AzuriteOptions = {}): Promise<Runnin
     '--disableTelemetry',
     '--silent',
   ];
+  if (options.https) args.push('--cert', options.https.certPath, '--key', options.https.keyPath);
+  if (options.oauth) {
+    if (!options.https) throw new Error('Azurite accepts OAuth tokens only over https: give https too.');
+    args.push('--oauth', options.oauth);
+  }
   const location =
     options.location !== undefined && options.inMemory !== true ? path.resolve(options.location) : undefined;
   if (location !== undefined) {
@@ -151,7 +163,7 @@ export async function startAzurite(options: AzuriteOptions = {}): Promise<Runnin
     });
     return {
       exited,
-      connectionString: devConnectionString(ports, host),
+      connectionString: devConnectionString(ports, host, options.https ? 'https' : 'http'),
       ports,
       pid: child.pid ?? -1,
       stop() {

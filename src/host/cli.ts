@@ -3,6 +3,7 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { Command, InvalidArgumentError } from 'commander';
+import { describeAccount, hasIdentitySettings, storageAccountFrom } from '../storage/connection.js';
 import { azuriteMainPath, type RunningAzurite, startAzurite } from './azurite.js';
 import { ensureDevelopmentCertificate } from './certificates.js';
 import { formatFunctionList, type RunningHost, startHost } from './host.js';
@@ -104,7 +105,9 @@ async function main(): Promise<void> {
   process.env.AZURE_FUNCTIONS_ENVIRONMENT ??= 'Development';
   if (opts.logInvocations === false) process.env.FUNCTIONS_LOG_INVOCATIONS = 'false';
 
-  const storage = process.env.AzureWebJobsStorage ?? 'UseDevelopmentStorage=true';
+  const connectionString = process.env.AzureWebJobsStorage?.trim() || undefined;
+  const identityBased = connectionString === undefined && hasIdentitySettings('AzureWebJobsStorage');
+  const storage = connectionString ?? 'UseDevelopmentStorage=true';
   let azurite: RunningAzurite | undefined;
   let host: RunningHost | undefined;
   let shuttingDown = false;
@@ -128,7 +131,13 @@ async function main(): Promise<void> {
   process.on('SIGTERM', () => void shutdown('SIGTERM'));
 
   try {
-    if (opts.azurite && isLocalStorage(storage)) {
+    if (identityBased) {
+      const account = storageAccountFrom('AzureWebJobsStorage');
+      out(
+        `AzureWebJobsStorage is an identity-based connection (${account ? describeAccount(account) : ''}): ` +
+          'not starting Azurite.',
+      );
+    } else if (opts.azurite && isLocalStorage(storage)) {
       const location = path.resolve(opts.azuriteLocation ?? path.join(appDir, '.azurite'));
       const ports = storagePortsOf(storage);
       out(

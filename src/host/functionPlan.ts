@@ -1,6 +1,7 @@
 // Turns registered function metadata into what the host runs: applies the runtime's own checks
 // (runtimeRules.ts), resolves `%SETTING%` expressions and connections at startup (as the runtime's indexer
 // does) and rejects bindings the local host cannot serve.
+import type { StorageAccount } from '../storage/connection.js';
 import type { RegisteredFunction } from './coreApi.js';
 import type { AuthLevel } from './httpServer.js';
 import { type CronSchedule, parseNcrontab } from './ncrontab.js';
@@ -18,7 +19,7 @@ import { type Env, isTruthySetting, resolveAppSettings, resolveConnection } from
 export interface QueueOutputPlan {
   bindingName: string;
   queueName: string;
-  connectionString: string;
+  storage: StorageAccount;
 }
 
 interface PlanBase {
@@ -41,7 +42,7 @@ export interface HttpPlan extends PlanBase {
 export interface QueuePlan extends PlanBase {
   kind: 'queue';
   queueName: string;
-  connectionString: string;
+  storage: StorageAccount;
 }
 
 export interface TimerPlan extends PlanBase {
@@ -75,7 +76,7 @@ function planFunction(fn: RegisteredFunction, env: Env): FunctionPlan {
       queueOutputs.push({
         bindingName,
         queueName: queueNameOf(binding, env, `${where}, output binding '${bindingName}'`),
-        connectionString: resolveConnection(binding.connection, env),
+        storage: resolveConnection(binding.connection, env),
       });
     } else if (binding.direction === 'out' && type === 'http') {
       responseBindingName = bindingName;
@@ -104,7 +105,7 @@ function planFunction(fn: RegisteredFunction, env: Env): FunctionPlan {
         ...base,
         kind: 'queue',
         queueName: queueNameOf(triggerBinding, env, where),
-        connectionString: resolveConnection(triggerBinding.connection, env),
+        storage: resolveConnection(triggerBinding.connection, env),
       };
     case 'timertrigger': {
       if (typeof triggerBinding.schedule !== 'string')

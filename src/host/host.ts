@@ -3,6 +3,7 @@ import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { DequeuedMessageItem } from '@azure/storage-queue';
+import { accountKey, type StorageAccount, storageAccountFrom } from '../storage/connection.js';
 import { loadApp } from './appLoader.js';
 import { createRegistry, currentProgrammingModel } from './coreApi.js';
 import { type FunctionPlan, planFunctions, type QueueOutputPlan } from './functionPlan.js';
@@ -17,8 +18,8 @@ import {
   type Env,
   isTruthySetting,
   type MessageEncoding,
-  normalizeConnectionString,
   readHostConfig,
+  resolveConnection,
   toNumber,
 } from './settings.js';
 import { SingletonLock } from './singletonLock.js';
@@ -175,8 +176,8 @@ export async function startHost(options: HostOptions): Promise<RunningHost> {
         const poisonName = poisonQueueName(plan.queueName);
         const listener: QueueListener = new QueueListener({
           functionName: plan.name,
-          queue: clients.get(plan.connectionString, plan.queueName),
-          poisonQueue: poisonName ? clients.get(plan.connectionString, poisonName) : undefined,
+          queue: clients.get(plan.storage, plan.queueName),
+          poisonQueue: poisonName ? clients.get(plan.storage, poisonName) : undefined,
           options: config.queues,
           leaseMs: options.queueLeaseMs ?? toNumber(env.FUNCTIONS_QUEUE_LEASE_MS) ?? 10 * 60_000,
           logger,
@@ -192,13 +193,13 @@ export async function startHost(options: HostOptions): Promise<RunningHost> {
                 writeOutputs(plan.queueOutputs),
               )
               .then(() => undefined),
-          onPoison: (name) => watcher.notify(plan.connectionString, name),
+          onPoison: (name) => watcher.notify(plan.storage, name),
         });
-        unsubscribers.push(watcher.subscribe(plan.connectionString, plan.queueName, () => listener.notify()));
+        unsubscribers.push(watcher.subscribe(plan.storage, plan.queueName, () => listener.notify()));
         listeners.push(listener);
       } else if (plan.kind === 'timer') {
-        const storage = env.AzureWebJobsStorage;
-        const useLock = (options.timerSingleton ?? true) && storage !== undefined && storage !== '';
+        const storage = storageAccountFrom('AzureWebJobsStorage', env);
+        const useLock = (options.timerSingleton ?? true) && storage !== undefined;
         if (!useLock && (options.timerSingleton ?? true)) {
           logger.warn(
             `Timer '${plan.name}': AzureWebJobsStorage is not set, so it runs without a singleton lock.`,
@@ -211,7 +212,7 @@ export async function startHost(options: HostOptions): Promise<RunningHost> {
           logger,
           lock: useLock
             ? new SingletonLock({
-                connectionString: normalizeConnectionString(storage ?? ''),
+                storage: resolveConnection('AzureWebJobsStorage', env),
                 hostId: hostIdOf(appDir, env),
                 name: `${plan.name}.Listener`,
                 leaseMs: 15_000,
@@ -324,23 +325,23 @@ async function createTriggerQueues(
   clients: QueueClients,
   logger: HostLogger,
 ): Promise<void> {
-  const names = new Map<string, { connectionString: string; queueName: string }>();
+  const names = new Map<string, { storage: StorageAccount; queueName: string }>();
   for (const plan of plans) {
     if (plan.kind !== 'queue') continue;
     for (const queueName of [plan.queueName, poisonQueueName(plan.queueName)]) {
       if (queueName && isValidQueueName(queueName)) {
-        names.set(`${plan.connectionString}\n${queueName}`, {
-          connectionString: plan.connectionString,
+        names.set(`${accountKey(plan.storage)}\n${queueName}`, {
+          storage: plan.storage,
           queueName,
         });
       }
     }
   }
   await Promise.all(
-    [...names.values()].map(async ({ connectionString, queueName }) => {
+    [...names.values()].map(async ({ storage, queueName }) => {
       try {
         const created = await clients
-          .get(connectionString, queueName)
+          .get(storage, queueName)
           .createIfNotExists({ abortSignal: AbortSignal.timeout(30_000) });
         if (created.succeeded) logger.debug(`Created queue '${queueName}'.`);
       } catch (error) {
@@ -404,7 +405,7 @@ async function writeQueueOutputs(
     if (!data) continue;
     const messages = messagesOf(data);
     if (messages.length === 0) continue;
-    const queue = clients.get(output.connectionString, output.queueName);
+    const queue = clients.get(output.storage, output.queueName);
     // A few sends in parallel: an array output of hundreds of messages should not go one round trip at a time.
     let next = 0;
     const worker = async (): Promise<void> => {
@@ -414,7 +415,7 @@ async function writeQueueOutputs(
       }
     };
     await Promise.all(Array.from({ length: Math.min(16, messages.length) }, worker));
-    watcher.notify(output.connectionString, output.queueName);
+    watcher.notify(output.storage, output.queueName);
   }
 }
 

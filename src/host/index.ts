@@ -1,4 +1,6 @@
 // Public API of the local Functions host. See docs/host.md.
+
+export { devConnectionString, resolveConnectionString } from '../storage/connection.js';
 export { type AzuriteOptions, type RunningAzurite, startAzurite } from './azurite.js';
 export {
   type FunctionInfo,
@@ -8,4 +10,4 @@ export {
   startHost,
 } from './host.js';
 export { formatLogRecord, type LogRecord, type LogSink } from './log.js';
-export { devConnectionString, isLocalStorage, normalizeConnectionString } from './settings.js';
+export { isLocalStorage } from './settings.js';

@@ -1,17 +1,19 @@
 // Queue clients, message encoding and the in-host "a message was just enqueued" signal.
-import { type QueueClient, QueueServiceClient } from '@azure/storage-queue';
+import type { QueueClient, QueueServiceClient } from '@azure/storage-queue';
+import { accountKey, queueServiceClient, type StorageAccount } from '../storage/connection.js';
 import { isRecord, type RpcTypedData } from './rpc.js';
 import type { MessageEncoding } from './settings.js';
 
-/** One QueueServiceClient per connection string, so HTTP keep-alive connections are shared. */
+/** One QueueServiceClient per account, so HTTP keep-alive connections (and an identity's token) are shared. */
 export class QueueClients {
   private readonly services = new Map<string, QueueServiceClient>();
 
-  get(connectionString: string, queueName: string): QueueClient {
-    let service = this.services.get(connectionString);
+  get(account: StorageAccount, queueName: string): QueueClient {
+    const key = accountKey(account);
+    let service = this.services.get(key);
     if (!service) {
-      service = QueueServiceClient.fromConnectionString(connectionString);
-      this.services.set(connectionString, service);
+      service = queueServiceClient(account);
+      this.services.set(key, service);
     }
     return service.getQueueClient(queueName);
   }
@@ -24,12 +26,12 @@ export class QueueClients {
 export class QueueWatcher {
   private readonly subscribers = new Map<string, Set<() => void>>();
 
-  private static key(connectionString: string, queueName: string): string {
-    return `${connectionString}\n${queueName.toLowerCase()}`;
+  private static key(account: StorageAccount, queueName: string): string {
+    return `${accountKey(account)}\n${queueName.toLowerCase()}`;
   }
 
-  subscribe(connectionString: string, queueName: string, wake: () => void): () => void {
-    const key = QueueWatcher.key(connectionString, queueName);
+  subscribe(account: StorageAccount, queueName: string, wake: () => void): () => void {
+    const key = QueueWatcher.key(account, queueName);
     let set = this.subscribers.get(key);
     if (!set) {
       set = new Set();
@@ -39,8 +41,8 @@ export class QueueWatcher {
     return () => set.delete(wake);
   }
 
-  notify(connectionString: string, queueName: string): void {
-    for (const wake of this.subscribers.get(QueueWatcher.key(connectionString, queueName)) ?? []) wake();
+  notify(account: StorageAccount, queueName: string): void {
+    for (const wake of this.subscribers.get(QueueWatcher.key(account, queueName)) ?? []) wake();
   }
 }
 

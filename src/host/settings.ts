@@ -2,6 +2,12 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import path from 'node:path';
+import {
+  defaultAzuritePorts,
+  type StorageAccount,
+  type StoragePorts,
+  storageAccountFrom,
+} from '../storage/connection.js';
 import { isRecord } from './rpc.js';
 
 export type Env = Record<string, string | undefined>;
@@ -249,34 +255,7 @@ export function resolveAppSettings(text: string, env: Env, what: string): string
   });
 }
 
-export const devStorageAccount = 'devstoreaccount1';
-export const devStorageKey =
-  'Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==';
-
-export interface StoragePorts {
-  blob: number;
-  queue: number;
-  table: number;
-}
-
-export const defaultAzuritePorts: StoragePorts = { blob: 10000, queue: 10001, table: 10002 };
-
-/** The full connection string of the Azurite development account on 127.0.0.1. */
-export function devConnectionString(ports: StoragePorts = defaultAzuritePorts, host = '127.0.0.1'): string {
-  return (
-    `DefaultEndpointsProtocol=http;AccountName=${devStorageAccount};AccountKey=${devStorageKey};` +
-    `BlobEndpoint=http://${host}:${ports.blob}/${devStorageAccount};` +
-    `QueueEndpoint=http://${host}:${ports.queue}/${devStorageAccount};` +
-    `TableEndpoint=http://${host}:${ports.table}/${devStorageAccount};`
-  );
-}
-
-/** Expands `UseDevelopmentStorage=true` (which not every SDK accepts) into the full Azurite connection string. */
-export function normalizeConnectionString(value: string): string {
-  const trimmed = value.trim();
-  if (/^UseDevelopmentStorage=true;?$/i.test(trimmed)) return devConnectionString();
-  return trimmed;
-}
+export { defaultAzuritePorts, devConnectionString, type StoragePorts } from '../storage/connection.js';
 
 /** True for UseDevelopmentStorage=true or a connection string whose endpoints are on this machine. */
 export function isLocalStorage(value: string): boolean {
@@ -301,20 +280,35 @@ export function storagePortsOf(value: string): StoragePorts {
   };
 }
 
+/** Accounts already resolved, by connection name and settings: one credential (and token cache) per account. */
+const resolvedAccounts = new Map<string, StorageAccount>();
+
 /**
- * Resolves a binding's `connection` (an app-setting name) to a connection string: empty or
- * "AzureWebJobsStorage" means the default account; otherwise `AzureWebJobs<name>` wins over `<name>`.
+ * Resolves a binding's `connection` (an app-setting name) to a storage account, as the runtime does: empty or
+ * "AzureWebJobsStorage" means the default account; otherwise `AzureWebJobs<name>` wins over `<name>`. Each name is
+ * a connection string, or the prefix of an identity-based connection (`<name>__queueServiceUri`, `__accountName`,
+ * `__credential`, …; src/storage/connection.ts has the rules).
  */
-export function resolveConnection(connection: unknown, env: Env): string {
+export function resolveConnection(connection: unknown, env: Env): StorageAccount {
   const name = typeof connection === 'string' && connection !== '' ? connection : 'AzureWebJobsStorage';
-  const value =
-    name === 'AzureWebJobsStorage' ? env.AzureWebJobsStorage : (env[`AzureWebJobs${name}`] ?? env[name]);
-  if (value === undefined || value === '') {
-    throw new Error(
-      `Storage connection "${name}" is not set: define the app setting "${name}" (or "AzureWebJobs${name}").`,
-    );
+  const candidates = name === 'AzureWebJobsStorage' ? [name] : [`AzureWebJobs${name}`, name];
+  for (const candidate of candidates) {
+    const key = Object.entries(env)
+      .filter(([k]) => k === candidate || k.toLowerCase().startsWith(`${candidate.toLowerCase()}__`))
+      .sort(([a], [b]) => a.localeCompare(b))
+      .join('\n');
+    const cached = resolvedAccounts.get(key);
+    if (cached) return cached;
+    const account = storageAccountFrom(candidate, env);
+    if (account) {
+      resolvedAccounts.set(key, account);
+      return account;
+    }
   }
-  return normalizeConnectionString(value);
+  throw new Error(
+    `Storage connection "${name}" is not set: define the app setting "${name}" (or "AzureWebJobs${name}") as a ` +
+      `connection string, or "${name}__queueServiceUri" / "${name}__accountName" for an identity-based connection.`,
+  );
 }
 
 function splitList(value: string): string[] {

@@ -3,14 +3,15 @@
 // owner and an expiry, taken and renewed with optimistic concurrency (ETags); a lease whose owner stopped
 // renewing it can be taken over once it expires.
 import { randomUUID } from 'node:crypto';
-import { TableClient } from '@azure/data-tables';
+import type { TableClient } from '@azure/data-tables';
+import { type StorageAccount, tableClient } from '../storage/connection.js';
 import { describeError, type HostLogger } from './log.js';
 import { statusOf } from './queueStorage.js';
 
 export const lockTableName = 'AzureFunctionsLocalLocks';
 
 export interface SingletonLockConfig {
-  connectionString: string;
+  storage: StorageAccount;
   /** Identifies the app: hosts of the same app compete, other apps do not. */
   hostId: string;
   /** What is locked, e.g. "tick.Listener". */
@@ -38,9 +39,7 @@ export class SingletonLock {
   private tableReady = false;
 
   constructor(private readonly config: SingletonLockConfig) {
-    this.table = TableClient.fromConnectionString(config.connectionString, lockTableName, {
-      allowInsecureConnection: true,
-    });
+    this.table = tableClient(config.storage, lockTableName);
   }
 
   get isHeld(): boolean {

@@ -1,5 +1,5 @@
 import type { QueueServiceClient } from '@azure/storage-queue';
-import { queueServiceClient, type StorageClientOptions } from './connection.js';
+import { queueServiceClient, type StorageClientOptions, type StorageTarget } from './connection.js';
 import { inParallel } from './in-flight.js';
 import { countStorage } from './stats.js';
 
@@ -33,8 +33,8 @@ export class WorkQueues {
   private readonly service: QueueServiceClient;
   readonly names: QueueNames;
 
-  constructor(connectionString: string, prefix: string, options: StorageClientOptions = {}) {
-    this.service = queueServiceClient(connectionString, options);
+  constructor(storage: StorageTarget, prefix: string, options: StorageClientOptions = {}) {
+    this.service = queueServiceClient(storage, options);
     this.names = queueNames(prefix);
   }
 

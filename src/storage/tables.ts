@@ -1,5 +1,5 @@
 import type { TableClient } from '@azure/data-tables';
-import { type StorageClientOptions, tableClient } from './connection.js';
+import { type StorageClientOptions, type StorageTarget, tableClient } from './connection.js';
 import { asRaw, type RawEntity } from './properties.js';
 
 /**
@@ -50,11 +50,11 @@ export class StorageTables {
   private readonly proxyTables: readonly TableClient[];
 
   constructor(
-    connectionString: string,
+    storage: StorageTarget,
     readonly prefix: string,
     options: StorageClientOptions = {},
   ) {
-    const client = (name: string) => tableClient(connectionString, `${prefix}${name}`, options);
+    const client = (name: string) => tableClient(storage, `${prefix}${name}`, options);
     this.tenants = client('tenants');
     this.groups = client('groups');
     this.members = client('members');

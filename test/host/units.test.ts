@@ -8,13 +8,8 @@ import { expandBraces, globFiles } from '../../src/host/glob.js';
 import { parseNcrontab } from '../../src/host/ncrontab.js';
 import { poisonQueueName } from '../../src/host/queueListener.js';
 import { RouteTable } from '../../src/host/routing.js';
-import {
-  isLocalStorage,
-  normalizeConnectionString,
-  resolveConnection,
-  toDurationMs,
-  toHostConfig,
-} from '../../src/host/settings.js';
+import { isLocalStorage, resolveConnection, toDurationMs, toHostConfig } from '../../src/host/settings.js';
+import { resolveConnectionString } from '../../src/storage/connection.js';
 
 describe('glob', () => {
   it('expands braces, *, ** and skips dot folders', () => {
@@ -132,12 +127,13 @@ describe('settings', () => {
   });
 
   it('resolves connections and recognises local storage', () => {
-    expect(normalizeConnectionString('UseDevelopmentStorage=true')).toContain(
+    expect(resolveConnectionString('UseDevelopmentStorage=true')).toContain(
       'QueueEndpoint=http://127.0.0.1:10001/devstoreaccount1',
     );
-    expect(resolveConnection(undefined, { AzureWebJobsStorage: 'a' })).toBe('a');
-    expect(resolveConnection('Other', { AzureWebJobsOther: 'x', Other: 'y' })).toBe('x');
-    expect(resolveConnection('Other', { Other: 'y' })).toBe('y');
+    const connectionString = (s: string) => ({ kind: 'connectionString', connectionString: s });
+    expect(resolveConnection(undefined, { AzureWebJobsStorage: 'a' })).toEqual(connectionString('a'));
+    expect(resolveConnection('Other', { AzureWebJobsOther: 'x', Other: 'y' })).toEqual(connectionString('x'));
+    expect(resolveConnection('Other', { Other: 'y' })).toEqual(connectionString('y'));
     expect(() => resolveConnection('Missing', {})).toThrow('"Missing" is not set');
     expect(isLocalStorage('UseDevelopmentStorage=true')).toBe(true);
     expect(isLocalStorage('QueueEndpoint=http://localhost:10001/x;TableEndpoint=http://127.0.0.1:1/x')).toBe(

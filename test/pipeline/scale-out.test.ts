@@ -20,7 +20,7 @@ async function context(): Promise<{ ctx: AppContext; env: Record<string, string>
   const prefix = uniqueName('x');
   const env = { ...productEnv(prefix), FUNCTIONS_QUEUE_LEASE_MS: '3000', LICENSE_PAGE_MEMBERS: '250' };
   const ctx = createContext({
-    storageConnectionString: env.AzureWebJobsStorage ?? '',
+    storage: env.AzureWebJobsStorage ?? '',
     storagePrefix: prefix,
   });
   await ctx.ready;

@@ -43,7 +43,7 @@ export async function startPipeline(): Promise<Pipeline> {
   const prefix = uniqueName('p');
   const env = productEnv(prefix);
   const ctx = createContext({
-    storageConnectionString: env.AzureWebJobsStorage ?? '',
+    storage: env.AzureWebJobsStorage ?? '',
     storagePrefix: prefix,
   });
   await ctx.ready;
