@@ -88,7 +88,16 @@ export function publicUrl(requestUrl: string, headers: { get(name: string): stri
   const proto = first('x-forwarded-proto');
   if (proto === 'http' || proto === 'https') url.protocol = `${proto}:`;
   const host = first('x-forwarded-host');
-  if (/^([a-z0-9-]+(\.[a-z0-9-]+)*|\[[0-9a-f:.]+\])(:\d{1,5})?$/.test(host)) url.host = host;
+  if (/^([a-z0-9-]+(\.[a-z0-9-]+)*|\[[0-9a-f:.]+\])(:\d{1,5})?$/.test(host)) {
+    // The forwarded host replaces the port too: `url.host = 'contoso.example'` would keep the function's own port.
+    try {
+      const forwarded = new URL(`${url.protocol}//${host}`);
+      url.hostname = forwarded.hostname;
+      url.port = forwarded.port;
+    } catch {
+      // Not a host after all (a port above 65535): ignored.
+    }
+  }
   return url;
 }
 
