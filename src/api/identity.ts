@@ -183,6 +183,15 @@ export const signingKeys = identityFunction(async () => {
   return { status: 200, jsonBody: { keys: [key.publicJwk] } };
 });
 
+/** A part of a Basic header, form-encoded by the client; one that is not (`%zz`) is taken as sent, not a 500. */
+function formDecoded(part: string): string {
+  try {
+    return decodeURIComponent(part);
+  } catch {
+    return part;
+  }
+}
+
 /** The form fields, from the body (client_secret_post) or the Basic header for the client (client_secret_basic). */
 async function readForm(request: HttpRequest): Promise<URLSearchParams> {
   const type = request.headers.get('content-type') ?? '';
@@ -198,8 +207,8 @@ async function readForm(request: HttpRequest): Promise<URLSearchParams> {
     const decoded = Buffer.from(basic, 'base64').toString('utf8');
     const colon = decoded.indexOf(':');
     if (colon > 0) {
-      form.set('client_id', decodeURIComponent(decoded.slice(0, colon)));
-      form.set('client_secret', decodeURIComponent(decoded.slice(colon + 1)));
+      form.set('client_id', formDecoded(decoded.slice(0, colon)));
+      form.set('client_secret', formDecoded(decoded.slice(colon + 1)));
     }
   }
   return form;
