@@ -13,7 +13,14 @@ import {
 import { expect, inject } from 'vitest';
 import { z } from 'zod';
 import { formatLogRecord } from '../../src/host/log.js';
-import { repoRoot, startTestHost, type TestHost, uniqueName, waitFor } from '../support/index.js';
+import {
+  nodeRequest,
+  repoRoot,
+  startTestHost,
+  type TestHost,
+  uniqueName,
+  waitFor,
+} from '../support/index.js';
 
 export const ADMIN_API_KEY = 'test-admin-key';
 export const GRAPH_TOKEN_SIGNING_KEY = 'test-signing-key-0123456789abcdef0123456789';
@@ -147,8 +154,10 @@ export interface Catalog {
 
 export interface Service {
   readonly host: TestHost;
-  /** e.g. http://127.0.0.1:43123 */
+  /** e.g. http://127.0.0.1:43123, or https://127.0.0.1:43123 when started with `https`. */
   readonly url: string;
+  /** Over https: the certificate (PEM) a client must trust to reach it. */
+  readonly ca?: string;
   /** e.g. http://127.0.0.1:43123/api/v1.0 */
   readonly graphRoot: string;
   readonly catalog: Catalog;
@@ -159,7 +168,7 @@ export interface Service {
   /** An operator API call with the operator key; `path` relative to `/api/manage`. */
   manage(method: string, path: string, body?: unknown, headers?: Record<string, string>): Promise<HttpResult>;
   newTenant(options?: TenantOptions): Promise<Tenant>;
-  /** What the service logged about requests it answered with a 500 (should stay empty). */
+  /** What the service logged about requests it answered with a 500 (Graph, operator API, sign-in; should stay empty). */
   unexpectedErrors(): string[];
   stop(): Promise<void>;
 }
@@ -235,14 +244,32 @@ export function productEnv(prefix: string): Record<string, string> {
   };
 }
 
+export interface ServiceOptions {
+  /**
+   * Serve https with this certificate and key (PEM), as `npm start -- --https` does; the service's requests trust
+   * the certificate as their only CA. The official Graph client (fetch) cannot reach it in-process: use `http`.
+   */
+  readonly https?: { readonly cert: string; readonly key: string };
+  /**
+   * The table and queue prefix (default a new one). Services started one after the other in one file must share
+   * it: the process keeps the storage settings of the first, while each host names its queues afresh.
+   */
+  readonly prefix?: string;
+}
+
 /** Starts the product in this process (call it in beforeAll, stop it in afterAll). */
-export async function startService(extraEnv: Record<string, string> = {}): Promise<Service> {
-  const prefix = uniqueName('api');
+export async function startService(
+  extraEnv: Record<string, string> = {},
+  serviceOptions: ServiceOptions = {},
+): Promise<Service> {
+  const { https } = serviceOptions;
+  const prefix = serviceOptions.prefix ?? uniqueName('api');
   const host = await startTestHost({
     appDir: repoRoot,
     env: { ...productEnv(prefix), ...extraEnv },
     createQueues: true,
     logInvocations: false,
+    ...(https ? { https } : {}),
   });
   const url = host.url;
   const graphRoot = `${url}/api/v1.0`;
@@ -256,13 +283,20 @@ export async function startService(extraEnv: Record<string, string> = {}): Promi
       body = JSON.stringify(options.body);
       headers['content-type'] ??= 'application/json';
     }
-    const response = await fetch(`${url}${path}`, {
-      method,
-      headers,
-      ...(body === undefined ? {} : { body }),
-      signal: AbortSignal.timeout(30_000),
-    });
-    const text = await response.text();
+    const response = https
+      ? await nodeRequest(`${url}${path}`, {
+          method,
+          headers,
+          ca: https.cert,
+          ...(body === undefined ? {} : { body }),
+        })
+      : await fetch(`${url}${path}`, {
+          method,
+          headers,
+          ...(body === undefined ? {} : { body }),
+          signal: AbortSignal.timeout(30_000),
+        }).then(async (r) => ({ status: r.status, headers: r.headers, text: await r.text() }));
+    const text = response.text;
     let json: unknown;
     try {
       json = text === '' ? undefined : JSON.parse(text);
@@ -284,6 +318,7 @@ export async function startService(extraEnv: Record<string, string> = {}): Promi
   const service: Service = {
     host,
     url,
+    ...(https ? { ca: https.cert } : {}),
     graphRoot,
     catalog,
     http,
@@ -291,7 +326,9 @@ export async function startService(extraEnv: Record<string, string> = {}): Promi
     manage,
     newTenant: (options) => newTenant(service, options),
     unexpectedErrors: () =>
-      host.logs.map(formatLogRecord).filter((line) => line.includes('Unexpected error')),
+      host.logs
+        .map(formatLogRecord)
+        .filter((line) => line.includes('Unexpected error') || line.includes('failed unexpectedly')),
     stop: async () => {
       const errors = service.unexpectedErrors();
       await host.stop();

@@ -118,7 +118,7 @@ process.once('exit', () => {
 
 /**
  * Starts `node dist/src/host/cli.js --app-dir <appDir> --no-azurite --port 0` and waits until it prints
- * "Host listening on <url>".
+ * "Host listening on <url>" (http, or https with --https).
  * The child is killed when the current test ends (or at process exit).
  * Usage: `const host = await startHostProcess({ appDir, env: { WORK_QUEUE: q } }); await fetch(`${host.url}/api/x`);`
  */
@@ -218,8 +218,8 @@ export async function startHostProcess(options: HostProcessOptions): Promise<Hos
   cleanupAfterTest(() => stop('SIGKILL'));
 
   try {
-    const ready = await waitForLine(/Host listening on (http:\/\/\S+)/, options.readyTimeoutMs ?? 20_000);
-    const url = /Host listening on (http:\/\/\S+)/.exec(ready)?.[1] ?? '';
+    const ready = await waitForLine(/Host listening on (https?:\/\/\S+)/, options.readyTimeoutMs ?? 20_000);
+    const url = /Host listening on (https?:\/\/\S+)/.exec(ready)?.[1] ?? '';
     const port = Number(new URL(url).port);
     return {
       url,

@@ -12,4 +12,5 @@ export {
   type TestHost,
 } from './hosts.js';
 export { decodeBody, messageCount, queueClient, sendMessage, takeMessages } from './queues.js';
+export { type NodeRequestOptions, type NodeResponse, nodeFetch, nodeRequest } from './requests.js';
 export { uniqueName, type WaitOptions, waitFor, withTimeout } from './wait.js';
