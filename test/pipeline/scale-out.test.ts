@@ -18,7 +18,11 @@ import {
 
 async function context(): Promise<{ ctx: AppContext; env: Record<string, string> }> {
   const prefix = uniqueName('x');
-  const env = { ...productEnv(prefix), FUNCTIONS_QUEUE_LEASE_MS: '3000', LICENSE_PAGE_MEMBERS: '250' };
+  const env: Record<string, string> = {
+    ...productEnv(prefix),
+    FUNCTIONS_QUEUE_LEASE_MS: '3000',
+    LICENSE_PAGE_MEMBERS: '250',
+  };
   const ctx = createContext({
     storage: env.AzureWebJobsStorage ?? '',
     storagePrefix: prefix,
