@@ -244,6 +244,9 @@ function checkScope(scope: string, tenant: string): void {
 /** `POST /api/identity/{tenant}/oauth2/v2.0/token`: client credentials (an app's id and secret) → a Graph token. */
 export const token = identityFunction(async (request) => {
   const tenant = tenantParam(request);
+  // Entra names an unknown tenant before anything wrong with the request.
+  const ctx = await appContext();
+  if (!(await readTenant(ctx.tables, tenant))) throw unknownTenant(tenant);
   const form = await readForm(request);
   const grantType = form.get('grant_type');
   if (!grantType) throw missingParameter('grant_type');
@@ -261,7 +264,6 @@ export const token = identityFunction(async (request) => {
   if (!scope) throw missingParameter('scope');
   checkScope(scope, tenant);
   if (!GUID.test(clientId)) throw new SignInRefusedError('unknownApplication', tenant, clientId);
-  const ctx = await appContext();
   const app = await signInWithSecret(ctx, tenant, clientId.toLowerCase(), form.get('client_secret') ?? '');
   const accessToken = await mintApplicationToken(await signingKey(ctx), app, ctx.now());
   return {

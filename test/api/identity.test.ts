@@ -249,6 +249,8 @@ describe('discovery', () => {
         'invalid_request',
         90002,
       );
+      // The tenant is named first, before what is wrong with the request (an empty form here).
+      expectOAuthError(await postToken({}, { tenant: unknown }), 400, 'invalid_request', 90002);
     }
   });
 
