@@ -113,6 +113,13 @@ describe('npm start CLI', () => {
   it('starts Azurite and the host, answers /api/health, and stops both on SIGINT', async () => {
     const { host, azuritePid } = await startCliWithAzurite();
     expect(host.output()).toMatch(/health: \[GET\] http:\/\/127\.0\.0\.1:\d+\/api\/health/);
+    // The operator API lives at /api/manage: the runtime refuses routes that begin with "admin".
+    expect(host.output()).toMatch(/manageCatalog: \[GET\] http:\/\/127\.0\.0\.1:\d+\/api\/manage\/catalog/);
+    expect(host.output()).not.toMatch(/\/api\/admin/i);
+    const catalog = await fetch(`${host.url}/api/manage/catalog`, {
+      headers: { 'x-functions-key': 'dev-admin-key-change-me' },
+    });
+    expect(catalog.status).toBe(200);
 
     const response = await fetch(`${host.url}/api/health`);
     expect(response.status).toBe(200);
