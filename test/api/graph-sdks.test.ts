@@ -4,13 +4,13 @@
 // What it did is then checked here through raw HTTPS calls, not through the SDKs.
 import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { request } from 'node:https';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { ensureDevelopmentCertificate } from '../../src/host/certificates.js';
 import { repoRoot, startTestHost, type TestHost, uniqueName, withTimeout } from '../support/index.js';
+import { nodeRequest } from '../support/requests.js';
 import { ADMIN_API_KEY, GRAPH_TOKEN_SIGNING_KEY } from './support.js';
 
 const E3 = '6fd2c87f-b296-42f0-b197-1e91e994b900';
@@ -46,40 +46,22 @@ afterAll(async () => {
 });
 
 /** One HTTPS request that trusts only the test's certificate; the body parsed as JSON when there is one. */
-function call(
+async function call(
   method: string,
   apiPath: string,
   options: { body?: unknown; headers?: Record<string, string> } = {},
 ): Promise<{ status: number; json: unknown }> {
-  const body = options.body === undefined ? undefined : JSON.stringify(options.body);
-  return withTimeout(
-    new Promise((resolve, reject) => {
-      const req = request(
-        `${host.url}${apiPath}`,
-        {
-          method,
-          ca: cert,
-          headers: {
-            ...(body === undefined ? {} : { 'content-type': 'application/json' }),
-            ...options.headers,
-          },
-        },
-        (res) => {
-          const chunks: Buffer[] = [];
-          res.on('data', (chunk: Buffer) => chunks.push(chunk));
-          res.on('end', () => {
-            const text = Buffer.concat(chunks).toString('utf8');
-            resolve({ status: res.statusCode ?? 0, json: text === '' ? undefined : JSON.parse(text) });
-          });
-          res.on('error', reject);
-        },
-      );
-      req.on('error', reject);
-      req.end(body);
-    }),
-    15_000,
-    `${method} ${apiPath}`,
-  );
+  const answer = await nodeRequest(`${host.url}${apiPath}`, {
+    method,
+    ca: cert,
+    timeoutMs: 15_000,
+    headers: {
+      ...(options.body === undefined ? {} : { 'content-type': 'application/json' }),
+      ...options.headers,
+    },
+    ...(options.body === undefined ? {} : { body: JSON.stringify(options.body) }),
+  });
+  return { status: answer.status, json: answer.text === '' ? undefined : JSON.parse(answer.text) };
 }
 
 const operator = { 'x-functions-key': ADMIN_API_KEY };
