@@ -13,7 +13,14 @@
 const fs = require('node:fs');
 const path = require('node:path');
 
-process.on('disconnect', () => process.kill(process.pid, 'SIGTERM'));
+// When the parent dies, the pipes of stdout and stderr lose their reader: Azurite's stop path logs as it closes, and
+// a write to a pipe nobody reads fails with EPIPE, an 'error' nobody handles, which killed Azurite before its final
+// save. So output is dropped from then on, and write errors never kill the process.
+for (const stream of [process.stdout, process.stderr]) stream.on('error', () => {});
+process.on('disconnect', () => {
+  for (const stream of [process.stdout, process.stderr]) stream.write = () => true;
+  process.kill(process.pid, 'SIGTERM');
+});
 process.on('SIGTERM', () => {
   if (process.connected) process.disconnect();
 });

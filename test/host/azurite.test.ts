@@ -6,6 +6,7 @@ import { TableClient } from '@azure/data-tables';
 import { afterAll, describe, expect, it } from 'vitest';
 import { azuriteMainPath, listeningPort, type RunningAzurite, startAzurite } from '../../src/host/azurite.js';
 import { devConnectionString, type StoragePorts } from '../../src/host/settings.js';
+import { repoRoot } from '../support/index.js';
 
 function kept(azurite: RunningAzurite, table = 'kept'): TableClient {
   return TableClient.fromConnectionString(azurite.connectionString, table, {
@@ -28,6 +29,15 @@ function fileOfTable(files: Map<string, string>, table: string): string | undefi
 }
 
 const wait = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
 
 /** Whether the entity written by a test is in Azurite's data folder: started again on it, and read. */
 async function readBack(location: string, rowKey: string): Promise<string | undefined> {
@@ -63,6 +73,38 @@ describe('Azurite with a data folder', () => {
       await first.stop();
     }
     expect(await readBack(location, 'r')).toBe('still here');
+  }, 60_000);
+
+  it('still saves when its parent is SIGKILLed, although its output pipes lose their reader', async () => {
+    const location = folder();
+    // A parent like npm start: it starts Azurite (with piped output), then dies at once, without any stop.
+    const script = [
+      `const { startAzurite } = require(${JSON.stringify(path.join(repoRoot, 'dist/src/host/azurite.js'))});`,
+      `const { TableClient } = require('@azure/data-tables');`,
+      `(async () => {`,
+      `  const azurite = await startAzurite({ location: ${JSON.stringify(location)}, saveIntervalMs: 120_000, saveWhenQuietMs: 120_000 });`,
+      `  const table = TableClient.fromConnectionString(azurite.connectionString, 'kept', { allowInsecureConnection: true });`,
+      `  await table.createTable();`,
+      `  await table.createEntity({ partitionKey: 'p', rowKey: 'orphaned', value: 'saved by the orphan' });`,
+      `  process.stdout.write(azurite.pid + '\\n');`,
+      `  process.kill(process.pid, 'SIGKILL');`,
+      `})();`,
+    ].join('\n');
+    const parent = spawn(process.execPath, ['-e', script], {
+      cwd: repoRoot,
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    let output = '';
+    parent.stdout.on('data', (chunk: Buffer) => {
+      output += chunk.toString('utf8');
+    });
+    await new Promise((resolve) => parent.once('exit', resolve));
+    const azuritePid = Number(output.trim());
+    expect(azuritePid).toBeGreaterThan(0);
+    const deadline = Date.now() + 30_000;
+    while (isAlive(azuritePid) && Date.now() < deadline) await wait(100);
+    expect(isAlive(azuritePid)).toBe(false);
+    expect(await readBack(location, 'orphaned')).toBe('saved by the orphan');
   }, 60_000);
 
   it('saves once it has been quiet, so a crash right after loses nothing', async () => {
