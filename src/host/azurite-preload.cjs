@@ -10,8 +10,17 @@
 // A save is atomic: changed collections go to new files, then the database file (which names each collection's
 // file) is replaced by a rename, then the files it no longer names are deleted. A crash at any point leaves the
 // previous complete save. A database file in LokiJS's own format (an older .azurite folder) still loads.
+// 3. With a data folder, every change is also journaled (azurite-journal.cjs) before Azurite answers the request
+//    that made it; a start replays the journal over the snapshots, so a killed Azurite loses no acknowledged write.
+//    A collection file cut short (a disk that filled up) loads up to its last whole document, and says so.
 const fs = require('node:fs');
 const path = require('node:path');
+const { Journal, installJournal, flushBeforeExtentDeletes } = require('./azurite-journal.cjs');
+
+/** Lines for npm start to show (azurite.ts prints lines that begin with "Azurite journal:" or "Azurite store:"). */
+function report(line) {
+  console.error(line);
+}
 
 // When the parent dies, the pipes of stdout and stderr lose their reader: Azurite's stop path logs as it closes, and
 // a write to a pipe nobody reads fails with EPIPE, an 'error' nobody handles, which killed Azurite before its final
@@ -34,6 +43,8 @@ const savedFileOf = new WeakMap();
 const CHUNK_CHARS = 8 * 1024 * 1024;
 
 const saveSettings = process.env.GBL_AZURITE_SAVE ? JSON.parse(process.env.GBL_AZURITE_SAVE) : undefined;
+/** The journal of this process's changes (with a data folder only). */
+let journal;
 
 /** The lokijs Azurite itself uses (its own dependency, resolved from its entry script). */
 function loadLoki() {
@@ -83,7 +94,15 @@ function installPersistence(Loki, quietMs, maxMs) {
   // The collections a load just created are the ones in the files it read.
   const originalLoadJson = Loki.prototype.loadJSONObject;
   Loki.prototype.loadJSONObject = function (...args) {
-    const result = originalLoadJson.apply(this, args);
+    journal.suppressed += 1;
+    let result;
+    try {
+      result = originalLoadJson.apply(this, args);
+    } finally {
+      journal.suppressed -= 1;
+    }
+    journal.databases.set(journal.dbKey(this), this);
+    journal.replay(this, Loki);
     const loaded = this.persistenceAdapter?.loadedFiles;
     if (loaded) {
       for (const collection of this.collections) {
@@ -126,13 +145,26 @@ class CollectionFiles {
     this.referenced = new Set();
     this.loadedFiles = new Map();
     if (!fs.existsSync(dbFile)) return null;
-    const saved = JSON.parse(fs.readFileSync(dbFile, 'utf8'));
+    let saved;
+    try {
+      saved = JSON.parse(fs.readFileSync(dbFile, 'utf8'));
+    } catch (error) {
+      // Written by rename, so only a damaged disk gets here: start from the journal alone rather than not at all.
+      const aside = `${dbFile}.unreadable-${Date.now()}`;
+      fs.renameSync(dbFile, aside);
+      report(
+        `Azurite store: ${path.basename(dbFile)} could not be read (${error.message}); kept as ${path.basename(aside)}, ` +
+          'and the database starts from what the journal holds.',
+      );
+      return null;
+    }
     if (saved.format !== FORMAT) return saved; // LokiJS's own format: everything in this one file
+    if (typeof saved.journalSeq === 'number') journal.savedSeq.set(path.basename(dbFile), saved.journalSeq);
     const db = saved.db;
     db.collections = saved.files.map(({ name, file }) => {
       this.referenced.add(file);
       this.loadedFiles.set(name, file);
-      return readCollection(path.join(path.dirname(dbFile), file));
+      return readCollection(path.join(path.dirname(dbFile), file), name);
     });
     removeUnnamedFiles(dbFile, this.referenced);
     return db;
@@ -147,6 +179,10 @@ class CollectionFiles {
     // are written mark their collection dirty again, for the next save.
     const writes = [];
     const files = [];
+    const key = path.basename(dbFile);
+    // Everything journaled so far is in the state serialised below, in this same synchronous stretch.
+    const journalSeq = journal.seq;
+    journal.saving.add(key);
     for (const collection of db.collections) {
       const current = savedFileOf.get(collection);
       if (current !== undefined && !collection.dirty) {
@@ -161,7 +197,7 @@ class CollectionFiles {
     }
     for (const write of writes) write.collection.dirty = false;
     const container =
-      `{"format":"${FORMAT}","files":${JSON.stringify(files)},` +
+      `{"format":"${FORMAT}","journalSeq":${journalSeq},"files":${JSON.stringify(files)},` +
       `"db":${JSON.stringify(db, (key, value) => (key === 'collections' ? [] : db.serializeReplacer(key, value)))}}`;
     const folder = path.dirname(dbFile);
     try {
@@ -169,12 +205,15 @@ class CollectionFiles {
       await fs.promises.writeFile(`${dbFile}~`, container);
       await fs.promises.rename(`${dbFile}~`, dbFile);
     } catch (error) {
+      journal.saving.delete(key);
       for (const write of writes) {
         write.collection.dirty = true;
         await fs.promises.rm(path.join(folder, write.file), { force: true });
       }
       throw error;
     }
+    journal.saving.delete(key);
+    journal.saved(db, journalSeq);
     for (const write of writes) savedFileOf.set(write.collection, write.file);
     const referenced = new Set(files.map(({ file }) => file));
     const replaced = [...this.referenced].filter((file) => !referenced.has(file));
@@ -219,8 +258,11 @@ async function writeChunks(file, chunks) {
   }
 }
 
-/** Reads a collection file as bytes and parses it line by line (its text may exceed V8's string limit). */
-function readCollection(file) {
+/**
+ * Reads a collection file as bytes and parses it line by line (its text may exceed V8's string limit). A file cut
+ * short keeps the documents before the cut, and says so.
+ */
+function readCollection(file, name) {
   const bytes = fs.readFileSync(file);
   let start = 0;
   let collection;
@@ -228,7 +270,16 @@ function readCollection(file) {
     let end = bytes.indexOf(10, start);
     if (end === -1) end = bytes.length;
     if (end > start) {
-      const value = JSON.parse(bytes.toString('utf8', start, end));
+      let value;
+      try {
+        value = JSON.parse(bytes.toString('utf8', start, end));
+      } catch {
+        report(
+          `Azurite store: ${path.basename(file)} is cut short after ${collection ? collection.data.length : 0} ` +
+            `document(s) of ${name}; ${bytes.length - start} bytes could not be read and are left out.`,
+        );
+        break;
+      }
       if (collection === undefined) collection = value;
       else collection.data.push(value);
     }
@@ -248,4 +299,11 @@ function removeUnnamedFiles(dbFile, named) {
 }
 
 // Last: the class declarations above are not hoisted.
-if (saveSettings) installPersistence(loadLoki(), saveSettings.quietMs, saveSettings.maxMs);
+if (saveSettings) {
+  const Loki = loadLoki();
+  journal = new Journal(process.cwd(), report);
+  process.on('exit', () => journal.flush());
+  installJournal(Loki, journal);
+  flushBeforeExtentDeletes(journal);
+  installPersistence(Loki, saveSettings.quietMs, saveSettings.maxMs);
+}

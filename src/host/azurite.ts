@@ -46,6 +46,11 @@ export const DEFAULT_SAVE_WHEN_QUIET_MS = 2_000;
 export interface RunningAzurite {
   /** Full connection string for the devstoreaccount1 account on the bound ports. */
   connectionString: string;
+  /**
+   * What the start had to say about the data folder: the journal replayed over a snapshot after a crash, a torn
+   * record or file left out (lines beginning with "Azurite journal:" or "Azurite store:").
+   */
+  notes: string[];
   ports: StoragePorts;
   pid: number;
   /** Stops the child (SIGTERM, then SIGKILL after 5 s, or 60 s with a location: its final save). Idempotent. */
@@ -163,6 +168,7 @@ export async function startAzurite(options: AzuriteOptions = {}): Promise<Runnin
     });
     return {
       exited,
+      notes: output.filter((line) => /^Azurite (journal|store):/.test(line)),
       connectionString: devConnectionString(ports, host, options.https ? 'https' : 'http'),
       ports,
       pid: child.pid ?? -1,

@@ -145,6 +145,7 @@ async function main(): Promise<void> {
       );
       azurite = await startAzurite({ location, ports });
       process.env.AzureWebJobsStorage = azurite.connectionString;
+      for (const note of azurite.notes) out(note);
       out(`Azurite is ready (pid ${azurite.pid}).`);
       void azurite.exited.then((exit) => {
         if (exit.expected || shuttingDown) return;

@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { appendFileSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { TableClient } from '@azure/data-tables';
@@ -121,18 +121,104 @@ describe('Azurite with a data folder', () => {
     expect(await readBack(location, 'quiet')).toBe('saved while quiet');
   }, 60_000);
 
-  it('waits for the quiet time instead of saving on Azurite’s own 5 s timer', async () => {
+  it('waits for the quiet time instead of saving on Azurite’s own 5 s timer; a kill meanwhile loses nothing', async () => {
     const location = folder();
     const first = await startAzurite({ location, saveIntervalMs: 120_000, saveWhenQuietMs: 60_000 });
     try {
       await kept(first).createTable();
       await kept(first).createEntity({ partitionKey: 'p', rowKey: 'busy', value: 'not yet saved' });
       await wait(6_500);
+      // No snapshot holds the table yet: Azurite's own timer would have saved it by now.
+      expect(fileOfTable(collectionFiles(location), 'kept')).toBeUndefined();
       process.kill(first.pid, 'SIGKILL');
     } finally {
       await first.stop();
     }
-    expect(await readBack(location, 'busy')).toBeUndefined();
+    // The journal, written before Azurite answered, brings the acknowledged write back.
+    expect(await readBack(location, 'busy')).toBe('not yet saved');
+  }, 60_000);
+
+  it('loses no write it answered when killed the moment it answered, even under load', async () => {
+    const location = folder();
+    const first = await startAzurite({ location, saveIntervalMs: 120_000, saveWhenQuietMs: 60_000 });
+    const written = 400;
+    try {
+      await kept(first).createTable();
+      const table = kept(first);
+      await Promise.all(
+        Array.from({ length: written }, (_, i) =>
+          table.createEntity({ partitionKey: 'p', rowKey: `w${i}`, value: `write ${i}` }),
+        ),
+      );
+      process.kill(first.pid, 'SIGKILL'); // right after the last answer: no save, no journal timer
+    } finally {
+      await first.stop();
+    }
+    const second = await startAzurite({ location });
+    try {
+      expect(second.notes.join('\n')).toMatch(/__azurite_db_table__\.json restored with \d+ change\(s\)/);
+      let count = 0;
+      for await (const _entity of kept(second).listEntities()) count++;
+      expect(count).toBe(written);
+    } finally {
+      await second.stop();
+    }
+  }, 60_000);
+
+  it('starts from the valid part of a journal whose last record was cut short, and says so', async () => {
+    const location = folder();
+    const first = await startAzurite({ location, saveIntervalMs: 120_000, saveWhenQuietMs: 60_000 });
+    try {
+      await kept(first).createTable();
+      await kept(first).createEntity({ partitionKey: 'p', rowKey: 'before', value: 'whole' });
+      process.kill(first.pid, 'SIGKILL');
+    } finally {
+      await first.stop();
+    }
+    // What a kill in the middle of a write leaves: the start of a record, no end.
+    const journalFiles = readdirSync(location).filter((f) => f.startsWith('__gbl_journal__.'));
+    const last = journalFiles.sort().at(-1);
+    if (!last) throw new Error('no journal file');
+    appendFileSync(
+      path.join(location, last),
+      '0badc0de 999999 __azurite_db_table__.json {"o":"i","c":"devsto',
+    );
+    const second = await startAzurite({ location });
+    try {
+      expect(second.notes.join('\n')).toMatch(
+        /holds \d+ bytes after its last valid record \(a record cut short/,
+      );
+      const entity = await kept(second).getEntity<{ value: string }>('p', 'before');
+      expect(entity.value).toBe('whole');
+    } finally {
+      await second.stop();
+    }
+  }, 60_000);
+
+  it('loads a collection file cut short up to its last whole document, and says so', async () => {
+    const location = folder();
+    const first = await startAzurite({ location, saveIntervalMs: 120_000, saveWhenQuietMs: 300 });
+    try {
+      await kept(first).createTable();
+      for (const rowKey of ['a', 'b', 'c'])
+        await kept(first).createEntity({ partitionKey: 'p', rowKey, value: rowKey });
+      await wait(2_500); // saved, and the journal folded into the snapshot
+    } finally {
+      await first.stop();
+    }
+    const file = fileOfTable(collectionFiles(location), 'kept');
+    if (!file) throw new Error('no collection file for the table');
+    const text = readFileSync(path.join(location, file), 'utf8');
+    writeFileSync(path.join(location, file), text.slice(0, text.lastIndexOf('\n', text.length - 2) + 20));
+    const second = await startAzurite({ location });
+    try {
+      expect(second.notes.join('\n')).toMatch(/is cut short after 2 document\(s\)/);
+      let count = 0;
+      for await (const _entity of kept(second).listEntities()) count++;
+      expect(count).toBe(2);
+    } finally {
+      await second.stop();
+    }
   }, 60_000);
 
   it('rewrites only the tables that changed, and deletes the files a save replaced', async () => {
