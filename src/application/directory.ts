@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { nameReservationTimeoutMs } from '../config/settings.js';
 import { encodeGroup, type GroupRecord, readGroup } from '../storage/group-records.js';
 import { userNameKey } from '../storage/keys.js';
 import { bucketOf, type MemberKind } from '../storage/members.js';
@@ -75,9 +76,38 @@ export async function reserveName(ctx: AppContext, tenantId: string, upn: string
     await table.createEntity({ ...key, id });
   } catch (error: unknown) {
     if (!isConflict(error)) throw error;
-    const row = await getRow(table, key.partitionKey, key.rowKey);
-    if (row && getString(row, 'id') === id) return;
-    throw new ConflictError(UPN_TAKEN);
+    if (!(await claimNameHeldByNobody(ctx, tenantId, key, id))) throw new ConflictError(UPN_TAKEN);
+  }
+}
+
+/**
+ * Whether `id` holds a name that was found taken: already its own, or a stale reservation taken over. A name is
+ * written before its user (different partitions, so no transaction holds both); a request that dies between the
+ * two — a crash, a killed store — leaves the name pointing at a user that does not exist, and its retry would be
+ * refused for ever. No request writes after the host's function timeout, so a name older than that whose user does
+ * not exist is free: it is taken over with its ETag (one taker wins).
+ */
+export async function claimNameHeldByNobody(
+  ctx: AppContext,
+  tenantId: string,
+  key: { readonly partitionKey: string; readonly rowKey: string },
+  id: string,
+): Promise<boolean> {
+  const table = ctx.tables.namesFor(key.partitionKey);
+  const row = await getRow(table, key.partitionKey, key.rowKey);
+  if (!row) return false;
+  const holder = getString(row, 'id');
+  if (holder === id) return true;
+  const reservedAt = Date.parse(getString(row, 'timestamp') ?? '');
+  if (!Number.isFinite(reservedAt) || ctx.now().getTime() - reservedAt < nameReservationTimeoutMs())
+    return false;
+  if (holder !== undefined && (await readPrincipal(ctx.tables, tenantId, holder))) return false;
+  try {
+    await table.updateEntity({ ...key, id }, 'Replace', { etag: row.etag ?? '' });
+    return true;
+  } catch (error: unknown) {
+    if (isConflict(error)) return false;
+    throw error;
   }
 }
 

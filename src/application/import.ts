@@ -10,7 +10,7 @@ import { encodePrincipal, type MemberOfEntry, type PrincipalRecord } from '../st
 import { isConflict } from '../storage/properties.js';
 import { readTenant, readTenantPartition } from '../storage/tenant-records.js';
 import type { AppContext } from './context.js';
-import { newUserRecord } from './directory.js';
+import { claimNameHeldByNobody, newUserRecord } from './directory.js';
 import { NotFoundError } from './errors.js';
 import { reprocessGroup } from './group-licensing.js';
 import { updatePrincipals } from './principal-updates.js';
@@ -175,7 +175,7 @@ export async function importDirectory(
     const rows = nameBuffers.get(partition) ?? [];
     nameBuffers.delete(partition);
     if (rows.length === 0) return;
-    const taken = new Set(await createNames(ctx, rows));
+    const taken = new Set(await createNames(ctx, tenantId, rows));
     for (const row of rows) {
       if (taken.has(row))
         refuse(row, 'Another object with the same value for property userPrincipalName already exists.');
@@ -426,8 +426,12 @@ async function writeRows(
   return written;
 }
 
-/** Creates name rows (one partition); returns the rows whose name is taken. */
-async function createNames(ctx: AppContext, rows: readonly PendingRow[]): Promise<PendingRow[]> {
+/** Creates name rows (one partition); returns the rows whose name is taken (by a user that exists). */
+async function createNames(
+  ctx: AppContext,
+  tenantId: string,
+  rows: readonly PendingRow[],
+): Promise<PendingRow[]> {
   const actions = rows.map(
     (r): TransactionAction => [
       'create',
@@ -451,7 +455,9 @@ async function createNames(ctx: AppContext, rows: readonly PendingRow[]): Promis
       });
     } catch (error: unknown) {
       if (!isConflict(error)) throw error;
-      taken.push(row);
+      const claimed =
+        row.name !== undefined && (await claimNameHeldByNobody(ctx, tenantId, row.name, row.name.id));
+      if (!claimed) taken.push(row);
     }
   }
   return taken;
