@@ -2,15 +2,19 @@
 import { app, type InvocationContext } from '@azure/functions';
 import { applyChanges } from '../src/application/changes.js';
 import { appContext } from '../src/application/context.js';
+import { wakeWaitingRooms } from '../src/application/healing.js';
 import { changesMessage } from '../src/application/messages.js';
 import { storagePrefix } from '../src/config/settings.js';
 import { queueNames } from '../src/storage/queues.js';
-import { messageIdOf, parseMessage } from '../src/triggers/queue.js';
+import { dequeueCountOf, messageIdOf, parseMessage } from '../src/triggers/queue.js';
 
 export async function applyDirectoryChanges(message: unknown, context: InvocationContext): Promise<void> {
   const changes = parseMessage(changesMessage, message, context);
   if (!changes) return;
-  await applyChanges(await appContext(), changes, messageIdOf(context));
+  const ctx = await appContext();
+  await applyChanges(ctx, changes, messageIdOf(context));
+  // Delivered again: its first delivery may have died between its writes and the wake-up they owed.
+  if (dequeueCountOf(context) > 1) await wakeWaitingRooms(ctx, changes.tenantId);
 }
 
 app.storageQueue('applyDirectoryChanges', {

@@ -2,15 +2,19 @@
 import { app, type InvocationContext } from '@azure/functions';
 import { appContext } from '../src/application/context.js';
 import { processGroupPage } from '../src/application/group-licensing.js';
+import { wakeWaitingRooms } from '../src/application/healing.js';
 import { groupPageMessage } from '../src/application/messages.js';
 import { storagePrefix } from '../src/config/settings.js';
 import { queueNames } from '../src/storage/queues.js';
-import { messageIdOf, parseMessage } from '../src/triggers/queue.js';
+import { dequeueCountOf, messageIdOf, parseMessage } from '../src/triggers/queue.js';
 
 export async function applyLicensePage(message: unknown, context: InvocationContext): Promise<void> {
   const page = parseMessage(groupPageMessage, message, context);
   if (!page) return;
-  await processGroupPage(await appContext(), page, messageIdOf(context));
+  const ctx = await appContext();
+  await processGroupPage(ctx, page, messageIdOf(context));
+  // Delivered again: its first delivery may have died between its writes and the wake-up they owed.
+  if (dequeueCountOf(context) > 1) await wakeWaitingRooms(ctx, page.tenantId);
 }
 
 app.storageQueue('applyLicensePage', {

@@ -16,6 +16,25 @@ const ROUNDS_PER_MESSAGE = 50;
 const COALESCE_MARGIN_MS = 2000;
 
 /**
+ * Wakes the waiting room of every SKU of the tenant that has free seats (automatic healing only). Writers wake it
+ * after their writes; a writer killed between its writes and that wake-up leaves the seats idle, and its message,
+ * delivered again, finds its writes already done and nothing to wake for. So a redelivered message wakes every SKU
+ * with free seats, and the sweep does the same every five minutes as the last safety net.
+ */
+export async function wakeWaitingRooms(ctx: AppContext, tenantId: string): Promise<number> {
+  const partition = await readTenantPartition(ctx.tables, tenantId);
+  if (partition?.tenant.licenseErrorHealing !== 'automatic') return 0;
+  const free = [...partition.subscriptions.values()].filter(
+    (s) => totalUnits(s.prepaidUnits) - s.consumedUnits > 0,
+  );
+  await ctx.queues.sendAll(
+    'heal',
+    free.map((s) => healRequest(tenantId, s.skuId, ctx.now())),
+  );
+  return free.length;
+}
+
+/**
  * Automatic healing (rules.md §6): when seats of a SKU are free and principals wait for it, re-evaluate the
  * earliest waiters — first come, first served — as many as there are seats. With manual healing nothing moves
  * until an admin reprocesses. Safe to run twice: a promoted principal no longer waits.

@@ -1,12 +1,12 @@
 import { randomUUID } from 'node:crypto';
-import { isPastRetention, SOFT_DELETE_RETENTION_DAYS, totalUnits } from '../engine/index.js';
+import { isPastRetention, SOFT_DELETE_RETENTION_DAYS } from '../engine/index.js';
 import { odata, tenantRangeEnd } from '../storage/keys.js';
 import { getString, queryRows } from '../storage/properties.js';
 import { reservationOfMarker } from '../storage/seat-ledger.js';
 import { readTenantPartition, TENANT_ROW } from '../storage/tenant-records.js';
 import { applyChanges } from './changes.js';
 import type { AppContext } from './context.js';
-import { healRequest } from './messages.js';
+import { wakeWaitingRooms } from './healing.js';
 import { updatePrincipals } from './principal-updates.js';
 
 export interface SweepResult {
@@ -58,16 +58,7 @@ export async function sweep(ctx: AppContext): Promise<SweepResult> {
       reservationsSettled++;
     }
 
-    if (partition?.tenant.licenseErrorHealing === 'automatic') {
-      const free = [...partition.subscriptions.values()].filter(
-        (s) => totalUnits(s.prepaidUnits) - s.consumedUnits > 0,
-      );
-      await ctx.queues.sendAll(
-        'heal',
-        free.map((s) => healRequest(tenantId, s.skuId, now)),
-      );
-      healsQueued += free.length;
-    }
+    healsQueued += await wakeWaitingRooms(ctx, tenantId);
 
     // Markers of closed reservations that no later write in their partition has cleaned up yet.
     const open = (await readTenantPartition(ctx.tables, tenantId))?.reservations ?? new Map();
