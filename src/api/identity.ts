@@ -6,11 +6,11 @@ import type { HttpRequest, HttpResponseInit, InvocationContext } from '@azure/fu
 import { SignInRefusedError, signInWithSecret } from '../application/applications.js';
 import { appContext } from '../application/context.js';
 import { signingKey } from '../application/signing-keys.js';
+import { isGuid } from '../engine/ids.js';
 import { readTenant } from '../storage/tenant-records.js';
 import { publicUrl } from './odata.js';
 import { APPLICATION_TOKEN_SECONDS, mintApplicationToken } from './tokens.js';
 
-const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 /** Graph's resource, by its URI and by its app id (Entra accepts both in a scope). */
 const GRAPH_RESOURCES = ['https://graph.microsoft.com', '00000003-0000-0000-c000-000000000000'];
 const FORM_BODY_LIMIT = 64 * 1024;
@@ -116,7 +116,7 @@ function authorityOf(request: HttpRequest): string {
 
 function tenantParam(request: HttpRequest): string {
   const tenant = request.params.tenant ?? '';
-  if (!GUID.test(tenant)) throw unknownTenant(tenant);
+  if (!isGuid(tenant)) throw unknownTenant(tenant);
   return tenant.toLowerCase();
 }
 
@@ -263,7 +263,7 @@ export const token = identityFunction(async (request) => {
   const scope = form.get('scope');
   if (!scope) throw missingParameter('scope');
   checkScope(scope, tenant);
-  if (!GUID.test(clientId)) throw new SignInRefusedError('unknownApplication', tenant, clientId);
+  if (!isGuid(clientId)) throw new SignInRefusedError('unknownApplication', tenant, clientId);
   const app = await signInWithSecret(ctx, tenant, clientId.toLowerCase(), form.get('client_secret') ?? '');
   const accessToken = await mintApplicationToken(await signingKey(ctx), app, ctx.now());
   return {

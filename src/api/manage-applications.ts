@@ -13,14 +13,13 @@ import {
   removePassword,
   updateApplication,
 } from '../application/applications.js';
+import { GUID_PATTERN, isGuid } from '../engine/ids.js';
 import type { ApplicationRecord, PasswordCredentialRecord } from '../storage/identity.js';
 import { GraphError } from './envelope.js';
 import { parseBody } from './graph/body.js';
 import { parseJsonBody } from './http-adapter.js';
 import { type ManageHandler, readJson, tenantIdOf } from './manage.js';
 import { PERMISSIONS } from './tokens.js';
-
-const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 const roles = z.array(z.enum(PERMISSIONS)).max(PERMISSIONS.length);
 const passwordCredential = z
@@ -41,7 +40,7 @@ const applicationPatchSchema = z
   .strict();
 const addPasswordSchema = z.object({ passwordCredential: passwordCredential.optional() }).strict();
 const removePasswordSchema = z
-  .object({ keyId: z.string().regex(GUID, 'expected a keyId (a GUID)') })
+  .object({ keyId: z.string().regex(GUID_PATTERN, 'expected a keyId (a GUID)') })
   .strict();
 
 function passwordJson(password: PasswordCredentialRecord | NewPasswordCredential) {
@@ -77,7 +76,7 @@ function applicationJson(app: ApplicationRecord, baseUrl: string) {
 
 function appIdOf(request: HttpRequest): string {
   const id = request.params.appId ?? '';
-  if (!GUID.test(id))
+  if (!isGuid(id))
     throw new GraphError(404, 'Request_ResourceNotFound', `Application '${id}' does not exist.`);
   return id.toLowerCase();
 }

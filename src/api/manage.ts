@@ -12,6 +12,7 @@ import {
   updateTenant,
 } from '../application/tenants.js';
 import { settings } from '../config/settings.js';
+import { isGuid } from '../engine/ids.js';
 import type { TenantRecord } from '../storage/tenant-records.js';
 import {
   type ApiResponse,
@@ -28,7 +29,6 @@ import { asMethod, parseJsonBody, toHttpResponse } from './http-adapter.js';
 import { publicUrl } from './odata.js';
 import { DEFAULT_ROLES, mintToken, PERMISSIONS } from './tokens.js';
 
-const GUID = /^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$/;
 const ADMIN_BODY_LIMIT = 1024 * 1024;
 /** The NDJSON import may be large: 100,000 users are ~20 MB. */
 const IMPORT_BODY_LIMIT = 200 * 1024 * 1024;
@@ -113,7 +113,7 @@ function tenantJson(tenant: TenantRecord, baseUrl: string) {
 
 export function tenantIdOf(request: HttpRequest): string {
   const id = request.params.tid ?? '';
-  if (!GUID.test(id)) throw new GraphError(404, 'Request_ResourceNotFound', `Tenant '${id}' does not exist.`);
+  if (!isGuid(id)) throw new GraphError(404, 'Request_ResourceNotFound', `Tenant '${id}' does not exist.`);
   return id.toLowerCase();
 }
 

@@ -1,5 +1,6 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import { settings } from '../config/settings.js';
+import { GUID_TEXT } from '../engine/ids.js';
 import { badRequest, unsupportedQuery } from './envelope.js';
 
 /**
@@ -180,7 +181,6 @@ export type FilterClause =
     }
   | { readonly kind: 'startswith'; readonly property: string; readonly value: string };
 
-const GUID = '[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}';
 const STRING = "'((?:[^']|'')*)'";
 
 /**
@@ -234,7 +234,7 @@ function splitAnd(text: string): string[] {
 
 function parseClause(text: string): FilterClause {
   let m = new RegExp(
-    `^assignedLicenses/any\\(\\s*(\\w+)\\s*:\\s*\\1/skuId\\s+eq\\s+(${GUID})\\s*\\)$`,
+    `^assignedLicenses/any\\(\\s*(\\w+)\\s*:\\s*\\1/skuId\\s+eq\\s+(${GUID_TEXT})\\s*\\)$`,
     'i',
   ).exec(text);
   if (m?.[2]) return { kind: 'anyAssignedLicense', skuId: m[2].toLowerCase() };

@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { decodeProtectedHeader, type importJWK, jwtVerify, SignJWT } from 'jose';
+import { normalizeGuid } from '../engine/ids.js';
 import { GraphError } from './envelope.js';
 
 /** Graph application permissions the service understands (api.md "Tokens"). */
@@ -21,7 +22,6 @@ export const DEFAULT_ROLES: readonly Permission[] = [
   'LicenseAssignment.ReadWrite.All',
 ];
 export const GRAPH_AUDIENCE = 'https://graph.microsoft.com';
-const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
 export interface Caller {
   readonly tenantId: string;
@@ -171,7 +171,11 @@ async function verify(
     const tid = payload.tid;
     // An app granted no permissions gets a token without a roles claim, as from Entra.
     const roles = payload.roles ?? [];
-    if (typeof tid !== 'string' || !GUID.test(tid) || payload.iss !== `https://sts.windows.net/${tid}/`) {
+    if (
+      typeof tid !== 'string' ||
+      normalizeGuid(tid) !== tid ||
+      payload.iss !== `https://sts.windows.net/${tid}/`
+    ) {
       throw new Error('bad tenant claims');
     }
     if (!Array.isArray(roles) || !roles.every((r): r is string => typeof r === 'string'))

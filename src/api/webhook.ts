@@ -3,17 +3,19 @@ import type { HttpRequest, HttpResponseInit, InvocationContext } from '@azure/fu
 import { z } from 'zod';
 import { appContext } from '../application/context.js';
 import type { Change, ChangesMessage } from '../application/messages.js';
+import { GUID_PATTERN, isGuid } from '../engine/ids.js';
 import { readTenant } from '../storage/tenant-records.js';
 import { badRequest, GraphError, requestIds, toErrorResponse } from './envelope.js';
 import { parseJsonBody, toHttpResponse } from './http-adapter.js';
 
-const GUID = /^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$/;
 const WEBHOOK_BODY_LIMIT = 4 * 1024 * 1024;
 /** Changes per queue message (well under the 64 KiB message limit). */
 const CHANGES_PER_MESSAGE = 300;
 
 const removed = z.union([z.string(), z.object({ reason: z.string() }).passthrough()]);
-const memberDelta = z.object({ id: z.string().regex(GUID), '@removed': removed.optional() }).passthrough();
+const memberDelta = z
+  .object({ id: z.string().regex(GUID_PATTERN), '@removed': removed.optional() })
+  .passthrough();
 const notification = z
   .object({
     subscriptionId: z.string().max(100).optional(),
@@ -21,7 +23,7 @@ const notification = z
     changeType: z.string().max(32).optional(),
     resource: z.string().max(500).optional(),
     resourceData: z.record(z.string(), z.unknown()).optional(),
-    tenantId: z.string().regex(GUID),
+    tenantId: z.string().regex(GUID_PATTERN),
     lifecycleEvent: z.string().max(64).optional(),
     subscriptionExpirationDateTime: z.string().max(64).optional(),
   })
@@ -55,7 +57,7 @@ export function changesOf(item: Notification): Change[] {
     ...(eventTime === undefined ? {} : { eventTime }),
   };
   const group = /^\/?groups\/([0-9a-fA-F-]{36})$/i.exec(resource);
-  if (group?.[1] && GUID.test(group[1])) {
+  if (group?.[1] && isGuid(group[1])) {
     const deltas = z
       .array(memberDelta)
       .max(5000)
@@ -71,7 +73,7 @@ export function changesOf(item: Notification): Change[] {
     }));
   }
   const user = /^\/?users\/([0-9a-fA-F-]{36})$/i.exec(resource);
-  if (user?.[1] && GUID.test(user[1])) {
+  if (user?.[1] && isGuid(user[1])) {
     const userId = user[1].toLowerCase();
     if (item.changeType === 'deleted') {
       const reason = removalReason(data['@removed']) ?? 'deleted';

@@ -2,10 +2,11 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { z } from 'zod';
 import { Catalog, type CatalogData } from '../engine/catalog.js';
+import { GUID_PATTERN } from '../engine/ids.js';
 
 const guid = z
   .string()
-  .regex(/^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$/)
+  .regex(GUID_PATTERN)
   .transform((s) => s.toLowerCase());
 
 const catalogSchema = z.object({

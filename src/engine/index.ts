@@ -4,6 +4,7 @@ export * from './effective.js';
 export * from './evaluate.js';
 export * from './failures.js';
 export * from './healing.js';
+export * from './ids.js';
 export * from './invariants.js';
 export * from './lifecycle.js';
 export * from './model.js';

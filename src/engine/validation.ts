@@ -2,6 +2,7 @@ import type { Catalog, Sku } from './catalog.js';
 import { heldSkuIds, holdsSeat } from './effective.js';
 import type { ProxyAddressView } from './evaluate.js';
 import { fail, failures, type LicensingFailure, ok, type Result } from './failures.js';
+import { normalizeGuid } from './ids.js';
 import type {
   GroupFacts,
   GroupLicenseAssignment,
@@ -24,13 +25,6 @@ export interface LicenseChange {
   readonly added: Guid[];
   readonly updated: Guid[];
   readonly removed: Guid[];
-}
-
-const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
-
-export function normalizeGuid(value: string): Guid | undefined {
-  const lower = value.trim().toLowerCase();
-  return GUID.test(lower) ? lower : undefined;
 }
 
 export interface GroupChangeContext {

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { ProxyAddressView } from '../../src/engine/evaluate.js';
 import type { LicensingFailure, Result } from '../../src/engine/failures.js';
+import { normalizeGuid } from '../../src/engine/ids.js';
 import type {
   GroupFacts,
   GroupLicenseAssignment,
@@ -10,7 +11,6 @@ import type {
 import {
   type AssignLicenseRequest,
   type LicenseChange,
-  normalizeGuid,
   validateDirectLicenseChange,
   validateGroupLicenseChange,
 } from '../../src/engine/validation.js';

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { GUID_PATTERN } from '../../engine/ids.js';
 import { badRequest } from '../envelope.js';
 
 /**
@@ -28,11 +29,8 @@ export function parseBody<T>(schema: z.ZodType<T>, value: unknown, resource: str
 
 export const guidString = z
   .string()
-  .regex(/^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$/, 'expected a GUID')
+  .regex(GUID_PATTERN, 'expected a GUID')
   .transform((s) => s.toLowerCase());
-
-/** Path ids are GUIDs (or user principal names where Graph accepts them); anything else is simply not found. */
-export const GUID_PATTERN = /^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$/;
 
 const license = z
   .object({

@@ -2,13 +2,14 @@ import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
 import { createDevice, getPrincipal } from '../../application/directory.js';
 import { deleteDevice } from '../../application/user-licensing.js';
+import { GUID_PATTERN } from '../../engine/ids.js';
 import { odata, tenantRangeEnd } from '../../storage/keys.js';
 import { decodePrincipal } from '../../storage/principal-records.js';
 import { notFound, unsupportedQuery } from '../envelope.js';
 import { describeClause, parseFilter, parseSelect, project, wantsCount } from '../odata.js';
 import { type ApiRequest, type GraphContext, type GraphRoute, noContent, ok } from '../routing.js';
 import { ACCESS, requireAny } from '../tokens.js';
-import { GUID_PATTERN, guidString, parseBody } from './body.js';
+import { guidString, parseBody } from './body.js';
 import { countRows, pageOfTables } from './listing.js';
 import { DEVICE_DEFAULTS, DEVICE_PROPERTIES, deviceJson } from './shapes.js';
 

@@ -1,11 +1,11 @@
 import { getPrincipal } from '../../application/directory.js';
 import { hardDeleteUser, restoreUser } from '../../application/user-licensing.js';
+import { GUID_PATTERN } from '../../engine/ids.js';
 import { decodePrincipal } from '../../storage/principal-records.js';
 import { notFound } from '../envelope.js';
 import { parseFilter, parseSelect, project } from '../odata.js';
 import { type ApiRequest, type GraphContext, type GraphRoute, noContent, ok } from '../routing.js';
 import { ACCESS, requireAny } from '../tokens.js';
-import { GUID_PATTERN } from './body.js';
 import { pageOfTables } from './listing.js';
 import { USER_DEFAULTS, USER_PROPERTIES, userJson } from './shapes.js';
 import { USER_FILTERS, userFilter } from './users.js';

@@ -13,6 +13,7 @@ import {
   processingDetails,
   reprocessGroup,
 } from '../../application/group-licensing.js';
+import { GUID_PATTERN, GUID_TEXT } from '../../engine/ids.js';
 import { principalsInErrorFrom, readGroupsWithErrors } from '../../storage/bookkeeping.js';
 import { decodeGroup, readGroup } from '../../storage/group-records.js';
 import { odata, tenantRangeEnd } from '../../storage/keys.js';
@@ -22,7 +23,7 @@ import { badRequest, notFound, unsupportedQuery } from '../envelope.js';
 import { describeClause, parseFilter, parseSelect, project, wantsCount } from '../odata.js';
 import { type ApiRequest, type GraphContext, type GraphRoute, noContent, ok } from '../routing.js';
 import { ACCESS, requireAny } from '../tokens.js';
-import { GUID_PATTERN, guidString, parseAssignLicense, parseBody } from './body.js';
+import { guidString, parseAssignLicense, parseBody } from './body.js';
 import { countRows, pageOfList, pageOfRows } from './listing.js';
 import {
   DEVICE_DEFAULTS,
@@ -35,8 +36,7 @@ import {
   USER_PROPERTIES,
 } from './shapes.js';
 
-const REF =
-  /\/(?:directoryObjects|users|groups|devices)\/([0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12})\/?$/;
+const REF = new RegExp(`/(?:directoryObjects|users|groups|devices)/(${GUID_TEXT})/?$`);
 
 /** The id in an `@odata.id` / `@odata.bind` reference (`…/directoryObjects/{id}`). */
 function referencedId(reference: string): string {

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { createUser, findUser, updateUser } from '../../application/directory.js';
 import { assignUserLicenses, reprocessUser, softDeleteUser } from '../../application/user-licensing.js';
+import { GUID_PATTERN } from '../../engine/ids.js';
 import { guidProperty, odata, tenantRangeEnd } from '../../storage/keys.js';
 import { decodePrincipal } from '../../storage/principal-records.js';
 import { notFound, unsupportedQuery } from '../envelope.js';
@@ -14,7 +15,7 @@ import {
 } from '../odata.js';
 import { type ApiRequest, type GraphContext, type GraphRoute, noContent, ok } from '../routing.js';
 import { ACCESS, requireAny } from '../tokens.js';
-import { GUID_PATTERN, parseAssignLicense, parseBody } from './body.js';
+import { parseAssignLicense, parseBody } from './body.js';
 import { countRows, pageOfTables } from './listing.js';
 import { licenseDetailsJson, USER_DEFAULTS, USER_PROPERTIES, userJson } from './shapes.js';
 

@@ -3,6 +3,7 @@
 // message.
 import { GraphError, ResponseType } from '@microsoft/microsoft-graph-client';
 import { z } from 'zod';
+import { GUID_TEXT } from '../../engine/ids.js';
 import type { Scenario } from './run.js';
 
 export const licenseStateSchema = z.object({
@@ -326,7 +327,7 @@ export interface Refusal {
   readonly message: string | ((message: string) => boolean);
 }
 
-const GUIDS = /[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/g;
+const GUIDS = new RegExp(GUID_TEXT, 'g');
 
 /** A request line with the ids it names replaced by their labels (for messages). */
 export function labelled(s: Scenario, method: string, path: string): string {
