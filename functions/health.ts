@@ -1,69 +1,13 @@
 // GET /api/health: does table storage answer, does queue storage answer? 200 when both do, else 503.
-import type { TableServiceClient } from '@azure/data-tables';
 import { app, type HttpResponseInit } from '@azure/functions';
-import type { QueueServiceClient } from '@azure/storage-queue';
-import { queueServiceClient, storageAccountFrom, tableServiceClient } from '../src/storage/connection.js';
-
-interface Probe {
-  ok: boolean;
-  ms: number;
-  error?: string;
-}
-
-// Built once per storage setting so keep-alive connections (and an identity's cached token) are reused; read from
-// the environment at each probe rather than from the cached app settings, so a changed setting is what is probed.
-let clients: { key: string; tables: TableServiceClient; queues: QueueServiceClient } | undefined;
-function getClients(): { tables: TableServiceClient; queues: QueueServiceClient } {
-  const key = Object.entries(process.env)
-    .filter(([name]) => name.toLowerCase().startsWith('azurewebjobsstorage'))
-    .sort(([a], [b]) => a.localeCompare(b))
-    .join('\n');
-  if (clients?.key !== key) {
-    const account = storageAccountFrom('AzureWebJobsStorage');
-    if (!account) throw new Error('AzureWebJobsStorage is not set.');
-    clients = {
-      key,
-      tables: tableServiceClient(account, { maxRetries: 0 }),
-      queues: queueServiceClient(account, { maxRetries: 0 }),
-    };
-  }
-  return clients;
-}
-
-async function probe(check: () => Promise<unknown>): Promise<Probe> {
-  const started = performance.now();
-  try {
-    await check();
-    return { ok: true, ms: Math.round(performance.now() - started) };
-  } catch (error) {
-    const message = error instanceof Error ? error.message : String(error);
-    return { ok: false, ms: Math.round(performance.now() - started), error: message };
-  }
-}
+import { probeStorage } from '../src/application/health.js';
 
 app.http('health', {
   methods: ['GET'],
   authLevel: 'anonymous',
   route: 'health',
   handler: async (): Promise<HttpResponseInit> => {
-    let table: Probe;
-    let queue: Probe;
-    try {
-      const { tables, queues } = getClients();
-      [table, queue] = await Promise.all([
-        probe(() => tables.listTables().byPage({ maxPageSize: 1 }).next()),
-        probe(() => queues.listQueues().byPage({ maxPageSize: 1 }).next()),
-      ]);
-    } catch (error) {
-      const failed: Probe = {
-        ok: false,
-        ms: 0,
-        error: error instanceof Error ? error.message : String(error),
-      };
-      table = failed;
-      queue = failed;
-    }
-    const healthy = table.ok && queue.ok;
+    const { healthy, table, queue } = await probeStorage();
     return {
       status: healthy ? 200 : 503,
       jsonBody: { status: healthy ? 'healthy' : 'unhealthy', table, queue },

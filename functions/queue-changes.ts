@@ -4,8 +4,8 @@ import { applyChanges } from '../src/application/changes.js';
 import { appContext } from '../src/application/context.js';
 import { wakeWaitingRooms } from '../src/application/healing.js';
 import { changesMessage } from '../src/application/messages.js';
+import { queueNames } from '../src/config/queues.js';
 import { storagePrefix } from '../src/config/settings.js';
-import { queueNames } from '../src/storage/queues.js';
 import { dequeueCountOf, messageIdOf, parseMessage } from '../src/triggers/queue.js';
 
 export async function applyDirectoryChanges(message: unknown, context: InvocationContext): Promise<void> {

@@ -3,8 +3,8 @@ import { app, type InvocationContext } from '@azure/functions';
 import { appContext } from '../src/application/context.js';
 import { heal } from '../src/application/healing.js';
 import { healMessage } from '../src/application/messages.js';
+import { queueNames } from '../src/config/queues.js';
 import { storagePrefix } from '../src/config/settings.js';
-import { queueNames } from '../src/storage/queues.js';
 import { messageIdOf, parseMessage } from '../src/triggers/queue.js';
 
 export async function healWaitingRoom(message: unknown, context: InvocationContext): Promise<void> {

@@ -3,8 +3,8 @@ import { app, type InvocationContext, output } from '@azure/functions';
 import { appContext } from '../src/application/context.js';
 import { planGroupJob } from '../src/application/group-licensing.js';
 import { groupJobMessage } from '../src/application/messages.js';
+import { queueNames } from '../src/config/queues.js';
 import { storagePrefix } from '../src/config/settings.js';
-import { queueNames } from '../src/storage/queues.js';
 import { parseMessage } from '../src/triggers/queue.js';
 
 const queues = queueNames(storagePrefix());

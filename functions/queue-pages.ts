@@ -4,8 +4,8 @@ import { appContext } from '../src/application/context.js';
 import { processGroupPage } from '../src/application/group-licensing.js';
 import { wakeWaitingRooms } from '../src/application/healing.js';
 import { groupPageMessage } from '../src/application/messages.js';
+import { queueNames } from '../src/config/queues.js';
 import { storagePrefix } from '../src/config/settings.js';
-import { queueNames } from '../src/storage/queues.js';
 import { dequeueCountOf, messageIdOf, parseMessage } from '../src/triggers/queue.js';
 
 export async function applyLicensePage(message: unknown, context: InvocationContext): Promise<void> {

@@ -2,8 +2,8 @@
 import { app, type InvocationContext } from '@azure/functions';
 import { appContext } from '../src/application/context.js';
 import { recordPoisonedWork } from '../src/application/poison.js';
+import { poisonQueue, type QueueNames, queueNames } from '../src/config/queues.js';
 import { storagePrefix } from '../src/config/settings.js';
-import { poisonQueue, type QueueNames, queueNames } from '../src/storage/queues.js';
 import { messageIdOf } from '../src/triggers/queue.js';
 
 const queues = queueNames(storagePrefix());

@@ -18,6 +18,9 @@ export interface ServiceEndpoint {
   stop(): Promise<void>;
 }
 
+/** Where the service runs and the operator key it takes. */
+export type ServiceAddress = Pick<ServiceEndpoint, 'baseUrl' | 'adminKey'>;
+
 export const DEFAULT_ADMIN_KEY = 'dev-admin-key-change-me';
 
 /** Starts Azurite (in memory) and the product's functions in this process, on free ports. */

@@ -1,26 +1,8 @@
 import type { QueueServiceClient } from '@azure/storage-queue';
+import { poisonQueue, type QueueNames, queueNames } from '../config/queues.js';
 import { queueServiceClient, type StorageClientOptions, type StorageTarget } from './connection.js';
 import { inParallel } from './in-flight.js';
 import { countStorage } from './stats.js';
-
-/** The work queues (docs/storage.md, "Queues"). Names carry the storage prefix so test runs do not collide. */
-export interface QueueNames {
-  /** A group's license change to plan: one message per change. */
-  readonly jobs: string;
-  /** A page of a group job: a range of member shards. */
-  readonly pages: string;
-  /** Directory changes to apply and evaluate: memberships, user lifecycle, re-evaluations. */
-  readonly changes: string;
-  /** Seats freed for a SKU: promote waiting principals. */
-  readonly heal: string;
-}
-
-export function queueNames(prefix: string): QueueNames {
-  const name = (base: string) => (prefix === '' ? `gbl-${base}` : `${prefix}-${base}`);
-  return { jobs: name('jobs'), pages: name('pages'), changes: name('changes'), heal: name('heal') };
-}
-
-export const poisonQueue = (queue: string) => `${queue}-poison`;
 
 /** The largest message we send (the service allows 64 KiB of base64 text). */
 export const MAX_MESSAGE_BYTES = 45_000;

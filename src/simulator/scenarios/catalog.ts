@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import type { ServiceAddress } from './run.js';
+import type { ServiceAddress } from '../service.js';
 
 const catalogSchema = z.object({
   value: z.array(

@@ -2,7 +2,8 @@
 // API for tenants, purchases, tokens and imports; the official Graph client for everything Graph; the webhook for
 // directory notifications. Each scenario uses its own fresh tenant, prints every step and check, throws a
 // ScenarioFailure at the first mismatch, and ends with the invariants of rules.md §7.
-import { Scenario, type ScenarioOptions, type ServiceAddress, type TenantSpec } from './run.js';
+import type { ServiceAddress } from '../service.js';
+import { Scenario, type ScenarioOptions, type TenantSpec } from './run.js';
 import { hrDepartment } from './s01-hr-department.js';
 import { conflictingPlans } from './s02-conflicting-plans.js';
 import { notEnoughLicenses } from './s03-not-enough-licenses.js';

@@ -1,17 +1,11 @@
 import type { Client } from '@microsoft/microsoft-graph-client';
-import { graphClient, OperatorClient, type TenantInfo } from '../service.js';
+import { graphClient, OperatorClient, type ServiceAddress, type TenantInfo } from '../service.js';
 import { type Catalog, loadCatalog } from './catalog.js';
 
 export interface ScenarioOptions {
   /** `full`: the sizes of scenarios.md; `small`: scaled down, with the same checks. */
   readonly scale: 'full' | 'small';
   readonly log: (line: string) => void;
-}
-
-/** Where the service runs (the simulator talks to it over HTTP only). */
-export interface ServiceAddress {
-  readonly baseUrl: string;
-  readonly adminKey: string;
 }
 
 /** The first difference between what a scenario expects and what the service did. */
