@@ -1,8 +1,8 @@
 import type { HttpRequest, HttpResponseInit, InvocationContext } from '@azure/functions';
 import { type AppContext, appContext } from '../application/context.js';
 import { signingKey } from '../application/signing-keys.js';
+import { tenantExists } from '../application/tenants.js';
 import { settings } from '../config/settings.js';
-import { readTenant } from '../storage/tenant-records.js';
 import {
   type ApiResponse,
   badRequest,
@@ -122,7 +122,7 @@ async function requireKnownTenant(app: AppContext, caller: Caller): Promise<void
     knownTenants.set(app, known);
   }
   if (known.has(caller.tenantId)) return;
-  if (!(await readTenant(app.tables, caller.tenantId))) {
+  if (!(await tenantExists(app, caller.tenantId))) {
     throw new GraphError(401, 'InvalidAuthenticationToken', 'Access token validation failure.');
   }
   known.add(caller.tenantId);

@@ -6,8 +6,8 @@ import type { HttpRequest, HttpResponseInit, InvocationContext } from '@azure/fu
 import { SignInRefusedError, signInWithSecret } from '../application/applications.js';
 import { appContext } from '../application/context.js';
 import { signingKey } from '../application/signing-keys.js';
+import { tenantExists } from '../application/tenants.js';
 import { isGuid } from '../engine/ids.js';
-import { readTenant } from '../storage/tenant-records.js';
 import { publicUrl } from './odata.js';
 import { APPLICATION_TOKEN_SECONDS, mintApplicationToken } from './tokens.js';
 
@@ -148,7 +148,7 @@ function identityFunction(handler: (request: HttpRequest) => Promise<HttpRespons
 export const openIdConfiguration = identityFunction(async (request) => {
   const tenant = tenantParam(request);
   const ctx = await appContext();
-  if (!(await readTenant(ctx.tables, tenant))) throw unknownTenant(tenant);
+  if (!(await tenantExists(ctx, tenant))) throw unknownTenant(tenant);
   const authority = authorityOf(request);
   const base = `${authority}/${tenant}`;
   return {
@@ -246,7 +246,7 @@ export const token = identityFunction(async (request) => {
   const tenant = tenantParam(request);
   // Entra names an unknown tenant before anything wrong with the request.
   const ctx = await appContext();
-  if (!(await readTenant(ctx.tables, tenant))) throw unknownTenant(tenant);
+  if (!(await tenantExists(ctx, tenant))) throw unknownTenant(tenant);
   const form = await readForm(request);
   const grantType = form.get('grant_type');
   if (!grantType) throw missingParameter('grant_type');

@@ -3,8 +3,8 @@ import type { HttpRequest, HttpResponseInit, InvocationContext } from '@azure/fu
 import { z } from 'zod';
 import { appContext } from '../application/context.js';
 import type { Change, ChangesMessage } from '../application/messages.js';
+import { findTenant } from '../application/tenants.js';
 import { GUID_PATTERN, isGuid } from '../engine/ids.js';
-import { readTenant } from '../storage/tenant-records.js';
 import { badRequest, GraphError, requestIds, toErrorResponse } from './envelope.js';
 import { parseJsonBody, toHttpResponse } from './http-adapter.js';
 
@@ -114,8 +114,7 @@ export async function receiveNotifications(
     const secrets = new Map<string, string | undefined>();
     for (const item of parsed.data.value) {
       const tenantId = item.tenantId.toLowerCase();
-      if (!secrets.has(tenantId))
-        secrets.set(tenantId, (await readTenant(ctx.tables, tenantId))?.clientState);
+      if (!secrets.has(tenantId)) secrets.set(tenantId, (await findTenant(ctx, tenantId))?.clientState);
       const expected = secrets.get(tenantId);
       if (
         expected === undefined ||

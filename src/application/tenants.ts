@@ -33,6 +33,16 @@ export async function createTenant(ctx: AppContext, input: NewTenant): Promise<T
   return tenant;
 }
 
+/** The tenant, or undefined when there is none with this id. */
+export async function findTenant(ctx: AppContext, tenantId: string): Promise<TenantRecord | undefined> {
+  return readTenant(ctx.tables, tenantId);
+}
+
+/** Whether the tenant exists (tenants are never deleted). */
+export async function tenantExists(ctx: AppContext, tenantId: string): Promise<boolean> {
+  return (await readTenant(ctx.tables, tenantId)) !== undefined;
+}
+
 export async function getTenant(ctx: AppContext, tenantId: string): Promise<TenantRecord> {
   const tenant = await readTenant(ctx.tables, tenantId);
   if (!tenant) throw new NotFoundError(tenantId);
