@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import {
   deriveSources,
   type EvaluationContext,
@@ -10,13 +11,15 @@ import {
   waitingFor,
 } from '../engine/index.js';
 import { GroupCache } from '../storage/group-records.js';
-import { readPrincipals } from '../storage/principal-reads.js';
+import { readPrincipal, readPrincipals } from '../storage/principal-reads.js';
 import { encodePrincipal, factsOf, type PrincipalRecord } from '../storage/principal-records.js';
 import type { PrincipalWrite } from '../storage/principal-writer.js';
+import type { ClaimTicket, MailboxCheck } from '../storage/proxies.js';
 import {
   addCounts,
   backoff,
   type Counts,
+  RESERVATION_LEASE_MS,
   reservationOfMarker,
   StorageContentionError,
 } from '../storage/seat-ledger.js';
@@ -66,7 +69,8 @@ export interface UpdateResult {
  * The one way principals change: read them, apply the directory change, evaluate their licenses with the engine
  * (in the order given — the contested-seat order), and write them through the seat ledger. Conflicts (another
  * worker changed a principal or a counter) are retried with fresh reads; a crash part-way is finished by
- * whoever runs the same `reservationId` again.
+ * whoever runs the same `reservationId` again. Mailbox claims on shared addresses taken along the way are
+ * settled once the run is over (`MailboxWork`), whatever became of the writes they were taken for.
  */
 export async function updatePrincipals(
   ctx: AppContext,
@@ -74,11 +78,34 @@ export async function updatePrincipals(
   orderedIds: readonly string[],
   options: UpdateOptions,
 ): Promise<UpdateResult> {
+  const mailboxes = new MailboxWork(ctx, tenantId);
+  try {
+    return await attemptUpdates(ctx, tenantId, orderedIds, options, mailboxes);
+  } catch (error: unknown) {
+    // Contention: every write of this run has answered, so its claims in flight can end now rather than hold their
+    // addresses until their lease runs out (a retry is a new run). After any other failure a write may still be
+    // on its way: the claims stay until their lease runs out, and the sweep lets go what they held for nothing.
+    if (error instanceof StorageContentionError && !mailboxes.finished) {
+      await mailboxes
+        .finish()
+        .then((sharers) => wakeAfterWrites(ctx, tenantId, new Set(), sharers))
+        .catch(() => undefined);
+    }
+    throw error;
+  }
+}
+
+async function attemptUpdates(
+  ctx: AppContext,
+  tenantId: string,
+  orderedIds: readonly string[],
+  options: UpdateOptions,
+  mailboxes: MailboxWork,
+): Promise<UpdateResult> {
   const owner = `${ctx.instanceId}/${options.reservationId}`;
   const results = new Map<string, PrincipalRecord>();
   const released: Counts = {};
   const waitingSkus = new Set<string>();
-  const addressSharers = new Set<string>();
   const chunkFates = new Map<string, boolean>();
   let changed = 0;
   let remaining = [...new Set(orderedIds)];
@@ -122,7 +149,16 @@ export async function updatePrincipals(
 
     let writes: PrincipalWrite[];
     try {
-      writes = await planWrites(ctx, tenantId, partition, remaining, records, open.unusedGains, options);
+      writes = await planWrites(
+        ctx,
+        tenantId,
+        partition,
+        remaining,
+        records,
+        open.unusedGains,
+        options,
+        mailboxes,
+      );
     } catch (error: unknown) {
       if (!(error instanceof MailboxClaimLostError)) throw error;
       needsRead = remaining;
@@ -166,7 +202,7 @@ export async function updatePrincipals(
           }
         }
         addCounts(released, outcome.chunk.plan.loses);
-        for (const id of await releaseMailboxes(ctx, tenantId, outcome.chunk.writes)) addressSharers.add(id);
+        mailboxes.landed(outcome.chunk.writes);
         for (const write of outcome.chunk.writes) {
           const { after } = write;
           const id = after.id;
@@ -203,7 +239,7 @@ export async function updatePrincipals(
         return fresh?.subscriptions ?? new Map<string, SubscriptionRecord>();
       });
     }
-    await wakeAfterWrites(ctx, tenantId, waitingSkus, addressSharers);
+    await wakeAfterWrites(ctx, tenantId, waitingSkus, await mailboxes.finish());
     return { records: results, released, changed };
   }
 }
@@ -211,8 +247,9 @@ export async function updatePrincipals(
 /**
  * Automatic healing after writes. Seats: a principal evaluated while seats were short may be written just after
  * another worker freed a seat and looked for waiters, so whoever writes a waiter checks for free seats afterwards
- * and wakes the waiting room itself. Addresses: a mailbox given up frees its shared proxy addresses, so the other
- * users listing them — refused for UniquenessViolation while it was held — are evaluated again.
+ * and wakes the waiting room itself. Addresses: a mailbox given up (or a claim that came to nothing) frees its
+ * shared proxy addresses, so the other users listing them — refused for UniquenessViolation while it was held —
+ * are evaluated again; so is a user written as refused whose addresses turned out free (`MailboxWork.finish`).
  */
 async function wakeAfterWrites(
   ctx: AppContext,
@@ -223,12 +260,13 @@ async function wakeAfterWrites(
   if (skuIds.size === 0 && addressSharers.size === 0) return;
   const partition = await readTenantPartition(ctx.tables, tenantId);
   if (partition?.tenant.licenseErrorHealing !== 'automatic') return;
-  if (addressSharers.size > 0) {
+  const sharers = [...addressSharers];
+  for (let i = 0; i < sharers.length; i += 500) {
     const message: ChangesMessage = {
       kind: 'changes',
       tenantId,
       origin: 'system',
-      changes: [{ type: 'evaluate', principalIds: [...addressSharers] }],
+      changes: [{ type: 'evaluate', principalIds: sharers.slice(i, i + 500) }],
     };
     await ctx.queues.send('changes', message);
   }
@@ -249,6 +287,7 @@ async function planWrites(
   records: ReadonlyMap<string, PrincipalRecord>,
   unusedGains: Counts,
   options: UpdateOptions,
+  mailboxes: MailboxWork,
 ): Promise<PrincipalWrite[]> {
   const now = ctx.now().toISOString();
   const groups = new GroupCache(ctx.tables, tenantId);
@@ -273,7 +312,7 @@ async function planWrites(
   };
 
   const budget = new ClaimBudget(partition.subscriptions, unusedGains);
-  const proxyView = await buildProxyView(ctx, tenantId, [...drafts.values()]);
+  const proxyView = await mailboxes.view([...drafts.values()]);
   const evaluation: EvaluationContext = {
     catalog: ctx.catalog,
     tenant: settingsOf(partition.tenant),
@@ -326,7 +365,7 @@ async function planWrites(
     if (gains.length === 0 && loses.length === 0 && sameRow(ctx, before, after)) continue;
     writes.push({ before, after, gains, loses });
   }
-  await settleMailboxClaims(ctx, tenantId, writes);
+  await mailboxes.claim(writes);
   return writes;
 }
 
@@ -360,67 +399,158 @@ function sameRow(ctx: AppContext, before: PrincipalRecord, after: PrincipalRecor
   );
 }
 
-async function buildProxyView(
-  ctx: AppContext,
-  tenantId: string,
-  drafts: readonly (PrincipalRecord | null)[],
-): Promise<ProxyAddressView> {
-  const holders = new Map<string, string | null>();
-  const addresses = new Set<string>();
-  for (const draft of drafts) {
-    if (draft?.sharedProxy) for (const a of draft.proxyAddresses) addresses.add(a.toLowerCase());
-  }
-  await Promise.all(
-    [...addresses].map(async (address) => {
-      holders.set(address, (await ctx.proxies.read(tenantId, address)).holder);
-    }),
-  );
-  return {
-    isHeldByAnother: (address, principalId) => {
-      const holder = holders.get(address);
-      return holder !== undefined && holder !== null && holder !== principalId;
-    },
-  };
-}
-
 /**
- * Users that share an address claim it before their mailbox is written; a claim lost to another user means this
- * user's evaluation was made on stale facts, so the write is dropped and the conflict surfaces on retry.
+ * The mailbox side of one `updatePrincipals` run (rules.md §3.3; docs/storage.md, "Addresses"). Users that share
+ * an address claim it, with this run's ticket, before a row giving them a mailbox is written; once the run is over
+ * (written or not, on success or failure) `finish` settles every address it touched: its claims end, and an address
+ * whose holder's row has no mailbox on it — a claim that came to nothing, a mailbox given up — is let go. The other
+ * users listing a freed address are returned to be evaluated again, and so is a user this run wrote as refused a
+ * mailbox whose addresses turn out free: the release it was refused for may have come just after its evaluation
+ * read the holders (whoever writes a refusal checks afterwards, as whoever writes a seat waiter does).
  */
-async function settleMailboxClaims(
-  ctx: AppContext,
-  tenantId: string,
-  writes: PrincipalWrite[],
-): Promise<void> {
-  for (let i = writes.length - 1; i >= 0; i--) {
-    const write = writes[i];
-    const after = write?.after;
-    if (!write || !after?.sharedProxy || !after.mailboxActive || write.before?.mailboxActive) continue;
-    for (const address of after.proxyAddresses) {
-      if (!(await ctx.proxies.claim(tenantId, address, after.id))) {
-        throw new MailboxClaimLostError(after.id, address);
+class MailboxWork {
+  /** One ticket per run: a duplicate delivery of the same message is another run with its own claims. */
+  private readonly ticket: ClaimTicket;
+  /** Lowercased address → whether this run put its ticket on it. */
+  private readonly touched = new Map<string, boolean>();
+  /** Users written as refused a mailbox, with their addresses. */
+  private readonly refused = new Map<string, readonly string[]>();
+  private readonly sharers = new Set<string>();
+  finished = false;
+
+  constructor(
+    private readonly ctx: AppContext,
+    private readonly tenantId: string,
+  ) {
+    this.ticket = {
+      id: randomUUID(),
+      until: new Date(ctx.now().getTime() + RESERVATION_LEASE_MS).toISOString(),
+    };
+  }
+
+  /** Whether a user's row, read now, has a working mailbox on the address. */
+  private readonly holdsMailbox: MailboxCheck = async (userId, address) => {
+    const record = await readPrincipal(this.ctx.tables, this.tenantId, userId);
+    return (
+      record !== undefined &&
+      record.deletedDateTime === null &&
+      record.mailboxActive &&
+      record.proxyAddresses.some((a) => a.toLowerCase() === address)
+    );
+  };
+
+  /**
+   * Who holds the shared addresses of the principals about to be evaluated. A holder another of them is refused
+   * for is checked first: a holder left by work that died (its claim's lease ran out) is let go, not obeyed.
+   */
+  async view(drafts: readonly (PrincipalRecord | null)[]): Promise<ProxyAddressView> {
+    const listers = new Map<string, Set<string>>();
+    for (const draft of drafts) {
+      if (!draft?.sharedProxy) continue;
+      for (const a of draft.proxyAddresses) {
+        const address = a.toLowerCase();
+        const set = listers.get(address) ?? new Set<string>();
+        set.add(draft.id);
+        listers.set(address, set);
+      }
+    }
+    const holders = new Map<string, string | null>();
+    await Promise.all(
+      [...listers].map(async ([address, ids]) => {
+        let { holder } = await this.ctx.proxies.read(this.tenantId, address);
+        if (holder !== null && [...ids].some((id) => id !== holder)) holder = await this.check(address);
+        holders.set(address, holder);
+      }),
+    );
+    return {
+      isHeldByAnother: (address, principalId) => {
+        const holder = holders.get(address);
+        return holder !== undefined && holder !== null && holder !== principalId;
+      },
+    };
+  }
+
+  /**
+   * Users that share an address claim it before their mailbox is written; a claim lost to another user means this
+   * user's evaluation was made on stale facts, so the write is dropped and the conflict surfaces on retry.
+   */
+  async claim(writes: readonly PrincipalWrite[]): Promise<void> {
+    for (let i = writes.length - 1; i >= 0; i--) {
+      const write = writes[i];
+      const after = write?.after;
+      if (!write || !after?.sharedProxy || !after.mailboxActive || write.before?.mailboxActive) continue;
+      for (const a of after.proxyAddresses) {
+        const address = a.toLowerCase();
+        this.touched.set(address, true);
+        if (!(await this.ctx.proxies.claim(this.tenantId, address, after.id, this.ticket, this.ctx.now()))) {
+          throw new MailboxClaimLostError(after.id, address);
+        }
       }
     }
   }
-}
 
-/**
- * After a chunk lands: users that lost their mailbox let go of their shared addresses. Returns the other users
- * listing those addresses, who may now have a mailbox.
- */
-async function releaseMailboxes(
-  ctx: AppContext,
-  tenantId: string,
-  writes: readonly PrincipalWrite[],
-): Promise<Set<string>> {
-  const sharers = new Set<string>();
-  for (const write of writes) {
-    const before = write.before;
-    if (!before?.sharedProxy || !before.mailboxActive || write.after.mailboxActive) continue;
-    for (const address of before.proxyAddresses)
-      for (const id of await ctx.proxies.release(tenantId, address, before.id)) sharers.add(id);
+  /** A chunk landed: notes the shared addresses whose mailbox went, and the users written as refused one. */
+  landed(writes: readonly PrincipalWrite[]): void {
+    for (const { before, after } of writes) {
+      const present = after.deletedDateTime === null;
+      if (before?.sharedProxy && before.mailboxActive) {
+        const kept = new Set(
+          present && after.mailboxActive ? after.proxyAddresses.map((a) => a.toLowerCase()) : [],
+        );
+        for (const a of before.proxyAddresses) {
+          const address = a.toLowerCase();
+          if (!kept.has(address) && !this.touched.has(address)) this.touched.set(address, false);
+        }
+      }
+      if (present && after.sharedProxy && after.entries.some((e) => e.error === 'UniquenessViolation')) {
+        this.refusedBy(after.id, after.proxyAddresses);
+      } else {
+        this.refused.delete(after.id);
+      }
+    }
   }
-  return sharers;
+
+  /** A user refused a mailbox, to check in `finish`. */
+  refusedBy(userId: string, addresses: readonly string[]): void {
+    this.refused.set(userId, addresses);
+  }
+
+  /**
+   * Settles every address this run touched and checks the refusals it wrote. Returns the users to evaluate again.
+   */
+  async finish(): Promise<ReadonlySet<string>> {
+    this.finished = true;
+    await Promise.all(
+      [...this.touched].map(async ([address, ticketed]) => {
+        const { released } = await this.ctx.proxies.settle(
+          this.tenantId,
+          address,
+          ticketed ? this.ticket.id : null,
+          this.ctx.now(),
+          this.holdsMailbox,
+        );
+        for (const id of released) this.sharers.add(id);
+      }),
+    );
+    for (const [userId, addresses] of this.refused) {
+      const holders = await Promise.all(addresses.map((a) => this.check(a.toLowerCase())));
+      if (holders.every((holder) => holder === null || holder === userId)) this.sharers.add(userId);
+    }
+    return this.sharers;
+  }
+
+  /** The holder of an address once one held for nothing is let go (its other users are then evaluated again). */
+  private async check(address: string): Promise<string | null> {
+    const { holder, released } = await this.ctx.proxies.settle(
+      this.tenantId,
+      address,
+      null,
+      this.ctx.now(),
+      this.holdsMailbox,
+    );
+    for (const id of released) this.sharers.add(id);
+    return holder;
+  }
 }
 
 export class MailboxClaimLostError extends Error {

@@ -6,19 +6,43 @@ import { getJson, getRow, getString, isConflict, putJson, type RawEntity } from 
 import { backoff } from './seat-ledger.js';
 import type { StorageTables } from './tables.js';
 
+/**
+ * A mailbox claim in flight: taken (with the holder) before a row giving its user a mailbox is written, and
+ * removed by `settle` once that work is over, landed or not. Until then nobody releases the address. A claim
+ * whose work died is dead after `until` (the reservation lease, far longer than any attempt).
+ */
+export interface ClaimTicket {
+  readonly id: string;
+  readonly until: string;
+}
+
+/** Whether `userId`'s principal row, read now, has a working mailbox on `address` (lowercased). */
+export type MailboxCheck = (userId: string, address: string) => Promise<boolean>;
+
 interface AddressRow {
   readonly users: readonly string[];
   readonly holder: string | null;
+  readonly claims: readonly ClaimTicket[];
   readonly etag: string | undefined;
 }
 
+type AddressState = Omit<AddressRow, 'etag'>;
+
 const usersSchema = z.array(z.string());
+const claimsSchema = z.array(z.object({ id: z.string(), until: z.string() }));
 
 /**
  * Proxy addresses → the users that list them, and the one whose mailbox holds the address (rules.md §3.3). It is
  * written when the directory changes (user create, update, import), not when licenses are evaluated: only users
  * who share an address with another (`sharedProxy`) need it at evaluation time, so a 100,000-user assignment
  * never touches it.
+ *
+ * The holder is a lock taken before the principal row that gives its user a mailbox is written (`claim`), and it
+ * must hold for as long as that row has the mailbox. A principal row and an address row cannot change in one
+ * transaction, so the lock is let go only by `settle`, which anyone may run at any time and which is safe against
+ * every interleaving: it releases the address only when no claim is in flight on it (a claim adds a ticket and so
+ * changes the row's ETag) and a fresh read of the holder's principal row shows no mailbox there, and it writes
+ * with the ETag of the row it read, so a claim taken meanwhile fails the release.
  */
 export class ProxyRegistry {
   constructor(private readonly tables: StorageTables) {}
@@ -29,23 +53,25 @@ export class ProxyRegistry {
   }
 
   private decode(entity: RawEntity | undefined): AddressRow {
-    if (!entity) return { users: [], holder: null, etag: undefined };
+    if (!entity) return { users: [], holder: null, claims: [], etag: undefined };
     const holder = getString(entity, 'h');
     return {
       users: getJson(entity, 'u', usersSchema, []),
       holder: holder ? holder : null,
+      claims: getJson(entity, 'c', claimsSchema, []),
       etag: entity.etag,
     };
   }
 
-  /** The row listing `users`, with `holder`'s mailbox claim. */
-  private encode(partitionKey: string, rowKey: string, users: readonly string[], holder: string | null) {
+  /** The row listing `users`, with `holder`'s mailbox claim and the claims in flight. */
+  private encode(partitionKey: string, rowKey: string, state: AddressState) {
     const entity: Record<string, unknown> & { partitionKey: string; rowKey: string } = {
       partitionKey,
       rowKey,
-      h: holder ?? '',
+      h: state.holder ?? '',
     };
-    putJson(entity, 'u', users);
+    putJson(entity, 'u', state.users);
+    if (state.claims.length > 0) putJson(entity, 'c', state.claims);
     return entity;
   }
 
@@ -71,13 +97,17 @@ export class ProxyRegistry {
       const keep = after.has(address);
       result.set(
         address,
-        await this.update(tenantId, address, (row) => {
-          const others = row.users.filter((u) => u !== userId);
-          return {
-            users: keep ? [...others, userId] : others,
-            holder: !keep && row.holder === userId ? null : row.holder,
-          };
-        }),
+        (
+          await this.update(tenantId, address, (row) => {
+            const others = row.users.filter((u) => u !== userId);
+            return {
+              users: keep ? [...others, userId] : others,
+              // The user's row no longer lists the address (it is written first), so no mailbox of its holds it.
+              holder: !keep && row.holder === userId ? null : row.holder,
+              claims: row.claims,
+            };
+          })
+        ).users,
       );
     }
     return result;
@@ -130,7 +160,11 @@ export class ProxyRegistry {
         const merged = [...new Set([...row.users, ...users])];
         if (merged.length > 1) sharing.push(...merged);
         if (merged.length === row.users.length) return;
-        const entity = this.encode(partitionKey, rowKey, merged, row.holder);
+        const entity = this.encode(partitionKey, rowKey, {
+          users: merged,
+          holder: row.holder,
+          claims: row.claims,
+        });
         actions.push(row.etag ? ['update', entity, 'Replace', { etag: row.etag }] : ['create', entity]);
       });
       try {
@@ -149,54 +183,92 @@ export class ProxyRegistry {
     }
   }
 
-  /** Takes the mailbox claim on an address; false when another user's mailbox holds it. */
-  async claim(tenantId: string, address: string, userId: string): Promise<boolean> {
+  /**
+   * Takes the mailbox claim on an address for `userId` before a row giving it a mailbox is written, with a ticket
+   * that `settle` removes once that work is over. False when another user holds the address (its mailbox, or a
+   * claim of its own in flight).
+   */
+  async claim(
+    tenantId: string,
+    address: string,
+    userId: string,
+    ticket: ClaimTicket,
+    now: Date,
+  ): Promise<boolean> {
     let taken = true;
     await this.update(tenantId, address, (row) => {
-      if (row.holder !== null && row.holder !== userId) {
-        taken = false;
-        return row;
-      }
-      return { users: row.users, holder: userId };
+      taken = row.holder === null || row.holder === userId;
+      if (!taken) return row;
+      const claims = live(row.claims, now).filter((c) => c.id !== ticket.id);
+      return { users: row.users, holder: userId, claims: [...claims, ticket] };
     });
     return taken;
   }
 
-  /** Gives up the mailbox claim; returns the other users listing the address (they may now get a mailbox). */
-  async release(tenantId: string, address: string, userId: string): Promise<readonly string[]> {
-    const users = await this.update(tenantId, address, (row) => ({
-      users: row.users,
-      holder: row.holder === userId ? null : row.holder,
-    }));
-    return users.filter((u) => u !== userId);
+  /**
+   * Ends a claim in flight (`ticketId`, if any) and lets the address go if it is held for nothing: no other claim
+   * is in flight and `holdsMailbox`, read after the address row, says its holder's row has no mailbox on it. The
+   * release is written with the ETag of the row read, so a claim taken in between (which adds a ticket) fails it
+   * and the decision is taken again. Returns the holder afterwards and, when the address was let go, the other
+   * users listing it (they may now get a mailbox).
+   */
+  async settle(
+    tenantId: string,
+    address: string,
+    ticketId: string | null,
+    now: Date,
+    holdsMailbox: MailboxCheck,
+  ): Promise<{ holder: string | null; released: readonly string[] }> {
+    let released: readonly string[] = [];
+    const normalized = address.toLowerCase();
+    const after = await this.update(tenantId, address, async (row) => {
+      released = [];
+      const claims = live(row.claims, now).filter((c) => c.id !== ticketId);
+      if (row.holder === null || claims.length > 0 || (await holdsMailbox(row.holder, normalized))) {
+        return { users: row.users, holder: row.holder, claims };
+      }
+      const holder = row.holder;
+      released = row.users.filter((u) => u !== holder);
+      return { users: row.users, holder: null, claims };
+    });
+    return { holder: after.holder, released };
   }
 
   private async update(
     tenantId: string,
     address: string,
-    change: (row: AddressRow) => { users: readonly string[]; holder: string | null },
-  ): Promise<readonly string[]> {
+    change: (row: AddressRow) => AddressState | Promise<AddressState>,
+  ): Promise<AddressState> {
     const { partitionKey, rowKey } = this.key(tenantId, address);
     for (let attempt = 0; ; attempt++) {
       const row = this.decode(await getRow(this.tables.proxiesFor(partitionKey), partitionKey, rowKey));
-      const next = change(row);
-      if (
-        next.users.length === row.users.length &&
-        next.holder === row.holder &&
-        next.users.every((u, i) => u === row.users[i])
-      ) {
-        return row.users;
-      }
-      const entity = this.encode(partitionKey, rowKey, next.users, next.holder);
+      const next = await change(row);
+      if (sameState(row, next)) return row;
+      const entity = this.encode(partitionKey, rowKey, next);
       try {
         if (row.etag)
           await this.tables.proxiesFor(partitionKey).updateEntity(entity, 'Replace', { etag: row.etag });
         else await this.tables.proxiesFor(partitionKey).createEntity(entity);
-        return next.users;
+        return next;
       } catch (error: unknown) {
         if (!isConflict(error) || attempt >= 20) throw error;
         await backoff(attempt);
       }
     }
   }
+}
+
+/** Claims whose work may still be running. */
+function live(claims: readonly ClaimTicket[], now: Date): ClaimTicket[] {
+  return claims.filter((c) => Date.parse(c.until) > now.getTime());
+}
+
+function sameState(a: AddressState, b: AddressState): boolean {
+  return (
+    a.holder === b.holder &&
+    a.users.length === b.users.length &&
+    a.users.every((u, i) => u === b.users[i]) &&
+    a.claims.length === b.claims.length &&
+    a.claims.every((c, i) => c.id === b.claims[i]?.id && c.until === b.claims[i]?.until)
+  );
 }
