@@ -245,6 +245,22 @@ async function attemptUpdates(
 }
 
 /**
+ * The sweep's safety net for addresses: users refused a mailbox whose addresses are held by nobody else (once a
+ * holder left by work that died is let go) are evaluated again. Returns how many were.
+ */
+export async function recheckMailboxRefusals(
+  ctx: AppContext,
+  tenantId: string,
+  refused: ReadonlyMap<string, readonly string[]>,
+): Promise<number> {
+  const mailboxes = new MailboxWork(ctx, tenantId);
+  for (const [userId, addresses] of refused) mailboxes.refusedBy(userId, addresses);
+  const wake = await mailboxes.finish();
+  await wakeAfterWrites(ctx, tenantId, new Set(), wake);
+  return wake.size;
+}
+
+/**
  * Automatic healing after writes. Seats: a principal evaluated while seats were short may be written just after
  * another worker freed a seat and looked for waiters, so whoever writes a waiter checks for free seats afterwards
  * and wakes the waiting room itself. Addresses: a mailbox given up (or a claim that came to nothing) frees its

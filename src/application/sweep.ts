@@ -1,13 +1,14 @@
 import { randomUUID } from 'node:crypto';
 import { isPastRetention, SOFT_DELETE_RETENTION_DAYS } from '../engine/index.js';
 import { odata, tenantRangeEnd } from '../storage/keys.js';
+import { decodePrincipal } from '../storage/principal-records.js';
 import { getString, queryRows } from '../storage/properties.js';
 import { reservationOfMarker } from '../storage/seat-ledger.js';
 import { readTenantPartition, TENANT_ROW } from '../storage/tenant-records.js';
 import { applyChanges } from './changes.js';
 import type { AppContext } from './context.js';
 import { wakeWaitingRooms } from './healing.js';
-import { updatePrincipals } from './principal-updates.js';
+import { recheckMailboxRefusals, updatePrincipals } from './principal-updates.js';
 
 export interface SweepResult {
   readonly hardDeleted: number;
@@ -15,13 +16,17 @@ export interface SweepResult {
   readonly markersRemoved: number;
   /** SKUs with free seats whose waiting rooms were woken (a safety net for a lost wake-up). */
   readonly healsQueued: number;
+  /** Users refused a mailbox whose addresses nobody else holds, evaluated again (the same net for addresses). */
+  readonly refusalsRechecked: number;
 }
 
 /**
  * The periodic sweep: hard-deletes users soft-deleted more than 30 days ago (rules.md §5), and settles seat
  * reservations whose owner died (an HTTP request that crashed mid-way; queue work is resumed by its redelivery
  * long before the lease runs out), and wakes the waiting room of every SKU with free seats — a safety net should a
- * wake-up ever be lost (a crash between a release and its heal message, clock skew in heal coalescing).
+ * wake-up ever be lost (a crash between a release and its heal message, clock skew in heal coalescing) — and,
+ * likewise, evaluates again the users refused a mailbox whose addresses nobody else holds once holders left by work
+ * that died are let go (a mailbox claim whose work crashed holds its address until its lease runs out).
  * Idempotent, so every host instance may run it.
  */
 export async function sweep(ctx: AppContext): Promise<SweepResult> {
@@ -30,6 +35,7 @@ export async function sweep(ctx: AppContext): Promise<SweepResult> {
   let reservationsSettled = 0;
   let markersRemoved = 0;
   let healsQueued = 0;
+  let refusalsRechecked = 0;
   for await (const tenant of queryRows(ctx.tables.tenants, `RowKey eq ${odata(TENANT_ROW)}`, [
     'PartitionKey',
   ])) {
@@ -60,6 +66,18 @@ export async function sweep(ctx: AppContext): Promise<SweepResult> {
 
     healsQueued += await wakeWaitingRooms(ctx, tenantId);
 
+    if (partition?.tenant.licenseErrorHealing === 'automatic') {
+      const refusedFilter =
+        `PartitionKey ge ${odata(`${tenantId}|`)} and PartitionKey lt ${odata(tenantRangeEnd(tenantId))}` +
+        ' and mr eq true';
+      const refused = new Map<string, readonly string[]>();
+      for await (const row of ctx.tables.queryPrincipals(refusedFilter)) {
+        const record = decodePrincipal(tenantId, row);
+        if (record.deletedDateTime === null) refused.set(record.id, record.proxyAddresses);
+      }
+      if (refused.size > 0) refusalsRechecked += await recheckMailboxRefusals(ctx, tenantId, refused);
+    }
+
     // Markers of closed reservations that no later write in their partition has cleaned up yet.
     const open = (await readTenantPartition(ctx.tables, tenantId))?.reservations ?? new Map();
     const markerFilter =
@@ -73,5 +91,5 @@ export async function sweep(ctx: AppContext): Promise<SweepResult> {
     await ctx.ledger.deleteMarkers(stale);
     markersRemoved += stale.length;
   }
-  return { hardDeleted, reservationsSettled, markersRemoved, healsQueued };
+  return { hardDeleted, reservationsSettled, markersRemoved, healsQueued, refusalsRechecked };
 }

@@ -124,7 +124,8 @@ const bodySchema = z.object({
  * The row written for a principal. Properties that filters need stay separate: kind `k`, deleted `dd` (and `del`,
  * when), `nl` (lower-case display name), `upn`, `ul` (usage location), `ae`, and the flags `L<sku>` (holds a seat:
  * `assignedLicenses/any(...)`), `G<group>`/`E<group>` (has entries from the group / one in error: group status and
- * `membersWithLicenseErrors`). Everything else is one JSON property `d`.
+ * `membersWithLicenseErrors`) and `mr` (refused a mailbox: the sweep's safety net for addresses). Everything else
+ * is one JSON property `d`.
  */
 export function encodePrincipal(
   catalog: Catalog,
@@ -198,6 +199,7 @@ export function encodePrincipal(
     }
     // Group outcome flags, exact with the row: no counter rows to keep in step.
     for (const entry of record.entries) {
+      if (entry.error === 'UniquenessViolation') entity.mr = true;
       if (entry.assignedByGroup === null) continue;
       entity[guidProperty('G', entry.assignedByGroup)] = true;
       if (entry.state === 'Error') entity[guidProperty('E', entry.assignedByGroup)] = true;

@@ -7,10 +7,11 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AppContext } from '../../src/application/context.js';
 import { healReleased } from '../../src/application/directory.js';
 import { updatePrincipals } from '../../src/application/principal-updates.js';
+import { sweep } from '../../src/application/sweep.js';
 import { readPrincipal } from '../../src/storage/principal-reads.js';
 import type { PrincipalRecord } from '../../src/storage/principal-records.js';
 import type { PrincipalWriter } from '../../src/storage/principal-writer.js';
-import type { SeatLedger } from '../../src/storage/seat-ledger.js';
+import { RESERVATION_LEASE_MS, type SeatLedger } from '../../src/storage/seat-ledger.js';
 import {
   buy,
   importUsers,
@@ -146,6 +147,27 @@ describe('mailbox claims under concurrency', () => {
     };
     await license({ ...ctx, writer }, tenantId, refused, e3);
     expect(raced).toBe(true);
+    await waitIdle(ctx, tenantId);
+    expect(await errors(ctx, tenantId, refused)).toEqual(['Active/None']);
+    expect((await ctx.proxies.read(tenantId, SHARED)).holder).toBe(refused);
+    expect(await invariantViolations(ctx, tenantId)).toEqual([]);
+  });
+
+  it('lets the sweep free an address whose claim was left by work that died, once its lease ran out', async () => {
+    const { ctx } = pipeline;
+    const { tenantId, e3, holder, refused } = await sharingTenant(ctx, 2);
+    // Work that was giving the holder a mailbox claimed the address, then died before writing anything.
+    const now = ctx.now();
+    const ticket = { id: randomUUID(), until: new Date(now.getTime() + RESERVATION_LEASE_MS).toISOString() };
+    expect(await ctx.proxies.claim(tenantId, SHARED, holder, ticket, now)).toBe(true);
+    await license(ctx, tenantId, refused, e3);
+    await waitIdle(ctx, tenantId);
+    // A claim in flight is obeyed while its lease runs.
+    expect(await errors(ctx, tenantId, refused)).toEqual(['Error/UniquenessViolation']);
+
+    const later = new Date(now.getTime() + RESERVATION_LEASE_MS + 60_000);
+    const result = await sweep({ ...ctx, now: () => later });
+    expect(result.refusalsRechecked).toBe(1);
     await waitIdle(ctx, tenantId);
     expect(await errors(ctx, tenantId, refused)).toEqual(['Active/None']);
     expect((await ctx.proxies.read(tenantId, SHARED)).holder).toBe(refused);
