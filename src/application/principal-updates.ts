@@ -261,6 +261,21 @@ export async function recheckMailboxRefusals(
 }
 
 /**
+ * Who holds a shared address against a user, for a request checked before anything is evaluated (direct
+ * assignLicense): a holder held for nothing — left by work that died — is let go first, like an evaluation does.
+ */
+export async function mailboxHolder(
+  ctx: AppContext,
+  tenantId: string,
+  address: string,
+): Promise<string | null> {
+  const mailboxes = new MailboxWork(ctx, tenantId);
+  const holder = await mailboxes.check(address.toLowerCase());
+  await wakeAfterWrites(ctx, tenantId, new Set(), await mailboxes.finish());
+  return holder;
+}
+
+/**
  * Automatic healing after writes. Seats: a principal evaluated while seats were short may be written just after
  * another worker freed a seat and looked for waiters, so whoever writes a waiter checks for free seats afterwards
  * and wakes the waiting room itself. Addresses: a mailbox given up (or a claim that came to nothing) frees its
@@ -556,7 +571,7 @@ class MailboxWork {
   }
 
   /** The holder of an address once one held for nothing is let go (its other users are then evaluated again). */
-  private async check(address: string): Promise<string | null> {
+  async check(address: string): Promise<string | null> {
     const { holder, released } = await this.ctx.proxies.settle(
       this.tenantId,
       address,

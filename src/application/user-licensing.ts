@@ -10,7 +10,7 @@ import { applyChanges } from './changes.js';
 import type { AppContext } from './context.js';
 import { findUser, getPrincipal, healReleased } from './directory.js';
 import { LicensingRefusedError, NotFoundError } from './errors.js';
-import { updatePrincipals } from './principal-updates.js';
+import { mailboxHolder, updatePrincipals } from './principal-updates.js';
 
 /**
  * Direct `assignLicense` (rules.md §4): synchronous. Validated against the user's current state with Graph's
@@ -108,7 +108,9 @@ async function proxyViewFor(
   if (!user.sharedProxy) return { isHeldByAnother: () => false };
   const holders = new Map<string, string | null>();
   for (const address of user.proxyAddresses) {
-    holders.set(address.toLowerCase(), (await ctx.proxies.read(tenantId, address)).holder);
+    let { holder } = await ctx.proxies.read(tenantId, address);
+    if (holder !== null && holder !== user.id) holder = await mailboxHolder(ctx, tenantId, address);
+    holders.set(address.toLowerCase(), holder);
   }
   return {
     isHeldByAnother: (address, principalId) => {

@@ -8,6 +8,7 @@ import type { AppContext } from '../../src/application/context.js';
 import { healReleased } from '../../src/application/directory.js';
 import { updatePrincipals } from '../../src/application/principal-updates.js';
 import { sweep } from '../../src/application/sweep.js';
+import { assignUserLicenses } from '../../src/application/user-licensing.js';
 import { readPrincipal } from '../../src/storage/principal-reads.js';
 import type { PrincipalRecord } from '../../src/storage/principal-records.js';
 import type { PrincipalWriter } from '../../src/storage/principal-writer.js';
@@ -171,6 +172,22 @@ describe('mailbox claims under concurrency', () => {
     await waitIdle(ctx, tenantId);
     expect(await errors(ctx, tenantId, refused)).toEqual(['Active/None']);
     expect((await ctx.proxies.read(tenantId, SHARED)).holder).toBe(refused);
+    expect(await invariantViolations(ctx, tenantId)).toEqual([]);
+  });
+
+  it('does not refuse a direct license for an address held only by a claim whose lease ran out', async () => {
+    const { ctx } = pipeline;
+    const { tenantId, e3, holder, refused } = await sharingTenant(ctx, 2);
+    const then = new Date(ctx.now().getTime() - RESERVATION_LEASE_MS - 60_000);
+    const ticket = { id: randomUUID(), until: new Date(then.getTime() + RESERVATION_LEASE_MS).toISOString() };
+    expect(await ctx.proxies.claim(tenantId, SHARED, holder, ticket, then)).toBe(true);
+    const updated = await assignUserLicenses(ctx, tenantId, refused, {
+      addLicenses: [{ skuId: e3, disabledPlans: [] }],
+      removeLicenses: [],
+    });
+    expect(updated.entries.map((e) => `${e.state}/${e.error}`)).toEqual(['Active/None']);
+    expect((await ctx.proxies.read(tenantId, SHARED)).holder).toBe(refused);
+    await waitIdle(ctx, tenantId);
     expect(await invariantViolations(ctx, tenantId)).toEqual([]);
   });
 });
