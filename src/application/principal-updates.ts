@@ -105,6 +105,7 @@ async function attemptUpdates(
   const owner = `${ctx.instanceId}/${options.reservationId}`;
   const results = new Map<string, PrincipalRecord>();
   const released: Counts = {};
+  /** SKUs whose waiting room may need waking afterwards: waiters written, seats given back by a claim. */
   const waitingSkus = new Set<string>();
   const chunkFates = new Map<string, boolean>();
   let changed = 0;
@@ -177,6 +178,9 @@ async function attemptUpdates(
       await backoff(attempt);
       continue;
     }
+    // Seats reserved by an earlier attempt that this plan no longer needs went back to the counters: waiters
+    // refused while they were reserved are woken like those of any other release.
+    for (const [skuId, n] of Object.entries(claim.returned)) if (n > 0) waitingSkus.add(skuId);
     const withMarkers = claim.outcome === 'claimed';
     // Markers of reservations no longer open can go, on the first attempt only (a concurrent cleaner may have
     // removed some since, which would fail the transaction).
@@ -278,7 +282,7 @@ export async function mailboxHolder(
 /**
  * Automatic healing after writes. Seats: a principal evaluated while seats were short may be written just after
  * another worker freed a seat and looked for waiters, so whoever writes a waiter checks for free seats afterwards
- * and wakes the waiting room itself. Addresses: a mailbox given up (or a claim that came to nothing) frees its
+ * and wakes the waiting room itself; so does a run whose claim gave back seats an earlier attempt reserved. Addresses: a mailbox given up (or a claim that came to nothing) frees its
  * shared proxy addresses, so the other users listing them — refused for UniquenessViolation while it was held —
  * are evaluated again; so is a user written as refused whose addresses turned out free (`MailboxWork.finish`).
  */

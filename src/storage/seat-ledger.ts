@@ -65,6 +65,12 @@ export interface OpenReservation {
 
 export type ClaimOutcome = 'claimed' | 'not-needed' | 'conflict';
 
+export interface ClaimResult {
+  readonly outcome: ClaimOutcome;
+  readonly subscriptions: ReadonlyMap<string, SubscriptionRecord>;
+  readonly returned: Readonly<Counts>;
+}
+
 /**
  * The seat ledger (docs/storage.md, "Seats"): per-SKU counters in the tenant partition, changed only with ETags,
  * and reservations recorded in the same transactions. Work claims the seats it will grant before writing any
@@ -121,7 +127,8 @@ export class SeatLedger {
 
   /**
    * Claims the seats the planned chunks gain (less what the reservation already holds unused) and records the plan.
-   * `conflict` means the counters moved or no longer have room: re-read and re-evaluate.
+   * `conflict` means the counters moved or no longer have room: re-read and re-evaluate. `returned`: seats the
+   * reservation held unused that this plan no longer needs, given back by the claim (waiters may now have them).
    */
   async claim(
     tenantId: string,
@@ -129,7 +136,7 @@ export class SeatLedger {
     open: OpenReservation,
     chunks: readonly ChunkPlan[],
     now: Date,
-  ): Promise<{ outcome: ClaimOutcome; subscriptions: ReadonlyMap<string, SubscriptionRecord> }> {
+  ): Promise<ClaimResult> {
     const gains: Counts = {};
     let loses = false;
     for (const chunk of chunks) {
@@ -141,7 +148,7 @@ export class SeatLedger {
     const hasNet = Object.values(net).some((n) => n !== 0);
     const hasSettled = Object.values(open.settledLoses).some((n) => n > 0);
     if (!hasNet && !loses && !open.existing && !hasSettled) {
-      return { outcome: 'not-needed', subscriptions };
+      return { outcome: 'not-needed', subscriptions, returned: {} };
     }
 
     const claimNow = () => this.claimInTurn(tenantId, subscriptions, open, chunks, net, now);
@@ -155,7 +162,7 @@ export class SeatLedger {
     chunks: readonly ChunkPlan[],
     net: Readonly<Counts>,
     now: Date,
-  ): Promise<{ outcome: ClaimOutcome; subscriptions: ReadonlyMap<string, SubscriptionRecord> }> {
+  ): Promise<ClaimResult> {
     let current = this.freshest(tenantId, subscriptions);
     // Counters remembered by this process may be older than the caller's (a purchase since): no room by them is
     // checked against a fresh read before the claim gives up.
@@ -176,11 +183,11 @@ export class SeatLedger {
         unverified = false;
         continue;
       }
-      if (!hasRoom) return { outcome: 'conflict', subscriptions: current };
+      if (!hasRoom) return { outcome: 'conflict', subscriptions: current, returned: {} };
       for (const skuId of netSkus) {
         const delta = net[skuId] ?? 0;
         const sub = current.get(skuId);
-        if (!sub) return { outcome: 'conflict', subscriptions: current };
+        if (!sub) return { outcome: 'conflict', subscriptions: current, returned: {} };
         const consumedUnits = sub.consumedUnits + delta;
         const next = { ...sub, consumedUnits: Math.max(0, consumedUnits) };
         actions.push(['update', encodeSubscription(tenantId, next), 'Replace', { etag: sub.etag ?? '*' }]);
@@ -202,7 +209,13 @@ export class SeatLedger {
       );
       try {
         const response = await this.tables.tenants.submitTransaction(actions);
-        return { outcome: 'claimed', subscriptions: this.written(tenantId, changedSkus, updated, response) };
+        const returned: Counts = {};
+        for (const skuId of changedSkus) if ((net[skuId] ?? 0) < 0) returned[skuId] = -(net[skuId] ?? 0);
+        return {
+          outcome: 'claimed',
+          subscriptions: this.written(tenantId, changedSkus, updated, response),
+          returned,
+        };
       } catch (error: unknown) {
         if (!isConflict(error)) throw error;
       }
@@ -212,13 +225,13 @@ export class SeatLedger {
       unverified = false;
       const reservation = await this.readReservation(tenantId, open.id);
       if (open.existing && (!reservation || reservation.owner !== open.owner))
-        return { outcome: 'conflict', subscriptions: fresh };
-      if (!open.existing && reservation) return { outcome: 'conflict', subscriptions: fresh };
+        return { outcome: 'conflict', subscriptions: fresh, returned: {} };
+      if (!open.existing && reservation) return { outcome: 'conflict', subscriptions: fresh, returned: {} };
       existing = reservation;
       current = fresh;
       await backoff(Math.min(attempt, 3));
     }
-    return { outcome: 'conflict', subscriptions: current };
+    return { outcome: 'conflict', subscriptions: current, returned: {} };
   }
 
   /**
