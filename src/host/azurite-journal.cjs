@@ -9,13 +9,14 @@
 //   outlives the table writes it made, a table change never loses its message);
 // - a torn or corrupt record ends the journal: what is before it is used, what is after is reported and set aside.
 //
-// Line format: `<crc32 of the rest, 8 hex> <seq> <database> <json>`, json = { o, c, ... }:
+// Line format: `<seq> <database> <json>\n`, json = { o, c, ... }. A record is whole when its line ends (a kill
+// mid-write leaves a last line without its newline), its seq follows the one before, and its JSON parses:
+
 //   o: 'a' collection added (c, opts) · 'x' collection removed · 'i' insert (doc, m = maxId after) ·
 //   'u' update (doc) · 'r' remove (ids) · 'c' collection cleared.
 const fs = require('node:fs');
 const http = require('node:http');
 const path = require('node:path');
-const zlib = require('node:zlib');
 
 const SEGMENT_PREFIX = '__gbl_journal__.';
 const SEGMENT_SUFFIX = '.log';
@@ -23,10 +24,6 @@ const SEGMENT_SUFFIX = '.log';
 const SEGMENT_BYTES = 64 * 1024 * 1024;
 const READ_CHUNK = 8 * 1024 * 1024;
 const FLUSH_EVERY_MS = 50;
-
-function crcOf(text) {
-  return (zlib.crc32(text) >>> 0).toString(16).padStart(8, '0');
-}
 
 function segmentName(firstSeq) {
   return `${SEGMENT_PREFIX}${String(firstSeq).padStart(16, '0')}${SEGMENT_SUFFIX}`;
@@ -61,18 +58,15 @@ function forEachLine(file, onLine) {
   }
 }
 
-/** A record's parts, or undefined when the line is torn or corrupt. */
+/** A record's parts, or undefined when the line is not a record (its JSON is parsed when it is replayed). */
 function parseLine(line) {
-  const space = line.indexOf(' ');
-  if (space !== 8) return undefined;
-  const rest = line.slice(9);
-  if (crcOf(rest) !== line.slice(0, 8)) return undefined;
-  const second = rest.indexOf(' ');
-  const third = rest.indexOf(' ', second + 1);
-  if (second <= 0 || third <= second) return undefined;
-  const seq = Number(rest.slice(0, second));
+  const first = line.indexOf(' ');
+  const second = line.indexOf(' ', first + 1);
+  if (first <= 0 || second <= first || line.charCodeAt(second + 1) !== 123 || !line.endsWith('}'))
+    return undefined;
+  const seq = Number(line.slice(0, first));
   if (!Number.isSafeInteger(seq)) return undefined;
-  return { seq, db: rest.slice(second + 1, third), json: rest.slice(third + 1) };
+  return { seq, db: line.slice(first + 1, second), json: line.slice(second + 1) };
 }
 
 class Journal {
@@ -178,8 +172,7 @@ class Journal {
   append(db, record) {
     if (this.suppressed > 0) return;
     this.seq += 1;
-    const rest = `${this.seq} ${db} ${JSON.stringify(record)}`;
-    const line = `${crcOf(rest)} ${rest}\n`;
+    const line = `${this.seq} ${db} ${JSON.stringify(record)}\n`;
     this.pending.push(line);
     this.pendingBytes += line.length;
     if (!this.timer) this.timer = setTimeout(() => this.flush(), FLUSH_EVERY_MS);
@@ -242,7 +235,15 @@ class Journal {
           const record = parseLine(line);
           if (!record) return false;
           if (record.db !== key || record.seq <= fromSeq) return true;
-          const change = JSON.parse(record.json);
+          let change;
+          try {
+            change = JSON.parse(record.json);
+          } catch {
+            this.report(
+              `Azurite journal: record #${record.seq} of ${key} is corrupt; ${key} is restored up to it.`,
+            );
+            return false;
+          }
           if (applyChange(db, Loki, change)) applied += 1;
           else {
             skipped += 1;
@@ -329,7 +330,8 @@ function installJournal(Loki, journal) {
     const result = insertOne.call(this, doc, bulkInsert);
     const db = dbOf(this);
     if (db !== undefined && result !== undefined && result !== null) {
-      const stored = this.get(result.$loki);
+      // Without cloning (Azurite never clones) the returned object is the stored one.
+      const stored = this.cloneObjects ? this.get(result.$loki) : result;
       if (stored) journal.append(db, { o: 'i', c: this.name, doc: stored, m: this.maxId });
     }
     return result;
@@ -340,7 +342,7 @@ function installJournal(Loki, journal) {
     const result = update.call(this, doc);
     const db = dbOf(this);
     if (db !== undefined && !Array.isArray(doc) && doc && doc.$loki !== undefined) {
-      const stored = this.get(doc.$loki);
+      const stored = this.cloneObjects ? this.get(doc.$loki) : doc;
       if (stored) journal.append(db, { o: 'u', c: this.name, doc: stored });
     }
     return result;
