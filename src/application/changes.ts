@@ -6,9 +6,11 @@ import type { MemberOfEntry, PrincipalRecord, RemovedMembership } from '../stora
 import { isConflict } from '../storage/properties.js';
 import { backoff } from '../storage/seat-ledger.js';
 import type { AppContext } from './context.js';
-import { healReleased, registerProxyAddresses, releaseName } from './directory.js';
+import { healReleased } from './healing.js';
 import type { Change, ChangesMessage, MembershipChange } from './messages.js';
+import { releaseName } from './names.js';
 import { updatePrincipals } from './principal-updates.js';
+import { registerProxyAddresses } from './proxy-addresses.js';
 
 /** Tombstones of ended memberships are kept this long, to ignore late or replayed notifications. */
 const TOMBSTONE_DAYS = 7;

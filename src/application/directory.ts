@@ -1,7 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { nameReservationTimeoutMs } from '../config/settings.js';
 import { encodeGroup, type GroupRecord, readGroup } from '../storage/group-records.js';
-import { userNameKey } from '../storage/keys.js';
 import { bucketOf, type MemberKind } from '../storage/members.js';
 import { readPrincipal } from '../storage/principal-reads.js';
 import {
@@ -10,13 +8,15 @@ import {
   type PrincipalRecord,
   type Profile,
 } from '../storage/principal-records.js';
-import { getRow, getString, isConflict } from '../storage/properties.js';
+import { isConflict } from '../storage/properties.js';
 import { readTenant, readTenantPartition } from '../storage/tenant-records.js';
 import { applyChanges } from './changes.js';
 import type { AppContext } from './context.js';
 import { ConflictError, InvalidRequestError, NotFoundError } from './errors.js';
-import { healRequest } from './messages.js';
+import { healReleased } from './healing.js';
+import { releaseName, reserveName, resolveUserPrincipalName } from './names.js';
 import { updatePrincipals } from './principal-updates.js';
+import { registerProxyAddresses } from './proxy-addresses.js';
 
 export interface NewUser {
   readonly id?: string;
@@ -62,72 +62,8 @@ export interface NewDevice {
   readonly createdDateTime?: string;
 }
 
-export const UPN_TAKEN = 'Another object with the same value for property userPrincipalName already exists.';
-
 async function requireTenant(ctx: AppContext, tenantId: string): Promise<void> {
   if (!(await readTenant(ctx.tables, tenantId))) throw new NotFoundError(tenantId);
-}
-
-/** Reserves a user principal name for an id; the names table makes it unique per tenant. */
-export async function reserveName(ctx: AppContext, tenantId: string, upn: string, id: string): Promise<void> {
-  const key = userNameKey(tenantId, upn);
-  const table = ctx.tables.namesFor(key.partitionKey);
-  try {
-    await table.createEntity({ ...key, id });
-  } catch (error: unknown) {
-    if (!isConflict(error)) throw error;
-    if (!(await claimNameHeldByNobody(ctx, tenantId, key, id))) throw new ConflictError(UPN_TAKEN);
-  }
-}
-
-/**
- * Whether `id` holds a name that was found taken: already its own, or a stale reservation taken over. A name is
- * written before its user (different partitions, so no transaction holds both); a request that dies between the
- * two — a crash, a killed store — leaves the name pointing at a user that does not exist, and its retry would be
- * refused for ever. No request writes after the host's function timeout, so a name older than that whose user does
- * not exist is free: it is taken over with its ETag (one taker wins).
- */
-export async function claimNameHeldByNobody(
-  ctx: AppContext,
-  tenantId: string,
-  key: { readonly partitionKey: string; readonly rowKey: string },
-  id: string,
-): Promise<boolean> {
-  const table = ctx.tables.namesFor(key.partitionKey);
-  const row = await getRow(table, key.partitionKey, key.rowKey);
-  if (!row) return false;
-  const holder = getString(row, 'id');
-  if (holder === id) return true;
-  const reservedAt = Date.parse(getString(row, 'timestamp') ?? '');
-  if (!Number.isFinite(reservedAt) || ctx.now().getTime() - reservedAt < nameReservationTimeoutMs())
-    return false;
-  if (holder !== undefined && (await readPrincipal(ctx.tables, tenantId, holder))) return false;
-  try {
-    await table.updateEntity({ ...key, id }, 'Replace', { etag: row.etag ?? '' });
-    return true;
-  } catch (error: unknown) {
-    if (isConflict(error)) return false;
-    throw error;
-  }
-}
-
-export async function releaseName(ctx: AppContext, tenantId: string, upn: string): Promise<void> {
-  const key = userNameKey(tenantId, upn);
-  await ctx.tables
-    .namesFor(key.partitionKey)
-    .deleteEntity(key.partitionKey, key.rowKey)
-    .catch(() => undefined);
-}
-
-/** The id a user principal name belongs to, if any. */
-export async function resolveUserPrincipalName(
-  ctx: AppContext,
-  tenantId: string,
-  upn: string,
-): Promise<string | undefined> {
-  const key = userNameKey(tenantId, upn);
-  const row = await getRow(ctx.tables.namesFor(key.partitionKey), key.partitionKey, key.rowKey);
-  return row ? getString(row, 'id') : undefined;
 }
 
 export function newUserRecord(tenantId: string, input: NewUser, now: string): PrincipalRecord {
@@ -173,58 +109,6 @@ export async function createUser(
     if (isConflict(error)) throw new ConflictError(`Another object with id ${record.id} already exists.`);
     throw error;
   }
-}
-
-/**
- * Records a user's proxy addresses and flags every user that now shares one with someone else (or no longer
- * does): only flagged users are checked for uniqueness when their licenses are evaluated.
- */
-export async function registerProxyAddresses(
-  ctx: AppContext,
-  tenantId: string,
-  user: PrincipalRecord,
-  previous: readonly string[],
-): Promise<PrincipalRecord | undefined> {
-  const current = user.proxyAddresses;
-  if (previous.length === 0 && current.length === 0) return undefined;
-  const sharing = await ctx.proxies.register(tenantId, user.id, previous, current);
-  const affected = new Set<string>([user.id]);
-  for (const users of sharing.values()) for (const u of users) affected.add(u);
-  const currentLower = new Set(current.map((a) => a.toLowerCase()));
-  let updated: PrincipalRecord | undefined;
-  for (const id of affected) {
-    const shares = await sharesAnAddress(ctx, tenantId, id, id === user.id ? [...currentLower] : undefined);
-    // Most users share nothing and already say so: no write. Others are re-evaluated with the new flag (and
-    // the new owners of an address may now get a mailbox).
-    if (id === user.id && shares === user.sharedProxy && users(sharing).size <= 1 && previous.length === 0)
-      continue;
-    const result = await updatePrincipals(ctx, tenantId, [id], {
-      reservationId: randomUUID(),
-      mutate: (record) => (record.sharedProxy === shares ? record : { ...record, sharedProxy: shares }),
-    });
-    if (id === user.id) updated = result.records.get(id);
-  }
-  return updated;
-}
-
-function users(sharing: ReadonlyMap<string, readonly string[]>): Set<string> {
-  const all = new Set<string>();
-  for (const list of sharing.values()) for (const u of list) all.add(u);
-  return all;
-}
-
-async function sharesAnAddress(
-  ctx: AppContext,
-  tenantId: string,
-  userId: string,
-  addresses?: string[],
-): Promise<boolean> {
-  const list = addresses ?? (await readPrincipal(ctx.tables, tenantId, userId))?.proxyAddresses ?? [];
-  for (const address of list) {
-    const row = await ctx.proxies.read(tenantId, address);
-    if (row.users.some((u) => u !== userId)) return true;
-  }
-  return false;
 }
 
 export async function getPrincipal(
@@ -286,22 +170,6 @@ export async function updateUser(
     updated = (await registerProxyAddresses(ctx, tenantId, updated, before.proxyAddresses)) ?? updated;
   }
   return updated;
-}
-
-/** Seats came back: wake the waiting room for each SKU (healing decides whether anyone moves). */
-export async function healReleased(
-  ctx: AppContext,
-  tenantId: string,
-  released: Readonly<Record<string, number>>,
-): Promise<void> {
-  const skuIds = Object.entries(released)
-    .filter(([, n]) => n > 0)
-    .map(([skuId]) => skuId);
-  if (skuIds.length === 0) return;
-  await ctx.queues.sendAll(
-    'heal',
-    skuIds.map((skuId) => healRequest(tenantId, skuId, ctx.now())),
-  );
 }
 
 export async function createGroup(ctx: AppContext, tenantId: string, input: NewGroup): Promise<GroupRecord> {

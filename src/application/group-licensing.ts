@@ -24,8 +24,9 @@ import {
   readTenantPartition,
 } from '../storage/tenant-records.js';
 import type { AppContext } from './context.js';
-import { getGroup, healReleased } from './directory.js';
+import { getGroup } from './directory.js';
 import { LicensingRefusedError, NotFoundError } from './errors.js';
+import { healReleased } from './healing.js';
 import type { GroupJobMessage, GroupPageMessage } from './messages.js';
 import { updatePrincipals } from './principal-updates.js';
 

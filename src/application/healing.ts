@@ -87,3 +87,19 @@ export async function heal(ctx: AppContext, message: HealMessage, messageId: str
   }
   await recordHealPass(ctx.tables, tenantId, skuId, startedAt);
 }
+
+/** Seats came back: wake the waiting room for each SKU (healing decides whether anyone moves). */
+export async function healReleased(
+  ctx: AppContext,
+  tenantId: string,
+  released: Readonly<Record<string, number>>,
+): Promise<void> {
+  const skuIds = Object.entries(released)
+    .filter(([, n]) => n > 0)
+    .map(([skuId]) => skuId);
+  if (skuIds.length === 0) return;
+  await ctx.queues.sendAll(
+    'heal',
+    skuIds.map((skuId) => healRequest(tenantId, skuId, ctx.now())),
+  );
+}

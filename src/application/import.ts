@@ -10,9 +10,10 @@ import { encodePrincipal, type MemberOfEntry, type PrincipalRecord } from '../st
 import { isConflict } from '../storage/properties.js';
 import { readTenant, readTenantPartition } from '../storage/tenant-records.js';
 import type { AppContext } from './context.js';
-import { claimNameHeldByNobody, newUserRecord } from './directory.js';
+import { newUserRecord } from './directory.js';
 import { NotFoundError } from './errors.js';
 import { reprocessGroup } from './group-licensing.js';
+import { claimNameHeldByNobody } from './names.js';
 import { updatePrincipals } from './principal-updates.js';
 
 const guid = z

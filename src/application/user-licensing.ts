@@ -8,8 +8,9 @@ import type { PrincipalRecord } from '../storage/principal-records.js';
 import { readTenantPartition } from '../storage/tenant-records.js';
 import { applyChanges } from './changes.js';
 import type { AppContext } from './context.js';
-import { findUser, getPrincipal, healReleased } from './directory.js';
+import { findUser, getPrincipal } from './directory.js';
 import { LicensingRefusedError, NotFoundError } from './errors.js';
+import { healReleased } from './healing.js';
 import { mailboxHolder, updatePrincipals } from './principal-updates.js';
 
 /**

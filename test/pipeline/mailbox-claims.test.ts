@@ -5,7 +5,7 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AppContext } from '../../src/application/context.js';
-import { healReleased } from '../../src/application/directory.js';
+import { healReleased } from '../../src/application/healing.js';
 import { updatePrincipals } from '../../src/application/principal-updates.js';
 import { sweep } from '../../src/application/sweep.js';
 import { assignUserLicenses } from '../../src/application/user-licensing.js';

@@ -4,7 +4,7 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AppContext } from '../../src/application/context.js';
-import { healReleased } from '../../src/application/directory.js';
+import { healReleased } from '../../src/application/healing.js';
 import { updatePrincipals } from '../../src/application/principal-updates.js';
 import { readPrincipal } from '../../src/storage/principal-reads.js';
 import type { PrincipalRecord } from '../../src/storage/principal-records.js';

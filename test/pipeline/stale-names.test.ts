@@ -4,8 +4,9 @@
 import { randomUUID } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { type AppContext, createContext } from '../../src/application/context.js';
-import { createUser, resolveUserPrincipalName, UPN_TAKEN } from '../../src/application/directory.js';
+import { createUser } from '../../src/application/directory.js';
 import { importDirectory } from '../../src/application/import.js';
+import { resolveUserPrincipalName, UPN_TAKEN } from '../../src/application/names.js';
 import { userNameKey } from '../../src/storage/keys.js';
 import { uniqueName } from '../support/index.js';
 import { newTenant, productEnv } from './support.js';
