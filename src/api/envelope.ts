@@ -4,9 +4,9 @@ import {
   InvalidRequestError,
   LicensingRefusedError,
   NotFoundError,
+  StorageContentionError,
 } from '../application/errors.js';
 import { TenantNotFoundError } from '../application/principal-updates.js';
-import { StorageContentionError } from '../storage/seat-ledger.js';
 
 /** What an API handler returns; the HTTP adapter (or `$batch`) turns it into a response. */
 export interface ApiResponse {

@@ -13,8 +13,8 @@ import {
   removePassword,
   updateApplication,
 } from '../application/applications.js';
+import type { ApplicationRecord, PasswordCredentialRecord } from '../application/records.js';
 import { GUID_PATTERN, isGuid } from '../engine/ids.js';
-import type { ApplicationRecord, PasswordCredentialRecord } from '../storage/identity.js';
 import { GraphError } from './envelope.js';
 import { parseBody } from './graph/body.js';
 import { parseJsonBody } from './http-adapter.js';

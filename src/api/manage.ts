@@ -3,6 +3,7 @@ import type { HttpRequest, HttpResponseInit, InvocationContext } from '@azure/fu
 import { z } from 'zod';
 import { type AppContext, appContext } from '../application/context.js';
 import { importDirectory, importLine } from '../application/import.js';
+import type { TenantRecord } from '../application/records.js';
 import { tenantActivity } from '../application/tenant-snapshot.js';
 import {
   createTenant,
@@ -13,7 +14,6 @@ import {
 } from '../application/tenants.js';
 import { settings } from '../config/settings.js';
 import { isGuid } from '../engine/ids.js';
-import type { TenantRecord } from '../storage/tenant-records.js';
 import {
   type ApiResponse,
   badRequest,

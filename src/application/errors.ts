@@ -35,3 +35,11 @@ export class ConflictError extends Error {
     this.name = 'ConflictError';
   }
 }
+
+/** Storage stayed contended (optimistic writes kept losing) after every retry; the caller should retry shortly. */
+export class StorageContentionError extends Error {
+  constructor(what: string, attempts: number) {
+    super(`${what}: still contended after ${attempts} attempts; retry shortly.`);
+    this.name = 'StorageContentionError';
+  }
+}

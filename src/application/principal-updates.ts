@@ -21,7 +21,6 @@ import {
   type Counts,
   RESERVATION_LEASE_MS,
   reservationOfMarker,
-  StorageContentionError,
 } from '../storage/seat-ledger.js';
 import {
   readTenantPartition,
@@ -30,6 +29,7 @@ import {
   type TenantPartition,
 } from '../storage/tenant-records.js';
 import type { AppContext } from './context.js';
+import { StorageContentionError } from './errors.js';
 import { type ChangesMessage, healRequest } from './messages.js';
 
 export class TenantNotFoundError extends Error {

@@ -7,6 +7,8 @@ export type Guid = string;
 export type IsoTime = string;
 
 export type PrincipalKind = 'user' | 'device';
+/** What a group's member can be: a user, a device or (nesting) another group. */
+export type MemberKind = PrincipalKind | 'group';
 
 /** Graph `licenseAssignmentState.error` values (rules.md §3, in check order, plus the removal-time hold). */
 export const LICENSE_ERRORS = [

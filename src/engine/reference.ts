@@ -11,6 +11,7 @@ import type {
   IsoTime,
   LicenseEntry,
   LicenseSource,
+  MemberKind,
   PrepaidUnits,
   PrincipalFacts,
   PrincipalKind,
@@ -45,8 +46,6 @@ interface GroupRecord {
   memberOf: MembershipEdge[];
   members: Map<Guid, { kind: PrincipalKind | 'group'; joinedAt: IsoTime }>;
 }
-
-export type MemberKind = PrincipalKind | 'group';
 
 /**
  * The reference implementation of incremental processing: one worker, the whole tenant in memory, every change

@@ -1,6 +1,6 @@
 import { z } from 'zod';
+import type { GroupRecord } from '../application/records.js';
 import { groupPartition, odata, tenantRangeEnd } from './keys.js';
-import type { MemberOfEntry, RemovedMembership } from './principal-records.js';
 import {
   getBoolean,
   getJson,
@@ -13,22 +13,7 @@ import {
 } from './properties.js';
 import type { StorageTables } from './tables.js';
 
-/** A group as stored (its license assignment lives in the tenant partition, see tenant-records.ts). */
-export interface GroupRecord {
-  readonly tenantId: string;
-  readonly id: string;
-  readonly displayName: string;
-  readonly description: string | null;
-  readonly mailNickname: string;
-  readonly securityEnabled: boolean;
-  readonly mailEnabled: boolean;
-  readonly groupTypes: readonly string[];
-  readonly createdDateTime: string;
-  /** Groups this group is a direct member of (nesting, which device licenses follow). */
-  readonly memberOf: readonly MemberOfEntry[];
-  readonly removedMemberships: readonly RemovedMembership[];
-  readonly etag?: string;
-}
+export type { GroupRecord };
 
 const memberOfSchema = z.array(
   z.object({ g: z.string(), t: z.string(), b: z.number().int(), q: z.number().optional() }),

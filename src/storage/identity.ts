@@ -3,6 +3,8 @@
 // `~authority` / `signingKey` — the RSA key every instance signs tokens with (created once, by whoever is first).
 import type { TableClient } from '@azure/data-tables';
 import { z } from 'zod';
+import { StorageContentionError } from '../application/errors.js';
+import type { ApplicationRecord, PasswordCredentialRecord } from '../application/records.js';
 import {
   getJson,
   getRow,
@@ -14,31 +16,8 @@ import {
   requireJson,
   requireString,
 } from './properties.js';
-import { StorageContentionError } from './seat-ledger.js';
 
-export interface PasswordCredentialRecord {
-  readonly keyId: string;
-  readonly displayName: string | null;
-  /** The first three characters of the secret, as Entra shows them. */
-  readonly hint: string;
-  /** SHA-256 of the secret (base64): secrets are 256-bit random, so a fast hash leaves nothing to guess. */
-  readonly secretHash: string;
-  readonly startDateTime: string;
-  readonly endDateTime: string;
-}
-
-export interface ApplicationRecord {
-  readonly tenantId: string;
-  readonly appId: string;
-  /** The object id (Graph's `application.id`); also the service principal's id in tokens (`oid`, `sub`). */
-  readonly id: string;
-  readonly displayName: string;
-  /** Application permissions granted (the `roles` claim of its tokens). */
-  readonly roles: readonly string[];
-  readonly passwordCredentials: readonly PasswordCredentialRecord[];
-  readonly createdDateTime: string;
-  readonly etag?: string;
-}
+export type { ApplicationRecord, PasswordCredentialRecord };
 
 /** The private key as a JWK (RSA), with the id tokens name it by. */
 export interface SigningKeyRecord {

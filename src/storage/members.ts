@@ -1,4 +1,5 @@
 import type { TransactionAction } from '@azure/data-tables';
+import type { MemberKind, MemberRef } from '../application/records.js';
 import { bucketRowKey, membersPartition, odata, SHARD_COUNT, shardOf } from './keys.js';
 import {
   getLongString,
@@ -12,13 +13,7 @@ import {
 import { backoff } from './seat-ledger.js';
 import type { StorageTables } from './tables.js';
 
-export type MemberKind = 'user' | 'device' | 'group';
-
-export interface MemberRef {
-  readonly id: string;
-  readonly kind: MemberKind;
-  readonly joinedAt: string;
-}
+export type { MemberKind, MemberRef };
 
 const HEADER_ROW = 'h';
 /** Up to this many touched buckets are point-read; more are read with one range query. */

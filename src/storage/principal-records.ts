@@ -1,71 +1,16 @@
 import { z } from 'zod';
-import {
-  type Catalog,
-  type DirectLicense,
-  effectiveLicenses,
-  LICENSE_ERRORS,
-  type LicenseEntry,
-  type PrincipalFacts,
-  type PrincipalKind,
-} from '../engine/index.js';
+import type {
+  DeviceProperties,
+  MemberOfEntry,
+  PrincipalRecord,
+  Profile,
+  RemovedMembership,
+} from '../application/records.js';
+import { type Catalog, effectiveLicenses, LICENSE_ERRORS, type PrincipalFacts } from '../engine/index.js';
 import { guidProperty, principalPartition } from './keys.js';
 import { CorruptEntityError, getBoolean, getJson, getString, putJson, type RawEntity } from './properties.js';
 
-/** A membership as recorded on the member: the source of truth for "M is in G". */
-export interface MemberOfEntry {
-  readonly groupId: string;
-  readonly joinedAt: string;
-  /** The bucket of the group's member list that holds this member. */
-  readonly bucket: number;
-  /** The last change-notification sequence applied to this membership (for reordering), if any. */
-  readonly sequence?: number;
-}
-
-/** A membership that ended, remembered for a while so a replayed or late "add" cannot resurrect it. */
-export interface RemovedMembership {
-  readonly groupId: string;
-  readonly removedAt: string;
-  readonly sequence?: number;
-}
-
-export interface DeviceProperties {
-  readonly deviceId: string;
-  readonly operatingSystem: string;
-  readonly operatingSystemVersion: string;
-  readonly alternativeSecurityIds: readonly unknown[];
-}
-
-/** Graph properties the directory mirror keeps but licensing does not read. */
-export type Profile = Readonly<Record<string, string | number | boolean | null | readonly string[]>>;
-
-/** A user or device as stored: directory facts, memberships and license state in one row. */
-export interface PrincipalRecord {
-  readonly tenantId: string;
-  readonly id: string;
-  readonly kind: PrincipalKind;
-  readonly displayName: string;
-  readonly userPrincipalName: string | null;
-  readonly mailNickname: string | null;
-  readonly usageLocation: string | null;
-  readonly proxyAddresses: readonly string[];
-  readonly accountEnabled: boolean;
-  readonly department: string | null;
-  readonly device: DeviceProperties | null;
-  readonly profile: Profile;
-  readonly createdDateTime: string;
-  /** Set while soft-deleted. */
-  readonly deletedDateTime: string | null;
-  readonly directLicenses: readonly DirectLicense[];
-  readonly memberOf: readonly MemberOfEntry[];
-  readonly removedMemberships: readonly RemovedMembership[];
-  readonly entries: readonly LicenseEntry[];
-  readonly mailboxActive: boolean;
-  /** One of its proxy addresses is shared with another user, so mailbox grants must claim it. */
-  readonly sharedProxy: boolean;
-  /** The sequence of the last lifecycle notification applied (soft delete, restore), for ordering replays. */
-  readonly lifecycleSequence?: number;
-  readonly etag?: string;
-}
+export type { DeviceProperties, MemberOfEntry, PrincipalRecord, Profile, RemovedMembership };
 
 export function factsOf(record: PrincipalRecord): PrincipalFacts {
   return {

@@ -1,4 +1,5 @@
 import type { TransactionAction } from '@azure/data-tables';
+import { StorageContentionError } from '../application/errors.js';
 import { totalUnits } from '../engine/index.js';
 import { getRow, hasStatus, isConflict } from './properties.js';
 import type { StorageTables } from './tables.js';
@@ -35,13 +36,6 @@ export type Counts = Record<string, number>;
  * Optimistic concurrency lost too many times in a row: other workers kept changing the same rows (seat counters,
  * principals). Nothing is half-done that a retry would not finish, so callers answer "try again" (HTTP 503).
  */
-export class StorageContentionError extends Error {
-  constructor(what: string, attempts: number) {
-    super(`${what}: still contended after ${attempts} attempts; retry shortly.`);
-    this.name = 'StorageContentionError';
-  }
-}
-
 export class ReservationBusyError extends Error {
   constructor(id: string) {
     super(`Seat reservation ${id} is being worked on by another instance; retry later.`);

@@ -1,12 +1,6 @@
 import { z } from 'zod';
-import type {
-  GroupLicenseAssignment,
-  LicenseErrorHealing,
-  PrepaidUnits,
-  ProcessingState,
-  Subscription,
-  TenantSettings,
-} from '../engine/index.js';
+import type { GroupLicenseRecord, SubscriptionRecord, TenantRecord } from '../application/records.js';
+import type { PrepaidUnits, ProcessingState, TenantSettings } from '../engine/index.js';
 import { odata } from './keys.js';
 import {
   CorruptEntityError,
@@ -21,37 +15,7 @@ import {
 } from './properties.js';
 import type { StorageTables } from './tables.js';
 
-/** The tenant row. */
-export interface TenantRecord {
-  readonly id: string;
-  readonly displayName: string;
-  readonly countryLetterCode: string;
-  readonly licenseErrorHealing: LicenseErrorHealing;
-  /** The secret every change notification for this tenant must carry. */
-  readonly clientState: string;
-  readonly createdDateTime: string;
-  readonly etag?: string;
-}
-
-/** A subscription row: what was bought, and the seat counter that guards it. */
-export interface SubscriptionRecord extends Subscription {
-  readonly createdDateTime: string;
-  readonly etag?: string;
-}
-
-/** A group's license assignment and the state of its processing (rules.md §4). */
-export interface GroupLicenseRecord {
-  readonly groupId: string;
-  readonly licenses: readonly GroupLicenseAssignment[];
-  readonly licensedSince: string | null;
-  /** The job that processes the latest change; older jobs see they are superseded and stop. */
-  readonly jobId: string | null;
-  readonly processingState: ProcessingState;
-  readonly updatedDateTime: string;
-  /** Work for this group that failed for good (a poisoned message), shown to admins until the next change. */
-  readonly lastFailure?: string | null;
-  readonly etag?: string;
-}
+export type { GroupLicenseRecord, SubscriptionRecord, TenantRecord };
 
 /** A planned write of one chunk of principal rows, and the seats it takes and gives back. */
 export interface ChunkPlan {

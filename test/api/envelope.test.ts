@@ -1,7 +1,7 @@
 // How handler failures become Graph errors: contention is a retryable 503, the unexpected a 500 without internals.
 import { describe, expect, it } from 'vitest';
 import { requestIds, toErrorResponse } from '../../src/api/envelope.js';
-import { StorageContentionError } from '../../src/storage/seat-ledger.js';
+import { StorageContentionError } from '../../src/application/errors.js';
 
 describe('toErrorResponse', () => {
   it('answers lost optimistic races with 503 serviceNotAvailable and Retry-After, as Graph does when busy', () => {

@@ -3,6 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { applyChanges } from '../../src/application/changes.js';
 import type { AppContext } from '../../src/application/context.js';
 import { addMember } from '../../src/application/directory.js';
+import { StorageContentionError } from '../../src/application/errors.js';
 import { assignGroupLicenses, processingDetails } from '../../src/application/group-licensing.js';
 import { heal } from '../../src/application/healing.js';
 import { type Change, type GroupPageMessage, healRequest } from '../../src/application/messages.js';
@@ -13,7 +14,6 @@ import { readWaiters } from '../../src/storage/bookkeeping.js';
 import { principalPartition } from '../../src/storage/keys.js';
 import { readPrincipal } from '../../src/storage/principal-reads.js';
 import { PrincipalWriter } from '../../src/storage/principal-writer.js';
-import { StorageContentionError } from '../../src/storage/seat-ledger.js';
 import { encodeSubscription, readTenantPartition, recordHealPass } from '../../src/storage/tenant-records.js';
 import {
   buy,

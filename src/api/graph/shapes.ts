@@ -1,7 +1,10 @@
+import type {
+  GroupLicenseRecord,
+  GroupRecord,
+  PrincipalRecord,
+  SubscriptionRecord,
+} from '../../application/records.js';
 import { type Catalog, effectiveLicenses, type LicenseEntry } from '../../engine/index.js';
-import type { GroupRecord } from '../../storage/group-records.js';
-import type { PrincipalRecord } from '../../storage/principal-records.js';
-import type { GroupLicenseRecord, SubscriptionRecord } from '../../storage/tenant-records.js';
 
 /** Graph `user` properties returned without `$select` (Graph's default set). */
 export const USER_DEFAULTS = [

@@ -1,0 +1,152 @@
+import type {
+  DirectLicense,
+  GroupLicenseAssignment,
+  LicenseEntry,
+  LicenseErrorHealing,
+  MemberKind,
+  PrincipalKind,
+  ProcessingState,
+  Subscription,
+} from '../engine/index.js';
+
+export type { MemberKind };
+
+/*
+ * The records the use cases work with: the directory, the tenant's licensing and its app registrations, as plain
+ * data. The storage adapters encode and decode them (src/storage); the HTTP edge shapes them for Graph (src/api).
+ */
+
+/** A membership as recorded on the member: the source of truth for "M is in G". */
+export interface MemberOfEntry {
+  readonly groupId: string;
+  readonly joinedAt: string;
+  /** The bucket of the group's member list that holds this member. */
+  readonly bucket: number;
+  /** The last change-notification sequence applied to this membership (for reordering), if any. */
+  readonly sequence?: number;
+}
+
+/** A membership that ended, remembered for a while so a replayed or late "add" cannot resurrect it. */
+export interface RemovedMembership {
+  readonly groupId: string;
+  readonly removedAt: string;
+  readonly sequence?: number;
+}
+
+export interface DeviceProperties {
+  readonly deviceId: string;
+  readonly operatingSystem: string;
+  readonly operatingSystemVersion: string;
+  readonly alternativeSecurityIds: readonly unknown[];
+}
+
+/** Graph properties the directory mirror keeps but licensing does not read. */
+export type Profile = Readonly<Record<string, string | number | boolean | null | readonly string[]>>;
+
+/** A user or device as stored: directory facts, memberships and license state in one row. */
+export interface PrincipalRecord {
+  readonly tenantId: string;
+  readonly id: string;
+  readonly kind: PrincipalKind;
+  readonly displayName: string;
+  readonly userPrincipalName: string | null;
+  readonly mailNickname: string | null;
+  readonly usageLocation: string | null;
+  readonly proxyAddresses: readonly string[];
+  readonly accountEnabled: boolean;
+  readonly department: string | null;
+  readonly device: DeviceProperties | null;
+  readonly profile: Profile;
+  readonly createdDateTime: string;
+  /** Set while soft-deleted. */
+  readonly deletedDateTime: string | null;
+  readonly directLicenses: readonly DirectLicense[];
+  readonly memberOf: readonly MemberOfEntry[];
+  readonly removedMemberships: readonly RemovedMembership[];
+  readonly entries: readonly LicenseEntry[];
+  readonly mailboxActive: boolean;
+  /** One of its proxy addresses is shared with another user, so mailbox grants must claim it. */
+  readonly sharedProxy: boolean;
+  /** The sequence of the last lifecycle notification applied (soft delete, restore), for ordering replays. */
+  readonly lifecycleSequence?: number;
+  readonly etag?: string;
+}
+
+/** A group as stored (its license assignment lives in the tenant partition, see tenant-records.ts). */
+export interface GroupRecord {
+  readonly tenantId: string;
+  readonly id: string;
+  readonly displayName: string;
+  readonly description: string | null;
+  readonly mailNickname: string;
+  readonly securityEnabled: boolean;
+  readonly mailEnabled: boolean;
+  readonly groupTypes: readonly string[];
+  readonly createdDateTime: string;
+  /** Groups this group is a direct member of (nesting, which device licenses follow). */
+  readonly memberOf: readonly MemberOfEntry[];
+  readonly removedMemberships: readonly RemovedMembership[];
+  readonly etag?: string;
+}
+
+/** The tenant row. */
+export interface TenantRecord {
+  readonly id: string;
+  readonly displayName: string;
+  readonly countryLetterCode: string;
+  readonly licenseErrorHealing: LicenseErrorHealing;
+  /** The secret every change notification for this tenant must carry. */
+  readonly clientState: string;
+  readonly createdDateTime: string;
+  readonly etag?: string;
+}
+
+/** A subscription row: what was bought, and the seat counter that guards it. */
+export interface SubscriptionRecord extends Subscription {
+  readonly createdDateTime: string;
+  readonly etag?: string;
+}
+
+/** A group's license assignment and the state of its processing (rules.md §4). */
+export interface GroupLicenseRecord {
+  readonly groupId: string;
+  readonly licenses: readonly GroupLicenseAssignment[];
+  readonly licensedSince: string | null;
+  /** The job that processes the latest change; older jobs see they are superseded and stop. */
+  readonly jobId: string | null;
+  readonly processingState: ProcessingState;
+  readonly updatedDateTime: string;
+  /** Work for this group that failed for good (a poisoned message), shown to admins until the next change. */
+  readonly lastFailure?: string | null;
+  readonly etag?: string;
+}
+
+export interface PasswordCredentialRecord {
+  readonly keyId: string;
+  readonly displayName: string | null;
+  /** The first three characters of the secret, as Entra shows them. */
+  readonly hint: string;
+  /** SHA-256 of the secret (base64): secrets are 256-bit random, so a fast hash leaves nothing to guess. */
+  readonly secretHash: string;
+  readonly startDateTime: string;
+  readonly endDateTime: string;
+}
+
+export interface ApplicationRecord {
+  readonly tenantId: string;
+  readonly appId: string;
+  /** The object id (Graph's `application.id`); also the service principal's id in tokens (`oid`, `sub`). */
+  readonly id: string;
+  readonly displayName: string;
+  /** Application permissions granted (the `roles` claim of its tokens). */
+  readonly roles: readonly string[];
+  readonly passwordCredentials: readonly PasswordCredentialRecord[];
+  readonly createdDateTime: string;
+  readonly etag?: string;
+}
+
+export interface MemberRef {
+  readonly id: string;
+  readonly kind: MemberKind;
+  readonly joinedAt: string;
+}
