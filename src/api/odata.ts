@@ -1,4 +1,5 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
+import type { TextCondition } from '../application/queries.js';
 import { settings } from '../config/settings.js';
 import { GUID_TEXT } from '../engine/ids.js';
 import { badRequest, unsupportedQuery } from './envelope.js';
@@ -180,6 +181,14 @@ export type FilterClause =
       readonly value: string;
     }
   | { readonly kind: 'startswith'; readonly property: string; readonly value: string };
+
+/** A string clause on `property` (`eq` or `startswith`), as the listings' text condition; undefined otherwise. */
+export function textCondition(clause: FilterClause, property: string): TextCondition | undefined {
+  if (clause.kind === 'eq' && clause.property === property && typeof clause.value === 'string')
+    return { equals: clause.value };
+  if (clause.kind === 'startswith' && clause.property === property) return { startsWith: clause.value };
+  return undefined;
+}
 
 const STRING = "'((?:[^']|'')*)'";
 

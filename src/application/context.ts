@@ -4,6 +4,7 @@ import { type Settings, settings } from '../config/settings.js';
 import type { Catalog } from '../engine/index.js';
 import { AuditLog } from '../storage/audit.js';
 import type { StorageClientOptions, StorageTarget } from '../storage/connection.js';
+import { TableDirectoryQueries } from '../storage/directory-queries.js';
 import { IdentityStore } from '../storage/identity.js';
 import { JobStore } from '../storage/jobs.js';
 import { MemberLists } from '../storage/members.js';
@@ -12,6 +13,7 @@ import { ProxyRegistry } from '../storage/proxies.js';
 import { WorkQueues } from '../storage/queues.js';
 import { SeatLedger } from '../storage/seat-ledger.js';
 import { StorageTables } from '../storage/tables.js';
+import type { DirectoryQueries } from './ports.js';
 
 /** Everything the use cases need, built once per process from the settings. */
 export interface AppContext {
@@ -27,6 +29,8 @@ export interface AppContext {
   readonly jobs: JobStore;
   /** App registrations and the sign-in authority's signing key. */
   readonly identity: IdentityStore;
+  /** The directory's listings (users, devices, groups, audits). */
+  readonly queries: DirectoryQueries;
   readonly now: () => Date;
   /** Distinguishes this process when it holds a lease. */
   readonly instanceId: string;
@@ -64,6 +68,7 @@ export function createContext(storage: StorageSettings, options: ContextOptions 
     audit: new AuditLog(tables),
     jobs: new JobStore(tables),
     identity: new IdentityStore(tables.identity),
+    queries: new TableDirectoryQueries(tables),
     now: options.now ?? (() => new Date()),
     instanceId: randomUUID(),
     ready,

@@ -150,3 +150,28 @@ export interface MemberRef {
   readonly kind: MemberKind;
   readonly joinedAt: string;
 }
+
+/** Graph's `directoryAudit` (rules.md §8, api.md). */
+export interface DirectoryAudit {
+  readonly id: string;
+  readonly activityDateTime: string;
+  readonly activityDisplayName: string;
+  readonly category: 'GroupManagement' | 'UserManagement' | 'DeviceManagement';
+  readonly correlationId: string;
+  readonly initiatedBy: { readonly app: { readonly displayName: string } | null };
+  readonly loggedByService: 'Core Directory';
+  readonly operationType: 'Add' | 'Assign' | 'Update' | 'Unassign' | 'Delete' | 'Restore';
+  readonly result: 'success' | 'failure';
+  readonly resultReason: string;
+  readonly targetResources: readonly {
+    readonly id: string;
+    readonly displayName: string | null;
+    readonly type: 'Group' | 'User' | 'Device';
+    readonly modifiedProperties: readonly {
+      displayName: string;
+      oldValue: string | null;
+      newValue: string | null;
+    }[];
+  }[];
+  readonly additionalDetails: readonly { key: string; value: string }[];
+}

@@ -1,33 +1,11 @@
 import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
+import type { DirectoryAudit } from '../application/records.js';
 import { odata, tenantRangeEnd } from './keys.js';
 import { putJson, queryRows, type RawEntity, requireJson } from './properties.js';
 import type { StorageTables } from './tables.js';
 
-/** Graph's `directoryAudit` (rules.md §8, api.md). */
-export interface DirectoryAudit {
-  readonly id: string;
-  readonly activityDateTime: string;
-  readonly activityDisplayName: string;
-  readonly category: 'GroupManagement' | 'UserManagement' | 'DeviceManagement';
-  readonly correlationId: string;
-  readonly initiatedBy: { readonly app: { readonly displayName: string } | null };
-  readonly loggedByService: 'Core Directory';
-  readonly operationType: 'Add' | 'Assign' | 'Update' | 'Unassign' | 'Delete' | 'Restore';
-  readonly result: 'success' | 'failure';
-  readonly resultReason: string;
-  readonly targetResources: readonly {
-    readonly id: string;
-    readonly displayName: string | null;
-    readonly type: 'Group' | 'User' | 'Device';
-    readonly modifiedProperties: readonly {
-      displayName: string;
-      oldValue: string | null;
-      newValue: string | null;
-    }[];
-  }[];
-  readonly additionalDetails: readonly { key: string; value: string }[];
-}
+export type { DirectoryAudit };
 
 export type AuditInput = Omit<
   DirectoryAudit,

@@ -1,16 +1,15 @@
 import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
 import { createDevice, getPrincipal } from '../../application/directory.js';
+import { countDevices, type DeviceCondition, listDevices } from '../../application/queries.js';
 import { deleteDevice } from '../../application/user-licensing.js';
 import { GUID_PATTERN } from '../../engine/ids.js';
-import { odata, tenantRangeEnd } from '../../storage/keys.js';
-import { decodePrincipal } from '../../storage/principal-records.js';
 import { notFound, unsupportedQuery } from '../envelope.js';
-import { describeClause, parseFilter, parseSelect, project, wantsCount } from '../odata.js';
+import { describeClause, parseFilter, parseSelect, project, textCondition, wantsCount } from '../odata.js';
 import { type ApiRequest, type GraphContext, type GraphRoute, noContent, ok } from '../routing.js';
 import { ACCESS, requireAny } from '../tokens.js';
 import { guidString, parseBody } from './body.js';
-import { countRows, pageOfTables } from './listing.js';
+import { pageOf } from './listing.js';
 import { DEVICE_DEFAULTS, DEVICE_PROPERTIES, deviceJson } from './shapes.js';
 
 /** Graph's required properties for `POST /devices`. */
@@ -41,39 +40,31 @@ async function loadDevice(request: ApiRequest, context: GraphContext) {
   return getPrincipal(context.app, context.caller.tenantId, id.toLowerCase(), 'device');
 }
 
-async function listDevices(request: ApiRequest, context: GraphContext) {
+async function getDevices(request: ApiRequest, context: GraphContext) {
   requireAny(context.caller, ACCESS.readDevices);
   const tenantId = context.caller.tenantId;
   const selected = parseSelect(request.query, 'device', DEVICE_PROPERTIES);
-  let filter =
-    `PartitionKey ge ${odata(`${tenantId}|`)} and PartitionKey lt ${odata(tenantRangeEnd(tenantId))}` +
-    ` and RowKey lt '~' and k eq 'd'`;
-  for (const clause of parseFilter(request.query, ['accountEnabled', 'displayName'])) {
-    if (clause.kind === 'eq' && clause.property === 'accountEnabled' && typeof clause.value === 'boolean') {
-      filter += ` and ae eq ${clause.value}`;
-    } else if (
-      clause.kind === 'eq' &&
-      clause.property === 'displayName' &&
-      typeof clause.value === 'string'
-    ) {
-      filter += ` and nl eq ${odata(clause.value.toLowerCase())}`;
-    } else if (clause.kind === 'startswith' && clause.property === 'displayName') {
-      const prefix = clause.value.toLowerCase();
-      filter += ` and nl ge ${odata(prefix)} and nl lt ${odata(`${prefix}\uffff`)}`;
-    } else {
+  const conditions = parseFilter(request.query, ['accountEnabled', 'displayName']).map(
+    (clause): DeviceCondition => {
+      if (clause.kind === 'eq' && clause.property === 'accountEnabled' && typeof clause.value === 'boolean')
+        return { property: 'accountEnabled', equals: clause.value };
+      const displayName = textCondition(clause, 'displayName');
+      if (displayName) return { property: 'displayName', ...displayName };
       throw unsupportedQuery(
         `Unsupported or invalid query filter clause specified for devices: ${describeClause(clause)}.`,
       );
-    }
-  }
+    },
+  );
   const count = wantsCount(request.query, request.headers);
-  const page = await pageOfTables(request, context.app.tables.allPrincipalTables(), filter);
+  const page = await pageOf(request, tenantId, `devices|${JSON.stringify(conditions)}`, (at) =>
+    listDevices(context.app, tenantId, conditions, at),
+  );
   return ok(
     {
-      ...(count ? { '@odata.count': await countRows(context.app.tables.allPrincipalTables(), filter) } : {}),
+      ...(count ? { '@odata.count': await countDevices(context.app, tenantId, conditions) } : {}),
       ...(page.nextLink ? { '@odata.nextLink': page.nextLink } : {}),
-      value: page.items.map((row) =>
-        project(deviceJson(context.app.catalog, decodePrincipal(tenantId, row)), selected, DEVICE_DEFAULTS),
+      value: page.items.map((device) =>
+        project(deviceJson(context.app.catalog, device), selected, DEVICE_DEFAULTS),
       ),
     },
     'devices',
@@ -122,6 +113,6 @@ async function removeDevice(request: ApiRequest, context: GraphContext) {
 }
 
 export const deviceRoutes: readonly GraphRoute[] = [
-  { name: 'graphDevices', template: 'devices', handlers: { GET: listDevices, POST: postDevice } },
+  { name: 'graphDevices', template: 'devices', handlers: { GET: getDevices, POST: postDevice } },
   { name: 'graphDevice', template: 'devices/{id}', handlers: { GET: getDevice, DELETE: removeDevice } },
 ];

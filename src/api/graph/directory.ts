@@ -1,14 +1,14 @@
 import { getPrincipal } from '../../application/directory.js';
+import { listUsers } from '../../application/queries.js';
 import { hardDeleteUser, restoreUser } from '../../application/user-licensing.js';
 import { GUID_PATTERN } from '../../engine/ids.js';
-import { decodePrincipal } from '../../storage/principal-records.js';
 import { notFound } from '../envelope.js';
 import { parseFilter, parseSelect, project } from '../odata.js';
 import { type ApiRequest, type GraphContext, type GraphRoute, noContent, ok } from '../routing.js';
 import { ACCESS, requireAny } from '../tokens.js';
-import { pageOfTables } from './listing.js';
+import { pageOf } from './listing.js';
 import { USER_DEFAULTS, USER_PROPERTIES, userJson } from './shapes.js';
-import { USER_FILTERS, userFilter } from './users.js';
+import { USER_FILTERS, userConditions } from './users.js';
 
 const DELETED_DEFAULTS = [...USER_DEFAULTS, 'deletedDateTime'];
 
@@ -24,21 +24,17 @@ async function loadDeleted(request: ApiRequest, context: GraphContext) {
 
 async function listDeletedUsers(request: ApiRequest, context: GraphContext) {
   requireAny(context.caller, ACCESS.readUsers);
+  const tenantId = context.caller.tenantId;
   const selected = parseSelect(request.query, 'user', USER_PROPERTIES);
-  const page = await pageOfTables(
-    request,
-    context.app.tables.allPrincipalTables(),
-    userFilter(context.caller.tenantId, parseFilter(request.query, USER_FILTERS), true),
+  const query = { deleted: true, conditions: userConditions(parseFilter(request.query, USER_FILTERS)) };
+  const page = await pageOf(request, tenantId, `deletedUsers|${JSON.stringify(query)}`, (at) =>
+    listUsers(context.app, tenantId, query, at),
   );
   return ok(
     {
       ...(page.nextLink ? { '@odata.nextLink': page.nextLink } : {}),
-      value: page.items.map((row) =>
-        project(
-          userJson(context.app.catalog, decodePrincipal(context.caller.tenantId, row)),
-          selected,
-          DELETED_DEFAULTS,
-        ),
+      value: page.items.map((user) =>
+        project(userJson(context.app.catalog, user), selected, DELETED_DEFAULTS),
       ),
     },
     'directoryObjects',

@@ -13,18 +13,25 @@ import {
   processingDetails,
   reprocessGroup,
 } from '../../application/group-licensing.js';
+import {
+  countGroups,
+  directoryObjects,
+  type GroupCondition,
+  groupLicensesOf,
+  groupMemberRefs,
+  groupsWithLicenseErrors,
+  listGroups,
+  membersInLicenseError,
+  principalsById,
+} from '../../application/queries.js';
+import type { GroupRecord } from '../../application/records.js';
 import { GUID_PATTERN, GUID_TEXT } from '../../engine/ids.js';
-import { principalsInErrorFrom, readGroupsWithErrors } from '../../storage/bookkeeping.js';
-import { decodeGroup, readGroup } from '../../storage/group-records.js';
-import { odata, tenantRangeEnd } from '../../storage/keys.js';
-import { readPrincipals } from '../../storage/principal-reads.js';
-import { readTenantPartition } from '../../storage/tenant-records.js';
 import { badRequest, notFound, unsupportedQuery } from '../envelope.js';
-import { describeClause, parseFilter, parseSelect, project, wantsCount } from '../odata.js';
+import { describeClause, parseFilter, parseSelect, project, textCondition, wantsCount } from '../odata.js';
 import { type ApiRequest, type GraphContext, type GraphRoute, noContent, ok } from '../routing.js';
 import { ACCESS, requireAny } from '../tokens.js';
 import { guidString, parseAssignLicense, parseBody } from './body.js';
-import { countRows, pageOfList, pageOfRows } from './listing.js';
+import { pageOf, pageOfList } from './listing.js';
 import {
   DEVICE_DEFAULTS,
   DEVICE_PROPERTIES,
@@ -74,11 +81,7 @@ async function loadGroup(request: ApiRequest, context: GraphContext) {
   return getGroup(context.app, context.caller.tenantId, id.toLowerCase());
 }
 
-function groupRange(tenantId: string): string {
-  return `PartitionKey ge ${odata(`${tenantId}|`)} and PartitionKey lt ${odata(tenantRangeEnd(tenantId))}`;
-}
-
-async function listGroups(request: ApiRequest, context: GraphContext) {
+async function listGroupsHandler(request: ApiRequest, context: GraphContext) {
   requireAny(context.caller, ACCESS.readGroups);
   const tenantId = context.caller.tenantId;
   const selected = parseSelect(request.query, 'group', GROUP_PROPERTIES);
@@ -89,50 +92,37 @@ async function listGroups(request: ApiRequest, context: GraphContext) {
     'mailEnabled',
   ]);
   const count = wantsCount(request.query, request.headers);
-  const partition = await readTenantPartition(context.app.tables, tenantId);
-  const render = (group: ReturnType<typeof decodeGroup>) =>
-    project(groupJson(group, partition?.groupLicenses.get(group.id)), selected, GROUP_DEFAULTS);
+  const licenses = await groupLicensesOf(context.app, tenantId);
+  const render = (group: GroupRecord) =>
+    project(groupJson(group, licenses.get(group.id)), selected, GROUP_DEFAULTS);
 
-  let filter = groupRange(tenantId);
+  const conditions: GroupCondition[] = [];
   let onlyWithErrors = false;
   for (const clause of clauses) {
+    const displayName = textCondition(clause, 'displayName');
     if (clause.kind === 'eq' && clause.property === 'hasMembersWithLicenseErrors' && clause.value === true)
       onlyWithErrors = true;
     else if (
       clause.kind === 'eq' &&
       clause.property === 'securityEnabled' &&
       typeof clause.value === 'boolean'
-    ) {
-      filter += ` and se eq ${clause.value}`;
-    } else if (
-      clause.kind === 'eq' &&
-      clause.property === 'mailEnabled' &&
-      typeof clause.value === 'boolean'
-    ) {
-      filter += ` and me eq ${clause.value}`;
-    } else if (
-      clause.kind === 'eq' &&
-      clause.property === 'displayName' &&
-      typeof clause.value === 'string'
-    ) {
-      filter += ` and nl eq ${odata(clause.value.toLowerCase())}`;
-    } else if (clause.kind === 'startswith' && clause.property === 'displayName') {
-      const prefix = clause.value.toLowerCase();
-      filter += ` and nl ge ${odata(prefix)} and nl lt ${odata(`${prefix}\uffff`)}`;
-    } else {
+    )
+      conditions.push({ property: 'securityEnabled', equals: clause.value });
+    else if (clause.kind === 'eq' && clause.property === 'mailEnabled' && typeof clause.value === 'boolean')
+      conditions.push({ property: 'mailEnabled', equals: clause.value });
+    else if (displayName) conditions.push({ property: 'displayName', ...displayName });
+    else {
       throw unsupportedQuery(
         `Unsupported or invalid query filter clause specified for groups: ${describeClause(clause)}. Supported: hasMembersWithLicenseErrors eq true, securityEnabled eq, mailEnabled eq, displayName eq, startswith(displayName,'…').`,
       );
     }
   }
   if (onlyWithErrors) {
-    const ids = [
-      ...(await readGroupsWithErrors(context.app.tables, tenantId, partition?.groupLicenses.keys() ?? [])),
-    ].sort();
-    const groups = (await Promise.all(ids.map((id) => readGroup(context.app.tables, tenantId, id)))).filter(
-      (g) => g !== undefined,
+    // Few groups carry licenses: the ones in error are found from the bookkeeping, then narrowed like a listing.
+    const groups = (await groupsWithLicenseErrors(context.app, tenantId)).filter((group) =>
+      conditions.every((condition) => groupMatches(group, condition)),
     );
-    const page = pageOfList(request, groups, `errors|${filter}`);
+    const page = pageOfList(request, tenantId, groups, `errors|${JSON.stringify(conditions)}`);
     return ok(
       {
         ...(count ? { '@odata.count': groups.length } : {}),
@@ -143,12 +133,14 @@ async function listGroups(request: ApiRequest, context: GraphContext) {
       context.serviceRoot,
     );
   }
-  const page = await pageOfRows(request, context.app.tables.groups, filter);
+  const page = await pageOf(request, tenantId, `groups|${JSON.stringify(conditions)}`, (at) =>
+    listGroups(context.app, tenantId, conditions, at),
+  );
   return ok(
     {
-      ...(count ? { '@odata.count': await countRows(context.app.tables.groups, filter) } : {}),
+      ...(count ? { '@odata.count': await countGroups(context.app, tenantId, conditions) } : {}),
       ...(page.nextLink ? { '@odata.nextLink': page.nextLink } : {}),
-      value: page.items.map((row) => render(decodeGroup(tenantId, row))),
+      value: page.items.map(render),
     },
     'groups',
     context.serviceRoot,
@@ -185,9 +177,9 @@ async function getGroupHandler(request: ApiRequest, context: GraphContext) {
   requireAny(context.caller, ACCESS.readGroups);
   const selected = parseSelect(request.query, 'group', GROUP_PROPERTIES);
   const group = await loadGroup(request, context);
-  const partition = await readTenantPartition(context.app.tables, context.caller.tenantId);
+  const licenses = await groupLicensesOf(context.app, context.caller.tenantId);
   return ok(
-    project(groupJson(group, partition?.groupLicenses.get(group.id)), selected, GROUP_DEFAULTS),
+    project(groupJson(group, licenses.get(group.id)), selected, GROUP_DEFAULTS),
     'groups/$entity',
     context.serviceRoot,
   );
@@ -206,31 +198,15 @@ async function listMembers(request: ApiRequest, context: GraphContext) {
   // Members are users, devices and groups: each shows its type's default properties, or what `$select` names.
   const selected = parseSelect(request.query, 'directoryObject', MEMBER_PROPERTIES);
   const group = await loadGroup(request, context);
-  const refs = await context.app.members.listRange(tenantId, group.id);
-  refs.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
-  const page = pageOfList(request, refs, `members|${group.id}`);
-  const principals = await readPrincipals(
-    context.app.tables,
-    tenantId,
-    page.items.filter((r) => r.kind !== 'group').map((r) => r.id),
+  const refs = await groupMemberRefs(context.app, tenantId, group.id);
+  const page = pageOfList(request, tenantId, refs, `members|${group.id}`);
+  const value = (await directoryObjects(context.app, tenantId, page.items)).map((object) =>
+    project(
+      directoryObjectJson(context.app.catalog, object),
+      selected,
+      object.kind === 'group' ? GROUP_DEFAULTS : object.kind === 'user' ? USER_DEFAULTS : DEVICE_DEFAULTS,
+    ),
   );
-  const value: Record<string, unknown>[] = [];
-  for (const ref of page.items) {
-    if (ref.kind === 'group') {
-      const nested = await readGroup(context.app.tables, tenantId, ref.id);
-      if (nested) {
-        const json = directoryObjectJson(context.app.catalog, { kind: 'group', group: nested });
-        value.push(project(json, selected, GROUP_DEFAULTS));
-      }
-    } else {
-      const principal = principals.get(ref.id);
-      // Soft-deleted users leave their groups' listings (they come back on restore).
-      if (principal && principal.deletedDateTime === null) {
-        const json = directoryObjectJson(context.app.catalog, { kind: principal.kind, principal });
-        value.push(project(json, selected, principal.kind === 'user' ? USER_DEFAULTS : DEVICE_DEFAULTS));
-      }
-    }
-  }
   return ok(
     { ...(page.nextLink ? { '@odata.nextLink': page.nextLink } : {}), value },
     'directoryObjects',
@@ -279,21 +255,15 @@ async function membersWithLicenseErrors(request: ApiRequest, context: GraphConte
   const group = await loadGroup(request, context);
   // Users and devices (device licenses): each shows its own type's properties.
   const selected = parseSelect(request.query, 'directoryObject', MEMBER_PROPERTIES);
-  const ids: string[] = [];
-  for await (const id of principalsInErrorFrom(context.app.tables, tenantId, group.id)) ids.push(id);
-  ids.sort();
-  const page = pageOfList(request, ids, `errors|${group.id}`);
-  const principals = await readPrincipals(context.app.tables, tenantId, page.items);
-  const value = page.items
-    .map((id) => principals.get(id))
-    .filter((p) => p !== undefined)
-    .map((p) =>
-      project(
-        directoryObjectJson(context.app.catalog, { kind: p.kind, principal: p }),
-        selected,
-        p.kind === 'user' ? USER_DEFAULTS : DEVICE_DEFAULTS,
-      ),
-    );
+  const ids = await membersInLicenseError(context.app, tenantId, group.id);
+  const page = pageOfList(request, tenantId, ids, `errors|${group.id}`);
+  const value = (await principalsById(context.app, tenantId, page.items)).map((p) =>
+    project(
+      directoryObjectJson(context.app.catalog, { kind: p.kind, principal: p }),
+      selected,
+      p.kind === 'user' ? USER_DEFAULTS : DEVICE_DEFAULTS,
+    ),
+  );
   return ok(
     { ...(page.nextLink ? { '@odata.nextLink': page.nextLink } : {}), value },
     'directoryObjects',
@@ -348,7 +318,7 @@ async function moveLicense(request: ApiRequest, context: GraphContext) {
 }
 
 export const groupRoutes: readonly GraphRoute[] = [
-  { name: 'graphGroups', template: 'groups', handlers: { GET: listGroups, POST: postGroup } },
+  { name: 'graphGroups', template: 'groups', handlers: { GET: listGroupsHandler, POST: postGroup } },
   {
     name: 'graphGroup',
     template: 'groups/{id}',
@@ -383,3 +353,13 @@ export const groupRoutes: readonly GraphRoute[] = [
   },
   { name: 'graphGroupMoveLicense', template: 'groups/{id}/moveLicense', handlers: { POST: moveLicense } },
 ];
+
+/** Whether a group meets a listing condition (for the groups in error, narrowed in memory). */
+function groupMatches(group: GroupRecord, condition: GroupCondition): boolean {
+  if (condition.property === 'securityEnabled') return group.securityEnabled === condition.equals;
+  if (condition.property === 'mailEnabled') return group.mailEnabled === condition.equals;
+  const name = group.displayName.toLowerCase();
+  return 'equals' in condition
+    ? name === condition.equals.toLowerCase()
+    : name.startsWith(condition.startsWith.toLowerCase());
+}

@@ -1,9 +1,8 @@
 import { z } from 'zod';
 import { createUser, findUser, updateUser } from '../../application/directory.js';
+import { countUsers, listUsers, type UserCondition } from '../../application/queries.js';
 import { assignUserLicenses, reprocessUser, softDeleteUser } from '../../application/user-licensing.js';
 import { GUID_PATTERN } from '../../engine/ids.js';
-import { guidProperty, odata, tenantRangeEnd } from '../../storage/keys.js';
-import { decodePrincipal } from '../../storage/principal-records.js';
 import { notFound, unsupportedQuery } from '../envelope.js';
 import {
   describeClause,
@@ -11,12 +10,13 @@ import {
   parseFilter,
   parseSelect,
   project,
+  textCondition,
   wantsCount,
 } from '../odata.js';
 import { type ApiRequest, type GraphContext, type GraphRoute, noContent, ok } from '../routing.js';
 import { ACCESS, requireAny } from '../tokens.js';
 import { parseAssignLicense, parseBody } from './body.js';
-import { countRows, pageOfTables } from './listing.js';
+import { pageOf } from './listing.js';
 import { licenseDetailsJson, USER_DEFAULTS, USER_PROPERTIES, userJson } from './shapes.js';
 
 const countryCode = z
@@ -97,72 +97,38 @@ export const USER_FILTERS = [
   'userPrincipalName',
 ];
 
-/** The table filter for a user listing: the tenant's non-deleted users, plus the `$filter` clauses. */
-export function userFilter(tenantId: string, clauses: readonly FilterClause[], deleted = false): string {
-  const parts = [
-    `PartitionKey ge ${odata(`${tenantId}|`)}`,
-    `PartitionKey lt ${odata(tenantRangeEnd(tenantId))}`,
-    `RowKey lt '~'`,
-    `k eq 'u'`,
-    `dd eq ${deleted}`,
-  ];
-  for (const clause of clauses) {
-    if (clause.kind === 'anyAssignedLicense') parts.push(`${guidProperty('L', clause.skuId)} eq true`);
-    else if (
-      clause.kind === 'eq' &&
-      clause.property === 'usageLocation' &&
-      typeof clause.value === 'string'
-    ) {
-      parts.push(`ul eq ${odata(clause.value.toUpperCase())}`);
-    } else if (
-      clause.kind === 'eq' &&
-      clause.property === 'accountEnabled' &&
-      typeof clause.value === 'boolean'
-    ) {
-      parts.push(`ae eq ${clause.value}`);
-    } else if (
-      clause.kind === 'eq' &&
-      clause.property === 'userPrincipalName' &&
-      typeof clause.value === 'string'
-    ) {
-      parts.push(`upn eq ${odata(clause.value)}`);
-    } else if (
-      clause.kind === 'eq' &&
-      clause.property === 'displayName' &&
-      typeof clause.value === 'string'
-    ) {
-      // Directory string comparisons are case-insensitive, as on Graph.
-      parts.push(`nl eq ${odata(clause.value.toLowerCase())}`);
-    } else if (clause.kind === 'startswith' && clause.property === 'displayName') {
-      const prefix = clause.value.toLowerCase();
-      parts.push(`nl ge ${odata(prefix)}`, `nl lt ${odata(`${prefix}\uffff`)}`);
-    } else {
-      throw unsupportedQuery(
-        `Unsupported or invalid query filter clause specified for users: ${describeClause(clause)}.`,
-      );
-    }
-  }
-  return parts.join(' and ');
+/** The conditions of a user listing's `$filter` (api.md's forms; anything else is refused, never ignored). */
+export function userConditions(clauses: readonly FilterClause[]): UserCondition[] {
+  return clauses.map((clause): UserCondition => {
+    if (clause.kind === 'anyAssignedLicense') return { property: 'assignedLicenses', skuId: clause.skuId };
+    if (clause.kind === 'eq' && clause.property === 'usageLocation' && typeof clause.value === 'string')
+      return { property: 'usageLocation', equals: clause.value };
+    if (clause.kind === 'eq' && clause.property === 'accountEnabled' && typeof clause.value === 'boolean')
+      return { property: 'accountEnabled', equals: clause.value };
+    if (clause.kind === 'eq' && clause.property === 'userPrincipalName' && typeof clause.value === 'string')
+      return { property: 'userPrincipalName', equals: clause.value };
+    const displayName = textCondition(clause, 'displayName');
+    if (displayName) return { property: 'displayName', ...displayName };
+    throw unsupportedQuery(
+      `Unsupported or invalid query filter clause specified for users: ${describeClause(clause)}.`,
+    );
+  });
 }
 
-async function listUsers(request: ApiRequest, context: GraphContext) {
+async function getUsers(request: ApiRequest, context: GraphContext) {
   requireAny(context.caller, ACCESS.readUsers);
+  const tenantId = context.caller.tenantId;
   const selected = parseSelect(request.query, 'user', USER_PROPERTIES);
-  const filter = userFilter(context.caller.tenantId, parseFilter(request.query, USER_FILTERS));
+  const query = { deleted: false, conditions: userConditions(parseFilter(request.query, USER_FILTERS)) };
   const count = wantsCount(request.query, request.headers);
-  const page = await pageOfTables(request, context.app.tables.allPrincipalTables(), filter);
-  const value = page.items.map((row) =>
-    project(
-      userJson(context.app.catalog, decodePrincipal(context.caller.tenantId, row)),
-      selected,
-      USER_DEFAULTS,
-    ),
+  const page = await pageOf(request, tenantId, `users|${JSON.stringify(query)}`, (at) =>
+    listUsers(context.app, tenantId, query, at),
   );
   return ok(
     {
-      ...(count ? { '@odata.count': await countRows(context.app.tables.allPrincipalTables(), filter) } : {}),
+      ...(count ? { '@odata.count': await countUsers(context.app, tenantId, query) } : {}),
       ...(page.nextLink ? { '@odata.nextLink': page.nextLink } : {}),
-      value,
+      value: page.items.map((user) => project(userJson(context.app.catalog, user), selected, USER_DEFAULTS)),
     },
     'users',
     context.serviceRoot,
@@ -268,7 +234,7 @@ async function licenseDetails(request: ApiRequest, context: GraphContext) {
 }
 
 export const userRoutes: readonly GraphRoute[] = [
-  { name: 'graphUsers', template: 'users', handlers: { GET: listUsers, POST: postUser } },
+  { name: 'graphUsers', template: 'users', handlers: { GET: getUsers, POST: postUser } },
   {
     name: 'graphUser',
     template: 'users/{id}',

@@ -1,0 +1,55 @@
+/** The layers and the arrows allowed between them (ARCHITECTURE.md). `npm run lint` fails on any violation. */
+module.exports = {
+  forbidden: [
+    {
+      name: 'no-cycles',
+      comment:
+        'A cycle means two modules are one concept split in two, or a helper living in the wrong home.',
+      severity: 'error',
+      from: { path: '^(src|functions)/' },
+      to: { circular: true },
+    },
+    {
+      name: 'engine-is-pure',
+      comment: 'The engine is plain TypeScript over plain data: it imports only its own files (style.md).',
+      severity: 'error',
+      from: { path: '^src/engine/' },
+      to: { pathNot: '^src/engine/' },
+    },
+    {
+      name: 'application-not-edges',
+      comment: 'Use cases do not know HTTP, the Functions host, the simulator or the bench.',
+      severity: 'error',
+      from: { path: '^src/application/' },
+      to: { path: '^(src/(api|host|simulator|bench|triggers)|functions)/' },
+    },
+    {
+      name: 'api-not-storage',
+      comment: 'The HTTP edge parses, authorises and calls use cases; storage is behind the application.',
+      severity: 'error',
+      from: { path: '^src/api/' },
+      to: { path: '^src/storage/' },
+    },
+    {
+      name: 'functions-register-handlers',
+      comment:
+        'functions/*.ts only register handlers: they reach storage and the engine through the application.',
+      severity: 'error',
+      from: { path: '^functions/' },
+      to: { path: '^src/(storage|engine|host|simulator|bench)/' },
+    },
+    {
+      name: 'product-not-tooling',
+      comment: 'What deploys never imports the local host, the simulator, the bench or the packager.',
+      severity: 'error',
+      from: { path: '^src/(engine|application|storage|api|config|catalog|triggers)/' },
+      to: { path: '^src/(host|simulator|bench|package)/' },
+    },
+  ],
+  options: {
+    doNotFollow: { path: 'node_modules' },
+    tsConfig: { fileName: 'tsconfig.json' },
+    tsPreCompilationDeps: true,
+    enhancedResolveOptions: { extensions: ['.ts', '.js', '.json'] },
+  },
+};

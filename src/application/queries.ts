@@ -1,0 +1,140 @@
+import { principalsInErrorFrom, readGroupsWithErrors } from '../storage/bookkeeping.js';
+import { readGroup } from '../storage/group-records.js';
+import { readPrincipals } from '../storage/principal-reads.js';
+import { readTenantPartition } from '../storage/tenant-records.js';
+import type { AppContext } from './context.js';
+import type { AuditCondition, DeviceCondition, GroupCondition, PageRequest, UserQuery } from './ports.js';
+import type { GroupLicenseRecord, GroupRecord, MemberRef, PrincipalRecord } from './records.js';
+
+export type {
+  AuditCondition,
+  DeviceCondition,
+  GroupCondition,
+  Page,
+  PageRequest,
+  TextCondition,
+  UserCondition,
+  UserQuery,
+} from './ports.js';
+
+/* The directory's listings and reads, as the Graph collections offer them (api.md). */
+
+export function listUsers(ctx: AppContext, tenantId: string, query: UserQuery, page: PageRequest) {
+  return ctx.queries.users(tenantId, query, page);
+}
+
+export function countUsers(ctx: AppContext, tenantId: string, query: UserQuery) {
+  return ctx.queries.countUsers(tenantId, query);
+}
+
+export function listDevices(
+  ctx: AppContext,
+  tenantId: string,
+  conditions: readonly DeviceCondition[],
+  page: PageRequest,
+) {
+  return ctx.queries.devices(tenantId, conditions, page);
+}
+
+export function countDevices(ctx: AppContext, tenantId: string, conditions: readonly DeviceCondition[]) {
+  return ctx.queries.countDevices(tenantId, conditions);
+}
+
+export function listGroups(
+  ctx: AppContext,
+  tenantId: string,
+  conditions: readonly GroupCondition[],
+  page: PageRequest,
+) {
+  return ctx.queries.groups(tenantId, conditions, page);
+}
+
+export function countGroups(ctx: AppContext, tenantId: string, conditions: readonly GroupCondition[]) {
+  return ctx.queries.countGroups(tenantId, conditions);
+}
+
+export function listAudits(
+  ctx: AppContext,
+  tenantId: string,
+  conditions: readonly AuditCondition[],
+  page: PageRequest,
+) {
+  return ctx.queries.audits(tenantId, conditions, page);
+}
+
+/** A member of a group as listed: a nested group, or a user or device. */
+export type DirectoryObject =
+  | { readonly kind: 'group'; readonly group: GroupRecord }
+  | { readonly kind: 'user' | 'device'; readonly principal: PrincipalRecord };
+
+/** Each group's license assignment and processing state, by group id. */
+export async function groupLicensesOf(
+  ctx: AppContext,
+  tenantId: string,
+): Promise<ReadonlyMap<string, GroupLicenseRecord>> {
+  return (await readTenantPartition(ctx.tables, tenantId))?.groupLicenses ?? new Map();
+}
+
+/** Groups with a license assignment some member is in error for (`hasMembersWithLicenseErrors eq true`), by id. */
+export async function groupsWithLicenseErrors(ctx: AppContext, tenantId: string): Promise<GroupRecord[]> {
+  const licensed = await groupLicensesOf(ctx, tenantId);
+  const ids = [...(await readGroupsWithErrors(ctx.tables, tenantId, licensed.keys()))].sort();
+  const groups = await Promise.all(ids.map((id) => readGroup(ctx.tables, tenantId, id)));
+  return groups.filter((g) => g !== undefined);
+}
+
+/** A group's direct members, in id order (the listing's stable order). */
+export async function groupMemberRefs(
+  ctx: AppContext,
+  tenantId: string,
+  groupId: string,
+): Promise<MemberRef[]> {
+  const refs = await ctx.members.listRange(tenantId, groupId);
+  return refs.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+}
+
+/** The objects some member references name, in their order; gone ones and soft-deleted users are left out. */
+export async function directoryObjects(
+  ctx: AppContext,
+  tenantId: string,
+  refs: readonly MemberRef[],
+): Promise<DirectoryObject[]> {
+  const principals = await readPrincipals(
+    ctx.tables,
+    tenantId,
+    refs.filter((r) => r.kind !== 'group').map((r) => r.id),
+  );
+  const objects: DirectoryObject[] = [];
+  for (const ref of refs) {
+    if (ref.kind === 'group') {
+      const group = await readGroup(ctx.tables, tenantId, ref.id);
+      if (group) objects.push({ kind: 'group', group });
+    } else {
+      const principal = principals.get(ref.id);
+      // Soft-deleted users leave their groups' listings (they come back on restore).
+      if (principal && principal.deletedDateTime === null) objects.push({ kind: principal.kind, principal });
+    }
+  }
+  return objects;
+}
+
+/** The ids of a group's members in error for its licenses, in id order. */
+export async function membersInLicenseError(
+  ctx: AppContext,
+  tenantId: string,
+  groupId: string,
+): Promise<string[]> {
+  const ids: string[] = [];
+  for await (const id of principalsInErrorFrom(ctx.tables, tenantId, groupId)) ids.push(id);
+  return ids.sort();
+}
+
+/** Users and devices by id, in the order asked; ids that name nothing are left out. */
+export async function principalsById(
+  ctx: AppContext,
+  tenantId: string,
+  ids: readonly string[],
+): Promise<PrincipalRecord[]> {
+  const found = await readPrincipals(ctx.tables, tenantId, ids);
+  return ids.map((id) => found.get(id)).filter((p) => p !== undefined);
+}
