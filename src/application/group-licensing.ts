@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { membersPerPage } from '../config/tuning.js';
 import {
   type AssignLicenseRequest,
   finishApplyingResult,
@@ -29,15 +30,6 @@ import { LicensingRefusedError, NotFoundError } from './errors.js';
 import { healReleased } from './healing.js';
 import type { GroupJobMessage, GroupPageMessage } from './messages.js';
 import { updatePrincipals } from './principal-updates.js';
-
-/**
- * About this many members per page of a group job: big enough for full transactions, small enough to retry
- * cheaply. The setting LICENSE_PAGE_MEMBERS tunes it (the crash tests use small pages).
- */
-export function membersPerPage(): number {
-  const configured = Number(process.env.LICENSE_PAGE_MEMBERS);
-  return Number.isInteger(configured) && configured >= 10 ? configured : 1000;
-}
 
 export interface GroupLicensing {
   readonly group: GroupRecord;

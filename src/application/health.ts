@@ -1,6 +1,7 @@
 // Is storage reachable? What GET /api/health answers: a table and a queue probe, each with its time.
 import type { TableServiceClient } from '@azure/data-tables';
 import type { QueueServiceClient } from '@azure/storage-queue';
+import { storageSettingsKey } from '../config/tuning.js';
 import { queueServiceClient, storageAccountFrom, tableServiceClient } from '../storage/connection.js';
 
 export interface Probe {
@@ -13,10 +14,7 @@ export interface Probe {
 // the environment at each probe rather than from the cached app settings, so a changed setting is what is probed.
 let clients: { key: string; tables: TableServiceClient; queues: QueueServiceClient } | undefined;
 function getClients(): { tables: TableServiceClient; queues: QueueServiceClient } {
-  const key = Object.entries(process.env)
-    .filter(([name]) => name.toLowerCase().startsWith('azurewebjobsstorage'))
-    .sort(([a], [b]) => a.localeCompare(b))
-    .join('\n');
+  const key = storageSettingsKey();
   if (clients?.key !== key) {
     const account = storageAccountFrom('AzureWebJobsStorage');
     if (!account) throw new Error('AzureWebJobsStorage is not set.');

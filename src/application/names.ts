@@ -1,4 +1,4 @@
-import { nameReservationTimeoutMs } from '../config/settings.js';
+import { nameReservationTimeoutMs } from '../config/tuning.js';
 import { userNameKey } from '../storage/keys.js';
 import { readPrincipal } from '../storage/principal-reads.js';
 import { getRow, getString, isConflict } from '../storage/properties.js';

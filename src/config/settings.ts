@@ -51,16 +51,6 @@ function storage(env: NodeJS.ProcessEnv): StorageAccount {
   return account;
 }
 
-/**
- * How long a user principal name may point at a user that was never written before another user may take it
- * (application/directory.ts, reclaimStaleName): the host's function timeout (host.json functionTimeout, 10 minutes),
- * since no request writes after it. NAME_RESERVATION_TIMEOUT_SECONDS shortens it (crash tests).
- */
-export function nameReservationTimeoutMs(env: NodeJS.ProcessEnv = process.env): number {
-  const seconds = Number(env.NAME_RESERVATION_TIMEOUT_SECONDS);
-  return Number.isFinite(seconds) && seconds >= 0 ? seconds * 1000 : 10 * 60_000;
-}
-
 /** The table/queue name prefix alone: queue registrations need it at load time, before storage is reachable. */
 export function storagePrefix(env: NodeJS.ProcessEnv = process.env): string {
   const prefix = (env.STORAGE_PREFIX ?? '').trim();

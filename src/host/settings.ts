@@ -4,6 +4,7 @@ import { cpus } from 'node:os';
 import path from 'node:path';
 import {
   defaultAzuritePorts,
+  isDevelopmentStorage,
   type StorageAccount,
   type StoragePorts,
   storageAccountFrom,
@@ -260,7 +261,7 @@ export { defaultAzuritePorts, devConnectionString, type StoragePorts } from '../
 /** True for UseDevelopmentStorage=true or a connection string whose endpoints are on this machine. */
 export function isLocalStorage(value: string): boolean {
   const trimmed = value.trim();
-  if (/^UseDevelopmentStorage=true/i.test(trimmed)) return true;
+  if (isDevelopmentStorage(trimmed)) return true;
   const endpoints = [...trimmed.matchAll(/(?:Blob|Queue|Table)Endpoint=([^;]+)/gi)].map((m) => m[1] ?? '');
   if (endpoints.length === 0) return false;
   return endpoints.every((e) => /^https?:\/\/(127\.\d+\.\d+\.\d+|localhost|\[::1\])(:\d+)?(\/|$)/i.test(e));

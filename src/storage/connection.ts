@@ -41,11 +41,14 @@ export function devConnectionString(
   );
 }
 
+/** Whether a connection string is `UseDevelopmentStorage=true` (Azurite's development account). */
+export function isDevelopmentStorage(connectionString: string): boolean {
+  return /^\s*UseDevelopmentStorage\s*=\s*true\s*;?\s*$/i.test(connectionString);
+}
+
 /** Expands `UseDevelopmentStorage=true` (which not every SDK accepts) the way the Functions host does. */
 export function resolveConnectionString(connectionString: string): string {
-  return /^\s*UseDevelopmentStorage\s*=\s*true\s*;?\s*$/i.test(connectionString)
-    ? devConnectionString()
-    : connectionString.trim();
+  return isDevelopmentStorage(connectionString) ? devConnectionString() : connectionString.trim();
 }
 
 /** A storage account the app can reach: by connection string, or by service URIs and an Entra credential. */

@@ -1,5 +1,6 @@
 import { writeFileSync } from 'node:fs';
 import type { PipelinePolicy } from '@azure/core-rest-pipeline';
+import { storageStatsSettings } from '../config/tuning.js';
 
 /**
  * Counts storage requests by kind (table or queue, operation, resource) when STORAGE_STATS=1. The benchmark and
@@ -8,7 +9,7 @@ import type { PipelinePolicy } from '@azure/core-rest-pipeline';
 const counts = new Map<string, number>();
 
 export function storageStatsEnabled(): boolean {
-  return process.env.STORAGE_STATS === '1';
+  return storageStatsSettings().enabled;
 }
 
 function kindOf(method: string, url: URL): string {
@@ -33,6 +34,7 @@ export function countingPolicy(): PipelinePolicy {
     sendRequest: async (request, next) => {
       const key = kindOf(request.method, new URL(request.url));
       counts.set(key, (counts.get(key) ?? 0) + 1);
+      writeToFileEverySecond();
       return next(request);
     },
   };
@@ -40,7 +42,9 @@ export function countingPolicy(): PipelinePolicy {
 
 /** Counts an operation the caller performs itself (queue sends: the queue SDK shares one pipeline per account). */
 export function countStorage(key: string): void {
-  if (storageStatsEnabled()) counts.set(key, (counts.get(key) ?? 0) + 1);
+  if (!storageStatsEnabled()) return;
+  counts.set(key, (counts.get(key) ?? 0) + 1);
+  writeToFileEverySecond();
 }
 
 export function storageStats(): Record<string, number> {
@@ -51,13 +55,15 @@ export function resetStorageStats(): void {
   counts.clear();
 }
 
+let writing = false;
+
 /**
- * With STORAGE_STATS_FILE set, the counts are written to that file every second (the benchmark reads the host
- * process's counts this way; the timer does not keep the process alive).
+ * With STORAGE_STATS_FILE set, the counts are written to that file every second from the first counted request
+ * on (the benchmark reads the host process's counts this way; the timer does not keep the process alive).
  */
-const file = process.env.STORAGE_STATS_FILE;
-if (file && storageStatsEnabled()) {
-  setInterval(() => {
-    writeFileSync(file, JSON.stringify(storageStats()));
-  }, 1000).unref();
+function writeToFileEverySecond(): void {
+  if (writing) return;
+  writing = true;
+  const { file } = storageStatsSettings();
+  if (file) setInterval(() => writeFileSync(file, JSON.stringify(storageStats())), 1000).unref();
 }
