@@ -138,11 +138,10 @@ export function graphFunction(route: GraphRoute) {
     const ids = requestIds(request.headers.get('client-request-id'));
     try {
       const app = await appContext();
-      const caller = await authenticate(
-        settings().tokenSigningKey,
-        request.headers.get('authorization'),
-        () => signingKey(app),
-      );
+      const caller = await authenticate(settings().tokenSigningKey, request.headers.get('authorization'), {
+        authorityKey: () => signingKey(app),
+        now: app.now,
+      });
       const api = toApiRequest(request, request.params);
       refuseUnsupportedOptions(api.query);
       await requireKnownTenant(app, caller);

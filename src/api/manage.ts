@@ -209,6 +209,7 @@ export const manageTokens: Partial<Record<string, ManageHandler>> = {
       tenantId,
       input.roles ?? DEFAULT_ROLES,
       expiresIn,
+      ctx.now,
     );
     return { status: 200, body: { access_token: token, token_type: 'Bearer', expires_in: expiresIn } };
   },

@@ -90,13 +90,15 @@ export async function mintToken(
   tenantId: string,
   roles: readonly string[],
   expiresInSeconds: number,
+  now: () => Date = () => new Date(),
 ): Promise<string> {
+  const issuedAt = Math.floor(now().getTime() / 1000);
   return new SignJWT({ tid: tenantId, roles: [...roles] })
     .setProtectedHeader({ alg: 'HS256', typ: 'JWT' })
     .setAudience(GRAPH_AUDIENCE)
     .setIssuer(`https://sts.windows.net/${tenantId}/`)
-    .setIssuedAt()
-    .setExpirationTime(Math.floor(Date.now() / 1000) + expiresInSeconds)
+    .setIssuedAt(issuedAt)
+    .setExpirationTime(issuedAt + expiresInSeconds)
     .sign(key(secret));
 }
 
@@ -108,15 +110,16 @@ export async function mintToken(
 export async function authenticate(
   secret: string,
   authorization: string | null,
-  authorityKey?: AuthorityKey,
+  options: { readonly authorityKey?: AuthorityKey; readonly now?: () => Date } = {},
 ): Promise<Caller> {
   const match = /^Bearer\s+(\S+)\s*$/i.exec(authorization ?? '');
   if (!match?.[1]) throw new GraphError(401, 'InvalidAuthenticationToken', 'Access token is empty.');
   const token = match[1];
+  const now = options.now?.() ?? new Date();
   const cached = verified.get(token);
-  if (cached && cached.secret === secret && Date.now() < cached.expiresAt) return cached.caller;
-  const { caller, expiresAt } = await verify(secret, token, authorityKey);
-  remember(token, { caller, secret, expiresAt });
+  if (cached && cached.secret === secret && now.getTime() < cached.expiresAt) return cached.caller;
+  const { caller, expiresAt } = await verify(secret, token, options.authorityKey, now);
+  remember(token, { caller, secret, expiresAt }, now);
   return caller;
 }
 
@@ -132,10 +135,9 @@ interface VerifiedToken {
 const verified = new Map<string, VerifiedToken>();
 const VERIFIED_TOKENS_KEPT = 1000;
 
-function remember(token: string, entry: VerifiedToken): void {
+function remember(token: string, entry: VerifiedToken, now: Date): void {
   if (verified.size >= VERIFIED_TOKENS_KEPT) {
-    const now = Date.now();
-    for (const [t, e] of verified) if (e.expiresAt <= now) verified.delete(t);
+    for (const [t, e] of verified) if (e.expiresAt <= now.getTime()) verified.delete(t);
     // Still full: forget the oldest (a Map iterates in insertion order).
     const oldest = verified.keys().next();
     if (verified.size >= VERIFIED_TOKENS_KEPT && !oldest.done) verified.delete(oldest.value);
@@ -147,6 +149,7 @@ async function verify(
   secret: string,
   token: string,
   authorityKey: AuthorityKey | undefined,
+  now: Date,
 ): Promise<Omit<VerifiedToken, 'secret'>> {
   const invalid = () => new GraphError(401, 'InvalidAuthenticationToken', 'Access token validation failure.');
   let alg: string | undefined;
@@ -167,6 +170,7 @@ async function verify(
     const { payload } = await jwtVerify(token, verificationKey, {
       algorithms: [alg === 'RS256' ? 'RS256' : 'HS256'],
       audience: GRAPH_AUDIENCE,
+      currentDate: now,
     });
     const tid = payload.tid;
     // An app granted no permissions gets a token without a roles claim, as from Entra.
@@ -181,7 +185,7 @@ async function verify(
     if (!Array.isArray(roles) || !roles.every((r): r is string => typeof r === 'string'))
       throw new Error('bad roles');
     // jwtVerify has checked exp when present; a token without one is re-verified each minute.
-    const expiresAt = typeof payload.exp === 'number' ? payload.exp * 1000 : Date.now() + 60_000;
+    const expiresAt = typeof payload.exp === 'number' ? payload.exp * 1000 : now.getTime() + 60_000;
     return { caller: { tenantId: tid, roles: new Set(roles) }, expiresAt };
   } catch {
     throw new GraphError(401, 'InvalidAuthenticationToken', 'Access token validation failure.');

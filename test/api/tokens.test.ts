@@ -24,10 +24,14 @@ describe('authenticate', () => {
   });
 
   it('refuses a remembered token once it has expired', async () => {
-    const token = await mintToken(secret, tenantId, ['User.Read.All'], 1);
-    expect((await authenticate(secret, `Bearer ${token}`)).tenantId).toBe(tenantId);
-    await new Promise((resolve) => setTimeout(resolve, 2100));
-    expect(await refusal(authenticate(secret, `Bearer ${token}`))).toBe(401);
+    let clock = new Date('2026-01-01T00:00:00Z');
+    const now = () => clock;
+    const token = await mintToken(secret, tenantId, ['User.Read.All'], 60, now);
+    expect((await authenticate(secret, `Bearer ${token}`, { now })).tenantId).toBe(tenantId);
+    clock = new Date('2026-01-01T00:00:59Z');
+    expect((await authenticate(secret, `Bearer ${token}`, { now })).tenantId).toBe(tenantId);
+    clock = new Date('2026-01-01T00:01:01Z');
+    expect(await refusal(authenticate(secret, `Bearer ${token}`, { now }))).toBe(401);
   });
 
   it('refuses a remembered token under another signing key', async () => {
