@@ -1,0 +1,141 @@
+// An in-memory DirectoryQueries for use-case unit tests: the same answers as the Table adapter (the contract test in
+// test/storage/directory-queries.test.ts runs one suite against both), from plain arrays.
+import type {
+  AuditCondition,
+  DeviceCondition,
+  DirectoryQueries,
+  GroupCondition,
+  Page,
+  PageRequest,
+  TextCondition,
+  UserCondition,
+  UserQuery,
+} from '../../src/application/ports.js';
+import type { DirectoryAudit, GroupRecord, PrincipalRecord } from '../../src/application/records.js';
+import { type Catalog, effectiveLicenses } from '../../src/engine/index.js';
+
+export class InMemoryDirectoryQueries implements DirectoryQueries {
+  readonly principals: PrincipalRecord[] = [];
+  readonly groupRecords: GroupRecord[] = [];
+  readonly auditRecords: (DirectoryAudit & { readonly tenantId: string })[] = [];
+
+  constructor(private readonly catalog: Catalog) {}
+
+  async users(tenantId: string, query: UserQuery, page: PageRequest) {
+    return pageOf(this.matchingUsers(tenantId, query), page);
+  }
+
+  async countUsers(tenantId: string, query: UserQuery) {
+    return this.matchingUsers(tenantId, query).length;
+  }
+
+  async devices(tenantId: string, conditions: readonly DeviceCondition[], page: PageRequest) {
+    return pageOf(this.matchingDevices(tenantId, conditions), page);
+  }
+
+  async countDevices(tenantId: string, conditions: readonly DeviceCondition[]) {
+    return this.matchingDevices(tenantId, conditions).length;
+  }
+
+  async groups(tenantId: string, conditions: readonly GroupCondition[], page: PageRequest) {
+    return pageOf(this.matchingGroups(tenantId, conditions), page);
+  }
+
+  async countGroups(tenantId: string, conditions: readonly GroupCondition[]) {
+    return this.matchingGroups(tenantId, conditions).length;
+  }
+
+  async audits(tenantId: string, conditions: readonly AuditCondition[], page: PageRequest) {
+    const found = this.auditRecords
+      .filter((a) => a.tenantId === tenantId && conditions.every((c) => auditMatches(a, c)))
+      .sort((a, b) => b.activityDateTime.localeCompare(a.activityDateTime))
+      .map(({ tenantId: _, ...audit }) => audit);
+    return pageOf(found, page);
+  }
+
+  private matchingUsers(tenantId: string, query: UserQuery): PrincipalRecord[] {
+    return this.principals
+      .filter(
+        (p) =>
+          p.tenantId === tenantId &&
+          p.kind === 'user' &&
+          (p.deletedDateTime !== null) === query.deleted &&
+          query.conditions.every((c) => this.userMatches(p, c)),
+      )
+      .sort(byId);
+  }
+
+  private userMatches(user: PrincipalRecord, condition: UserCondition): boolean {
+    switch (condition.property) {
+      case 'assignedLicenses':
+        return effectiveLicenses(this.catalog, user.entries).assignedLicenses.some(
+          (l) => l.skuId === condition.skuId,
+        );
+      case 'usageLocation':
+        return user.usageLocation === condition.equals.toUpperCase();
+      case 'accountEnabled':
+        return user.accountEnabled === condition.equals;
+      case 'userPrincipalName':
+        return user.userPrincipalName === condition.equals;
+      case 'displayName':
+        return textMatches(user.displayName, condition);
+    }
+  }
+
+  private matchingDevices(tenantId: string, conditions: readonly DeviceCondition[]): PrincipalRecord[] {
+    return this.principals
+      .filter(
+        (p) =>
+          p.tenantId === tenantId &&
+          p.kind === 'device' &&
+          conditions.every((c) =>
+            c.property === 'accountEnabled' ? p.accountEnabled === c.equals : textMatches(p.displayName, c),
+          ),
+      )
+      .sort(byId);
+  }
+
+  private matchingGroups(tenantId: string, conditions: readonly GroupCondition[]): GroupRecord[] {
+    return this.groupRecords
+      .filter(
+        (g) =>
+          g.tenantId === tenantId &&
+          conditions.every((c) =>
+            c.property === 'securityEnabled'
+              ? g.securityEnabled === c.equals
+              : c.property === 'mailEnabled'
+                ? g.mailEnabled === c.equals
+                : textMatches(g.displayName, c),
+          ),
+      )
+      .sort(byId);
+  }
+}
+
+function byId(a: { readonly id: string }, b: { readonly id: string }): number {
+  return a.id < b.id ? -1 : a.id > b.id ? 1 : 0;
+}
+
+function textMatches(value: string, condition: TextCondition): boolean {
+  const lower = value.toLowerCase();
+  return 'equals' in condition
+    ? lower === condition.equals.toLowerCase()
+    : lower.startsWith(condition.startsWith.toLowerCase());
+}
+
+function auditMatches(audit: DirectoryAudit, condition: AuditCondition): boolean {
+  if (condition.property === 'activityDisplayName') {
+    return 'equals' in condition
+      ? audit.activityDisplayName === condition.equals
+      : audit.activityDisplayName.startsWith(condition.startsWith);
+  }
+  const [a, b] = [Date.parse(audit.activityDateTime), Date.parse(condition.value)];
+  return { ge: a >= b, gt: a > b, le: a <= b, lt: a < b }[condition.op];
+}
+
+function pageOf<T>(all: readonly T[], page: PageRequest): Page<T> {
+  const offset = page.continuation ? Number(page.continuation) : 0;
+  const items = all.slice(offset, offset + page.top);
+  const next = offset + page.top;
+  return next < all.length ? { items, continuation: String(next) } : { items };
+}
