@@ -1,6 +1,6 @@
 import type { AppContext } from '../application/context.js';
 import { type ApiResponse, GraphError, type RequestIds } from './envelope.js';
-import type { Caller } from './tokens.js';
+import { type Caller, type Permission, requireAny } from './tokens.js';
 
 export type Method = 'GET' | 'POST' | 'PATCH' | 'PUT' | 'DELETE';
 
@@ -28,10 +28,20 @@ export interface GraphContext {
 export type GraphHandler = (request: ApiRequest, context: GraphContext) => Promise<ApiResponse>;
 
 /** One route of the Graph surface: a template relative to `/v1.0` and a handler per method. */
+/**
+ * One method of a route: the application permissions that allow it (any one of them; checked in one place, before
+ * the handler runs, as Graph answers 403 before looking at the request), and the handler.
+ */
+export interface GraphOperation {
+  /** `anyCaller`: every signed-in caller (`$batch`, whose sub-requests are each checked as a direct call). */
+  readonly permissions: readonly Permission[] | 'anyCaller';
+  readonly handle: GraphHandler;
+}
+
 export interface GraphRoute {
   readonly name: string;
   readonly template: string;
-  readonly handlers: Partial<Record<Method, GraphHandler>>;
+  readonly handlers: Partial<Record<Method, GraphOperation>>;
 }
 
 /** Matches a path (relative to `/v1.0`) against the routes: literal segments beat parameters. */
@@ -68,12 +78,16 @@ export function matchRoute(
   return best && { route: best.route, params: best.params };
 }
 
+/** The handler of a route's method, behind its permission check. */
 export function handlerFor(route: GraphRoute, method: string): GraphHandler {
-  const handler = route.handlers[method.toUpperCase() as Method];
-  if (!handler) {
+  const operation = route.handlers[method.toUpperCase() as Method];
+  if (!operation) {
     throw new GraphError(405, 'MethodNotAllowed', `The ${method} method is not supported on this resource.`);
   }
-  return handler;
+  return (request, context) => {
+    if (operation.permissions !== 'anyCaller') requireAny(context.caller, operation.permissions);
+    return operation.handle(request, context);
+  };
 }
 
 /** The JSON response of a Graph call, with its `@odata.context`. */

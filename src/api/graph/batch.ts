@@ -41,50 +41,53 @@ export function batchRoute(routes: () => readonly GraphRoute[]): GraphRoute {
     name: 'graphBatch',
     template: '$batch',
     handlers: {
-      POST: async (request, context) => {
-        const body = parseBody(batchSchema, await request.json(), 'batch');
-        if (body.requests.length > MAX_BATCH_REQUESTS) {
-          throw badRequest(`The number of requests in a batch must not exceed ${MAX_BATCH_REQUESTS}.`);
-        }
-        const ids = new Set<string>();
-        for (const sub of body.requests) {
-          if (ids.has(sub.id))
-            throw badRequest(`Request id '${sub.id}' appears more than once in the batch.`);
-          for (const dependency of sub.dependsOn ?? []) {
-            if (!ids.has(dependency)) {
-              throw badRequest(
-                `Request '${sub.id}' depends on '${dependency}', which is not an earlier request of the batch.`,
-              );
-            }
+      POST: {
+        permissions: 'anyCaller',
+        handle: async (request, context) => {
+          const body = parseBody(batchSchema, await request.json(), 'batch');
+          if (body.requests.length > MAX_BATCH_REQUESTS) {
+            throw badRequest(`The number of requests in a batch must not exceed ${MAX_BATCH_REQUESTS}.`);
           }
-          ids.add(sub.id);
-        }
-        const statuses = new Map<string, number>();
-        const responses: unknown[] = [];
-        for (const sub of body.requests) {
-          const failedDependency = (sub.dependsOn ?? []).find((d) => (statuses.get(d) ?? 0) >= 400);
-          const response: ApiResponse = failedDependency
-            ? errorResponse(
-                424,
-                'FailedDependency',
-                `Request '${sub.id}' was not run because request '${failedDependency}' it depends on failed.`,
-                context.ids,
-              )
-            : await runSubRequest(sub, routes(), context);
-          statuses.set(sub.id, response.status);
-          // `Content-Type` spelled as Graph does: the SDKs' BatchResponseContent looks for exactly this key to
-          // rebuild a JSON body.
-          responses.push({
-            id: sub.id,
-            status: response.status,
-            headers: {
-              ...(response.body !== undefined ? { 'Content-Type': 'application/json' } : {}),
-              ...response.headers,
-            },
-            ...(response.body !== undefined ? { body: response.body } : {}),
-          });
-        }
-        return { status: 200, body: { responses } };
+          const ids = new Set<string>();
+          for (const sub of body.requests) {
+            if (ids.has(sub.id))
+              throw badRequest(`Request id '${sub.id}' appears more than once in the batch.`);
+            for (const dependency of sub.dependsOn ?? []) {
+              if (!ids.has(dependency)) {
+                throw badRequest(
+                  `Request '${sub.id}' depends on '${dependency}', which is not an earlier request of the batch.`,
+                );
+              }
+            }
+            ids.add(sub.id);
+          }
+          const statuses = new Map<string, number>();
+          const responses: unknown[] = [];
+          for (const sub of body.requests) {
+            const failedDependency = (sub.dependsOn ?? []).find((d) => (statuses.get(d) ?? 0) >= 400);
+            const response: ApiResponse = failedDependency
+              ? errorResponse(
+                  424,
+                  'FailedDependency',
+                  `Request '${sub.id}' was not run because request '${failedDependency}' it depends on failed.`,
+                  context.ids,
+                )
+              : await runSubRequest(sub, routes(), context);
+            statuses.set(sub.id, response.status);
+            // `Content-Type` spelled as Graph does: the SDKs' BatchResponseContent looks for exactly this key to
+            // rebuild a JSON body.
+            responses.push({
+              id: sub.id,
+              status: response.status,
+              headers: {
+                ...(response.body !== undefined ? { 'Content-Type': 'application/json' } : {}),
+                ...response.headers,
+              },
+              ...(response.body !== undefined ? { body: response.body } : {}),
+            });
+          }
+          return { status: 200, body: { responses } };
+        },
       },
     },
   };

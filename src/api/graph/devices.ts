@@ -7,7 +7,7 @@ import { GUID_PATTERN } from '../../engine/ids.js';
 import { notFound, unsupportedQuery } from '../envelope.js';
 import { describeClause, parseFilter, parseSelect, project, textCondition, wantsCount } from '../odata.js';
 import { type ApiRequest, type GraphContext, type GraphRoute, noContent, ok } from '../routing.js';
-import { ACCESS, requireAny } from '../tokens.js';
+import { ACCESS } from '../tokens.js';
 import { guidString, parseBody } from './body.js';
 import { pageOf } from './listing.js';
 import { DEVICE_DEFAULTS, DEVICE_PROPERTIES, deviceJson } from './shapes.js';
@@ -41,7 +41,6 @@ async function loadDevice(request: ApiRequest, context: GraphContext) {
 }
 
 async function getDevices(request: ApiRequest, context: GraphContext) {
-  requireAny(context.caller, ACCESS.readDevices);
   const tenantId = context.caller.tenantId;
   const selected = parseSelect(request.query, 'device', DEVICE_PROPERTIES);
   const conditions = parseFilter(request.query, ['accountEnabled', 'displayName']).map(
@@ -73,7 +72,6 @@ async function getDevices(request: ApiRequest, context: GraphContext) {
 }
 
 async function postDevice(request: ApiRequest, context: GraphContext) {
-  requireAny(context.caller, ACCESS.writeDevices);
   const input = parseBody(newDeviceSchema, await request.json(), 'Device');
   const device = await createDevice(context.app, context.caller.tenantId, {
     id: randomUUID(),
@@ -95,7 +93,6 @@ async function postDevice(request: ApiRequest, context: GraphContext) {
 }
 
 async function getDevice(request: ApiRequest, context: GraphContext) {
-  requireAny(context.caller, ACCESS.readDevices);
   const selected = parseSelect(request.query, 'device', DEVICE_PROPERTIES);
   const device = await loadDevice(request, context);
   return ok(
@@ -106,13 +103,26 @@ async function getDevice(request: ApiRequest, context: GraphContext) {
 }
 
 async function removeDevice(request: ApiRequest, context: GraphContext) {
-  requireAny(context.caller, ACCESS.writeDevices);
   const device = await loadDevice(request, context);
   await deleteDevice(context.app, context.caller.tenantId, device.id);
   return noContent;
 }
 
 export const deviceRoutes: readonly GraphRoute[] = [
-  { name: 'graphDevices', template: 'devices', handlers: { GET: getDevices, POST: postDevice } },
-  { name: 'graphDevice', template: 'devices/{id}', handlers: { GET: getDevice, DELETE: removeDevice } },
+  {
+    name: 'graphDevices',
+    template: 'devices',
+    handlers: {
+      GET: { permissions: ACCESS.readDevices, handle: getDevices },
+      POST: { permissions: ACCESS.writeDevices, handle: postDevice },
+    },
+  },
+  {
+    name: 'graphDevice',
+    template: 'devices/{id}',
+    handlers: {
+      GET: { permissions: ACCESS.readDevices, handle: getDevice },
+      DELETE: { permissions: ACCESS.writeDevices, handle: removeDevice },
+    },
+  },
 ];

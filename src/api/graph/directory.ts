@@ -5,7 +5,7 @@ import { GUID_PATTERN } from '../../engine/ids.js';
 import { notFound } from '../envelope.js';
 import { parseFilter, parseSelect, project } from '../odata.js';
 import { type ApiRequest, type GraphContext, type GraphRoute, noContent, ok } from '../routing.js';
-import { ACCESS, requireAny } from '../tokens.js';
+import { ACCESS } from '../tokens.js';
 import { pageOf } from './listing.js';
 import { USER_DEFAULTS, USER_PROPERTIES, userJson } from './shapes.js';
 import { USER_FILTERS, userConditions } from './users.js';
@@ -23,7 +23,6 @@ async function loadDeleted(request: ApiRequest, context: GraphContext) {
 }
 
 async function listDeletedUsers(request: ApiRequest, context: GraphContext) {
-  requireAny(context.caller, ACCESS.readUsers);
   const tenantId = context.caller.tenantId;
   const selected = parseSelect(request.query, 'user', USER_PROPERTIES);
   const query = { deleted: true, conditions: userConditions(parseFilter(request.query, USER_FILTERS)) };
@@ -43,7 +42,6 @@ async function listDeletedUsers(request: ApiRequest, context: GraphContext) {
 }
 
 async function getDeleted(request: ApiRequest, context: GraphContext) {
-  requireAny(context.caller, ACCESS.readUsers);
   const selected = parseSelect(request.query, 'user', USER_PROPERTIES);
   const user = await loadDeleted(request, context);
   return ok(
@@ -57,14 +55,12 @@ async function getDeleted(request: ApiRequest, context: GraphContext) {
 }
 
 async function hardDelete(request: ApiRequest, context: GraphContext) {
-  requireAny(context.caller, ACCESS.writeUsers);
   const user = await loadDeleted(request, context);
   await hardDeleteUser(context.app, context.caller.tenantId, user.id);
   return noContent;
 }
 
 async function restore(request: ApiRequest, context: GraphContext) {
-  requireAny(context.caller, ACCESS.writeUsers);
   const user = await loadDeleted(request, context);
   const restored = await restoreUser(context.app, context.caller.tenantId, user.id);
   return ok(
@@ -81,16 +77,19 @@ export const directoryRoutes: readonly GraphRoute[] = [
   {
     name: 'graphDeletedUsers',
     template: 'directory/deletedItems/microsoft.graph.user',
-    handlers: { GET: listDeletedUsers },
+    handlers: { GET: { permissions: ACCESS.readUsers, handle: listDeletedUsers } },
   },
   {
     name: 'graphDeletedItem',
     template: 'directory/deletedItems/{id}',
-    handlers: { GET: getDeleted, DELETE: hardDelete },
+    handlers: {
+      GET: { permissions: ACCESS.readUsers, handle: getDeleted },
+      DELETE: { permissions: ACCESS.writeUsers, handle: hardDelete },
+    },
   },
   {
     name: 'graphDeletedItemRestore',
     template: 'directory/deletedItems/{id}/restore',
-    handlers: { POST: restore },
+    handlers: { POST: { permissions: ACCESS.writeUsers, handle: restore } },
   },
 ];

@@ -29,7 +29,7 @@ import { GUID_PATTERN, GUID_TEXT } from '../../engine/ids.js';
 import { badRequest, notFound, unsupportedQuery } from '../envelope.js';
 import { describeClause, parseFilter, parseSelect, project, textCondition, wantsCount } from '../odata.js';
 import { type ApiRequest, type GraphContext, type GraphRoute, noContent, ok } from '../routing.js';
-import { ACCESS, requireAny } from '../tokens.js';
+import { ACCESS } from '../tokens.js';
 import { guidString, parseAssignLicense, parseBody } from './body.js';
 import { pageOf, pageOfList } from './listing.js';
 import {
@@ -82,7 +82,6 @@ async function loadGroup(request: ApiRequest, context: GraphContext) {
 }
 
 async function listGroupsHandler(request: ApiRequest, context: GraphContext) {
-  requireAny(context.caller, ACCESS.readGroups);
   const tenantId = context.caller.tenantId;
   const selected = parseSelect(request.query, 'group', GROUP_PROPERTIES);
   const clauses = parseFilter(request.query, [
@@ -148,7 +147,6 @@ async function listGroupsHandler(request: ApiRequest, context: GraphContext) {
 }
 
 async function postGroup(request: ApiRequest, context: GraphContext) {
-  requireAny(context.caller, ACCESS.writeGroups);
   const input = parseBody(newGroupSchema, await request.json(), 'Group');
   const members = [...new Set((input['members@odata.bind'] ?? []).map(referencedId))];
   for (const owner of input['owners@odata.bind'] ?? []) referencedId(owner);
@@ -174,7 +172,6 @@ async function postGroup(request: ApiRequest, context: GraphContext) {
 }
 
 async function getGroupHandler(request: ApiRequest, context: GraphContext) {
-  requireAny(context.caller, ACCESS.readGroups);
   const selected = parseSelect(request.query, 'group', GROUP_PROPERTIES);
   const group = await loadGroup(request, context);
   const licenses = await groupLicensesOf(context.app, context.caller.tenantId);
@@ -186,14 +183,12 @@ async function getGroupHandler(request: ApiRequest, context: GraphContext) {
 }
 
 async function deleteGroupHandler(request: ApiRequest, context: GraphContext) {
-  requireAny(context.caller, ACCESS.writeGroups);
   const group = await loadGroup(request, context);
   await deleteGroup(context.app, context.caller.tenantId, group.id);
   return noContent;
 }
 
 async function listMembers(request: ApiRequest, context: GraphContext) {
-  requireAny(context.caller, ACCESS.readGroups);
   const tenantId = context.caller.tenantId;
   // Members are users, devices and groups: each shows its type's default properties, or what `$select` names.
   const selected = parseSelect(request.query, 'directoryObject', MEMBER_PROPERTIES);
@@ -217,7 +212,6 @@ async function listMembers(request: ApiRequest, context: GraphContext) {
 const refSchema = z.object({ '@odata.id': z.string().max(500) }).strict();
 
 async function addMemberRef(request: ApiRequest, context: GraphContext) {
-  requireAny(context.caller, ACCESS.writeGroups);
   const body = parseBody(refSchema, await request.json(), 'reference');
   const group = await loadGroup(request, context);
   await addMember(context.app, context.caller.tenantId, group.id, referencedId(body['@odata.id']));
@@ -225,7 +219,6 @@ async function addMemberRef(request: ApiRequest, context: GraphContext) {
 }
 
 async function removeMemberRef(request: ApiRequest, context: GraphContext) {
-  requireAny(context.caller, ACCESS.writeGroups);
   const group = await loadGroup(request, context);
   const memberId = request.params.memberId ?? '';
   if (!GUID_PATTERN.test(memberId)) throw notFound(memberId);
@@ -234,7 +227,6 @@ async function removeMemberRef(request: ApiRequest, context: GraphContext) {
 }
 
 async function assignLicense(request: ApiRequest, context: GraphContext) {
-  requireAny(context.caller, ACCESS.assignGroupLicenses);
   const body = parseAssignLicense(await request.json());
   const group = await loadGroup(request, context);
   const result = await assignGroupLicenses(context.app, context.caller.tenantId, group.id, body);
@@ -250,7 +242,6 @@ async function assignLicense(request: ApiRequest, context: GraphContext) {
 }
 
 async function membersWithLicenseErrors(request: ApiRequest, context: GraphContext) {
-  requireAny(context.caller, ACCESS.readGroups);
   const tenantId = context.caller.tenantId;
   const group = await loadGroup(request, context);
   // Users and devices (device licenses): each shows its own type's properties.
@@ -272,7 +263,6 @@ async function membersWithLicenseErrors(request: ApiRequest, context: GraphConte
 }
 
 async function reprocess(request: ApiRequest, context: GraphContext) {
-  requireAny(context.caller, ACCESS.assignGroupLicenses);
   const group = await loadGroup(request, context);
   const result = await reprocessGroup(context.app, context.caller.tenantId, group.id);
   return {
@@ -287,7 +277,6 @@ async function reprocess(request: ApiRequest, context: GraphContext) {
 }
 
 async function licenseProcessingDetails(request: ApiRequest, context: GraphContext) {
-  requireAny(context.caller, ACCESS.readGroups);
   const group = await loadGroup(request, context);
   const details = await processingDetails(context.app, context.caller.tenantId, group.id);
   return ok({ ...details }, `groups('${group.id}')/licenseProcessingDetails`, context.serviceRoot);
@@ -296,7 +285,6 @@ async function licenseProcessingDetails(request: ApiRequest, context: GraphConte
 const moveSchema = z.object({ skuId: guidString, targetGroupId: guidString }).strict();
 
 async function moveLicense(request: ApiRequest, context: GraphContext) {
-  requireAny(context.caller, ACCESS.assignGroupLicenses);
   const body = parseBody(moveSchema, await request.json(), 'moveLicense');
   const group = await loadGroup(request, context);
   const result = await moveDeviceLicense(
@@ -318,40 +306,62 @@ async function moveLicense(request: ApiRequest, context: GraphContext) {
 }
 
 export const groupRoutes: readonly GraphRoute[] = [
-  { name: 'graphGroups', template: 'groups', handlers: { GET: listGroupsHandler, POST: postGroup } },
+  {
+    name: 'graphGroups',
+    template: 'groups',
+    handlers: {
+      GET: { permissions: ACCESS.readGroups, handle: listGroupsHandler },
+      POST: { permissions: ACCESS.writeGroups, handle: postGroup },
+    },
+  },
   {
     name: 'graphGroup',
     template: 'groups/{id}',
-    handlers: { GET: getGroupHandler, DELETE: deleteGroupHandler },
+    handlers: {
+      GET: { permissions: ACCESS.readGroups, handle: getGroupHandler },
+      DELETE: { permissions: ACCESS.writeGroups, handle: deleteGroupHandler },
+    },
   },
-  { name: 'graphGroupMembers', template: 'groups/{id}/members', handlers: { GET: listMembers } },
-  { name: 'graphGroupMemberAdd', template: 'groups/{id}/members/$ref', handlers: { POST: addMemberRef } },
+  {
+    name: 'graphGroupMembers',
+    template: 'groups/{id}/members',
+    handlers: { GET: { permissions: ACCESS.readGroups, handle: listMembers } },
+  },
+  {
+    name: 'graphGroupMemberAdd',
+    template: 'groups/{id}/members/$ref',
+    handlers: { POST: { permissions: ACCESS.writeGroups, handle: addMemberRef } },
+  },
   {
     name: 'graphGroupMemberRemove',
     template: 'groups/{id}/members/{memberId}/$ref',
-    handlers: { DELETE: removeMemberRef },
+    handlers: { DELETE: { permissions: ACCESS.writeGroups, handle: removeMemberRef } },
   },
   {
     name: 'graphGroupAssignLicense',
     template: 'groups/{id}/assignLicense',
-    handlers: { POST: assignLicense },
+    handlers: { POST: { permissions: ACCESS.assignGroupLicenses, handle: assignLicense } },
   },
   {
     name: 'graphGroupMembersWithLicenseErrors',
     template: 'groups/{id}/membersWithLicenseErrors',
-    handlers: { GET: membersWithLicenseErrors },
+    handlers: { GET: { permissions: ACCESS.readGroups, handle: membersWithLicenseErrors } },
   },
   {
     name: 'graphGroupReprocess',
     template: 'groups/{id}/reprocessLicenseAssignment',
-    handlers: { POST: reprocess },
+    handlers: { POST: { permissions: ACCESS.assignGroupLicenses, handle: reprocess } },
   },
   {
     name: 'graphGroupLicenseProcessingDetails',
     template: 'groups/{id}/licenseProcessingDetails',
-    handlers: { GET: licenseProcessingDetails },
+    handlers: { GET: { permissions: ACCESS.readGroups, handle: licenseProcessingDetails } },
   },
-  { name: 'graphGroupMoveLicense', template: 'groups/{id}/moveLicense', handlers: { POST: moveLicense } },
+  {
+    name: 'graphGroupMoveLicense',
+    template: 'groups/{id}/moveLicense',
+    handlers: { POST: { permissions: ACCESS.assignGroupLicenses, handle: moveLicense } },
+  },
 ];
 
 /** Whether a group meets a listing condition (for the groups in error, narrowed in memory). */

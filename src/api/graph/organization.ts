@@ -3,12 +3,11 @@ import { listSubscriptions } from '../../application/tenants.js';
 import { unsupportedQuery } from '../envelope.js';
 import { describeClause, parseFilter, textCondition } from '../odata.js';
 import { type ApiRequest, type GraphContext, type GraphRoute, ok } from '../routing.js';
-import { ACCESS, requireAny } from '../tokens.js';
+import { ACCESS } from '../tokens.js';
 import { pageOf } from './listing.js';
 import { subscribedSkuJson } from './shapes.js';
 
 async function subscribedSkus(_request: ApiRequest, context: GraphContext) {
-  requireAny(context.caller, ACCESS.readOrganization);
   const subs = await listSubscriptions(context.app, context.caller.tenantId);
   return ok(
     { value: subs.map((s) => subscribedSkuJson(context.app.catalog, context.caller.tenantId, s)) },
@@ -19,7 +18,6 @@ async function subscribedSkus(_request: ApiRequest, context: GraphContext) {
 
 /** `directoryAudits`, newest first, with `$filter` on `activityDisplayName` and `activityDateTime`. */
 async function directoryAudits(request: ApiRequest, context: GraphContext) {
-  requireAny(context.caller, ACCESS.readDirectory);
   const tenantId = context.caller.tenantId;
   const conditions = parseFilter(request.query, ['activityDisplayName', 'activityDateTime']).map(
     (clause): AuditCondition => {
@@ -49,6 +47,14 @@ async function directoryAudits(request: ApiRequest, context: GraphContext) {
 }
 
 export const organizationRoutes: readonly GraphRoute[] = [
-  { name: 'graphSubscribedSkus', template: 'subscribedSkus', handlers: { GET: subscribedSkus } },
-  { name: 'graphDirectoryAudits', template: 'auditLogs/directoryAudits', handlers: { GET: directoryAudits } },
+  {
+    name: 'graphSubscribedSkus',
+    template: 'subscribedSkus',
+    handlers: { GET: { permissions: ACCESS.readOrganization, handle: subscribedSkus } },
+  },
+  {
+    name: 'graphDirectoryAudits',
+    template: 'auditLogs/directoryAudits',
+    handlers: { GET: { permissions: ACCESS.readDirectory, handle: directoryAudits } },
+  },
 ];

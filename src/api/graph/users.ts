@@ -14,7 +14,7 @@ import {
   wantsCount,
 } from '../odata.js';
 import { type ApiRequest, type GraphContext, type GraphRoute, noContent, ok } from '../routing.js';
-import { ACCESS, requireAny } from '../tokens.js';
+import { ACCESS } from '../tokens.js';
 import { parseAssignLicense, parseBody } from './body.js';
 import { pageOf } from './listing.js';
 import { licenseDetailsJson, USER_DEFAULTS, USER_PROPERTIES, userJson } from './shapes.js';
@@ -116,7 +116,6 @@ export function userConditions(clauses: readonly FilterClause[]): UserCondition[
 }
 
 async function getUsers(request: ApiRequest, context: GraphContext) {
-  requireAny(context.caller, ACCESS.readUsers);
   const tenantId = context.caller.tenantId;
   const selected = parseSelect(request.query, 'user', USER_PROPERTIES);
   const query = { deleted: false, conditions: userConditions(parseFilter(request.query, USER_FILTERS)) };
@@ -136,7 +135,6 @@ async function getUsers(request: ApiRequest, context: GraphContext) {
 }
 
 async function postUser(request: ApiRequest, context: GraphContext) {
-  requireAny(context.caller, ACCESS.writeUsers);
   const input = parseBody(newUserSchema, await request.json(), 'User');
   const user = await createUser(context.app, context.caller.tenantId, {
     userPrincipalName: input.userPrincipalName,
@@ -157,7 +155,6 @@ async function postUser(request: ApiRequest, context: GraphContext) {
 }
 
 async function getUser(request: ApiRequest, context: GraphContext) {
-  requireAny(context.caller, ACCESS.readUsers);
   const selected = parseSelect(request.query, 'user', USER_PROPERTIES);
   const user = await loadUser(request, context);
   return ok(
@@ -168,7 +165,6 @@ async function getUser(request: ApiRequest, context: GraphContext) {
 }
 
 async function patchUser(request: ApiRequest, context: GraphContext) {
-  requireAny(context.caller, ACCESS.writeUsers);
   const patch = parseBody(userPatchSchema, await request.json(), 'User');
   const user = await loadUser(request, context);
   await updateUser(context.app, context.caller.tenantId, user.id, {
@@ -185,7 +181,6 @@ async function patchUser(request: ApiRequest, context: GraphContext) {
 }
 
 async function deleteUser(request: ApiRequest, context: GraphContext) {
-  requireAny(context.caller, ACCESS.writeUsers);
   const user = await loadUser(request, context);
   await softDeleteUser(context.app, context.caller.tenantId, user.id);
   return noContent;
@@ -201,7 +196,6 @@ async function loadUser(request: ApiRequest, context: GraphContext) {
 }
 
 async function assignLicense(request: ApiRequest, context: GraphContext) {
-  requireAny(context.caller, ACCESS.assignUserLicenses);
   const body = parseAssignLicense(await request.json());
   const user = await loadUser(request, context);
   const updated = await assignUserLicenses(context.app, context.caller.tenantId, user.id, body);
@@ -213,7 +207,6 @@ async function assignLicense(request: ApiRequest, context: GraphContext) {
 }
 
 async function reprocess(request: ApiRequest, context: GraphContext) {
-  requireAny(context.caller, ACCESS.assignUserLicenses);
   const user = await loadUser(request, context);
   const updated = await reprocessUser(context.app, context.caller.tenantId, user.id);
   return ok(
@@ -224,7 +217,6 @@ async function reprocess(request: ApiRequest, context: GraphContext) {
 }
 
 async function licenseDetails(request: ApiRequest, context: GraphContext) {
-  requireAny(context.caller, ACCESS.readUsers);
   const user = await loadUser(request, context);
   return ok(
     { value: licenseDetailsJson(context.app.catalog, user) },
@@ -234,21 +226,36 @@ async function licenseDetails(request: ApiRequest, context: GraphContext) {
 }
 
 export const userRoutes: readonly GraphRoute[] = [
-  { name: 'graphUsers', template: 'users', handlers: { GET: getUsers, POST: postUser } },
+  {
+    name: 'graphUsers',
+    template: 'users',
+    handlers: {
+      GET: { permissions: ACCESS.readUsers, handle: getUsers },
+      POST: { permissions: ACCESS.writeUsers, handle: postUser },
+    },
+  },
   {
     name: 'graphUser',
     template: 'users/{id}',
-    handlers: { GET: getUser, PATCH: patchUser, DELETE: deleteUser },
+    handlers: {
+      GET: { permissions: ACCESS.readUsers, handle: getUser },
+      PATCH: { permissions: ACCESS.writeUsers, handle: patchUser },
+      DELETE: { permissions: ACCESS.writeUsers, handle: deleteUser },
+    },
   },
-  { name: 'graphUserAssignLicense', template: 'users/{id}/assignLicense', handlers: { POST: assignLicense } },
+  {
+    name: 'graphUserAssignLicense',
+    template: 'users/{id}/assignLicense',
+    handlers: { POST: { permissions: ACCESS.assignUserLicenses, handle: assignLicense } },
+  },
   {
     name: 'graphUserReprocess',
     template: 'users/{id}/reprocessLicenseAssignment',
-    handlers: { POST: reprocess },
+    handlers: { POST: { permissions: ACCESS.assignUserLicenses, handle: reprocess } },
   },
   {
     name: 'graphUserLicenseDetails',
     template: 'users/{id}/licenseDetails',
-    handlers: { GET: licenseDetails },
+    handlers: { GET: { permissions: ACCESS.readUsers, handle: licenseDetails } },
   },
 ];
