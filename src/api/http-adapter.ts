@@ -30,8 +30,15 @@ export function asMethod(method: string): Method {
 const INVALID_JSON =
   'Unable to read JSON request payload. Please ensure Content-Type header is set and payload is of valid JSON format.';
 
-/** Reads a body with a size cap; 413 in Graph's envelope when it is larger. */
-async function readLimited(request: HttpRequest, limit: number): Promise<Buffer> {
+/**
+ * Reads a request body with a size cap, the one way every endpoint reads one: refused before reading when the
+ * declared length is over, and after when the body is (413 in Graph's envelope unless `tooLarge` says otherwise).
+ */
+export async function readBody(
+  request: HttpRequest,
+  limit: number,
+  tooLarge: (limit: number) => Error = bodyTooLarge,
+): Promise<Buffer> {
   const declared = Number(request.headers.get('content-length') ?? '0');
   if (declared > limit) throw tooLarge(limit);
   const body = Buffer.from(await request.arrayBuffer());
@@ -39,7 +46,7 @@ async function readLimited(request: HttpRequest, limit: number): Promise<Buffer>
   return body;
 }
 
-function tooLarge(limit: number) {
+function bodyTooLarge(limit: number) {
   return new GraphError(
     413,
     'RequestEntityTooLarge',
@@ -72,7 +79,7 @@ export function toApiRequest(
   const url = publicUrl(request.url, request.headers);
   let body: Promise<Buffer> | undefined;
   const read = () => {
-    body ??= readLimited(request, limit);
+    body ??= readBody(request, limit);
     return body;
   };
   return {

@@ -8,6 +8,7 @@ import { appContext } from '../application/context.js';
 import { signingKey } from '../application/signing-keys.js';
 import { tenantExists } from '../application/tenants.js';
 import { isGuid } from '../engine/ids.js';
+import { readBody } from './http-adapter.js';
 import { publicUrl } from './odata.js';
 import { APPLICATION_TOKEN_SECONDS, mintApplicationToken } from './tokens.js';
 
@@ -196,12 +197,12 @@ function formDecoded(part: string): string {
 async function readForm(request: HttpRequest): Promise<URLSearchParams> {
   const type = request.headers.get('content-type') ?? '';
   if (!/^application\/x-www-form-urlencoded\b/i.test(type)) throw missingParameter('grant_type');
-  const declared = Number(request.headers.get('content-length') ?? '0');
-  const body = declared > FORM_BODY_LIMIT ? '' : await request.text();
-  if (declared > FORM_BODY_LIMIT || body.length > FORM_BODY_LIMIT) {
-    throw new OAuthError(400, 'invalid_request', 90056, 'The request body is too large.');
-  }
-  const form = new URLSearchParams(body);
+  const body = await readBody(
+    request,
+    FORM_BODY_LIMIT,
+    () => new OAuthError(400, 'invalid_request', 90056, 'The request body is too large.'),
+  );
+  const form = new URLSearchParams(body.toString('utf8'));
   const basic = /^Basic\s+(\S+)$/i.exec(request.headers.get('authorization') ?? '')?.[1];
   if (basic && !form.has('client_id')) {
     const decoded = Buffer.from(basic, 'base64').toString('utf8');

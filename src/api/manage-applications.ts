@@ -17,8 +17,8 @@ import type { ApplicationRecord, PasswordCredentialRecord } from '../application
 import { GUID_PATTERN, isGuid } from '../engine/ids.js';
 import { GraphError } from './envelope.js';
 import { parseBody } from './graph/body.js';
-import { parseJsonBody } from './http-adapter.js';
-import { type ManageHandler, readJson, tenantIdOf } from './manage.js';
+import { parseJsonBody, readBody } from './http-adapter.js';
+import { ADMIN_BODY_LIMIT, type ManageHandler, readJson, tenantIdOf } from './manage.js';
 import { PERMISSIONS } from './tokens.js';
 
 const roles = z.array(z.enum(PERMISSIONS)).max(PERMISSIONS.length);
@@ -135,7 +135,7 @@ export const manageApplication: Partial<Record<string, ManageHandler>> = {
 /** Graph's `addPassword`: a new secret (200 with its text, shown once). */
 export const manageApplicationAddPassword: Partial<Record<string, ManageHandler>> = {
   POST: async (request, ctx) => {
-    const text = Buffer.from(await request.arrayBuffer());
+    const text = await readBody(request, ADMIN_BODY_LIMIT);
     const input = parseBody(
       addPasswordSchema,
       text.length === 0 ? {} : parseJsonBody(text, request.headers.get('content-type')),

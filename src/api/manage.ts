@@ -25,11 +25,11 @@ import {
 } from './envelope.js';
 import { parseBody } from './graph/body.js';
 import { subscribedSkuJson } from './graph/shapes.js';
-import { asMethod, parseJsonBody, toHttpResponse } from './http-adapter.js';
+import { asMethod, parseJsonBody, readBody, toHttpResponse } from './http-adapter.js';
 import { publicUrl } from './odata.js';
 import { DEFAULT_ROLES, mintToken, PERMISSIONS } from './tokens.js';
 
-const ADMIN_BODY_LIMIT = 1024 * 1024;
+export const ADMIN_BODY_LIMIT = 1024 * 1024;
 /** The NDJSON import may be large: 100,000 users are ~20 MB. */
 const IMPORT_BODY_LIMIT = 200 * 1024 * 1024;
 
@@ -94,10 +94,7 @@ function requireOperatorKey(request: HttpRequest): void {
 }
 
 export async function readJson(request: HttpRequest): Promise<unknown> {
-  const body = Buffer.from(await request.arrayBuffer());
-  if (body.length > ADMIN_BODY_LIMIT)
-    throw new GraphError(413, 'RequestEntityTooLarge', 'The request body is too large.');
-  return parseJsonBody(body, request.headers.get('content-type'));
+  return parseJsonBody(await readBody(request, ADMIN_BODY_LIMIT), request.headers.get('content-type'));
 }
 
 function tenantJson(tenant: TenantRecord, baseUrl: string) {
@@ -196,7 +193,7 @@ export const manageSubscriptions: Partial<Record<string, ManageHandler>> = {
 export const manageTokens: Partial<Record<string, ManageHandler>> = {
   POST: async (request, ctx) => {
     const tenantId = tenantIdOf(request);
-    const text = Buffer.from(await request.arrayBuffer());
+    const text = await readBody(request, ADMIN_BODY_LIMIT);
     const input = parseBody(
       tokenSchema,
       text.length === 0 ? {} : parseJsonBody(text, request.headers.get('content-type')),
@@ -282,10 +279,13 @@ export const manageImport: Partial<Record<string, ManageHandler>> = {
         'Send the import as application/x-ndjson: one JSON object per line.',
       );
     }
-    const declared = Number(request.headers.get('content-length') ?? '0');
-    if (declared > IMPORT_BODY_LIMIT)
-      throw new GraphError(413, 'RequestEntityTooLarge', 'The import is larger than 200 MB; split it.');
-    const text = await request.text();
+    const text = (
+      await readBody(
+        request,
+        IMPORT_BODY_LIMIT,
+        () => new GraphError(413, 'RequestEntityTooLarge', 'The import is larger than 200 MB; split it.'),
+      )
+    ).toString('utf8');
     if (text.trim().length === 0) throw badRequest('The import is empty: send one JSON object per line.');
     const atomic = new URL(request.url).searchParams.get('atomic') === 'true';
     const lineErrors: { line: number; message: string }[] = [];

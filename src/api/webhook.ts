@@ -6,7 +6,7 @@ import type { Change, ChangesMessage } from '../application/messages.js';
 import { findTenant } from '../application/tenants.js';
 import { GUID_PATTERN, isGuid } from '../engine/ids.js';
 import { badRequest, GraphError, requestIds, toErrorResponse } from './envelope.js';
-import { parseJsonBody, toHttpResponse } from './http-adapter.js';
+import { parseJsonBody, readBody, toHttpResponse } from './http-adapter.js';
 
 const WEBHOOK_BODY_LIMIT = 4 * 1024 * 1024;
 /** Changes per queue message (well under the 64 KiB message limit). */
@@ -100,12 +100,11 @@ export async function receiveNotifications(
     if (token !== null)
       return { status: 200, body: token, headers: { 'content-type': 'text/plain; charset=utf-8' } };
 
-    const declared = Number(request.headers.get('content-length') ?? '0');
-    if (declared > WEBHOOK_BODY_LIMIT)
-      throw new GraphError(413, 'RequestEntityTooLarge', 'The notification batch is too large.');
-    const body = Buffer.from(await request.arrayBuffer());
-    if (body.length > WEBHOOK_BODY_LIMIT)
-      throw new GraphError(413, 'RequestEntityTooLarge', 'The notification batch is too large.');
+    const body = await readBody(
+      request,
+      WEBHOOK_BODY_LIMIT,
+      () => new GraphError(413, 'RequestEntityTooLarge', 'The notification batch is too large.'),
+    );
     const parsed = collection.safeParse(parseJsonBody(body, request.headers.get('content-type')));
     if (!parsed.success)
       throw badRequest('The body is not a change notification collection ({ "value": [ ... ] }).');

@@ -456,6 +456,14 @@ describe('hostile requests', () => {
       status: 413,
       code: 'RequestEntityTooLarge',
     });
+    // The operator API's small bodies (tokens, app secrets) have their cap too.
+    const padding = 'x'.repeat(2 * 1024 * 1024);
+    cases.push({
+      name: 'operator token request of 2 MB',
+      send: () => service.manage('POST', `/tenants/${home.id}/tokens`, { padding }),
+      status: 413,
+      code: 'RequestEntityTooLarge',
+    });
     await runCases(cases);
   });
 
