@@ -1,3 +1,15 @@
+import { z } from 'zod';
+import {
+  assignLicenseSchema,
+  batchSchema,
+  changeNotificationCollectionSchema,
+  moveLicenseSchema,
+  newDeviceSchema,
+  newGroupSchema,
+  newUserSchema,
+  referenceSchema,
+  userPatchSchema,
+} from './graph/wire.js';
 import type { GraphRoute } from './routing.js';
 
 /**
@@ -23,7 +35,26 @@ const list = (item: Schema): Schema => ({
   },
 });
 
+/** Request bodies, generated from the schemas the handlers parse with (src/api/graph/wire.ts). */
+const bodies: Record<string, z.ZodType> = {
+  NewUser: newUserSchema,
+  UserPatch: userPatchSchema,
+  NewGroup: newGroupSchema,
+  NewDevice: newDeviceSchema,
+  AssignLicense: assignLicenseSchema,
+  Reference: referenceSchema,
+  MoveLicense: moveLicenseSchema,
+  Batch: batchSchema,
+  ChangeNotificationCollection: changeNotificationCollectionSchema,
+};
+
+function bodySchema(schema: z.ZodType): Schema {
+  // What a client sends (`input`); transforms (lower-casing GUIDs) and preprocessing are invisible on the wire.
+  return z.toJSONSchema(schema, { target: 'openapi-3.0', io: 'input', unrepresentable: 'any' });
+}
+
 const schemas: Record<string, Schema> = {
+  ...Object.fromEntries(Object.entries(bodies).map(([name, schema]) => [name, bodySchema(schema)])),
   GraphError: {
     type: 'object',
     required: ['error'],
@@ -92,21 +123,6 @@ const schemas: Record<string, Schema> = {
       deletedDateTime: { type: 'string', format: 'date-time', nullable: true },
     },
   },
-  NewUser: {
-    type: 'object',
-    additionalProperties: false,
-    required: ['accountEnabled', 'displayName', 'mailNickname', 'passwordProfile', 'userPrincipalName'],
-    properties: {
-      accountEnabled: { type: 'boolean' },
-      displayName: { type: 'string' },
-      mailNickname: { type: 'string' },
-      passwordProfile: { type: 'object', properties: { password: { type: 'string' } } },
-      userPrincipalName: { type: 'string' },
-      usageLocation: { type: 'string', nullable: true },
-      department: { type: 'string', nullable: true },
-      proxyAddresses: { type: 'array', items: { type: 'string' } },
-    },
-  },
   Group: {
     type: 'object',
     description: 'Graph group. assignedLicenses and licenseProcessingState appear only on $select.',
@@ -129,20 +145,6 @@ const schemas: Record<string, Schema> = {
       },
     },
   },
-  NewGroup: {
-    type: 'object',
-    additionalProperties: false,
-    required: ['displayName', 'mailEnabled', 'mailNickname', 'securityEnabled'],
-    properties: {
-      displayName: { type: 'string' },
-      mailEnabled: { type: 'boolean' },
-      mailNickname: { type: 'string' },
-      securityEnabled: { type: 'boolean' },
-      description: { type: 'string' },
-      groupTypes: { type: 'array', items: { type: 'string' } },
-      'members@odata.bind': { type: 'array', items: { type: 'string' } },
-    },
-  },
   Device: {
     type: 'object',
     properties: {
@@ -157,35 +159,6 @@ const schemas: Record<string, Schema> = {
         items: ref('LicenseAssignmentState'),
         description: 'Extension: device license states, on $select.',
       },
-    },
-  },
-  NewDevice: {
-    type: 'object',
-    additionalProperties: false,
-    required: [
-      'accountEnabled',
-      'alternativeSecurityIds',
-      'deviceId',
-      'displayName',
-      'operatingSystem',
-      'operatingSystemVersion',
-    ],
-    properties: {
-      accountEnabled: { type: 'boolean' },
-      alternativeSecurityIds: { type: 'array', items: { type: 'object' } },
-      deviceId: guid,
-      displayName: { type: 'string' },
-      operatingSystem: { type: 'string' },
-      operatingSystemVersion: { type: 'string' },
-    },
-  },
-  AssignLicense: {
-    type: 'object',
-    additionalProperties: false,
-    required: ['addLicenses', 'removeLicenses'],
-    properties: {
-      addLicenses: { type: 'array', items: ref('AssignedLicense') },
-      removeLicenses: { type: 'array', items: guid },
     },
   },
   Reference: { type: 'object', required: ['@odata.id'], properties: { '@odata.id': { type: 'string' } } },
@@ -226,50 +199,6 @@ const schemas: Record<string, Schema> = {
     },
   },
   DirectoryAudit: { type: 'object', description: 'Graph directoryAudit.' },
-  Batch: {
-    type: 'object',
-    required: ['requests'],
-    properties: {
-      requests: {
-        type: 'array',
-        maxItems: 20,
-        items: {
-          type: 'object',
-          required: ['id', 'method', 'url'],
-          properties: {
-            id: { type: 'string' },
-            method: { type: 'string' },
-            url: { type: 'string' },
-            headers: { type: 'object' },
-            body: {},
-            dependsOn: { type: 'array', items: { type: 'string' } },
-          },
-        },
-      },
-    },
-  },
-  ChangeNotificationCollection: {
-    type: 'object',
-    required: ['value'],
-    properties: {
-      value: {
-        type: 'array',
-        items: {
-          type: 'object',
-          required: ['tenantId'],
-          properties: {
-            subscriptionId: { type: 'string' },
-            clientState: { type: 'string' },
-            changeType: { type: 'string' },
-            resource: { type: 'string', example: 'Groups/{id}' },
-            resourceData: { type: 'object' },
-            tenantId: guid,
-            lifecycleEvent: { type: 'string' },
-          },
-        },
-      },
-    },
-  },
   Tenant: {
     type: 'object',
     properties: {
@@ -296,7 +225,7 @@ const graphOperations: Record<
   },
   graphUser: {
     GET: { summary: 'Get a user by id or userPrincipalName', status: 200, returns: ref('User') },
-    PATCH: { summary: 'Update a user', body: 'User', status: 204 },
+    PATCH: { summary: 'Update a user', body: 'UserPatch', status: 204 },
     DELETE: { summary: 'Delete a user (soft delete: licenses suspended, seats released)', status: 204 },
   },
   graphUserAssignLicense: {
@@ -356,6 +285,7 @@ const graphOperations: Record<
   graphGroupMoveLicense: {
     POST: {
       summary: 'Extension: move a device subscription to another group',
+      body: 'MoveLicense',
       status: 202,
       returns: ref('Group'),
     },
@@ -571,11 +501,15 @@ export function openApiDocument(
   for (const route of graphRoutes) {
     const path = `/v1.0/${route.template}`;
     const item: Record<string, unknown> = { parameters: pathParameters(path) };
-    for (const method of Object.keys(route.handlers)) {
+    for (const [method, operation] of Object.entries(route.handlers)) {
       const op = graphOperations[route.name]?.[method];
+      const permissions = operation.permissions === 'anyCaller' ? [] : operation.permissions;
       item[method.toLowerCase()] = {
         operationId: `${route.name}_${method.toLowerCase()}`,
         summary: op?.summary ?? route.name,
+        ...(permissions.length > 0
+          ? { description: `Application permissions (any one): ${permissions.join(', ')}.` }
+          : {}),
         security: [{ bearer: [] }],
         ...(op?.body
           ? { requestBody: { required: true, content: { 'application/json': { schema: ref(op.body) } } } }

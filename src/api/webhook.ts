@@ -6,6 +6,7 @@ import type { Change, ChangesMessage } from '../application/messages.js';
 import { findTenant } from '../application/tenants.js';
 import { GUID_PATTERN, isGuid } from '../engine/ids.js';
 import { badRequest, GraphError, requestIds, toErrorResponse } from './envelope.js';
+import { changeNotificationCollectionSchema, type changeNotificationSchema } from './graph/wire.js';
 import { parseJsonBody, readBody, toHttpResponse } from './http-adapter.js';
 
 const WEBHOOK_BODY_LIMIT = 4 * 1024 * 1024;
@@ -16,20 +17,7 @@ const removed = z.union([z.string(), z.object({ reason: z.string() }).passthroug
 const memberDelta = z
   .object({ id: z.string().regex(GUID_PATTERN), '@removed': removed.optional() })
   .passthrough();
-const notification = z
-  .object({
-    subscriptionId: z.string().max(100).optional(),
-    clientState: z.string().max(255).nullable().optional(),
-    changeType: z.string().max(32).optional(),
-    resource: z.string().max(500).optional(),
-    resourceData: z.record(z.string(), z.unknown()).optional(),
-    tenantId: z.string().regex(GUID_PATTERN),
-    lifecycleEvent: z.string().max(64).optional(),
-    subscriptionExpirationDateTime: z.string().max(64).optional(),
-  })
-  .passthrough();
-const collection = z.object({ value: z.array(notification).max(1000) }).passthrough();
-type Notification = z.infer<typeof notification>;
+type Notification = z.infer<typeof changeNotificationSchema>;
 
 function sameSecret(a: string, b: string): boolean {
   const left = Buffer.from(a);
@@ -46,7 +34,7 @@ function removalReason(value: unknown): string | undefined {
   return undefined;
 }
 
-/** The directory changes one notification describes (rules: api.md "Membership webhook"). */
+/** The directory changes one changeNotificationSchema describes (rules: api.md "Membership webhook"). */
 export function changesOf(item: Notification): Change[] {
   const resource = item.resource ?? '';
   const data = item.resourceData ?? {};
@@ -86,7 +74,7 @@ export function changesOf(item: Notification): Change[] {
 }
 
 /**
- * `POST /api/webhooks/graph`: the validation handshake, then change notification batches. Every notification's
+ * `POST /api/webhooks/graph`: the validation handshake, then change changeNotificationSchema batches. Every notification's
  * `clientState` must be its tenant's; if any is not, the whole request gets 403 and nothing is queued. Accepted
  * batches are persisted to the changes queue and answered 202 at once; all work happens on the queue.
  */
@@ -103,11 +91,15 @@ export async function receiveNotifications(
     const body = await readBody(
       request,
       WEBHOOK_BODY_LIMIT,
-      () => new GraphError(413, 'RequestEntityTooLarge', 'The notification batch is too large.'),
+      () => new GraphError(413, 'RequestEntityTooLarge', 'The changeNotificationSchema batch is too large.'),
     );
-    const parsed = collection.safeParse(parseJsonBody(body, request.headers.get('content-type')));
+    const parsed = changeNotificationCollectionSchema.safeParse(
+      parseJsonBody(body, request.headers.get('content-type')),
+    );
     if (!parsed.success)
-      throw badRequest('The body is not a change notification collection ({ "value": [ ... ] }).');
+      throw badRequest(
+        'The body is not a change changeNotificationSchema changeNotificationCollectionSchema ({ "value": [ ... ] }).',
+      );
 
     const ctx = await appContext();
     const secrets = new Map<string, string | undefined>();
@@ -123,7 +115,7 @@ export async function receiveNotifications(
         throw new GraphError(
           403,
           'Authorization_RequestDenied',
-          'A notification carries a clientState that does not match its tenant.',
+          'A changeNotificationSchema carries a clientState that does not match its tenant.',
         );
       }
     }
@@ -132,7 +124,7 @@ export async function receiveNotifications(
     for (const item of parsed.data.value) {
       if (item.lifecycleEvent !== undefined) {
         invocation.log(
-          `Lifecycle notification '${item.lifecycleEvent}' for subscription ${item.subscriptionId ?? '?'} acknowledged`,
+          `Lifecycle changeNotificationSchema '${item.lifecycleEvent}' for subscription ${item.subscriptionId ?? '?'} acknowledged`,
         );
         continue;
       }

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import type { z } from 'zod';
 import { type ApiResponse, badRequest, errorResponse, GraphError, toErrorResponse } from '../envelope.js';
 import { parseJsonBody } from '../http-adapter.js';
 import { refuseUnsupportedOptions } from '../odata.js';
@@ -11,25 +11,9 @@ import {
   matchRoute,
 } from '../routing.js';
 import { parseBody } from './body.js';
+import { type batchRequestSchema, batchSchema, MAX_BATCH_REQUESTS } from './wire.js';
 
-/** Graph's JSON batching limit. */
-export const MAX_BATCH_REQUESTS = 20;
-
-const subRequest = z
-  .object({
-    id: z.string().min(1).max(64),
-    method: z.preprocess(
-      (value) => (typeof value === 'string' ? value.toUpperCase() : value),
-      z.enum(['GET', 'POST', 'PATCH', 'PUT', 'DELETE']),
-    ),
-    url: z.string().min(1).max(2048),
-    headers: z.record(z.string(), z.string()).optional(),
-    body: z.unknown().optional(),
-    dependsOn: z.array(z.string()).max(MAX_BATCH_REQUESTS).optional(),
-  })
-  .strict();
-const batchSchema = z.object({ requests: z.array(subRequest).min(1) }).strict();
-type SubRequest = z.infer<typeof subRequest>;
+type SubRequest = z.infer<typeof batchRequestSchema>;
 
 /**
  * `POST /$batch` (JSON batching): up to 20 requests, run in order; `dependsOn` is honoured — a request whose
@@ -108,7 +92,7 @@ async function runSubRequest(
     const headers = new Headers(sub.headers ?? {});
     const bodyText = sub.body === undefined ? '' : JSON.stringify(sub.body);
     const contentType = headers.get('content-type') ?? (sub.body === undefined ? null : 'application/json');
-    const subRequest: ApiRequest = {
+    const batchRequestSchema: ApiRequest = {
       method: sub.method as Method,
       url: new URL(`${context.serviceRoot}${url.pathname}${url.search}`),
       params: match.params,
@@ -117,8 +101,8 @@ async function runSubRequest(
       json: async () => parseJsonBody(Buffer.from(bodyText), contentType),
       text: async () => bodyText,
     };
-    refuseUnsupportedOptions(subRequest.query);
-    return await handlerFor(match.route, sub.method)(subRequest, context);
+    refuseUnsupportedOptions(batchRequestSchema.query);
+    return await handlerFor(match.route, sub.method)(batchRequestSchema, context);
   } catch (error: unknown) {
     return toErrorResponse(error, context.ids, () => {});
   }

@@ -1,6 +1,6 @@
-import { z } from 'zod';
-import { GUID_PATTERN } from '../../engine/ids.js';
+import type { z } from 'zod';
 import { badRequest } from '../envelope.js';
+import { assignLicenseSchema } from './wire.js';
 
 /**
  * Checks a request body against a schema and reports the first problem the way Graph does: an unknown property,
@@ -27,18 +27,6 @@ export function parseBody<T>(schema: z.ZodType<T>, value: unknown, resource: str
   );
 }
 
-export const guidString = z
-  .string()
-  .regex(GUID_PATTERN, 'expected a GUID')
-  .transform((s) => s.toLowerCase());
-
-const license = z
-  .object({
-    skuId: z.string().max(100),
-    disabledPlans: z.array(z.string().max(100)).max(200).default([]),
-  })
-  .strict();
-
 /** The `assignLicense` body: both lists are required (they may be empty), as on Graph. */
 export function parseAssignLicense(value: unknown) {
   if (typeof value !== 'object' || value === null || Array.isArray(value)) {
@@ -50,14 +38,5 @@ export function parseAssignLicense(value: unknown) {
       `One or more parameters of the operation 'assignLicense' are missing from the request payload. The missing parameters are: ${missing.join(', ')}.`,
     );
   }
-  return parseBody(
-    z
-      .object({
-        addLicenses: z.array(license).max(100),
-        removeLicenses: z.array(z.string().max(100)).max(100),
-      })
-      .strict(),
-    value,
-    'assignLicense',
-  );
+  return parseBody(assignLicenseSchema, value, 'assignLicense');
 }

@@ -1,5 +1,4 @@
 import { randomUUID } from 'node:crypto';
-import { z } from 'zod';
 import { createDevice, getPrincipal } from '../../application/directory.js';
 import { countDevices, type DeviceCondition, listDevices } from '../../application/queries.js';
 import { deleteDevice } from '../../application/user-licensing.js';
@@ -8,31 +7,10 @@ import { notFound, unsupportedQuery } from '../envelope.js';
 import { describeClause, parseFilter, parseSelect, project, textCondition, wantsCount } from '../odata.js';
 import { type ApiRequest, type GraphContext, type GraphRoute, noContent, ok } from '../routing.js';
 import { ACCESS } from '../tokens.js';
-import { guidString, parseBody } from './body.js';
+import { parseBody } from './body.js';
 import { pageOf } from './listing.js';
 import { DEVICE_DEFAULTS, DEVICE_PROPERTIES, deviceJson } from './shapes.js';
-
-/** Graph's required properties for `POST /devices`. */
-const newDeviceSchema = z
-  .object({
-    accountEnabled: z.boolean(),
-    alternativeSecurityIds: z
-      .array(
-        z
-          .object({
-            type: z.number().int(),
-            identityProvider: z.string().nullable().optional(),
-            key: z.string(),
-          })
-          .strict(),
-      )
-      .max(10),
-    deviceId: guidString,
-    displayName: z.string().min(1).max(256),
-    operatingSystem: z.string().min(1).max(64),
-    operatingSystemVersion: z.string().min(1).max(64),
-  })
-  .strict();
+import { newDeviceSchema } from './wire.js';
 
 async function loadDevice(request: ApiRequest, context: GraphContext) {
   const id = request.params.id ?? '';

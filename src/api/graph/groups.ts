@@ -1,4 +1,3 @@
-import { z } from 'zod';
 import {
   addMember,
   createGroup,
@@ -30,7 +29,7 @@ import { badRequest, notFound, unsupportedQuery } from '../envelope.js';
 import { describeClause, parseFilter, parseSelect, project, textCondition, wantsCount } from '../odata.js';
 import { type ApiRequest, type GraphContext, type GraphRoute, noContent, ok } from '../routing.js';
 import { ACCESS } from '../tokens.js';
-import { guidString, parseAssignLicense, parseBody } from './body.js';
+import { parseAssignLicense, parseBody } from './body.js';
 import { pageOf, pageOfList } from './listing.js';
 import {
   DEVICE_DEFAULTS,
@@ -42,6 +41,7 @@ import {
   USER_DEFAULTS,
   USER_PROPERTIES,
 } from './shapes.js';
+import { moveLicenseSchema, newGroupSchema, referenceSchema } from './wire.js';
 
 const REF = new RegExp(`/(?:directoryObjects|users|groups|devices)/(${GUID_TEXT})/?$`);
 
@@ -51,27 +51,6 @@ function referencedId(reference: string): string {
   if (!match?.[1]) throw badRequest(`Invalid object identifier '${reference.slice(0, 200)}'.`);
   return match[1].toLowerCase();
 }
-
-const newGroupSchema = z
-  .object({
-    displayName: z.string().min(1).max(256),
-    mailEnabled: z.boolean(),
-    mailNickname: z
-      .string()
-      .min(1)
-      .max(64)
-      .regex(/^[^@\s()\\[\];:<>,]+$/, 'no spaces or @ ( ) \\ [ ] ; : < > ,'),
-    securityEnabled: z.boolean(),
-    description: z.string().max(1024).nullable().optional(),
-    groupTypes: z
-      .array(z.enum(['Unified', 'DynamicMembership']))
-      .max(2)
-      .optional(),
-    visibility: z.enum(['Public', 'Private', 'HiddenMembership']).optional(),
-    'members@odata.bind': z.array(z.string().max(500)).max(20).optional(),
-    'owners@odata.bind': z.array(z.string().max(500)).max(20).optional(),
-  })
-  .strict();
 
 const MEMBER_PROPERTIES = [...new Set([...USER_PROPERTIES, ...DEVICE_PROPERTIES, ...GROUP_PROPERTIES])];
 
@@ -209,10 +188,8 @@ async function listMembers(request: ApiRequest, context: GraphContext) {
   );
 }
 
-const refSchema = z.object({ '@odata.id': z.string().max(500) }).strict();
-
 async function addMemberRef(request: ApiRequest, context: GraphContext) {
-  const body = parseBody(refSchema, await request.json(), 'reference');
+  const body = parseBody(referenceSchema, await request.json(), 'reference');
   const group = await loadGroup(request, context);
   await addMember(context.app, context.caller.tenantId, group.id, referencedId(body['@odata.id']));
   return noContent;
@@ -282,10 +259,8 @@ async function licenseProcessingDetails(request: ApiRequest, context: GraphConte
   return ok({ ...details }, `groups('${group.id}')/licenseProcessingDetails`, context.serviceRoot);
 }
 
-const moveSchema = z.object({ skuId: guidString, targetGroupId: guidString }).strict();
-
 async function moveLicense(request: ApiRequest, context: GraphContext) {
-  const body = parseBody(moveSchema, await request.json(), 'moveLicense');
+  const body = parseBody(moveLicenseSchema, await request.json(), 'moveLicense');
   const group = await loadGroup(request, context);
   const result = await moveDeviceLicense(
     context.app,

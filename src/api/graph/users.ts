@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import type { z } from 'zod';
 import { createUser, findUser, updateUser } from '../../application/directory.js';
 import { countUsers, listUsers, type UserCondition } from '../../application/queries.js';
 import { assignUserLicenses, reprocessUser, softDeleteUser } from '../../application/user-licensing.js';
@@ -18,64 +18,7 @@ import { ACCESS } from '../tokens.js';
 import { parseAssignLicense, parseBody } from './body.js';
 import { pageOf } from './listing.js';
 import { licenseDetailsJson, USER_DEFAULTS, USER_PROPERTIES, userJson } from './shapes.js';
-
-const countryCode = z
-  .string()
-  .regex(/^[A-Za-z]{2}$/, 'expected a two-letter country code')
-  .transform((s) => s.toUpperCase());
-const upn = z
-  .string()
-  .min(3)
-  .max(113)
-  .regex(/^[^@\s]+@[^@\s]+\.[^@\s]+$/, 'expected user@domain');
-const profileFields = {
-  givenName: z.string().max(64).nullable().optional(),
-  surname: z.string().max(64).nullable().optional(),
-  jobTitle: z.string().max(128).nullable().optional(),
-  mail: z.string().max(256).nullable().optional(),
-  mobilePhone: z.string().max(64).nullable().optional(),
-  officeLocation: z.string().max(128).nullable().optional(),
-  preferredLanguage: z.string().max(16).nullable().optional(),
-  businessPhones: z.array(z.string().max(64)).max(1).optional(),
-};
-
-/** Graph's required properties for `POST /users`; the rest are optional. `proxyAddresses` is writable here (an extension). */
-const newUserSchema = z
-  .object({
-    accountEnabled: z.boolean(),
-    displayName: z.string().min(1).max(256),
-    mailNickname: z
-      .string()
-      .min(1)
-      .max(64)
-      .regex(/^[^@\s]+$/),
-    passwordProfile: z
-      .object({
-        password: z.string().min(1).max(256),
-        forceChangePasswordNextSignIn: z.boolean().optional(),
-        forceChangePasswordNextSignInWithMfa: z.boolean().optional(),
-      })
-      .strict(),
-    userPrincipalName: upn,
-    usageLocation: countryCode.nullable().optional(),
-    department: z.string().max(64).nullable().optional(),
-    proxyAddresses: z.array(z.string().min(3).max(256)).max(50).optional(),
-    ...profileFields,
-  })
-  .strict();
-
-const userPatchSchema = z
-  .object({
-    accountEnabled: z.boolean().optional(),
-    displayName: z.string().min(1).max(256).optional(),
-    mailNickname: z.string().min(1).max(64).optional(),
-    userPrincipalName: upn.optional(),
-    usageLocation: countryCode.nullable().optional(),
-    department: z.string().max(64).nullable().optional(),
-    proxyAddresses: z.array(z.string().min(3).max(256)).max(50).optional(),
-    ...profileFields,
-  })
-  .strict();
+import { newUserSchema, profileFields, userPatchSchema } from './wire.js';
 
 type ProfileInput = { [K in keyof typeof profileFields]?: z.infer<(typeof profileFields)[K]> };
 
