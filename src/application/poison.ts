@@ -1,7 +1,6 @@
 import { z } from 'zod';
 import { type AuditInput, GROUP_LICENSING_APP } from '../storage/audit.js';
-import { isConflict } from '../storage/properties.js';
-import { backoff } from '../storage/seat-ledger.js';
+import { etagOf, retryOnConflict } from '../storage/optimistic.js';
 import { groupLicenseRow, readTenantPartition } from '../storage/tenant-records.js';
 import type { AppContext } from './context.js';
 import { completeGroupJob } from './group-licensing.js';
@@ -82,22 +81,17 @@ async function markGroupFailed(
   jobId: string,
   reason: string,
 ) {
-  for (let attempt = 0; ; attempt++) {
+  const what = `the license assignment of group ${groupId}`;
+  await retryOnConflict(what, async () => {
     const partition = await readTenantPartition(ctx.tables, tenantId);
     const current = partition?.groupLicenses.get(groupId);
     if (!current || current.jobId !== jobId) return;
-    try {
-      await ctx.tables.tenants.updateEntity(
-        { partitionKey: tenantId, rowKey: groupLicenseRow(groupId), ps: 'C', fx: reason },
-        'Merge',
-        { etag: current.etag ?? '*' },
-      );
-      return;
-    } catch (error: unknown) {
-      if (!isConflict(error) || attempt >= 20) throw error;
-      await backoff(attempt);
-    }
-  }
+    await ctx.tables.tenants.updateEntity(
+      { partitionKey: tenantId, rowKey: groupLicenseRow(groupId), ps: 'C', fx: reason },
+      'Merge',
+      { etag: etagOf(current, what) },
+    );
+  });
 }
 
 function safeJson(text: string): unknown {

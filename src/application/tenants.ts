@@ -1,7 +1,6 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { type LicenseErrorHealing, type PrepaidUnits, totalUnits } from '../engine/index.js';
-import { isConflict } from '../storage/properties.js';
-import { backoff } from '../storage/seat-ledger.js';
+import { etagOf, retryOnConflict } from '../storage/optimistic.js';
 import {
   encodeSubscription,
   encodeTenant,
@@ -54,30 +53,26 @@ export async function updateTenant(
   tenantId: string,
   patch: Partial<Pick<TenantRecord, 'displayName' | 'countryLetterCode' | 'licenseErrorHealing'>>,
 ): Promise<TenantRecord> {
-  for (let attempt = 0; ; attempt++) {
+  const { before, next } = await retryOnConflict(`tenant ${tenantId}`, async () => {
     const tenant = await getTenant(ctx, tenantId);
-    const next: TenantRecord = {
+    const changed: TenantRecord = {
       ...tenant,
       ...patch,
       countryLetterCode: (patch.countryLetterCode ?? tenant.countryLetterCode).toUpperCase(),
     };
-    try {
-      await ctx.tables.tenants.updateEntity(encodeTenant(next), 'Replace', { etag: tenant.etag ?? '*' });
-      if (next.licenseErrorHealing === 'automatic' && tenant.licenseErrorHealing !== 'automatic') {
-        const partition = await readTenantPartition(ctx.tables, tenantId);
-        await ctx.queues.sendAll(
-          'heal',
-          [...(partition?.subscriptions.keys() ?? [])].map((skuId) =>
-            healRequest(tenantId, skuId, ctx.now()),
-          ),
-        );
-      }
-      return next;
-    } catch (error: unknown) {
-      if (!isConflict(error) || attempt >= 10) throw error;
-      await backoff(attempt);
-    }
+    await ctx.tables.tenants.updateEntity(encodeTenant(changed), 'Replace', {
+      etag: etagOf(tenant, `tenant ${tenantId}`),
+    });
+    return { before: tenant, next: changed };
+  });
+  if (next.licenseErrorHealing === 'automatic' && before.licenseErrorHealing !== 'automatic') {
+    const partition = await readTenantPartition(ctx.tables, tenantId);
+    await ctx.queues.sendAll(
+      'heal',
+      [...(partition?.subscriptions.keys() ?? [])].map((skuId) => healRequest(tenantId, skuId, ctx.now())),
+    );
   }
+  return next;
 }
 
 /**
@@ -97,7 +92,8 @@ export async function setSubscription(
       `SKU '${skuIdOrPartNumber}' is not in the catalog. GET /api/manage/catalog lists the SKUs that can be bought.`,
     );
   }
-  for (let attempt = 0; ; attempt++) {
+  const what = `subscription ${sku.skuId} of tenant ${tenantId}`;
+  const written = await retryOnConflict(what, async () => {
     const partition = await readTenantPartition(ctx.tables, tenantId);
     if (!partition) throw new NotFoundError(tenantId);
     const current = partition.subscriptions.get(sku.skuId);
@@ -107,21 +103,16 @@ export async function setSubscription(
       consumedUnits: current?.consumedUnits ?? 0,
       createdDateTime: current?.createdDateTime ?? ctx.now().toISOString(),
     };
-    try {
-      const entity = encodeSubscription(tenantId, next);
-      const response = current
-        ? await ctx.tables.tenants.updateEntity(entity, 'Replace', { etag: current.etag ?? '*' })
-        : await ctx.tables.tenants.createEntity(entity);
-      const before = current ? totalUnits(current.prepaidUnits) : 0;
-      if (totalUnits(units) > before && partition.tenant.licenseErrorHealing === 'automatic') {
-        await ctx.queues.send('heal', healRequest(tenantId, sku.skuId, ctx.now()));
-      }
-      return { ...next, etag: response.etag };
-    } catch (error: unknown) {
-      if (!isConflict(error) || attempt >= 20) throw error;
-      await backoff(attempt);
-    }
-  }
+    const entity = encodeSubscription(tenantId, next);
+    const response = current
+      ? await ctx.tables.tenants.updateEntity(entity, 'Replace', { etag: etagOf(current, what) })
+      : await ctx.tables.tenants.createEntity(entity);
+    const before = current ? totalUnits(current.prepaidUnits) : 0;
+    const healing = partition.tenant.licenseErrorHealing === 'automatic';
+    return { next: { ...next, etag: response.etag }, moreUnits: totalUnits(units) > before && healing };
+  });
+  if (written.moreUnits) await ctx.queues.send('heal', healRequest(tenantId, sku.skuId, ctx.now()));
+  return written.next;
 }
 
 export async function listSubscriptions(ctx: AppContext, tenantId: string): Promise<SubscriptionRecord[]> {

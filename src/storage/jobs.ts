@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { odata } from './keys.js';
+import { etagOf, retryOnConflict } from './optimistic.js';
 import {
   getJson,
   getNumber,
@@ -11,7 +12,6 @@ import {
   type RawEntity,
   requireString,
 } from './properties.js';
-import { backoff } from './seat-ledger.js';
 import type { StorageTables } from './tables.js';
 import { Turns } from './turns.js';
 
@@ -119,7 +119,7 @@ export class JobStore {
     pageEntity: Record<string, unknown> & { partitionKey: string; rowKey: string },
   ): Promise<{ allDone: boolean }> {
     const partitionKey = pageEntity.partitionKey;
-    for (let attempt = 0; ; attempt++) {
+    return retryOnConflict(`job ${jobId}`, async () => {
       const job = await this.read(tenantId, jobId);
       if (!job) throw new Error(`job ${jobId} not found`);
       if (job.done.charAt(page) === '1') {
@@ -127,17 +127,17 @@ export class JobStore {
         return { allDone: !job.done.includes('0') };
       }
       const done = `${job.done.slice(0, page)}1${job.done.slice(page + 1)}`;
-      try {
-        await this.tables.jobs.submitTransaction([
-          ['upsert', pageEntity, 'Replace'],
-          ['update', { partitionKey, rowKey: JOB_ROW, dn: done }, 'Merge', { etag: job.etag ?? '*' }],
-        ]);
-        return { allDone: !done.includes('0') };
-      } catch (error: unknown) {
-        if (!isConflict(error) || attempt >= 50) throw error;
-        await backoff(attempt);
-      }
-    }
+      await this.tables.jobs.submitTransaction([
+        ['upsert', pageEntity, 'Replace'],
+        [
+          'update',
+          { partitionKey, rowKey: JOB_ROW, dn: done },
+          'Merge',
+          { etag: etagOf(job, `job ${jobId}`) },
+        ],
+      ]);
+      return { allDone: !done.includes('0') };
+    });
   }
 
   /** Sum of the page results written so far. */

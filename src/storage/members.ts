@@ -1,16 +1,8 @@
 import type { TransactionAction } from '@azure/data-tables';
 import type { MemberKind, MemberRef } from '../application/records.js';
 import { bucketRowKey, membersPartition, odata, SHARD_COUNT, shardOf } from './keys.js';
-import {
-  getLongString,
-  getNumber,
-  getRow,
-  isConflict,
-  putLongString,
-  queryRows,
-  type RawEntity,
-} from './properties.js';
-import { backoff } from './seat-ledger.js';
+import { retryOnConflict } from './optimistic.js';
+import { getLongString, getNumber, getRow, putLongString, queryRows, type RawEntity } from './properties.js';
 import type { StorageTables } from './tables.js';
 
 export type { MemberKind, MemberRef };
@@ -101,7 +93,7 @@ export class MemberLists {
     removes: readonly string[],
   ): Promise<number> {
     const partition = membersPartition(tenantId, groupId);
-    for (let attempt = 0; ; attempt++) {
+    return retryOnConflict(`the member list of group ${groupId}`, async () => {
       const touched = new Set([...adds.map((a) => bucketOf(a.id)), ...removes.map(bucketOf)]);
       const buckets = new Map(
         (await this.readTouchedBuckets(tenantId, groupId, touched)).map((b) => [b.index, b] as const),
@@ -133,37 +125,32 @@ export class MemberLists {
       let count = header.count;
       let headerEtag = header.etag;
       if (indexes.length === 0) return count;
-      try {
-        // Each transaction carries the header with its own part of the count, so a retry after a partial
-        // success counts only what is still missing (present members are skipped).
-        for (let i = 0; i < indexes.length; i += 99) {
-          const slice = indexes.slice(i, i + 99);
-          const actions: TransactionAction[] = [];
-          for (const index of slice) {
-            const state = changed.get(index);
-            if (!state) continue;
-            const entity: Record<string, unknown> & { partitionKey: string; rowKey: string } = {
-              partitionKey: partition,
-              rowKey: bucketRowKey(index),
-            };
-            putLongString(entity, 'm', encodeEntries(state.entries));
-            const etag = buckets.get(index)?.etag;
-            actions.push(etag ? ['update', entity, 'Replace', { etag }] : ['create', entity]);
-            count += state.delta;
-          }
-          const headerEntity = { partitionKey: partition, rowKey: HEADER_ROW, n: Math.max(0, count) };
-          actions.push(
-            headerEtag ? ['update', headerEntity, 'Replace', { etag: headerEtag }] : ['create', headerEntity],
-          );
-          const response = await this.tables.members.submitTransaction(actions);
-          headerEtag = response.subResponses[actions.length - 1]?.etag;
+      // Each transaction carries the header with its own part of the count, so a retry after a partial
+      // success counts only what is still missing (present members are skipped).
+      for (let i = 0; i < indexes.length; i += 99) {
+        const slice = indexes.slice(i, i + 99);
+        const actions: TransactionAction[] = [];
+        for (const index of slice) {
+          const state = changed.get(index);
+          if (!state) continue;
+          const entity: Record<string, unknown> & { partitionKey: string; rowKey: string } = {
+            partitionKey: partition,
+            rowKey: bucketRowKey(index),
+          };
+          putLongString(entity, 'm', encodeEntries(state.entries));
+          const etag = buckets.get(index)?.etag;
+          actions.push(etag ? ['update', entity, 'Replace', { etag }] : ['create', entity]);
+          count += state.delta;
         }
-        return count;
-      } catch (error: unknown) {
-        if (!isConflict(error) || attempt >= 30) throw error;
-        await backoff(attempt);
+        const headerEntity = { partitionKey: partition, rowKey: HEADER_ROW, n: Math.max(0, count) };
+        actions.push(
+          headerEtag ? ['update', headerEntity, 'Replace', { etag: headerEtag }] : ['create', headerEntity],
+        );
+        const response = await this.tables.members.submitTransaction(actions);
+        headerEtag = response.subResponses[actions.length - 1]?.etag;
       }
-    }
+      return count;
+    });
   }
 
   /** Removes a whole member list (the group was deleted). */

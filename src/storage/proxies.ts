@@ -2,8 +2,8 @@ import type { TransactionAction } from '@azure/data-tables';
 import { z } from 'zod';
 import { inParallel } from './in-flight.js';
 import { encodeKey, shardKey, shardOf } from './keys.js';
-import { getJson, getRow, getString, isConflict, putJson, type RawEntity } from './properties.js';
-import { backoff } from './seat-ledger.js';
+import { retryOnConflict } from './optimistic.js';
+import { getJson, getRow, getString, putJson, type RawEntity } from './properties.js';
 import type { StorageTables } from './tables.js';
 
 /**
@@ -150,9 +150,17 @@ export class ProxyRegistry {
     partitionKey: string,
     additions: readonly [string, Set<string>][],
   ): Promise<string[]> {
-    // Blind first: as if no row existed.
-    let existing: AddressRow[] = additions.map(() => this.decode(undefined));
-    for (let attempt = 0; ; attempt++) {
+    return retryOnConflict(`proxy addresses in ${partitionKey}`, async (attempt) => {
+      // Blind first, as if no row existed; after a conflict (some row exists: an earlier import, a concurrent
+      // writer), this batch's rows are read and merged again.
+      const existing =
+        attempt === 0
+          ? additions.map(() => this.decode(undefined))
+          : await Promise.all(
+              additions.map(async ([rowKey]) =>
+                this.decode(await getRow(this.tables.proxiesFor(partitionKey), partitionKey, rowKey)),
+              ),
+            );
       const sharing: string[] = [];
       const actions: TransactionAction[] = [];
       additions.forEach(([rowKey, users], i) => {
@@ -167,20 +175,9 @@ export class ProxyRegistry {
         });
         actions.push(row.etag ? ['update', entity, 'Replace', { etag: row.etag }] : ['create', entity]);
       });
-      try {
-        if (actions.length > 0) await this.tables.proxiesFor(partitionKey).submitTransaction(actions);
-        return sharing;
-      } catch (error: unknown) {
-        // Some row exists (an earlier import, a concurrent writer): read this batch's rows and merge again.
-        if (!isConflict(error) || attempt >= 20) throw error;
-        if (attempt > 0) await backoff(attempt);
-        existing = await Promise.all(
-          additions.map(async ([rowKey]) =>
-            this.decode(await getRow(this.tables.proxiesFor(partitionKey), partitionKey, rowKey)),
-          ),
-        );
-      }
-    }
+      if (actions.length > 0) await this.tables.proxiesFor(partitionKey).submitTransaction(actions);
+      return sharing;
+    });
   }
 
   /**
@@ -240,21 +237,16 @@ export class ProxyRegistry {
     change: (row: AddressRow) => AddressState | Promise<AddressState>,
   ): Promise<AddressState> {
     const { partitionKey, rowKey } = this.key(tenantId, address);
-    for (let attempt = 0; ; attempt++) {
+    return retryOnConflict(`proxy address ${address}`, async () => {
       const row = this.decode(await getRow(this.tables.proxiesFor(partitionKey), partitionKey, rowKey));
       const next = await change(row);
       if (sameState(row, next)) return row;
       const entity = this.encode(partitionKey, rowKey, next);
-      try {
-        if (row.etag)
-          await this.tables.proxiesFor(partitionKey).updateEntity(entity, 'Replace', { etag: row.etag });
-        else await this.tables.proxiesFor(partitionKey).createEntity(entity);
-        return next;
-      } catch (error: unknown) {
-        if (!isConflict(error) || attempt >= 20) throw error;
-        await backoff(attempt);
-      }
-    }
+      if (row.etag)
+        await this.tables.proxiesFor(partitionKey).updateEntity(entity, 'Replace', { etag: row.etag });
+      else await this.tables.proxiesFor(partitionKey).createEntity(entity);
+      return next;
+    });
   }
 }
 

@@ -1,6 +1,7 @@
 import type { TransactionAction } from '@azure/data-tables';
 import { StorageContentionError } from '../application/errors.js';
 import { totalUnits } from '../engine/index.js';
+import { backoff, etagOf } from './optimistic.js';
 import { getRow, hasStatus, isConflict } from './properties.js';
 import type { StorageTables } from './tables.js';
 import {
@@ -184,7 +185,12 @@ export class SeatLedger {
         if (!sub) return { outcome: 'conflict', subscriptions: current, returned: {} };
         const consumedUnits = sub.consumedUnits + delta;
         const next = { ...sub, consumedUnits: Math.max(0, consumedUnits) };
-        actions.push(['update', encodeSubscription(tenantId, next), 'Replace', { etag: sub.etag ?? '*' }]);
+        actions.push([
+          'update',
+          encodeSubscription(tenantId, next),
+          'Replace',
+          { etag: etagOf(sub, `subscription ${skuId}`) },
+        ]);
         updated.set(skuId, next);
         changedSkus.push(skuId);
       }
@@ -198,7 +204,12 @@ export class SeatLedger {
       };
       actions.push(
         existing
-          ? ['update', encodeReservation(tenantId, record), 'Replace', { etag: existing.etag ?? '*' }]
+          ? [
+              'update',
+              encodeReservation(tenantId, record),
+              'Replace',
+              { etag: etagOf(existing, `reservation ${open.id}`) },
+            ]
           : ['create', encodeReservation(tenantId, record)],
       );
       try {
@@ -276,7 +287,12 @@ export class SeatLedger {
         const sub = subscriptions.get(skuId);
         if (!sub) continue;
         const next = { ...sub, consumedUnits: Math.max(0, sub.consumedUnits - (loses[skuId] ?? 0)) };
-        actions.push(['update', encodeSubscription(tenantId, next), 'Replace', { etag: sub.etag ?? '*' }]);
+        actions.push([
+          'update',
+          encodeSubscription(tenantId, next),
+          'Replace',
+          { etag: etagOf(sub, `subscription ${skuId}`) },
+        ]);
         updated.set(skuId, next);
         changedSkus.push(skuId);
       }
@@ -417,7 +433,4 @@ function subtractCounts(target: Counts, source: Readonly<Counts>): void {
   for (const [key, value] of Object.entries(source)) target[key] = (target[key] ?? 0) - value;
 }
 
-export async function backoff(attempt: number): Promise<void> {
-  const ms = Math.min(500, 5 * 2 ** Math.min(attempt, 7)) * (0.5 + Math.random());
-  await new Promise((resolve) => setTimeout(resolve, ms));
-}
+export { backoff };
