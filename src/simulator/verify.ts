@@ -71,6 +71,19 @@ export async function listAll(
   return items;
 }
 
+/** Names for messages: SKUs and plans by catalog name, groups and devices by display name, users by UPN. */
+function namer(catalog: CatalogData, state: SimState): (id: string) => string {
+  const names = new Map<string, string>();
+  for (const sku of catalog.skus) {
+    names.set(sku.skuId, sku.skuPartNumber);
+    for (const plan of sku.servicePlans) names.set(plan.servicePlanId, plan.servicePlanName);
+  }
+  for (const [id, group] of Object.entries(state.groups)) names.set(id, `"${group.displayName}"`);
+  for (const [id, device] of Object.entries(state.devices)) names.set(id, device.displayName);
+  for (const [id, user] of Object.entries(state.users)) names.set(id, user.userPrincipalName);
+  return (id) => names.get(id) ?? id;
+}
+
 /**
  * Waits until the service is idle, reads every principal's license entries and licenses, the subscriptions and
  * every group's members, and checks them against the simulator's own record: the directory it sent, the
@@ -180,10 +193,12 @@ export async function verify(
   }
   members.stop();
 
-  const judged = judgeTenant(catalog, recordedTenant(state), {
-    principals,
-    consumedUnits: new Map(skus.map((s) => [s.skuId, s.consumedUnits] as const)),
-  });
+  const judged = judgeTenant(
+    catalog,
+    recordedTenant(state),
+    { principals, consumedUnits: new Map(skus.map((s) => [s.skuId, s.consumedUnits] as const)) },
+    { label: namer(catalog, state) },
+  );
   for (const d of judged) {
     differences.push({ kind: d.check, ...(d.principalId ? { id: d.principalId } : {}), message: d.message });
   }
