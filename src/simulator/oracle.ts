@@ -103,6 +103,7 @@ export interface OracleOptions {
 /** The catalog's rule data as plain lookups. */
 class Rules {
   private readonly plans = new Map<string, readonly string[]>();
+  private readonly enabled = new Map<string, readonly string[]>();
   private readonly kinds = new Map<string, 'user' | 'device'>();
   private readonly mailboxPlans: ReadonlySet<string>;
   private readonly excluded = new Map<string, Set<string>>();
@@ -135,20 +136,26 @@ class Rules {
     return this.kinds.get(skuId);
   }
 
-  /** The plans a license leaves enabled: its SKU's plans but the disabled ones. */
-  enabledPlans(license: OracleLicense): string[] {
-    return (this.plans.get(license.skuId) ?? []).filter((p) => !license.disabledPlans.includes(p));
+  /** The plans a license leaves enabled: its SKU's plans but the disabled ones (remembered: a tenant has few). */
+  enabledPlans(license: OracleLicense): readonly string[] {
+    const key = `${license.skuId} ${license.disabledPlans.join()}`;
+    let plans = this.enabled.get(key);
+    if (!plans) {
+      plans = (this.plans.get(license.skuId) ?? []).filter((p) => !license.disabledPlans.includes(p));
+      this.enabled.set(key, plans);
+    }
+    return plans;
   }
 
   isMailbox(plan: string): boolean {
     return this.mailboxPlans.has(plan);
   }
 
-  /** A plan of `plans` and a plan it may not be held with, among `plans` themselves or `others`. */
-  conflict(plans: ReadonlySet<string>, others: ReadonlySet<string>): [string, string] | undefined {
+  /** A plan of `plans` and a plan it may not be held with, among `plans` themselves or those `held` says. */
+  conflict(plans: ReadonlySet<string>, held: (plan: string) => boolean): [string, string] | undefined {
     for (const plan of plans) {
       for (const excluded of this.excluded.get(plan) ?? []) {
-        if (plans.has(excluded) || others.has(excluded)) return [plan, excluded];
+        if (plans.has(excluded) || held(excluded)) return [plan, excluded];
       }
     }
     return undefined;
@@ -271,6 +278,18 @@ export function judgeTenant(
     return found;
   };
 
+  // The plans a source enables, once per distinct source (every member of a group has the same).
+  const enabledSets = new Map<string, ReadonlySet<string>>();
+  const enabledBy = (licenses: readonly OracleLicense[]): ReadonlySet<string> => {
+    const key = licenses.map((l) => `${l.skuId}:${l.disabledPlans.join()}`).join(' ');
+    let plans = enabledSets.get(key);
+    if (!plans) {
+      plans = new Set(licenses.flatMap((l) => rules.enabledPlans(l)));
+      enabledSets.set(key, plans);
+    }
+    return plans;
+  };
+
   const judge = (id: string, user: OracleUser | undefined, sources: readonly Source[]) => {
     const who = `${user ? 'user' : 'device'} ${name(id)}`;
     const entries = entriesOf(id);
@@ -325,27 +344,26 @@ export function judgeTenant(
       } else push('entries', `has ${describe(entry, name)} but no such source`, entry.skuId);
     }
 
-    // What each of the principal's sources gives it, as the service says (entries that hold a seat).
-    const plansHeldBy = new Map<string, Set<string>>();
-    const skusHeldBy = new Map<string, Set<string>>();
-    const activePlansBy = new Map<string, Set<string>>();
+    // What each of the principal's sources holds, as the service says: the SKUs and enabled plans of its entries
+    // that hold a seat, and of those that are Active.
+    const heldBy = new Map<
+      string,
+      { skus: Set<string>; plans: (readonly string[])[]; active: (readonly string[])[] }
+    >();
     for (const entry of entries) {
       if (!holdsSeat(entry)) continue;
       const key = sourceKey(entry.assignedByGroup, entry.skuId);
-      const plans = plansHeldBy.get(key) ?? new Set<string>();
-      for (const plan of rules.enabledPlans(entry)) plans.add(plan);
-      plansHeldBy.set(key, plans);
-      skusHeldBy.set(key, (skusHeldBy.get(key) ?? new Set()).add(entry.skuId));
-      if (entry.state !== 'Active') continue;
-      const active = activePlansBy.get(key) ?? new Set<string>();
-      for (const plan of rules.enabledPlans(entry)) active.add(plan);
-      activePlansBy.set(key, active);
+      const held = heldBy.get(key) ?? { skus: new Set<string>(), plans: [], active: [] };
+      held.skus.add(entry.skuId);
+      held.plans.push(rules.enabledPlans(entry));
+      if (entry.state === 'Active') held.active.push(rules.enabledPlans(entry));
+      heldBy.set(key, held);
     }
-    const besides = (map: ReadonlyMap<string, ReadonlySet<string>>, key: string) => {
-      const union = new Set<string>();
-      for (const [k, values] of map) if (k !== key) for (const v of values) union.add(v);
-      return union;
-    };
+    /** Whether a source other than `key` holds something. */
+    const elsewhere = (key: string, test: (held: NonNullable<ReturnType<typeof heldBy.get>>) => boolean) =>
+      [...heldBy].some(([k, held]) => k !== key && test(held));
+    const activeElsewhere = (key: string, plan: string) =>
+      elsewhere(key, (held) => held.active.some((plans) => plans.includes(plan)));
 
     // §3: each source's state and error must be one the rules allow, checked in the rules' order.
     for (const source of sources) {
@@ -361,8 +379,7 @@ export function judgeTenant(
         );
         continue;
       }
-      const enabled = new Set(source.licenses.flatMap((l) => rules.enabledPlans(l)));
-      const { allowed, why, idle } = allowedVerdicts(source, enabled);
+      const { allowed, why, idle } = allowedVerdicts(source, enabledBy(source.licenses));
       if (allowed.includes(verdict)) continue;
       // A waiter beside a free seat, or refused an address nobody's mailbox holds, is a failure to heal (§6, §7.2).
       const check =
@@ -371,22 +388,24 @@ export function judgeTenant(
           : verdict === 'Error/UniquenessViolation' && idle.address
             ? 'idleAddress'
             : 'verdict';
-      push(check, `${label} is ${verdict}, expected ${allowed.join(' or ')} (${why})`, first.skuId);
+      push(check, `${label} is ${verdict}, expected ${allowed.join(' or ')} (${why()})`, first.skuId);
     }
 
-    // §3 dependencies: a hold still carries a prerequisite of a held plan that nothing Active gives.
-    const activePlans = besides(activePlansBy, '');
+    // §3 dependencies: a hold still carries a prerequisite of a plan held (by another source) that nothing Active
+    // gives.
     for (const [key, held] of holds) {
-      const offered = new Set(held.flatMap((e) => rules.enabledPlans(e)));
-      const needing = [...besides(plansHeldBy, key)].filter((plan) => {
-        const prerequisites = rules.prerequisitesOf(plan);
-        return (
-          prerequisites !== undefined &&
-          !prerequisites.some((p) => activePlans.has(p)) &&
-          prerequisites.some((p) => offered.has(p))
-        );
-      });
-      if (needing.length === 0)
+      const offered = held.flatMap((e) => rules.enabledPlans(e));
+      const needed = [...heldBy]
+        .filter(([k]) => k !== key)
+        .flatMap(([, other]) => other.plans.flat())
+        .some((plan) => {
+          const prerequisites = rules.prerequisitesOf(plan) ?? [];
+          return (
+            prerequisites.some((p) => offered.includes(p)) &&
+            !prerequisites.some((p) => activeElsewhere('', p))
+          );
+        });
+      if (!needed)
         push(
           'dependencyHold',
           `keeps ${held.map((e) => describe(e, name)).join(', ')} though no plan it holds needs it any more`,
@@ -405,30 +424,30 @@ export function judgeTenant(
     function allowedVerdicts(
       source: Source,
       enabled: ReadonlySet<string>,
-    ): { allowed: string[]; why: string; idle: { seat: boolean; address: boolean } } {
+    ): { allowed: string[]; why: () => string; idle: { seat: boolean; address: boolean } } {
       // 1. Usage location: the user's own, or for group sources the tenant's when it has none. Devices have none.
       if (user) {
         const location = user.usageLocation ?? (source.groupId === null ? null : tenant.countryLetterCode);
         if (location === null)
           return {
             allowed: ['Error/ProhibitedInUsageLocationViolation'],
-            why: 'a direct license needs the user’s own usage location',
+            why: () => 'a direct license needs the user’s own usage location',
             idle: NOT_IDLE,
           };
         const banned = [...enabled].find((p) => rules.prohibitedIn(p, location));
         if (banned !== undefined)
           return {
             allowed: ['Error/ProhibitedInUsageLocationViolation'],
-            why: `${name(banned)} is prohibited in ${location}`,
+            why: () => `${name(banned)} is prohibited in ${location}`,
             idle: NOT_IDLE,
           };
       }
       // 2. Conflicts with what the principal's other Active sources enable, or within the source itself.
-      const conflict = rules.conflict(enabled, besides(activePlansBy, source.key));
+      const conflict = rules.conflict(enabled, (plan) => activeElsewhere(source.key, plan));
       if (conflict !== undefined)
         return {
           allowed: ['Error/MutuallyExclusiveViolation'],
-          why: `${name(conflict[0])} excludes ${name(conflict[1])}`,
+          why: () => `${name(conflict[0])} excludes ${name(conflict[1])}`,
           idle: NOT_IDLE,
         };
 
@@ -437,16 +456,16 @@ export function judgeTenant(
       const firstMailbox =
         user !== undefined &&
         [...enabled].some((p) => rules.isMailbox(p)) &&
-        ![...besides(plansHeldBy, source.key)].some((p) => rules.isMailbox(p));
+        !elsewhere(source.key, (held) => held.plans.some((plans) => plans.some((p) => rules.isMailbox(p))));
       const holder = user?.proxyAddresses
         .flatMap((a) => mailboxes.get(a.toLowerCase()) ?? [])
         .find((other) => other !== id);
       const refused = firstMailbox && holder !== undefined;
       // 4. Seats: one of each SKU it does not hold through another source. Whoever came first got the last seats;
       // the others wait, and with automatic healing only while a SKU they lack has no seat free.
-      const heldElsewhere = besides(skusHeldBy, source.key);
+
       const subscribed = source.licenses.map((l) => l.skuId).filter((s) => tenant.totals.has(s));
-      const needed = subscribed.filter((s) => !heldElsewhere.has(s));
+      const needed = subscribed.filter((s) => !elsewhere(source.key, (held) => held.skus.has(s)));
       const mayWait = needed.length > 0 && (tenant.licenseErrorHealing === 'manual' || !needed.every(free));
       // 5. Anything else: a SKU the tenant does not subscribe to.
       const unsubscribed = subscribed.length < source.licenses.length;
@@ -457,17 +476,20 @@ export function judgeTenant(
         allowed.push('Error/UniquenessViolation');
       if (mayWait) allowed.push('Error/CountViolation');
       if (unsubscribed) allowed.push('Error/Other');
-      const why = [
-        refused ? `${name(holder ?? '')} holds a mailbox on one of its proxy addresses` : '',
-        needed.length === 0
-          ? 'it holds every SKU of the source already'
-          : `free seats: ${needed.map((s) => `${name(s)} ${Math.max(0, (tenant.totals.get(s) ?? 0) - (seatHolders.get(s) ?? 0))}`).join(', ')}`,
-        unsubscribed ? 'a SKU the tenant does not subscribe to' : '',
-      ];
+      const why = () =>
+        [
+          refused ? `${name(holder ?? '')} holds a mailbox on one of its proxy addresses` : '',
+          needed.length === 0
+            ? 'it holds every SKU of the source already'
+            : `free seats: ${needed.map((s) => `${name(s)} ${Math.max(0, (tenant.totals.get(s) ?? 0) - (seatHolders.get(s) ?? 0))}`).join(', ')}`,
+          unsubscribed ? 'a SKU the tenant does not subscribe to' : '',
+        ]
+          .filter((w) => w !== '')
+          .join('; ');
       const automatic = tenant.licenseErrorHealing === 'automatic';
       return {
         allowed,
-        why: why.filter((w) => w !== '').join('; '),
+        why,
         idle: {
           seat: automatic && needed.length > 0 && needed.every(free),
           address: automatic && firstMailbox && holder === undefined,
