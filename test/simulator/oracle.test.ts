@@ -5,14 +5,18 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import ts from 'typescript';
 import { describe, expect, it } from 'vitest';
-import { loadCatalogData } from '../../src/catalog/load.js';
+import { loadCatalog, loadCatalogData } from '../../src/catalog/load.js';
+import { evaluateTenant } from '../../src/engine/index.js';
+import { planTenant } from '../../src/simulator/generate.js';
 import {
   judgeTenant,
   type OracleLicense,
   type OracleTenant,
   type OracleUser,
+  recordedTenant,
   type ServiceEntry,
 } from '../../src/simulator/oracle.js';
+import { type SimState, snapshotOf } from '../../src/simulator/state.js';
 
 const catalog = loadCatalogData();
 
@@ -393,6 +397,47 @@ describe('the oracle', () => {
     expect(answer([license(E3)])).toEqual([]);
     expect(answer([license(E3, [YAMMER])])).toEqual(['effective']);
     expect(answer([])).toEqual(['effective']);
+  });
+
+  it('accepts the engine’s own from-scratch evaluation of a generated tenant (short seats, conflicts, nesting)', () => {
+    const now = '2026-01-01T00:00:00.000Z';
+    const plan = planTenant(loadCatalog(), { users: 3000, groups: 20, devices: 60, seed: 5 }, now);
+    const groups = { ...plan.state.groups };
+    for (const a of plan.assignments) {
+      const group = groups[a.groupId];
+      if (group) groups[a.groupId] = { ...group, licenses: a.licenses, licensedSince: now };
+    }
+    const state: SimState = {
+      ...plan.state,
+      groups,
+      baseUrl: '',
+      tenant: {
+        id: 't',
+        displayName: 't',
+        countryLetterCode: 'US',
+        licenseErrorHealing: 'automatic',
+        clientState: '',
+      },
+    };
+    const evaluation = evaluateTenant(loadCatalog(), snapshotOf(state), now);
+    const principals = new Map([...evaluation.principals].map(([id, o]) => [id, { entries: o.entries }]));
+    const differences = judgeTenant(catalog, recordedTenant(state), {
+      principals,
+      consumedUnits: evaluation.consumedUnits,
+    });
+    expect(differences).toEqual([]);
+    // The tenant is one where the rules bite: some wait for seats, some are refused for a conflict, their
+    // location or a shared proxy address.
+    const errors = new Set([...principals.values()].flatMap((p) => p.entries.map((e) => e.error)));
+    expect(errors).toEqual(
+      new Set([
+        'None',
+        'CountViolation',
+        'MutuallyExclusiveViolation',
+        'ProhibitedInUsageLocationViolation',
+        'UniquenessViolation',
+      ]),
+    );
   });
 
   it('is written apart from the engine: it imports no engine code, only its data types', () => {
