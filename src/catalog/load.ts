@@ -58,13 +58,20 @@ export function parseCatalog(raw: unknown): CatalogData {
   return data;
 }
 
+let shippedData: CatalogData | undefined;
 let shipped: Catalog | undefined;
 
-/** The catalog this product ships (`catalog.json` beside this file), validated once per process. */
+/**
+ * The catalog data this product ships (`catalog.json` beside this file), validated once per process: the SKUs and
+ * the rule data, for readers that must not take the engine's view of them (the simulator's oracle).
+ */
+export function loadCatalogData(): CatalogData {
+  shippedData ??= parseCatalog(JSON.parse(readFileSync(join(__dirname, 'catalog.json'), 'utf8')));
+  return shippedData;
+}
+
+/** The catalog this product ships, as the engine's lookups. */
 export function loadCatalog(): Catalog {
-  if (!shipped) {
-    const file = join(__dirname, 'catalog.json');
-    shipped = new Catalog(parseCatalog(JSON.parse(readFileSync(file, 'utf8'))));
-  }
+  shipped ??= new Catalog(loadCatalogData());
   return shipped;
 }

@@ -1,6 +1,6 @@
 // The tenant simulator: `npm run simulate -- <command>`. See `--help` for each command.
 import { Command, InvalidArgumentError } from 'commander';
-import { loadCatalog } from '../catalog/load.js';
+import { loadCatalog, loadCatalogData } from '../catalog/load.js';
 import { churn } from './churn.js';
 import { provisionTenant } from './generate.js';
 import { terminalProgress } from './progress.js';
@@ -204,7 +204,7 @@ withService(
   const operator = new OperatorClient(options.baseUrl, options.adminKey);
   const result = await verify(
     operator,
-    loadCatalog(),
+    loadCatalogData(),
     state,
     terminalProgress({ quiet: options.quiet === true }),
   );

@@ -1,9 +1,10 @@
 import type { Client } from '@microsoft/microsoft-graph-client';
 import { z } from 'zod';
-import { type Catalog, checkInvariants, describe, type LicenseEntry } from '../engine/index.js';
+import type { CatalogData } from '../engine/catalog.js';
+import { judgeTenant, recordedTenant, type ServicePrincipal } from './oracle.js';
 import type { Progress } from './progress.js';
 import { graphClient, type OperatorClient } from './service.js';
-import { type SimState, snapshotOf } from './state.js';
+import type { SimState } from './state.js';
 
 export interface Difference {
   readonly kind: string;
@@ -34,8 +35,13 @@ const entrySchema = z.object({
   ]),
   lastUpdatedDateTime: z.string(),
 });
+const licenseSchema = z.object({ skuId: z.string(), disabledPlans: z.array(z.string()) });
 const principalSchema = z
-  .object({ id: z.string(), licenseAssignmentStates: z.array(entrySchema).optional() })
+  .object({
+    id: z.string(),
+    licenseAssignmentStates: z.array(entrySchema).optional(),
+    assignedLicenses: z.array(licenseSchema).optional(),
+  })
   .passthrough();
 const pageSchema = z
   .object({ value: z.array(z.unknown()), '@odata.nextLink': z.string().optional() })
@@ -65,28 +71,28 @@ export async function listAll(
   return items;
 }
 
-function toEntries(states: readonly z.infer<typeof entrySchema>[]): LicenseEntry[] {
-  return states.map((s) => ({
-    skuId: s.skuId,
-    assignedByGroup: s.assignedByGroup,
-    disabledPlans: s.disabledPlans,
-    state: s.state,
-    error: s.error,
-    lastUpdatedDateTime: s.lastUpdatedDateTime,
-    since: s.lastUpdatedDateTime,
-    waitingSince: s.error === 'CountViolation' ? s.lastUpdatedDateTime : null,
-  }));
+/** Names for messages: SKUs and plans by catalog name, groups and devices by display name, users by UPN. */
+function namer(catalog: CatalogData, state: SimState): (id: string) => string {
+  const names = new Map<string, string>();
+  for (const sku of catalog.skus) {
+    names.set(sku.skuId, sku.skuPartNumber);
+    for (const plan of sku.servicePlans) names.set(plan.servicePlanId, plan.servicePlanName);
+  }
+  for (const [id, group] of Object.entries(state.groups)) names.set(id, `"${group.displayName}"`);
+  for (const [id, device] of Object.entries(state.devices)) names.set(id, device.displayName);
+  for (const [id, user] of Object.entries(state.users)) names.set(id, user.userPrincipalName);
+  return (id) => names.get(id) ?? id;
 }
 
 /**
- * Waits until the service is idle, reads every principal's license entries, the subscriptions and every group's
- * members, and checks them against the simulator's own record: the directory it sent, the memberships, and the
- * invariants of rules.md §7 on a from-scratch evaluation of the recorded tenant (seat holders, mailbox holders and
- * grant order taken from the service, rules.md §7.3).
+ * Waits until the service is idle, reads every principal's license entries and licenses, the subscriptions and
+ * every group's members, and checks them against the simulator's own record: the directory it sent, the
+ * memberships, the units it bought, and — judged by the oracle (oracle.ts), not by the service's engine — every
+ * principal's entries and licenses and the invariants of rules.md §7.
  */
 export async function verify(
   operator: OperatorClient,
-  catalog: Catalog,
+  catalog: CatalogData,
   state: SimState,
   progress: Progress,
   options: { idleTimeoutMs?: number } = {},
@@ -101,7 +107,7 @@ export async function verify(
   const graph = graphClient(operator.baseUrl, await operator.token(tenantId, ['Directory.Read.All']));
   const expectedPrincipals = Object.keys(state.users).length + Object.keys(state.devices).length;
   const reading = progress.bar('Reading principals', expectedPrincipals);
-  const select = '$select=id,licenseAssignmentStates&$top=999';
+  const select = '$select=id,licenseAssignmentStates,assignedLicenses&$top=999';
   const active = (await listAll(graph, `/users?${select}`, (n) => reading.update(n))).map((u) =>
     principalSchema.parse(u),
   );
@@ -116,7 +122,7 @@ export async function verify(
     .value.map((s) => skuSchema.parse(s));
 
   const differences: Difference[] = [];
-  const entries = new Map<string, readonly LicenseEntry[]>();
+  const principals = new Map<string, ServicePrincipal>();
   const seen = new Map<string, 'active' | 'deleted' | 'device'>();
   for (const [list, kind] of [
     [active, 'active'],
@@ -124,7 +130,10 @@ export async function verify(
     [devices, 'device'],
   ] as const) {
     for (const principal of list) {
-      entries.set(principal.id, toEntries(principal.licenseAssignmentStates ?? []));
+      principals.set(principal.id, {
+        entries: principal.licenseAssignmentStates ?? [],
+        assignedLicenses: principal.assignedLicenses ?? [],
+      });
       seen.set(principal.id, kind);
     }
   }
@@ -184,22 +193,14 @@ export async function verify(
   }
   members.stop();
 
-  const violations = checkInvariants(
+  const judged = judgeTenant(
     catalog,
-    {
-      snapshot: snapshotOf(state),
-      entries,
-      consumedUnits: new Map(skus.map((s) => [s.skuId, s.consumedUnits] as const)),
-    },
-    new Date().toISOString(),
-    { lowered: new Set(state.lowered) },
+    recordedTenant(state),
+    { principals, consumedUnits: new Map(skus.map((s) => [s.skuId, s.consumedUnits] as const)) },
+    { label: namer(catalog, state) },
   );
-  for (const violation of violations) {
-    differences.push({
-      kind: violation.invariant,
-      ...(violation.principalId ? { id: violation.principalId } : {}),
-      message: violation.message,
-    });
+  for (const d of judged) {
+    differences.push({ kind: d.check, ...(d.principalId ? { id: d.principalId } : {}), message: d.message });
   }
   for (const sku of skus) {
     const units = state.units[sku.skuId];
@@ -216,9 +217,7 @@ export async function verify(
   return {
     differences,
     countsByKind,
-    principalsChecked: entries.size,
+    principalsChecked: principals.size,
     seconds: (Date.now() - started) / 1000,
   };
 }
-
-export { describe as describeEntries };

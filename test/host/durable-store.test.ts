@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import { loadCatalog } from '../../src/catalog/load.js';
+import { loadCatalog, loadCatalogData } from '../../src/catalog/load.js';
 import { provisionTenant } from '../../src/simulator/generate.js';
 import { silentProgress } from '../../src/simulator/progress.js';
 import { OperatorClient } from '../../src/simulator/service.js';
@@ -110,7 +110,9 @@ describe('npm start on a data folder, when something is killed mid-work', () => 
 
     const second = await npmStart(store);
     const operator = new OperatorClient(second.host.url, ADMIN_KEY);
-    const result = await verify(operator, catalog, state, silentProgress, { idleTimeoutMs: 240_000 });
+    const result = await verify(operator, loadCatalogData(), state, silentProgress, {
+      idleTimeoutMs: 240_000,
+    });
     expect(result.differences.slice(0, 10)).toEqual([]);
     expect(result.principalsChecked).toBeGreaterThan(3000);
   }, 420_000);
@@ -129,7 +131,9 @@ describe('npm start on a data folder, when something is killed mid-work', () => 
     );
     expect(second.host.output()).not.toMatch(/could not be applied/);
     const operator = new OperatorClient(second.host.url, ADMIN_KEY);
-    const result = await verify(operator, catalog, state, silentProgress, { idleTimeoutMs: 240_000 });
+    const result = await verify(operator, loadCatalogData(), state, silentProgress, {
+      idleTimeoutMs: 240_000,
+    });
     expect(result.differences.slice(0, 10)).toEqual([]);
     expect(result.principalsChecked).toBeGreaterThan(3000);
   }, 420_000);

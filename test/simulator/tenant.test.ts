@@ -1,6 +1,6 @@
 // generate + churn (with duplicated and reordered notifications) + verify against an embedded service.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loadCatalog } from '../../src/catalog/load.js';
+import { loadCatalog, loadCatalogData } from '../../src/catalog/load.js';
 import { churn } from '../../src/simulator/churn.js';
 import { planTenant, provisionTenant } from '../../src/simulator/generate.js';
 import { silentProgress } from '../../src/simulator/progress.js';
@@ -56,7 +56,9 @@ describe('generate, churn and verify', () => {
     );
     expect(summary.notificationsSent).toBeGreaterThan(300);
     // Fails with what kept the service busy before the test's own timeout would hide it.
-    const result = await verify(operator, catalog, state, silentProgress, { idleTimeoutMs: 200_000 });
+    const result = await verify(operator, loadCatalogData(), state, silentProgress, {
+      idleTimeoutMs: 200_000,
+    });
     expect(result.differences.slice(0, 10)).toEqual([]);
     expect(result.principalsChecked).toBeGreaterThan(1900);
 

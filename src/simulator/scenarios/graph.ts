@@ -36,7 +36,15 @@ const userDetailSchema = principalSchema.extend({
 });
 export type UserDetail = z.infer<typeof userDetailSchema>;
 
+/** A user with the facts licensing looks at (for the oracle). */
+const userFactsSchema = principalSchema.extend({
+  usageLocation: z.string().nullable(),
+  proxyAddresses: z.array(z.string()),
+});
+export type UserFacts = z.infer<typeof userFactsSchema>;
+
 const USER_DETAIL = 'id,licenseAssignmentStates,assignedLicenses,assignedPlans,usageLocation';
+const USER_FACTS = 'id,licenseAssignmentStates,assignedLicenses,usageLocation,proxyAddresses';
 const PRINCIPAL = 'id,licenseAssignmentStates,assignedLicenses';
 
 const subscribedSkuSchema = z.object({
@@ -394,6 +402,19 @@ export function listUsers(s: Scenario): Promise<Principal[]> {
 
 export function listUserDetails(s: Scenario): Promise<UserDetail[]> {
   return listAll(s, `/users?$select=${USER_DETAIL}&$top=999`, userDetailSchema, 'GET /users');
+}
+
+export function listUserFacts(s: Scenario): Promise<UserFacts[]> {
+  return listAll(s, `/users?$select=${USER_FACTS}&$top=999`, userFactsSchema, 'GET /users');
+}
+
+export function listDeletedUsers(s: Scenario): Promise<Principal[]> {
+  return listAll(
+    s,
+    `/directory/deletedItems/microsoft.graph.user?$select=${PRINCIPAL}&$top=999`,
+    principalSchema,
+    'GET /directory/deletedItems/microsoft.graph.user',
+  );
 }
 
 export function listDevices(s: Scenario): Promise<Principal[]> {
