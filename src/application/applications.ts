@@ -5,7 +5,7 @@ import { createHash, randomBytes, randomUUID, timingSafeEqual } from 'node:crypt
 import type { ApplicationRecord, PasswordCredentialRecord } from '../storage/identity.js';
 import { readTenant } from '../storage/tenant-records.js';
 import type { AppContext } from './context.js';
-import { InvalidRequestError, NotFoundError } from './errors.js';
+import { NotFoundError, RefusedError } from './errors.js';
 import { getTenant } from './tenants.js';
 
 /** Entra lets an app hold a few secrets at once, to rotate without downtime. */
@@ -43,7 +43,7 @@ function newSecret(ctx: AppContext, input: NewSecret): { record: PasswordCredent
   const text = `${hint}8Q~${random(34)}`;
   const start = ctx.now();
   const end = input.endDateTime ?? new Date(start.getTime() + DEFAULT_SECRET_LIFETIME_MS).toISOString();
-  if (Date.parse(end) <= start.getTime()) throw new InvalidRequestError('endDateTime must be in the future.');
+  if (Date.parse(end) <= start.getTime()) throw new RefusedError({ code: 'SecretEndsInThePast' });
   return {
     text,
     record: {
@@ -129,9 +129,7 @@ export async function addPassword(
 ): Promise<NewPasswordCredential> {
   const current = await getApplication(ctx, tenantId, appId);
   if (current.passwordCredentials.length >= MAX_SECRETS_PER_APPLICATION) {
-    throw new InvalidRequestError(
-      `The application already has ${MAX_SECRETS_PER_APPLICATION} secrets; remove one with removePassword first.`,
-    );
+    throw new RefusedError({ code: 'TooManySecrets', limit: MAX_SECRETS_PER_APPLICATION });
   }
   const secret = newSecret(ctx, input);
   await ctx.identity.replaceApplication({

@@ -1,14 +1,36 @@
 import type { LicensingFailure } from '../engine/index.js';
 
-/**
- * Failures the use cases report. They carry what the caller needs to say (the Graph message included); only the
- * HTTP edge maps them to status codes and envelopes.
+/*
+ * Failures the use cases report, as stable codes with the facts a message needs. Only the HTTP edge turns them
+ * into status codes and Graph's wording (src/api/envelope.ts, one exhaustive mapping).
  */
+
+/** What a use case refuses, and why: a code a program can match, with the ids or limits involved. */
+export type Refusal =
+  /** Another object already has this id (a client-chosen id, or a retried create that found someone else's). */
+  | { readonly code: 'ObjectIdTaken'; readonly id: string }
+  | { readonly code: 'UserPrincipalNameTaken'; readonly userPrincipalName: string }
+  | { readonly code: 'AlreadyMember'; readonly groupId: string; readonly memberId: string }
+  | { readonly code: 'GroupMemberOfItself'; readonly groupId: string }
+  | { readonly code: 'GroupHasLicenses'; readonly groupId: string }
+  | { readonly code: 'TooManySecrets'; readonly limit: number }
+  | { readonly code: 'SecretEndsInThePast' }
+  | { readonly code: 'SkuNotInCatalog'; readonly sku: string };
+
+export type RefusalCode = Refusal['code'];
+
+/** A request that is well-formed but refused by the rules or the current state. */
+export class RefusedError extends Error {
+  constructor(readonly refusal: Refusal) {
+    super(`Refused: ${refusal.code}`);
+    this.name = 'RefusedError';
+  }
+}
+
+/** The object named does not exist (or is not visible to this tenant). */
 export class NotFoundError extends Error {
   constructor(readonly resourceId: string) {
-    super(
-      `Resource '${resourceId}' does not exist or one of its queried reference-property objects are not present.`,
-    );
+    super(`Not found: ${resourceId}`);
     this.name = 'NotFoundError';
   }
 }

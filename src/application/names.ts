@@ -3,11 +3,9 @@ import { userNameKey } from '../storage/keys.js';
 import { readPrincipal } from '../storage/principal-reads.js';
 import { getRow, getString, isConflict } from '../storage/properties.js';
 import type { AppContext } from './context.js';
-import { ConflictError } from './errors.js';
+import { RefusedError } from './errors.js';
 
 /* User principal names: one per user in a tenant, held by a row of the names table keyed by the name. */
-
-export const UPN_TAKEN = 'Another object with the same value for property userPrincipalName already exists.';
 
 /** Reserves a user principal name for an id; the names table makes it unique per tenant. */
 export async function reserveName(ctx: AppContext, tenantId: string, upn: string, id: string): Promise<void> {
@@ -17,7 +15,8 @@ export async function reserveName(ctx: AppContext, tenantId: string, upn: string
     await table.createEntity({ ...key, id });
   } catch (error: unknown) {
     if (!isConflict(error)) throw error;
-    if (!(await claimNameHeldByNobody(ctx, tenantId, key, id))) throw new ConflictError(UPN_TAKEN);
+    if (!(await claimNameHeldByNobody(ctx, tenantId, key, id)))
+      throw new RefusedError({ code: 'UserPrincipalNameTaken', userPrincipalName: upn });
   }
 }
 

@@ -10,7 +10,7 @@ import {
   type TenantRecord,
 } from '../storage/tenant-records.js';
 import type { AppContext } from './context.js';
-import { InvalidRequestError, NotFoundError } from './errors.js';
+import { NotFoundError, RefusedError } from './errors.js';
 import { healRequest } from './messages.js';
 
 export interface NewTenant {
@@ -88,9 +88,7 @@ export async function setSubscription(
   const sku =
     ctx.catalog.sku(skuIdOrPartNumber.toLowerCase()) ?? ctx.catalog.skuByPartNumber(skuIdOrPartNumber);
   if (!sku) {
-    throw new InvalidRequestError(
-      `SKU '${skuIdOrPartNumber}' is not in the catalog. GET /api/manage/catalog lists the SKUs that can be bought.`,
-    );
+    throw new RefusedError({ code: 'SkuNotInCatalog', sku: skuIdOrPartNumber });
   }
   const what = `subscription ${sku.skuId} of tenant ${tenantId}`;
   const written = await retryOnConflict(what, async () => {

@@ -5,11 +5,16 @@ import { randomUUID } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { type AppContext, createContext } from '../../src/application/context.js';
 import { createUser } from '../../src/application/directory.js';
+import { RefusedError } from '../../src/application/errors.js';
 import { importDirectory } from '../../src/application/import.js';
-import { resolveUserPrincipalName, UPN_TAKEN } from '../../src/application/names.js';
+import { resolveUserPrincipalName } from '../../src/application/names.js';
 import { userNameKey } from '../../src/storage/keys.js';
 import { uniqueName } from '../support/index.js';
 import { newTenant, productEnv } from './support.js';
+
+/** The refusal of a name another user holds. */
+const nameTaken = (error: unknown) =>
+  error instanceof RefusedError && error.refusal.code === 'UserPrincipalNameTaken';
 
 function contexts(): { now: AppContext; later: AppContext } {
   const prefix = uniqueName('n');
@@ -44,7 +49,7 @@ describe('a user principal name whose user was never written', () => {
     const tenantId = await newTenant(now);
     const nobody = await orphanName(now, tenantId, 'grace@contoso.test');
 
-    await expect(createUser(now, tenantId, user('grace@contoso.test'))).rejects.toThrow(UPN_TAKEN);
+    await expect(createUser(now, tenantId, user('grace@contoso.test'))).rejects.toSatisfy(nameTaken);
     const created = await createUser(later, tenantId, user('grace@contoso.test'));
     expect(await resolveUserPrincipalName(now, tenantId, 'grace@contoso.test')).toBe(created.id);
     expect(created.id).not.toBe(nobody);
@@ -65,7 +70,12 @@ describe('a user principal name whose user was never written', () => {
       yield { line: 1, value: line };
     }
     const refused = await importDirectory(now, tenantId, once());
-    expect(refused.errors).toEqual([{ line: 1, message: UPN_TAKEN }]);
+    expect(refused.errors).toEqual([
+      {
+        line: 1,
+        message: 'Another object with the same value for property userPrincipalName already exists.',
+      },
+    ]);
     const imported = await importDirectory(later, tenantId, once());
     expect(imported).toMatchObject({ users: 1, errors: [] });
   });
@@ -75,7 +85,7 @@ describe('a user principal name whose user was never written', () => {
     await now.ready;
     const tenantId = await newTenant(now);
     const holder = await createUser(now, tenantId, user('kept@contoso.test'));
-    await expect(createUser(later, tenantId, user('kept@contoso.test'))).rejects.toThrow(UPN_TAKEN);
+    await expect(createUser(later, tenantId, user('kept@contoso.test'))).rejects.toSatisfy(nameTaken);
     expect(await resolveUserPrincipalName(now, tenantId, 'kept@contoso.test')).toBe(holder.id);
   });
 });
