@@ -1,7 +1,9 @@
 import { randomUUID } from 'node:crypto';
+import type { TransactionAction } from '@azure/data-tables';
 import {
   type AssignLicenseRequest,
   finishApplyingResult,
+  type GroupLicenseAssignment,
   type GroupStatus,
   groupStatus,
   memberOutcome,
@@ -22,11 +24,13 @@ import {
   type GroupLicenseRecord,
   groupLicenseRow,
   readTenantPartition,
+  type TenantPartition,
 } from '../storage/tenant-records.js';
-import type { AppContext } from './context.js';
+import { type AppContext, faultPoint } from './context.js';
 import { getGroup, healReleased } from './directory.js';
 import { LicensingRefusedError, NotFoundError } from './errors.js';
 import type { GroupJobMessage, GroupPageMessage } from './messages.js';
+import { type OutboxEntry, outboxEntry, relayOutbox } from './outbox.js';
 import { updatePrincipals } from './principal-updates.js';
 
 /**
@@ -46,7 +50,8 @@ export interface GroupLicensing {
 /**
  * Group `assignLicense` (rules.md §4): validated synchronously, recorded with a new job id, and queued. The group
  * is `QueuedForProcessing` until the job's planner picks it up. Removals and additions of one request are one
- * change, so members never hold neither SKU.
+ * change, so members never hold neither SKU. The license row, its audit record and its job message are committed
+ * together (the outbox row holds the last two), so a crash never leaves the group queued for ever.
  */
 export async function assignGroupLicenses(
   ctx: AppContext,
@@ -59,80 +64,161 @@ export async function assignGroupLicenses(
     const partition = await readTenantPartition(ctx.tables, tenantId);
     if (!partition) throw new NotFoundError(tenantId);
     const current = partition.groupLicenses.get(group.id);
-    const deviceSkuOwners = new Map<string, string>();
-    for (const licensing of partition.groupLicenses.values()) {
-      for (const license of licensing.licenses) {
-        if (ctx.catalog.sku(license.skuId)?.assignableTo === 'device')
-          deviceSkuOwners.set(license.skuId, licensing.groupId);
-      }
-    }
-    const change = validateGroupLicenseChange(
-      {
-        catalog: ctx.catalog,
-        subscribedSkuIds: new Set(partition.subscriptions.keys()),
-        group: {
-          id: group.id,
-          securityEnabled: group.securityEnabled,
-          mailEnabled: group.mailEnabled,
-          groupTypes: group.groupTypes,
-        },
-        current: current?.licenses ?? [],
-        deviceSkuOwners,
-      },
+    const licenses = validatedLicenses(
+      ctx,
+      partition,
+      group,
+      current?.licenses ?? [],
       request,
+      deviceSkuOwners(ctx, partition),
     );
-    if (!change.ok) throw new LicensingRefusedError(change.failure);
-    const now = ctx.now().toISOString();
-    const next: GroupLicenseRecord = {
-      groupId: group.id,
-      licenses: change.value.licenses,
-      licensedSince: change.value.licenses.length === 0 ? null : (current?.licensedSince ?? now),
-      jobId: randomUUID(),
-      processingState: 'QueuedForProcessing',
-      updatedDateTime: now,
-    };
+    const next = nextLicensing(group.id, current, licenses, ctx.now());
+    let entry: OutboxEntry;
     try {
-      const entity = encodeGroupLicense(tenantId, next);
-      if (current) await ctx.tables.tenants.updateEntity(entity, 'Replace', { etag: current.etag ?? '*' });
-      else await ctx.tables.tenants.createEntity(entity);
+      entry = await commitLicensing(
+        ctx,
+        tenantId,
+        [{ current, next }],
+        [{ group, before: current?.licenses ?? [], after: next.licenses }],
+      );
     } catch (error: unknown) {
       if (!isConflict(error) || attempt >= 20) throw error;
       await backoff(attempt);
       continue;
     }
-    await ctx.audit.append(tenantId, [
-      {
-        activityDateTime: now,
-        activityDisplayName: 'Set group license',
-        category: 'GroupManagement',
-        initiatedBy: { app: { displayName: 'Graph API' } },
-        operationType: 'Assign',
-        result: 'success',
-        resultReason: '',
-        targetResources: [
-          {
-            id: group.id,
-            displayName: group.displayName,
-            type: 'Group',
-            modifiedProperties: [
-              {
-                displayName: 'AssignedLicense',
-                oldValue: JSON.stringify(current?.licenses ?? []),
-                newValue: JSON.stringify(next.licenses),
-              },
-            ],
-          },
-        ],
-      },
-    ]);
-    await queueJob(ctx, tenantId, group.id, next.jobId ?? '');
+    await relayOutbox(ctx, tenantId, entry);
     return { group, licensing: next };
   }
 }
 
-async function queueJob(ctx: AppContext, tenantId: string, groupId: string, jobId: string): Promise<void> {
-  const message: GroupJobMessage = { kind: 'group-job', tenantId, groupId, jobId };
-  await ctx.queues.send('jobs', message);
+/** Each device SKU of the tenant and the group that carries it (rules.md §2: one group per device SKU). */
+function deviceSkuOwners(ctx: AppContext, partition: TenantPartition): Map<string, string> {
+  const owners = new Map<string, string>();
+  for (const licensing of partition.groupLicenses.values()) {
+    for (const license of licensing.licenses) {
+      if (ctx.catalog.sku(license.skuId)?.assignableTo === 'device')
+        owners.set(license.skuId, licensing.groupId);
+    }
+  }
+  return owners;
+}
+
+/** The group's licenses after `request`, or the refusal Graph gives. */
+function validatedLicenses(
+  ctx: AppContext,
+  partition: TenantPartition,
+  group: GroupRecord,
+  current: readonly GroupLicenseAssignment[],
+  request: AssignLicenseRequest,
+  owners: ReadonlyMap<string, string>,
+): readonly GroupLicenseAssignment[] {
+  const change = validateGroupLicenseChange(
+    {
+      catalog: ctx.catalog,
+      subscribedSkuIds: new Set(partition.subscriptions.keys()),
+      group: {
+        id: group.id,
+        securityEnabled: group.securityEnabled,
+        mailEnabled: group.mailEnabled,
+        groupTypes: group.groupTypes,
+      },
+      current,
+      deviceSkuOwners: owners,
+    },
+    request,
+  );
+  if (!change.ok) throw new LicensingRefusedError(change.failure);
+  return change.value.licenses;
+}
+
+/** A group's license row after a change: a new job, queued. */
+function nextLicensing(
+  groupId: string,
+  current: GroupLicenseRecord | undefined,
+  licenses: readonly GroupLicenseAssignment[],
+  now: Date,
+): GroupLicenseRecord {
+  const at = now.toISOString();
+  return {
+    groupId,
+    licenses,
+    licensedSince: licenses.length === 0 ? null : (current?.licensedSince ?? at),
+    jobId: randomUUID(),
+    processingState: 'QueuedForProcessing',
+    updatedDateTime: at,
+  };
+}
+
+/** A change of one group's licenses, for the audit log. */
+interface LicenseChangeRecord {
+  readonly group: GroupRecord;
+  readonly before: readonly GroupLicenseAssignment[];
+  readonly after: readonly GroupLicenseAssignment[];
+}
+
+/**
+ * Commits group license rows (each with the ETag it was read with, or created) together with the outbox row that
+ * owes their *Set group license* audit records and their jobs' messages: one transaction of the tenant partition,
+ * so the rows never exist without the work they start. A 412/409 means a row changed since it was read: re-read.
+ * The caller relays the returned entry.
+ */
+async function commitLicensing(
+  ctx: AppContext,
+  tenantId: string,
+  writes: readonly { readonly current: GroupLicenseRecord | undefined; readonly next: GroupLicenseRecord }[],
+  changes: readonly LicenseChangeRecord[],
+): Promise<OutboxEntry> {
+  const id = randomUUID();
+  const at = writes[0]?.next.updatedDateTime ?? ctx.now().toISOString();
+  const entry = outboxEntry(
+    ctx,
+    {
+      audit: changes.map((change, i) => ({
+        ...setGroupLicenseRecord(change, at),
+        idempotencyKey: `${id}:${i}`,
+      })),
+      messages: writes.map(({ next }) => ({
+        queue: 'jobs' as const,
+        body: { kind: 'group-job' as const, tenantId, groupId: next.groupId, jobId: next.jobId ?? '' },
+      })),
+    },
+    { id },
+  );
+  const actions: TransactionAction[] = writes.map(({ current, next }) =>
+    current
+      ? ['update', encodeGroupLicense(tenantId, next), 'Replace', { etag: current.etag ?? '*' }]
+      : ['create', encodeGroupLicense(tenantId, next)],
+  );
+  actions.push(ctx.outbox.createAction(tenantId, entry.record));
+  await ctx.tables.tenants.submitTransaction(actions);
+  faultPoint(ctx, 'outbox:committed');
+  return entry;
+}
+
+function setGroupLicenseRecord({ group, before, after }: LicenseChangeRecord, at: string): AuditInput {
+  return {
+    activityDateTime: at,
+    activityDisplayName: 'Set group license',
+    category: 'GroupManagement',
+    initiatedBy: { app: { displayName: 'Graph API' } },
+    operationType: 'Assign',
+    result: 'success',
+    resultReason: '',
+    targetResources: [
+      {
+        id: group.id,
+        displayName: group.displayName,
+        type: 'Group',
+        modifiedProperties: [
+          {
+            displayName: 'AssignedLicense',
+            oldValue: JSON.stringify(before),
+            newValue: JSON.stringify(after),
+          },
+        ],
+      },
+    ],
+  };
 }
 
 /** Reprocess every member of a group (an extension Graph lacks; seed 001's "Reprocess" button). */
@@ -145,53 +231,70 @@ export async function reprocessGroup(
   for (let attempt = 0; ; attempt++) {
     const partition = await readTenantPartition(ctx.tables, tenantId);
     const current = partition?.groupLicenses.get(group.id);
-    const now = ctx.now().toISOString();
     const next: GroupLicenseRecord = {
-      groupId: group.id,
-      licenses: current?.licenses ?? [],
+      ...nextLicensing(group.id, current, current?.licenses ?? [], ctx.now()),
       licensedSince: current?.licensedSince ?? null,
-      jobId: randomUUID(),
-      processingState: 'QueuedForProcessing',
-      updatedDateTime: now,
     };
+    let entry: OutboxEntry;
     try {
-      const entity = encodeGroupLicense(tenantId, next);
-      if (current) await ctx.tables.tenants.updateEntity(entity, 'Replace', { etag: current.etag ?? '*' });
-      else await ctx.tables.tenants.createEntity(entity);
+      entry = await commitLicensing(ctx, tenantId, [{ current, next }], []);
     } catch (error: unknown) {
       if (!isConflict(error) || attempt >= 20) throw error;
       await backoff(attempt);
       continue;
     }
-    await queueJob(ctx, tenantId, group.id, next.jobId ?? '');
+    await relayOutbox(ctx, tenantId, entry);
     return { group, licensing: next };
   }
 }
 
-/** Sets the processing state of the group's current job; false when another job has replaced it. */
+/** Groups that gained members (an import): those that carry licenses are reprocessed, so the new members are. */
+export async function reprocessLicensedGroups(
+  ctx: AppContext,
+  tenantId: string,
+  groupIds: Iterable<string>,
+): Promise<void> {
+  const partition = await readTenantPartition(ctx.tables, tenantId);
+  for (const groupId of groupIds) {
+    const licensing = partition?.groupLicenses.get(groupId);
+    if (licensing && licensing.licenses.length > 0) await reprocessGroup(ctx, tenantId, groupId);
+  }
+}
+
+/**
+ * Moves the group's current job to `state`: `changed` when this call did it, `already` when the job was there (or
+ * complete), `superseded` when another job has replaced it. Completing commits `owed` (the *Finish* record) in the
+ * same transaction, so the record is written exactly when the state changes, once.
+ */
 async function setProcessingState(
   ctx: AppContext,
   tenantId: string,
   groupId: string,
   jobId: string,
   state: ProcessingState,
-): Promise<boolean> {
+  owed?: OutboxEntry,
+): Promise<'changed' | 'already' | 'superseded'> {
   for (let attempt = 0; ; attempt++) {
     const partition = await readTenantPartition(ctx.tables, tenantId);
     const current = partition?.groupLicenses.get(groupId);
-    if (!current || current.jobId !== jobId) return false;
-    if (current.processingState === state || current.processingState === 'ProcessingComplete') return true;
+    if (!current || current.jobId !== jobId) return 'superseded';
+    if (current.processingState === state || current.processingState === 'ProcessingComplete')
+      return 'already';
+    const update: TransactionAction = [
+      'update',
+      {
+        partitionKey: tenantId,
+        rowKey: groupLicenseRow(groupId),
+        ps: state === 'ProcessingInProgress' ? 'P' : 'C',
+      },
+      'Merge',
+      { etag: current.etag ?? '*' },
+    ];
     try {
-      await ctx.tables.tenants.updateEntity(
-        {
-          partitionKey: tenantId,
-          rowKey: groupLicenseRow(groupId),
-          ps: state === 'ProcessingInProgress' ? 'P' : 'C',
-        },
-        'Merge',
-        { etag: current.etag ?? '*' },
+      await ctx.tables.tenants.submitTransaction(
+        owed ? [update, ctx.outbox.createAction(tenantId, owed.record)] : [update],
       );
-      return true;
+      return 'changed';
     } catch (error: unknown) {
       if (!isConflict(error) || attempt >= 20) throw error;
       await backoff(attempt);
@@ -255,7 +358,8 @@ export async function planGroupJob(ctx: AppContext, message: GroupJobMessage): P
     membersTotal: userCount,
     startedDateTime: ctx.now().toISOString(),
   });
-  if (!(await setProcessingState(ctx, tenantId, groupId, jobId, 'ProcessingInProgress'))) return [];
+  if ((await setProcessingState(ctx, tenantId, groupId, jobId, 'ProcessingInProgress')) === 'superseded')
+    return [];
   const group = await getGroup(ctx, tenantId, groupId).catch(() => undefined);
   await ctx.audit.append(tenantId, [
     {
@@ -408,38 +512,46 @@ function arrivalOrder(members: readonly MemberRef[]): string[] {
     .map((m) => m.id);
 }
 
-/** Completes a job (idempotent): `ProcessingComplete`, and the *Finish applying…* record with the result text. */
+/**
+ * Completes a job (idempotent): `ProcessingComplete`, and the *Finish applying…* record with the result text,
+ * committed with the state through the outbox: a replayed last page finds the job complete and writes nothing.
+ */
 export async function completeGroupJob(
   ctx: AppContext,
   tenantId: string,
   groupId: string,
   jobId: string,
 ): Promise<void> {
-  if (!(await setProcessingState(ctx, tenantId, groupId, jobId, 'ProcessingComplete'))) return;
+  const licensing = (await readTenantPartition(ctx.tables, tenantId))?.groupLicenses.get(groupId);
+  if (!licensing || licensing.jobId !== jobId || licensing.processingState === 'ProcessingComplete') return;
   const counters = await readGroupCounters(ctx.tables, tenantId, groupId);
   const group = await getGroup(ctx, tenantId, groupId).catch(() => undefined);
-  await ctx.audit.append(tenantId, [
-    {
-      idempotencyKey: `finish:${jobId}`,
-      activityDateTime: ctx.now().toISOString(),
-      activityDisplayName: 'Finish applying group based license to users',
-      category: 'GroupManagement',
-      initiatedBy: GROUP_LICENSING_APP,
-      operationType: 'Assign',
-      result: 'success',
-      resultReason: '',
-      targetResources: [
-        {
-          id: groupId,
-          displayName: group?.displayName ?? null,
-          type: 'Group',
-          modifiedProperties: [
-            { displayName: 'Result', oldValue: null, newValue: finishApplyingResult(counters) },
-          ],
-        },
-      ],
-    },
-  ]);
+  const finish = outboxEntry(ctx, {
+    audit: [
+      {
+        idempotencyKey: `finish:${jobId}`,
+        activityDateTime: ctx.now().toISOString(),
+        activityDisplayName: 'Finish applying group based license to users',
+        category: 'GroupManagement',
+        initiatedBy: GROUP_LICENSING_APP,
+        operationType: 'Assign',
+        result: 'success',
+        resultReason: '',
+        targetResources: [
+          {
+            id: groupId,
+            displayName: group?.displayName ?? null,
+            type: 'Group',
+            modifiedProperties: [
+              { displayName: 'Result', oldValue: null, newValue: finishApplyingResult(counters) },
+            ],
+          },
+        ],
+      },
+    ],
+  });
+  if ((await setProcessingState(ctx, tenantId, groupId, jobId, 'ProcessingComplete', finish)) === 'changed')
+    await relayOutbox(ctx, tenantId, finish);
 }
 
 export interface ProcessingDetails {

@@ -1,0 +1,166 @@
+// Crash-safe writes (docs/storage.md, "Outbox"): for each point where a write path can die half-way, the work is
+// made to fail there (the context's fault-injection seam), the process "restarts" (the sweep runs once the outbox
+// lease has run out, the queues redeliver), and the tenant converges: the invariants hold, and the outcome equals
+// that of the same work done without a crash on a twin tenant.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { AppContext, FaultPoint } from '../../src/application/context.js';
+import { assignGroupLicenses, processingDetails } from '../../src/application/group-licensing.js';
+import { OUTBOX_LEASE_MS } from '../../src/application/outbox.js';
+import { sweep } from '../../src/application/sweep.js';
+import { listPrincipals, tenantActivity } from '../../src/application/tenant-snapshot.js';
+import { listSubscriptions } from '../../src/application/tenants.js';
+import { readTenantPartition } from '../../src/storage/tenant-records.js';
+import {
+  buy,
+  importUsers,
+  invariantViolations,
+  newTenant,
+  type Pipeline,
+  securityGroup,
+  startPipeline,
+  waitIdle,
+} from './support.js';
+
+let pipeline: Pipeline;
+beforeAll(async () => {
+  pipeline = await startPipeline();
+});
+afterAll(async () => {
+  await pipeline?.stop();
+});
+
+class InjectedCrash extends Error {
+  constructor(readonly point: FaultPoint) {
+    super(`injected crash at ${point}`);
+    this.name = 'InjectedCrash';
+  }
+}
+
+/** The context of a process that dies the first time its work reaches `point`. */
+function dyingAt(ctx: AppContext, point: FaultPoint): AppContext {
+  let dead = false;
+  return {
+    ...ctx,
+    faults: (reached) => {
+      if (dead) throw new InjectedCrash(reached);
+      if (reached === point) {
+        dead = true;
+        throw new InjectedCrash(point);
+      }
+    },
+  };
+}
+
+/** The process comes back: its sweep runs once `afterMs` has passed (the outbox lease), then the queues drain. */
+async function restart(ctx: AppContext, tenantId: string, afterMs = OUTBOX_LEASE_MS + 1_000): Promise<void> {
+  await sweep({ ...ctx, now: () => new Date(Date.now() + afterMs) });
+  await waitIdle(ctx, tenantId);
+}
+
+/**
+ * A tenant's state with ids replaced by the names the scenario gave them, so that a tenant that crashed and one that
+ * did not can be compared: entries, memberships, group licenses and processing, seat counters, audit records.
+ */
+async function outcome(ctx: AppContext, tenantId: string, names: ReadonlyMap<string, string>) {
+  const name = (id: string | null) => (id === null ? 'direct' : (names.get(id) ?? `unnamed ${id}`));
+  const principals: Record<string, unknown> = {};
+  for await (const p of listPrincipals(ctx, tenantId)) {
+    principals[name(p.id)] = {
+      memberOf: p.memberOf.map((m) => name(m.groupId)).sort(),
+      entries: p.entries
+        .map((e) => `${e.skuId} from ${name(e.assignedByGroup)}: ${e.state}/${e.error}`)
+        .sort(),
+    };
+  }
+  const partition = await readTenantPartition(ctx.tables, tenantId);
+  const groups: Record<string, unknown> = {};
+  for (const [id, licensing] of partition?.groupLicenses ?? []) {
+    const details = await processingDetails(ctx, tenantId, id);
+    groups[name(id)] = {
+      licenses: licensing.licenses.map((l) => l.skuId).sort(),
+      state: licensing.processingState,
+      members: await ctx.members.count(tenantId, id),
+      succeeded: details.membersSucceeded,
+      failed: details.membersFailed,
+    };
+  }
+  const audit: string[] = [];
+  for await (const record of ctx.audit.list(tenantId)) {
+    audit.push(`${record.activityDisplayName}: ${record.targetResources.map((t) => name(t.id)).join(',')}`);
+  }
+  const activity = await tenantActivity(ctx, tenantId);
+  return {
+    principals,
+    groups,
+    consumed: Object.fromEntries(
+      (await listSubscriptions(ctx, tenantId)).map((s) => [s.skuId, s.consumedUnits]),
+    ),
+    audit: audit.sort(),
+    pendingOutbox: activity.pendingOutbox,
+    openReservations: activity.openReservations,
+  };
+}
+
+type Outcome = Awaited<ReturnType<typeof outcome>>;
+
+/** Runs a scenario once without a crash, the first time its outcome is asked for. */
+function baseline(run: () => Promise<Outcome>): () => Promise<Outcome> {
+  let result: Promise<Outcome> | undefined;
+  return () => {
+    result ??= run();
+    return result;
+  };
+}
+
+describe('a group assignLicense', () => {
+  /** A group of 12 users, 20 seats of E3; the crash (if any) hits the assignment. */
+  async function assignScenario(ctx: AppContext, work: AppContext) {
+    const tenantId = await newTenant(ctx);
+    const e3 = await buy(ctx, tenantId, 'ENTERPRISEPACK', 20);
+    const group = await securityGroup(ctx, tenantId, 'Sales');
+    const users = await importUsers(ctx, tenantId, 12, { memberOf: [group.id] });
+    const names = new Map([[group.id, 'Sales'], ...users.map((id, i) => [id, `user${i}`] as const)]);
+    const assigned = assignGroupLicenses(work, tenantId, group.id, {
+      addLicenses: [{ skuId: e3, disabledPlans: [] }],
+      removeLicenses: [],
+    });
+    return { tenantId, group, names, assigned };
+  }
+
+  const expected = baseline(async () => {
+    const { ctx } = pipeline;
+    const { tenantId, names, assigned } = await assignScenario(ctx, ctx);
+    await assigned;
+    await waitIdle(ctx, tenantId);
+    return outcome(ctx, tenantId, names);
+  });
+
+  it.each<FaultPoint>(['outbox:committed', 'outbox:audited', 'outbox:sent'])(
+    'converges after a crash at %s',
+    async (point) => {
+      const { ctx } = pipeline;
+      const { tenantId, group, names, assigned } = await assignScenario(ctx, dyingAt(ctx, point));
+      await expect(assigned).rejects.toBeInstanceOf(InjectedCrash);
+      // The license row and its outbox row are committed together: the work the change owes is still owed.
+      expect((await tenantActivity(ctx, tenantId)).pendingOutbox).toBe(1);
+      if (point === 'outbox:committed') {
+        expect((await processingDetails(ctx, tenantId, group.id)).state).toBe('QueuedForProcessing');
+      }
+
+      await restart(ctx, tenantId);
+      expect(await invariantViolations(ctx, tenantId)).toEqual([]);
+      expect(await outcome(ctx, tenantId, names)).toEqual(await expected());
+    },
+  );
+
+  it('without a crash, leaves no outbox row and writes its audit record once', async () => {
+    const result = await expected();
+    expect(result.pendingOutbox).toBe(0);
+    expect(result.groups).toMatchObject({
+      Sales: { state: 'ProcessingComplete', members: 12, succeeded: 12 },
+    });
+    expect(result.audit.filter((a) => a.startsWith('Set group license'))).toEqual([
+      'Set group license: Sales',
+    ]);
+  });
+});
