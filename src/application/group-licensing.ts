@@ -611,8 +611,9 @@ export async function processingDetails(
 
 /**
  * Moves a device subscription to another group (seed 000's "assign to a different group"; an extension Graph
- * lacks): removed from the group that carries it, then added to the target with the same disabled plans. If the
- * target refuses it, the source gets it back.
+ * lacks): removed from the group that carries it and added to the target with the same disabled plans, both rows
+ * in one transaction with the outbox row of their audit records and jobs. The SKU is on exactly one group before
+ * and after, whatever fails; a target that refuses it refuses the move, and nothing changes.
  */
 export async function moveDeviceLicense(
   ctx: AppContext,
@@ -622,30 +623,61 @@ export async function moveDeviceLicense(
   toGroupId: string,
 ): Promise<GroupLicensing> {
   const source = await getGroup(ctx, tenantId, fromGroupId);
-  await getGroup(ctx, tenantId, toGroupId);
-  const partition = await readTenantPartition(ctx.tables, tenantId);
-  const license = partition?.groupLicenses
-    .get(source.id)
-    ?.licenses.find((l) => l.skuId === skuId.toLowerCase());
-  const sku = ctx.catalog.sku(skuId.toLowerCase());
-  if (!license || sku?.assignableTo !== 'device') {
-    throw new LicensingRefusedError({
-      code: 'ConflictingRequest',
-      skuId,
-      message: `License ${skuId} is not a device license assigned to group ${source.id}; only device licenses can be moved.`,
-    });
-  }
-  await assignGroupLicenses(ctx, tenantId, source.id, { addLicenses: [], removeLicenses: [license.skuId] });
-  try {
-    return await assignGroupLicenses(ctx, tenantId, toGroupId, {
-      addLicenses: [{ skuId: license.skuId, disabledPlans: license.disabledPlans }],
+  const target = await getGroup(ctx, tenantId, toGroupId);
+  const sku = skuId.toLowerCase();
+  for (let attempt = 0; ; attempt++) {
+    const partition = await readTenantPartition(ctx.tables, tenantId);
+    if (!partition) throw new NotFoundError(tenantId);
+    const from = partition.groupLicenses.get(source.id);
+    const license = from?.licenses.find((l) => l.skuId === sku);
+    if (!from || !license || ctx.catalog.sku(sku)?.assignableTo !== 'device') {
+      throw new LicensingRefusedError({
+        code: 'ConflictingRequest',
+        skuId,
+        message: `License ${skuId} is not a device license assigned to group ${source.id}; only device licenses can be moved.`,
+      });
+    }
+    const now = ctx.now();
+    const owners = deviceSkuOwners(ctx, partition);
+    const removal = { addLicenses: [], removeLicenses: [sku] };
+    const removed = nextLicensing(
+      source.id,
+      from,
+      validatedLicenses(ctx, partition, source, from.licenses, removal, owners),
+      now,
+    );
+    // The SKU leaves the source in the same commit, so the target may take it.
+    owners.delete(sku);
+    const sameGroup = target.id === source.id;
+    const before = sameGroup ? removed : partition.groupLicenses.get(target.id);
+    const addition = {
+      addLicenses: [{ skuId: sku, disabledPlans: license.disabledPlans }],
       removeLicenses: [],
-    });
-  } catch (error: unknown) {
-    await assignGroupLicenses(ctx, tenantId, source.id, {
-      addLicenses: [{ skuId: license.skuId, disabledPlans: license.disabledPlans }],
-      removeLicenses: [],
-    });
-    throw error;
+    };
+    const added = nextLicensing(
+      target.id,
+      before,
+      validatedLicenses(ctx, partition, target, before?.licenses ?? [], addition, owners),
+      now,
+    );
+    const writes = sameGroup
+      ? [{ current: from, next: added }]
+      : [
+          { current: from, next: removed },
+          { current: before, next: added },
+        ];
+    let entry: OutboxEntry;
+    try {
+      entry = await commitLicensing(ctx, tenantId, writes, [
+        { group: source, before: from.licenses, after: removed.licenses },
+        { group: target, before: before?.licenses ?? [], after: added.licenses },
+      ]);
+    } catch (error: unknown) {
+      if (!isConflict(error) || attempt >= 20) throw error;
+      await backoff(attempt);
+      continue;
+    }
+    await relayOutbox(ctx, tenantId, entry);
+    return { group: target, licensing: added };
   }
 }

@@ -2,9 +2,16 @@
 // made to fail there (the context's fault-injection seam), the process "restarts" (the sweep runs once the outbox
 // lease has run out, the queues redeliver), and the tenant converges: the invariants hold, and the outcome equals
 // that of the same work done without a crash on a twin tenant.
+import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AppContext, FaultPoint } from '../../src/application/context.js';
-import { assignGroupLicenses, processingDetails } from '../../src/application/group-licensing.js';
+import { addMember, createDevice, createGroup } from '../../src/application/directory.js';
+import { LicensingRefusedError } from '../../src/application/errors.js';
+import {
+  assignGroupLicenses,
+  moveDeviceLicense,
+  processingDetails,
+} from '../../src/application/group-licensing.js';
 import { OUTBOX_LEASE_MS } from '../../src/application/outbox.js';
 import { sweep } from '../../src/application/sweep.js';
 import { listPrincipals, tenantActivity } from '../../src/application/tenant-snapshot.js';
@@ -162,5 +169,118 @@ describe('a group assignLicense', () => {
     expect(result.audit.filter((a) => a.startsWith('Set group license'))).toEqual([
       'Set group license: Sales',
     ]);
+  });
+});
+
+async function devices(ctx: AppContext, tenantId: string, groupId: string, count: number): Promise<string[]> {
+  const ids: string[] = [];
+  for (let i = 0; i < count; i++) {
+    const device = await createDevice(ctx, tenantId, {
+      displayName: `KIOSK-${i}`,
+      accountEnabled: true,
+      device: {
+        deviceId: randomUUID(),
+        operatingSystem: 'Windows',
+        operatingSystemVersion: '10.0.19045',
+        alternativeSecurityIds: [],
+      },
+    });
+    await addMember(ctx, tenantId, groupId, device.id);
+    ids.push(device.id);
+  }
+  return ids;
+}
+
+/** The groups that carry a SKU (rules.md §2: a device SKU is on exactly one group). */
+async function carriers(ctx: AppContext, tenantId: string, skuId: string): Promise<string[]> {
+  const partition = await readTenantPartition(ctx.tables, tenantId);
+  return [...(partition?.groupLicenses.values() ?? [])]
+    .filter((g) => g.licenses.some((l) => l.skuId === skuId))
+    .map((g) => g.groupId);
+}
+
+describe('moveLicense', () => {
+  /** Lab (4 devices) carries a device SKU, processed; the SKU moves to Kiosks (3 devices). */
+  async function moveScenario(ctx: AppContext) {
+    const tenantId = await newTenant(ctx);
+    const sku = await buy(ctx, tenantId, 'OFFICE_PROPLUS_DEVICE1', 20);
+    const lab = await securityGroup(ctx, tenantId, 'Lab');
+    const kiosks = await securityGroup(ctx, tenantId, 'Kiosks');
+    const labDevices = await devices(ctx, tenantId, lab.id, 4);
+    const kioskDevices = await devices(ctx, tenantId, kiosks.id, 3);
+    await assignGroupLicenses(ctx, tenantId, lab.id, {
+      addLicenses: [{ skuId: sku, disabledPlans: [] }],
+      removeLicenses: [],
+    });
+    await waitIdle(ctx, tenantId);
+    const names = new Map([
+      [lab.id, 'Lab'],
+      [kiosks.id, 'Kiosks'],
+      ...labDevices.map((id, i) => [id, `lab${i}`] as const),
+      ...kioskDevices.map((id, i) => [id, `kiosk${i}`] as const),
+    ]);
+    return { tenantId, sku, lab, kiosks, names };
+  }
+
+  const expected = baseline(async () => {
+    const { ctx } = pipeline;
+    const { tenantId, sku, lab, kiosks, names } = await moveScenario(ctx);
+    await moveDeviceLicense(ctx, tenantId, lab.id, sku, kiosks.id);
+    await waitIdle(ctx, tenantId);
+    return outcome(ctx, tenantId, names);
+  });
+
+  it('without a crash, moves the SKU and its seats to the target in one step', async () => {
+    const result = await expected();
+    expect(result.groups).toMatchObject({
+      Lab: { licenses: [], state: 'ProcessingComplete' },
+      Kiosks: { state: 'ProcessingComplete', members: 3, succeeded: 3 },
+    });
+    expect(Object.values(result.consumed)).toEqual([3]);
+    expect(result.audit.filter((a) => a.startsWith('Set group license')).sort()).toEqual([
+      'Set group license: Kiosks',
+      'Set group license: Lab',
+      'Set group license: Lab',
+    ]);
+    expect(result.pendingOutbox).toBe(0);
+  });
+
+  it.each<FaultPoint>(['outbox:committed', 'outbox:audited', 'outbox:sent'])(
+    'leaves the SKU on exactly one group and converges after a crash at %s',
+    async (point) => {
+      const { ctx } = pipeline;
+      const { tenantId, sku, lab, kiosks, names } = await moveScenario(ctx);
+      await expect(
+        moveDeviceLicense(dyingAt(ctx, point), tenantId, lab.id, sku, kiosks.id),
+      ).rejects.toBeInstanceOf(InjectedCrash);
+      // Both license rows changed in the one commit: the SKU is on the target, never on neither or both.
+      expect(await carriers(ctx, tenantId, sku)).toEqual([kiosks.id]);
+
+      await restart(ctx, tenantId);
+      expect(await carriers(ctx, tenantId, sku)).toEqual([kiosks.id]);
+      expect(await invariantViolations(ctx, tenantId)).toEqual([]);
+      expect(await outcome(ctx, tenantId, names)).toEqual(await expected());
+    },
+  );
+
+  it('changes nothing when the target refuses the SKU', async () => {
+    const { ctx } = pipeline;
+    const { tenantId, sku, lab } = await moveScenario(ctx);
+    const team = await createGroup(ctx, tenantId, {
+      displayName: 'Team',
+      mailNickname: 'team',
+      securityEnabled: true,
+      mailEnabled: true,
+      groupTypes: ['Unified'],
+    });
+    await expect(moveDeviceLicense(ctx, tenantId, lab.id, sku, team.id)).rejects.toBeInstanceOf(
+      LicensingRefusedError,
+    );
+    expect(await carriers(ctx, tenantId, sku)).toEqual([lab.id]);
+    expect(await tenantActivity(ctx, tenantId)).toMatchObject({
+      idle: true,
+      groupsProcessing: 0,
+      pendingOutbox: 0,
+    });
   });
 });
