@@ -5,7 +5,7 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AppContext, FaultPoint } from '../../src/application/context.js';
-import { addMember, createDevice, createGroup } from '../../src/application/directory.js';
+import { addMember, createDevice, createGroup, removeMember } from '../../src/application/directory.js';
 import { LicensingRefusedError } from '../../src/application/errors.js';
 import {
   assignGroupLicenses,
@@ -16,6 +16,7 @@ import { OUTBOX_LEASE_MS } from '../../src/application/outbox.js';
 import { sweep } from '../../src/application/sweep.js';
 import { listPrincipals, tenantActivity } from '../../src/application/tenant-snapshot.js';
 import { listSubscriptions } from '../../src/application/tenants.js';
+import { readPrincipal } from '../../src/storage/principal-reads.js';
 import { readTenantPartition } from '../../src/storage/tenant-records.js';
 import {
   buy,
@@ -282,5 +283,132 @@ describe('moveLicense', () => {
       groupsProcessing: 0,
       pendingOutbox: 0,
     });
+  });
+});
+
+const MEMBER_CHANGE_POINTS: FaultPoint[] = [
+  'outbox:committed',
+  'changes:lists-joined',
+  'changes:principals-written',
+  'changes:lists-left',
+  'outbox:sent',
+];
+
+describe('a member added through the API', () => {
+  /** Sales carries E3 (10 seats) for 3 members; a fourth user joins it. */
+  async function addScenario(ctx: AppContext) {
+    const tenantId = await newTenant(ctx);
+    const e3 = await buy(ctx, tenantId, 'ENTERPRISEPACK', 10);
+    const group = await securityGroup(ctx, tenantId, 'Sales');
+    const users = await importUsers(ctx, tenantId, 3, { memberOf: [group.id] });
+    const [newcomer = ''] = await importUsers(ctx, tenantId, 1);
+    await assignGroupLicenses(ctx, tenantId, group.id, {
+      addLicenses: [{ skuId: e3, disabledPlans: [] }],
+      removeLicenses: [],
+    });
+    await waitIdle(ctx, tenantId);
+    const names = new Map([
+      [group.id, 'Sales'],
+      [newcomer, 'newcomer'],
+      ...users.map((id, i) => [id, `user${i}`] as const),
+    ]);
+    return { tenantId, group, newcomer, names };
+  }
+
+  const expected = baseline(async () => {
+    const { ctx } = pipeline;
+    const { tenantId, group, newcomer, names } = await addScenario(ctx);
+    await addMember(ctx, tenantId, group.id, newcomer);
+    await waitIdle(ctx, tenantId);
+    return outcome(ctx, tenantId, names);
+  });
+
+  it('without a crash, is a member with the group’s license and leaves no outbox row', async () => {
+    const result = await expected();
+    expect(result.principals.newcomer).toMatchObject({ memberOf: ['Sales'] });
+    expect(result.groups).toMatchObject({ Sales: { members: 4, succeeded: 4 } });
+    expect(result.pendingOutbox).toBe(0);
+  });
+
+  it.each(MEMBER_CHANGE_POINTS)('converges after a crash at %s', async (point) => {
+    const { ctx } = pipeline;
+    const { tenantId, group, newcomer, names } = await addScenario(ctx);
+    await expect(addMember(dyingAt(ctx, point), tenantId, group.id, newcomer)).rejects.toBeInstanceOf(
+      InjectedCrash,
+    );
+    expect((await tenantActivity(ctx, tenantId)).pendingOutbox).toBe(1);
+
+    await restart(ctx, tenantId);
+    expect(await invariantViolations(ctx, tenantId)).toEqual([]);
+    expect(await outcome(ctx, tenantId, names)).toEqual(await expected());
+  });
+
+  it('is not added back by the sweep when a later request removed it', async () => {
+    const { ctx } = pipeline;
+    const { tenantId, group, newcomer } = await addScenario(ctx);
+    // The add dies with the group's list saying "member" and the member's row not; the member is then removed.
+    await expect(
+      addMember(dyingAt(ctx, 'changes:lists-joined'), tenantId, group.id, newcomer),
+    ).rejects.toBeInstanceOf(InjectedCrash);
+    await removeMember(ctx, tenantId, group.id, newcomer);
+
+    await restart(ctx, tenantId);
+    expect(await ctx.members.has(tenantId, group.id, newcomer)).toBe(false);
+    expect((await readPrincipal(ctx.tables, tenantId, newcomer))?.memberOf).toEqual([]);
+    expect(await invariantViolations(ctx, tenantId)).toEqual([]);
+  });
+});
+
+describe('a member removed through the API', () => {
+  /**
+   * Sales carries E3 with 3 seats for its 3 members; a fourth joins later and waits for a seat. The first member
+   * leaves, and the one waiting takes its seat.
+   */
+  async function removeScenario(ctx: AppContext) {
+    const tenantId = await newTenant(ctx);
+    const e3 = await buy(ctx, tenantId, 'ENTERPRISEPACK', 3);
+    const group = await securityGroup(ctx, tenantId, 'Sales');
+    const users = await importUsers(ctx, tenantId, 3, { memberOf: [group.id] });
+    const [late = ''] = await importUsers(ctx, tenantId, 1);
+    await assignGroupLicenses(ctx, tenantId, group.id, {
+      addLicenses: [{ skuId: e3, disabledPlans: [] }],
+      removeLicenses: [],
+    });
+    await waitIdle(ctx, tenantId);
+    await addMember(ctx, tenantId, group.id, late);
+    await waitIdle(ctx, tenantId);
+    const names = new Map([
+      [group.id, 'Sales'],
+      [late, 'late'],
+      ...users.map((id, i) => [id, `user${i}`] as const),
+    ]);
+    return { tenantId, group, leaver: users[0] ?? '', names };
+  }
+
+  const expected = baseline(async () => {
+    const { ctx } = pipeline;
+    const { tenantId, group, leaver, names } = await removeScenario(ctx);
+    await removeMember(ctx, tenantId, group.id, leaver);
+    await waitIdle(ctx, tenantId);
+    return outcome(ctx, tenantId, names);
+  });
+
+  it('without a crash, gives the leaver’s seat to the member waiting for it', async () => {
+    const result = await expected();
+    expect(result.principals.user0).toEqual({ memberOf: [], entries: [] });
+    expect(result.principals.late).toMatchObject({ memberOf: ['Sales'] });
+    expect(result.groups).toMatchObject({ Sales: { members: 3, succeeded: 3, failed: 0 } });
+  });
+
+  it.each(MEMBER_CHANGE_POINTS)('converges after a crash at %s', async (point) => {
+    const { ctx } = pipeline;
+    const { tenantId, group, leaver, names } = await removeScenario(ctx);
+    await expect(removeMember(dyingAt(ctx, point), tenantId, group.id, leaver)).rejects.toBeInstanceOf(
+      InjectedCrash,
+    );
+
+    await restart(ctx, tenantId);
+    expect(await invariantViolations(ctx, tenantId)).toEqual([]);
+    expect(await outcome(ctx, tenantId, names)).toEqual(await expected());
   });
 });
