@@ -30,7 +30,7 @@ import { type AppContext, faultPoint } from './context.js';
 import { getGroup, healReleased } from './directory.js';
 import { LicensingRefusedError, NotFoundError } from './errors.js';
 import type { GroupJobMessage, GroupPageMessage } from './messages.js';
-import { type OutboxEntry, outboxEntry, relayOutbox } from './outbox.js';
+import { type OutboxEntry, outboxEntry, outboxWorkOf, relayOutbox } from './outbox.js';
 import { updatePrincipals } from './principal-updates.js';
 
 /**
@@ -165,12 +165,43 @@ interface LicenseChangeRecord {
 async function commitLicensing(
   ctx: AppContext,
   tenantId: string,
-  writes: readonly { readonly current: GroupLicenseRecord | undefined; readonly next: GroupLicenseRecord }[],
+  writes: readonly LicenseWrite[],
   changes: readonly LicenseChangeRecord[],
 ): Promise<OutboxEntry> {
+  const entry = jobsEntry(ctx, tenantId, writes, changes);
+  const actions = writes.map(({ current, next }) => licenseAction(tenantId, current, next));
+  actions.push(ctx.outbox.createAction(tenantId, entry.record));
+  await ctx.tables.tenants.submitTransaction(actions);
+  faultPoint(ctx, 'outbox:committed');
+  return entry;
+}
+
+interface LicenseWrite {
+  readonly current: GroupLicenseRecord | undefined;
+  readonly next: GroupLicenseRecord;
+}
+
+/** A license row written with the ETag it was read with, or created. */
+function licenseAction(
+  tenantId: string,
+  current: GroupLicenseRecord | undefined,
+  next: GroupLicenseRecord,
+): TransactionAction {
+  return current
+    ? ['update', encodeGroupLicense(tenantId, next), 'Replace', { etag: current.etag ?? '*' }]
+    : ['create', encodeGroupLicense(tenantId, next)];
+}
+
+/** The outbox row a license change owes: its *Set group license* records and its jobs' messages. */
+function jobsEntry(
+  ctx: AppContext,
+  tenantId: string,
+  writes: readonly LicenseWrite[],
+  changes: readonly LicenseChangeRecord[],
+): OutboxEntry {
   const id = randomUUID();
   const at = writes[0]?.next.updatedDateTime ?? ctx.now().toISOString();
-  const entry = outboxEntry(
+  return outboxEntry(
     ctx,
     {
       audit: changes.map((change, i) => ({
@@ -184,15 +215,6 @@ async function commitLicensing(
     },
     { id },
   );
-  const actions: TransactionAction[] = writes.map(({ current, next }) =>
-    current
-      ? ['update', encodeGroupLicense(tenantId, next), 'Replace', { etag: current.etag ?? '*' }]
-      : ['create', encodeGroupLicense(tenantId, next)],
-  );
-  actions.push(ctx.outbox.createAction(tenantId, entry.record));
-  await ctx.tables.tenants.submitTransaction(actions);
-  faultPoint(ctx, 'outbox:committed');
-  return entry;
 }
 
 function setGroupLicenseRecord({ group, before, after }: LicenseChangeRecord, at: string): AuditInput {
@@ -248,16 +270,54 @@ export async function reprocessGroup(
   }
 }
 
-/** Groups that gained members (an import): those that carry licenses are reprocessed, so the new members are. */
-export async function reprocessLicensedGroups(
-  ctx: AppContext,
-  tenantId: string,
-  groupIds: Iterable<string>,
-): Promise<void> {
-  const partition = await readTenantPartition(ctx.tables, tenantId);
-  for (const groupId of groupIds) {
-    const licensing = partition?.groupLicenses.get(groupId);
-    if (licensing && licensing.licenses.length > 0) await reprocessGroup(ctx, tenantId, groupId);
+/** Group license rows changed per transaction when a reprocess owed to many groups is queued (≤ 100 operations). */
+const REPROCESS_PER_COMMIT = 90;
+
+/**
+ * Queues the reprocess an outbox row owes to the groups that gained members (an import's row): the groups that carry
+ * licenses get new jobs, so their new members are evaluated. The debt is handed over in the same transactions: each
+ * commits the license rows of up to 90 groups, the outbox row of their job messages, and the owing row without those
+ * groups (with its ETag). So a reprocess is owed or queued, never both nor neither, and a row relayed twice (the
+ * import and the sweep at once, or a crash in between) reprocesses each group once.
+ */
+export async function reprocessOwed(ctx: AppContext, tenantId: string, owingId: string): Promise<void> {
+  for (let attempt = 0; ; ) {
+    const owing = await ctx.outbox.read(tenantId, owingId);
+    if (!owing) return;
+    const work = outboxWorkOf(tenantId, owing);
+    const groups = work.reprocess ?? [];
+    if (groups.length === 0) {
+      await ctx.outbox.remove(tenantId, owing);
+      return;
+    }
+    const partition = await readTenantPartition(ctx.tables, tenantId);
+    const licensed = groups.filter((id) => (partition?.groupLicenses.get(id)?.licenses.length ?? 0) > 0);
+    const writes = licensed.slice(0, REPROCESS_PER_COMMIT).map((groupId) => {
+      const current = partition?.groupLicenses.get(groupId);
+      const next: GroupLicenseRecord = {
+        ...nextLicensing(groupId, current, current?.licenses ?? [], ctx.now()),
+        licensedSince: current?.licensedSince ?? null,
+      };
+      return { current, next };
+    });
+    const jobs = writes.length > 0 ? jobsEntry(ctx, tenantId, writes, []) : undefined;
+    const actions: TransactionAction[] = writes.map(({ current, next }) =>
+      licenseAction(tenantId, current, next),
+    );
+    if (jobs) actions.push(ctx.outbox.createAction(tenantId, jobs.record));
+    const rest = { ...work, reprocess: licensed.slice(REPROCESS_PER_COMMIT) };
+    actions.push(ctx.outbox.replaceAction(tenantId, { ...owing, payload: rest }));
+    try {
+      await ctx.tables.tenants.submitTransaction(actions);
+    } catch (error: unknown) {
+      if (!isConflict(error) || attempt >= 20) throw error;
+      await backoff(attempt++);
+      continue;
+    }
+    if (jobs) {
+      faultPoint(ctx, 'outbox:committed');
+      await relayOutbox(ctx, tenantId, jobs);
+    }
   }
 }
 

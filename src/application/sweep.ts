@@ -7,7 +7,7 @@ import { reservationOfMarker } from '../storage/seat-ledger.js';
 import { readTenantPartition, TENANT_ROW } from '../storage/tenant-records.js';
 import { applyChanges } from './changes.js';
 import type { AppContext } from './context.js';
-import { reprocessLicensedGroups } from './group-licensing.js';
+import { reprocessOwed } from './group-licensing.js';
 import { wakeWaitingRooms } from './healing.js';
 import { OUTBOX_SWEEP_LIMIT, outboxWorkOf, relayOutbox } from './outbox.js';
 import { recheckMailboxRefusals, updatePrincipals } from './principal-updates.js';
@@ -112,8 +112,11 @@ export async function relayDueOutbox(ctx: AppContext, tenantId: string, now: Dat
   const due = await ctx.outbox.due(tenantId, now, OUTBOX_SWEEP_LIMIT);
   for (const record of due) {
     const work = outboxWorkOf(tenantId, record);
+    if (work.reprocess) {
+      await reprocessOwed(ctx, tenantId, record.id);
+      continue;
+    }
     if (work.apply) await applyChanges(ctx, work.apply.message, work.apply.run);
-    if (work.reprocess) await reprocessLicensedGroups(ctx, tenantId, work.reprocess);
     await relayOutbox(ctx, tenantId, { record, work });
   }
   return due.length;

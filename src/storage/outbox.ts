@@ -1,7 +1,15 @@
 import type { TransactionAction } from '@azure/data-tables';
 import { z } from 'zod';
 import { odata } from './keys.js';
-import { getJson, hasStatus, putJson, queryRows, type RawEntity, requireString } from './properties.js';
+import {
+  getJson,
+  getRow,
+  hasStatus,
+  putJson,
+  queryRows,
+  type RawEntity,
+  requireString,
+} from './properties.js';
 import type { StorageTables } from './tables.js';
 
 /**
@@ -64,6 +72,16 @@ export class Outbox {
   /** The action that creates the row inside a transaction of the tenant partition. */
   createAction(tenantId: string, record: OutboxRecord): TransactionAction {
     return ['create', encodeOutbox(tenantId, record)];
+  }
+
+  /** The action that replaces the row inside a transaction, with the ETag it was read with. */
+  replaceAction(tenantId: string, record: OutboxRecord): TransactionAction {
+    return ['update', encodeOutbox(tenantId, record), 'Replace', { etag: record.etag ?? '*' }];
+  }
+
+  async read(tenantId: string, id: string): Promise<OutboxRecord | undefined> {
+    const entity = await getRow(this.tables.tenants, tenantId, outboxRow(id));
+    return entity ? decodeOutbox(entity) : undefined;
   }
 
   /** Writes the row on its own (replacing one of the same id); returns it with its ETag. */

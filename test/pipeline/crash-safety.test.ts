@@ -12,7 +12,8 @@ import {
   moveDeviceLicense,
   processingDetails,
 } from '../../src/application/group-licensing.js';
-import { OUTBOX_LEASE_MS } from '../../src/application/outbox.js';
+import { importDirectory } from '../../src/application/import.js';
+import { IMPORT_OUTBOX_LEASE_MS, OUTBOX_LEASE_MS } from '../../src/application/outbox.js';
 import { sweep } from '../../src/application/sweep.js';
 import { listPrincipals, tenantActivity } from '../../src/application/tenant-snapshot.js';
 import { listSubscriptions } from '../../src/application/tenants.js';
@@ -44,14 +45,15 @@ class InjectedCrash extends Error {
   }
 }
 
-/** The context of a process that dies the first time its work reaches `point`. */
-function dyingAt(ctx: AppContext, point: FaultPoint): AppContext {
+/** The context of a process that dies the `nth` time its work reaches `point`. */
+function dyingAt(ctx: AppContext, point: FaultPoint, nth = 1): AppContext {
+  let reachedPoint = 0;
   let dead = false;
   return {
     ...ctx,
     faults: (reached) => {
       if (dead) throw new InjectedCrash(reached);
-      if (reached === point) {
+      if (reached === point && ++reachedPoint === nth) {
         dead = true;
         throw new InjectedCrash(point);
       }
@@ -408,6 +410,98 @@ describe('a member removed through the API', () => {
     );
 
     await restart(ctx, tenantId);
+    expect(await invariantViolations(ctx, tenantId)).toEqual([]);
+    expect(await outcome(ctx, tenantId, names)).toEqual(await expected());
+  });
+});
+
+describe('an import', () => {
+  /**
+   * Sales carries E3 (20 seats) for 2 members; an import brings 4 new users into it (inline `memberOf`) and 2 users
+   * who existed before (`member` lines). Its crash, if any, comes once the memberships are written.
+   */
+  async function importScenario(ctx: AppContext, work: AppContext) {
+    const tenantId = await newTenant(ctx);
+    const e3 = await buy(ctx, tenantId, 'ENTERPRISEPACK', 20);
+    const group = await securityGroup(ctx, tenantId, 'Sales');
+    const members = await importUsers(ctx, tenantId, 2, { memberOf: [group.id] });
+    const earlier = await importUsers(ctx, tenantId, 2);
+    await assignGroupLicenses(ctx, tenantId, group.id, {
+      addLicenses: [{ skuId: e3, disabledPlans: [] }],
+      removeLicenses: [],
+    });
+    await waitIdle(ctx, tenantId);
+    const newcomers = Array.from({ length: 4 }, () => randomUUID());
+    async function* lines() {
+      let line = 0;
+      for (const [i, id] of newcomers.entries()) {
+        yield {
+          line: ++line,
+          value: {
+            type: 'user',
+            id,
+            userPrincipalName: `new${i}.${id.slice(0, 8)}@contoso.test`,
+            displayName: `New ${i}`,
+            usageLocation: 'US',
+            memberOf: [group.id],
+          },
+        };
+      }
+      for (const id of earlier)
+        yield { line: ++line, value: { type: 'member', groupId: group.id, memberId: id } };
+    }
+    const names = new Map([
+      [group.id, 'Sales'],
+      ...members.map((id, i) => [id, `member${i}`] as const),
+      ...earlier.map((id, i) => [id, `earlier${i}`] as const),
+      ...newcomers.map((id, i) => [id, `new${i}`] as const),
+    ]);
+    return { tenantId, names, imported: importDirectory(work, tenantId, lines()) };
+  }
+
+  const expected = baseline(async () => {
+    const { ctx } = pipeline;
+    const { tenantId, names, imported } = await importScenario(ctx, ctx);
+    expect((await imported).errors).toEqual([]);
+    await waitIdle(ctx, tenantId);
+    return outcome(ctx, tenantId, names);
+  });
+
+  it('without a crash, licenses everyone it brought into the group and leaves no outbox row', async () => {
+    const result = await expected();
+    expect(result.groups).toMatchObject({ Sales: { members: 8, succeeded: 8, state: 'ProcessingComplete' } });
+    expect(Object.values(result.consumed)).toEqual([8]);
+    expect(result.pendingOutbox).toBe(0);
+  });
+
+  it.each<[FaultPoint, number]>([
+    ['import:memberships-written', 1],
+    ['outbox:committed', 1],
+    ['outbox:audited', 1],
+    ['outbox:sent', 1],
+  ])('converges after a crash at %s', async (point, nth) => {
+    const { ctx } = pipeline;
+    const { tenantId, names, imported } = await importScenario(ctx, dyingAt(ctx, point, nth));
+    await expect(imported).rejects.toBeInstanceOf(InjectedCrash);
+    // The reprocess is owed (the import's row) or queued (its jobs' row, and the import's row emptied).
+    expect((await tenantActivity(ctx, tenantId)).pendingOutbox).toBeGreaterThanOrEqual(1);
+
+    await restart(ctx, tenantId, IMPORT_OUTBOX_LEASE_MS + 60_000);
+    expect(await invariantViolations(ctx, tenantId)).toEqual([]);
+    expect(await outcome(ctx, tenantId, names)).toEqual(await expected());
+  });
+
+  it('reprocesses its groups once when two sweeps relay its row at the same time', async () => {
+    const { ctx } = pipeline;
+    const { tenantId, names, imported } = await importScenario(
+      ctx,
+      dyingAt(ctx, 'import:memberships-written'),
+    );
+    await expect(imported).rejects.toBeInstanceOf(InjectedCrash);
+
+    const later = { ...ctx, now: () => new Date(Date.now() + IMPORT_OUTBOX_LEASE_MS + 60_000) };
+    await Promise.all([sweep(later), sweep(later)]);
+    await waitIdle(ctx, tenantId);
     expect(await invariantViolations(ctx, tenantId)).toEqual([]);
     expect(await outcome(ctx, tenantId, names)).toEqual(await expected());
   });
