@@ -519,8 +519,8 @@ export async function processGroupPage(
   let succeeded = 0;
   let failed = 0;
   const errors: Record<string, number> = {};
-  const failures: (AuditInput & { idempotencyKey: string })[] = [];
-  const now = ctx.now().toISOString();
+  const failures: (Omit<AuditInput, 'activityDateTime'> & { idempotencyKey: string; failedAt: string })[] =
+    [];
   for (const id of ids) {
     const record = result.records.get(id);
     if (!record || record.deletedDateTime !== null) continue;
@@ -528,12 +528,12 @@ export async function processGroupPage(
     if (outcome === 'succeeded') succeeded++;
     else if (outcome === 'failed') {
       failed++;
-      const error =
-        record.entries.find((e) => e.assignedByGroup === groupId && e.state === 'Error')?.error ?? 'Other';
+      const entry = record.entries.find((e) => e.assignedByGroup === groupId && e.state === 'Error');
+      const error = entry?.error ?? 'Other';
       errors[error] = (errors[error] ?? 0) + 1;
       failures.push({
         idempotencyKey: `${jobId}:${id}`,
-        activityDateTime: now,
+        failedAt: entry?.lastUpdatedDateTime ?? '',
         activityDisplayName: 'Change user license',
         category: 'UserManagement',
         initiatedBy: GROUP_LICENSING_APP,
@@ -552,7 +552,18 @@ export async function processGroupPage(
       });
     }
   }
-  if (failures.length > 0) await ctx.audit.append(tenantId, failures);
+  if (failures.length > 0) {
+    // A record's time is part of its row key: a replayed page must give the same one, so it is the later of the
+    // job's start and the entry's last change, both stored (not the time the page happens to run).
+    const started = (await ctx.jobs.read(tenantId, jobId))?.startedDateTime ?? ctx.now().toISOString();
+    await ctx.audit.append(
+      tenantId,
+      failures.map(({ failedAt, ...failure }) => ({
+        ...failure,
+        activityDateTime: failedAt > started ? failedAt : started,
+      })),
+    );
+  }
   // Seats released by members who left go to the waiting room first: the page is done only once they are offered.
   await healReleased(ctx, tenantId, result.released);
   const { allDone } = await ctx.jobs.finishPage(tenantId, jobId, message.page, {

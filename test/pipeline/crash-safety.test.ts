@@ -19,6 +19,7 @@ import { listPrincipals, tenantActivity } from '../../src/application/tenant-sna
 import { listSubscriptions } from '../../src/application/tenants.js';
 import { readPrincipal } from '../../src/storage/principal-reads.js';
 import { readTenantPartition } from '../../src/storage/tenant-records.js';
+import { waitFor } from '../support/index.js';
 import {
   buy,
   importUsers,
@@ -162,6 +163,36 @@ describe('a group assignLicense', () => {
       expect(await outcome(ctx, tenantId, names)).toEqual(await expected());
     },
   );
+
+  it('writes each member’s failure once though its job is delivered twice (a crash after the send)', async () => {
+    const { ctx } = pipeline;
+    const tenantId = await newTenant(ctx);
+    const e3 = await buy(ctx, tenantId, 'ENTERPRISEPACK', 10);
+    const group = await securityGroup(ctx, tenantId, 'Crowded');
+    await importUsers(ctx, tenantId, 12, { memberOf: [group.id] });
+    await expect(
+      assignGroupLicenses(dyingAt(ctx, 'outbox:sent'), tenantId, group.id, {
+        addLicenses: [{ skuId: e3, disabledPlans: [] }],
+        removeLicenses: [],
+      }),
+    ).rejects.toBeInstanceOf(InjectedCrash);
+    // The job runs to its end; the sweep then sends its message again, and every page runs a second time.
+    await waitFor(
+      async () => (await processingDetails(ctx, tenantId, group.id)).state === 'ProcessingComplete',
+      { timeoutMs: 30_000 },
+    );
+    await restart(ctx, tenantId);
+
+    const failures: string[] = [];
+    for await (const record of ctx.audit.list(tenantId)) {
+      if (record.activityDisplayName === 'Change user license')
+        failures.push(record.targetResources[0]?.id ?? '');
+    }
+    expect(failures).toHaveLength(2);
+    expect(new Set(failures).size).toBe(2);
+    expect((await processingDetails(ctx, tenantId, group.id)).membersFailed).toBe(2);
+    expect(await invariantViolations(ctx, tenantId)).toEqual([]);
+  });
 
   it('without a crash, leaves no outbox row and writes its audit record once', async () => {
     const result = await expected();
