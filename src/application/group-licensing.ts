@@ -354,6 +354,7 @@ async function setProcessingState(
       await ctx.tables.tenants.submitTransaction(
         owed ? [update, ctx.outbox.createAction(tenantId, owed.record)] : [update],
       );
+      if (owed) faultPoint(ctx, 'outbox:committed');
       return 'changed';
     } catch (error: unknown) {
       if (!isConflict(error) || attempt >= 20) throw error;
@@ -585,7 +586,8 @@ function arrivalOrder(members: readonly MemberRef[]): string[] {
 
 /**
  * Completes a job (idempotent): `ProcessingComplete`, and the *Finish applying…* record with the result text,
- * committed with the state through the outbox: a replayed last page finds the job complete and writes nothing.
+ * committed with the state through the outbox: a replayed last page finds the job complete and only relays the
+ * record if the run that completed it died before it did.
  */
 export async function completeGroupJob(
   ctx: AppContext,
@@ -594,33 +596,43 @@ export async function completeGroupJob(
   jobId: string,
 ): Promise<void> {
   const licensing = (await readTenantPartition(ctx.tables, tenantId))?.groupLicenses.get(groupId);
-  if (!licensing || licensing.jobId !== jobId || licensing.processingState === 'ProcessingComplete') return;
+  if (!licensing || licensing.jobId !== jobId) return;
+  const finishId = `finish.${jobId}`;
+  if (licensing.processingState === 'ProcessingComplete') {
+    const owed = await ctx.outbox.read(tenantId, finishId);
+    if (owed) await relayOutbox(ctx, tenantId, { record: owed, work: outboxWorkOf(tenantId, owed) });
+    return;
+  }
   const counters = await readGroupCounters(ctx.tables, tenantId, groupId);
   const group = await getGroup(ctx, tenantId, groupId).catch(() => undefined);
-  const finish = outboxEntry(ctx, {
-    audit: [
-      {
-        idempotencyKey: `finish:${jobId}`,
-        activityDateTime: ctx.now().toISOString(),
-        activityDisplayName: 'Finish applying group based license to users',
-        category: 'GroupManagement',
-        initiatedBy: GROUP_LICENSING_APP,
-        operationType: 'Assign',
-        result: 'success',
-        resultReason: '',
-        targetResources: [
-          {
-            id: groupId,
-            displayName: group?.displayName ?? null,
-            type: 'Group',
-            modifiedProperties: [
-              { displayName: 'Result', oldValue: null, newValue: finishApplyingResult(counters) },
-            ],
-          },
-        ],
-      },
-    ],
-  });
+  const finish = outboxEntry(
+    ctx,
+    {
+      audit: [
+        {
+          idempotencyKey: `finish:${jobId}`,
+          activityDateTime: ctx.now().toISOString(),
+          activityDisplayName: 'Finish applying group based license to users',
+          category: 'GroupManagement',
+          initiatedBy: GROUP_LICENSING_APP,
+          operationType: 'Assign',
+          result: 'success',
+          resultReason: '',
+          targetResources: [
+            {
+              id: groupId,
+              displayName: group?.displayName ?? null,
+              type: 'Group',
+              modifiedProperties: [
+                { displayName: 'Result', oldValue: null, newValue: finishApplyingResult(counters) },
+              ],
+            },
+          ],
+        },
+      ],
+    },
+    { id: finishId },
+  );
   if ((await setProcessingState(ctx, tenantId, groupId, jobId, 'ProcessingComplete', finish)) === 'changed')
     await relayOutbox(ctx, tenantId, finish);
 }

@@ -10,6 +10,8 @@ import { LicensingRefusedError } from '../../src/application/errors.js';
 import {
   assignGroupLicenses,
   moveDeviceLicense,
+  planGroupJob,
+  processGroupPage,
   processingDetails,
 } from '../../src/application/group-licensing.js';
 import { importDirectory } from '../../src/application/import.js';
@@ -191,6 +193,42 @@ describe('a group assignLicense', () => {
     expect(failures).toHaveLength(2);
     expect(new Set(failures).size).toBe(2);
     expect((await processingDetails(ctx, tenantId, group.id)).membersFailed).toBe(2);
+    expect(await invariantViolations(ctx, tenantId)).toEqual([]);
+  });
+
+  it('gets its Finish record from the redelivered last page when the run that completed the job died first', async () => {
+    const { ctx } = pipeline;
+    const tenantId = await newTenant(ctx);
+    const e3 = await buy(ctx, tenantId, 'ENTERPRISEPACK', 20);
+    const group = await securityGroup(ctx, tenantId, 'Sales');
+    await importUsers(ctx, tenantId, 12, { memberOf: [group.id] });
+    // The job message is never sent (a crash after the audit record), so this test runs the job itself.
+    await expect(
+      assignGroupLicenses(dyingAt(ctx, 'outbox:audited'), tenantId, group.id, {
+        addLicenses: [{ skuId: e3, disabledPlans: [] }],
+        removeLicenses: [],
+      }),
+    ).rejects.toBeInstanceOf(InjectedCrash);
+    const jobId = (await readTenantPartition(ctx.tables, tenantId))?.groupLicenses.get(group.id)?.jobId ?? '';
+    const pages = await planGroupJob(ctx, { kind: 'group-job', tenantId, groupId: group.id, jobId });
+    const last = pages.at(-1);
+    if (!last) throw new Error('no pages');
+    for (const page of pages.slice(0, -1)) await processGroupPage(ctx, page, `page-${page.page}`);
+    // The last page completes the job, and its process dies before relaying the Finish record.
+    await expect(
+      processGroupPage(dyingAt(ctx, 'outbox:committed'), last, 'last-page'),
+    ).rejects.toBeInstanceOf(InjectedCrash);
+    expect((await processingDetails(ctx, tenantId, group.id)).state).toBe('ProcessingComplete');
+    expect(await ctx.outbox.read(tenantId, `finish.${jobId}`)).toBeDefined();
+
+    await processGroupPage(ctx, last, 'last-page'); // redelivered
+    expect(await ctx.outbox.read(tenantId, `finish.${jobId}`)).toBeUndefined();
+    await restart(ctx, tenantId); // the assignment's own row: its job message is sent, late
+    const finishes: string[] = [];
+    for await (const record of ctx.audit.list(tenantId)) {
+      if (record.activityDisplayName.startsWith('Finish applying')) finishes.push(record.id);
+    }
+    expect(finishes).toHaveLength(1);
     expect(await invariantViolations(ctx, tenantId)).toEqual([]);
   });
 
