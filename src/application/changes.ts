@@ -5,7 +5,7 @@ import { readPrincipal, readPrincipals } from '../storage/principal-reads.js';
 import type { MemberOfEntry, PrincipalRecord, RemovedMembership } from '../storage/principal-records.js';
 import { isConflict } from '../storage/properties.js';
 import { backoff } from '../storage/seat-ledger.js';
-import type { AppContext } from './context.js';
+import { type AppContext, faultPoint } from './context.js';
 import { healReleased } from './healing.js';
 import type { Change, ChangesMessage, MembershipChange } from './messages.js';
 import { releaseName } from './names.js';
@@ -73,14 +73,17 @@ export async function applyChanges(
     if (record) before.set(id, record);
   }
   await applyBucketChanges(ctx, tenantId, principalChanges, before, 'add', now);
+  faultPoint(ctx, 'changes:lists-joined');
 
   const result = await updatePrincipals(ctx, tenantId, order, {
     reservationId: messageId,
     preloaded: before,
     mutate: (record, at) => applyToRecord(record, principalChanges.get(record.id) ?? [], at),
   });
+  faultPoint(ctx, 'changes:principals-written');
 
   await applyBucketChanges(ctx, tenantId, principalChanges, before, 'remove', now);
+  faultPoint(ctx, 'changes:lists-left');
   await cleanUpHardDeleted(ctx, tenantId, principalChanges, before, result.records);
   await auditLifecycle(ctx, tenantId, principalChanges, before, messageId);
   await healReleased(ctx, tenantId, result.released);

@@ -8,6 +8,7 @@ import { TableDirectoryQueries } from '../storage/directory-queries.js';
 import { IdentityStore } from '../storage/identity.js';
 import { JobStore } from '../storage/jobs.js';
 import { MemberLists } from '../storage/members.js';
+import { Outbox } from '../storage/outbox.js';
 import { PrincipalWriter } from '../storage/principal-writer.js';
 import { ProxyRegistry } from '../storage/proxies.js';
 import { WorkQueues } from '../storage/queues.js';
@@ -27,6 +28,8 @@ export interface AppContext {
   readonly proxies: ProxyRegistry;
   readonly audit: AuditLog;
   readonly jobs: JobStore;
+  /** Work owed by committed changes (docs/storage.md, "Outbox"). */
+  readonly outbox: Outbox;
   /** App registrations and the sign-in authority's signing key. */
   readonly identity: IdentityStore;
   /** The directory's listings (users, devices, groups, audits). */
@@ -36,6 +39,36 @@ export interface AppContext {
   readonly instanceId: string;
   /** Resolves once tables and queues exist. */
   readonly ready: Promise<void>;
+  /**
+   * Fault injection for crash tests: called at each named point of a write path, it may throw to make the work
+   * stop there as if its process had died. Never set in production.
+   */
+  readonly faults?: (point: FaultPoint) => void;
+}
+
+/**
+ * The points of the write paths where a crash leaves work half done (docs/storage.md, "Outbox"):
+ * - `outbox:committed`: a change and its outbox row are committed, nothing relayed yet;
+ * - `outbox:audited`: the relay wrote the row's audit records, its messages are not sent;
+ * - `outbox:sent`: the messages are sent, the row is not deleted;
+ * - `changes:lists-joined`: a directory change added members to the group-side lists, the members' rows are not
+ *   written;
+ * - `changes:principals-written`: the members' rows are written, removals from the lists are not;
+ * - `changes:lists-left`: the lists are updated, the audit records and wake-ups are not written or sent;
+ * - `import:memberships-written`: an import wrote every membership, the licensed groups are not reprocessed.
+ */
+export type FaultPoint =
+  | 'outbox:committed'
+  | 'outbox:audited'
+  | 'outbox:sent'
+  | 'changes:lists-joined'
+  | 'changes:principals-written'
+  | 'changes:lists-left'
+  | 'import:memberships-written';
+
+/** Gives fault injection its chance to stop the work at `point`. */
+export function faultPoint(ctx: AppContext, point: FaultPoint): void {
+  ctx.faults?.(point);
 }
 
 /** Where the app's tables and queues live: an account (or a connection string) and the names' prefix. */
@@ -47,6 +80,7 @@ export interface StorageSettings {
 export interface ContextOptions extends StorageClientOptions {
   readonly catalog?: Catalog;
   readonly now?: () => Date;
+  readonly faults?: (point: FaultPoint) => void;
 }
 
 export function createContext(storage: StorageSettings, options: ContextOptions = {}): AppContext {
@@ -67,11 +101,13 @@ export function createContext(storage: StorageSettings, options: ContextOptions 
     proxies: new ProxyRegistry(tables),
     audit: new AuditLog(tables),
     jobs: new JobStore(tables),
+    outbox: new Outbox(tables),
     identity: new IdentityStore(tables.identity),
     queries: new TableDirectoryQueries(tables),
     now: options.now ?? (() => new Date()),
     instanceId: randomUUID(),
     ready,
+    ...(options.faults ? { faults: options.faults } : {}),
   };
 }
 

@@ -11,10 +11,12 @@ import {
 import { isConflict } from '../storage/properties.js';
 import { readTenant, readTenantPartition } from '../storage/tenant-records.js';
 import { applyChanges } from './changes.js';
-import type { AppContext } from './context.js';
+import { type AppContext, faultPoint } from './context.js';
 import { ConflictError, InvalidRequestError, NotFoundError } from './errors.js';
 import { healReleased } from './healing.js';
+import type { ChangesMessage } from './messages.js';
 import { releaseName, reserveName, resolveUserPrincipalName } from './names.js';
+import { outboxEntry, recordOutbox, relayOutbox } from './outbox.js';
 import { updatePrincipals } from './principal-updates.js';
 import { registerProxyAddresses } from './proxy-addresses.js';
 
@@ -292,10 +294,10 @@ export const MEMBER_EXISTS =
 
 /**
  * `POST /groups/{id}/members/$ref`. A user or device member is applied at once, in the request: its own record, the
- * group's member list and its licenses. Queued, an add and a later removal of the same member could be applied in
- * the other order (queue messages are not ordered, and API changes carry no sequence), leaving the removed member
- * in the group for good. A nested group goes through the changes queue (it may bring many devices to evaluate); the
- * change is queued before the list is touched, so a crash in between still converges.
+ * group's member list and its licenses (`applyMembershipRequest`). Queued, an add and a later removal of the same
+ * member could be applied in the other order (queue messages are not ordered, and API changes carry no sequence),
+ * leaving the removed member in the group for good. A nested group goes through the changes queue (it may bring many
+ * devices to evaluate); the change is queued before the list is touched, so a crash in between still converges.
  */
 export async function addMember(
   ctx: AppContext,
@@ -325,7 +327,7 @@ export async function addMember(
     origin: 'api' as const,
   };
   if (kind !== 'group') {
-    await applyChanges(ctx, message, randomUUID());
+    await applyMembershipRequest(ctx, tenantId, message, group.id, memberId);
     return;
   }
   await ctx.queues.send('changes', message);
@@ -349,11 +351,36 @@ export async function removeMember(
     origin: 'api' as const,
   };
   if (kind === 'user' || kind === 'device') {
-    await applyChanges(ctx, message, randomUUID());
+    await applyMembershipRequest(ctx, tenantId, message, group.id, memberId);
     return;
   }
   await ctx.queues.send('changes', message);
   await ctx.members.apply(tenantId, group.id, [], [memberId]);
+}
+
+/**
+ * Applies a membership request in the request, crash-safe: the change is first recorded as an outbox row, and the
+ * row goes once the member's row, the group's list and the wake-ups are all written. A request that dies part-way
+ * (the list changed but not the member's row, or the reverse) leaves the row, and the sweep applies the change
+ * again under the same seat reservation. One row per membership: a later request for the same membership replaces
+ * an unfinished one, so the sweep never applies an older request over a newer one.
+ */
+async function applyMembershipRequest(
+  ctx: AppContext,
+  tenantId: string,
+  message: ChangesMessage,
+  groupId: string,
+  memberId: string,
+): Promise<void> {
+  const run = randomUUID();
+  const entry = await recordOutbox(
+    ctx,
+    tenantId,
+    outboxEntry(ctx, { apply: { run, message } }, { id: `member.${groupId}.${memberId}` }),
+  );
+  faultPoint(ctx, 'outbox:committed');
+  await applyChanges(ctx, message, run);
+  await relayOutbox(ctx, tenantId, entry);
 }
 
 export { bucketOf };

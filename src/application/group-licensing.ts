@@ -1,8 +1,10 @@
 import { randomUUID } from 'node:crypto';
+import type { TransactionAction } from '@azure/data-tables';
 import { membersPerPage } from '../config/tuning.js';
 import {
   type AssignLicenseRequest,
   finishApplyingResult,
+  type GroupLicenseAssignment,
   type GroupStatus,
   groupStatus,
   memberOutcome,
@@ -23,12 +25,14 @@ import {
   type GroupLicenseRecord,
   groupLicenseRow,
   readTenantPartition,
+  type TenantPartition,
 } from '../storage/tenant-records.js';
-import type { AppContext } from './context.js';
+import { type AppContext, faultPoint } from './context.js';
 import { getGroup } from './directory.js';
 import { LicensingRefusedError, NotFoundError } from './errors.js';
 import { healReleased } from './healing.js';
 import type { GroupJobMessage, GroupPageMessage } from './messages.js';
+import { type OutboxEntry, outboxEntry, outboxWorkOf, relayOutbox } from './outbox.js';
 import { updatePrincipals } from './principal-updates.js';
 
 export interface GroupLicensing {
@@ -39,7 +43,8 @@ export interface GroupLicensing {
 /**
  * Group `assignLicense` (rules.md §4): validated synchronously, recorded with a new job id, and queued. The group
  * is `QueuedForProcessing` until the job's planner picks it up. Removals and additions of one request are one
- * change, so members never hold neither SKU.
+ * change, so members never hold neither SKU. The license row, its audit record and its job message are committed
+ * together (the outbox row holds the last two), so a crash never leaves the group queued for ever.
  */
 export async function assignGroupLicenses(
   ctx: AppContext,
@@ -52,80 +57,183 @@ export async function assignGroupLicenses(
     const partition = await readTenantPartition(ctx.tables, tenantId);
     if (!partition) throw new NotFoundError(tenantId);
     const current = partition.groupLicenses.get(group.id);
-    const deviceSkuOwners = new Map<string, string>();
-    for (const licensing of partition.groupLicenses.values()) {
-      for (const license of licensing.licenses) {
-        if (ctx.catalog.sku(license.skuId)?.assignableTo === 'device')
-          deviceSkuOwners.set(license.skuId, licensing.groupId);
-      }
-    }
-    const change = validateGroupLicenseChange(
-      {
-        catalog: ctx.catalog,
-        subscribedSkuIds: new Set(partition.subscriptions.keys()),
-        group: {
-          id: group.id,
-          securityEnabled: group.securityEnabled,
-          mailEnabled: group.mailEnabled,
-          groupTypes: group.groupTypes,
-        },
-        current: current?.licenses ?? [],
-        deviceSkuOwners,
-      },
+    const licenses = validatedLicenses(
+      ctx,
+      partition,
+      group,
+      current?.licenses ?? [],
       request,
+      deviceSkuOwners(ctx, partition),
     );
-    if (!change.ok) throw new LicensingRefusedError(change.failure);
-    const now = ctx.now().toISOString();
-    const next: GroupLicenseRecord = {
-      groupId: group.id,
-      licenses: change.value.licenses,
-      licensedSince: change.value.licenses.length === 0 ? null : (current?.licensedSince ?? now),
-      jobId: randomUUID(),
-      processingState: 'QueuedForProcessing',
-      updatedDateTime: now,
-    };
+    const next = nextLicensing(group.id, current, licenses, ctx.now());
+    let entry: OutboxEntry;
     try {
-      const entity = encodeGroupLicense(tenantId, next);
-      if (current) await ctx.tables.tenants.updateEntity(entity, 'Replace', { etag: current.etag ?? '*' });
-      else await ctx.tables.tenants.createEntity(entity);
+      entry = await commitLicensing(
+        ctx,
+        tenantId,
+        [{ current, next }],
+        [{ group, before: current?.licenses ?? [], after: next.licenses }],
+      );
     } catch (error: unknown) {
       if (!isConflict(error) || attempt >= 20) throw error;
       await backoff(attempt);
       continue;
     }
-    await ctx.audit.append(tenantId, [
-      {
-        activityDateTime: now,
-        activityDisplayName: 'Set group license',
-        category: 'GroupManagement',
-        initiatedBy: { app: { displayName: 'Graph API' } },
-        operationType: 'Assign',
-        result: 'success',
-        resultReason: '',
-        targetResources: [
-          {
-            id: group.id,
-            displayName: group.displayName,
-            type: 'Group',
-            modifiedProperties: [
-              {
-                displayName: 'AssignedLicense',
-                oldValue: JSON.stringify(current?.licenses ?? []),
-                newValue: JSON.stringify(next.licenses),
-              },
-            ],
-          },
-        ],
-      },
-    ]);
-    await queueJob(ctx, tenantId, group.id, next.jobId ?? '');
+    await relayOutbox(ctx, tenantId, entry);
     return { group, licensing: next };
   }
 }
 
-async function queueJob(ctx: AppContext, tenantId: string, groupId: string, jobId: string): Promise<void> {
-  const message: GroupJobMessage = { kind: 'group-job', tenantId, groupId, jobId };
-  await ctx.queues.send('jobs', message);
+/** Each device SKU of the tenant and the group that carries it (rules.md §2: one group per device SKU). */
+function deviceSkuOwners(ctx: AppContext, partition: TenantPartition): Map<string, string> {
+  const owners = new Map<string, string>();
+  for (const licensing of partition.groupLicenses.values()) {
+    for (const license of licensing.licenses) {
+      if (ctx.catalog.sku(license.skuId)?.assignableTo === 'device')
+        owners.set(license.skuId, licensing.groupId);
+    }
+  }
+  return owners;
+}
+
+/** The group's licenses after `request`, or the refusal Graph gives. */
+function validatedLicenses(
+  ctx: AppContext,
+  partition: TenantPartition,
+  group: GroupRecord,
+  current: readonly GroupLicenseAssignment[],
+  request: AssignLicenseRequest,
+  owners: ReadonlyMap<string, string>,
+): readonly GroupLicenseAssignment[] {
+  const change = validateGroupLicenseChange(
+    {
+      catalog: ctx.catalog,
+      subscribedSkuIds: new Set(partition.subscriptions.keys()),
+      group: {
+        id: group.id,
+        securityEnabled: group.securityEnabled,
+        mailEnabled: group.mailEnabled,
+        groupTypes: group.groupTypes,
+      },
+      current,
+      deviceSkuOwners: owners,
+    },
+    request,
+  );
+  if (!change.ok) throw new LicensingRefusedError(change.failure);
+  return change.value.licenses;
+}
+
+/** A group's license row after a change: a new job, queued. */
+function nextLicensing(
+  groupId: string,
+  current: GroupLicenseRecord | undefined,
+  licenses: readonly GroupLicenseAssignment[],
+  now: Date,
+): GroupLicenseRecord {
+  const at = now.toISOString();
+  return {
+    groupId,
+    licenses,
+    licensedSince: licenses.length === 0 ? null : (current?.licensedSince ?? at),
+    jobId: randomUUID(),
+    processingState: 'QueuedForProcessing',
+    updatedDateTime: at,
+  };
+}
+
+/** A change of one group's licenses, for the audit log. */
+interface LicenseChangeRecord {
+  readonly group: GroupRecord;
+  readonly before: readonly GroupLicenseAssignment[];
+  readonly after: readonly GroupLicenseAssignment[];
+}
+
+/**
+ * Commits group license rows (each with the ETag it was read with, or created) together with the outbox row that
+ * owes their *Set group license* audit records and their jobs' messages: one transaction of the tenant partition,
+ * so the rows never exist without the work they start. A 412/409 means a row changed since it was read: re-read.
+ * The caller relays the returned entry.
+ */
+async function commitLicensing(
+  ctx: AppContext,
+  tenantId: string,
+  writes: readonly LicenseWrite[],
+  changes: readonly LicenseChangeRecord[],
+): Promise<OutboxEntry> {
+  const entry = jobsEntry(ctx, tenantId, writes, changes);
+  const actions = writes.map(({ current, next }) => licenseAction(tenantId, current, next));
+  actions.push(ctx.outbox.createAction(tenantId, entry.record));
+  await ctx.tables.tenants.submitTransaction(actions);
+  faultPoint(ctx, 'outbox:committed');
+  return entry;
+}
+
+interface LicenseWrite {
+  readonly current: GroupLicenseRecord | undefined;
+  readonly next: GroupLicenseRecord;
+}
+
+/** A license row written with the ETag it was read with, or created. */
+function licenseAction(
+  tenantId: string,
+  current: GroupLicenseRecord | undefined,
+  next: GroupLicenseRecord,
+): TransactionAction {
+  return current
+    ? ['update', encodeGroupLicense(tenantId, next), 'Replace', { etag: current.etag ?? '*' }]
+    : ['create', encodeGroupLicense(tenantId, next)];
+}
+
+/** The outbox row a license change owes: its *Set group license* records and its jobs' messages. */
+function jobsEntry(
+  ctx: AppContext,
+  tenantId: string,
+  writes: readonly LicenseWrite[],
+  changes: readonly LicenseChangeRecord[],
+): OutboxEntry {
+  const id = randomUUID();
+  const at = writes[0]?.next.updatedDateTime ?? ctx.now().toISOString();
+  return outboxEntry(
+    ctx,
+    {
+      audit: changes.map((change, i) => ({
+        ...setGroupLicenseRecord(change, at),
+        idempotencyKey: `${id}:${i}`,
+      })),
+      messages: writes.map(({ next }) => ({
+        queue: 'jobs' as const,
+        body: { kind: 'group-job' as const, tenantId, groupId: next.groupId, jobId: next.jobId ?? '' },
+      })),
+    },
+    { id },
+  );
+}
+
+function setGroupLicenseRecord({ group, before, after }: LicenseChangeRecord, at: string): AuditInput {
+  return {
+    activityDateTime: at,
+    activityDisplayName: 'Set group license',
+    category: 'GroupManagement',
+    initiatedBy: { app: { displayName: 'Graph API' } },
+    operationType: 'Assign',
+    result: 'success',
+    resultReason: '',
+    targetResources: [
+      {
+        id: group.id,
+        displayName: group.displayName,
+        type: 'Group',
+        modifiedProperties: [
+          {
+            displayName: 'AssignedLicense',
+            oldValue: JSON.stringify(before),
+            newValue: JSON.stringify(after),
+          },
+        ],
+      },
+    ],
+  };
 }
 
 /** Reprocess every member of a group (an extension Graph lacks; seed 001's "Reprocess" button). */
@@ -138,53 +246,109 @@ export async function reprocessGroup(
   for (let attempt = 0; ; attempt++) {
     const partition = await readTenantPartition(ctx.tables, tenantId);
     const current = partition?.groupLicenses.get(group.id);
-    const now = ctx.now().toISOString();
     const next: GroupLicenseRecord = {
-      groupId: group.id,
-      licenses: current?.licenses ?? [],
+      ...nextLicensing(group.id, current, current?.licenses ?? [], ctx.now()),
       licensedSince: current?.licensedSince ?? null,
-      jobId: randomUUID(),
-      processingState: 'QueuedForProcessing',
-      updatedDateTime: now,
     };
+    let entry: OutboxEntry;
     try {
-      const entity = encodeGroupLicense(tenantId, next);
-      if (current) await ctx.tables.tenants.updateEntity(entity, 'Replace', { etag: current.etag ?? '*' });
-      else await ctx.tables.tenants.createEntity(entity);
+      entry = await commitLicensing(ctx, tenantId, [{ current, next }], []);
     } catch (error: unknown) {
       if (!isConflict(error) || attempt >= 20) throw error;
       await backoff(attempt);
       continue;
     }
-    await queueJob(ctx, tenantId, group.id, next.jobId ?? '');
+    await relayOutbox(ctx, tenantId, entry);
     return { group, licensing: next };
   }
 }
 
-/** Sets the processing state of the group's current job; false when another job has replaced it. */
+/** Group license rows changed per transaction when a reprocess owed to many groups is queued (≤ 100 operations). */
+const REPROCESS_PER_COMMIT = 90;
+
+/**
+ * Queues the reprocess an outbox row owes to the groups that gained members (an import's row): the groups that carry
+ * licenses get new jobs, so their new members are evaluated. The debt is handed over in the same transactions: each
+ * commits the license rows of up to 90 groups, the outbox row of their job messages, and the owing row without those
+ * groups (with its ETag). So a reprocess is owed or queued, never both nor neither, and a row relayed twice (the
+ * import and the sweep at once, or a crash in between) reprocesses each group once.
+ */
+export async function reprocessOwed(ctx: AppContext, tenantId: string, owingId: string): Promise<void> {
+  for (let attempt = 0; ; ) {
+    const owing = await ctx.outbox.read(tenantId, owingId);
+    if (!owing) return;
+    const work = outboxWorkOf(tenantId, owing);
+    const groups = work.reprocess ?? [];
+    if (groups.length === 0) {
+      await ctx.outbox.remove(tenantId, owing);
+      return;
+    }
+    const partition = await readTenantPartition(ctx.tables, tenantId);
+    const licensed = groups.filter((id) => (partition?.groupLicenses.get(id)?.licenses.length ?? 0) > 0);
+    const writes = licensed.slice(0, REPROCESS_PER_COMMIT).map((groupId) => {
+      const current = partition?.groupLicenses.get(groupId);
+      const next: GroupLicenseRecord = {
+        ...nextLicensing(groupId, current, current?.licenses ?? [], ctx.now()),
+        licensedSince: current?.licensedSince ?? null,
+      };
+      return { current, next };
+    });
+    const jobs = writes.length > 0 ? jobsEntry(ctx, tenantId, writes, []) : undefined;
+    const actions: TransactionAction[] = writes.map(({ current, next }) =>
+      licenseAction(tenantId, current, next),
+    );
+    if (jobs) actions.push(ctx.outbox.createAction(tenantId, jobs.record));
+    const rest = { ...work, reprocess: licensed.slice(REPROCESS_PER_COMMIT) };
+    actions.push(ctx.outbox.replaceAction(tenantId, { ...owing, payload: rest }));
+    try {
+      await ctx.tables.tenants.submitTransaction(actions);
+    } catch (error: unknown) {
+      if (!isConflict(error) || attempt >= 20) throw error;
+      await backoff(attempt++);
+      continue;
+    }
+    if (jobs) {
+      faultPoint(ctx, 'outbox:committed');
+      await relayOutbox(ctx, tenantId, jobs);
+    }
+  }
+}
+
+/**
+ * Moves the group's current job to `state`: `changed` when this call did it, `already` when the job was there (or
+ * complete), `superseded` when another job has replaced it. Completing commits `owed` (the *Finish* record) in the
+ * same transaction, so the record is written exactly when the state changes, once.
+ */
 async function setProcessingState(
   ctx: AppContext,
   tenantId: string,
   groupId: string,
   jobId: string,
   state: ProcessingState,
-): Promise<boolean> {
+  owed?: OutboxEntry,
+): Promise<'changed' | 'already' | 'superseded'> {
   for (let attempt = 0; ; attempt++) {
     const partition = await readTenantPartition(ctx.tables, tenantId);
     const current = partition?.groupLicenses.get(groupId);
-    if (!current || current.jobId !== jobId) return false;
-    if (current.processingState === state || current.processingState === 'ProcessingComplete') return true;
+    if (!current || current.jobId !== jobId) return 'superseded';
+    if (current.processingState === state || current.processingState === 'ProcessingComplete')
+      return 'already';
+    const update: TransactionAction = [
+      'update',
+      {
+        partitionKey: tenantId,
+        rowKey: groupLicenseRow(groupId),
+        ps: state === 'ProcessingInProgress' ? 'P' : 'C',
+      },
+      'Merge',
+      { etag: current.etag ?? '*' },
+    ];
     try {
-      await ctx.tables.tenants.updateEntity(
-        {
-          partitionKey: tenantId,
-          rowKey: groupLicenseRow(groupId),
-          ps: state === 'ProcessingInProgress' ? 'P' : 'C',
-        },
-        'Merge',
-        { etag: current.etag ?? '*' },
+      await ctx.tables.tenants.submitTransaction(
+        owed ? [update, ctx.outbox.createAction(tenantId, owed.record)] : [update],
       );
-      return true;
+      if (owed) faultPoint(ctx, 'outbox:committed');
+      return 'changed';
     } catch (error: unknown) {
       if (!isConflict(error) || attempt >= 20) throw error;
       await backoff(attempt);
@@ -248,7 +412,8 @@ export async function planGroupJob(ctx: AppContext, message: GroupJobMessage): P
     membersTotal: userCount,
     startedDateTime: ctx.now().toISOString(),
   });
-  if (!(await setProcessingState(ctx, tenantId, groupId, jobId, 'ProcessingInProgress'))) return [];
+  if ((await setProcessingState(ctx, tenantId, groupId, jobId, 'ProcessingInProgress')) === 'superseded')
+    return [];
   const group = await getGroup(ctx, tenantId, groupId).catch(() => undefined);
   await ctx.audit.append(tenantId, [
     {
@@ -348,8 +513,8 @@ export async function processGroupPage(
   let succeeded = 0;
   let failed = 0;
   const errors: Record<string, number> = {};
-  const failures: (AuditInput & { idempotencyKey: string })[] = [];
-  const now = ctx.now().toISOString();
+  const failures: (Omit<AuditInput, 'activityDateTime'> & { idempotencyKey: string; failedAt: string })[] =
+    [];
   for (const id of ids) {
     const record = result.records.get(id);
     if (!record || record.deletedDateTime !== null) continue;
@@ -357,12 +522,12 @@ export async function processGroupPage(
     if (outcome === 'succeeded') succeeded++;
     else if (outcome === 'failed') {
       failed++;
-      const error =
-        record.entries.find((e) => e.assignedByGroup === groupId && e.state === 'Error')?.error ?? 'Other';
+      const entry = record.entries.find((e) => e.assignedByGroup === groupId && e.state === 'Error');
+      const error = entry?.error ?? 'Other';
       errors[error] = (errors[error] ?? 0) + 1;
       failures.push({
         idempotencyKey: `${jobId}:${id}`,
-        activityDateTime: now,
+        failedAt: entry?.lastUpdatedDateTime ?? '',
         activityDisplayName: 'Change user license',
         category: 'UserManagement',
         initiatedBy: GROUP_LICENSING_APP,
@@ -381,7 +546,18 @@ export async function processGroupPage(
       });
     }
   }
-  if (failures.length > 0) await ctx.audit.append(tenantId, failures);
+  if (failures.length > 0) {
+    // A record's time is part of its row key: a replayed page must give the same one, so it is the later of the
+    // job's start and the entry's last change, both stored (not the time the page happens to run).
+    const started = (await ctx.jobs.read(tenantId, jobId))?.startedDateTime ?? ctx.now().toISOString();
+    await ctx.audit.append(
+      tenantId,
+      failures.map(({ failedAt, ...failure }) => ({
+        ...failure,
+        activityDateTime: failedAt > started ? failedAt : started,
+      })),
+    );
+  }
   // Seats released by members who left go to the waiting room first: the page is done only once they are offered.
   await healReleased(ctx, tenantId, result.released);
   const { allDone } = await ctx.jobs.finishPage(tenantId, jobId, message.page, {
@@ -401,38 +577,57 @@ function arrivalOrder(members: readonly MemberRef[]): string[] {
     .map((m) => m.id);
 }
 
-/** Completes a job (idempotent): `ProcessingComplete`, and the *Finish applying…* record with the result text. */
+/**
+ * Completes a job (idempotent): `ProcessingComplete`, and the *Finish applying…* record with the result text,
+ * committed with the state through the outbox: a replayed last page finds the job complete and only relays the
+ * record if the run that completed it died before it did.
+ */
 export async function completeGroupJob(
   ctx: AppContext,
   tenantId: string,
   groupId: string,
   jobId: string,
 ): Promise<void> {
-  if (!(await setProcessingState(ctx, tenantId, groupId, jobId, 'ProcessingComplete'))) return;
+  const licensing = (await readTenantPartition(ctx.tables, tenantId))?.groupLicenses.get(groupId);
+  if (!licensing || licensing.jobId !== jobId) return;
+  const finishId = `finish.${jobId}`;
+  if (licensing.processingState === 'ProcessingComplete') {
+    const owed = await ctx.outbox.read(tenantId, finishId);
+    if (owed) await relayOutbox(ctx, tenantId, { record: owed, work: outboxWorkOf(tenantId, owed) });
+    return;
+  }
   const counters = await readGroupCounters(ctx.tables, tenantId, groupId);
   const group = await getGroup(ctx, tenantId, groupId).catch(() => undefined);
-  await ctx.audit.append(tenantId, [
+  const finish = outboxEntry(
+    ctx,
     {
-      idempotencyKey: `finish:${jobId}`,
-      activityDateTime: ctx.now().toISOString(),
-      activityDisplayName: 'Finish applying group based license to users',
-      category: 'GroupManagement',
-      initiatedBy: GROUP_LICENSING_APP,
-      operationType: 'Assign',
-      result: 'success',
-      resultReason: '',
-      targetResources: [
+      audit: [
         {
-          id: groupId,
-          displayName: group?.displayName ?? null,
-          type: 'Group',
-          modifiedProperties: [
-            { displayName: 'Result', oldValue: null, newValue: finishApplyingResult(counters) },
+          idempotencyKey: `finish:${jobId}`,
+          activityDateTime: ctx.now().toISOString(),
+          activityDisplayName: 'Finish applying group based license to users',
+          category: 'GroupManagement',
+          initiatedBy: GROUP_LICENSING_APP,
+          operationType: 'Assign',
+          result: 'success',
+          resultReason: '',
+          targetResources: [
+            {
+              id: groupId,
+              displayName: group?.displayName ?? null,
+              type: 'Group',
+              modifiedProperties: [
+                { displayName: 'Result', oldValue: null, newValue: finishApplyingResult(counters) },
+              ],
+            },
           ],
         },
       ],
     },
-  ]);
+    { id: finishId },
+  );
+  if ((await setProcessingState(ctx, tenantId, groupId, jobId, 'ProcessingComplete', finish)) === 'changed')
+    await relayOutbox(ctx, tenantId, finish);
 }
 
 export interface ProcessingDetails {
@@ -492,8 +687,9 @@ export async function processingDetails(
 
 /**
  * Moves a device subscription to another group (seed 000's "assign to a different group"; an extension Graph
- * lacks): removed from the group that carries it, then added to the target with the same disabled plans. If the
- * target refuses it, the source gets it back.
+ * lacks): removed from the group that carries it and added to the target with the same disabled plans, both rows
+ * in one transaction with the outbox row of their audit records and jobs. The SKU is on exactly one group before
+ * and after, whatever fails; a target that refuses it refuses the move, and nothing changes.
  */
 export async function moveDeviceLicense(
   ctx: AppContext,
@@ -503,30 +699,61 @@ export async function moveDeviceLicense(
   toGroupId: string,
 ): Promise<GroupLicensing> {
   const source = await getGroup(ctx, tenantId, fromGroupId);
-  await getGroup(ctx, tenantId, toGroupId);
-  const partition = await readTenantPartition(ctx.tables, tenantId);
-  const license = partition?.groupLicenses
-    .get(source.id)
-    ?.licenses.find((l) => l.skuId === skuId.toLowerCase());
-  const sku = ctx.catalog.sku(skuId.toLowerCase());
-  if (!license || sku?.assignableTo !== 'device') {
-    throw new LicensingRefusedError({
-      code: 'ConflictingRequest',
-      skuId,
-      message: `License ${skuId} is not a device license assigned to group ${source.id}; only device licenses can be moved.`,
-    });
-  }
-  await assignGroupLicenses(ctx, tenantId, source.id, { addLicenses: [], removeLicenses: [license.skuId] });
-  try {
-    return await assignGroupLicenses(ctx, tenantId, toGroupId, {
-      addLicenses: [{ skuId: license.skuId, disabledPlans: license.disabledPlans }],
+  const target = await getGroup(ctx, tenantId, toGroupId);
+  const sku = skuId.toLowerCase();
+  for (let attempt = 0; ; attempt++) {
+    const partition = await readTenantPartition(ctx.tables, tenantId);
+    if (!partition) throw new NotFoundError(tenantId);
+    const from = partition.groupLicenses.get(source.id);
+    const license = from?.licenses.find((l) => l.skuId === sku);
+    if (!from || !license || ctx.catalog.sku(sku)?.assignableTo !== 'device') {
+      throw new LicensingRefusedError({
+        code: 'ConflictingRequest',
+        skuId,
+        message: `License ${skuId} is not a device license assigned to group ${source.id}; only device licenses can be moved.`,
+      });
+    }
+    const now = ctx.now();
+    const owners = deviceSkuOwners(ctx, partition);
+    const removal = { addLicenses: [], removeLicenses: [sku] };
+    const removed = nextLicensing(
+      source.id,
+      from,
+      validatedLicenses(ctx, partition, source, from.licenses, removal, owners),
+      now,
+    );
+    // The SKU leaves the source in the same commit, so the target may take it.
+    owners.delete(sku);
+    const sameGroup = target.id === source.id;
+    const before = sameGroup ? removed : partition.groupLicenses.get(target.id);
+    const addition = {
+      addLicenses: [{ skuId: sku, disabledPlans: license.disabledPlans }],
       removeLicenses: [],
-    });
-  } catch (error: unknown) {
-    await assignGroupLicenses(ctx, tenantId, source.id, {
-      addLicenses: [{ skuId: license.skuId, disabledPlans: license.disabledPlans }],
-      removeLicenses: [],
-    });
-    throw error;
+    };
+    const added = nextLicensing(
+      target.id,
+      before,
+      validatedLicenses(ctx, partition, target, before?.licenses ?? [], addition, owners),
+      now,
+    );
+    const writes = sameGroup
+      ? [{ current: from, next: added }]
+      : [
+          { current: from, next: removed },
+          { current: before, next: added },
+        ];
+    let entry: OutboxEntry;
+    try {
+      entry = await commitLicensing(ctx, tenantId, writes, [
+        { group: source, before: from.licenses, after: removed.licenses },
+        { group: target, before: before?.licenses ?? [], after: added.licenses },
+      ]);
+    } catch (error: unknown) {
+      if (!isConflict(error) || attempt >= 20) throw error;
+      await backoff(attempt);
+      continue;
+    }
+    await relayOutbox(ctx, tenantId, entry);
+    return { group: target, licensing: added };
   }
 }

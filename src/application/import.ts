@@ -8,12 +8,13 @@ import { bucketOf, type MemberKind, type MemberRef } from '../storage/members.js
 import { readPrincipalShards, readPrincipals } from '../storage/principal-reads.js';
 import { encodePrincipal, type MemberOfEntry, type PrincipalRecord } from '../storage/principal-records.js';
 import { isConflict } from '../storage/properties.js';
-import { readTenant, readTenantPartition } from '../storage/tenant-records.js';
-import type { AppContext } from './context.js';
+import { readTenant } from '../storage/tenant-records.js';
+import { type AppContext, faultPoint } from './context.js';
 import { newUserRecord } from './directory.js';
 import { NotFoundError } from './errors.js';
-import { reprocessGroup } from './group-licensing.js';
+import { reprocessOwed } from './group-licensing.js';
 import { claimNameHeldByNobody } from './names.js';
+import { IMPORT_OUTBOX_LEASE_MS, outboxEntry, recordOutbox } from './outbox.js';
 import { updatePrincipals } from './principal-updates.js';
 
 const guid = z
@@ -104,6 +105,8 @@ const INLINE_BUFFER = 100_000;
 /** Transactions of different partitions written at once: the import is bound by round trips, not by storage. */
 const WRITES_IN_FLIGHT = 6;
 const MAX_REPORTED_ERRORS = 1000;
+/** Groups named per outbox row of an import (a few kilobytes). */
+const GROUPS_PER_OUTBOX_ROW = 500;
 
 interface PendingRow {
   readonly line: number;
@@ -148,6 +151,30 @@ export async function importDirectory(
   const withProxies: PrincipalRecord[] = [];
   const unresolved = new Set<string>();
 
+  // Groups that gain members are reprocessed at the end if they carry licenses. Before any membership of a group is
+  // written, the reprocess is owed in the outbox (rows `out|{import}.{n}`, a few hundred groups each), so an import
+  // that dies before its end still has its groups reprocessed, by the sweep.
+  const importId = randomUUID();
+  const owedGroups = new Set<string>();
+  const owedRows: string[] = [];
+  let owing: Promise<void> = Promise.resolve();
+  const owe = async (groupIds: Iterable<string>) => {
+    const fresh = [...new Set(groupIds)].filter((id) => !owedGroups.has(id));
+    for (const id of fresh) owedGroups.add(id);
+    if (fresh.length > 0) {
+      owing = owing.then(async () => {
+        for (let i = 0; i < fresh.length; i += GROUPS_PER_OUTBOX_ROW) {
+          const work = { reprocess: fresh.slice(i, i + GROUPS_PER_OUTBOX_ROW) };
+          const id = `${importId}.${owedRows.length}`;
+          await recordOutbox(ctx, tenantId, outboxEntry(ctx, work, { id, leaseMs: IMPORT_OUTBOX_LEASE_MS }));
+          owedRows.push(id);
+        }
+      });
+    }
+    // Also waits for rows another flush started for groups this one shares.
+    await owing;
+  };
+
   const refuse = (row: PendingRow, message: string) => {
     fail(row.line, message);
     if (row.record && row.record.memberOf.length > 0) {
@@ -160,6 +187,7 @@ export async function importDirectory(
   const flushPrincipals = async (partition: string) => {
     const rows = principalBuffers.get(partition) ?? [];
     principalBuffers.delete(partition);
+    await owe(rows.flatMap((row) => row.record?.memberOf.map((m) => m.groupId) ?? []));
     for (const row of await writeRows(ctx, 'principals', rows, refuse)) {
       if (row.record?.kind === 'user') counts.users++;
       else counts.devices++;
@@ -201,11 +229,9 @@ export async function importDirectory(
     for (const partition of [...groupBuffers.keys()]) await flight.add(() => flushGroups(partition));
     await flight.drain();
   };
-  /** Groups that gained members in this import: those that already carry licenses are reprocessed at the end. */
-  const joinedGroups = new Set<string>();
   const flushInline = async () => {
     const lists = [...inlineMembers];
-    for (const [groupId] of lists) joinedGroups.add(groupId);
+    await owe(lists.map(([groupId]) => groupId));
     inlineMembers.clear();
     bufferedInline = 0;
     await inParallel(lists, 4, async ([groupId, refs]) => {
@@ -215,8 +241,8 @@ export async function importDirectory(
   const flushMembers = async () => {
     if (membersByGroup.size === 0) return;
     await flushAllObjects();
+    await owe(membersByGroup.keys());
     await applyMemberships(ctx, tenantId, membersByGroup, memberOfByPrincipal, kinds, unresolved);
-    for (const groupId of membersByGroup.keys()) joinedGroups.add(groupId);
     membersByGroup.clear();
     memberOfByPrincipal.clear();
     bufferedMembers = 0;
@@ -306,9 +332,10 @@ export async function importDirectory(
     for (const g of groups) phantoms.set(g, [...(phantoms.get(g) ?? []), id]);
   for (const [groupId, ids] of phantoms) await ctx.members.apply(tenantId, groupId, [], ids);
   await registerImportedAddresses(ctx, tenantId, withProxies);
+  faultPoint(ctx, 'import:memberships-written');
   // Last, once the members' rows and addresses are all written: a reprocess evaluates every member of the group,
-  // the new ones included (inline `memberOf` and `member` lines alike).
-  await reprocessLicensedGroups(ctx, tenantId, joinedGroups);
+  // the new ones included (inline `memberOf` and `member` lines alike); queuing it settles what the outbox owes.
+  for (const id of owedRows) await reprocessOwed(ctx, tenantId, id);
   onProgress?.(counts);
   return {
     users: counts.users,
@@ -534,19 +561,5 @@ async function applyMemberships(
         etag: group.etag ?? '*',
       },
     );
-  }
-}
-
-/** Groups that already carry licenses get a reprocess so that members added by the import are licensed. */
-async function reprocessLicensedGroups(
-  ctx: AppContext,
-  tenantId: string,
-  groupIds: ReadonlySet<string>,
-): Promise<void> {
-  if (groupIds.size === 0) return;
-  const partition = await readTenantPartition(ctx.tables, tenantId);
-  for (const groupId of groupIds) {
-    const licensing = partition?.groupLicenses.get(groupId);
-    if (licensing && licensing.licenses.length > 0) await reprocessGroup(ctx, tenantId, groupId);
   }
 }

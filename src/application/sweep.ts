@@ -7,10 +7,14 @@ import { reservationOfMarker } from '../storage/seat-ledger.js';
 import { readTenantPartition, TENANT_ROW } from '../storage/tenant-records.js';
 import { applyChanges } from './changes.js';
 import type { AppContext } from './context.js';
+import { reprocessOwed } from './group-licensing.js';
 import { wakeWaitingRooms } from './healing.js';
+import { OUTBOX_SWEEP_LIMIT, outboxWorkOf, relayOutbox } from './outbox.js';
 import { recheckMailboxRefusals, updatePrincipals } from './principal-updates.js';
 
 export interface SweepResult {
+  /** Outbox rows whose writer died before relaying them, relayed now (work owed by committed changes). */
+  readonly outboxRelayed: number;
   readonly hardDeleted: number;
   readonly reservationsSettled: number;
   readonly markersRemoved: number;
@@ -21,7 +25,8 @@ export interface SweepResult {
 }
 
 /**
- * The periodic sweep: hard-deletes users soft-deleted more than 30 days ago (rules.md §5), and settles seat
+ * The periodic sweep: relays the outbox rows of changes whose request died before relaying them (their directory
+ * change finished, their audit records written, their messages sent; docs/storage.md, "Outbox"), hard-deletes users soft-deleted more than 30 days ago (rules.md §5), and settles seat
  * reservations whose owner died (an HTTP request that crashed mid-way; queue work is resumed by its redelivery
  * long before the lease runs out), and wakes the waiting room of every SKU with free seats — a safety net should a
  * wake-up ever be lost (a crash between a release and its heal message, clock skew in heal coalescing) — and,
@@ -31,6 +36,7 @@ export interface SweepResult {
  */
 export async function sweep(ctx: AppContext): Promise<SweepResult> {
   const now = ctx.now();
+  let outboxRelayed = 0;
   let hardDeleted = 0;
   let reservationsSettled = 0;
   let markersRemoved = 0;
@@ -40,6 +46,8 @@ export async function sweep(ctx: AppContext): Promise<SweepResult> {
     'PartitionKey',
   ])) {
     const tenantId = tenant.partitionKey;
+    outboxRelayed += await relayDueOutbox(ctx, tenantId, now);
+
     const cutoff = new Date(now.getTime() - SOFT_DELETE_RETENTION_DAYS * 86_400_000).toISOString();
     const filter =
       `PartitionKey ge ${odata(`${tenantId}|`)} and PartitionKey lt ${odata(tenantRangeEnd(tenantId))}` +
@@ -91,5 +99,25 @@ export async function sweep(ctx: AppContext): Promise<SweepResult> {
     await ctx.ledger.deleteMarkers(stale);
     markersRemoved += stale.length;
   }
-  return { hardDeleted, reservationsSettled, markersRemoved, healsQueued, refusalsRechecked };
+  return { outboxRelayed, hardDeleted, reservationsSettled, markersRemoved, healsQueued, refusalsRechecked };
+}
+
+/**
+ * Relays a tenant's outbox rows whose lease has run out (bounded per sweep): what their request had not finished is
+ * finished — a member change applied again under the request's own reservation, an import's groups reprocessed —
+ * and what they owe is relayed. All of it is idempotent, so a row whose request is in fact still alive, or that
+ * two sweeps relay at once, only repeats work.
+ */
+export async function relayDueOutbox(ctx: AppContext, tenantId: string, now: Date): Promise<number> {
+  const due = await ctx.outbox.due(tenantId, now, OUTBOX_SWEEP_LIMIT);
+  for (const record of due) {
+    const work = outboxWorkOf(tenantId, record);
+    if (work.reprocess) {
+      await reprocessOwed(ctx, tenantId, record.id);
+      continue;
+    }
+    if (work.apply) await applyChanges(ctx, work.apply.message, work.apply.run);
+    await relayOutbox(ctx, tenantId, { record, work });
+  }
+  return due.length;
 }

@@ -76,24 +76,36 @@ export interface TenantActivity {
   readonly openReservations: number;
   /** Groups whose license processing has not completed. */
   readonly groupsProcessing: number;
+  /**
+   * Outbox rows: work owed by changes already committed (audit records, messages, a request's unfinished member
+   * change, an import's reprocessing), relayed by their request at once or, should it have died, by the sweep.
+   */
+  readonly pendingOutbox: number;
 }
 
 /** What keeps the tenant busy, if anything (the simulator and the tests wait on `idle`). */
 export async function tenantActivity(ctx: AppContext, tenantId: string): Promise<TenantActivity> {
-  const [queues, partition] = await Promise.all([
+  const [queues, partition, pendingOutbox] = await Promise.all([
     ctx.queues.depth(),
     readTenantPartition(ctx.tables, tenantId),
+    ctx.outbox.pending(tenantId),
   ]);
   const openReservations = partition?.reservations.size ?? 0;
   const groupsProcessing = [...(partition?.groupLicenses.values() ?? [])].filter(
     (g) => g.processingState !== 'ProcessingComplete',
   ).length;
   const idle =
-    Object.values(queues).every((n) => n === 0) && openReservations === 0 && groupsProcessing === 0;
-  return { idle, queues, openReservations, groupsProcessing };
+    Object.values(queues).every((n) => n === 0) &&
+    openReservations === 0 &&
+    groupsProcessing === 0 &&
+    pendingOutbox === 0;
+  return { idle, queues, openReservations, groupsProcessing, pendingOutbox };
 }
 
-/** True when no work is queued or running for any tenant and no seat reservation is open for this one. */
+/**
+ * True when no work is queued or running for any tenant, and no seat reservation is open and no outbox row waits
+ * for this one.
+ */
 export async function isIdle(ctx: AppContext, tenantId: string): Promise<boolean> {
   return (await tenantActivity(ctx, tenantId)).idle;
 }

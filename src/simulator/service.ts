@@ -194,7 +194,8 @@ export class OperatorClient {
         throw new Error(
           `the service was still busy for tenant ${tenantId} after ${Math.round(timeoutMs / 1000)} s: ` +
             `${JSON.stringify(activity)} (queues: messages waiting; openReservations: seats in flight, or left by a ` +
-            'request that failed part-way until the sweep settles them; groupsProcessing: group jobs not complete)',
+            'request that failed part-way until the sweep settles them; groupsProcessing: group jobs not complete; ' +
+            'pendingOutbox: work owed by committed changes, left by a request that died until the sweep relays it)',
         );
       }
       onWait?.(Date.now() - started);

@@ -65,6 +65,15 @@ const recordSchema = z.object({
   additionalDetails: z.array(z.object({ key: z.string(), value: z.string() })),
 });
 
+/** A record as the application hands it over (`AuditInput`), with the key that makes writing it twice harmless. */
+export const auditInputSchema = recordSchema
+  .omit({ id: true, loggedByService: true, correlationId: true, additionalDetails: true })
+  .extend({
+    correlationId: z.string().optional(),
+    additionalDetails: z.array(z.object({ key: z.string(), value: z.string() })).optional(),
+    idempotencyKey: z.string(),
+  });
+
 export class AuditLog {
   constructor(private readonly tables: StorageTables) {}
 

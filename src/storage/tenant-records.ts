@@ -2,6 +2,7 @@ import { z } from 'zod';
 import type { GroupLicenseRecord, SubscriptionRecord, TenantRecord } from '../application/records.js';
 import type { PrepaidUnits, ProcessingState, TenantSettings } from '../engine/index.js';
 import { odata } from './keys.js';
+import { notOutboxRows } from './outbox.js';
 import {
   CorruptEntityError,
   getJson,
@@ -198,7 +199,10 @@ export function decodeReservation(entity: RawEntity): ReservationRecord {
   };
 }
 
-/** Reads a tenant's whole control partition in one query (a few dozen rows), or undefined if it does not exist. */
+/**
+ * Reads a tenant's whole control partition in one query (a few dozen rows), or undefined if it does not exist.
+ * Outbox rows are left out: they are the outbox's own business (storage/outbox.ts).
+ */
 export async function readTenantPartition(
   tables: StorageTables,
   tenantId: string,
@@ -208,7 +212,7 @@ export async function readTenantPartition(
   const groupLicenses = new Map<string, GroupLicenseRecord>();
   const reservations = new Map<string, ReservationRecord>();
   const healPasses = new Map<string, string>();
-  const rows = queryRows(tables.tenants, `PartitionKey eq ${odata(tenantId)}`);
+  const rows = queryRows(tables.tenants, `PartitionKey eq ${odata(tenantId)} and ${notOutboxRows()}`);
   for await (const entity of rows) {
     const key = entity.rowKey;
     if (key === TENANT_ROW) tenant = decodeTenant(entity);

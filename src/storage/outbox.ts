@@ -1,0 +1,126 @@
+import type { TransactionAction } from '@azure/data-tables';
+import { z } from 'zod';
+import { odata } from './keys.js';
+import {
+  getJson,
+  getRow,
+  hasStatus,
+  putJson,
+  queryRows,
+  type RawEntity,
+  requireString,
+} from './properties.js';
+import type { StorageTables } from './tables.js';
+
+/**
+ * The outbox (docs/storage.md, "Outbox"): what a committed change still owes — audit records to write, queue
+ * messages to send, a request's directory change to finish — as rows `out|{id}` of the tenant's partition of
+ * `tenants`. There a row can be committed in the same entity-group transaction as the group license rows it
+ * belongs to; it is deleted once what it owes is done, and the sweep relays the rows whose writer died.
+ */
+export interface OutboxRecord {
+  readonly id: string;
+  readonly createdDateTime: string;
+  /** Until then the writer is presumed alive and relaying the row itself; after it, the sweep relays it. */
+  readonly relayAfter: string;
+  /** What is owed, in the application's terms (it validates the payload when it relays the row). */
+  readonly payload: unknown;
+  readonly etag?: string;
+}
+
+export const OUTBOX_ROW_PREFIX = 'out|';
+/** The first row key after every outbox row. */
+const OUTBOX_ROW_END = 'out}';
+export const outboxRow = (id: string) => `${OUTBOX_ROW_PREFIX}${id}`;
+
+/** The rows of a tenant partition that are not outbox rows (everything the tenant partition's readers want). */
+export function notOutboxRows(): string {
+  return `(RowKey lt ${odata(OUTBOX_ROW_PREFIX)} or RowKey ge ${odata(OUTBOX_ROW_END)})`;
+}
+
+function outboxRange(tenantId: string): string {
+  return `PartitionKey eq ${odata(tenantId)} and RowKey ge ${odata(OUTBOX_ROW_PREFIX)} and RowKey lt ${odata(OUTBOX_ROW_END)}`;
+}
+
+export function encodeOutbox(
+  tenantId: string,
+  record: OutboxRecord,
+): Record<string, unknown> & { partitionKey: string; rowKey: string } {
+  const entity: Record<string, unknown> & { partitionKey: string; rowKey: string } = {
+    partitionKey: tenantId,
+    rowKey: outboxRow(record.id),
+    ct: record.createdDateTime,
+    ra: record.relayAfter,
+  };
+  putJson(entity, 'w', record.payload);
+  return entity;
+}
+
+export function decodeOutbox(entity: RawEntity): OutboxRecord {
+  return {
+    id: entity.rowKey.slice(OUTBOX_ROW_PREFIX.length),
+    createdDateTime: requireString(entity, 'ct'),
+    relayAfter: requireString(entity, 'ra'),
+    payload: getJson(entity, 'w', z.unknown(), undefined),
+    ...(entity.etag ? { etag: entity.etag } : {}),
+  };
+}
+
+export class Outbox {
+  constructor(private readonly tables: StorageTables) {}
+
+  /** The action that creates the row inside a transaction of the tenant partition. */
+  createAction(tenantId: string, record: OutboxRecord): TransactionAction {
+    return ['create', encodeOutbox(tenantId, record)];
+  }
+
+  /** The action that replaces the row inside a transaction, with the ETag it was read with. */
+  replaceAction(tenantId: string, record: OutboxRecord): TransactionAction {
+    return ['update', encodeOutbox(tenantId, record), 'Replace', { etag: record.etag ?? '*' }];
+  }
+
+  async read(tenantId: string, id: string): Promise<OutboxRecord | undefined> {
+    const entity = await getRow(this.tables.tenants, tenantId, outboxRow(id));
+    return entity ? decodeOutbox(entity) : undefined;
+  }
+
+  /** Writes the row on its own (replacing one of the same id); returns it with its ETag. */
+  async put(tenantId: string, record: OutboxRecord): Promise<OutboxRecord> {
+    const response = await this.tables.tenants.upsertEntity(encodeOutbox(tenantId, record), 'Replace');
+    return { ...record, ...(response.etag ? { etag: response.etag } : {}) };
+  }
+
+  /**
+   * Rows whose writer is presumed dead (`relayAfter` passed), oldest first by id order, at most `limit`: one range
+   * query of the tenant partition's outbox rows, read page by page and stopped at the limit.
+   */
+  async due(tenantId: string, now: Date, limit: number): Promise<OutboxRecord[]> {
+    const filter = `${outboxRange(tenantId)} and ra le ${odata(now.toISOString())}`;
+    const due: OutboxRecord[] = [];
+    for await (const entity of queryRows(this.tables.tenants, filter)) {
+      due.push(decodeOutbox(entity));
+      if (due.length >= limit) break;
+    }
+    return due;
+  }
+
+  /** How many rows are waiting (work still owed by changes already committed). */
+  async pending(tenantId: string): Promise<number> {
+    let count = 0;
+    for await (const _ of queryRows(this.tables.tenants, outboxRange(tenantId), ['RowKey'])) count++;
+    return count;
+  }
+
+  /**
+   * Deletes a row once what it owes is done. With the ETag it was read with, a newer version written since (a
+   * later request for the same work) stays; a row already gone is fine (someone else relayed it).
+   */
+  async remove(tenantId: string, record: OutboxRecord): Promise<void> {
+    try {
+      await this.tables.tenants.deleteEntity(tenantId, outboxRow(record.id), { etag: record.etag ?? '*' });
+    } catch (error: unknown) {
+      if (hasStatus(error, 404) || hasStatus(error, 412)) return;
+      throw error;
+    }
+  }
+}
