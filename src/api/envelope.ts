@@ -1,7 +1,5 @@
 import { randomUUID } from 'node:crypto';
 import {
-  ConflictError,
-  InvalidRequestError,
   LicensingRefusedError,
   NotFoundError,
   type Refusal,
@@ -138,9 +136,6 @@ export function toErrorResponse(
   if (error instanceof TenantNotFoundError) {
     return errorResponse(401, 'InvalidAuthenticationToken', 'Access token validation failure.', ids);
   }
-  if (error instanceof InvalidRequestError)
-    return errorResponse(400, 'Request_BadRequest', error.message, ids);
-  if (error instanceof ConflictError) return errorResponse(400, 'Request_BadRequest', error.message, ids);
   if (error instanceof StorageContentionError) {
     // As Graph under throttling: 503 with Retry-After, which the Graph SDKs' retry handler honours.
     return {

@@ -1,10 +1,9 @@
 import { type AuditInput, GROUP_LICENSING_APP } from '../storage/audit.js';
 import { encodeGroup, type GroupRecord, readGroup } from '../storage/group-records.js';
 import { bucketOf, type MemberKind, type MemberRef } from '../storage/members.js';
+import { etagOf, retryOnConflict } from '../storage/optimistic.js';
 import { readPrincipal, readPrincipals } from '../storage/principal-reads.js';
 import type { MemberOfEntry, PrincipalRecord, RemovedMembership } from '../storage/principal-records.js';
-import { isConflict } from '../storage/properties.js';
-import { backoff } from '../storage/seat-ledger.js';
 import { type AppContext, faultPoint } from './context.js';
 import { healReleased } from './healing.js';
 import type { Change, ChangesMessage, MembershipChange } from './messages.js';
@@ -277,19 +276,15 @@ async function applyNestedGroupChange(
       [],
     );
   }
-  for (let attempt = 0; ; attempt++) {
+  await retryOnConflict(`group ${change.memberId}`, async () => {
     const child = await readGroup(ctx.tables, tenantId, change.memberId);
-    if (!child) break;
+    if (!child) return;
     const next: GroupRecord = applyMembership(child, change, now);
-    if (next === child) break;
-    try {
-      await ctx.tables.groups.updateEntity(encodeGroup(next), 'Replace', { etag: child.etag ?? '*' });
-      break;
-    } catch (error: unknown) {
-      if (!isConflict(error) || attempt >= 20) throw error;
-      await backoff(attempt);
-    }
-  }
+    if (next === child) return;
+    await ctx.tables.groups.updateEntity(encodeGroup(next), 'Replace', {
+      etag: etagOf(child, `group ${change.memberId}`),
+    });
+  });
   if (change.op === 'remove') await ctx.members.apply(tenantId, change.groupId, [], [change.memberId]);
   return devicesUnder(ctx, tenantId, change.memberId);
 }

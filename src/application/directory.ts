@@ -12,7 +12,7 @@ import { isConflict } from '../storage/properties.js';
 import { readTenant, readTenantPartition } from '../storage/tenant-records.js';
 import { applyChanges } from './changes.js';
 import { type AppContext, faultPoint } from './context.js';
-import { ConflictError, InvalidRequestError, NotFoundError } from './errors.js';
+import { NotFoundError, RefusedError } from './errors.js';
 import { healReleased } from './healing.js';
 import type { ChangesMessage } from './messages.js';
 import { releaseName, reserveName, resolveUserPrincipalName } from './names.js';
@@ -108,7 +108,7 @@ export async function createUser(
     return (await registerProxyAddresses(ctx, tenantId, created, [])) ?? created;
   } catch (error: unknown) {
     await releaseName(ctx, tenantId, record.userPrincipalName ?? '');
-    if (isConflict(error)) throw new ConflictError(`Another object with id ${record.id} already exists.`);
+    if (isConflict(error)) throw new RefusedError({ code: 'ObjectIdTaken', id: record.id });
     throw error;
   }
 }
@@ -193,7 +193,7 @@ export async function createGroup(ctx: AppContext, tenantId: string, input: NewG
     const response = await ctx.tables.groups.createEntity(encodeGroup(group));
     return { ...group, etag: response.etag };
   } catch (error: unknown) {
-    if (isConflict(error)) throw new ConflictError(`Another object with id ${group.id} already exists.`);
+    if (isConflict(error)) throw new RefusedError({ code: 'ObjectIdTaken', id: group.id });
     throw error;
   }
 }
@@ -210,9 +210,7 @@ export async function deleteGroup(ctx: AppContext, tenantId: string, id: string)
   const partition = await readTenantPartition(ctx.tables, tenantId);
   const licensing = partition?.groupLicenses.get(group.id);
   if (licensing && licensing.licenses.length > 0) {
-    throw new InvalidRequestError(
-      `Group ${group.id} cannot be deleted while it has licenses assigned. Remove its licenses with assignLicense first.`,
-    );
+    throw new RefusedError({ code: 'GroupHasLicenses', groupId: group.id });
   }
   const members = await ctx.members.listRange(tenantId, group.id);
   const changes = members.map((m) => ({
@@ -277,7 +275,7 @@ export async function createDevice(
     const response = await ctx.tables.principalsFor(entity.partitionKey).createEntity(entity);
     return { ...record, etag: response.etag };
   } catch (error: unknown) {
-    if (isConflict(error)) throw new ConflictError(`Another object with id ${record.id} already exists.`);
+    if (isConflict(error)) throw new RefusedError({ code: 'ObjectIdTaken', id: record.id });
     throw error;
   }
 }
@@ -288,9 +286,6 @@ export async function kindOf(ctx: AppContext, tenantId: string, id: string): Pro
   if (principal) return principal.deletedDateTime === null ? principal.kind : undefined;
   return (await readGroup(ctx.tables, tenantId, id)) ? 'group' : undefined;
 }
-
-export const MEMBER_EXISTS =
-  "One or more added object references already exist for the following modified properties: 'members'.";
 
 /**
  * `POST /groups/{id}/members/$ref`. A user or device member is applied at once, in the request: its own record, the
@@ -308,8 +303,9 @@ export async function addMember(
   const group = await getGroup(ctx, tenantId, groupId);
   const kind = await kindOf(ctx, tenantId, memberId);
   if (!kind) throw new NotFoundError(memberId);
-  if (memberId === group.id) throw new InvalidRequestError('A group cannot be a member of itself.');
-  if (await ctx.members.has(tenantId, group.id, memberId)) throw new InvalidRequestError(MEMBER_EXISTS);
+  if (memberId === group.id) throw new RefusedError({ code: 'GroupMemberOfItself', groupId: group.id });
+  if (await ctx.members.has(tenantId, group.id, memberId))
+    throw new RefusedError({ code: 'AlreadyMember', groupId: group.id, memberId });
   const joinedAt = ctx.now().toISOString();
   const message = {
     kind: 'changes' as const,

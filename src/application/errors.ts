@@ -42,22 +42,6 @@ export class LicensingRefusedError extends Error {
   }
 }
 
-/** A request that is well-formed but not allowed in the current state (Graph answers 400 Request_BadRequest). */
-export class InvalidRequestError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'InvalidRequestError';
-  }
-}
-
-/** A uniqueness conflict (an object with this user principal name already exists, …). */
-export class ConflictError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'ConflictError';
-  }
-}
-
 /** Storage stayed contended (optimistic writes kept losing) after every retry; the caller should retry shortly. */
 export class StorageContentionError extends Error {
   constructor(what: string, attempts: number) {

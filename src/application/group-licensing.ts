@@ -16,10 +16,10 @@ import { readGroupCounters } from '../storage/bookkeeping.js';
 import type { GroupRecord } from '../storage/group-records.js';
 import { SHARD_COUNT } from '../storage/keys.js';
 import type { MemberRef } from '../storage/members.js';
+import { backoff, etagOf, retryOnConflict } from '../storage/optimistic.js';
 import { readPrincipalShards, readPrincipalShardsWithMarkers } from '../storage/principal-reads.js';
 import type { PrincipalRecord } from '../storage/principal-records.js';
 import { isConflict } from '../storage/properties.js';
-import { backoff } from '../storage/seat-ledger.js';
 import {
   encodeGroupLicense,
   type GroupLicenseRecord,
@@ -53,7 +53,7 @@ export async function assignGroupLicenses(
   request: AssignLicenseRequest,
 ): Promise<GroupLicensing> {
   const group = await getGroup(ctx, tenantId, groupId);
-  for (let attempt = 0; ; attempt++) {
+  const { entry, next } = await retryOnConflict(`the license assignment of group ${group.id}`, async () => {
     const partition = await readTenantPartition(ctx.tables, tenantId);
     if (!partition) throw new NotFoundError(tenantId);
     const current = partition.groupLicenses.get(group.id);
@@ -66,22 +66,16 @@ export async function assignGroupLicenses(
       deviceSkuOwners(ctx, partition),
     );
     const next = nextLicensing(group.id, current, licenses, ctx.now());
-    let entry: OutboxEntry;
-    try {
-      entry = await commitLicensing(
-        ctx,
-        tenantId,
-        [{ current, next }],
-        [{ group, before: current?.licenses ?? [], after: next.licenses }],
-      );
-    } catch (error: unknown) {
-      if (!isConflict(error) || attempt >= 20) throw error;
-      await backoff(attempt);
-      continue;
-    }
-    await relayOutbox(ctx, tenantId, entry);
-    return { group, licensing: next };
-  }
+    const entry = await commitLicensing(
+      ctx,
+      tenantId,
+      [{ current, next }],
+      [{ group, before: current?.licenses ?? [], after: next.licenses }],
+    );
+    return { entry, next };
+  });
+  await relayOutbox(ctx, tenantId, entry);
+  return { group, licensing: next };
 }
 
 /** Each device SKU of the tenant and the group that carries it (rules.md §2: one group per device SKU). */
@@ -181,7 +175,12 @@ function licenseAction(
   next: GroupLicenseRecord,
 ): TransactionAction {
   return current
-    ? ['update', encodeGroupLicense(tenantId, next), 'Replace', { etag: current.etag ?? '*' }]
+    ? [
+        'update',
+        encodeGroupLicense(tenantId, next),
+        'Replace',
+        { etag: etagOf(current, `the license assignment of group ${next.groupId}`) },
+      ]
     : ['create', encodeGroupLicense(tenantId, next)];
 }
 
@@ -243,24 +242,18 @@ export async function reprocessGroup(
   groupId: string,
 ): Promise<GroupLicensing> {
   const group = await getGroup(ctx, tenantId, groupId);
-  for (let attempt = 0; ; attempt++) {
+  const { entry, next } = await retryOnConflict(`the license assignment of group ${group.id}`, async () => {
     const partition = await readTenantPartition(ctx.tables, tenantId);
     const current = partition?.groupLicenses.get(group.id);
     const next: GroupLicenseRecord = {
       ...nextLicensing(group.id, current, current?.licenses ?? [], ctx.now()),
       licensedSince: current?.licensedSince ?? null,
     };
-    let entry: OutboxEntry;
-    try {
-      entry = await commitLicensing(ctx, tenantId, [{ current, next }], []);
-    } catch (error: unknown) {
-      if (!isConflict(error) || attempt >= 20) throw error;
-      await backoff(attempt);
-      continue;
-    }
-    await relayOutbox(ctx, tenantId, entry);
-    return { group, licensing: next };
-  }
+    const entry = await commitLicensing(ctx, tenantId, [{ current, next }], []);
+    return { entry, next };
+  });
+  await relayOutbox(ctx, tenantId, entry);
+  return { group, licensing: next };
 }
 
 /** Group license rows changed per transaction when a reprocess owed to many groups is queued (≤ 100 operations). */
@@ -327,7 +320,8 @@ async function setProcessingState(
   state: ProcessingState,
   owed?: OutboxEntry,
 ): Promise<'changed' | 'already' | 'superseded'> {
-  for (let attempt = 0; ; attempt++) {
+  const what = `the license assignment of group ${groupId}`;
+  return retryOnConflict(what, async () => {
     const partition = await readTenantPartition(ctx.tables, tenantId);
     const current = partition?.groupLicenses.get(groupId);
     if (!current || current.jobId !== jobId) return 'superseded';
@@ -341,19 +335,14 @@ async function setProcessingState(
         ps: state === 'ProcessingInProgress' ? 'P' : 'C',
       },
       'Merge',
-      { etag: current.etag ?? '*' },
+      { etag: etagOf(current, what) },
     ];
-    try {
-      await ctx.tables.tenants.submitTransaction(
-        owed ? [update, ctx.outbox.createAction(tenantId, owed.record)] : [update],
-      );
-      if (owed) faultPoint(ctx, 'outbox:committed');
-      return 'changed';
-    } catch (error: unknown) {
-      if (!isConflict(error) || attempt >= 20) throw error;
-      await backoff(attempt);
-    }
-  }
+    await ctx.tables.tenants.submitTransaction(
+      owed ? [update, ctx.outbox.createAction(tenantId, owed.record)] : [update],
+    );
+    if (owed) faultPoint(ctx, 'outbox:committed');
+    return 'changed';
+  });
 }
 
 /**
@@ -701,59 +690,56 @@ export async function moveDeviceLicense(
   const source = await getGroup(ctx, tenantId, fromGroupId);
   const target = await getGroup(ctx, tenantId, toGroupId);
   const sku = skuId.toLowerCase();
-  for (let attempt = 0; ; attempt++) {
-    const partition = await readTenantPartition(ctx.tables, tenantId);
-    if (!partition) throw new NotFoundError(tenantId);
-    const from = partition.groupLicenses.get(source.id);
-    const license = from?.licenses.find((l) => l.skuId === sku);
-    if (!from || !license || ctx.catalog.sku(sku)?.assignableTo !== 'device') {
-      throw new LicensingRefusedError({
-        code: 'ConflictingRequest',
-        skuId,
-        message: `License ${skuId} is not a device license assigned to group ${source.id}; only device licenses can be moved.`,
-      });
-    }
-    const now = ctx.now();
-    const owners = deviceSkuOwners(ctx, partition);
-    const removal = { addLicenses: [], removeLicenses: [sku] };
-    const removed = nextLicensing(
-      source.id,
-      from,
-      validatedLicenses(ctx, partition, source, from.licenses, removal, owners),
-      now,
-    );
-    // The SKU leaves the source in the same commit, so the target may take it.
-    owners.delete(sku);
-    const sameGroup = target.id === source.id;
-    const before = sameGroup ? removed : partition.groupLicenses.get(target.id);
-    const addition = {
-      addLicenses: [{ skuId: sku, disabledPlans: license.disabledPlans }],
-      removeLicenses: [],
-    };
-    const added = nextLicensing(
-      target.id,
-      before,
-      validatedLicenses(ctx, partition, target, before?.licenses ?? [], addition, owners),
-      now,
-    );
-    const writes = sameGroup
-      ? [{ current: from, next: added }]
-      : [
-          { current: from, next: removed },
-          { current: before, next: added },
-        ];
-    let entry: OutboxEntry;
-    try {
-      entry = await commitLicensing(ctx, tenantId, writes, [
+  const { entry, added } = await retryOnConflict(
+    `the license assignments of tenant ${tenantId}`,
+    async () => {
+      const partition = await readTenantPartition(ctx.tables, tenantId);
+      if (!partition) throw new NotFoundError(tenantId);
+      const from = partition.groupLicenses.get(source.id);
+      const license = from?.licenses.find((l) => l.skuId === sku);
+      if (!from || !license || ctx.catalog.sku(sku)?.assignableTo !== 'device') {
+        throw new LicensingRefusedError({
+          code: 'ConflictingRequest',
+          skuId,
+          message: `License ${skuId} is not a device license assigned to group ${source.id}; only device licenses can be moved.`,
+        });
+      }
+      const now = ctx.now();
+      const owners = deviceSkuOwners(ctx, partition);
+      const removal = { addLicenses: [], removeLicenses: [sku] };
+      const removed = nextLicensing(
+        source.id,
+        from,
+        validatedLicenses(ctx, partition, source, from.licenses, removal, owners),
+        now,
+      );
+      // The SKU leaves the source in the same commit, so the target may take it.
+      owners.delete(sku);
+      const sameGroup = target.id === source.id;
+      const before = sameGroup ? removed : partition.groupLicenses.get(target.id);
+      const addition = {
+        addLicenses: [{ skuId: sku, disabledPlans: license.disabledPlans }],
+        removeLicenses: [],
+      };
+      const added = nextLicensing(
+        target.id,
+        before,
+        validatedLicenses(ctx, partition, target, before?.licenses ?? [], addition, owners),
+        now,
+      );
+      const writes = sameGroup
+        ? [{ current: from, next: added }]
+        : [
+            { current: from, next: removed },
+            { current: before, next: added },
+          ];
+      const entry = await commitLicensing(ctx, tenantId, writes, [
         { group: source, before: from.licenses, after: removed.licenses },
         { group: target, before: before?.licenses ?? [], after: added.licenses },
       ]);
-    } catch (error: unknown) {
-      if (!isConflict(error) || attempt >= 20) throw error;
-      await backoff(attempt);
-      continue;
-    }
-    await relayOutbox(ctx, tenantId, entry);
-    return { group: target, licensing: added };
-  }
+      return { entry, added };
+    },
+  );
+  await relayOutbox(ctx, tenantId, entry);
+  return { group: target, licensing: added };
 }

@@ -5,6 +5,7 @@ import { encodeGroup, type GroupRecord, readGroup } from '../storage/group-recor
 import { InFlight, inParallel } from '../storage/in-flight.js';
 import { principalPartition, userNameKey } from '../storage/keys.js';
 import { bucketOf, type MemberKind, type MemberRef } from '../storage/members.js';
+import { etagOf } from '../storage/optimistic.js';
 import { readPrincipalShards, readPrincipals } from '../storage/principal-reads.js';
 import { encodePrincipal, type MemberOfEntry, type PrincipalRecord } from '../storage/principal-records.js';
 import { isConflict } from '../storage/properties.js';
@@ -557,9 +558,7 @@ async function applyMemberships(
     await ctx.tables.groups.updateEntity(
       encodeGroup({ ...group, memberOf: [...group.memberOf, ...additions] }),
       'Replace',
-      {
-        etag: group.etag ?? '*',
-      },
+      { etag: etagOf(group, `group ${group.id}`) },
     );
   }
 }

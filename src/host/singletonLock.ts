@@ -109,8 +109,10 @@ export class SingletonLock {
   }
 
   private async replace(etag: string | undefined): Promise<boolean> {
+    // Without the ETag it was read with, a write would take the lock from whoever holds it.
+    if (!etag) return false;
     try {
-      const updated = await this.table.updateEntity(this.entity(), 'Replace', { etag: etag ?? '*' });
+      const updated = await this.table.updateEntity(this.entity(), 'Replace', { etag });
       this.etag = updated.etag;
       return true;
     } catch (error) {

@@ -1,6 +1,7 @@
 import type { TransactionAction } from '@azure/data-tables';
 import { z } from 'zod';
 import { odata } from './keys.js';
+import { etagOf } from './optimistic.js';
 import {
   getJson,
   getRow,
@@ -76,7 +77,12 @@ export class Outbox {
 
   /** The action that replaces the row inside a transaction, with the ETag it was read with. */
   replaceAction(tenantId: string, record: OutboxRecord): TransactionAction {
-    return ['update', encodeOutbox(tenantId, record), 'Replace', { etag: record.etag ?? '*' }];
+    return [
+      'update',
+      encodeOutbox(tenantId, record),
+      'Replace',
+      { etag: etagOf(record, `outbox row ${record.id}`) },
+    ];
   }
 
   async read(tenantId: string, id: string): Promise<OutboxRecord | undefined> {
@@ -113,14 +119,27 @@ export class Outbox {
 
   /**
    * Deletes a row once what it owes is done. With the ETag it was read with, a newer version written since (a
-   * later request for the same work) stays; a row already gone is fine (someone else relayed it).
+   * later request for the same work) stays; a row already gone is fine (someone else relayed it). A row created
+   * inside a transaction comes without its ETag: it is read back, and deleted only while it is still this version.
    */
   async remove(tenantId: string, record: OutboxRecord): Promise<void> {
+    const stored = record.etag ? record : await this.read(tenantId, record.id);
+    if (!stored || !sameVersion(stored, record)) return;
     try {
-      await this.tables.tenants.deleteEntity(tenantId, outboxRow(record.id), { etag: record.etag ?? '*' });
+      await this.tables.tenants.deleteEntity(tenantId, outboxRow(record.id), {
+        etag: etagOf(stored, `outbox row ${record.id}`),
+      });
     } catch (error: unknown) {
       if (hasStatus(error, 404) || hasStatus(error, 412)) return;
       throw error;
     }
   }
+}
+
+/** Whether a stored row is the version a writer committed (same creation and same debt). */
+function sameVersion(stored: OutboxRecord, record: OutboxRecord): boolean {
+  return (
+    stored.createdDateTime === record.createdDateTime &&
+    JSON.stringify(stored.payload) === JSON.stringify(record.payload)
+  );
 }
