@@ -28,7 +28,7 @@ export interface AppContext {
   readonly proxies: ProxyRegistry;
   readonly audit: AuditLog;
   readonly jobs: JobStore;
-  /** Work owed by committed changes (docs/storage.md, "Outbox"). */
+  /** Work owed by committed changes (src/storage/README.md, "Outbox"). */
   readonly outbox: Outbox;
   /** App registrations and the sign-in authority's signing key. */
   readonly identity: IdentityStore;
@@ -47,7 +47,7 @@ export interface AppContext {
 }
 
 /**
- * The points of the write paths where a crash leaves work half done (docs/storage.md, "Outbox"):
+ * The points of the write paths where a crash leaves work half done (src/storage/README.md, "Outbox"):
  * - `outbox:committed`: a change and its outbox row are committed, nothing relayed yet;
  * - `outbox:audited`: the relay wrote the row's audit records, its messages are not sent;
  * - `outbox:sent`: the messages are sent, the row is not deleted;

@@ -435,7 +435,7 @@ function sameRow(ctx: AppContext, before: PrincipalRecord, after: PrincipalRecor
 }
 
 /**
- * The mailbox side of one `updatePrincipals` run (rules.md §3.3; docs/storage.md, "Addresses"). Users that share
+ * The mailbox side of one `updatePrincipals` run (rules.md §3.3; src/storage/README.md, "Addresses"). Users that share
  * an address claim it, with this run's ticket, before a row giving them a mailbox is written; once the run is over
  * (written or not, on success or failure) `finish` settles every address it touched: its claims end, and an address
  * whose holder's row has no mailbox on it — a claim that came to nothing, a mailbox given up — is let go. The other

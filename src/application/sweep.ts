@@ -26,7 +26,7 @@ export interface SweepResult {
 
 /**
  * The periodic sweep: relays the outbox rows of changes whose request died before relaying them (their directory
- * change finished, their audit records written, their messages sent; docs/storage.md, "Outbox"), hard-deletes users soft-deleted more than 30 days ago (rules.md §5), and settles seat
+ * change finished, their audit records written, their messages sent; src/storage/README.md, "Outbox"), hard-deletes users soft-deleted more than 30 days ago (rules.md §5), and settles seat
  * reservations whose owner died (an HTTP request that crashed mid-way; queue work is resumed by its redelivery
  * long before the lease runs out), and wakes the waiting room of every SKU with free seats — a safety net should a
  * wake-up ever be lost (a crash between a release and its heal message, clock skew in heal coalescing) — and,

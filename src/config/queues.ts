@@ -1,6 +1,6 @@
 // The work queues' names: configuration, derived from STORAGE_PREFIX, which the queue triggers need when the app
 // loads (before storage is reachable) and the storage adapters use to send.
-/** The work queues (docs/storage.md, "Queues"). Names carry the storage prefix so test runs do not collide. */
+/** The work queues (src/storage/README.md, "Queues"). Names carry the storage prefix so test runs do not collide. */
 export interface QueueNames {
   /** A group's license change to plan: one message per change. */
   readonly jobs: string;

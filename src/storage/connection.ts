@@ -3,7 +3,7 @@
 // connection named by settings under the same prefix (`AzureWebJobsStorage__accountName`, or
 // `__tableServiceUri` + `__queueServiceUri`, with `__credential` / `__clientId` / `__tenantId` / `__clientSecret`).
 // Learn: "Connecting to host storage with an identity" and "Common properties for identity-based connections"
-// (azure-functions/functions-reference). docs/storage.md, "Connecting".
+// (azure-functions/functions-reference). src/storage/README.md, "Connecting".
 import { TableClient, TableServiceClient } from '@azure/data-tables';
 import {
   ClientSecretCredential,

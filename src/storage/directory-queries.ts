@@ -18,7 +18,7 @@ import { asRaw, type RawEntity } from './properties.js';
 import type { StorageTables } from './tables.js';
 
 /**
- * The directory's listings over the tables (docs/storage.md): users and devices are rows of the sharded principal
+ * The directory's listings over the tables (src/storage/README.md): users and devices are rows of the sharded principal
  * tables (`k` tells which), groups rows of the groups table, audits rows of the audit table; each condition becomes
  * a filter on the column that holds it (`nl` is the lower-cased display name, so comparisons ignore case).
  */

@@ -1,4 +1,4 @@
-// App registrations and the authority's signing key, in the `identity` table (docs/storage.md):
+// App registrations and the authority's signing key, in the `identity` table (src/storage/README.md):
 // `{tenant}` / `app|{appId}` — one row per app registration, its secrets stored as hashes;
 // `~authority` / `signingKey` — the RSA key every instance signs tokens with (created once, by whoever is first).
 import type { TableClient } from '@azure/data-tables';

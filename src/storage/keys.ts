@@ -1,6 +1,6 @@
 /**
  * Partition and row keys. Every partition that grows with a tenant is sharded: Azurite's cost per operation grows
- * with partition size, and Azure caps a partition at about 2,000 entities/s (docs/storage.md).
+ * with partition size, and Azure caps a partition at about 2,000 entities/s (src/storage/README.md).
  */
 
 /** Principals (users and devices) and groups are spread over this many partitions per tenant. */

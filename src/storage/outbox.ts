@@ -14,7 +14,7 @@ import {
 import type { StorageTables } from './tables.js';
 
 /**
- * The outbox (docs/storage.md, "Outbox"): what a committed change still owes — audit records to write, queue
+ * The outbox (src/storage/README.md, "Outbox"): what a committed change still owes — audit records to write, queue
  * messages to send, a request's directory change to finish — as rows `out|{id}` of the tenant's partition of
  * `tenants`. There a row can be committed in the same entity-group transaction as the group license rows it
  * belongs to; it is deleted once what it owes is done, and the sweep relays the rows whose writer died.

@@ -67,7 +67,7 @@ export interface ClaimResult {
 }
 
 /**
- * The seat ledger (docs/storage.md, "Seats"): per-SKU counters in the tenant partition, changed only with ETags,
+ * The seat ledger (src/storage/README.md, "Seats"): per-SKU counters in the tenant partition, changed only with ETags,
  * and reservations recorded in the same transactions. Work claims the seats it will grant before writing any
  * principal, writes each chunk of principals with a marker row in the same transaction, and gives back seats only
  * after the principals that released them are written. A crash at any point leaves a reservation whose markers

@@ -3,7 +3,7 @@ import { type StorageClientOptions, type StorageTarget, tableClient } from './co
 import { asRaw, type RawEntity } from './properties.js';
 
 /**
- * The tables the product uses (docs/storage.md has keys and partition sizes):
+ * The tables the product uses (src/storage/README.md has keys and partition sizes):
  * - tenants: one partition per tenant — the tenant, its subscriptions and seat counters, group license
  *   assignments, open seat reservations;
  * - principals0 … principalsf: users and devices, sharded over 256 partitions per tenant and those partitions

@@ -26,7 +26,7 @@ export interface ChunkPlan {
   readonly loses: Readonly<Record<string, number>>;
 }
 
-/** Seats claimed for work in flight (docs/storage.md, "Seats"). */
+/** Seats claimed for work in flight (src/storage/README.md, "Seats"). */
 export interface ReservationRecord {
   readonly id: string;
   readonly createdDateTime: string;

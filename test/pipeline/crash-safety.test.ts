@@ -1,4 +1,4 @@
-// Crash-safe writes (docs/storage.md, "Outbox"): for each point where a write path can die half-way, the work is
+// Crash-safe writes (src/storage/README.md, "Outbox"): for each point where a write path can die half-way, the work is
 // made to fail there (the context's fault-injection seam), the process "restarts" (the sweep runs once the outbox
 // lease has run out, the queues redeliver), and the tenant converges: the invariants hold, and the outcome equals
 // that of the same work done without a crash on a twin tenant.
