@@ -8,7 +8,7 @@ import {
   type PrincipalRecord,
   type Profile,
 } from '../storage/principal-records.js';
-import { isConflict } from '../storage/properties.js';
+import { deleteIfExists, isConflict } from '../storage/properties.js';
 import { readTenant, readTenantPartition } from '../storage/tenant-records.js';
 import { applyChanges } from './changes.js';
 import { type AppContext, faultPoint } from './context.js';
@@ -239,7 +239,7 @@ export async function deleteGroup(ctx: AppContext, tenantId: string, id: string)
     });
   }
   await ctx.tables.groups.deleteEntity(encodeGroup(group).partitionKey, group.id);
-  if (licensing) await ctx.tables.tenants.deleteEntity(tenantId, `glic|${group.id}`).catch(() => undefined);
+  if (licensing) await deleteIfExists(ctx.tables.tenants, tenantId, `glic|${group.id}`);
 }
 
 export async function createDevice(

@@ -13,7 +13,7 @@ import {
 } from '../engine/index.js';
 import { type AuditInput, GROUP_LICENSING_APP } from '../storage/audit.js';
 import { readGroupCounters } from '../storage/bookkeeping.js';
-import type { GroupRecord } from '../storage/group-records.js';
+import { type GroupRecord, readGroup } from '../storage/group-records.js';
 import { SHARD_COUNT } from '../storage/keys.js';
 import type { MemberRef } from '../storage/members.js';
 import { backoff, etagOf, retryOnConflict } from '../storage/optimistic.js';
@@ -403,30 +403,50 @@ export async function planGroupJob(ctx: AppContext, message: GroupJobMessage): P
   });
   if ((await setProcessingState(ctx, tenantId, groupId, jobId, 'ProcessingInProgress')) === 'superseded')
     return [];
-  const group = await getGroup(ctx, tenantId, groupId).catch(() => undefined);
+  const group = await readGroup(ctx.tables, tenantId, groupId);
   await ctx.audit.append(tenantId, [
-    {
-      idempotencyKey: `start:${jobId}`,
-      activityDateTime: job.startedDateTime,
-      activityDisplayName: 'Start applying group based license to users',
-      category: 'GroupManagement',
-      initiatedBy: GROUP_LICENSING_APP,
-      operationType: 'Assign',
-      result: 'success',
-      resultReason: '',
-      targetResources: [
-        {
-          id: groupId,
-          displayName: group?.displayName ?? null,
-          type: 'Group',
-          modifiedProperties: [
-            { displayName: 'AssignedLicense', oldValue: null, newValue: JSON.stringify(licensing.licenses) },
-          ],
-        },
-      ],
-    },
+    jobAudit(
+      `start:${jobId}`,
+      job.startedDateTime,
+      'Start applying group based license to users',
+      groupId,
+      group,
+      {
+        displayName: 'AssignedLicense',
+        oldValue: null,
+        newValue: JSON.stringify(licensing.licenses),
+      },
+    ),
   ]);
   return pages.map((p, page) => ({ ...p, page, pages: job.pages }));
+}
+
+/**
+ * The record of a job starting or finishing, as Entra's group-based licensing writes it (seeds: *Start* and *Finish
+ * applying group based license to users*). Keyed by the job, so a replay writes the same row.
+ */
+function jobAudit(
+  idempotencyKey: string,
+  activityDateTime: string,
+  activityDisplayName: string,
+  groupId: string,
+  group: GroupRecord | undefined,
+  property: { displayName: string; oldValue: string | null; newValue: string | null },
+): AuditInput & { idempotencyKey: string } {
+  return {
+    idempotencyKey,
+    activityDateTime,
+    activityDisplayName,
+    category: 'GroupManagement',
+    initiatedBy: GROUP_LICENSING_APP,
+    operationType: 'Assign',
+    result: 'success',
+    resultReason: '',
+    // A group deleted since is named by its id only.
+    targetResources: [
+      { id: groupId, displayName: group?.displayName ?? null, type: 'Group', modifiedProperties: [property] },
+    ],
+  };
 }
 
 /** The group and every group nested in it (for device SKUs), cycle-safe. */
@@ -586,31 +606,23 @@ export async function completeGroupJob(
     return;
   }
   const counters = await readGroupCounters(ctx.tables, tenantId, groupId);
-  const group = await getGroup(ctx, tenantId, groupId).catch(() => undefined);
+  const group = await readGroup(ctx.tables, tenantId, groupId);
   const finish = outboxEntry(
     ctx,
     {
       audit: [
-        {
-          idempotencyKey: `finish:${jobId}`,
-          activityDateTime: ctx.now().toISOString(),
-          activityDisplayName: 'Finish applying group based license to users',
-          category: 'GroupManagement',
-          initiatedBy: GROUP_LICENSING_APP,
-          operationType: 'Assign',
-          result: 'success',
-          resultReason: '',
-          targetResources: [
-            {
-              id: groupId,
-              displayName: group?.displayName ?? null,
-              type: 'Group',
-              modifiedProperties: [
-                { displayName: 'Result', oldValue: null, newValue: finishApplyingResult(counters) },
-              ],
-            },
-          ],
-        },
+        jobAudit(
+          `finish:${jobId}`,
+          ctx.now().toISOString(),
+          'Finish applying group based license to users',
+          groupId,
+          group,
+          {
+            displayName: 'Result',
+            oldValue: null,
+            newValue: finishApplyingResult(counters),
+          },
+        ),
       ],
     },
     { id: finishId },

@@ -8,7 +8,7 @@ import { bucketOf, type MemberKind, type MemberRef } from '../storage/members.js
 import { etagOf } from '../storage/optimistic.js';
 import { readPrincipalShards, readPrincipals } from '../storage/principal-reads.js';
 import { encodePrincipal, type MemberOfEntry, type PrincipalRecord } from '../storage/principal-records.js';
-import { isConflict } from '../storage/properties.js';
+import { deleteIfExists, isConflict } from '../storage/properties.js';
 import { readTenant } from '../storage/tenant-records.js';
 import { type AppContext, faultPoint } from './context.js';
 import { newUserRecord } from './directory.js';
@@ -444,10 +444,11 @@ async function writeRows(
           if (!isConflict(inner)) throw inner;
           refuse(row, `An object with id ${row.entity.rowKey} already exists.`);
           if (row.name)
-            await ctx.tables
-              .namesFor(row.name.partitionKey)
-              .deleteEntity(row.name.partitionKey, row.name.rowKey)
-              .catch(() => undefined);
+            await deleteIfExists(
+              ctx.tables.namesFor(row.name.partitionKey),
+              row.name.partitionKey,
+              row.name.rowKey,
+            );
         }
       }
     }

@@ -1,7 +1,7 @@
 import { nameReservationTimeoutMs } from '../config/tuning.js';
 import { userNameKey } from '../storage/keys.js';
 import { readPrincipal } from '../storage/principal-reads.js';
-import { getRow, getString, isConflict } from '../storage/properties.js';
+import { deleteIfExists, getRow, getString, isConflict } from '../storage/properties.js';
 import type { AppContext } from './context.js';
 import { RefusedError } from './errors.js';
 
@@ -53,10 +53,7 @@ export async function claimNameHeldByNobody(
 
 export async function releaseName(ctx: AppContext, tenantId: string, upn: string): Promise<void> {
   const key = userNameKey(tenantId, upn);
-  await ctx.tables
-    .namesFor(key.partitionKey)
-    .deleteEntity(key.partitionKey, key.rowKey)
-    .catch(() => undefined);
+  await deleteIfExists(ctx.tables.namesFor(key.partitionKey), key.partitionKey, key.rowKey);
 }
 
 /** The id a user principal name belongs to, if any. */

@@ -107,6 +107,19 @@ export function isConflict(error: unknown): boolean {
   return hasStatus(error, 412) || hasStatus(error, 409);
 }
 
+/** Deletes a row; one already gone is fine (a retry, or another worker got there first). Other failures throw. */
+export async function deleteIfExists(
+  client: TableClient,
+  partitionKey: string,
+  rowKey: string,
+): Promise<void> {
+  try {
+    await client.deleteEntity(partitionKey, rowKey);
+  } catch (error: unknown) {
+    if (!hasStatus(error, 404)) throw error;
+  }
+}
+
 /** Point read; `undefined` when the row does not exist. */
 export async function getRow(
   client: TableClient,

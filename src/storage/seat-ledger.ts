@@ -2,7 +2,7 @@ import type { TransactionAction } from '@azure/data-tables';
 import { StorageContentionError } from '../application/errors.js';
 import { totalUnits } from '../engine/index.js';
 import { backoff, etagOf } from './optimistic.js';
-import { getRow, hasStatus, isConflict } from './properties.js';
+import { deleteIfExists, getRow, hasStatus, isConflict } from './properties.js';
 import type { StorageTables } from './tables.js';
 import {
   type ChunkPlan,
@@ -412,10 +412,7 @@ export class SeatLedger {
             // A marker already removed fails the batch; remove the rest one by one.
             await Promise.all(
               slice.map((key) =>
-                this.tables
-                  .principalsFor(partition)
-                  .deleteEntity(partition, markerRow(key))
-                  .catch(() => undefined),
+                deleteIfExists(this.tables.principalsFor(partition), partition, markerRow(key)),
               ),
             );
           }
