@@ -230,7 +230,7 @@ async function main(): Promise<void> {
           results.B1_invariant_violations = violations.length;
           if (violations.length > 0) {
             failed = true;
-            for (const v of violations.slice(0, 10)) log(`  ${v.invariant}: ${v.message}`);
+            for (const v of violations.slice(0, 10)) log(`  ${v.check}: ${v.message}`);
           }
           rows.push([
             'B1',
@@ -289,7 +289,7 @@ async function main(): Promise<void> {
       results.B2_invariant_violations = violations.length;
       if (violations.length > 0) {
         failed = true;
-        for (const v of violations.slice(0, 10)) log(`  ${v.invariant}: ${v.message}`);
+        for (const v of violations.slice(0, 10)) log(`  ${v.check}: ${v.message}`);
       }
       rows.push([
         'B2',

@@ -1,16 +1,17 @@
 import { randomUUID } from 'node:crypto';
 import type { TableClient, TransactionAction } from '@azure/data-tables';
 import { z } from 'zod';
-import { loadCatalog } from '../catalog/load.js';
+import { loadCatalogData } from '../catalog/load.js';
+import { LICENSE_ERRORS } from '../engine/index.js';
 import {
-  checkInvariants,
-  type InvariantViolation,
-  LICENSE_ERRORS,
-  type LicenseEntry,
-} from '../engine/index.js';
+  judgeTenant,
+  type OracleDifference,
+  recordedTenant,
+  type ServicePrincipal,
+} from '../simulator/oracle.js';
 import { Random } from '../simulator/random.js';
 import { graphClient, type OperatorClient } from '../simulator/service.js';
-import { type SimState, snapshotOf } from '../simulator/state.js';
+import type { SimState } from '../simulator/state.js';
 import { listAll } from '../simulator/verify.js';
 import { inParallel } from '../storage/in-flight.js';
 import { SHARD_COUNT, shardKey } from '../storage/keys.js';
@@ -185,18 +186,21 @@ export async function runGroupAssignment(
   return { seconds };
 }
 
-/** Reads every principal back through the Graph API and checks rules.md §7 against the bench's own record. */
-export async function checkTenant(operator: OperatorClient, state: SimState): Promise<InvariantViolation[]> {
+/**
+ * Reads every user back through the Graph API and judges the answer with the simulator's oracle (rules.md written
+ * apart from the engine) against the bench's own record of the tenant.
+ */
+export async function checkTenant(operator: OperatorClient, state: SimState): Promise<OracleDifference[]> {
   await operator.waitIdle(state.tenant.id, 30 * 60_000);
   const graph = graphClient(operator.baseUrl, await operator.token(state.tenant.id, ['Directory.Read.All']));
-  const entries = new Map<string, LicenseEntry[]>();
+  const principals = new Map<string, ServicePrincipal>();
   for (const item of await listAll(graph, '/users?$select=id,licenseAssignmentStates&$top=999')) {
     if (typeof item !== 'object' || item === null || !('id' in item) || typeof item.id !== 'string') continue;
     const states =
       'licenseAssignmentStates' in item && Array.isArray(item.licenseAssignmentStates)
         ? item.licenseAssignmentStates
         : [];
-    entries.set(item.id, states.map(toEntry));
+    principals.set(item.id, { entries: states.map((raw: unknown) => entrySchema.parse(raw)) });
   }
   const skus = await listAll(graph, '/subscribedSkus');
   const consumed = new Map<string, number>();
@@ -212,11 +216,7 @@ export async function checkTenant(operator: OperatorClient, state: SimState): Pr
       consumed.set(sku.skuId, sku.consumedUnits);
     }
   }
-  return checkInvariants(
-    loadCatalog(),
-    { snapshot: snapshotOf(state), entries, consumedUnits: consumed },
-    new Date().toISOString(),
-  );
+  return judgeTenant(loadCatalogData(), recordedTenant(state), { principals, consumedUnits: consumed });
 }
 
 const entrySchema = z.object({
@@ -227,15 +227,6 @@ const entrySchema = z.object({
   error: z.enum(['None', ...LICENSE_ERRORS]),
   lastUpdatedDateTime: z.string(),
 });
-
-function toEntry(raw: unknown): LicenseEntry {
-  const e = entrySchema.parse(raw);
-  return {
-    ...e,
-    since: e.lastUpdatedDateTime,
-    waitingSince: e.error === 'CountViolation' ? e.lastUpdatedDateTime : null,
-  };
-}
 
 /**
  * B2's tenant: `groups` groups of `perGroup` members drawn from a pool of users, every group carrying E3. The pool

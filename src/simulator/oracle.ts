@@ -19,7 +19,9 @@
 //   DependencyViolation and still carry a prerequisite of a plan the principal holds, which nothing Active gives;
 // - with manual healing, a refusal for seats or for an address may be stale (nothing re-evaluates it);
 // - a soft-deleted user's entries: all Disabled, holding no seat; which ones it kept is history (§5).
+import { loadCatalogData } from '../catalog/load.js';
 import type { CatalogData } from '../engine/catalog.js';
+import type { ObservedTenant } from '../engine/index.js';
 import type { SimState } from './state.js';
 
 export interface OracleLicense {
@@ -585,4 +587,49 @@ export function recordedTenant(state: SimState): OracleTenant {
     groups: Object.entries(state.groups).map(([id, g]) => ({ id, licenses: g.licenses })),
     memberships,
   };
+}
+
+/** The service's stored directory and assignments, in the oracle's terms. */
+export function storedTenant(observed: ObservedTenant): OracleTenant {
+  const { snapshot } = observed;
+  const memberships: OracleMembership[] = [];
+  for (const p of snapshot.principals)
+    for (const edge of p.memberOf)
+      memberships.push({ groupId: edge.groupId, memberId: p.facts.id, kind: p.facts.kind });
+  for (const g of snapshot.groups)
+    for (const edge of g.memberOf) memberships.push({ groupId: edge.groupId, memberId: g.id, kind: 'group' });
+  return {
+    countryLetterCode: snapshot.settings.countryLetterCode,
+    licenseErrorHealing: snapshot.settings.licenseErrorHealing,
+    totals: new Map(
+      snapshot.subscriptions.map((s) => [s.skuId, s.prepaidUnits.enabled + s.prepaidUnits.warning] as const),
+    ),
+    lowered: new Set(),
+    users: snapshot.principals
+      .filter((p) => p.facts.kind === 'user')
+      .map((p) => ({
+        id: p.facts.id,
+        usageLocation: p.facts.usageLocation,
+        proxyAddresses: p.facts.proxyAddresses,
+        deleted: p.deleted,
+        direct: p.directLicenses,
+      })),
+    devices: snapshot.principals.filter((p) => p.facts.kind === 'device').map((p) => p.facts.id),
+    groups: snapshot.groups.map((g) => ({ id: g.id, licenses: g.licenses })),
+    memberships,
+  };
+}
+
+/**
+ * Judges a tenant as the service stores it (`observeTenant`): its own record of the directory and assignments is
+ * the oracle's input, its entries and seat counters the answer. For tests and tools that have no record of their own.
+ */
+export function judgeObservedTenant(
+  observed: ObservedTenant,
+  catalog: CatalogData = loadCatalogData(),
+): OracleDifference[] {
+  return judgeTenant(catalog, storedTenant(observed), {
+    principals: new Map([...observed.entries].map(([id, entries]) => [id, { entries }] as const)),
+    consumedUnits: observed.consumedUnits,
+  });
 }

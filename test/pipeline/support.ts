@@ -8,15 +8,9 @@ import { assignGroupLicenses } from '../../src/application/group-licensing.js';
 import { importDirectory } from '../../src/application/import.js';
 import { isIdle, observeTenant } from '../../src/application/tenant-snapshot.js';
 import { createTenant, setSubscription } from '../../src/application/tenants.js';
-import { loadCatalogData } from '../../src/catalog/load.js';
-import type { LicenseErrorHealing, ObservedTenant } from '../../src/engine/index.js';
+import type { LicenseErrorHealing } from '../../src/engine/index.js';
 import { type RunningHost, startHost } from '../../src/host/host.js';
-import {
-  judgeTenant,
-  type OracleDifference,
-  type OracleMembership,
-  type OracleTenant,
-} from '../../src/simulator/oracle.js';
+import { judgeObservedTenant, type OracleDifference } from '../../src/simulator/oracle.js';
 import { repoRoot, uniqueName, waitFor } from '../support/index.js';
 
 export interface Pipeline {
@@ -188,40 +182,5 @@ export async function waitIdle(ctx: AppContext, tenantId: string, timeoutMs = 60
  * licenses (src/simulator/oracle.ts).
  */
 export async function invariantViolations(ctx: AppContext, tenantId: string): Promise<OracleDifference[]> {
-  const observed = await observeTenant(ctx, tenantId);
-  return judgeTenant(loadCatalogData(), oracleTenantOf(observed), {
-    principals: new Map([...observed.entries].map(([id, entries]) => [id, { entries }] as const)),
-    consumedUnits: observed.consumedUnits,
-  });
-}
-
-/** The service's stored directory and assignments, in the oracle's terms. */
-function oracleTenantOf(observed: ObservedTenant): OracleTenant {
-  const { snapshot } = observed;
-  const memberships: OracleMembership[] = [];
-  for (const p of snapshot.principals)
-    for (const edge of p.memberOf)
-      memberships.push({ groupId: edge.groupId, memberId: p.facts.id, kind: p.facts.kind });
-  for (const g of snapshot.groups)
-    for (const edge of g.memberOf) memberships.push({ groupId: edge.groupId, memberId: g.id, kind: 'group' });
-  return {
-    countryLetterCode: snapshot.settings.countryLetterCode,
-    licenseErrorHealing: snapshot.settings.licenseErrorHealing,
-    totals: new Map(
-      snapshot.subscriptions.map((s) => [s.skuId, s.prepaidUnits.enabled + s.prepaidUnits.warning] as const),
-    ),
-    lowered: new Set(),
-    users: snapshot.principals
-      .filter((p) => p.facts.kind === 'user')
-      .map((p) => ({
-        id: p.facts.id,
-        usageLocation: p.facts.usageLocation,
-        proxyAddresses: p.facts.proxyAddresses,
-        deleted: p.deleted,
-        direct: p.directLicenses,
-      })),
-    devices: snapshot.principals.filter((p) => p.facts.kind === 'device').map((p) => p.facts.id),
-    groups: snapshot.groups.map((g) => ({ id: g.id, licenses: g.licenses })),
-    memberships,
-  };
+  return judgeObservedTenant(await observeTenant(ctx, tenantId));
 }
