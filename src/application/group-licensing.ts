@@ -158,9 +158,14 @@ async function commitLicensing(
   const entry = jobsEntry(ctx, tenantId, writes, changes);
   const actions = writes.map(({ current, next }) => licenseAction(tenantId, current, next));
   actions.push(ctx.outbox.createAction(tenantId, entry.record));
-  await ctx.tables.tenants.submitTransaction(actions);
+  const response = await ctx.tables.tenants.submitTransaction(actions);
   faultPoint(ctx, 'outbox:committed');
-  return entry;
+  return withCommittedEtag(entry, response.subResponses[actions.length - 1]?.etag);
+}
+
+/** The entry as stored, with the ETag its transaction returned, so the relay deletes it without reading it back. */
+function withCommittedEtag(entry: OutboxEntry, etag: string | undefined): OutboxEntry {
+  return etag ? { ...entry, record: { ...entry.record, etag } } : entry;
 }
 
 interface LicenseWrite {
@@ -293,8 +298,10 @@ export async function reprocessOwed(ctx: AppContext, tenantId: string, owingId: 
     if (jobs) actions.push(ctx.outbox.createAction(tenantId, jobs.record));
     const rest = { ...work, reprocess: licensed.slice(REPROCESS_PER_COMMIT) };
     actions.push(ctx.outbox.replaceAction(tenantId, { ...owing, payload: rest }));
+    let jobsEtag: string | undefined;
     try {
-      await ctx.tables.tenants.submitTransaction(actions);
+      const response = await ctx.tables.tenants.submitTransaction(actions);
+      jobsEtag = response.subResponses[writes.length]?.etag;
     } catch (error: unknown) {
       if (!isConflict(error) || attempt >= 20) throw error;
       await backoff(attempt++);
@@ -302,7 +309,7 @@ export async function reprocessOwed(ctx: AppContext, tenantId: string, owingId: 
     }
     if (jobs) {
       faultPoint(ctx, 'outbox:committed');
-      await relayOutbox(ctx, tenantId, jobs);
+      await relayOutbox(ctx, tenantId, withCommittedEtag(jobs, jobsEtag));
     }
   }
 }
