@@ -26,9 +26,13 @@ import {
 const ADMIN_KEY = 'durable-store-admin-key';
 const catalog = loadCatalog();
 const folders: string[] = [];
-afterAll(() => {
-  for (const folder of folders) rmSync(folder, { recursive: true, force: true });
-});
+const azurites: number[] = [];
+afterAll(async () => {
+  // A host killed at the end of a test leaves its Azurite saving into the folder for a moment (as it should): wait
+  // for every Azurite to be gone before removing the folders, or the removal races its last writes.
+  for (const pid of azurites) await gone(pid, 'Azurite, at teardown');
+  for (const folder of folders) rmSync(folder, { recursive: true, force: true, maxRetries: 5 });
+}, 120_000);
 
 interface Store {
   readonly location: string;
@@ -68,6 +72,7 @@ async function npmStart(
   });
   const azuritePid = Number(/Azurite is ready \(pid (\d+)\)/.exec(host.output())?.[1]);
   expect(azuritePid).toBeGreaterThan(0);
+  azurites.push(azuritePid);
   return { host, azuritePid };
 }
 
