@@ -2,11 +2,13 @@
 // application permissions (roles), holding secrets; a script signs in with the app's id and a secret and gets a
 // token for Microsoft Graph carrying those roles (docs/api.md, "Sign-in").
 import { createHash, randomBytes, randomUUID, timingSafeEqual } from 'node:crypto';
-import type { ApplicationRecord, PasswordCredentialRecord } from '../storage/identity.js';
-import { readTenant } from '../storage/tenant-records.js';
 import type { AppContext } from './context.js';
 import { NotFoundError, RefusedError } from './errors.js';
+import type { ApplicationRecord, PasswordCredentialRecord } from './records.js';
 import { getTenant } from './tenants.js';
+
+/** What the app-registration use cases need: the identity store, the tenants and a clock. */
+export type ApplicationPorts = Pick<AppContext, 'identity' | 'tenants' | 'now'>;
 
 /** Entra lets an app hold a few secrets at once, to rotate without downtime. */
 export const MAX_SECRETS_PER_APPLICATION = 10;
@@ -36,7 +38,10 @@ function hashSecret(secret: string): string {
  * A secret shaped like Entra's (`abc8Q~` + 34 characters, 40 in all): the first three characters are the hint
  * shown later, the rest is 200+ bits of randomness.
  */
-function newSecret(ctx: AppContext, input: NewSecret): { record: PasswordCredentialRecord; text: string } {
+function newSecret(
+  ctx: ApplicationPorts,
+  input: NewSecret,
+): { record: PasswordCredentialRecord; text: string } {
   const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-.~';
   const random = (n: number) => Array.from(randomBytes(n), (byte) => alphabet[byte % 64] ?? 'A').join('');
   const hint = random(3);
@@ -63,7 +68,7 @@ function withoutHash(record: PasswordCredentialRecord, text: string): NewPasswor
 }
 
 export async function createApplication(
-  ctx: AppContext,
+  ctx: ApplicationPorts,
   tenantId: string,
   input: NewApplication & { readonly secret?: NewSecret },
 ): Promise<{ application: ApplicationRecord; secret: NewPasswordCredential }> {
@@ -83,7 +88,7 @@ export async function createApplication(
 }
 
 export async function getApplication(
-  ctx: AppContext,
+  ctx: ApplicationPorts,
   tenantId: string,
   appId: string,
 ): Promise<ApplicationRecord> {
@@ -93,14 +98,17 @@ export async function getApplication(
   return application;
 }
 
-export async function listApplications(ctx: AppContext, tenantId: string): Promise<ApplicationRecord[]> {
+export async function listApplications(
+  ctx: ApplicationPorts,
+  tenantId: string,
+): Promise<ApplicationRecord[]> {
   await getTenant(ctx, tenantId);
   return ctx.identity.listApplications(tenantId);
 }
 
 /** Renames an app or changes its permissions; tokens already issued keep theirs until they expire, as in Entra. */
 export async function updateApplication(
-  ctx: AppContext,
+  ctx: ApplicationPorts,
   tenantId: string,
   appId: string,
   patch: Partial<NewApplication>,
@@ -115,14 +123,18 @@ export async function updateApplication(
   return next;
 }
 
-export async function deleteApplication(ctx: AppContext, tenantId: string, appId: string): Promise<void> {
+export async function deleteApplication(
+  ctx: ApplicationPorts,
+  tenantId: string,
+  appId: string,
+): Promise<void> {
   await getTenant(ctx, tenantId);
   if (!(await ctx.identity.deleteApplication(tenantId, appId))) throw new NotFoundError(appId);
 }
 
 /** Graph's `addPassword`: a new secret beside the others (rotation: add, switch the client, remove the old one). */
 export async function addPassword(
-  ctx: AppContext,
+  ctx: ApplicationPorts,
   tenantId: string,
   appId: string,
   input: NewSecret,
@@ -141,7 +153,7 @@ export async function addPassword(
 
 /** Graph's `removePassword`: the secret stops working at once. */
 export async function removePassword(
-  ctx: AppContext,
+  ctx: ApplicationPorts,
   tenantId: string,
   appId: string,
   keyId: string,
@@ -176,13 +188,12 @@ export class SignInRefusedError extends Error {
  * the time taken does not tell which one nearly matched.
  */
 export async function signInWithSecret(
-  ctx: AppContext,
+  ctx: ApplicationPorts,
   tenantId: string,
   appId: string,
   secret: string,
 ): Promise<ApplicationRecord> {
-  if (!(await readTenant(ctx.tables, tenantId)))
-    throw new SignInRefusedError('unknownTenant', tenantId, appId);
+  if (!(await ctx.tenants.read(tenantId))) throw new SignInRefusedError('unknownTenant', tenantId, appId);
   const application = await ctx.identity.readApplication(tenantId, appId);
   if (!application) throw new SignInRefusedError('unknownApplication', tenantId, appId);
   if (secret === '') throw new SignInRefusedError('missingSecret', tenantId, appId);

@@ -5,7 +5,7 @@ import type { Catalog } from '../engine/index.js';
 import { AuditLog } from '../storage/audit.js';
 import type { StorageClientOptions, StorageTarget } from '../storage/connection.js';
 import { TableDirectoryQueries } from '../storage/directory-queries.js';
-import { IdentityStore } from '../storage/identity.js';
+import { TableIdentityStore } from '../storage/identity.js';
 import { JobStore } from '../storage/jobs.js';
 import { MemberLists } from '../storage/members.js';
 import { Outbox } from '../storage/outbox.js';
@@ -14,14 +14,17 @@ import { ProxyRegistry } from '../storage/proxies.js';
 import { WorkQueues } from '../storage/queues.js';
 import { SeatLedger } from '../storage/seat-ledger.js';
 import { StorageTables } from '../storage/tables.js';
-import type { DirectoryQueries } from './ports.js';
+import { TableTenantStore } from '../storage/tenant-records.js';
+import type { DirectoryQueries, IdentityStore, TenantStore, WorkSender } from './ports.js';
 
 /** Everything the use cases need, built once per process from the settings. */
 export interface AppContext {
   readonly settings: StorageSettings;
   readonly tables: StorageTables;
-  readonly queues: WorkQueues;
+  readonly queues: WorkSender;
   readonly catalog: Catalog;
+  /** Tenants, their subscriptions and control rows. */
+  readonly tenants: TenantStore;
   readonly ledger: SeatLedger;
   readonly writer: PrincipalWriter;
   readonly members: MemberLists;
@@ -95,6 +98,7 @@ export function createContext(storage: StorageSettings, options: ContextOptions 
     tables,
     queues,
     catalog,
+    tenants: new TableTenantStore(tables),
     ledger: new SeatLedger(tables),
     writer: new PrincipalWriter(tables, catalog),
     members: new MemberLists(tables),
@@ -102,7 +106,7 @@ export function createContext(storage: StorageSettings, options: ContextOptions 
     audit: new AuditLog(tables),
     jobs: new JobStore(tables),
     outbox: new Outbox(tables),
-    identity: new IdentityStore(tables.identity),
+    identity: new TableIdentityStore(tables.identity),
     queries: new TableDirectoryQueries(tables),
     now: options.now ?? (() => new Date()),
     instanceId: randomUUID(),

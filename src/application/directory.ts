@@ -9,7 +9,6 @@ import {
   type Profile,
 } from '../storage/principal-records.js';
 import { deleteIfExists, isConflict } from '../storage/properties.js';
-import { readTenant, readTenantPartition } from '../storage/tenant-records.js';
 import { applyChanges } from './changes.js';
 import { type AppContext, faultPoint } from './context.js';
 import { NotFoundError, RefusedError } from './errors.js';
@@ -65,7 +64,7 @@ export interface NewDevice {
 }
 
 async function requireTenant(ctx: AppContext, tenantId: string): Promise<void> {
-  if (!(await readTenant(ctx.tables, tenantId))) throw new NotFoundError(tenantId);
+  if (!(await ctx.tenants.read(tenantId))) throw new NotFoundError(tenantId);
 }
 
 export function newUserRecord(tenantId: string, input: NewUser, now: string): PrincipalRecord {
@@ -207,7 +206,7 @@ export async function getGroup(ctx: AppContext, tenantId: string, id: string): P
 /** A group that carries licenses cannot be deleted until they are removed (rules.md §2). */
 export async function deleteGroup(ctx: AppContext, tenantId: string, id: string): Promise<void> {
   const group = await getGroup(ctx, tenantId, id);
-  const partition = await readTenantPartition(ctx.tables, tenantId);
+  const partition = await ctx.tenants.partition(tenantId);
   const licensing = partition?.groupLicenses.get(group.id);
   if (licensing && licensing.licenses.length > 0) {
     throw new RefusedError({ code: 'GroupHasLicenses', groupId: group.id });

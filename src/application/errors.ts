@@ -49,3 +49,15 @@ export class StorageContentionError extends Error {
     this.name = 'StorageContentionError';
   }
 }
+
+/**
+ * A write lost an optimistic race: the row changed since it was read (or, for a create, exists). What the ports'
+ * in-memory doubles throw; the table adapters let storage's own 412/409 through, and `isConflict` (storage/
+ * properties.ts) recognises both, so one retry policy serves every adapter.
+ */
+export class WriteConflictError extends Error {
+  constructor(what: string) {
+    super(`${what} changed since it was read.`);
+    this.name = 'WriteConflictError';
+  }
+}

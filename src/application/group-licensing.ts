@@ -20,13 +20,7 @@ import { backoff, etagOf, retryOnConflict } from '../storage/optimistic.js';
 import { readPrincipalShards, readPrincipalShardsWithMarkers } from '../storage/principal-reads.js';
 import type { PrincipalRecord } from '../storage/principal-records.js';
 import { isConflict } from '../storage/properties.js';
-import {
-  encodeGroupLicense,
-  type GroupLicenseRecord,
-  groupLicenseRow,
-  readTenantPartition,
-  type TenantPartition,
-} from '../storage/tenant-records.js';
+import { encodeGroupLicense, groupLicenseRow } from '../storage/tenant-records.js';
 import { type AppContext, faultPoint } from './context.js';
 import { getGroup } from './directory.js';
 import { LicensingRefusedError, NotFoundError } from './errors.js';
@@ -34,6 +28,7 @@ import { healReleased } from './healing.js';
 import type { GroupJobMessage, GroupPageMessage } from './messages.js';
 import { type OutboxEntry, outboxEntry, outboxWorkOf, relayOutbox } from './outbox.js';
 import { updatePrincipals } from './principal-updates.js';
+import type { GroupLicenseRecord, TenantPartition } from './records.js';
 
 export interface GroupLicensing {
   readonly group: GroupRecord;
@@ -54,7 +49,7 @@ export async function assignGroupLicenses(
 ): Promise<GroupLicensing> {
   const group = await getGroup(ctx, tenantId, groupId);
   const { entry, next } = await retryOnConflict(`the license assignment of group ${group.id}`, async () => {
-    const partition = await readTenantPartition(ctx.tables, tenantId);
+    const partition = await ctx.tenants.partition(tenantId);
     if (!partition) throw new NotFoundError(tenantId);
     const current = partition.groupLicenses.get(group.id);
     const licenses = validatedLicenses(
@@ -248,7 +243,7 @@ export async function reprocessGroup(
 ): Promise<GroupLicensing> {
   const group = await getGroup(ctx, tenantId, groupId);
   const { entry, next } = await retryOnConflict(`the license assignment of group ${group.id}`, async () => {
-    const partition = await readTenantPartition(ctx.tables, tenantId);
+    const partition = await ctx.tenants.partition(tenantId);
     const current = partition?.groupLicenses.get(group.id);
     const next: GroupLicenseRecord = {
       ...nextLicensing(group.id, current, current?.licenses ?? [], ctx.now()),
@@ -281,7 +276,7 @@ export async function reprocessOwed(ctx: AppContext, tenantId: string, owingId: 
       await ctx.outbox.remove(tenantId, owing);
       return;
     }
-    const partition = await readTenantPartition(ctx.tables, tenantId);
+    const partition = await ctx.tenants.partition(tenantId);
     const licensed = groups.filter((id) => (partition?.groupLicenses.get(id)?.licenses.length ?? 0) > 0);
     const writes = licensed.slice(0, REPROCESS_PER_COMMIT).map((groupId) => {
       const current = partition?.groupLicenses.get(groupId);
@@ -329,7 +324,7 @@ async function setProcessingState(
 ): Promise<'changed' | 'already' | 'superseded'> {
   const what = `the license assignment of group ${groupId}`;
   return retryOnConflict(what, async () => {
-    const partition = await readTenantPartition(ctx.tables, tenantId);
+    const partition = await ctx.tenants.partition(tenantId);
     const current = partition?.groupLicenses.get(groupId);
     if (!current || current.jobId !== jobId) return 'superseded';
     if (current.processingState === state || current.processingState === 'ProcessingComplete')
@@ -359,7 +354,7 @@ async function setProcessingState(
  */
 export async function planGroupJob(ctx: AppContext, message: GroupJobMessage): Promise<GroupPageMessage[]> {
   const { tenantId, groupId, jobId } = message;
-  const partition = await readTenantPartition(ctx.tables, tenantId);
+  const partition = await ctx.tenants.partition(tenantId);
   const licensing = partition?.groupLicenses.get(groupId);
   if (!partition || !licensing || licensing.jobId !== jobId) return [];
 
@@ -490,7 +485,7 @@ export async function processGroupPage(
   messageId: string,
 ): Promise<void> {
   const { tenantId, groupId, jobId } = message;
-  const partition = await readTenantPartition(ctx.tables, tenantId);
+  const partition = await ctx.tenants.partition(tenantId);
   const licensing = partition?.groupLicenses.get(groupId);
   if (!licensing || licensing.jobId !== jobId) return; // superseded: the newer job covers every member
 
@@ -604,7 +599,7 @@ export async function completeGroupJob(
   groupId: string,
   jobId: string,
 ): Promise<void> {
-  const licensing = (await readTenantPartition(ctx.tables, tenantId))?.groupLicenses.get(groupId);
+  const licensing = (await ctx.tenants.partition(tenantId))?.groupLicenses.get(groupId);
   if (!licensing || licensing.jobId !== jobId) return;
   const finishId = `finish.${jobId}`;
   if (licensing.processingState === 'ProcessingComplete') {
@@ -658,7 +653,7 @@ export async function processingDetails(
   groupId: string,
 ): Promise<ProcessingDetails> {
   const group = await getGroup(ctx, tenantId, groupId);
-  const partition = await readTenantPartition(ctx.tables, tenantId);
+  const partition = await ctx.tenants.partition(tenantId);
   const licensing = partition?.groupLicenses.get(group.id);
   const counters = await readGroupCounters(ctx.tables, tenantId, group.id);
   const state = licensing?.processingState ?? 'ProcessingComplete';
@@ -712,7 +707,7 @@ export async function moveDeviceLicense(
   const { entry, added } = await retryOnConflict(
     `the license assignments of tenant ${tenantId}`,
     async () => {
-      const partition = await readTenantPartition(ctx.tables, tenantId);
+      const partition = await ctx.tenants.partition(tenantId);
       if (!partition) throw new NotFoundError(tenantId);
       const from = partition.groupLicenses.get(source.id);
       const license = from?.licenses.find((l) => l.skuId === sku);

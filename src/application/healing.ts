@@ -1,6 +1,5 @@
 import { totalUnits } from '../engine/index.js';
 import { readWaiters } from '../storage/bookkeeping.js';
-import { readTenantPartition, recordHealPass } from '../storage/tenant-records.js';
 import type { AppContext } from './context.js';
 import { type HealMessage, healRequest } from './messages.js';
 import { updatePrincipals } from './principal-updates.js';
@@ -22,7 +21,7 @@ const COALESCE_MARGIN_MS = 2000;
  * with free seats, and the sweep does the same every five minutes as the last safety net.
  */
 export async function wakeWaitingRooms(ctx: AppContext, tenantId: string): Promise<number> {
-  const partition = await readTenantPartition(ctx.tables, tenantId);
+  const partition = await ctx.tenants.partition(tenantId);
   if (partition?.tenant.licenseErrorHealing !== 'automatic') return 0;
   const free = [...partition.subscriptions.values()].filter(
     (s) => totalUnits(s.prepaidUnits) - s.consumedUnits > 0,
@@ -45,7 +44,7 @@ export async function wakeWaitingRooms(ctx: AppContext, tenantId: string): Promi
 export async function heal(ctx: AppContext, message: HealMessage, messageId: string): Promise<void> {
   const { tenantId, skuId } = message;
   const startedAt = ctx.now().toISOString();
-  const partition = await readTenantPartition(ctx.tables, tenantId);
+  const partition = await ctx.tenants.partition(tenantId);
   if (partition?.tenant.licenseErrorHealing !== 'automatic') return;
   const lastPass = partition.healPasses.get(skuId);
   if (
@@ -73,7 +72,7 @@ export async function heal(ctx: AppContext, message: HealMessage, messageId: str
         { reservationId: `${messageId}.${round}` },
       );
       for (const [sku, n] of Object.entries(result.released)) released[sku] = (released[sku] ?? 0) + n;
-      const fresh = (await readTenantPartition(ctx.tables, tenantId))?.subscriptions.get(skuId);
+      const fresh = (await ctx.tenants.partition(tenantId))?.subscriptions.get(skuId);
       free = fresh ? totalUnits(fresh.prepaidUnits) - fresh.consumedUnits : 0;
     }
     const more = offset < waiters.length && free > 0 ? [skuId] : [];
@@ -85,7 +84,7 @@ export async function heal(ctx: AppContext, message: HealMessage, messageId: str
     ];
     for (const sku of new Set(wake)) await ctx.queues.send('heal', healRequest(tenantId, sku, ctx.now()));
   }
-  await recordHealPass(ctx.tables, tenantId, skuId, startedAt);
+  await ctx.tenants.recordHealPass(tenantId, skuId, startedAt);
 }
 
 /** Seats came back: wake the waiting room for each SKU (healing decides whether anyone moves). */

@@ -9,7 +9,6 @@ import { etagOf } from '../storage/optimistic.js';
 import { readPrincipalShards, readPrincipals } from '../storage/principal-reads.js';
 import { encodePrincipal, type MemberOfEntry, type PrincipalRecord } from '../storage/principal-records.js';
 import { deleteIfExists, isConflict } from '../storage/properties.js';
-import { readTenant } from '../storage/tenant-records.js';
 import { type AppContext, faultPoint } from './context.js';
 import { newUserRecord } from './directory.js';
 import { NotFoundError } from './errors.js';
@@ -128,7 +127,7 @@ export async function importDirectory(
   lines: AsyncIterable<{ line: number; value: unknown }>,
   onProgress?: ImportProgress,
 ): Promise<ImportResult> {
-  if (!(await readTenant(ctx.tables, tenantId))) throw new NotFoundError(tenantId);
+  if (!(await ctx.tenants.read(tenantId))) throw new NotFoundError(tenantId);
   const now = ctx.now().toISOString();
   const errors: ImportLineError[] = [];
   const fail = (line: number, message: string) => {

@@ -1,7 +1,6 @@
 import { z } from 'zod';
 import { type AuditInput, GROUP_LICENSING_APP } from '../storage/audit.js';
-import { etagOf, retryOnConflict } from '../storage/optimistic.js';
-import { groupLicenseRow, readTenantPartition } from '../storage/tenant-records.js';
+import { retryOnConflict } from '../storage/optimistic.js';
 import type { AppContext } from './context.js';
 import { completeGroupJob } from './group-licensing.js';
 import { changesMessage, groupJobMessage, groupPageMessage, healMessage } from './messages.js';
@@ -83,14 +82,10 @@ async function markGroupFailed(
 ) {
   const what = `the license assignment of group ${groupId}`;
   await retryOnConflict(what, async () => {
-    const partition = await readTenantPartition(ctx.tables, tenantId);
+    const partition = await ctx.tenants.partition(tenantId);
     const current = partition?.groupLicenses.get(groupId);
     if (!current || current.jobId !== jobId) return;
-    await ctx.tables.tenants.updateEntity(
-      { partitionKey: tenantId, rowKey: groupLicenseRow(groupId), ps: 'C', fx: reason },
-      'Merge',
-      { etag: etagOf(current, what) },
-    );
+    await ctx.tenants.markGroupLicenseFailed(tenantId, current, reason);
   });
 }
 

@@ -1,4 +1,15 @@
-import type { DirectoryAudit, GroupRecord, PrincipalRecord } from './records.js';
+import type { QueueNames } from '../config/queues.js';
+import type {
+  ApplicationRecord,
+  DirectoryAudit,
+  GroupLicenseRecord,
+  GroupRecord,
+  PrincipalRecord,
+  SigningKeyRecord,
+  SubscriptionRecord,
+  TenantPartition,
+  TenantRecord,
+} from './records.js';
 
 /*
  * The ports: what the use cases ask of storage, as interfaces the storage adapters implement (src/storage). What
@@ -53,6 +64,11 @@ export interface Page<T> {
   readonly continuation?: string;
 }
 
+export interface DeletedUser {
+  readonly id: string;
+  readonly deletedDateTime: string;
+}
+
 /** The directory's listings (src/storage/directory-queries.ts). */
 export interface DirectoryQueries {
   users(tenantId: string, query: UserQuery, page: PageRequest): Promise<Page<PrincipalRecord>>;
@@ -69,10 +85,68 @@ export interface DirectoryQueries {
     page: PageRequest,
   ): Promise<Page<GroupRecord>>;
   countGroups(tenantId: string, conditions: readonly GroupCondition[]): Promise<number>;
+  /** The users soft-deleted before `cutoff` (an ISO instant). */
+  deletedBefore(tenantId: string, cutoff: string): AsyncIterable<DeletedUser>;
+  /** Active principals whose mailbox was refused because an address was taken (rechecked by the sweeper). */
+  refusedMailboxes(tenantId: string): AsyncIterable<PrincipalRecord>;
   /** Newest first. */
   audits(
     tenantId: string,
     conditions: readonly AuditCondition[],
     page: PageRequest,
   ): Promise<Page<DirectoryAudit>>;
+}
+
+/*
+ * Optimistic writes: a record carries the ETag it was read with; writing it back under that ETag rejects with an
+ * error `isConflict` recognises (src/storage/properties.ts; in-memory doubles throw WriteConflictError) when
+ * another writer got there first, and the use case retries the whole read-modify-write (retryOnConflict).
+ */
+
+/** The tenants and their control partition: subscriptions, group licenses, seat reservations (src/storage). */
+export interface TenantStore {
+  /** Creates the tenant row; rejects with a conflict if the id is taken. */
+  create(tenant: TenantRecord): Promise<void>;
+  read(tenantId: string): Promise<TenantRecord | undefined>;
+  /** The tenant row with every control row of its partition, read together. */
+  partition(tenantId: string): Promise<TenantPartition | undefined>;
+  /** Writes the tenant back under the ETag it was read with; returns it with its new ETag. */
+  replace(tenant: TenantRecord): Promise<TenantRecord>;
+  /** Creates the subscription (no ETag) or writes it back under the ETag it was read with. */
+  saveSubscription(tenantId: string, subscription: SubscriptionRecord): Promise<SubscriptionRecord>;
+  /** Records that a heal pass of the SKU begun at `startedAt` finished (last writer wins: it only coalesces). */
+  recordHealPass(tenantId: string, skuId: string, startedAt: string): Promise<void>;
+  /**
+   * Marks the group's license processing failed for good (a poisoned message), under the ETag the record was read
+   * with, so a newer assignment is never overwritten.
+   */
+  markGroupLicenseFailed(tenantId: string, license: GroupLicenseRecord, reason: string): Promise<void>;
+  /** Every tenant's id (the sweeper's round). */
+  ids(): AsyncIterable<string>;
+}
+
+/** App registrations and the sign-in authority's key (src/storage/identity.ts). */
+export interface IdentityStore {
+  createApplication(app: ApplicationRecord): Promise<void>;
+  readApplication(tenantId: string, appId: string): Promise<ApplicationRecord | undefined>;
+  /** Oldest first. */
+  listApplications(tenantId: string): Promise<ApplicationRecord[]>;
+  /**
+   * Writes the registration back under the ETag it was read with; another change meanwhile rejects with
+   * StorageContentionError (the caller is told to retry).
+   */
+  replaceApplication(app: ApplicationRecord): Promise<void>;
+  /** False when there was nothing to delete. */
+  deleteApplication(tenantId: string, appId: string): Promise<boolean>;
+  readSigningKey(): Promise<SigningKeyRecord | undefined>;
+  /** Stores the key unless one exists, and returns the one stored (the first instance to start wins). */
+  createSigningKey(key: SigningKeyRecord): Promise<SigningKeyRecord>;
+}
+
+/** The work queues (src/storage/queues.ts): messages are JSON; a queue's work is done by its trigger. */
+export interface WorkSender {
+  send(queue: keyof QueueNames, message: unknown): Promise<void>;
+  sendAll(queue: keyof QueueNames, messages: readonly unknown[]): Promise<void>;
+  /** Approximate messages waiting, per queue name. */
+  depth(): Promise<Record<string, number>>;
 }

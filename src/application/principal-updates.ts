@@ -22,15 +22,10 @@ import {
   RESERVATION_LEASE_MS,
   reservationOfMarker,
 } from '../storage/seat-ledger.js';
-import {
-  readTenantPartition,
-  type SubscriptionRecord,
-  settingsOf,
-  type TenantPartition,
-} from '../storage/tenant-records.js';
 import type { AppContext } from './context.js';
 import { StorageContentionError } from './errors.js';
 import { type ChangesMessage, healRequest } from './messages.js';
+import { type SubscriptionRecord, settingsOf, type TenantPartition } from './records.js';
 
 export class TenantNotFoundError extends Error {
   constructor(readonly tenantId: string) {
@@ -131,7 +126,7 @@ async function attemptUpdates(
         attempt,
       );
     }
-    const partition = await readTenantPartition(ctx.tables, tenantId);
+    const partition = await ctx.tenants.partition(tenantId);
     if (!partition) throw new TenantNotFoundError(tenantId);
     const open = await ctx.ledger.open(partition, options.reservationId, owner, ctx.now(), {
       takeOver: options.onlyIfAbandoned !== true,
@@ -239,7 +234,7 @@ async function attemptUpdates(
     }
     if (withMarkers || open.existing) {
       await ctx.ledger.close(tenantId, open, landedPlans, async () => {
-        const fresh = await readTenantPartition(ctx.tables, tenantId);
+        const fresh = await ctx.tenants.partition(tenantId);
         return fresh?.subscriptions ?? new Map<string, SubscriptionRecord>();
       });
     }
@@ -293,7 +288,7 @@ async function wakeAfterWrites(
   addressSharers: ReadonlySet<string>,
 ): Promise<void> {
   if (skuIds.size === 0 && addressSharers.size === 0) return;
-  const partition = await readTenantPartition(ctx.tables, tenantId);
+  const partition = await ctx.tenants.partition(tenantId);
   if (partition?.tenant.licenseErrorHealing !== 'automatic') return;
   const sharers = [...addressSharers];
   for (let i = 0; i < sharers.length; i += 500) {

@@ -1,7 +1,6 @@
 import { principalsInErrorFrom, readGroupsWithErrors } from '../storage/bookkeeping.js';
 import { readGroup } from '../storage/group-records.js';
 import { readPrincipals } from '../storage/principal-reads.js';
-import { readTenantPartition } from '../storage/tenant-records.js';
 import type { AppContext } from './context.js';
 import type { AuditCondition, DeviceCondition, GroupCondition, PageRequest, UserQuery } from './ports.js';
 import type { GroupLicenseRecord, GroupRecord, MemberRef, PrincipalRecord } from './records.js';
@@ -72,7 +71,7 @@ export async function groupLicensesOf(
   ctx: AppContext,
   tenantId: string,
 ): Promise<ReadonlyMap<string, GroupLicenseRecord>> {
-  return (await readTenantPartition(ctx.tables, tenantId))?.groupLicenses ?? new Map();
+  return (await ctx.tenants.partition(tenantId))?.groupLicenses ?? new Map();
 }
 
 /** Groups with a license assignment some member is in error for (`hasMembersWithLicenseErrors eq true`), by id. */

@@ -7,6 +7,7 @@ import type {
   PrincipalKind,
   ProcessingState,
   Subscription,
+  TenantSettings,
 } from '../engine/index.js';
 
 export type { MemberKind };
@@ -101,10 +102,44 @@ export interface TenantRecord {
   readonly etag?: string;
 }
 
+/** The tenant's settings the engine evaluates with. */
+export function settingsOf(tenant: TenantRecord): TenantSettings {
+  return { countryLetterCode: tenant.countryLetterCode, licenseErrorHealing: tenant.licenseErrorHealing };
+}
+
 /** A subscription row: what was bought, and the seat counter that guards it. */
 export interface SubscriptionRecord extends Subscription {
   readonly createdDateTime: string;
   readonly etag?: string;
+}
+
+/** A planned write of one chunk of principal rows, and the seats it takes and gives back. */
+export interface ChunkPlan {
+  readonly key: string;
+  readonly partition: string;
+  readonly gains: Readonly<Record<string, number>>;
+  readonly loses: Readonly<Record<string, number>>;
+}
+
+/** Seats claimed for work in flight (src/storage/README.md, "Seats"). */
+export interface ReservationRecord {
+  readonly id: string;
+  readonly createdDateTime: string;
+  readonly owner: string;
+  readonly leaseUntil: string;
+  readonly chunks: readonly ChunkPlan[];
+  /** Seats given back by chunks already written, not yet taken off the counters. */
+  readonly settledLoses: Readonly<Record<string, number>>;
+  readonly etag?: string;
+}
+
+export interface TenantPartition {
+  readonly tenant: TenantRecord;
+  readonly subscriptions: ReadonlyMap<string, SubscriptionRecord>;
+  readonly groupLicenses: ReadonlyMap<string, GroupLicenseRecord>;
+  readonly reservations: ReadonlyMap<string, ReservationRecord>;
+  /** Per SKU, when the latest heal pass that finished had begun (coalesces heal messages queued before it). */
+  readonly healPasses: ReadonlyMap<string, string>;
 }
 
 /** A group's license assignment and the state of its processing (rules.md §4). */
@@ -143,6 +178,13 @@ export interface ApplicationRecord {
   readonly passwordCredentials: readonly PasswordCredentialRecord[];
   readonly createdDateTime: string;
   readonly etag?: string;
+}
+
+/** The authority's private key as a JWK (RSA), with the id tokens name it by. */
+export interface SigningKeyRecord {
+  readonly kid: string;
+  readonly privateJwk: Readonly<Record<string, unknown>>;
+  readonly createdDateTime: string;
 }
 
 export interface MemberRef {

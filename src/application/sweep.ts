@@ -1,10 +1,5 @@
 import { randomUUID } from 'node:crypto';
 import { isPastRetention, SOFT_DELETE_RETENTION_DAYS } from '../engine/index.js';
-import { odata, tenantRangeEnd } from '../storage/keys.js';
-import { decodePrincipal } from '../storage/principal-records.js';
-import { getString, queryRows } from '../storage/properties.js';
-import { reservationOfMarker } from '../storage/seat-ledger.js';
-import { readTenantPartition, TENANT_ROW } from '../storage/tenant-records.js';
 import { applyChanges } from './changes.js';
 import type { AppContext } from './context.js';
 import { reprocessOwed } from './group-licensing.js';
@@ -42,20 +37,13 @@ export async function sweep(ctx: AppContext): Promise<SweepResult> {
   let markersRemoved = 0;
   let healsQueued = 0;
   let refusalsRechecked = 0;
-  for await (const tenant of queryRows(ctx.tables.tenants, `RowKey eq ${odata(TENANT_ROW)}`, [
-    'PartitionKey',
-  ])) {
-    const tenantId = tenant.partitionKey;
+  for await (const tenantId of ctx.tenants.ids()) {
     outboxRelayed += await relayDueOutbox(ctx, tenantId, now);
 
     const cutoff = new Date(now.getTime() - SOFT_DELETE_RETENTION_DAYS * 86_400_000).toISOString();
-    const filter =
-      `PartitionKey ge ${odata(`${tenantId}|`)} and PartitionKey lt ${odata(tenantRangeEnd(tenantId))}` +
-      ` and del lt ${odata(cutoff)}`;
     const expired: string[] = [];
-    for await (const row of ctx.tables.queryPrincipals(filter, ['del'])) {
-      const deletedAt = getString(row, 'del');
-      if (deletedAt && isPastRetention(deletedAt, now.toISOString())) expired.push(row.rowKey);
+    for await (const user of ctx.queries.deletedBefore(tenantId, cutoff)) {
+      if (isPastRetention(user.deletedDateTime, now.toISOString())) expired.push(user.id);
     }
     for (let i = 0; i < expired.length; i += 100) {
       const changes = expired
@@ -65,7 +53,7 @@ export async function sweep(ctx: AppContext): Promise<SweepResult> {
       hardDeleted += changes.length;
     }
 
-    const partition = await readTenantPartition(ctx.tables, tenantId);
+    const partition = await ctx.tenants.partition(tenantId);
     for (const reservation of partition?.reservations.values() ?? []) {
       if (Date.parse(reservation.leaseUntil) > now.getTime()) continue;
       await updatePrincipals(ctx, tenantId, [], { reservationId: reservation.id, onlyIfAbandoned: true });
@@ -75,29 +63,15 @@ export async function sweep(ctx: AppContext): Promise<SweepResult> {
     healsQueued += await wakeWaitingRooms(ctx, tenantId);
 
     if (partition?.tenant.licenseErrorHealing === 'automatic') {
-      const refusedFilter =
-        `PartitionKey ge ${odata(`${tenantId}|`)} and PartitionKey lt ${odata(tenantRangeEnd(tenantId))}` +
-        ' and mr eq true';
       const refused = new Map<string, readonly string[]>();
-      for await (const row of ctx.tables.queryPrincipals(refusedFilter)) {
-        const record = decodePrincipal(tenantId, row);
-        if (record.deletedDateTime === null) refused.set(record.id, record.proxyAddresses);
-      }
+      for await (const record of ctx.queries.refusedMailboxes(tenantId))
+        refused.set(record.id, record.proxyAddresses);
       if (refused.size > 0) refusalsRechecked += await recheckMailboxRefusals(ctx, tenantId, refused);
     }
 
     // Markers of closed reservations that no later write in their partition has cleaned up yet.
-    const open = (await readTenantPartition(ctx.tables, tenantId))?.reservations ?? new Map();
-    const markerFilter =
-      `PartitionKey ge ${odata(`${tenantId}|`)} and PartitionKey lt ${odata(tenantRangeEnd(tenantId))}` +
-      ` and RowKey ge '~r|' and RowKey lt '~r}'`;
-    const stale: { partition: string; key: string }[] = [];
-    for await (const row of ctx.tables.queryPrincipals(markerFilter)) {
-      if (!open.has(reservationOfMarker(row.rowKey)))
-        stale.push({ partition: row.partitionKey, key: row.rowKey.slice(3) });
-    }
-    await ctx.ledger.deleteMarkers(stale);
-    markersRemoved += stale.length;
+    const open = (await ctx.tenants.partition(tenantId))?.reservations ?? new Map();
+    markersRemoved += await ctx.ledger.removeStaleMarkers(tenantId, new Set(open.keys()));
   }
   return { outboxRelayed, hardDeleted, reservationsSettled, markersRemoved, healsQueued, refusalsRechecked };
 }

@@ -2,9 +2,9 @@ import type { GroupLicensing, LicenseEntry, ObservedTenant, PrincipalSnapshot } 
 import { listGroups } from '../storage/group-records.js';
 import { odata, tenantRangeEnd } from '../storage/keys.js';
 import { decodePrincipal, isPrincipalRow, type PrincipalRecord } from '../storage/principal-records.js';
-import { readTenantPartition, settingsOf } from '../storage/tenant-records.js';
 import type { AppContext } from './context.js';
 import { NotFoundError } from './errors.js';
+import { settingsOf } from './records.js';
 
 /** Every principal of a tenant, streamed partition range by partition range. */
 export async function* listPrincipals(ctx: AppContext, tenantId: string): AsyncGenerator<PrincipalRecord> {
@@ -19,7 +19,7 @@ export async function* listPrincipals(ctx: AppContext, tenantId: string): AsyncG
  * and for comparing with the from-scratch evaluation. Reads everything; not for hot paths.
  */
 export async function observeTenant(ctx: AppContext, tenantId: string): Promise<ObservedTenant> {
-  const partition = await readTenantPartition(ctx.tables, tenantId);
+  const partition = await ctx.tenants.partition(tenantId);
   if (!partition) throw new NotFoundError(tenantId);
   const principals: PrincipalSnapshot[] = [];
   const entries = new Map<string, readonly LicenseEntry[]>();
@@ -87,7 +87,7 @@ export interface TenantActivity {
 export async function tenantActivity(ctx: AppContext, tenantId: string): Promise<TenantActivity> {
   const [queues, partition, pendingOutbox] = await Promise.all([
     ctx.queues.depth(),
-    readTenantPartition(ctx.tables, tenantId),
+    ctx.tenants.partition(tenantId),
     ctx.outbox.pending(tenantId),
   ]);
   const openReservations = partition?.reservations.size ?? 0;

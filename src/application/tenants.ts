@@ -1,17 +1,13 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { type LicenseErrorHealing, type PrepaidUnits, totalUnits } from '../engine/index.js';
 import { etagOf, retryOnConflict } from '../storage/optimistic.js';
-import {
-  encodeSubscription,
-  encodeTenant,
-  readTenant,
-  readTenantPartition,
-  type SubscriptionRecord,
-  type TenantRecord,
-} from '../storage/tenant-records.js';
 import type { AppContext } from './context.js';
 import { NotFoundError, RefusedError } from './errors.js';
 import { healRequest } from './messages.js';
+import type { SubscriptionRecord, TenantRecord } from './records.js';
+
+/** What the tenant use cases need: the tenant store, the work queues (heal wake-ups), the catalog and a clock. */
+export type TenantPorts = Pick<AppContext, 'tenants' | 'queues' | 'catalog' | 'now'>;
 
 export interface NewTenant {
   readonly displayName: string;
@@ -19,7 +15,7 @@ export interface NewTenant {
   readonly licenseErrorHealing?: LicenseErrorHealing;
 }
 
-export async function createTenant(ctx: AppContext, input: NewTenant): Promise<TenantRecord> {
+export async function createTenant(ctx: TenantPorts, input: NewTenant): Promise<TenantRecord> {
   const tenant: TenantRecord = {
     id: randomUUID(),
     displayName: input.displayName,
@@ -28,28 +24,31 @@ export async function createTenant(ctx: AppContext, input: NewTenant): Promise<T
     clientState: randomBytes(24).toString('base64url'),
     createdDateTime: ctx.now().toISOString(),
   };
-  await ctx.tables.tenants.createEntity(encodeTenant(tenant));
+  await ctx.tenants.create(tenant);
   return tenant;
 }
 
 /** The tenant, or undefined when there is none with this id. */
-export async function findTenant(ctx: AppContext, tenantId: string): Promise<TenantRecord | undefined> {
-  return readTenant(ctx.tables, tenantId);
+export async function findTenant(
+  ctx: Pick<AppContext, 'tenants'>,
+  tenantId: string,
+): Promise<TenantRecord | undefined> {
+  return ctx.tenants.read(tenantId);
 }
 
 /** Whether the tenant exists (tenants are never deleted). */
-export async function tenantExists(ctx: AppContext, tenantId: string): Promise<boolean> {
-  return (await readTenant(ctx.tables, tenantId)) !== undefined;
+export async function tenantExists(ctx: Pick<AppContext, 'tenants'>, tenantId: string): Promise<boolean> {
+  return (await ctx.tenants.read(tenantId)) !== undefined;
 }
 
-export async function getTenant(ctx: AppContext, tenantId: string): Promise<TenantRecord> {
-  const tenant = await readTenant(ctx.tables, tenantId);
+export async function getTenant(ctx: Pick<AppContext, 'tenants'>, tenantId: string): Promise<TenantRecord> {
+  const tenant = await ctx.tenants.read(tenantId);
   if (!tenant) throw new NotFoundError(tenantId);
   return tenant;
 }
 
 export async function updateTenant(
-  ctx: AppContext,
+  ctx: TenantPorts,
   tenantId: string,
   patch: Partial<Pick<TenantRecord, 'displayName' | 'countryLetterCode' | 'licenseErrorHealing'>>,
 ): Promise<TenantRecord> {
@@ -60,13 +59,10 @@ export async function updateTenant(
       ...patch,
       countryLetterCode: (patch.countryLetterCode ?? tenant.countryLetterCode).toUpperCase(),
     };
-    await ctx.tables.tenants.updateEntity(encodeTenant(changed), 'Replace', {
-      etag: etagOf(tenant, `tenant ${tenantId}`),
-    });
-    return { before: tenant, next: changed };
+    return { before: tenant, next: await ctx.tenants.replace(changed) };
   });
   if (next.licenseErrorHealing === 'automatic' && before.licenseErrorHealing !== 'automatic') {
-    const partition = await readTenantPartition(ctx.tables, tenantId);
+    const partition = await ctx.tenants.partition(tenantId);
     await ctx.queues.sendAll(
       'heal',
       [...(partition?.subscriptions.keys() ?? [])].map((skuId) => healRequest(tenantId, skuId, ctx.now())),
@@ -80,7 +76,7 @@ export async function updateTenant(
  * wake the waiting room when healing is automatic.
  */
 export async function setSubscription(
-  ctx: AppContext,
+  ctx: TenantPorts,
   tenantId: string,
   skuIdOrPartNumber: string,
   units: PrepaidUnits,
@@ -92,7 +88,7 @@ export async function setSubscription(
   }
   const what = `subscription ${sku.skuId} of tenant ${tenantId}`;
   const written = await retryOnConflict(what, async () => {
-    const partition = await readTenantPartition(ctx.tables, tenantId);
+    const partition = await ctx.tenants.partition(tenantId);
     if (!partition) throw new NotFoundError(tenantId);
     const current = partition.subscriptions.get(sku.skuId);
     const next: SubscriptionRecord = {
@@ -101,20 +97,20 @@ export async function setSubscription(
       consumedUnits: current?.consumedUnits ?? 0,
       createdDateTime: current?.createdDateTime ?? ctx.now().toISOString(),
     };
-    const entity = encodeSubscription(tenantId, next);
-    const response = current
-      ? await ctx.tables.tenants.updateEntity(entity, 'Replace', { etag: etagOf(current, what) })
-      : await ctx.tables.tenants.createEntity(entity);
+    const saved = await ctx.tenants.saveSubscription(
+      tenantId,
+      current ? { ...next, etag: etagOf(current, what) } : next,
+    );
     const before = current ? totalUnits(current.prepaidUnits) : 0;
     const healing = partition.tenant.licenseErrorHealing === 'automatic';
-    return { next: { ...next, etag: response.etag }, moreUnits: totalUnits(units) > before && healing };
+    return { next: saved, moreUnits: totalUnits(units) > before && healing };
   });
   if (written.moreUnits) await ctx.queues.send('heal', healRequest(tenantId, sku.skuId, ctx.now()));
   return written.next;
 }
 
-export async function listSubscriptions(ctx: AppContext, tenantId: string): Promise<SubscriptionRecord[]> {
-  const partition = await readTenantPartition(ctx.tables, tenantId);
+export async function listSubscriptions(ctx: TenantPorts, tenantId: string): Promise<SubscriptionRecord[]> {
+  const partition = await ctx.tenants.partition(tenantId);
   if (!partition) throw new NotFoundError(tenantId);
   return [...partition.subscriptions.values()].sort((a, b) => (a.skuId < b.skuId ? -1 : 1));
 }

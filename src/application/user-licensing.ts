@@ -5,7 +5,6 @@ import {
   validateDirectLicenseChange,
 } from '../engine/index.js';
 import type { PrincipalRecord } from '../storage/principal-records.js';
-import { readTenantPartition } from '../storage/tenant-records.js';
 import { applyChanges } from './changes.js';
 import type { AppContext } from './context.js';
 import { findUser, getPrincipal } from './directory.js';
@@ -25,7 +24,7 @@ export async function assignUserLicenses(
   request: AssignLicenseRequest,
 ): Promise<PrincipalRecord> {
   const user = await findUser(ctx, tenantId, idOrUpn);
-  const partition = await readTenantPartition(ctx.tables, tenantId);
+  const partition = await ctx.tenants.partition(tenantId);
   if (!partition) throw new NotFoundError(tenantId);
   const proxyView = await proxyViewFor(ctx, tenantId, user);
   const change = validateDirectLicenseChange(

@@ -1,6 +1,7 @@
 import type { TableClient } from '@azure/data-tables';
 import type {
   AuditCondition,
+  DeletedUser,
   DeviceCondition,
   DirectoryQueries,
   GroupCondition,
@@ -10,11 +11,12 @@ import type {
   UserCondition,
   UserQuery,
 } from '../application/ports.js';
+import type { PrincipalRecord } from '../application/records.js';
 import { auditFilter, decodeAudit } from './audit.js';
 import { decodeGroup } from './group-records.js';
 import { guidProperty, odata, tenantRangeEnd } from './keys.js';
 import { decodePrincipal } from './principal-records.js';
-import { asRaw, type RawEntity } from './properties.js';
+import { asRaw, getString, type RawEntity } from './properties.js';
 import type { StorageTables } from './tables.js';
 
 /**
@@ -28,6 +30,22 @@ export class TableDirectoryQueries implements DirectoryQueries {
   async users(tenantId: string, query: UserQuery, page: PageRequest) {
     const rows = await pageOfTables(this.tables.allPrincipalTables(), userFilter(tenantId, query), page);
     return mapPage(rows, (row) => decodePrincipal(tenantId, row));
+  }
+
+  async *deletedBefore(tenantId: string, cutoff: string): AsyncIterable<DeletedUser> {
+    const filter = `${tenantRange(tenantId).join(' and ')} and del lt ${odata(cutoff)}`;
+    for await (const row of this.tables.queryPrincipals(filter, ['del'])) {
+      const deletedDateTime = getString(row, 'del');
+      if (deletedDateTime) yield { id: row.rowKey, deletedDateTime };
+    }
+  }
+
+  async *refusedMailboxes(tenantId: string): AsyncIterable<PrincipalRecord> {
+    const filter = `${tenantRange(tenantId).join(' and ')} and mr eq true`;
+    for await (const row of this.tables.queryPrincipals(filter)) {
+      const record = decodePrincipal(tenantId, row);
+      if (record.deletedDateTime === null) yield record;
+    }
   }
 
   countUsers(tenantId: string, query: UserQuery) {

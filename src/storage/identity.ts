@@ -4,7 +4,12 @@
 import type { TableClient } from '@azure/data-tables';
 import { z } from 'zod';
 import { StorageContentionError } from '../application/errors.js';
-import type { ApplicationRecord, PasswordCredentialRecord } from '../application/records.js';
+import type { IdentityStore } from '../application/ports.js';
+import type {
+  ApplicationRecord,
+  PasswordCredentialRecord,
+  SigningKeyRecord,
+} from '../application/records.js';
 import {
   getJson,
   getRow,
@@ -17,14 +22,7 @@ import {
   requireString,
 } from './properties.js';
 
-export type { ApplicationRecord, PasswordCredentialRecord };
-
-/** The private key as a JWK (RSA), with the id tokens name it by. */
-export interface SigningKeyRecord {
-  readonly kid: string;
-  readonly privateJwk: Readonly<Record<string, unknown>>;
-  readonly createdDateTime: string;
-}
+export type { ApplicationRecord, PasswordCredentialRecord, SigningKeyRecord };
 
 const AUTHORITY_PARTITION = '~authority';
 const SIGNING_KEY_ROW = 'signingKey';
@@ -72,7 +70,7 @@ function decodeApplication(entity: RawEntity): ApplicationRecord {
   };
 }
 
-export class IdentityStore {
+export class TableIdentityStore implements IdentityStore {
   constructor(private readonly table: TableClient) {}
 
   async createApplication(app: ApplicationRecord): Promise<void> {

@@ -1,4 +1,5 @@
 import type { TransactionAction } from '@azure/data-tables';
+import type { ChunkPlan } from '../application/records.js';
 import { type Catalog, waitingFor } from '../engine/index.js';
 import { inParallel } from './in-flight.js';
 import { principalPartition } from './keys.js';
@@ -6,7 +7,6 @@ import { encodePrincipal, type PrincipalRecord } from './principal-records.js';
 import { hasStatus, isConflict } from './properties.js';
 import { type Counts, markerRow } from './seat-ledger.js';
 import type { StorageTables } from './tables.js';
-import type { ChunkPlan } from './tenant-records.js';
 
 /** One principal's change: the row as read (with its ETag) and as it should be; seats it takes and gives back. */
 export interface PrincipalWrite {

@@ -1,5 +1,6 @@
 import type { TableClient } from '@azure/data-tables';
 import type { z } from 'zod';
+import { WriteConflictError } from '../application/errors.js';
 
 /** A row as read back: properties are untrusted until a schema has checked them. */
 export type RawEntity = Record<string, unknown> & {
@@ -103,8 +104,9 @@ export function hasStatus(error: unknown, status: number): boolean {
   return typeof error === 'object' && error !== null && 'statusCode' in error && error.statusCode === status;
 }
 
+/** Did a write lose an optimistic race (412 under a stale ETag, 409 for a create of an existing row)? */
 export function isConflict(error: unknown): boolean {
-  return hasStatus(error, 412) || hasStatus(error, 409);
+  return error instanceof WriteConflictError || hasStatus(error, 412) || hasStatus(error, 409);
 }
 
 /** Deletes a row; one already gone is fine (a retry, or another worker got there first). Other failures throw. */

@@ -1,4 +1,5 @@
 import type { QueueServiceClient } from '@azure/storage-queue';
+import type { WorkSender } from '../application/ports.js';
 import { poisonQueue, type QueueNames, queueNames } from '../config/queues.js';
 import { queueServiceClient, type StorageClientOptions, type StorageTarget } from './connection.js';
 import { inParallel } from './in-flight.js';
@@ -11,7 +12,7 @@ export const MAX_MESSAGE_BYTES = 45_000;
  * Sends work. Messages are JSON, base64-encoded because that is what the Functions queue trigger decodes by
  * default (host.json `messageEncoding`).
  */
-export class WorkQueues {
+export class WorkQueues implements WorkSender {
   private readonly service: QueueServiceClient;
   readonly names: QueueNames;
 

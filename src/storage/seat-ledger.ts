@@ -1,20 +1,23 @@
 import type { TransactionAction } from '@azure/data-tables';
 import { StorageContentionError } from '../application/errors.js';
+import type {
+  ChunkPlan,
+  ReservationRecord,
+  SubscriptionRecord,
+  TenantPartition,
+} from '../application/records.js';
 import { totalUnits } from '../engine/index.js';
+import { odata, tenantRangeEnd } from './keys.js';
 import { backoff, etagOf } from './optimistic.js';
 import { deleteIfExists, getRow, hasStatus, isConflict } from './properties.js';
 import type { StorageTables } from './tables.js';
 import {
-  type ChunkPlan,
   decodeReservation,
   decodeSubscription,
   encodeReservation,
   encodeSubscription,
-  type ReservationRecord,
   reservationRow,
-  type SubscriptionRecord,
   subscriptionRow,
-  type TenantPartition,
 } from './tenant-records.js';
 import { Turns } from './turns.js';
 
@@ -392,6 +395,23 @@ export class SeatLedger {
       (await getRow(this.tables.principalsFor(chunk.partition), chunk.partition, markerRow(chunk.key))) !==
       undefined
     );
+  }
+
+  /**
+   * Removes the tenant's reservation markers whose reservation is no longer open (`open`: the ids of the open ones)
+   * that no later write in their partition has cleaned up yet. Returns how many were removed.
+   */
+  async removeStaleMarkers(tenantId: string, open: ReadonlySet<string>): Promise<number> {
+    const filter =
+      `PartitionKey ge ${odata(`${tenantId}|`)} and PartitionKey lt ${odata(tenantRangeEnd(tenantId))}` +
+      ` and RowKey ge '~r|' and RowKey lt '~r}'`;
+    const stale: { partition: string; key: string }[] = [];
+    for await (const row of this.tables.queryPrincipals(filter)) {
+      if (!open.has(reservationOfMarker(row.rowKey)))
+        stale.push({ partition: row.partitionKey, key: row.rowKey.slice(3) });
+    }
+    await this.deleteMarkers(stale);
+    return stale.length;
   }
 
   /** Best effort: a marker left behind only costs a row; the sweeper removes old ones. */

@@ -1,7 +1,15 @@
 import { z } from 'zod';
-import type { GroupLicenseRecord, SubscriptionRecord, TenantRecord } from '../application/records.js';
-import type { PrepaidUnits, ProcessingState, TenantSettings } from '../engine/index.js';
+import type { TenantStore } from '../application/ports.js';
+import type {
+  GroupLicenseRecord,
+  ReservationRecord,
+  SubscriptionRecord,
+  TenantPartition,
+  TenantRecord,
+} from '../application/records.js';
+import type { PrepaidUnits, ProcessingState } from '../engine/index.js';
 import { odata } from './keys.js';
+import { etagOf } from './optimistic.js';
 import { notOutboxRows } from './outbox.js';
 import {
   CorruptEntityError,
@@ -16,46 +24,11 @@ import {
 } from './properties.js';
 import type { StorageTables } from './tables.js';
 
-export type { GroupLicenseRecord, SubscriptionRecord, TenantRecord };
-
-/** A planned write of one chunk of principal rows, and the seats it takes and gives back. */
-export interface ChunkPlan {
-  readonly key: string;
-  readonly partition: string;
-  readonly gains: Readonly<Record<string, number>>;
-  readonly loses: Readonly<Record<string, number>>;
-}
-
-/** Seats claimed for work in flight (src/storage/README.md, "Seats"). */
-export interface ReservationRecord {
-  readonly id: string;
-  readonly createdDateTime: string;
-  readonly owner: string;
-  readonly leaseUntil: string;
-  readonly chunks: readonly ChunkPlan[];
-  /** Seats given back by chunks already written, not yet taken off the counters. */
-  readonly settledLoses: Readonly<Record<string, number>>;
-  readonly etag?: string;
-}
-
-export interface TenantPartition {
-  readonly tenant: TenantRecord;
-  readonly subscriptions: ReadonlyMap<string, SubscriptionRecord>;
-  readonly groupLicenses: ReadonlyMap<string, GroupLicenseRecord>;
-  readonly reservations: ReadonlyMap<string, ReservationRecord>;
-  /** Per SKU, when the latest heal pass that finished had begun (coalesces heal messages queued before it). */
-  readonly healPasses: ReadonlyMap<string, string>;
-}
-
 export const TENANT_ROW = 'tenant';
 export const subscriptionRow = (skuId: string) => `sku|${skuId}`;
 export const groupLicenseRow = (groupId: string) => `glic|${groupId}`;
 export const reservationRow = (id: string) => `res|${id}`;
 export const healPassRow = (skuId: string) => `heal|${skuId}`;
-
-export function settingsOf(tenant: TenantRecord): TenantSettings {
-  return { countryLetterCode: tenant.countryLetterCode, licenseErrorHealing: tenant.licenseErrorHealing };
-}
 
 export function encodeTenant(
   tenant: TenantRecord,
@@ -251,4 +224,56 @@ export async function recordHealPass(
 export async function readTenant(tables: StorageTables, tenantId: string): Promise<TenantRecord | undefined> {
   const entity = await getRow(tables.tenants, tenantId, TENANT_ROW);
   return entity ? decodeTenant(entity) : undefined;
+}
+
+/** The tenant store on the tenants table: the tenant row and its control partition (src/storage/README.md). */
+export class TableTenantStore implements TenantStore {
+  constructor(private readonly tables: StorageTables) {}
+
+  async create(tenant: TenantRecord): Promise<void> {
+    await this.tables.tenants.createEntity(encodeTenant(tenant));
+  }
+
+  read(tenantId: string): Promise<TenantRecord | undefined> {
+    return readTenant(this.tables, tenantId);
+  }
+
+  partition(tenantId: string): Promise<TenantPartition | undefined> {
+    return readTenantPartition(this.tables, tenantId);
+  }
+
+  async replace(tenant: TenantRecord): Promise<TenantRecord> {
+    const response = await this.tables.tenants.updateEntity(encodeTenant(tenant), 'Replace', {
+      etag: etagOf(tenant, `tenant ${tenant.id}`),
+    });
+    return { ...tenant, etag: response.etag };
+  }
+
+  async saveSubscription(tenantId: string, subscription: SubscriptionRecord): Promise<SubscriptionRecord> {
+    const entity = encodeSubscription(tenantId, subscription);
+    const response =
+      subscription.etag === undefined
+        ? await this.tables.tenants.createEntity(entity)
+        : await this.tables.tenants.updateEntity(entity, 'Replace', { etag: subscription.etag });
+    return { ...subscription, etag: response.etag };
+  }
+
+  recordHealPass(tenantId: string, skuId: string, startedAt: string): Promise<void> {
+    return recordHealPass(this.tables, tenantId, skuId, startedAt);
+  }
+
+  async markGroupLicenseFailed(tenantId: string, license: GroupLicenseRecord, reason: string): Promise<void> {
+    await this.tables.tenants.updateEntity(
+      { partitionKey: tenantId, rowKey: groupLicenseRow(license.groupId), ps: 'C', fx: reason },
+      'Merge',
+      { etag: etagOf(license, `the license assignment of group ${license.groupId}`) },
+    );
+  }
+
+  async *ids(): AsyncIterable<string> {
+    for await (const row of queryRows(this.tables.tenants, `RowKey eq ${odata(TENANT_ROW)}`, [
+      'PartitionKey',
+    ]))
+      yield row.partitionKey;
+  }
 }

@@ -71,6 +71,11 @@ function activeEntry(skuId: string): LicenseEntry {
   };
 }
 
+/** A license held back because one of the user's addresses is taken (rules.md: mailbox uniqueness). */
+function refusedEntry(skuId: string): LicenseEntry {
+  return { ...activeEntry(skuId), state: 'Error', error: 'UniquenessViolation' };
+}
+
 function group(tenantId: string, displayName: string, securityEnabled: boolean): GroupRecord {
   return {
     tenantId,
@@ -109,7 +114,7 @@ async function seed(queries: DirectoryQueries, seeder: Seeder): Promise<Seeded> 
   const otherTenantId = randomUUID();
   await seeder.principals([
     principal(tenantId, { displayName: 'Adele Vance', usageLocation: 'US', entries: [activeEntry(sku)] }),
-    principal(tenantId, { displayName: 'Alex Wilber', usageLocation: 'GB' }),
+    principal(tenantId, { displayName: 'Alex Wilber', usageLocation: 'GB', entries: [refusedEntry(sku)] }),
     principal(tenantId, { displayName: 'Megan Bowen', usageLocation: 'US', accountEnabled: false }),
     principal(tenantId, { displayName: 'Gone Person', deletedDateTime: when }),
     ...Array.from({ length: 7 }, (_, i) => principal(tenantId, { displayName: `Paged User ${i}` })),
@@ -200,6 +205,24 @@ function contract(name: string, setUp: () => Promise<Seeded>) {
       const { queries, tenantId } = seeded;
       const deleted = await all((page) => queries.users(tenantId, { deleted: true, conditions: [] }, page));
       expect(names(deleted)).toEqual(['Gone Person']);
+    });
+
+    it('finds users soft-deleted before a cutoff, and the users refused a mailbox', async () => {
+      const { queries, tenantId, otherTenantId } = seeded;
+      const deletedBefore = async (id: string, cutoff: string) => {
+        const found = [];
+        for await (const user of queries.deletedBefore(id, cutoff)) found.push(user);
+        return found;
+      };
+      const after = new Date(Date.parse(when) + 1).toISOString();
+      expect(await deletedBefore(tenantId, after)).toEqual([
+        { id: expect.any(String), deletedDateTime: when },
+      ]);
+      expect(await deletedBefore(tenantId, when)).toEqual([]);
+      expect(await deletedBefore(otherTenantId, after)).toEqual([]);
+      const refused = [];
+      for await (const user of queries.refusedMailboxes(tenantId)) refused.push(user.displayName);
+      expect(refused).toEqual(['Alex Wilber']);
     });
 
     it('lists and counts devices with their conditions', async () => {

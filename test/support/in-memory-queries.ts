@@ -2,6 +2,7 @@
 // test/storage/directory-queries.test.ts runs one suite against both), from plain arrays.
 import type {
   AuditCondition,
+  DeletedUser,
   DeviceCondition,
   DirectoryQueries,
   GroupCondition,
@@ -43,6 +44,29 @@ export class InMemoryDirectoryQueries implements DirectoryQueries {
 
   async countGroups(tenantId: string, conditions: readonly GroupCondition[]) {
     return this.matchingGroups(tenantId, conditions).length;
+  }
+
+  async *deletedBefore(tenantId: string, cutoff: string): AsyncIterable<DeletedUser> {
+    for (const p of this.principals) {
+      if (
+        p.tenantId === tenantId &&
+        p.kind === 'user' &&
+        p.deletedDateTime !== null &&
+        p.deletedDateTime < cutoff
+      )
+        yield { id: p.id, deletedDateTime: p.deletedDateTime };
+    }
+  }
+
+  async *refusedMailboxes(tenantId: string): AsyncIterable<PrincipalRecord> {
+    for (const p of this.principals) {
+      if (
+        p.tenantId === tenantId &&
+        p.deletedDateTime === null &&
+        p.entries.some((e) => e.error === 'UniquenessViolation')
+      )
+        yield p;
+    }
   }
 
   async audits(tenantId: string, conditions: readonly AuditCondition[], page: PageRequest) {

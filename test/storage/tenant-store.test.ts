@@ -1,0 +1,176 @@
+// The tenant store port (src/application/ports.ts): one suite, run against the Table adapter on a real Azurite and
+// against the in-memory double the use-case tests rely on, so the double answers — and refuses — as storage does.
+import { randomUUID } from 'node:crypto';
+import { describe, expect, inject, it } from 'vitest';
+import type { TenantStore } from '../../src/application/ports.js';
+import type { GroupLicenseRecord, SubscriptionRecord, TenantRecord } from '../../src/application/records.js';
+import { retryOnConflict } from '../../src/storage/optimistic.js';
+import { isConflict } from '../../src/storage/properties.js';
+import { StorageTables } from '../../src/storage/tables.js';
+import { encodeGroupLicense, TableTenantStore } from '../../src/storage/tenant-records.js';
+import { InMemoryTenantStore } from '../support/in-memory-stores.js';
+import { uniqueName } from '../support/index.js';
+
+const sku = 'c7df2760-2c81-4ef7-b578-5b5392b571df';
+
+function tenant(): TenantRecord {
+  return {
+    id: randomUUID(),
+    displayName: 'Contoso',
+    countryLetterCode: 'US',
+    licenseErrorHealing: 'automatic',
+    clientState: 'secret',
+    createdDateTime: '2026-03-01T10:00:00.000Z',
+  };
+}
+
+function subscription(enabled: number): SubscriptionRecord {
+  return {
+    skuId: sku,
+    prepaidUnits: { enabled, warning: 0, suspended: 0, lockedOut: 0 },
+    consumedUnits: 0,
+    createdDateTime: '2026-03-01T10:00:00.000Z',
+  };
+}
+
+/** A group license being processed by job `jobId`. */
+function groupLicense(groupId: string, jobId: string): GroupLicenseRecord {
+  return {
+    groupId,
+    licenses: [{ skuId: sku, disabledPlans: [] }],
+    licensedSince: null,
+    jobId,
+    processingState: 'ProcessingInProgress',
+    updatedDateTime: '2026-03-01T10:00:00.000Z',
+  };
+}
+
+/** How each store gets a group license into a tenant's partition (group licensing writes it in its transactions). */
+type PutGroupLicense = (tenantId: string, groupId: string, jobId: string) => Promise<void>;
+
+async function rejection(promise: Promise<unknown>): Promise<unknown> {
+  return promise.then(
+    () => undefined,
+    (error: unknown) => error,
+  );
+}
+
+function contract(
+  name: string,
+  setUp: () => Promise<{ store: TenantStore; putGroupLicense: PutGroupLicense }>,
+) {
+  describe(`TenantStore: ${name}`, () => {
+    it('creates a tenant once, reads it back alone and with its partition', async () => {
+      const { store } = await setUp();
+      const created = tenant();
+      await store.create(created);
+      expect(isConflict(await rejection(store.create(created)))).toBe(true);
+      expect(await store.read(created.id)).toMatchObject({ ...created, etag: expect.any(String) });
+      const partition = await store.partition(created.id);
+      expect(partition?.tenant.displayName).toBe('Contoso');
+      expect(partition?.subscriptions.size).toBe(0);
+      expect(await store.read(randomUUID())).toBeUndefined();
+      expect(await store.partition(randomUUID())).toBeUndefined();
+    });
+
+    it('writes a tenant back only under the ETag it was read with', async () => {
+      const { store } = await setUp();
+      const created = tenant();
+      await store.create(created);
+      const read = await store.read(created.id);
+      if (!read) throw new Error('not created');
+      const renamed = await store.replace({ ...read, displayName: 'Fabrikam' });
+      expect(renamed.etag).not.toBe(read.etag);
+      expect((await store.read(created.id))?.displayName).toBe('Fabrikam');
+      // The first read is stale now: writing it back would lose the rename.
+      expect(isConflict(await rejection(store.replace({ ...read, displayName: 'Lost' })))).toBe(true);
+      expect((await store.read(created.id))?.displayName).toBe('Fabrikam');
+    });
+
+    it('creates a subscription once, then replaces it under its ETag', async () => {
+      const { store } = await setUp();
+      const created = tenant();
+      await store.create(created);
+      const first = await store.saveSubscription(created.id, subscription(10));
+      expect(isConflict(await rejection(store.saveSubscription(created.id, subscription(20))))).toBe(true);
+      const raised = await store.saveSubscription(created.id, {
+        ...first,
+        prepaidUnits: { ...first.prepaidUnits, enabled: 30 },
+      });
+      expect(isConflict(await rejection(store.saveSubscription(created.id, first)))).toBe(true);
+      const stored = (await store.partition(created.id))?.subscriptions.get(sku);
+      expect(stored?.prepaidUnits.enabled).toBe(30);
+      expect(stored?.etag).toBe(raised.etag);
+    });
+
+    it('lets concurrent read-modify-writes of a subscription all land, none lost', async () => {
+      const { store } = await setUp();
+      const created = tenant();
+      await store.create(created);
+      await store.saveSubscription(created.id, subscription(0));
+      await Promise.all(
+        Array.from({ length: 5 }, () =>
+          retryOnConflict('subscription', async () => {
+            const current = (await store.partition(created.id))?.subscriptions.get(sku);
+            if (!current) throw new Error('missing');
+            const units = { ...current.prepaidUnits, enabled: current.prepaidUnits.enabled + 1 };
+            await store.saveSubscription(created.id, { ...current, prepaidUnits: units });
+          }),
+        ),
+      );
+      expect((await store.partition(created.id))?.subscriptions.get(sku)?.prepaidUnits.enabled).toBe(5);
+    });
+
+    it('marks a group license failed only if it is the one that was read', async () => {
+      const { store, putGroupLicense } = await setUp();
+      const created = tenant();
+      await store.create(created);
+      const groupId = randomUUID();
+      await putGroupLicense(created.id, groupId, 'job-1');
+      const read = (await store.partition(created.id))?.groupLicenses.get(groupId);
+      if (!read) throw new Error('no group license');
+      await store.markGroupLicenseFailed(created.id, read, 'poisoned');
+      const failed = (await store.partition(created.id))?.groupLicenses.get(groupId);
+      expect(failed).toMatchObject({
+        processingState: 'ProcessingComplete',
+        lastFailure: 'poisoned',
+        jobId: 'job-1',
+      });
+      expect(isConflict(await rejection(store.markGroupLicenseFailed(created.id, read, 'again')))).toBe(true);
+    });
+
+    it('records heal passes and lists every tenant', async () => {
+      const { store } = await setUp();
+      const one = tenant();
+      const two = tenant();
+      await store.create(one);
+      await store.create(two);
+      await store.recordHealPass(one.id, sku, '2026-03-01T11:00:00.000Z');
+      expect((await store.partition(one.id))?.healPasses.get(sku)).toBe('2026-03-01T11:00:00.000Z');
+      const ids: string[] = [];
+      for await (const id of store.ids()) ids.push(id);
+      expect(ids).toEqual(expect.arrayContaining([one.id, two.id]));
+    });
+  });
+}
+
+contract('Table adapter (real Azurite)', async () => {
+  const tables = new StorageTables(inject('storageConnectionString'), uniqueName('ts'));
+  await tables.ensure();
+  return {
+    store: new TableTenantStore(tables),
+    putGroupLicense: async (tenantId, groupId, jobId) => {
+      await tables.tenants.createEntity(encodeGroupLicense(tenantId, groupLicense(groupId, jobId)));
+    },
+  };
+});
+
+contract('in-memory double', async () => {
+  const store = new InMemoryTenantStore();
+  return {
+    store,
+    putGroupLicense: async (tenantId, groupId, jobId) => {
+      store.putGroupLicense(tenantId, groupLicense(groupId, jobId));
+    },
+  };
+});

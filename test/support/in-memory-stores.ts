@@ -1,0 +1,181 @@
+// In-memory doubles of the application's storage ports (src/application/ports.ts) for use-case unit tests. Each
+// keeps the contract the Table adapter keeps — the contract tests in test/storage/ run one suite against both —
+// including optimistic writes: a record written back under an ETag that is no longer current is refused with
+// WriteConflictError, as storage refuses it with 412.
+import { StorageContentionError, WriteConflictError } from '../../src/application/errors.js';
+import type { IdentityStore, TenantStore, WorkSender } from '../../src/application/ports.js';
+import type {
+  ApplicationRecord,
+  GroupLicenseRecord,
+  ReservationRecord,
+  SigningKeyRecord,
+  SubscriptionRecord,
+  TenantPartition,
+  TenantRecord,
+} from '../../src/application/records.js';
+import type { QueueNames } from '../../src/config/queues.js';
+
+let etags = 0;
+const nextEtag = (): string => `W/"memory-${++etags}"`;
+
+interface StoredTenant {
+  tenant: TenantRecord;
+  readonly subscriptions: Map<string, SubscriptionRecord>;
+  readonly groupLicenses: Map<string, GroupLicenseRecord>;
+  readonly reservations: Map<string, ReservationRecord>;
+  readonly healPasses: Map<string, string>;
+}
+
+export class InMemoryTenantStore implements TenantStore {
+  private readonly tenants = new Map<string, StoredTenant>();
+
+  async create(tenant: TenantRecord): Promise<void> {
+    if (this.tenants.has(tenant.id)) throw new WriteConflictError(`tenant ${tenant.id}`);
+    this.tenants.set(tenant.id, {
+      tenant: { ...tenant, etag: nextEtag() },
+      subscriptions: new Map(),
+      groupLicenses: new Map(),
+      reservations: new Map(),
+      healPasses: new Map(),
+    });
+  }
+
+  async read(tenantId: string): Promise<TenantRecord | undefined> {
+    return this.tenants.get(tenantId)?.tenant;
+  }
+
+  async partition(tenantId: string): Promise<TenantPartition | undefined> {
+    const stored = this.tenants.get(tenantId);
+    if (!stored) return undefined;
+    // Copies: what a caller holds is a read, not a live view (as with storage).
+    return {
+      tenant: stored.tenant,
+      subscriptions: new Map(stored.subscriptions),
+      groupLicenses: new Map(stored.groupLicenses),
+      reservations: new Map(stored.reservations),
+      healPasses: new Map(stored.healPasses),
+    };
+  }
+
+  async replace(tenant: TenantRecord): Promise<TenantRecord> {
+    const stored = this.stored(tenant.id);
+    if (tenant.etag === undefined) throw new Error(`tenant ${tenant.id} was not read from storage (no ETag)`);
+    if (stored.tenant.etag !== tenant.etag) throw new WriteConflictError(`tenant ${tenant.id}`);
+    stored.tenant = { ...tenant, etag: nextEtag() };
+    return stored.tenant;
+  }
+
+  async saveSubscription(tenantId: string, subscription: SubscriptionRecord): Promise<SubscriptionRecord> {
+    const stored = this.stored(tenantId);
+    const current = stored.subscriptions.get(subscription.skuId);
+    const what = `subscription ${subscription.skuId} of tenant ${tenantId}`;
+    if (subscription.etag === undefined ? current !== undefined : current?.etag !== subscription.etag)
+      throw new WriteConflictError(what);
+    const saved = { ...subscription, etag: nextEtag() };
+    stored.subscriptions.set(subscription.skuId, saved);
+    return saved;
+  }
+
+  async recordHealPass(tenantId: string, skuId: string, startedAt: string): Promise<void> {
+    this.stored(tenantId).healPasses.set(skuId, startedAt);
+  }
+
+  async markGroupLicenseFailed(tenantId: string, license: GroupLicenseRecord, reason: string): Promise<void> {
+    const stored = this.stored(tenantId);
+    const current = stored.groupLicenses.get(license.groupId);
+    if (!current || current.etag !== license.etag)
+      throw new WriteConflictError(`the license assignment of group ${license.groupId}`);
+    stored.groupLicenses.set(license.groupId, {
+      ...current,
+      processingState: 'ProcessingComplete',
+      lastFailure: reason,
+      etag: nextEtag(),
+    });
+  }
+
+  async *ids(): AsyncIterable<string> {
+    yield* [...this.tenants.keys()];
+  }
+
+  /** Test set-up: a group license as group licensing would have written it. */
+  putGroupLicense(tenantId: string, license: GroupLicenseRecord): GroupLicenseRecord {
+    const saved = { ...license, etag: nextEtag() };
+    this.stored(tenantId).groupLicenses.set(license.groupId, saved);
+    return saved;
+  }
+
+  private stored(tenantId: string): StoredTenant {
+    const stored = this.tenants.get(tenantId);
+    // Storage answers 404 for an update of a row that does not exist; a use case never gets here without a read.
+    if (!stored) throw new Error(`tenant ${tenantId} does not exist`);
+    return stored;
+  }
+}
+
+export class InMemoryIdentityStore implements IdentityStore {
+  private readonly applications = new Map<string, ApplicationRecord>();
+  private signingKey: SigningKeyRecord | undefined;
+
+  async createApplication(app: ApplicationRecord): Promise<void> {
+    const key = `${app.tenantId}/${app.appId}`;
+    if (this.applications.has(key)) throw new WriteConflictError(`application ${app.appId}`);
+    this.applications.set(key, { ...app, etag: nextEtag() });
+  }
+
+  async readApplication(tenantId: string, appId: string): Promise<ApplicationRecord | undefined> {
+    return this.applications.get(`${tenantId}/${appId}`);
+  }
+
+  async listApplications(tenantId: string): Promise<ApplicationRecord[]> {
+    return [...this.applications.values()]
+      .filter((app) => app.tenantId === tenantId)
+      .sort((a, b) => a.createdDateTime.localeCompare(b.createdDateTime));
+  }
+
+  async replaceApplication(app: ApplicationRecord): Promise<void> {
+    if (!app.etag) throw new Error('replaceApplication needs the row as read (with its ETag)');
+    const key = `${app.tenantId}/${app.appId}`;
+    if (this.applications.get(key)?.etag !== app.etag) {
+      // As the Table adapter: the caller is told to retry.
+      throw new StorageContentionError(`Updating application ${app.appId}`, 1);
+    }
+    this.applications.set(key, { ...app, etag: nextEtag() });
+  }
+
+  async deleteApplication(tenantId: string, appId: string): Promise<boolean> {
+    return this.applications.delete(`${tenantId}/${appId}`);
+  }
+
+  async readSigningKey(): Promise<SigningKeyRecord | undefined> {
+    return this.signingKey;
+  }
+
+  async createSigningKey(key: SigningKeyRecord): Promise<SigningKeyRecord> {
+    this.signingKey ??= key;
+    return this.signingKey;
+  }
+}
+
+/** Work queues that only record what was sent, for use cases whose triggers are not under test. */
+export class RecordingQueues implements WorkSender {
+  readonly sent: { readonly queue: keyof QueueNames; readonly message: unknown }[] = [];
+
+  async send(queue: keyof QueueNames, message: unknown): Promise<void> {
+    this.sent.push({ queue, message });
+  }
+
+  async sendAll(queue: keyof QueueNames, messages: readonly unknown[]): Promise<void> {
+    for (const message of messages) this.sent.push({ queue, message });
+  }
+
+  async depth(): Promise<Record<string, number>> {
+    const depths: Record<string, number> = {};
+    for (const { queue } of this.sent) depths[queue] = (depths[queue] ?? 0) + 1;
+    return depths;
+  }
+
+  /** The messages sent to one queue. */
+  to(queue: keyof QueueNames): unknown[] {
+    return this.sent.filter((s) => s.queue === queue).map((s) => s.message);
+  }
+}
