@@ -1,0 +1,155 @@
+// Group member lists on a real Azurite: packed in 256 buckets by the members' principal shards, so a job's page
+// over shards a..b reads exactly its members; changes are idempotent and the count stays exact, also with
+// several hosts changing one list at once and changes spanning more buckets than one transaction holds.
+import { randomUUID } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { SHARD_COUNT, shardOf } from '../../src/storage/keys.js';
+import { bucketOf, MemberLists, type MemberRef } from '../../src/storage/members.js';
+import type { StorageTables } from '../../src/storage/tables.js';
+import { type ScratchTables, scratchTables } from '../support/tables.js';
+
+let scratch: ScratchTables;
+let tables: StorageTables;
+let members: MemberLists;
+
+beforeAll(async () => {
+  scratch = await scratchTables('members', (t) => [t.members]);
+  tables = scratch.tables;
+  members = new MemberLists(tables);
+});
+afterAll(async () => {
+  await scratch?.drop();
+});
+
+const joined = Date.parse('2026-03-01T10:00:00.000Z');
+
+function refs(count: number, kind: MemberRef['kind'] = 'user', offsetMs = 0): MemberRef[] {
+  return Array.from({ length: count }, (_, i) => ({
+    id: randomUUID(),
+    kind,
+    joinedAt: new Date(joined + offsetMs + i).toISOString(),
+  }));
+}
+
+const byId = (a: MemberRef, b: MemberRef) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
+
+describe('MemberLists (real Azurite)', () => {
+  it('lists exactly the members of a shard range, so pages over consecutive ranges cover the list once', async () => {
+    const tenantId = randomUUID();
+    const groupId = randomUUID();
+    const added = [...refs(300), ...refs(20, 'device', 5000), ...refs(5, 'group', 9000)];
+    expect(await members.apply(tenantId, groupId, added, [])).toBe(325);
+    expect(await members.count(tenantId, groupId)).toBe(325);
+
+    // Pages of 37 shards, as a job would plan them: each holds only members of its shards, none twice.
+    const paged: MemberRef[] = [];
+    for (let from = 0; from < SHARD_COUNT; from += 37) {
+      const to = Math.min(SHARD_COUNT, from + 37);
+      const page = await members.listRange(tenantId, groupId, from, to);
+      for (const m of page) expect(shardOf(m.id)).toBeGreaterThanOrEqual(from);
+      for (const m of page) expect(shardOf(m.id)).toBeLessThan(to);
+      paged.push(...page);
+    }
+    // Ids, kinds and join times (to the millisecond) come back as written.
+    expect(paged.sort(byId)).toEqual([...added].sort(byId));
+    expect((await members.listRange(tenantId, groupId)).sort(byId)).toEqual([...added].sort(byId));
+    expect(bucketOf(added[0]?.id ?? '')).toBe(shardOf(added[0]?.id ?? ''));
+  });
+
+  it('ignores adding a present member and removing an absent one (replays are harmless)', async () => {
+    const tenantId = randomUUID();
+    const groupId = randomUUID();
+    const [a, b] = refs(2);
+    if (!a || !b) throw new Error('refs');
+    expect(await members.apply(tenantId, groupId, [a, b], [])).toBe(2);
+    // Replayed join, with a later time: the first join time is kept.
+    expect(
+      await members.apply(
+        tenantId,
+        groupId,
+        [{ ...a, joinedAt: new Date(joined + 60_000).toISOString() }],
+        [],
+      ),
+    ).toBe(2);
+    expect(await members.apply(tenantId, groupId, [], [randomUUID()])).toBe(2);
+    expect(await members.has(tenantId, groupId, a.id)).toBe(true);
+    expect((await members.listRange(tenantId, groupId)).find((m) => m.id === a.id)?.joinedAt).toBe(
+      a.joinedAt,
+    );
+
+    expect(await members.apply(tenantId, groupId, [], [a.id])).toBe(1);
+    expect(await members.apply(tenantId, groupId, [], [a.id])).toBe(1);
+    expect(await members.has(tenantId, groupId, a.id)).toBe(false);
+    expect(await members.has(tenantId, groupId, b.id)).toBe(true);
+    expect(await members.count(tenantId, randomUUID())).toBe(0);
+  });
+
+  it('keeps the count exact over changes that span more buckets than one transaction holds', async () => {
+    const tenantId = randomUUID();
+    const groupId = randomUUID();
+    const added = refs(1200);
+    // Touches nearly every one of the 256 buckets: three transactions, buckets read with one range query.
+    expect(new Set(added.map((m) => bucketOf(m.id))).size).toBeGreaterThan(200);
+    expect(await members.apply(tenantId, groupId, added, [])).toBe(1200);
+    const leaving = added.filter((_, i) => i % 2 === 0).map((m) => m.id);
+    expect(await members.apply(tenantId, groupId, [], leaving)).toBe(600);
+    expect(await members.apply(tenantId, groupId, refs(100, 'user', 10_000), [])).toBe(700);
+    expect(await members.count(tenantId, groupId)).toBe(700);
+    const listed = await members.listRange(tenantId, groupId);
+    expect(listed).toHaveLength(700);
+    const gone = new Set(leaving);
+    expect(listed.some((m) => gone.has(m.id))).toBe(false);
+  }, 30_000);
+
+  it('keeps every member and an exact count with several hosts changing one list at once', async () => {
+    const tenantId = randomUUID();
+    const groupId = randomUUID();
+    const initial = refs(200);
+    await members.apply(tenantId, groupId, initial, []);
+    const hosts = Array.from({ length: 4 }, () => new MemberLists(scratch.anotherHost()));
+    // Two hosts add members, two remove some of the initial ones, all at once.
+    const batches = [refs(150, 'user', 1000), refs(150, 'user', 2000)];
+    const removed = [initial.slice(0, 50).map((m) => m.id), initial.slice(50, 100).map((m) => m.id)];
+    await Promise.all([
+      hosts[0]?.apply(tenantId, groupId, batches[0] ?? [], []),
+      hosts[1]?.apply(tenantId, groupId, batches[1] ?? [], []),
+      hosts[2]?.apply(tenantId, groupId, [], removed[0] ?? []),
+      hosts[3]?.apply(tenantId, groupId, [], removed[1] ?? []),
+    ]);
+    const expected = [...initial.slice(100), ...batches.flat()];
+    expect(await members.count(tenantId, groupId)).toBe(expected.length);
+    expect((await members.listRange(tenantId, groupId)).sort(byId)).toEqual(expected.sort(byId));
+  }, 30_000);
+
+  // BUG (src/storage/members.ts, apply): only buckets whose member count changed are written (`delta !== 0`), so
+  // when one member leaves and another joins the same bucket in one call (a batch of directory changes does
+  // both), that bucket is not written at all: the joiner is missing from the group's list and the leaver stays
+  // in it, while the count looks right. Jobs page members from this list. Latent today: changes.ts applies joins
+  // and leaves in separate phases and the other callers pass only one kind, but the API takes both.
+  it.fails('writes a bucket where one member leaves and another joins in the same call', async () => {
+    const tenantId = randomUUID();
+    const groupId = randomUUID();
+    const [leaver] = refs(1);
+    if (!leaver) throw new Error('refs');
+    let joinerId = randomUUID();
+    while (bucketOf(joinerId) !== bucketOf(leaver.id)) joinerId = randomUUID();
+    const joiner: MemberRef = { id: joinerId, kind: 'user', joinedAt: new Date(joined + 1000).toISOString() };
+    await members.apply(tenantId, groupId, [leaver], []);
+    expect(await members.apply(tenantId, groupId, [joiner], [leaver.id])).toBe(1);
+    expect(await members.listRange(tenantId, groupId)).toEqual([joiner]);
+  });
+
+  it('drops a whole list when its group is deleted', async () => {
+    const tenantId = randomUUID();
+    const groupId = randomUUID();
+    const kept = randomUUID();
+    await members.apply(tenantId, groupId, refs(400), []);
+    await members.apply(tenantId, kept, refs(3), []);
+    await members.drop(tenantId, groupId);
+    expect(await members.count(tenantId, groupId)).toBe(0);
+    expect(await members.listRange(tenantId, groupId)).toEqual([]);
+    expect(await members.count(tenantId, kept)).toBe(3);
+    // A list dropped twice (a retried delete) is fine.
+    await members.drop(tenantId, groupId);
+  }, 30_000);
+});

@@ -1,0 +1,398 @@
+// The principal writer and the reads over what it keeps (principal-reads.ts, bookkeeping.ts) on a real Azurite:
+// rows go in transactions of at most 100 operations per partition, each with its chunk's marker; a principal
+// changed since it was read fails its whole chunk; waiting-room rows and group outcome flags change with the rows
+// that justify them, so the waiting room's order and a group's counts cannot drift from the principals.
+import { randomUUID } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { PrincipalRecord } from '../../src/application/records.js';
+import { loadCatalog } from '../../src/catalog/load.js';
+import type { LicenseEntry } from '../../src/engine/index.js';
+import {
+  principalsInErrorFrom,
+  readGroupCounters,
+  readGroupsWithErrors,
+  readWaiters,
+} from '../../src/storage/bookkeeping.js';
+import { guidProperty, principalPartition, shardOf } from '../../src/storage/keys.js';
+import {
+  readPrincipal,
+  readPrincipalShards,
+  readPrincipalShardsWithMarkers,
+  readPrincipals,
+} from '../../src/storage/principal-reads.js';
+import {
+  type PlannedChunk,
+  type PrincipalWrite,
+  PrincipalWriter,
+} from '../../src/storage/principal-writer.js';
+import { getRow } from '../../src/storage/properties.js';
+import { markerRow } from '../../src/storage/seat-ledger.js';
+import type { StorageTables } from '../../src/storage/tables.js';
+import { type ScratchTables, scratchTables } from '../support/tables.js';
+
+const catalog = loadCatalog();
+const sku = catalog.skus[0]?.skuId ?? '';
+const when = '2026-03-01T10:00:00.000Z';
+
+let scratch: ScratchTables;
+let tables: StorageTables;
+let writer: PrincipalWriter;
+
+beforeAll(async () => {
+  scratch = await scratchTables('pw', (t) => [...t.allPrincipalTables()]);
+  tables = scratch.tables;
+  writer = new PrincipalWriter(tables, catalog);
+});
+afterAll(async () => {
+  await scratch?.drop();
+});
+
+function principal(tenantId: string, id: string, overrides: Partial<PrincipalRecord> = {}): PrincipalRecord {
+  return {
+    tenantId,
+    id,
+    kind: 'user',
+    displayName: `User ${id.slice(0, 8)}`,
+    userPrincipalName: `${id.slice(0, 8)}@contoso.test`,
+    mailNickname: null,
+    usageLocation: 'US',
+    proxyAddresses: [],
+    accountEnabled: true,
+    department: null,
+    device: null,
+    profile: {},
+    createdDateTime: when,
+    deletedDateTime: null,
+    directLicenses: [],
+    memberOf: [],
+    removedMemberships: [],
+    entries: [],
+    mailboxActive: false,
+    sharedProxy: false,
+    ...overrides,
+  };
+}
+
+function entry(overrides: Partial<LicenseEntry> = {}): LicenseEntry {
+  return {
+    skuId: sku,
+    assignedByGroup: null,
+    disabledPlans: [],
+    state: 'Active',
+    error: 'None',
+    lastUpdatedDateTime: when,
+    since: when,
+    waitingSince: null,
+    ...overrides,
+  };
+}
+
+const waiting = (since: string, group: string | null = null) =>
+  entry({ assignedByGroup: group, state: 'Error', error: 'CountViolation', waitingSince: since, since });
+
+/** `count` ids whose principal rows share one partition (the same shard). */
+function idsInShard(shard: number, count: number): string[] {
+  const ids: string[] = [];
+  while (ids.length < count) {
+    const id = randomUUID();
+    if (shardOf(id) === shard) ids.push(id);
+  }
+  return ids;
+}
+
+const create = (after: PrincipalRecord, gains: string[] = []): PrincipalWrite => ({
+  before: undefined,
+  after,
+  gains,
+  loses: [],
+});
+
+const withoutEtag = ({ etag: _etag, ...record }: PrincipalRecord) => record;
+
+async function landed(chunks: readonly PlannedChunk[], withMarkers = true) {
+  const outcomes = await writer.write(chunks, withMarkers);
+  expect(outcomes.every((o) => o.landed)).toBe(true);
+  return outcomes;
+}
+
+describe('PrincipalWriter (real Azurite)', () => {
+  it('writes a partition in transactions of at most 100 operations, each chunk with its marker', async () => {
+    const tenantId = randomUUID();
+    const ids = idsInShard(7, 250);
+    const records = ids.map((id) => principal(tenantId, id, { entries: [entry()] }));
+    const chunks = writer.plan(
+      tenantId,
+      records.map((r) => create(r, [sku])),
+      'res-1.0',
+    );
+    // 99 principals and the marker per transaction.
+    expect(chunks.map((c) => c.writes.length)).toEqual([99, 99, 52]);
+    expect(chunks.map((c) => c.plan.gains[sku])).toEqual([99, 99, 52]);
+    expect(new Set(chunks.map((c) => c.plan.key)).size).toBe(3);
+    const outcomes = await landed(chunks);
+
+    const partition = principalPartition(tenantId, ids[0] ?? '');
+    const { records: read, markers } = await readPrincipalShardsWithMarkers(tables, tenantId, 7, 8);
+    expect(read.size).toBe(250);
+    expect(markers.get(partition)?.sort()).toEqual(chunks.map((c) => markerRow(c.plan.key)).sort());
+    // The ETags handed back are the rows' own: the next write of a principal needs no read.
+    const some = ids[123] ?? '';
+    const etag = outcomes.flatMap((o) => [...o.etags]).find(([id]) => id === some)?.[1];
+    expect(etag).toBe(read.get(some)?.etag);
+    expect(withoutEtag(read.get(some) ?? principal(tenantId, 'x'))).toEqual(records[123]);
+    // A held seat is a filterable flag on the row (`assignedLicenses/any`).
+    expect((await getRow(tables.principalsFor(partition), partition, some))?.[guidProperty('L', sku)]).toBe(
+      true,
+    );
+  });
+
+  it('leaves room for waiting-room rows in the same transaction', async () => {
+    const tenantId = randomUUID();
+    const ids = idsInShard(200, 120);
+    const records = ids.map((id, i) =>
+      principal(tenantId, id, { entries: [waiting(new Date(Date.parse(when) + i).toISOString())] }),
+    );
+    const chunks = writer.plan(
+      tenantId,
+      records.map((r) => create(r)),
+      'res-2.0',
+    );
+    // A waiter is its row and its waiting-room row: 49 of them and the marker fill a transaction.
+    expect(chunks.map((c) => c.writes.length)).toEqual([49, 49, 22]);
+    await landed(chunks);
+    const waiters = await readWaiters(tables, tenantId, sku);
+    expect(waiters.map((w) => w.principalId)).toEqual(ids);
+  });
+
+  it('fails a whole chunk when one of its principals changed since it was read, and lands the others', async () => {
+    const tenantId = randomUUID();
+    const inA = idsInShard(3, 5);
+    const inB = idsInShard(40, 5);
+    await landed(
+      writer.plan(
+        tenantId,
+        [...inA, ...inB].map((id) => create(principal(tenantId, id))),
+        'seed',
+      ),
+      false,
+    );
+    const read = await readPrincipals(tables, tenantId, [...inA, ...inB]);
+    // Another worker changes one principal of partition A after it was read.
+    const raced = read.get(inA[2] ?? '');
+    if (!raced) throw new Error('not read');
+    await landed(
+      writer.plan(
+        tenantId,
+        [{ before: raced, after: { ...raced, department: 'Other' }, gains: [], loses: [] }],
+        'other',
+      ),
+      false,
+    );
+
+    const writes = [...read.values()].map((before) => ({
+      before,
+      after: { ...before, department: 'Sales' },
+      gains: [],
+      loses: [],
+    }));
+    const chunks = writer.plan(tenantId, writes, 'res-3.0');
+    const outcomes = await writer.write(chunks, true);
+    const byPartition = new Map(outcomes.map((o) => [o.chunk.plan.partition, o]));
+    const a = principalPartition(tenantId, inA[0] ?? '');
+    const b = principalPartition(tenantId, inB[0] ?? '');
+    expect(byPartition.get(a)?.landed).toBe(false);
+    expect(byPartition.get(b)?.landed).toBe(true);
+    const after = await readPrincipals(tables, tenantId, [...inA, ...inB]);
+    expect(inA.map((id) => after.get(id)?.department)).toEqual([null, null, 'Other', null, null]);
+    expect(inB.map((id) => after.get(id)?.department)).toEqual(Array(5).fill('Sales'));
+    // No marker for the chunk that did not land: the ledger will know its seats were not used.
+    const markers = (await readPrincipalShardsWithMarkers(tables, tenantId, 0, 256)).markers;
+    expect(markers.get(a)).toBeUndefined();
+    expect(markers.get(b)).toEqual([markerRow(byPartition.get(b)?.chunk.plan.key ?? '')]);
+  });
+
+  it('moves the waiting-room rows with the principal: granted a seat, deleted, first come first served', async () => {
+    const tenantId = randomUUID();
+    const early = randomUUID();
+    const late = randomUUID();
+    const tie = [randomUUID(), randomUUID()].sort();
+    const at = (minutes: number) => new Date(Date.parse(when) + minutes * 60_000).toISOString();
+    const records = [
+      principal(tenantId, late, { entries: [waiting(at(5))] }),
+      principal(tenantId, early, { entries: [waiting(at(1))] }),
+      principal(tenantId, tie[1] ?? '', { entries: [waiting(at(3))] }),
+      principal(tenantId, tie[0] ?? '', { entries: [waiting(at(3))] }),
+    ];
+    await landed(
+      writer.plan(
+        tenantId,
+        records.map((r) => create(r)),
+        'w',
+      ),
+    );
+    expect((await readWaiters(tables, tenantId, sku)).map((w) => [w.principalId, w.waitingSince])).toEqual([
+      [early, at(1)],
+      [tie[0], at(3)],
+      [tie[1], at(3)],
+      [late, at(5)],
+    ]);
+    const read = await readPrincipals(tables, tenantId, [early, late]);
+    const promoted = read.get(early);
+    const removed = read.get(late);
+    if (!promoted || !removed) throw new Error('not read');
+    await landed(
+      writer.plan(
+        tenantId,
+        [
+          { before: promoted, after: { ...promoted, entries: [entry()] }, gains: [sku], loses: [] },
+          { before: removed, after: { ...removed, deletedDateTime: at(10) }, gains: [], loses: [] },
+        ],
+        'promote',
+      ),
+    );
+    expect((await readWaiters(tables, tenantId, sku)).map((w) => w.principalId)).toEqual(tie);
+  });
+
+  it('keeps group outcome flags on the rows: counts, errors by type, members in error', async () => {
+    const tenantId = randomUUID();
+    const group = randomUUID();
+    const clean = randomUUID();
+    const ok = [randomUUID(), randomUUID()];
+    const count = randomUUID();
+    const exclusive = randomUUID();
+    const deleted = randomUUID();
+    const fromGroup = (overrides: Partial<LicenseEntry>) => [entry({ assignedByGroup: group, ...overrides })];
+    const records = [
+      ...ok.map((id) => principal(tenantId, id, { entries: fromGroup({}) })),
+      principal(tenantId, count, { entries: [waiting(when, group)] }),
+      principal(tenantId, exclusive, {
+        entries: fromGroup({ state: 'Error', error: 'MutuallyExclusiveViolation' }),
+      }),
+      principal(tenantId, deleted, {
+        deletedDateTime: when,
+        entries: fromGroup({ state: 'Error', error: 'CountViolation' }),
+      }),
+      principal(tenantId, randomUUID(), { entries: [entry({ assignedByGroup: clean })] }),
+    ];
+    await landed(
+      writer.plan(
+        tenantId,
+        records.map((r) => create(r)),
+        'g',
+      ),
+    );
+    expect(await readGroupCounters(tables, tenantId, group)).toEqual({
+      succeeded: 2,
+      failed: 2,
+      errors: { CountViolation: 1, MutuallyExclusiveViolation: 1 },
+    });
+    expect(await readGroupsWithErrors(tables, tenantId, [group, clean, randomUUID()])).toEqual(
+      new Set([group]),
+    );
+    const inError: string[] = [];
+    for await (const id of principalsInErrorFrom(tables, tenantId, group)) inError.push(id);
+    expect(inError.sort()).toEqual([count, exclusive].sort());
+    // Another tenant's rows never count.
+    expect(await readGroupCounters(tables, randomUUID(), group)).toEqual({
+      succeeded: 0,
+      failed: 0,
+      errors: {},
+    });
+  });
+
+  it('hard-deletes a principal after writing it as holding nothing, and clears stale markers on the way', async () => {
+    const tenantId = randomUUID();
+    const [gone, stays] = idsInShard(90, 2);
+    if (!gone || !stays) throw new Error('ids');
+    const seeded = writer.plan(
+      tenantId,
+      [create(principal(tenantId, gone, { entries: [entry()] }), [sku])],
+      'old',
+    );
+    await landed(seeded);
+    const before = await readPrincipal(tables, tenantId, gone);
+    if (!before) throw new Error('not written');
+    const partition = principalPartition(tenantId, gone);
+    const outcomes = await writer.write(
+      writer.plan(
+        tenantId,
+        [
+          {
+            before,
+            after: { ...before, deletedDateTime: when, entries: [] },
+            gains: [],
+            loses: [sku],
+            purge: true,
+          },
+          create(principal(tenantId, stays)),
+        ],
+        'purge',
+      ),
+      true,
+      new Map([[partition, seeded.map((c) => markerRow(c.plan.key))]]),
+    );
+    expect(outcomes.map((o) => [o.landed, [...o.unpurged]])).toEqual([[true, []]]);
+    expect(outcomes[0]?.chunk.plan.loses).toEqual({ [sku]: 1 });
+    expect(await readPrincipal(tables, tenantId, gone)).toBeUndefined();
+    const { records, markers } = await readPrincipalShardsWithMarkers(tables, tenantId, 90, 91);
+    expect([...records.keys()]).toEqual([stays]);
+    // The old reservation's marker went with this chunk; only the new one is left.
+    expect(markers.get(partition)).toEqual(outcomes.map((o) => markerRow(o.chunk.plan.key)));
+  });
+});
+
+describe('principal reads (real Azurite)', () => {
+  it('round-trips every field of a principal, and reads shard ranges across tables', async () => {
+    const tenantId = randomUUID();
+    const full = principal(tenantId, randomUUID(), {
+      kind: 'device',
+      userPrincipalName: null,
+      usageLocation: null,
+      mailNickname: 'dev',
+      proxyAddresses: ['SMTP:a@contoso.test', 'smtp:b@contoso.test'],
+      accountEnabled: false,
+      department: 'R&D',
+      device: {
+        deviceId: randomUUID(),
+        operatingSystem: 'Windows',
+        operatingSystemVersion: '11',
+        alternativeSecurityIds: [{ type: 2, key: 'abc' }],
+      },
+      profile: {
+        jobTitle: 'Engineer',
+        employeeId: 7,
+        onPremisesSyncEnabled: false,
+        otherMails: ['x@y.test'],
+        city: null,
+      },
+      directLicenses: [{ skuId: sku, disabledPlans: ['p1'], since: when }],
+      memberOf: [{ groupId: randomUUID(), joinedAt: when, bucket: 12, sequence: 4 }],
+      removedMemberships: [{ groupId: randomUUID(), removedAt: when, sequence: 9 }],
+      entries: [entry({ disabledPlans: ['p1'] })],
+      mailboxActive: true,
+      sharedProxy: true,
+      lifecycleSequence: 3,
+    });
+    await landed(writer.plan(tenantId, [create(full)], 'full'));
+    const read = await readPrincipal(tables, tenantId, full.id);
+    expect(read?.etag).toBeTruthy();
+    expect(withoutEtag(read ?? full)).toEqual(full);
+
+    // One principal in each of shards 10, 20, 40 (tables 0, 1 and 2); a range 15..41 reads the last two.
+    const spread = [10, 20, 40].map((shard) => idsInShard(shard, 1)[0] ?? '');
+    await landed(
+      writer.plan(
+        tenantId,
+        spread.map((id) => create(principal(tenantId, id))),
+        'spread',
+      ),
+    );
+    expect([...(await readPrincipalShards(tables, tenantId, 15, 41)).keys()].sort()).toEqual(
+      [spread[1], spread[2]].sort(),
+    );
+    const wanted = new Set([spread[2] ?? '']);
+    expect([...(await readPrincipalShards(tables, tenantId, 0, 256, wanted)).keys()]).toEqual([spread[2]]);
+    expect((await readPrincipals(tables, tenantId, [...spread, randomUUID()])).size).toBe(3);
+    expect(await readPrincipal(tables, randomUUID(), full.id)).toBeUndefined();
+  });
+});
