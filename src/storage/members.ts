@@ -99,11 +99,11 @@ export class MemberLists {
         (await this.readTouchedBuckets(tenantId, groupId, touched)).map((b) => [b.index, b] as const),
       );
       const header = await this.readHeader(partition);
-      const changed = new Map<number, { entries: MemberRef[]; delta: number }>();
+      const changed = new Map<number, { entries: MemberRef[]; delta: number; dirty: boolean }>();
       const stateOf = (index: number) => {
         let state = changed.get(index);
         if (!state) {
-          state = { entries: [...(buckets.get(index)?.entries ?? [])], delta: 0 };
+          state = { entries: [...(buckets.get(index)?.entries ?? [])], delta: 0, dirty: false };
           changed.set(index, state);
         }
         return state;
@@ -114,14 +114,17 @@ export class MemberLists {
         if (at < 0) continue;
         state.entries.splice(at, 1);
         state.delta--;
+        state.dirty = true;
       }
       for (const add of adds) {
         const state = stateOf(bucketOf(add.id));
         if (state.entries.some((e) => e.id === add.id)) continue;
         state.entries.push(add);
         state.delta++;
+        state.dirty = true;
       }
-      const indexes = [...changed.keys()].filter((i) => changed.get(i)?.delta !== 0);
+      // A bucket whose count is unchanged may still have changed (one member left, another joined).
+      const indexes = [...changed.keys()].filter((i) => changed.get(i)?.dirty);
       let count = header.count;
       let headerEtag = header.etag;
       if (indexes.length === 0) return count;

@@ -6,6 +6,7 @@ import { StorageContentionError } from '../../src/application/errors.js';
 import type { IdentityStore } from '../../src/application/ports.js';
 import type { ApplicationRecord } from '../../src/application/records.js';
 import { TableIdentityStore } from '../../src/storage/identity.js';
+import { isConflict } from '../../src/storage/properties.js';
 import { StorageTables } from '../../src/storage/tables.js';
 import { InMemoryIdentityStore } from '../support/in-memory-stores.js';
 import { uniqueName } from '../support/index.js';
@@ -59,19 +60,30 @@ function contract(name: string, setUp: () => Promise<IdentityStore>) {
       expect(await store.readApplication(tenantId, first.appId)).toBeUndefined();
     });
 
-    it('keeps the first signing key stored; later instances adopt it', async () => {
+    it('keeps one signing key when several instances start at once: each adopts the stored one', async () => {
       const store = await setUp();
-      const mine = {
-        kid: randomUUID(),
-        privateJwk: { kty: 'RSA', n: 'mine' },
-        createdDateTime: '2026-03-01T10:00:00.000Z',
-      };
-      const theirs = { ...mine, kid: randomUUID(), privateJwk: { kty: 'RSA', n: 'theirs' } };
+      expect(await store.readSigningKey()).toBeUndefined();
+      const keys = Array.from({ length: 6 }, (_, i) => ({
+        kid: `kid-${i}`,
+        privateJwk: { kty: 'RSA', n: `modulus-${i}`, e: 'AQAB', d: `secret-${i}` },
+        createdDateTime: '2026-03-01T00:00:00.000Z',
+      }));
+      const adopted = await Promise.all(keys.map((key) => store.createSigningKey(key)));
       const stored = await store.readSigningKey();
-      const winner = await store.createSigningKey(mine);
-      expect(await store.createSigningKey(theirs)).toEqual(winner);
-      expect(await store.readSigningKey()).toEqual(winner);
-      if (stored === undefined) expect(winner).toEqual(mine);
+      expect(keys.map((k) => k.kid)).toContain(stored?.kid);
+      for (const key of adopted) expect(key).toEqual(stored);
+    });
+
+    it('refuses a second registration with the same app id', async () => {
+      const store = await setUp();
+      const first = application(randomUUID(), 'First', '2026-03-01T10:00:00.000Z');
+      await store.createApplication(first);
+      const refused = await store.createApplication({ ...first, displayName: 'Again' }).then(
+        () => undefined,
+        (error: unknown) => error,
+      );
+      expect(isConflict(refused)).toBe(true);
+      expect((await store.readApplication(first.tenantId, first.appId))?.displayName).toBe('First');
     });
   });
 }

@@ -3,16 +3,12 @@
 // and removed only while they are still the version the remover committed.
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { GroupLicenseRecord } from '../../src/application/records.js';
 import { odata } from '../../src/storage/keys.js';
 import { notOutboxRows, Outbox, type OutboxRecord, outboxRow } from '../../src/storage/outbox.js';
 import { queryRows } from '../../src/storage/properties.js';
 import type { StorageTables } from '../../src/storage/tables.js';
-import {
-  encodeGroupLicense,
-  encodeTenant,
-  type GroupLicenseRecord,
-  readTenantPartition,
-} from '../../src/storage/tenant-records.js';
+import { encodeGroupLicense, encodeTenant, readTenantPartition } from '../../src/storage/tenant-records.js';
 import { type ScratchTables, scratchTables } from '../support/tables.js';
 
 let scratch: ScratchTables;

@@ -3,18 +3,12 @@
 // resumed exactly from its markers.
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { ChunkPlan, SubscriptionRecord, TenantPartition } from '../../src/application/records.js';
 import { totalUnits } from '../../src/engine/index.js';
 import { principalShardPartition } from '../../src/storage/keys.js';
 import { backoff, markerRow, ReservationBusyError, SeatLedger } from '../../src/storage/seat-ledger.js';
 import type { StorageTables } from '../../src/storage/tables.js';
-import {
-  type ChunkPlan,
-  encodeSubscription,
-  encodeTenant,
-  readTenantPartition,
-  type SubscriptionRecord,
-  type TenantPartition,
-} from '../../src/storage/tenant-records.js';
+import { encodeSubscription, encodeTenant, readTenantPartition } from '../../src/storage/tenant-records.js';
 import { type ScratchTables, scratchTables } from '../support/tables.js';
 
 const when = '2026-03-01T10:00:00.000Z';

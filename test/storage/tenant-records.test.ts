@@ -3,6 +3,12 @@
 // row fails loudly with its keys.
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type {
+  GroupLicenseRecord,
+  ReservationRecord,
+  SubscriptionRecord,
+  TenantRecord,
+} from '../../src/application/records.js';
 import { Outbox } from '../../src/storage/outbox.js';
 import type { StorageTables } from '../../src/storage/tables.js';
 import {
@@ -10,14 +16,10 @@ import {
   encodeReservation,
   encodeSubscription,
   encodeTenant,
-  type GroupLicenseRecord,
   groupLicenseRow,
-  type ReservationRecord,
   readTenant,
   readTenantPartition,
   recordHealPass,
-  type SubscriptionRecord,
-  type TenantRecord,
 } from '../../src/storage/tenant-records.js';
 import { type ScratchTables, scratchTables } from '../support/tables.js';
 
