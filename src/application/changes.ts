@@ -1,8 +1,7 @@
 import { type AuditInput, GROUP_LICENSING_APP } from '../storage/audit.js';
-import { encodeGroup, type GroupRecord, readGroup } from '../storage/group-records.js';
+import type { GroupRecord } from '../storage/group-records.js';
 import { bucketOf, type MemberKind, type MemberRef } from '../storage/members.js';
-import { etagOf, retryOnConflict } from '../storage/optimistic.js';
-import { readPrincipal, readPrincipals } from '../storage/principal-reads.js';
+import { retryOnConflict } from '../storage/optimistic.js';
 import type { MemberOfEntry, PrincipalRecord, RemovedMembership } from '../storage/principal-records.js';
 import { type AppContext, faultPoint } from './context.js';
 import { healReleased } from './healing.js';
@@ -27,7 +26,7 @@ export async function applyChanges(
   const { tenantId } = message;
   // One read of every principal the message names serves the kinds of webhook members, the rows before the
   // change (group lists, audit) and the evaluation itself.
-  const principals = await readPrincipals(ctx.tables, tenantId, principalIdsOf(message.changes));
+  const principals = await ctx.directory.principals(tenantId, principalIdsOf(message.changes));
   const kinds = await resolveKinds(ctx, tenantId, message.changes, principals);
   const principalChanges = new Map<string, Change[]>();
   const order: string[] = [];
@@ -64,8 +63,7 @@ export async function applyChanges(
   const now = ctx.now().toISOString();
   const missing = order.filter((id) => !principals.has(id));
   if (missing.length > 0)
-    for (const [id, record] of await readPrincipals(ctx.tables, tenantId, missing))
-      principals.set(id, record);
+    for (const [id, record] of await ctx.directory.principals(tenantId, missing)) principals.set(id, record);
   const before = new Map<string, PrincipalRecord>();
   for (const id of order) {
     const record = principals.get(id);
@@ -114,7 +112,7 @@ async function resolveKinds(
   for (const id of ids) {
     const principal = principals.get(id);
     if (principal) kinds.set(id, principal.kind);
-    else if (await readGroup(ctx.tables, tenantId, id)) kinds.set(id, 'group');
+    else if (await ctx.directory.group(tenantId, id)) kinds.set(id, 'group');
   }
   return kinds;
 }
@@ -277,13 +275,11 @@ async function applyNestedGroupChange(
     );
   }
   await retryOnConflict(`group ${change.memberId}`, async () => {
-    const child = await readGroup(ctx.tables, tenantId, change.memberId);
+    const child = await ctx.directory.group(tenantId, change.memberId);
     if (!child) return;
     const next: GroupRecord = applyMembership(child, change, now);
     if (next === child) return;
-    await ctx.tables.groups.updateEntity(encodeGroup(next), 'Replace', {
-      etag: etagOf(child, `group ${change.memberId}`),
-    });
+    await ctx.directory.replaceGroup(next);
   });
   if (change.op === 'remove') await ctx.members.apply(tenantId, change.groupId, [], [change.memberId]);
   return devicesUnder(ctx, tenantId, change.memberId);
@@ -318,7 +314,7 @@ async function cleanUpHardDeleted(
   for (const [id, list] of changes) {
     if (!list.some((c) => c.type === 'user' && c.op === 'hardDelete')) continue;
     const record = before.get(id);
-    if (!record || after.has(id) || (await readPrincipal(ctx.tables, tenantId, id))) continue;
+    if (!record || after.has(id) || (await ctx.directory.principal(tenantId, id))) continue;
     if (record.userPrincipalName) await releaseName(ctx, tenantId, record.userPrincipalName);
     if (record.proxyAddresses.length > 0) {
       await registerProxyAddresses(

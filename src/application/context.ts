@@ -5,9 +5,11 @@ import type { Catalog } from '../engine/index.js';
 import { AuditLog } from '../storage/audit.js';
 import type { StorageClientOptions, StorageTarget } from '../storage/connection.js';
 import { TableDirectoryQueries } from '../storage/directory-queries.js';
+import { TableDirectoryStore } from '../storage/directory-store.js';
 import { TableIdentityStore } from '../storage/identity.js';
 import { JobStore } from '../storage/jobs.js';
 import { MemberLists } from '../storage/members.js';
+import { TableNameRegistry } from '../storage/names.js';
 import { Outbox } from '../storage/outbox.js';
 import { PrincipalWriter } from '../storage/principal-writer.js';
 import { ProxyRegistry } from '../storage/proxies.js';
@@ -15,7 +17,14 @@ import { WorkQueues } from '../storage/queues.js';
 import { SeatLedger } from '../storage/seat-ledger.js';
 import { StorageTables } from '../storage/tables.js';
 import { TableTenantStore } from '../storage/tenant-records.js';
-import type { DirectoryQueries, IdentityStore, TenantStore, WorkSender } from './ports.js';
+import type {
+  DirectoryQueries,
+  DirectoryStore,
+  IdentityStore,
+  NameRegistry,
+  TenantStore,
+  WorkSender,
+} from './ports.js';
 
 /** Everything the use cases need, built once per process from the settings. */
 export interface AppContext {
@@ -23,6 +32,10 @@ export interface AppContext {
   readonly tables: StorageTables;
   readonly queues: WorkSender;
   readonly catalog: Catalog;
+  /** Users, devices and groups, one at a time. */
+  readonly directory: DirectoryStore;
+  /** User principal names, unique per tenant. */
+  readonly names: NameRegistry;
   /** Tenants, their subscriptions and control rows. */
   readonly tenants: TenantStore;
   readonly ledger: SeatLedger;
@@ -98,6 +111,8 @@ export function createContext(storage: StorageSettings, options: ContextOptions 
     tables,
     queues,
     catalog,
+    directory: new TableDirectoryStore(tables, catalog),
+    names: new TableNameRegistry(tables),
     tenants: new TableTenantStore(tables),
     ledger: new SeatLedger(tables),
     writer: new PrincipalWriter(tables, catalog),

@@ -1,14 +1,8 @@
 import { randomUUID } from 'node:crypto';
-import { encodeGroup, type GroupRecord, readGroup } from '../storage/group-records.js';
+import type { GroupRecord } from '../storage/group-records.js';
 import { bucketOf, type MemberKind } from '../storage/members.js';
-import { readPrincipal } from '../storage/principal-reads.js';
-import {
-  type DeviceProperties,
-  encodePrincipal,
-  type PrincipalRecord,
-  type Profile,
-} from '../storage/principal-records.js';
-import { deleteIfExists, isConflict } from '../storage/properties.js';
+import type { DeviceProperties, PrincipalRecord, Profile } from '../storage/principal-records.js';
+import { isConflict } from '../storage/properties.js';
 import { applyChanges } from './changes.js';
 import { type AppContext, faultPoint } from './context.js';
 import { NotFoundError, RefusedError } from './errors.js';
@@ -101,9 +95,7 @@ export async function createUser(
   const record = newUserRecord(tenantId, input, ctx.now().toISOString());
   await reserveName(ctx, tenantId, record.userPrincipalName ?? '', record.id);
   try {
-    const entity = encodePrincipal(ctx.catalog, record);
-    const response = await ctx.tables.principalsFor(entity.partitionKey).createEntity(entity);
-    const created = { ...record, etag: response.etag };
+    const created = await ctx.directory.createPrincipal(record);
     return (await registerProxyAddresses(ctx, tenantId, created, [])) ?? created;
   } catch (error: unknown) {
     await releaseName(ctx, tenantId, record.userPrincipalName ?? '');
@@ -119,7 +111,7 @@ export async function getPrincipal(
   kind: 'user' | 'device',
   options: { includeDeleted?: boolean } = {},
 ): Promise<PrincipalRecord> {
-  const record = await readPrincipal(ctx.tables, tenantId, id);
+  const record = await ctx.directory.principal(tenantId, id);
   if (!record || record.kind !== kind || (record.deletedDateTime !== null && !options.includeDeleted)) {
     throw new NotFoundError(id);
   }
@@ -189,8 +181,7 @@ export async function createGroup(ctx: AppContext, tenantId: string, input: NewG
     removedMemberships: [],
   };
   try {
-    const response = await ctx.tables.groups.createEntity(encodeGroup(group));
-    return { ...group, etag: response.etag };
+    return await ctx.directory.createGroup(group);
   } catch (error: unknown) {
     if (isConflict(error)) throw new RefusedError({ code: 'ObjectIdTaken', id: group.id });
     throw error;
@@ -198,7 +189,7 @@ export async function createGroup(ctx: AppContext, tenantId: string, input: NewG
 }
 
 export async function getGroup(ctx: AppContext, tenantId: string, id: string): Promise<GroupRecord> {
-  const group = await readGroup(ctx.tables, tenantId, id.toLowerCase());
+  const group = await ctx.directory.group(tenantId, id.toLowerCase());
   if (!group) throw new NotFoundError(id);
   return group;
 }
@@ -237,8 +228,8 @@ export async function deleteGroup(ctx: AppContext, tenantId: string, id: string)
       origin: 'api',
     });
   }
-  await ctx.tables.groups.deleteEntity(encodeGroup(group).partitionKey, group.id);
-  if (licensing) await deleteIfExists(ctx.tables.tenants, tenantId, `glic|${group.id}`);
+  await ctx.directory.deleteGroup(group);
+  if (licensing) await ctx.tenants.deleteGroupLicense(tenantId, group.id);
 }
 
 export async function createDevice(
@@ -270,9 +261,7 @@ export async function createDevice(
     sharedProxy: false,
   };
   try {
-    const entity = encodePrincipal(ctx.catalog, record);
-    const response = await ctx.tables.principalsFor(entity.partitionKey).createEntity(entity);
-    return { ...record, etag: response.etag };
+    return await ctx.directory.createPrincipal(record);
   } catch (error: unknown) {
     if (isConflict(error)) throw new RefusedError({ code: 'ObjectIdTaken', id: record.id });
     throw error;
@@ -281,9 +270,9 @@ export async function createDevice(
 
 /** The kind of a directory object of the tenant, or undefined when there is none with this id. */
 export async function kindOf(ctx: AppContext, tenantId: string, id: string): Promise<MemberKind | undefined> {
-  const principal = await readPrincipal(ctx.tables, tenantId, id);
+  const principal = await ctx.directory.principal(tenantId, id);
   if (principal) return principal.deletedDateTime === null ? principal.kind : undefined;
-  return (await readGroup(ctx.tables, tenantId, id)) ? 'group' : undefined;
+  return (await ctx.directory.group(tenantId, id)) ? 'group' : undefined;
 }
 
 /**

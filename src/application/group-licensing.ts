@@ -13,7 +13,7 @@ import {
 } from '../engine/index.js';
 import { type AuditInput, GROUP_LICENSING_APP } from '../storage/audit.js';
 import { readGroupCounters } from '../storage/bookkeeping.js';
-import { type GroupRecord, readGroup } from '../storage/group-records.js';
+import type { GroupRecord } from '../storage/group-records.js';
 import { SHARD_COUNT } from '../storage/keys.js';
 import type { MemberRef } from '../storage/members.js';
 import { backoff, etagOf, retryOnConflict } from '../storage/optimistic.js';
@@ -405,7 +405,7 @@ export async function planGroupJob(ctx: AppContext, message: GroupJobMessage): P
   });
   if ((await setProcessingState(ctx, tenantId, groupId, jobId, 'ProcessingInProgress')) === 'superseded')
     return [];
-  const group = await readGroup(ctx.tables, tenantId, groupId);
+  const group = await ctx.directory.group(tenantId, groupId);
   await ctx.audit.append(tenantId, [
     jobAudit(
       `start:${jobId}`,
@@ -608,7 +608,7 @@ export async function completeGroupJob(
     return;
   }
   const counters = await readGroupCounters(ctx.tables, tenantId, groupId);
-  const group = await readGroup(ctx.tables, tenantId, groupId);
+  const group = await ctx.directory.group(tenantId, groupId);
   const finish = outboxEntry(
     ctx,
     {

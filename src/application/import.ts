@@ -1,14 +1,14 @@
 import { randomUUID } from 'node:crypto';
 import type { TransactionAction } from '@azure/data-tables';
 import { z } from 'zod';
-import { encodeGroup, type GroupRecord, readGroup } from '../storage/group-records.js';
+import { encodeGroup, type GroupRecord } from '../storage/group-records.js';
 import { InFlight, inParallel } from '../storage/in-flight.js';
 import { principalPartition, userNameKey } from '../storage/keys.js';
 import { bucketOf, type MemberKind, type MemberRef } from '../storage/members.js';
 import { etagOf } from '../storage/optimistic.js';
-import { readPrincipalShards, readPrincipals } from '../storage/principal-reads.js';
+import { readPrincipalShards } from '../storage/principal-reads.js';
 import { encodePrincipal, type MemberOfEntry, type PrincipalRecord } from '../storage/principal-records.js';
-import { deleteIfExists, isConflict } from '../storage/properties.js';
+import { isConflict } from '../storage/properties.js';
 import { type AppContext, faultPoint } from './context.js';
 import { newUserRecord } from './directory.js';
 import { NotFoundError } from './errors.js';
@@ -111,7 +111,7 @@ const GROUPS_PER_OUTBOX_ROW = 500;
 interface PendingRow {
   readonly line: number;
   readonly entity: Record<string, unknown> & { partitionKey: string; rowKey: string };
-  readonly name?: { partitionKey: string; rowKey: string; id: string };
+  readonly name?: { partitionKey: string; rowKey: string; id: string; userPrincipalName: string };
   readonly record?: PrincipalRecord;
 }
 
@@ -188,7 +188,7 @@ export async function importDirectory(
     const rows = principalBuffers.get(partition) ?? [];
     principalBuffers.delete(partition);
     await owe(rows.flatMap((row) => row.record?.memberOf.map((m) => m.groupId) ?? []));
-    for (const row of await writeRows(ctx, 'principals', rows, refuse)) {
+    for (const row of await writeRows(ctx, tenantId, 'principals', rows, refuse)) {
       if (row.record?.kind === 'user') counts.users++;
       else counts.devices++;
       if (row.record && row.record.proxyAddresses.length > 0) withProxies.push(row.record);
@@ -216,7 +216,7 @@ export async function importDirectory(
     groupBuffers.delete(partition);
     // Read the count after the write: `counts.groups += await …` would add to the value read before it, and
     // flushes run concurrently.
-    const written = await writeRows(ctx, 'groups', rows, refuse);
+    const written = await writeRows(ctx, tenantId, 'groups', rows, refuse);
     counts.groups += written.length;
   };
   // Full transactions of different partitions are written concurrently; everything a later step depends on
@@ -274,7 +274,11 @@ export async function importDirectory(
       kinds.set(record.id, record.kind);
       const row: PendingRow = { line, entity: encodePrincipal(ctx.catalog, record), record };
       if (record.kind === 'user' && record.userPrincipalName) {
-        const name = { ...userNameKey(tenantId, record.userPrincipalName), id: record.id };
+        const name = {
+          ...userNameKey(tenantId, record.userPrincipalName),
+          id: record.id,
+          userPrincipalName: record.userPrincipalName,
+        };
         const buffer = nameBuffers.get(name.partitionKey) ?? [];
         buffer.push({ ...row, name });
         nameBuffers.set(name.partitionKey, buffer);
@@ -421,6 +425,7 @@ function principalFromLine(
  */
 async function writeRows(
   ctx: AppContext,
+  tenantId: string,
   table: 'principals' | 'groups',
   rows: readonly PendingRow[],
   refuse: (row: PendingRow, message: string) => void,
@@ -442,12 +447,7 @@ async function writeRows(
         } catch (inner: unknown) {
           if (!isConflict(inner)) throw inner;
           refuse(row, `An object with id ${row.entity.rowKey} already exists.`);
-          if (row.name)
-            await deleteIfExists(
-              ctx.tables.namesFor(row.name.partitionKey),
-              row.name.partitionKey,
-              row.name.rowKey,
-            );
+          if (row.name) await ctx.names.release(tenantId, row.name.userPrincipalName);
         }
       }
     }
@@ -485,7 +485,8 @@ async function createNames(
     } catch (error: unknown) {
       if (!isConflict(error)) throw error;
       const claimed =
-        row.name !== undefined && (await claimNameHeldByNobody(ctx, tenantId, row.name, row.name.id));
+        row.name !== undefined &&
+        (await claimNameHeldByNobody(ctx, tenantId, row.name.userPrincipalName, row.name.id));
       if (!claimed) taken.push(row);
     }
   }
@@ -508,11 +509,11 @@ async function applyMemberships(
   // Members whose kind is unknown (created before this import) are resolved now.
   const toResolve = [...unresolved].filter((id) => memberOfByPrincipal.has(id));
   if (toResolve.length > 0) {
-    const found = await readPrincipals(ctx.tables, tenantId, toResolve);
+    const found = await ctx.directory.principals(tenantId, toResolve);
     for (const id of toResolve) {
       const principal = found.get(id);
       if (principal) kinds.set(id, principal.kind);
-      else if (await readGroup(ctx.tables, tenantId, id)) kinds.set(id, 'group');
+      else if (await ctx.directory.group(tenantId, id)) kinds.set(id, 'group');
       else kinds.delete(id);
       unresolved.delete(id);
     }
@@ -549,7 +550,7 @@ async function applyMemberships(
     });
   }
   for (const id of nestedGroupIds) {
-    const group = await readGroup(ctx.tables, tenantId, id);
+    const group = await ctx.directory.group(tenantId, id);
     if (!group) continue;
     const additions = (memberOfByPrincipal.get(id) ?? []).filter(
       (m) => !group.memberOf.some((e) => e.groupId === m.groupId),

@@ -121,6 +121,8 @@ export interface TenantStore {
    * with, so a newer assignment is never overwritten.
    */
   markGroupLicenseFailed(tenantId: string, license: GroupLicenseRecord, reason: string): Promise<void>;
+  /** Removes a group's license row (the group is gone); one already gone is fine. */
+  deleteGroupLicense(tenantId: string, groupId: string): Promise<void>;
   /** Every tenant's id (the sweeper's round). */
   ids(): AsyncIterable<string>;
 }
@@ -149,4 +151,40 @@ export interface WorkSender {
   sendAll(queue: keyof QueueNames, messages: readonly unknown[]): Promise<void>;
   /** Approximate messages waiting, per queue name. */
   depth(): Promise<Record<string, number>>;
+}
+
+/**
+ * The directory's objects one at a time (src/storage/directory-store.ts). Creates reject with a conflict when the
+ * id is taken; a replace is an optimistic write under the ETag the record was read with.
+ */
+export interface DirectoryStore {
+  principal(tenantId: string, id: string): Promise<PrincipalRecord | undefined>;
+  /** Point reads of scattered principals, many in flight; ids not found are left out. */
+  principals(tenantId: string, ids: readonly string[]): Promise<Map<string, PrincipalRecord>>;
+  createPrincipal(record: PrincipalRecord): Promise<PrincipalRecord>;
+  group(tenantId: string, id: string): Promise<GroupRecord | undefined>;
+  createGroup(group: GroupRecord): Promise<GroupRecord>;
+  replaceGroup(group: GroupRecord): Promise<GroupRecord>;
+  deleteGroup(group: GroupRecord): Promise<void>;
+}
+
+/** Who holds a user principal name, as read: what a take-over is conditional on. */
+export interface NameHolding {
+  /** The id of the user the name was reserved for. */
+  readonly id: string | undefined;
+  /** When the name was last written (ISO): how old the reservation is. */
+  readonly writtenAt: string | undefined;
+  /** Opaque version: a take-over succeeds only if the name is unchanged since. */
+  readonly etag: string;
+}
+
+/** User principal names, unique per tenant (src/storage/names.ts). */
+export interface NameRegistry {
+  /** Reserves the name for `id`; false when it is held already (by anyone, `id` included). */
+  reserve(tenantId: string, userPrincipalName: string, id: string): Promise<boolean>;
+  read(tenantId: string, userPrincipalName: string): Promise<NameHolding | undefined>;
+  /** Gives a held name to `id` if it is still as read; false when another writer changed it meanwhile. */
+  takeOver(tenantId: string, userPrincipalName: string, holding: NameHolding, id: string): Promise<boolean>;
+  /** Frees the name; one already free is fine. */
+  release(tenantId: string, userPrincipalName: string): Promise<void>;
 }

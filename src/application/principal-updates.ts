@@ -11,7 +11,7 @@ import {
   waitingFor,
 } from '../engine/index.js';
 import { GroupCache } from '../storage/group-records.js';
-import { readPrincipal, readPrincipals } from '../storage/principal-reads.js';
+import { readPrincipal } from '../storage/principal-reads.js';
 import { encodePrincipal, factsOf, type PrincipalRecord } from '../storage/principal-records.js';
 import type { PrincipalWrite } from '../storage/principal-writer.js';
 import type { ClaimTicket, MailboxCheck } from '../storage/proxies.js';
@@ -134,7 +134,7 @@ async function attemptUpdates(
     });
     if (attempt === 0) addCounts(released, open.settledLoses);
     if (needsRead.length > 0) {
-      const fresh = await readPrincipals(ctx.tables, tenantId, needsRead);
+      const fresh = await ctx.directory.principals(tenantId, needsRead);
       for (const id of needsRead) {
         const record = fresh.get(id);
         if (record) records.set(id, record);

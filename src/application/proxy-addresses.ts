@@ -1,5 +1,4 @@
 import { randomUUID } from 'node:crypto';
-import { readPrincipal } from '../storage/principal-reads.js';
 import type { PrincipalRecord } from '../storage/principal-records.js';
 import type { AppContext } from './context.js';
 import { updatePrincipals } from './principal-updates.js';
@@ -48,7 +47,7 @@ async function sharesAnAddress(
   userId: string,
   addresses?: string[],
 ): Promise<boolean> {
-  const list = addresses ?? (await readPrincipal(ctx.tables, tenantId, userId))?.proxyAddresses ?? [];
+  const list = addresses ?? (await ctx.directory.principal(tenantId, userId))?.proxyAddresses ?? [];
   for (const address of list) {
     const row = await ctx.proxies.read(tenantId, address);
     if (row.users.some((u) => u !== userId)) return true;

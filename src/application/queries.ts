@@ -1,5 +1,4 @@
 import { principalsInErrorFrom, readGroupsWithErrors } from '../storage/bookkeeping.js';
-import { readGroup } from '../storage/group-records.js';
 import { readPrincipals } from '../storage/principal-reads.js';
 import type { AppContext } from './context.js';
 import type { AuditCondition, DeviceCondition, GroupCondition, PageRequest, UserQuery } from './ports.js';
@@ -78,7 +77,7 @@ export async function groupLicensesOf(
 export async function groupsWithLicenseErrors(ctx: AppContext, tenantId: string): Promise<GroupRecord[]> {
   const licensed = await groupLicensesOf(ctx, tenantId);
   const ids = [...(await readGroupsWithErrors(ctx.tables, tenantId, licensed.keys()))].sort();
-  const groups = await Promise.all(ids.map((id) => readGroup(ctx.tables, tenantId, id)));
+  const groups = await Promise.all(ids.map((id) => ctx.directory.group(tenantId, id)));
   return groups.filter((g) => g !== undefined);
 }
 
@@ -106,7 +105,7 @@ export async function directoryObjects(
   const objects: DirectoryObject[] = [];
   for (const ref of refs) {
     if (ref.kind === 'group') {
-      const group = await readGroup(ctx.tables, tenantId, ref.id);
+      const group = await ctx.directory.group(tenantId, ref.id);
       if (group) objects.push({ kind: 'group', group });
     } else {
       const principal = principals.get(ref.id);
@@ -134,6 +133,6 @@ export async function principalsById(
   tenantId: string,
   ids: readonly string[],
 ): Promise<PrincipalRecord[]> {
-  const found = await readPrincipals(ctx.tables, tenantId, ids);
+  const found = await ctx.directory.principals(tenantId, ids);
   return ids.map((id) => found.get(id)).filter((p) => p !== undefined);
 }

@@ -13,6 +13,7 @@ import { etagOf } from './optimistic.js';
 import { notOutboxRows } from './outbox.js';
 import {
   CorruptEntityError,
+  deleteIfExists,
   getJson,
   getNumber,
   getRow,
@@ -268,6 +269,10 @@ export class TableTenantStore implements TenantStore {
       'Merge',
       { etag: etagOf(license, `the license assignment of group ${license.groupId}`) },
     );
+  }
+
+  async deleteGroupLicense(tenantId: string, groupId: string): Promise<void> {
+    await deleteIfExists(this.tables.tenants, tenantId, groupLicenseRow(groupId));
   }
 
   async *ids(): AsyncIterable<string> {

@@ -137,6 +137,9 @@ function contract(
         jobId: 'job-1',
       });
       expect(isConflict(await rejection(store.markGroupLicenseFailed(created.id, read, 'again')))).toBe(true);
+      await store.deleteGroupLicense(created.id, groupId);
+      expect((await store.partition(created.id))?.groupLicenses.has(groupId)).toBe(false);
+      await store.deleteGroupLicense(created.id, groupId); // gone already: fine (a retried group deletion)
     });
 
     it('records heal passes and lists every tenant', async () => {

@@ -3,10 +3,19 @@
 // including optimistic writes: a record written back under an ETag that is no longer current is refused with
 // WriteConflictError, as storage refuses it with 412.
 import { StorageContentionError, WriteConflictError } from '../../src/application/errors.js';
-import type { IdentityStore, TenantStore, WorkSender } from '../../src/application/ports.js';
+import type {
+  DirectoryStore,
+  IdentityStore,
+  NameHolding,
+  NameRegistry,
+  TenantStore,
+  WorkSender,
+} from '../../src/application/ports.js';
 import type {
   ApplicationRecord,
   GroupLicenseRecord,
+  GroupRecord,
+  PrincipalRecord,
   ReservationRecord,
   SigningKeyRecord,
   SubscriptionRecord,
@@ -93,6 +102,10 @@ export class InMemoryTenantStore implements TenantStore {
     });
   }
 
+  async deleteGroupLicense(tenantId: string, groupId: string): Promise<void> {
+    this.stored(tenantId).groupLicenses.delete(groupId);
+  }
+
   async *ids(): AsyncIterable<string> {
     yield* [...this.tenants.keys()];
   }
@@ -177,5 +190,96 @@ export class RecordingQueues implements WorkSender {
   /** The messages sent to one queue. */
   to(queue: keyof QueueNames): unknown[] {
     return this.sent.filter((s) => s.queue === queue).map((s) => s.message);
+  }
+}
+
+export class InMemoryDirectoryStore implements DirectoryStore {
+  private readonly principalRows = new Map<string, PrincipalRecord>();
+  private readonly groupRows = new Map<string, GroupRecord>();
+
+  async principal(tenantId: string, id: string): Promise<PrincipalRecord | undefined> {
+    return this.principalRows.get(`${tenantId}/${id}`);
+  }
+
+  async principals(tenantId: string, ids: readonly string[]): Promise<Map<string, PrincipalRecord>> {
+    const found = new Map<string, PrincipalRecord>();
+    for (const id of ids) {
+      const record = this.principalRows.get(`${tenantId}/${id}`);
+      if (record) found.set(id, record);
+    }
+    return found;
+  }
+
+  async createPrincipal(record: PrincipalRecord): Promise<PrincipalRecord> {
+    return create(this.principalRows, `${record.tenantId}/${record.id}`, record, `principal ${record.id}`);
+  }
+
+  async group(tenantId: string, id: string): Promise<GroupRecord | undefined> {
+    return this.groupRows.get(`${tenantId}/${id}`);
+  }
+
+  async createGroup(group: GroupRecord): Promise<GroupRecord> {
+    return create(this.groupRows, `${group.tenantId}/${group.id}`, group, `group ${group.id}`);
+  }
+
+  async replaceGroup(group: GroupRecord): Promise<GroupRecord> {
+    const key = `${group.tenantId}/${group.id}`;
+    if (group.etag === undefined) throw new Error(`group ${group.id} was not read from storage (no ETag)`);
+    if (this.groupRows.get(key)?.etag !== group.etag) throw new WriteConflictError(`group ${group.id}`);
+    const saved = { ...group, etag: nextEtag() };
+    this.groupRows.set(key, saved);
+    return saved;
+  }
+
+  async deleteGroup(group: GroupRecord): Promise<void> {
+    // As storage: deleting a row that is gone is a 404.
+    if (!this.groupRows.delete(`${group.tenantId}/${group.id}`))
+      throw Object.assign(new Error('gone'), { statusCode: 404 });
+  }
+}
+
+function create<T extends { readonly etag?: string }>(
+  rows: Map<string, T>,
+  key: string,
+  record: T,
+  what: string,
+): T {
+  if (rows.has(key)) throw new WriteConflictError(what);
+  const saved = { ...record, etag: nextEtag() };
+  rows.set(key, saved);
+  return saved;
+}
+
+/** User principal names; `now` stamps each write, as storage's Timestamp does. */
+export class InMemoryNameRegistry implements NameRegistry {
+  private readonly rows = new Map<string, NameHolding>();
+
+  constructor(private readonly now: () => Date = () => new Date()) {}
+
+  async reserve(tenantId: string, userPrincipalName: string, id: string): Promise<boolean> {
+    const key = `${tenantId}/${userPrincipalName.toLowerCase()}`;
+    if (this.rows.has(key)) return false;
+    this.rows.set(key, { id, writtenAt: this.now().toISOString(), etag: nextEtag() });
+    return true;
+  }
+
+  async read(tenantId: string, userPrincipalName: string): Promise<NameHolding | undefined> {
+    return this.rows.get(`${tenantId}/${userPrincipalName.toLowerCase()}`);
+  }
+
+  async takeOver(
+    tenantId: string,
+    userPrincipalName: string,
+    holding: NameHolding,
+    id: string,
+  ): Promise<boolean> {
+    const key = `${tenantId}/${userPrincipalName.toLowerCase()}`;
+    if (this.rows.get(key)?.etag !== holding.etag) return false;
+    this.rows.set(key, { id, writtenAt: this.now().toISOString(), etag: nextEtag() });
+    return true;
+  }
+
+  async release(tenantId: string, userPrincipalName: string): Promise<void> {
+    this.rows.delete(`${tenantId}/${userPrincipalName.toLowerCase()}`);
   }
 }
