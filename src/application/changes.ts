@@ -2,13 +2,13 @@ import { type AuditInput, GROUP_LICENSING_APP } from '../storage/audit.js';
 import type { GroupRecord } from '../storage/group-records.js';
 import { bucketOf, type MemberKind, type MemberRef } from '../storage/members.js';
 import { retryOnConflict } from '../storage/optimistic.js';
-import type { MemberOfEntry, PrincipalRecord, RemovedMembership } from '../storage/principal-records.js';
 import { type AppContext, faultPoint } from './context.js';
 import { healReleased } from './healing.js';
 import type { Change, ChangesMessage, MembershipChange } from './messages.js';
 import { releaseName } from './names.js';
 import { updatePrincipals } from './principal-updates.js';
 import { registerProxyAddresses } from './proxy-addresses.js';
+import type { MemberOfEntry, PrincipalRecord, RemovedMembership } from './records.js';
 
 /** Tombstones of ended memberships are kept this long, to ignore late or replayed notifications. */
 const TOMBSTONE_DAYS = 7;

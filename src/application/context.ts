@@ -3,6 +3,7 @@ import { loadCatalog } from '../catalog/load.js';
 import { type Settings, settings } from '../config/settings.js';
 import type { Catalog } from '../engine/index.js';
 import { AuditLog } from '../storage/audit.js';
+import { TableLicensingQueries } from '../storage/bookkeeping.js';
 import type { StorageClientOptions, StorageTarget } from '../storage/connection.js';
 import { TableDirectoryQueries } from '../storage/directory-queries.js';
 import { TableDirectoryStore } from '../storage/directory-store.js';
@@ -21,6 +22,7 @@ import type {
   DirectoryQueries,
   DirectoryStore,
   IdentityStore,
+  LicensingQueries,
   NameRegistry,
   TenantStore,
   WorkSender,
@@ -48,6 +50,8 @@ export interface AppContext {
   readonly outbox: Outbox;
   /** App registrations and the sign-in authority's signing key. */
   readonly identity: IdentityStore;
+  /** Group outcomes and waiting rooms, as the principals' license states add up. */
+  readonly licensing: LicensingQueries;
   /** The directory's listings (users, devices, groups, audits). */
   readonly queries: DirectoryQueries;
   readonly now: () => Date;
@@ -123,6 +127,7 @@ export function createContext(storage: StorageSettings, options: ContextOptions 
     outbox: new Outbox(tables),
     identity: new TableIdentityStore(tables.identity),
     queries: new TableDirectoryQueries(tables),
+    licensing: new TableLicensingQueries(tables),
     now: options.now ?? (() => new Date()),
     instanceId: randomUUID(),
     ready,

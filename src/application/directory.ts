@@ -1,7 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { GroupRecord } from '../storage/group-records.js';
 import { bucketOf, type MemberKind } from '../storage/members.js';
-import type { DeviceProperties, PrincipalRecord, Profile } from '../storage/principal-records.js';
 import { isConflict } from '../storage/properties.js';
 import { applyChanges } from './changes.js';
 import { type AppContext, faultPoint } from './context.js';
@@ -12,6 +11,7 @@ import { releaseName, reserveName, resolveUserPrincipalName } from './names.js';
 import { outboxEntry, recordOutbox, relayOutbox } from './outbox.js';
 import { updatePrincipals } from './principal-updates.js';
 import { registerProxyAddresses } from './proxy-addresses.js';
+import type { DeviceProperties, PrincipalRecord, Profile } from './records.js';
 
 export interface NewUser {
   readonly id?: string;

@@ -12,13 +12,11 @@ import {
   validateGroupLicenseChange,
 } from '../engine/index.js';
 import { type AuditInput, GROUP_LICENSING_APP } from '../storage/audit.js';
-import { readGroupCounters } from '../storage/bookkeeping.js';
 import type { GroupRecord } from '../storage/group-records.js';
 import { SHARD_COUNT } from '../storage/keys.js';
 import type { MemberRef } from '../storage/members.js';
 import { backoff, etagOf, retryOnConflict } from '../storage/optimistic.js';
 import { readPrincipalShards, readPrincipalShardsWithMarkers } from '../storage/principal-reads.js';
-import type { PrincipalRecord } from '../storage/principal-records.js';
 import { isConflict } from '../storage/properties.js';
 import { encodeGroupLicense, groupLicenseRow } from '../storage/tenant-records.js';
 import { type AppContext, faultPoint } from './context.js';
@@ -28,7 +26,7 @@ import { healReleased } from './healing.js';
 import type { GroupJobMessage, GroupPageMessage } from './messages.js';
 import { type OutboxEntry, outboxEntry, outboxWorkOf, relayOutbox } from './outbox.js';
 import { updatePrincipals } from './principal-updates.js';
-import type { GroupLicenseRecord, TenantPartition } from './records.js';
+import type { GroupLicenseRecord, PrincipalRecord, TenantPartition } from './records.js';
 
 export interface GroupLicensing {
   readonly group: GroupRecord;
@@ -607,7 +605,7 @@ export async function completeGroupJob(
     if (owed) await relayOutbox(ctx, tenantId, { record: owed, work: outboxWorkOf(tenantId, owed) });
     return;
   }
-  const counters = await readGroupCounters(ctx.tables, tenantId, groupId);
+  const counters = await ctx.licensing.groupCounts(tenantId, groupId);
   const group = await ctx.directory.group(tenantId, groupId);
   const finish = outboxEntry(
     ctx,
@@ -655,7 +653,7 @@ export async function processingDetails(
   const group = await getGroup(ctx, tenantId, groupId);
   const partition = await ctx.tenants.partition(tenantId);
   const licensing = partition?.groupLicenses.get(group.id);
-  const counters = await readGroupCounters(ctx.tables, tenantId, group.id);
+  const counters = await ctx.licensing.groupCounts(tenantId, group.id);
   const state = licensing?.processingState ?? 'ProcessingComplete';
   const job = licensing?.jobId ? await ctx.jobs.read(tenantId, licensing.jobId) : undefined;
   const progress = licensing?.jobId ? await ctx.jobs.progress(tenantId, licensing.jobId) : undefined;

@@ -1,5 +1,4 @@
 import { totalUnits } from '../engine/index.js';
-import { readWaiters } from '../storage/bookkeeping.js';
 import type { AppContext } from './context.js';
 import { type HealMessage, healRequest } from './messages.js';
 import { updatePrincipals } from './principal-updates.js';
@@ -58,7 +57,7 @@ export async function heal(ctx: AppContext, message: HealMessage, messageId: str
   if (!subscription) return;
   let free = totalUnits(subscription.prepaidUnits) - subscription.consumedUnits;
   if (free > 0) {
-    const waiters = await readWaiters(ctx.tables, tenantId, skuId);
+    const waiters = await ctx.licensing.waiters(tenantId, skuId);
     const released: Record<string, number> = {};
     let offset = 0;
     // Walk the queue in order: a waiter that cannot move (it also lacks another SKU) does not hold up those behind.

@@ -7,7 +7,7 @@ import { principalPartition, userNameKey } from '../storage/keys.js';
 import { bucketOf, type MemberKind, type MemberRef } from '../storage/members.js';
 import { etagOf } from '../storage/optimistic.js';
 import { readPrincipalShards } from '../storage/principal-reads.js';
-import { encodePrincipal, type MemberOfEntry, type PrincipalRecord } from '../storage/principal-records.js';
+import { encodePrincipal } from '../storage/principal-records.js';
 import { isConflict } from '../storage/properties.js';
 import { type AppContext, faultPoint } from './context.js';
 import { newUserRecord } from './directory.js';
@@ -16,6 +16,7 @@ import { reprocessOwed } from './group-licensing.js';
 import { claimNameHeldByNobody } from './names.js';
 import { IMPORT_OUTBOX_LEASE_MS, outboxEntry, recordOutbox } from './outbox.js';
 import { updatePrincipals } from './principal-updates.js';
+import type { MemberOfEntry, PrincipalRecord } from './records.js';
 
 const guid = z
   .string()

@@ -89,6 +89,9 @@ export interface DirectoryQueries {
   deletedBefore(tenantId: string, cutoff: string): AsyncIterable<DeletedUser>;
   /** Active principals whose mailbox was refused because an address was taken (rechecked by the sweeper). */
   refusedMailboxes(tenantId: string): AsyncIterable<PrincipalRecord>;
+  /** Every user and device of the tenant, soft-deleted ones included (for whole-tenant checks, not hot paths). */
+  allPrincipals(tenantId: string): AsyncIterable<PrincipalRecord>;
+  allGroups(tenantId: string): AsyncIterable<GroupRecord>;
   /** Newest first. */
   audits(
     tenantId: string,
@@ -187,4 +190,29 @@ export interface NameRegistry {
   takeOver(tenantId: string, userPrincipalName: string, holding: NameHolding, id: string): Promise<boolean>;
   /** Frees the name; one already free is fine. */
   release(tenantId: string, userPrincipalName: string): Promise<void>;
+}
+
+/** A group's outcome over its members: succeeded, failed, and the failed ones' errors by type. */
+export interface GroupCounts {
+  succeeded: number;
+  failed: number;
+  errors: Record<string, number>;
+}
+
+/** Someone waiting for a seat of a SKU (the waiting room, rules.md §6). */
+export interface WaitingPrincipal {
+  readonly principalId: string;
+  readonly skuId: string;
+  readonly waitingSince: string;
+}
+
+/** What the principals' license states add up to (src/storage/bookkeeping.ts): group outcomes, waiting rooms. */
+export interface LicensingQueries {
+  groupCounts(tenantId: string, groupId: string): Promise<GroupCounts>;
+  /** Which of these groups have a member in error from them (`hasMembersWithLicenseErrors`). */
+  groupsWithErrors(tenantId: string, groupIds: Iterable<string>): Promise<Set<string>>;
+  /** Ids of the active principals with an error from the group's assignment (`membersWithLicenseErrors`). */
+  principalsInError(tenantId: string, groupId: string): AsyncIterable<string>;
+  /** Everyone waiting for a seat of the SKU, first come first served (ties by principal id). */
+  waiters(tenantId: string, skuId: string): Promise<WaitingPrincipal[]>;
 }

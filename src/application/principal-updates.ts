@@ -12,7 +12,7 @@ import {
 } from '../engine/index.js';
 import { GroupCache } from '../storage/group-records.js';
 import { readPrincipal } from '../storage/principal-reads.js';
-import { encodePrincipal, factsOf, type PrincipalRecord } from '../storage/principal-records.js';
+import { encodePrincipal, factsOf } from '../storage/principal-records.js';
 import type { PrincipalWrite } from '../storage/principal-writer.js';
 import type { ClaimTicket, MailboxCheck } from '../storage/proxies.js';
 import {
@@ -25,7 +25,12 @@ import {
 import type { AppContext } from './context.js';
 import { StorageContentionError } from './errors.js';
 import { type ChangesMessage, healRequest } from './messages.js';
-import { type SubscriptionRecord, settingsOf, type TenantPartition } from './records.js';
+import {
+  type PrincipalRecord,
+  type SubscriptionRecord,
+  settingsOf,
+  type TenantPartition,
+} from './records.js';
 
 export class TenantNotFoundError extends Error {
   constructor(readonly tenantId: string) {

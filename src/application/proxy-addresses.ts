@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
-import type { PrincipalRecord } from '../storage/principal-records.js';
 import type { AppContext } from './context.js';
 import { updatePrincipals } from './principal-updates.js';
+import type { PrincipalRecord } from './records.js';
 
 /**
  * Records a user's proxy addresses and flags every user that now shares one with someone else (or no longer

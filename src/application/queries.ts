@@ -1,4 +1,3 @@
-import { principalsInErrorFrom, readGroupsWithErrors } from '../storage/bookkeeping.js';
 import { readPrincipals } from '../storage/principal-reads.js';
 import type { AppContext } from './context.js';
 import type { AuditCondition, DeviceCondition, GroupCondition, PageRequest, UserQuery } from './ports.js';
@@ -76,7 +75,7 @@ export async function groupLicensesOf(
 /** Groups with a license assignment some member is in error for (`hasMembersWithLicenseErrors eq true`), by id. */
 export async function groupsWithLicenseErrors(ctx: AppContext, tenantId: string): Promise<GroupRecord[]> {
   const licensed = await groupLicensesOf(ctx, tenantId);
-  const ids = [...(await readGroupsWithErrors(ctx.tables, tenantId, licensed.keys()))].sort();
+  const ids = [...(await ctx.licensing.groupsWithErrors(tenantId, licensed.keys()))].sort();
   const groups = await Promise.all(ids.map((id) => ctx.directory.group(tenantId, id)));
   return groups.filter((g) => g !== undefined);
 }
@@ -123,7 +122,7 @@ export async function membersInLicenseError(
   groupId: string,
 ): Promise<string[]> {
   const ids: string[] = [];
-  for await (const id of principalsInErrorFrom(ctx.tables, tenantId, groupId)) ids.push(id);
+  for await (const id of ctx.licensing.principalsInError(tenantId, groupId)) ids.push(id);
   return ids.sort();
 }
 

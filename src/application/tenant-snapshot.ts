@@ -1,17 +1,11 @@
 import type { GroupLicensing, LicenseEntry, ObservedTenant, PrincipalSnapshot } from '../engine/index.js';
-import { listGroups } from '../storage/group-records.js';
-import { odata, tenantRangeEnd } from '../storage/keys.js';
-import { decodePrincipal, isPrincipalRow, type PrincipalRecord } from '../storage/principal-records.js';
 import type { AppContext } from './context.js';
 import { NotFoundError } from './errors.js';
-import { settingsOf } from './records.js';
+import { type PrincipalRecord, settingsOf } from './records.js';
 
 /** Every principal of a tenant, streamed partition range by partition range. */
 export async function* listPrincipals(ctx: AppContext, tenantId: string): AsyncGenerator<PrincipalRecord> {
-  const filter = `PartitionKey ge ${odata(`${tenantId}|`)} and PartitionKey lt ${odata(tenantRangeEnd(tenantId))} and RowKey lt '~'`;
-  for await (const entity of ctx.tables.queryPrincipals(filter)) {
-    if (isPrincipalRow(entity)) yield decodePrincipal(tenantId, entity);
-  }
+  yield* ctx.queries.allPrincipals(tenantId);
 }
 
 /**
@@ -38,7 +32,7 @@ export async function observeTenant(ctx: AppContext, tenantId: string): Promise<
     entries.set(record.id, record.entries);
   }
   const groups: GroupLicensing[] = [];
-  for await (const group of listGroups(ctx.tables, tenantId)) {
+  for await (const group of ctx.queries.allGroups(tenantId)) {
     const licensing = partition.groupLicenses.get(group.id);
     groups.push({
       id: group.id,

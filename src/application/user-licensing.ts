@@ -4,13 +4,13 @@ import {
   type ProxyAddressView,
   validateDirectLicenseChange,
 } from '../engine/index.js';
-import type { PrincipalRecord } from '../storage/principal-records.js';
 import { applyChanges } from './changes.js';
 import type { AppContext } from './context.js';
 import { findUser, getPrincipal } from './directory.js';
 import { LicensingRefusedError, NotFoundError } from './errors.js';
 import { healReleased } from './healing.js';
 import { mailboxHolder, updatePrincipals } from './principal-updates.js';
+import type { PrincipalRecord } from './records.js';
 
 /**
  * Direct `assignLicense` (rules.md §4): synchronous. Validated against the user's current state with Graph's

@@ -1,3 +1,4 @@
+import type { GroupCounts, LicensingQueries, WaitingPrincipal } from '../application/ports.js';
 import { guidProperty, odata, tenantRangeEnd } from './keys.js';
 import { decodePrincipal } from './principal-records.js';
 import type { StorageTables } from './tables.js';
@@ -8,12 +9,6 @@ import type { StorageTables } from './tables.js';
  */
 function tenantRange(tenantId: string): string {
   return `PartitionKey ge ${odata(`${tenantId}|`)} and PartitionKey lt ${odata(tenantRangeEnd(tenantId))}`;
-}
-
-export interface GroupCounts {
-  succeeded: number;
-  failed: number;
-  errors: Record<string, number>;
 }
 
 /** A group's outcome over its members: succeeded, failed, and the errors of the failed ones by type. */
@@ -61,21 +56,15 @@ export async function readGroupsWithErrors(
   return withErrors;
 }
 
-export interface WaitingRow {
-  readonly principalId: string;
-  readonly skuId: string;
-  readonly waitingSince: string;
-}
-
 /** Everyone waiting for a seat of a SKU, first come first served. */
 export async function readWaiters(
   tables: StorageTables,
   tenantId: string,
   skuId: string,
-): Promise<WaitingRow[]> {
+): Promise<WaitingPrincipal[]> {
   const prefix = `~w|${skuId}|`;
   const filter = `${tenantRange(tenantId)} and RowKey ge ${odata(prefix)} and RowKey lt ${odata(`${prefix}~`)}`;
-  const waiters: WaitingRow[] = [];
+  const waiters: WaitingPrincipal[] = [];
   for await (const entity of tables.queryPrincipals(filter, ['PartitionKey', 'RowKey'])) {
     const [, , since, principalId] = entity.rowKey.split('|');
     if (since && principalId) waiters.push({ principalId, skuId, waitingSince: since });
@@ -101,4 +90,25 @@ export async function* principalsInErrorFrom(
 ): AsyncGenerator<string> {
   const filter = `${tenantRange(tenantId)} and ${guidProperty('E', groupId)} eq true and dd eq false`;
   for await (const entity of tables.queryPrincipals(filter, ['PartitionKey', 'RowKey'])) yield entity.rowKey;
+}
+
+/** The licensing queries on the principal tables. */
+export class TableLicensingQueries implements LicensingQueries {
+  constructor(private readonly tables: StorageTables) {}
+
+  groupCounts(tenantId: string, groupId: string): Promise<GroupCounts> {
+    return readGroupCounters(this.tables, tenantId, groupId);
+  }
+
+  groupsWithErrors(tenantId: string, groupIds: Iterable<string>): Promise<Set<string>> {
+    return readGroupsWithErrors(this.tables, tenantId, groupIds);
+  }
+
+  principalsInError(tenantId: string, groupId: string): AsyncIterable<string> {
+    return principalsInErrorFrom(this.tables, tenantId, groupId);
+  }
+
+  waiters(tenantId: string, skuId: string): Promise<WaitingPrincipal[]> {
+    return readWaiters(this.tables, tenantId, skuId);
+  }
 }

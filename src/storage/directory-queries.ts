@@ -11,11 +11,11 @@ import type {
   UserCondition,
   UserQuery,
 } from '../application/ports.js';
-import type { PrincipalRecord } from '../application/records.js';
+import type { GroupRecord, PrincipalRecord } from '../application/records.js';
 import { auditFilter, decodeAudit } from './audit.js';
-import { decodeGroup } from './group-records.js';
+import { decodeGroup, listGroups } from './group-records.js';
 import { guidProperty, odata, tenantRangeEnd } from './keys.js';
-import { decodePrincipal } from './principal-records.js';
+import { decodePrincipal, isPrincipalRow } from './principal-records.js';
 import { asRaw, getString, type RawEntity } from './properties.js';
 import type { StorageTables } from './tables.js';
 
@@ -46,6 +46,17 @@ export class TableDirectoryQueries implements DirectoryQueries {
       const record = decodePrincipal(tenantId, row);
       if (record.deletedDateTime === null) yield record;
     }
+  }
+
+  async *allPrincipals(tenantId: string): AsyncIterable<PrincipalRecord> {
+    const filter = `${tenantRange(tenantId).join(' and ')} and RowKey lt '~'`;
+    for await (const entity of this.tables.queryPrincipals(filter)) {
+      if (isPrincipalRow(entity)) yield decodePrincipal(tenantId, entity);
+    }
+  }
+
+  allGroups(tenantId: string): AsyncIterable<GroupRecord> {
+    return listGroups(this.tables, tenantId);
   }
 
   countUsers(tenantId: string, query: UserQuery) {

@@ -2,26 +2,31 @@
 // Azurite and against the in-memory double use-case tests rely on, so the double answers as storage does.
 import { randomUUID } from 'node:crypto';
 import { beforeAll, describe, expect, inject, it } from 'vitest';
-import type { DirectoryQueries, PageRequest } from '../../src/application/ports.js';
+import type { DirectoryQueries, LicensingQueries, PageRequest } from '../../src/application/ports.js';
 import type { DirectoryAudit, GroupRecord, PrincipalRecord } from '../../src/application/records.js';
 import { loadCatalog } from '../../src/catalog/load.js';
 import type { LicenseEntry } from '../../src/engine/index.js';
 import { AuditLog } from '../../src/storage/audit.js';
+import { TableLicensingQueries } from '../../src/storage/bookkeeping.js';
 import { TableDirectoryQueries } from '../../src/storage/directory-queries.js';
 import { encodeGroup } from '../../src/storage/group-records.js';
 import { encodePrincipal } from '../../src/storage/principal-records.js';
 import { StorageTables } from '../../src/storage/tables.js';
-import { InMemoryDirectoryQueries } from '../support/in-memory-queries.js';
+import { InMemoryDirectoryQueries, InMemoryLicensingQueries } from '../support/in-memory-queries.js';
 import { uniqueName } from '../support/index.js';
 
 const catalog = loadCatalog();
 const sku = catalog.skus[0]?.skuId ?? '';
+const groupSku = catalog.skus[1]?.skuId ?? '';
 const when = '2026-03-01T10:00:00.000Z';
 
 interface Seeded {
   readonly queries: DirectoryQueries;
+  readonly licensing: LicensingQueries;
   readonly tenantId: string;
   readonly otherTenantId: string;
+  /** A group whose license two members hold and one is in error for. */
+  readonly licensedGroupId: string;
 }
 
 interface Seeder {
@@ -109,15 +114,29 @@ function audit(activityDisplayName: string, activityDateTime: string): Directory
   };
 }
 
-async function seed(queries: DirectoryQueries, seeder: Seeder): Promise<Seeded> {
+async function seed(queries: DirectoryQueries, licensing: LicensingQueries, seeder: Seeder): Promise<Seeded> {
   const tenantId = randomUUID();
   const otherTenantId = randomUUID();
+  const licensedGroupId = randomUUID();
+  const fromGroup = (state: 'Active' | 'Error'): LicenseEntry => ({
+    ...activeEntry(groupSku),
+    assignedByGroup: licensedGroupId,
+    state,
+    error: state === 'Error' ? 'CountViolation' : 'None',
+  });
   await seeder.principals([
     principal(tenantId, { displayName: 'Adele Vance', usageLocation: 'US', entries: [activeEntry(sku)] }),
     principal(tenantId, { displayName: 'Alex Wilber', usageLocation: 'GB', entries: [refusedEntry(sku)] }),
     principal(tenantId, { displayName: 'Megan Bowen', usageLocation: 'US', accountEnabled: false }),
-    principal(tenantId, { displayName: 'Gone Person', deletedDateTime: when }),
-    ...Array.from({ length: 7 }, (_, i) => principal(tenantId, { displayName: `Paged User ${i}` })),
+    // Soft-deleted: no longer counted for the group it was in error from.
+    principal(tenantId, { displayName: 'Gone Person', deletedDateTime: when, entries: [fromGroup('Error')] }),
+    ...Array.from({ length: 7 }, (_, i) =>
+      principal(tenantId, {
+        displayName: `Paged User ${i}`,
+        entries: i === 0 ? [fromGroup('Active')] : i === 1 ? [fromGroup('Error')] : [],
+      }),
+    ),
+
     principal(tenantId, { displayName: 'Lab PC 1', kind: 'device', userPrincipalName: null }),
     principal(tenantId, {
       displayName: 'Lab PC 2',
@@ -139,7 +158,7 @@ async function seed(queries: DirectoryQueries, seeder: Seeder): Promise<Seeded> 
     audit('Add user', '2026-03-01T12:00:00.000Z'),
   ]);
   await seeder.audits(otherTenantId, [audit('Add user', '2026-03-01T10:30:00.000Z')]);
-  return { queries, tenantId, otherTenantId };
+  return { queries, licensing, tenantId, otherTenantId, licensedGroupId };
 }
 
 /** Every item of a listing, page by page, checking no page is larger than asked. */
@@ -225,6 +244,46 @@ function contract(name: string, setUp: () => Promise<Seeded>) {
       expect(refused).toEqual(['Alex Wilber']);
     });
 
+    it('streams every principal (deleted ones too) and every group of the tenant, and nothing else', async () => {
+      const { queries, tenantId } = seeded;
+      const principals: string[] = [];
+      for await (const p of queries.allPrincipals(tenantId)) principals.push(p.displayName);
+      expect(principals).toHaveLength(13);
+      expect(principals).toEqual(expect.arrayContaining(['Gone Person', 'Lab PC 1', 'Adele Vance']));
+      const groups: string[] = [];
+      for await (const g of queries.allGroups(tenantId)) groups.push(g.displayName);
+      expect(groups.sort()).toEqual(['HR Department', 'HR Newsletter', 'Sales']);
+    });
+
+    it('adds up a group’s outcome from its active members’ license states', async () => {
+      const { licensing, tenantId, licensedGroupId } = seeded;
+      expect(await licensing.groupCounts(tenantId, licensedGroupId)).toEqual({
+        succeeded: 1,
+        failed: 1,
+        errors: { CountViolation: 1 },
+      });
+      expect(await licensing.groupCounts(tenantId, randomUUID())).toEqual({
+        succeeded: 0,
+        failed: 0,
+        errors: {},
+      });
+      const other = randomUUID();
+      expect([...(await licensing.groupsWithErrors(tenantId, [licensedGroupId, other]))]).toEqual([
+        licensedGroupId,
+      ]);
+      const inError: string[] = [];
+      for await (const id of licensing.principalsInError(tenantId, licensedGroupId)) inError.push(id);
+      expect(inError).toHaveLength(1);
+      const [member] = await all((page) =>
+        seeded.queries.users(
+          tenantId,
+          { deleted: false, conditions: [{ property: 'displayName', equals: 'Paged User 1' }] },
+          page,
+        ),
+      );
+      expect(inError).toEqual([member?.id]);
+    });
+
     it('lists and counts devices with their conditions', async () => {
       const { queries, tenantId } = seeded;
       expect(names(await all((page) => queries.devices(tenantId, [], page)))).toEqual([
@@ -286,7 +345,7 @@ contract('Table adapter (real Azurite)', async () => {
   const tables = new StorageTables(inject('storageConnectionString'), uniqueName('dq'));
   await tables.ensure();
   const log = new AuditLog(tables);
-  return seed(new TableDirectoryQueries(tables), {
+  return seed(new TableDirectoryQueries(tables), new TableLicensingQueries(tables), {
     principals: async (records) => {
       for (const record of records) {
         const entity = encodePrincipal(catalog, record);
@@ -302,7 +361,7 @@ contract('Table adapter (real Azurite)', async () => {
 
 contract('in-memory double', async () => {
   const memory = new InMemoryDirectoryQueries(catalog);
-  return seed(memory, {
+  return seed(memory, new InMemoryLicensingQueries(memory), {
     principals: async (records) => {
       memory.principals.push(...records);
     },

@@ -6,11 +6,14 @@ import type {
   DeviceCondition,
   DirectoryQueries,
   GroupCondition,
+  GroupCounts,
+  LicensingQueries,
   Page,
   PageRequest,
   TextCondition,
   UserCondition,
   UserQuery,
+  WaitingPrincipal,
 } from '../../src/application/ports.js';
 import type { DirectoryAudit, GroupRecord, PrincipalRecord } from '../../src/application/records.js';
 import { type Catalog, effectiveLicenses } from '../../src/engine/index.js';
@@ -77,6 +80,14 @@ export class InMemoryDirectoryQueries implements DirectoryQueries {
     return pageOf(found, page);
   }
 
+  async *allPrincipals(tenantId: string): AsyncIterable<PrincipalRecord> {
+    yield* this.principals.filter((p) => p.tenantId === tenantId);
+  }
+
+  async *allGroups(tenantId: string): AsyncIterable<GroupRecord> {
+    yield* this.groupRecords.filter((g) => g.tenantId === tenantId);
+  }
+
   private matchingUsers(tenantId: string, query: UserQuery): PrincipalRecord[] {
     return this.principals
       .filter(
@@ -133,6 +144,68 @@ export class InMemoryDirectoryQueries implements DirectoryQueries {
           ),
       )
       .sort(byId);
+  }
+}
+
+/**
+ * Group outcomes and waiting rooms computed from the same principal records: what the principal writer keeps on
+ * and beside each row (flags per group, waiting rows) read here straight from the license entries.
+ */
+export class InMemoryLicensingQueries implements LicensingQueries {
+  constructor(private readonly directory: InMemoryDirectoryQueries) {}
+
+  async groupCounts(tenantId: string, groupId: string): Promise<GroupCounts> {
+    const counts: GroupCounts = { succeeded: 0, failed: 0, errors: {} };
+    for (const principal of this.active(tenantId)) {
+      const fromGroup = principal.entries.filter((e) => e.assignedByGroup === groupId);
+      if (fromGroup.length === 0) continue;
+      const failed = fromGroup.find((e) => e.state === 'Error');
+      if (!failed) {
+        counts.succeeded++;
+        continue;
+      }
+      counts.failed++;
+      counts.errors[failed.error] = (counts.errors[failed.error] ?? 0) + 1;
+    }
+    return counts;
+  }
+
+  async groupsWithErrors(tenantId: string, groupIds: Iterable<string>): Promise<Set<string>> {
+    const wanted = new Set(groupIds);
+    const found = new Set<string>();
+    for (const principal of this.active(tenantId)) {
+      for (const e of principal.entries)
+        if (e.state === 'Error' && e.assignedByGroup !== null && wanted.has(e.assignedByGroup))
+          found.add(e.assignedByGroup);
+    }
+    return found;
+  }
+
+  async *principalsInError(tenantId: string, groupId: string): AsyncIterable<string> {
+    for (const principal of this.active(tenantId)) {
+      if (principal.entries.some((e) => e.assignedByGroup === groupId && e.state === 'Error'))
+        yield principal.id;
+    }
+  }
+
+  async waiters(tenantId: string, skuId: string): Promise<WaitingPrincipal[]> {
+    const waiting: WaitingPrincipal[] = [];
+    for (const principal of this.active(tenantId)) {
+      const since = principal.entries
+        .filter((e) => e.skuId === skuId && e.waitingSince !== null)
+        .map((e) => e.waitingSince ?? '')
+        .sort()[0];
+      if (since) waiting.push({ principalId: principal.id, skuId, waitingSince: since });
+    }
+    return waiting.sort((a, b) =>
+      a.waitingSince !== b.waitingSince
+        ? a.waitingSince.localeCompare(b.waitingSince)
+        : byId({ id: a.principalId }, { id: b.principalId }),
+    );
+  }
+
+  private active(tenantId: string): PrincipalRecord[] {
+    return this.directory.principals.filter((p) => p.tenantId === tenantId && p.deletedDateTime === null);
   }
 }
 
