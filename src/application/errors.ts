@@ -35,9 +35,10 @@ export class NotFoundError extends Error {
   }
 }
 
+/** A license request the licensing rules refuse (the engine's failure: a code and its facts). */
 export class LicensingRefusedError extends Error {
   constructor(readonly failure: LicensingFailure) {
-    super(failure.message);
+    super(`Refused: ${failure.code}`);
     this.name = 'LicensingRefusedError';
   }
 }

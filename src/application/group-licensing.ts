@@ -3,6 +3,7 @@ import type { TransactionAction } from '@azure/data-tables';
 import { membersPerPage } from '../config/tuning.js';
 import {
   type AssignLicenseRequest,
+  failures,
   finishApplyingResult,
   type GroupLicenseAssignment,
   type GroupStatus,
@@ -717,11 +718,7 @@ export async function moveDeviceLicense(
       const from = partition.groupLicenses.get(source.id);
       const license = from?.licenses.find((l) => l.skuId === sku);
       if (!from || !license || ctx.catalog.sku(sku)?.assignableTo !== 'device') {
-        throw new LicensingRefusedError({
-          code: 'ConflictingRequest',
-          skuId,
-          message: `License ${skuId} is not a device license assigned to group ${source.id}; only device licenses can be moved.`,
-        });
+        throw new LicensingRefusedError(failures.notADeviceLicenseOfGroup(skuId, source.id));
       }
       const now = ctx.now();
       const owners = deviceSkuOwners(ctx, partition);
