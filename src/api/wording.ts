@@ -1,4 +1,5 @@
 import type { Refusal } from '../application/errors.js';
+import type { ImportLineProblem } from '../application/import.js';
 import type { LicensingFailure, NotLicensableReason, RequestConflict } from '../engine/index.js';
 
 /*
@@ -94,6 +95,20 @@ function conflictText(conflict: RequestConflict): string {
       return 'cannot be both added and removed in one request.';
     default:
       return unreachable(conflict);
+  }
+}
+
+/** The operator API's wording for a line of an import that was not written. */
+export function importLineErrorText(problem: ImportLineProblem): string {
+  switch (problem.code) {
+    case 'InvalidLine':
+      return problem.detail;
+    case 'UserPrincipalNameTaken':
+      return 'Another object with the same value for property userPrincipalName already exists.';
+    case 'ObjectIdTaken':
+      return `An object with id ${problem.id} already exists.`;
+    default:
+      return unreachable(problem);
   }
 }
 
