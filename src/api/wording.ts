@@ -1,4 +1,4 @@
-import type { Refusal } from '../application/errors.js';
+import type { GroupProcessingFailure, Refusal } from '../application/errors.js';
 import type { ImportLineProblem } from '../application/import.js';
 import type { LicensingFailure, NotLicensableReason, RequestConflict } from '../engine/index.js';
 
@@ -109,6 +109,16 @@ export function importLineErrorText(problem: ImportLineProblem): string {
       return `An object with id ${problem.id} already exists.`;
     default:
       return unreachable(problem);
+  }
+}
+
+/** Our wording for work on a group that failed for good (shown in `licenseProcessingDetails`). */
+export function groupProcessingFailureText(failure: GroupProcessingFailure): string {
+  switch (failure.code) {
+    case 'JobNotPlanned':
+      return `The license job for group ${failure.groupId} could not be planned; reprocess the group to retry.`;
+    default:
+      return unreachable(failure.code);
   }
 }
 
