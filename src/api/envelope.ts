@@ -2,11 +2,11 @@ import { randomUUID } from 'node:crypto';
 import {
   LicensingRefusedError,
   NotFoundError,
-  type Refusal,
   RefusedError,
   StorageContentionError,
 } from '../application/errors.js';
 import { TenantNotFoundError } from '../application/principal-updates.js';
+import { licensingFailureText, notFoundText, refusalText } from './wording.js';
 
 /** What an API handler returns; the HTTP adapter (or `$batch`) turns it into a response. */
 export interface ApiResponse {
@@ -84,41 +84,8 @@ export function errorResponse(status: number, code: string, message: string, ids
   return { status, body: errorBody(code, message, ids) };
 }
 
-/** Graph's wording for "no such object". */
-export function notFoundText(id: string): string {
-  return `Resource '${id}' does not exist or one of its queried reference-property objects are not present.`;
-}
-
-/** Graph's wording (or ours, where Graph has none) for each refusal; the compiler checks every code has one. */
-export function refusalText(refusal: Refusal): string {
-  switch (refusal.code) {
-    case 'ObjectIdTaken':
-      return `Another object with id ${refusal.id} already exists.`;
-    case 'UserPrincipalNameTaken':
-      return 'Another object with the same value for property userPrincipalName already exists.';
-    case 'AlreadyMember':
-      return "One or more added object references already exist for the following modified properties: 'members'.";
-    case 'GroupMemberOfItself':
-      return 'A group cannot be a member of itself.';
-    case 'GroupHasLicenses':
-      return `Group ${refusal.groupId} cannot be deleted while it has licenses assigned. Remove its licenses with assignLicense first.`;
-    case 'TooManySecrets':
-      return `The application already has ${refusal.limit} secrets; remove one with removePassword first.`;
-    case 'SecretEndsInThePast':
-      return 'endDateTime must be in the future.';
-    case 'SkuNotInCatalog':
-      return `SKU '${refusal.sku}' is not in the catalog. GET /api/manage/catalog lists the SKUs that can be bought.`;
-    default:
-      return unreachable(refusal);
-  }
-}
-
-function unreachable(value: never): never {
-  throw new Error(`Unmapped refusal: ${JSON.stringify(value)}`);
-}
-
 /**
- * Maps whatever a handler threw to a Graph error: domain failures keep their Graph messages; anything unexpected
+ * Maps whatever a handler threw to a Graph error: coded failures get their Graph wording here; anything unexpected
  * is a 500 `generalException` without internals (the details go to the log).
  */
 export function toErrorResponse(
@@ -128,7 +95,7 @@ export function toErrorResponse(
 ): ApiResponse {
   if (error instanceof GraphError) return errorResponse(error.status, error.code, error.message, ids);
   if (error instanceof LicensingRefusedError)
-    return errorResponse(400, 'Request_BadRequest', error.message, ids);
+    return errorResponse(400, 'Request_BadRequest', licensingFailureText(error.failure), ids);
   if (error instanceof NotFoundError)
     return errorResponse(404, 'Request_ResourceNotFound', notFoundText(error.resourceId), ids);
   if (error instanceof RefusedError)

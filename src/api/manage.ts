@@ -28,6 +28,7 @@ import { subscribedSkuJson } from './graph/shapes.js';
 import { asMethod, parseJsonBody, readBody, toHttpResponse } from './http-adapter.js';
 import { publicUrl } from './odata.js';
 import { DEFAULT_ROLES, mintToken, PERMISSIONS } from './tokens.js';
+import { importLineErrorText } from './wording.js';
 
 export const ADMIN_BODY_LIMIT = 1024 * 1024;
 /** The NDJSON import may be large: 100,000 users are ~20 MB. */
@@ -326,7 +327,10 @@ export const manageImport: Partial<Record<string, ManageHandler>> = {
         groups: result.groups,
         devices: result.devices,
         members: result.members,
-        errors: [...lineErrors, ...result.errors].sort((a, b) => a.line - b.line),
+        errors: [
+          ...lineErrors,
+          ...result.errors.map((error) => ({ line: error.line, message: importLineErrorText(error) })),
+        ].sort((a, b) => a.line - b.line),
         seconds: (Date.now() - started) / 1000,
       },
     };

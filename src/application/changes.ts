@@ -317,6 +317,9 @@ async function cleanUpHardDeleted(
     if (!record || after.has(id) || (await ctx.directory.principal(tenantId, id))) continue;
     if (record.userPrincipalName) await releaseName(ctx, tenantId, record.userPrincipalName);
     if (record.proxyAddresses.length > 0) {
+      // Best effort: throwing would cost the audit record and the healing below, which a redelivery cannot redo
+      // (the row is gone, so the user is no longer read); an address left to a deleted user is checked and let go
+      // at its next use, like the holder of any claim that died.
       await registerProxyAddresses(
         ctx,
         tenantId,

@@ -19,6 +19,12 @@ export type Refusal =
 
 export type RefusalCode = Refusal['code'];
 
+/**
+ * Work for a group that failed for good (its message was poisoned), shown on the group's processing details until
+ * its next change. The group's row stores only the code.
+ */
+export type GroupProcessingFailure = { readonly code: 'JobNotPlanned'; readonly groupId: string };
+
 /** A request that is well-formed but refused by the rules or the current state. */
 export class RefusedError extends Error {
   constructor(readonly refusal: Refusal) {
@@ -35,9 +41,10 @@ export class NotFoundError extends Error {
   }
 }
 
+/** A license request the licensing rules refuse (the engine's failure: a code and its facts). */
 export class LicensingRefusedError extends Error {
   constructor(readonly failure: LicensingFailure) {
-    super(failure.message);
+    super(`Refused: ${failure.code}`);
     this.name = 'LicensingRefusedError';
   }
 }

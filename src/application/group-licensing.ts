@@ -3,6 +3,7 @@ import type { TransactionAction } from '@azure/data-tables';
 import { membersPerPage } from '../config/tuning.js';
 import {
   type AssignLicenseRequest,
+  failures,
   finishApplyingResult,
   type GroupLicenseAssignment,
   type GroupStatus,
@@ -21,7 +22,7 @@ import { isConflict } from '../storage/properties.js';
 import { encodeGroupLicense, groupLicenseRow } from '../storage/tenant-records.js';
 import { type AppContext, faultPoint } from './context.js';
 import { getGroup } from './directory.js';
-import { LicensingRefusedError, NotFoundError } from './errors.js';
+import { type GroupProcessingFailure, LicensingRefusedError, NotFoundError } from './errors.js';
 import { healReleased } from './healing.js';
 import type { GroupJobMessage, GroupPageMessage } from './messages.js';
 import { type OutboxEntry, outboxEntry, outboxWorkOf, relayOutbox } from './outbox.js';
@@ -641,7 +642,7 @@ export interface ProcessingDetails {
   readonly errorsByType: Readonly<Record<string, number>>;
   /** Pages whose work failed for good (poisoned), and the last such failure: reprocess the group to retry. */
   readonly failedPages: number;
-  readonly lastFailure: string | null;
+  readonly lastFailure: GroupProcessingFailure | null;
 }
 
 /** `licenseProcessingDetails`: the state, the admin status, and progress counters for progress bars. */
@@ -662,7 +663,11 @@ export async function processingDetails(
   const membersTotal =
     state !== 'ProcessingComplete' && job ? job.membersTotal : await ctx.members.count(tenantId, group.id);
   const failedPages = progress?.poisonedPages ?? 0;
-  const lastFailure = licensing?.lastFailure ?? null;
+  // A job that could not be planned is the one failure a group's row records (rows written before codes hold its
+  // sentence instead of its code).
+  const lastFailure: GroupProcessingFailure | null = licensing?.lastFailure
+    ? { code: 'JobNotPlanned', groupId: group.id }
+    : null;
   const status =
     failedPages > 0 || lastFailure
       ? state === 'ProcessingComplete'
@@ -710,11 +715,7 @@ export async function moveDeviceLicense(
       const from = partition.groupLicenses.get(source.id);
       const license = from?.licenses.find((l) => l.skuId === sku);
       if (!from || !license || ctx.catalog.sku(sku)?.assignableTo !== 'device') {
-        throw new LicensingRefusedError({
-          code: 'ConflictingRequest',
-          skuId,
-          message: `License ${skuId} is not a device license assigned to group ${source.id}; only device licenses can be moved.`,
-        });
+        throw new LicensingRefusedError(failures.notADeviceLicenseOfGroup(skuId, source.id));
       }
       const now = ctx.now();
       const owners = deviceSkuOwners(ctx, partition);

@@ -74,10 +74,14 @@ const memberLine = z.object({ type: z.literal('member'), groupId: guid, memberId
 export const importLine = z.discriminatedUnion('type', [userLine, groupLine, deviceLine, memberLine]);
 export type ImportLine = z.infer<typeof importLine>;
 
-export interface ImportLineError {
-  readonly line: number;
-  readonly message: string;
-}
+/** Why a line of an import was not written: a code and its facts; the edge words it (src/api/wording.ts). */
+export type ImportLineProblem =
+  /** The line is not a valid object of the import's schema; `detail` is the schema's account of it. */
+  | { readonly code: 'InvalidLine'; readonly detail: string }
+  | { readonly code: 'UserPrincipalNameTaken'; readonly userPrincipalName: string }
+  | { readonly code: 'ObjectIdTaken'; readonly id: string };
+
+export type ImportLineError = { readonly line: number } & ImportLineProblem;
 
 export interface ImportResult {
   readonly users: number;
@@ -131,8 +135,8 @@ export async function importDirectory(
   if (!(await ctx.tenants.read(tenantId))) throw new NotFoundError(tenantId);
   const now = ctx.now().toISOString();
   const errors: ImportLineError[] = [];
-  const fail = (line: number, message: string) => {
-    if (errors.length < MAX_REPORTED_ERRORS) errors.push({ line, message });
+  const fail = (line: number, problem: ImportLineProblem) => {
+    if (errors.length < MAX_REPORTED_ERRORS) errors.push({ line, ...problem });
   };
   const counts = { lines: 0, users: 0, groups: 0, devices: 0, members: 0 };
   const kinds = new Map<string, MemberKind>();
@@ -176,8 +180,8 @@ export async function importDirectory(
     await owing;
   };
 
-  const refuse = (row: PendingRow, message: string) => {
-    fail(row.line, message);
+  const refuse = (row: PendingRow, problem: ImportLineProblem) => {
+    fail(row.line, problem);
     if (row.record && row.record.memberOf.length > 0) {
       refusedWithInline.set(
         row.record.id,
@@ -208,7 +212,10 @@ export async function importDirectory(
     const taken = new Set(await createNames(ctx, tenantId, rows));
     for (const row of rows) {
       if (taken.has(row))
-        refuse(row, 'Another object with the same value for property userPrincipalName already exists.');
+        refuse(row, {
+          code: 'UserPrincipalNameTaken',
+          userPrincipalName: row.record?.userPrincipalName ?? '',
+        });
       else await queuePrincipal(row);
     }
   };
@@ -253,7 +260,8 @@ export async function importDirectory(
     counts.lines++;
     const parsed = importLine.safeParse(value);
     if (!parsed.success) {
-      fail(line, parsed.error.issues.map((i) => `${i.path.join('.') || 'line'}: ${i.message}`).join('; '));
+      const detail = parsed.error.issues.map((i) => `${i.path.join('.') || 'line'}: ${i.message}`).join('; ');
+      fail(line, { code: 'InvalidLine', detail });
       continue;
     }
     const item = parsed.data;
@@ -429,7 +437,7 @@ async function writeRows(
   tenantId: string,
   table: 'principals' | 'groups',
   rows: readonly PendingRow[],
-  refuse: (row: PendingRow, message: string) => void,
+  refuse: (row: PendingRow, problem: ImportLineProblem) => void,
 ): Promise<PendingRow[]> {
   const partition = rows[0]?.entity.partitionKey ?? '';
   const client = table === 'principals' ? ctx.tables.principalsFor(partition) : ctx.tables.groups;
@@ -447,7 +455,7 @@ async function writeRows(
           written.push(row);
         } catch (inner: unknown) {
           if (!isConflict(inner)) throw inner;
-          refuse(row, `An object with id ${row.entity.rowKey} already exists.`);
+          refuse(row, { code: 'ObjectIdTaken', id: row.entity.rowKey });
           if (row.name) await ctx.names.release(tenantId, row.name.userPrincipalName);
         }
       }

@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { type AuditInput, GROUP_LICENSING_APP } from '../storage/audit.js';
 import { retryOnConflict } from '../storage/optimistic.js';
 import type { AppContext } from './context.js';
+import type { GroupProcessingFailure } from './errors.js';
 import { completeGroupJob } from './group-licensing.js';
 import { changesMessage, groupJobMessage, groupPageMessage, healMessage } from './messages.js';
 
@@ -46,7 +47,7 @@ export async function recordPoisonedWork(
   } else if (job.success) {
     reason = `The license job for group ${job.data.groupId} could not be planned; reprocess the group to retry.`;
     targets.push({ id: job.data.groupId, displayName: null, type: 'Group', modifiedProperties: [] });
-    await markGroupFailed(ctx, tenantId, job.data.groupId, job.data.jobId, reason);
+    await markGroupFailed(ctx, tenantId, job.data.groupId, job.data.jobId, 'JobNotPlanned');
   } else if (changes.success) {
     const ids = changes.data.changes.flatMap((c) =>
       c.type === 'member' ? [c.memberId] : c.type === 'user' ? [c.userId] : c.principalIds,
@@ -78,14 +79,14 @@ async function markGroupFailed(
   tenantId: string,
   groupId: string,
   jobId: string,
-  reason: string,
+  code: GroupProcessingFailure['code'],
 ) {
   const what = `the license assignment of group ${groupId}`;
   await retryOnConflict(what, async () => {
     const partition = await ctx.tenants.partition(tenantId);
     const current = partition?.groupLicenses.get(groupId);
     if (!current || current.jobId !== jobId) return;
-    await ctx.tenants.markGroupLicenseFailed(tenantId, current, reason);
+    await ctx.tenants.markGroupLicenseFailed(tenantId, current, code);
   });
 }
 

@@ -89,6 +89,8 @@ export async function updatePrincipals(
       await mailboxes
         .finish()
         .then((sharers) => wakeAfterWrites(ctx, tenantId, new Set(), sharers))
+        // Ending them early is a courtesy: if it fails, their lease still ends them, and the contention is what
+        // the caller must hear about, not this.
         .catch(() => undefined);
     }
     throw error;

@@ -151,7 +151,7 @@ export interface GroupLicenseRecord {
   readonly jobId: string | null;
   readonly processingState: ProcessingState;
   readonly updatedDateTime: string;
-  /** Work for this group that failed for good (a poisoned message), shown to admins until the next change. */
+  /** The code of work for this group that failed for good (`GroupProcessingFailure`), until the next change. */
   readonly lastFailure?: string | null;
   readonly etag?: string;
 }

@@ -1,44 +1,38 @@
 import type { Guid } from './model.js';
 
 /**
- * Why a license request is refused. Stable codes for programs; the message is Graph's own text where Graph has
- * one (api.md "Licensing messages"), because real clients match on it. Only the HTTP edge turns these into
- * responses.
+ * Why a license request is refused: a stable code and the facts that explain it (ids, addresses), no prose. Only
+ * the HTTP edge words them, in Graph's text where Graph has one (src/api/envelope.ts, `licensingFailureText`).
  */
 export type LicensingFailure =
-  | { readonly code: 'InvalidLicense'; readonly skuId: string; readonly message: string }
-  | {
-      readonly code: 'InvalidDisabledPlan';
-      readonly skuId: Guid;
-      readonly planId: string;
-      readonly message: string;
-    }
-  | { readonly code: 'NoAvailableLicenses'; readonly skuId: Guid; readonly message: string }
-  | { readonly code: 'InvalidUsageLocation'; readonly message: string }
-  | { readonly code: 'InheritedLicense'; readonly skuId: Guid; readonly message: string }
-  | {
-      readonly code: 'MutuallyExclusivePlans';
-      readonly planIds: readonly [Guid, Guid];
-      readonly message: string;
-    }
-  | {
-      readonly code: 'MissingPrerequisite';
-      readonly planId: Guid;
-      readonly requiresAnyOf: readonly Guid[];
-      readonly message: string;
-    }
-  | { readonly code: 'ProxyAddressInUse'; readonly address: string; readonly message: string }
-  | { readonly code: 'GroupNotLicensable'; readonly groupId: Guid; readonly message: string }
-  | {
-      readonly code: 'DeviceLicenseAlreadyAssigned';
-      readonly skuId: Guid;
-      readonly groupId: Guid;
-      readonly message: string;
-    }
-  | { readonly code: 'OneDeviceLicensePerGroup'; readonly groupId: Guid; readonly message: string }
-  | { readonly code: 'ConflictingRequest'; readonly skuId: string; readonly message: string };
+  | { readonly code: 'InvalidLicense'; readonly skuId: string }
+  | { readonly code: 'InvalidDisabledPlan'; readonly skuId: Guid; readonly planId: string }
+  | { readonly code: 'NoAvailableLicenses'; readonly skuId: Guid }
+  | { readonly code: 'InvalidUsageLocation' }
+  | { readonly code: 'InheritedLicense'; readonly skuId: Guid }
+  | { readonly code: 'MutuallyExclusivePlans'; readonly planIds: readonly [Guid, Guid] }
+  | { readonly code: 'MissingPrerequisite'; readonly planId: Guid; readonly requiresAnyOf: readonly Guid[] }
+  | { readonly code: 'ProxyAddressInUse'; readonly address: string }
+  | { readonly code: 'GroupNotLicensable'; readonly groupId: Guid; readonly reason: NotLicensableReason }
+  | { readonly code: 'DeviceLicenseAlreadyAssigned'; readonly skuId: Guid; readonly groupId: Guid }
+  | { readonly code: 'OneDeviceLicensePerGroup'; readonly groupId: Guid }
+  | { readonly code: 'ConflictingRequest'; readonly skuId: string; readonly conflict: RequestConflict }
+  /** A move names a SKU that is not a device license carried by the group it is moved from. */
+  | { readonly code: 'NotADeviceLicenseOfGroup'; readonly skuId: string; readonly groupId: Guid };
 
 export type LicensingFailureCode = LicensingFailure['code'];
+
+/** Why a group may not carry a SKU (rules.md §2). */
+export type NotLicensableReason =
+  /** Device licenses go to security groups or distribution lists, never to Microsoft 365 groups. */
+  | 'DeviceLicenseOnMicrosoft365Group'
+  /** A device license needs a security group or a distribution list. */
+  | 'NeitherSecurityGroupNorDistributionList'
+  /** User licenses go to security-enabled groups only. */
+  | 'NotSecurityEnabled';
+
+/** How one assignLicense request contradicts itself. */
+export type RequestConflict = 'AddedTwice' | 'AddedAndRemoved';
 
 export type Result<T, F = LicensingFailure> =
   | { readonly ok: true; readonly value: T }
@@ -53,67 +47,47 @@ export function fail<F>(failure: F): { readonly ok: false; readonly failure: F }
 }
 
 export const failures = {
-  invalidLicense: (skuId: string): LicensingFailure => ({
-    code: 'InvalidLicense',
-    skuId,
-    message: `License ${skuId} does not correspond to a valid company License.`,
-  }),
+  invalidLicense: (skuId: string): LicensingFailure => ({ code: 'InvalidLicense', skuId }),
   invalidDisabledPlan: (skuId: Guid, planId: string): LicensingFailure => ({
     code: 'InvalidDisabledPlan',
     skuId,
     planId,
-    message: `The disabled plan ${planId} is not a valid service plan for license ${skuId}.`,
   }),
-  noAvailableLicenses: (skuId: Guid): LicensingFailure => ({
-    code: 'NoAvailableLicenses',
-    skuId,
-    message: `Subscription ${skuId} does not have any available licenses.`,
-  }),
-  invalidUsageLocation: (): LicensingFailure => ({
-    code: 'InvalidUsageLocation',
-    message: 'License assignment cannot be done for user with invalid usage location.',
-  }),
-  inheritedLicense: (skuId: Guid): LicensingFailure => ({
-    code: 'InheritedLicense',
-    skuId,
-    message:
-      'User license is inherited from a group membership and it cannot be removed directly from the user.',
-  }),
+  noAvailableLicenses: (skuId: Guid): LicensingFailure => ({ code: 'NoAvailableLicenses', skuId }),
+  invalidUsageLocation: (): LicensingFailure => ({ code: 'InvalidUsageLocation' }),
+  inheritedLicense: (skuId: Guid): LicensingFailure => ({ code: 'InheritedLicense', skuId }),
   mutuallyExclusive: (first: Guid, second: Guid): LicensingFailure => ({
     code: 'MutuallyExclusivePlans',
     planIds: [first, second],
-    message: `License assignment failed because service plans ${first}, ${second} are mutually exclusive.`,
   }),
   missingPrerequisite: (planId: Guid, requiresAnyOf: readonly Guid[]): LicensingFailure => ({
     code: 'MissingPrerequisite',
     planId,
     requiresAnyOf,
-    message: `License assignment failed because service plan ${planId} depends on the service plan(s) ${requiresAnyOf.join(', ')}.`,
   }),
-  proxyAddressInUse: (address: string): LicensingFailure => ({
-    code: 'ProxyAddressInUse',
-    address,
-    message: `License assignment failed because proxy address ${address} is already used by another user's mailbox.`,
-  }),
-  groupNotLicensable: (groupId: Guid, reason: string): LicensingFailure => ({
+  proxyAddressInUse: (address: string): LicensingFailure => ({ code: 'ProxyAddressInUse', address }),
+  groupNotLicensable: (groupId: Guid, reason: NotLicensableReason): LicensingFailure => ({
     code: 'GroupNotLicensable',
     groupId,
-    message: `Licenses cannot be assigned to group ${groupId}: ${reason}`,
+    reason,
   }),
   deviceLicenseAlreadyAssigned: (skuId: Guid, groupId: Guid): LicensingFailure => ({
     code: 'DeviceLicenseAlreadyAssigned',
     skuId,
     groupId,
-    message: `License ${skuId} is a device license and is already assigned to group ${groupId}. A device license can be assigned to one group only; move it with moveLicense.`,
   }),
   oneDeviceLicensePerGroup: (groupId: Guid): LicensingFailure => ({
     code: 'OneDeviceLicensePerGroup',
     groupId,
-    message: `Group ${groupId} can carry only one device license subscription.`,
   }),
-  conflictingRequest: (skuId: string, reason: string): LicensingFailure => ({
+  conflictingRequest: (skuId: string, conflict: RequestConflict): LicensingFailure => ({
     code: 'ConflictingRequest',
     skuId,
-    message: `License ${skuId} ${reason}`,
+    conflict,
+  }),
+  notADeviceLicenseOfGroup: (skuId: string, groupId: Guid): LicensingFailure => ({
+    code: 'NotADeviceLicenseOfGroup',
+    skuId,
+    groupId,
   }),
 };

@@ -1,7 +1,7 @@
 import type { Catalog } from './catalog.js';
 import { holdsSeat } from './effective.js';
 import { type EvaluationContext, evaluatePrincipal, type PrincipalEvaluation } from './evaluate.js';
-import { fail, type LicensingFailure, ok, type Result } from './failures.js';
+import { fail, failures, ok, type Result } from './failures.js';
 import { compareWaiters, type Waiter, waitingFor } from './healing.js';
 import { suspendEntries } from './lifecycle.js';
 import type {
@@ -225,7 +225,7 @@ export class ReferenceTenant {
   moveDeviceLicense(fromGroupId: Guid, skuId: Guid, toGroupId: Guid): Result<void> {
     const from = this.requireGroup(fromGroupId);
     const license = from.licenses.find((l) => l.skuId === skuId);
-    if (!license) return fail(notAssigned(skuId));
+    if (!license) return fail(failures.notADeviceLicenseOfGroup(skuId, fromGroupId));
     const removal = this.assignGroupLicenses(fromGroupId, { addLicenses: [], removeLicenses: [skuId] });
     if (!removal.ok) return removal;
     const addition = this.assignGroupLicenses(toGroupId, {
@@ -518,8 +518,4 @@ export class ReferenceTenant {
     if (!group) throw new Error(`no group ${id}`);
     return group;
   }
-}
-
-function notAssigned(skuId: Guid): LicensingFailure {
-  return { code: 'ConflictingRequest', skuId, message: `License ${skuId} is not assigned to the group.` };
 }

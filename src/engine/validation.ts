@@ -1,7 +1,14 @@
 import type { Catalog, Sku } from './catalog.js';
 import { heldSkuIds, holdsSeat } from './effective.js';
 import type { ProxyAddressView } from './evaluate.js';
-import { fail, failures, type LicensingFailure, ok, type Result } from './failures.js';
+import {
+  fail,
+  failures,
+  type LicensingFailure,
+  type NotLicensableReason,
+  ok,
+  type Result,
+} from './failures.js';
 import { normalizeGuid } from './ids.js';
 import type {
   GroupFacts,
@@ -76,17 +83,14 @@ export function validateGroupLicenseChange(
 }
 
 /** Why a group may not carry this SKU, or undefined when it may (rules.md §2). */
-function licensableRefusal(group: GroupFacts, sku: Sku): string | undefined {
+function licensableRefusal(group: GroupFacts, sku: Sku): NotLicensableReason | undefined {
   const unified = group.groupTypes.some((t) => t.toLowerCase() === 'unified');
   if (sku.assignableTo === 'device') {
-    if (unified)
-      return 'device licenses go to security groups or distribution lists, not Microsoft 365 groups.';
-    if (!group.securityEnabled && !group.mailEnabled)
-      return 'the group is neither a security group nor a distribution list.';
+    if (unified) return 'DeviceLicenseOnMicrosoft365Group';
+    if (!group.securityEnabled && !group.mailEnabled) return 'NeitherSecurityGroupNorDistributionList';
     return undefined;
   }
-  if (!group.securityEnabled)
-    return 'only security-enabled groups (securityEnabled: true) can carry licenses.';
+  if (!group.securityEnabled) return 'NotSecurityEnabled';
   return undefined;
 }
 
@@ -192,7 +196,7 @@ function parseRequest(
     const sku = known(license.skuId);
     if (!sku.ok) return sku;
     if (add.some((a) => a.skuId === sku.value.skuId)) {
-      return fail(failures.conflictingRequest(license.skuId, 'appears more than once in addLicenses.'));
+      return fail(failures.conflictingRequest(license.skuId, 'AddedTwice'));
     }
     const disabledPlans: Guid[] = [];
     for (const rawPlan of license.disabledPlans) {
@@ -209,7 +213,7 @@ function parseRequest(
     const sku = known(raw);
     if (!sku.ok) return sku;
     if (add.some((a) => a.skuId === sku.value.skuId)) {
-      return fail(failures.conflictingRequest(raw, 'cannot be both added and removed in one request.'));
+      return fail(failures.conflictingRequest(raw, 'AddedAndRemoved'));
     }
     if (!remove.includes(sku.value.skuId)) remove.push(sku.value.skuId);
   }

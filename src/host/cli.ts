@@ -198,6 +198,7 @@ async function main(): Promise<void> {
     if (shuttingDown) await host.stop();
   } catch (error) {
     process.stderr.write(`\nStartup failed: ${error instanceof Error ? error.message : String(error)}\n`);
+    // The start-up error above is the one to report; a host that half started may fail to stop as well.
     await host?.stop().catch(() => undefined);
     await azurite?.stop();
     process.exit(1);

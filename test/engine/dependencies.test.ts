@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { licensingFailureText } from '../../src/api/wording.js';
 import { evaluatePrincipal } from '../../src/engine/evaluate.js';
 import { checkInvariants } from '../../src/engine/invariants.js';
 import { memberOutcome } from '../../src/engine/status.js';
@@ -154,7 +155,7 @@ describe('dependencies through the reference tenant (S5 on the test catalog)', (
   it('a group carrying a dependent plan without its prerequisite is refused and keeps its licenses', () => {
     const t = setUp();
     const result = t.tenant.assignGroupLicenses(G2, add([SKU.MEETING]));
-    expect(result.ok ? 'ok' : result.failure.message).toBe(
+    expect(result.ok ? 'ok' : licensingFailureText(result.failure)).toBe(
       `License assignment failed because service plan ${PLAN.MEET} depends on the service plan(s) ${PLAN.CHAT}.`,
     );
     expect(t.tenant.groupLicenses(G2)).toEqual([]);

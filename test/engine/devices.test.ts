@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { licensingFailureText } from '../../src/api/wording.js';
 import { checkInvariants } from '../../src/engine/invariants.js';
 import { device, expectEntry, observe, user, view } from './support/builders.js';
 import { SKU } from './support/catalog.js';
@@ -114,8 +115,13 @@ describe('device licenses through a group', () => {
   it('moving a SKU the group does not carry is refused', () => {
     const t = lab();
     const moved = t.tenant.moveDeviceLicense(OUTER, SKU.DEVICE_APPS, OTHER);
-    expect(moved.ok ? 'ok' : moved.failure.message).toBe(
-      `License ${SKU.DEVICE_APPS} is not assigned to the group.`,
+    expect(moved.ok ? 'ok' : moved.failure).toEqual({
+      code: 'NotADeviceLicenseOfGroup',
+      skuId: SKU.DEVICE_APPS,
+      groupId: OUTER,
+    });
+    expect(moved.ok ? 'ok' : licensingFailureText(moved.failure)).toBe(
+      `License ${SKU.DEVICE_APPS} is not a device license assigned to group ${OUTER}; only device licenses can be moved.`,
     );
   });
 

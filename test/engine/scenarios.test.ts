@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { licensingFailureText } from '../../src/api/wording.js';
 import { loadCatalog } from '../../src/catalog/load.js';
 import { effectiveLicenses } from '../../src/engine/effective.js';
 import { checkInvariants } from '../../src/engine/invariants.js';
@@ -275,7 +276,7 @@ describe('S4 — Usage location (seeds 001, 002, 003)', () => {
     t.tenant.setUnits(E3, units(10));
     t.tenant.addPrincipal(user(userId(1), null));
     const result = t.tenant.assignUserLicenses(userId(1), add([E3]));
-    expect(result.ok ? 'ok' : result.failure.message).toBe(
+    expect(result.ok ? 'ok' : licensingFailureText(result.failure)).toBe(
       'License assignment cannot be done for user with invalid usage location.',
     );
     expect(t.tenant.entriesOf(userId(1))).toEqual([]);
@@ -293,7 +294,7 @@ describe('S5 — Dependencies (seed 002)', () => {
     t.tenant.addGroup(securityGroup(AUDIO));
     t.tenant.addGroup(securityGroup(E5_USERS));
     const refused = t.tenant.assignGroupLicenses(AUDIO, add([AUDIO_CONFERENCING]));
-    expect(refused.ok ? 'ok' : refused.failure.message).toBe(
+    expect(refused.ok ? 'ok' : licensingFailureText(refused.failure)).toBe(
       `License assignment failed because service plan ${MCOMEETADV} depends on the service plan(s) ${MCOSTANDARD}.`,
     );
     expect(t.tenant.assignGroupLicenses(E5_USERS, add([E5])).ok).toBe(true);
@@ -481,7 +482,7 @@ describe('S9 — Direct and inherited together (seed 003)', () => {
     expect(first.ok && view(first.value)).toEqual([expectEntry(E3, G, 'Active')]);
     expect(t.tenant.consumedUnits(E3)).toBe(1);
     const second = t.tenant.assignUserLicenses(userId(1), remove(E3));
-    expect(second.ok ? 'ok' : second.failure.message).toBe(
+    expect(second.ok ? 'ok' : licensingFailureText(second.failure)).toBe(
       'User license is inherited from a group membership and it cannot be removed directly from the user.',
     );
     expectConsistent(t, true);

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { licensingFailureText } from '../../src/api/wording.js';
 import type { ProxyAddressView } from '../../src/engine/evaluate.js';
 import type { LicensingFailure, Result } from '../../src/engine/failures.js';
 import { normalizeGuid } from '../../src/engine/ids.js';
@@ -19,7 +20,8 @@ import { PLAN, SKU, testCatalog } from './support/catalog.js';
 import { groupId, skuGuid, userId } from './support/ids.js';
 import { add, distributionList, microsoft365Group, remove, securityGroup, units } from './support/tenant.js';
 
-// rules.md §3–§4 request validation, with the exact messages of api.md "Licensing messages".
+// rules.md §3–§4 request validation; each failure is checked in the exact words of api.md "Licensing messages"
+// (the engine gives the code and facts, src/api/wording.ts the words).
 
 const G1 = groupId(1);
 const G2 = groupId(2);
@@ -27,7 +29,7 @@ const NOT_BOUGHT = skuGuid(99);
 const ALL_BOUGHT = new Set(testCatalog.skus.map((s) => s.skuId));
 
 function messageOf(result: Result<LicenseChange>): string {
-  return result.ok ? 'ok' : result.failure.message;
+  return result.ok ? 'ok' : licensingFailureText(result.failure);
 }
 
 function failureOf(result: Result<LicenseChange>): LicensingFailure | undefined {
@@ -515,7 +517,7 @@ describe('validating a direct assignLicense (rules.md §3–§4)', () => {
     });
   });
 
-  it('a failure carries a stable code beside Graph’s message', () => {
+  it('a failure carries a stable code and its facts; the words are the edge’s', () => {
     const result = validateDirectLicenseChange(
       {
         catalog: testCatalog,
@@ -526,11 +528,8 @@ describe('validating a direct assignLicense (rules.md §3–§4)', () => {
       },
       add([SKU.BASIC]),
     );
-    expect(failureOf(result)).toEqual({
-      code: 'NoAvailableLicenses',
-      skuId: SKU.BASIC,
-      message: `Subscription ${SKU.BASIC} does not have any available licenses.`,
-    });
+    expect(failureOf(result)).toEqual({ code: 'NoAvailableLicenses', skuId: SKU.BASIC });
+    expect(messageOf(result)).toBe(`Subscription ${SKU.BASIC} does not have any available licenses.`);
   });
 });
 

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { groupProcessingFailureText } from '../../src/api/wording.js';
 import { applyChanges } from '../../src/application/changes.js';
 import type { AppContext } from '../../src/application/context.js';
 import { addMember } from '../../src/application/directory.js';
@@ -7,6 +8,7 @@ import { StorageContentionError } from '../../src/application/errors.js';
 import { assignGroupLicenses, processingDetails } from '../../src/application/group-licensing.js';
 import { heal } from '../../src/application/healing.js';
 import { type Change, type GroupPageMessage, healRequest } from '../../src/application/messages.js';
+import { recordPoisonedWork } from '../../src/application/poison.js';
 import { updatePrincipals } from '../../src/application/principal-updates.js';
 import { sweep } from '../../src/application/sweep.js';
 import { listSubscriptions } from '../../src/application/tenants.js';
@@ -14,7 +16,12 @@ import { readWaiters } from '../../src/storage/bookkeeping.js';
 import { principalPartition } from '../../src/storage/keys.js';
 import { readPrincipal } from '../../src/storage/principal-reads.js';
 import { PrincipalWriter } from '../../src/storage/principal-writer.js';
-import { encodeSubscription, readTenantPartition, recordHealPass } from '../../src/storage/tenant-records.js';
+import {
+  encodeSubscription,
+  groupLicenseRow,
+  readTenantPartition,
+  recordHealPass,
+} from '../../src/storage/tenant-records.js';
 import {
   buy,
   importUsers,
@@ -284,6 +291,29 @@ describe('poisoned work', () => {
     expect((await readTenantPartition(ctx.tables, tenantId))?.reservations.size).toBe(0);
     expect(await consumed(ctx, tenantId, e3)).toBe(0);
   }, 120_000);
+});
+
+describe('a poisoned group job', () => {
+  it('leaves its code on the group, worded as before in the processing details', async () => {
+    const { ctx } = pipeline;
+    const tenantId = await newTenant(ctx);
+    const e3 = await buy(ctx, tenantId, 'ENTERPRISEPACK', 5);
+    const { group } = await licensedGroup(ctx, tenantId, 'Unplanned', e3, 2);
+    const jobId = (await readTenantPartition(ctx.tables, tenantId))?.groupLicenses.get(group.id)?.jobId ?? '';
+    const message = { kind: 'group-job', tenantId, groupId: group.id, jobId };
+    await recordPoisonedWork(ctx, 'jobs-poison', JSON.stringify(message), randomUUID());
+
+    const row = await ctx.tables.tenants.getEntity(tenantId, groupLicenseRow(group.id));
+    expect(row.fx).toBe('JobNotPlanned');
+    const details = await processingDetails(ctx, tenantId, group.id);
+    expect(details).toMatchObject({
+      status: 'errorsAndIssues',
+      lastFailure: { code: 'JobNotPlanned', groupId: group.id },
+    });
+    expect(details.lastFailure && groupProcessingFailureText(details.lastFailure)).toBe(
+      `The license job for group ${group.id} could not be planned; reprocess the group to retry.`,
+    );
+  });
 });
 
 describe('the sweep', () => {

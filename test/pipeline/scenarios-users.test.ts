@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { licensingFailureText } from '../../src/api/wording.js';
 import type { AppContext } from '../../src/application/context.js';
 import { addMember, createUser, removeMember, updateUser } from '../../src/application/directory.js';
 import { LicensingRefusedError } from '../../src/application/errors.js';
@@ -49,7 +50,7 @@ async function refusal(promise: Promise<unknown>): Promise<string> {
   try {
     await promise;
   } catch (error: unknown) {
-    if (error instanceof LicensingRefusedError) return error.message;
+    if (error instanceof LicensingRefusedError) return licensingFailureText(error.failure);
     throw error;
   }
   throw new Error('expected the request to be refused');

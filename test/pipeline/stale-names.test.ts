@@ -71,10 +71,7 @@ describe('a user principal name whose user was never written', () => {
     }
     const refused = await importDirectory(now, tenantId, once());
     expect(refused.errors).toEqual([
-      {
-        line: 1,
-        message: 'Another object with the same value for property userPrincipalName already exists.',
-      },
+      { line: 1, code: 'UserPrincipalNameTaken', userPrincipalName: 'ada@contoso.test' },
     ]);
     const imported = await importDirectory(later, tenantId, once());
     expect(imported).toMatchObject({ users: 1, errors: [] });

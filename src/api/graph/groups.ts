@@ -29,6 +29,7 @@ import { badRequest, notFound, unsupportedQuery } from '../envelope.js';
 import { describeClause, parseFilter, parseSelect, project, textCondition, wantsCount } from '../odata.js';
 import { type ApiRequest, type GraphContext, type GraphRoute, noContent, ok } from '../routing.js';
 import { ACCESS } from '../tokens.js';
+import { groupProcessingFailureText } from '../wording.js';
 import { parseAssignLicense, parseBody } from './body.js';
 import { pageOf, pageOfList } from './listing.js';
 import {
@@ -256,7 +257,12 @@ async function reprocess(request: ApiRequest, context: GraphContext) {
 async function licenseProcessingDetails(request: ApiRequest, context: GraphContext) {
   const group = await loadGroup(request, context);
   const details = await processingDetails(context.app, context.caller.tenantId, group.id);
-  return ok({ ...details }, `groups('${group.id}')/licenseProcessingDetails`, context.serviceRoot);
+  const lastFailure = details.lastFailure ? groupProcessingFailureText(details.lastFailure) : null;
+  return ok(
+    { ...details, lastFailure },
+    `groups('${group.id}')/licenseProcessingDetails`,
+    context.serviceRoot,
+  );
 }
 
 async function moveLicense(request: ApiRequest, context: GraphContext) {

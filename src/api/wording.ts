@@ -1,0 +1,127 @@
+import type { GroupProcessingFailure, Refusal } from '../application/errors.js';
+import type { ImportLineProblem } from '../application/import.js';
+import type { LicensingFailure, NotLicensableReason, RequestConflict } from '../engine/index.js';
+
+/*
+ * The words of every coded failure: the core reports codes and facts, and this module alone turns them into text,
+ * Graph's own where Graph has one. Each mapping is a switch the compiler checks: a new code without a text does
+ * not build.
+ */
+
+/** Graph's wording for "no such object". */
+export function notFoundText(id: string): string {
+  return `Resource '${id}' does not exist or one of its queried reference-property objects are not present.`;
+}
+
+/** Graph's wording (or ours, where Graph has none) for each refusal; the compiler checks every code has one. */
+export function refusalText(refusal: Refusal): string {
+  switch (refusal.code) {
+    case 'ObjectIdTaken':
+      return `Another object with id ${refusal.id} already exists.`;
+    case 'UserPrincipalNameTaken':
+      return 'Another object with the same value for property userPrincipalName already exists.';
+    case 'AlreadyMember':
+      return "One or more added object references already exist for the following modified properties: 'members'.";
+    case 'GroupMemberOfItself':
+      return 'A group cannot be a member of itself.';
+    case 'GroupHasLicenses':
+      return `Group ${refusal.groupId} cannot be deleted while it has licenses assigned. Remove its licenses with assignLicense first.`;
+    case 'TooManySecrets':
+      return `The application already has ${refusal.limit} secrets; remove one with removePassword first.`;
+    case 'SecretEndsInThePast':
+      return 'endDateTime must be in the future.';
+    case 'SkuNotInCatalog':
+      return `SKU '${refusal.sku}' is not in the catalog. GET /api/manage/catalog lists the SKUs that can be bought.`;
+    default:
+      return unreachable(refusal);
+  }
+}
+
+/**
+ * Graph's wording (api.md "Licensing messages", word for word: real clients match on it), or ours where Graph has
+ * none, for each licensing failure; the compiler checks every code has one.
+ */
+export function licensingFailureText(failure: LicensingFailure): string {
+  switch (failure.code) {
+    case 'InvalidLicense':
+      return `License ${failure.skuId} does not correspond to a valid company License.`;
+    case 'InvalidDisabledPlan':
+      return `The disabled plan ${failure.planId} is not a valid service plan for license ${failure.skuId}.`;
+    case 'NoAvailableLicenses':
+      return `Subscription ${failure.skuId} does not have any available licenses.`;
+    case 'InvalidUsageLocation':
+      return 'License assignment cannot be done for user with invalid usage location.';
+    case 'InheritedLicense':
+      return 'User license is inherited from a group membership and it cannot be removed directly from the user.';
+    case 'MutuallyExclusivePlans':
+      return `License assignment failed because service plans ${failure.planIds[0]}, ${failure.planIds[1]} are mutually exclusive.`;
+    case 'MissingPrerequisite':
+      return `License assignment failed because service plan ${failure.planId} depends on the service plan(s) ${failure.requiresAnyOf.join(', ')}.`;
+    case 'ProxyAddressInUse':
+      return `License assignment failed because proxy address ${failure.address} is already used by another user's mailbox.`;
+    case 'GroupNotLicensable':
+      return `Licenses cannot be assigned to group ${failure.groupId}: ${notLicensableText(failure.reason)}`;
+    case 'DeviceLicenseAlreadyAssigned':
+      return `License ${failure.skuId} is a device license and is already assigned to group ${failure.groupId}. A device license can be assigned to one group only; move it with moveLicense.`;
+    case 'OneDeviceLicensePerGroup':
+      return `Group ${failure.groupId} can carry only one device license subscription.`;
+    case 'ConflictingRequest':
+      return `License ${failure.skuId} ${conflictText(failure.conflict)}`;
+    case 'NotADeviceLicenseOfGroup':
+      return `License ${failure.skuId} is not a device license assigned to group ${failure.groupId}; only device licenses can be moved.`;
+    default:
+      return unreachable(failure);
+  }
+}
+
+function notLicensableText(reason: NotLicensableReason): string {
+  switch (reason) {
+    case 'DeviceLicenseOnMicrosoft365Group':
+      return 'device licenses go to security groups or distribution lists, not Microsoft 365 groups.';
+    case 'NeitherSecurityGroupNorDistributionList':
+      return 'the group is neither a security group nor a distribution list.';
+    case 'NotSecurityEnabled':
+      return 'only security-enabled groups (securityEnabled: true) can carry licenses.';
+    default:
+      return unreachable(reason);
+  }
+}
+
+function conflictText(conflict: RequestConflict): string {
+  switch (conflict) {
+    case 'AddedTwice':
+      return 'appears more than once in addLicenses.';
+    case 'AddedAndRemoved':
+      return 'cannot be both added and removed in one request.';
+    default:
+      return unreachable(conflict);
+  }
+}
+
+/** The operator API's wording for a line of an import that was not written. */
+export function importLineErrorText(problem: ImportLineProblem): string {
+  switch (problem.code) {
+    case 'InvalidLine':
+      return problem.detail;
+    case 'UserPrincipalNameTaken':
+      return 'Another object with the same value for property userPrincipalName already exists.';
+    case 'ObjectIdTaken':
+      return `An object with id ${problem.id} already exists.`;
+    default:
+      return unreachable(problem);
+  }
+}
+
+/** Our wording for work on a group that failed for good (shown in `licenseProcessingDetails`). */
+export function groupProcessingFailureText(failure: GroupProcessingFailure): string {
+  switch (failure.code) {
+    case 'JobNotPlanned':
+      return `The license job for group ${failure.groupId} could not be planned; reprocess the group to retry.`;
+    default:
+      return unreachable(failure.code);
+  }
+}
+
+function unreachable(value: never): never {
+  throw new Error(`Unmapped code: ${JSON.stringify(value)}`);
+}
