@@ -10,8 +10,6 @@ import {
   totalUnits,
   waitingFor,
 } from '../engine/index.js';
-import { GroupCache } from '../storage/group-records.js';
-import { readPrincipal } from '../storage/principal-reads.js';
 import { encodePrincipal, factsOf } from '../storage/principal-records.js';
 import type { PrincipalWrite } from '../storage/principal-writer.js';
 import type { ClaimTicket, MailboxCheck } from '../storage/proxies.js';
@@ -24,6 +22,7 @@ import {
 } from '../storage/seat-ledger.js';
 import type { AppContext } from './context.js';
 import { StorageContentionError } from './errors.js';
+import { GroupCache } from './group-cache.js';
 import { type ChangesMessage, healRequest } from './messages.js';
 import {
   type PrincipalRecord,
@@ -327,7 +326,7 @@ async function planWrites(
   mailboxes: MailboxWork,
 ): Promise<PrincipalWrite[]> {
   const now = ctx.now().toISOString();
-  const groups = new GroupCache(ctx.tables, tenantId);
+  const groups = new GroupCache(ctx.directory, tenantId);
   const drafts = new Map<string, PrincipalRecord | null>();
   const deviceGroups = new Set<string>();
   for (const id of orderedIds) {
@@ -467,7 +466,7 @@ class MailboxWork {
 
   /** Whether a user's row, read now, has a working mailbox on the address. */
   private readonly holdsMailbox: MailboxCheck = async (userId, address) => {
-    const record = await readPrincipal(this.ctx.tables, this.tenantId, userId);
+    const record = await this.ctx.directory.principal(this.tenantId, userId);
     return (
       record !== undefined &&
       record.deletedDateTime === null &&

@@ -1,4 +1,3 @@
-import { readPrincipals } from '../storage/principal-reads.js';
 import type { AppContext } from './context.js';
 import type { AuditCondition, DeviceCondition, GroupCondition, PageRequest, UserQuery } from './ports.js';
 import type { GroupLicenseRecord, GroupRecord, MemberRef, PrincipalRecord } from './records.js';
@@ -96,8 +95,7 @@ export async function directoryObjects(
   tenantId: string,
   refs: readonly MemberRef[],
 ): Promise<DirectoryObject[]> {
-  const principals = await readPrincipals(
-    ctx.tables,
+  const principals = await ctx.directory.principals(
     tenantId,
     refs.filter((r) => r.kind !== 'group').map((r) => r.id),
   );

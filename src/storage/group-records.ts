@@ -96,47 +96,6 @@ export async function readGroup(
   return entity ? decodeGroup(tenantId, entity) : undefined;
 }
 
-/** A group and, transitively, every group it is nested in (cycle-safe), read on demand and cached. */
-export class GroupCache {
-  private readonly cache = new Map<string, Promise<GroupRecord | undefined>>();
-
-  constructor(
-    private readonly tables: StorageTables,
-    private readonly tenantId: string,
-  ) {}
-
-  get(id: string): Promise<GroupRecord | undefined> {
-    let pending = this.cache.get(id);
-    if (!pending) {
-      pending = readGroup(this.tables, this.tenantId, id);
-      this.cache.set(id, pending);
-    }
-    return pending;
-  }
-
-  /** Loads the groups and all their ancestors; afterwards `known` answers synchronously. */
-  async loadWithAncestors(ids: Iterable<string>): Promise<void> {
-    const pending = [...ids];
-    const seen = new Set<string>();
-    while (pending.length > 0) {
-      const batch = pending.splice(0).filter((id) => !seen.has(id));
-      for (const id of batch) seen.add(id);
-      const groups = await Promise.all(batch.map((id) => this.get(id)));
-      for (const group of groups) for (const parent of group?.memberOf ?? []) pending.push(parent.groupId);
-    }
-    for (const id of seen) {
-      const group = await this.get(id);
-      if (group) this.loaded.set(id, group);
-    }
-  }
-
-  private loaded = new Map<string, GroupRecord>();
-
-  known(id: string): GroupRecord | undefined {
-    return this.loaded.get(id);
-  }
-}
-
 /** Lists a tenant's groups (for admin reads and the simulator; not on a hot path). */
 export async function* listGroups(tables: StorageTables, tenantId: string): AsyncGenerator<GroupRecord> {
   const filter = `PartitionKey ge ${odata(`${tenantId}|`)} and PartitionKey lt ${odata(tenantRangeEnd(tenantId))}`;

@@ -2,8 +2,11 @@
 // loads a group with every group it is nested in (device licenses follow nesting), cycles included.
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { GroupCache } from '../../src/application/group-cache.js';
 import type { GroupRecord } from '../../src/application/records.js';
-import { encodeGroup, GroupCache, listGroups, readGroup } from '../../src/storage/group-records.js';
+import { loadCatalog } from '../../src/catalog/load.js';
+import { TableDirectoryStore } from '../../src/storage/directory-store.js';
+import { encodeGroup, listGroups, readGroup } from '../../src/storage/group-records.js';
 import type { StorageTables } from '../../src/storage/tables.js';
 import { type ScratchTables, scratchTables } from '../support/tables.js';
 
@@ -84,7 +87,7 @@ describe('group records (real Azurite)', () => {
       group(tenantId, { id: c, memberOf: [nestedIn(a)] }),
       group(tenantId, { id: d, memberOf: [nestedIn(randomUUID())] }),
     );
-    const cache = new GroupCache(tables, tenantId);
+    const cache = new GroupCache(new TableDirectoryStore(tables, loadCatalog()), tenantId);
     await cache.loadWithAncestors([a]);
     expect([a, b, c, d].map((id) => cache.known(id)?.id)).toEqual([a, b, c, d]);
     const unrelated = randomUUID();
