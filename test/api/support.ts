@@ -92,6 +92,9 @@ const LICENSES = { id: true, licenseAssignmentStates: true, assignedLicenses: tr
 const userLicenses = userSchema.pick(LICENSES);
 const deviceLicenses = deviceSchema.pick(LICENSES);
 
+/** `licenseProcessingDetails` as answered: the details and their `@odata.context`. */
+export const processingDetails = licenseProcessingDetailsSchema.extend({ '@odata.context': z.string() });
+
 // ---------------------------------------------------------------------------------------------------------
 // The service
 
@@ -173,7 +176,7 @@ export interface Tenant {
   /** Reads a user with its license properties. */
   licenses(userId: string): Promise<z.infer<typeof licensedUser>>;
   /** `licenseProcessingDetails` of a group. */
-  details(groupId: string): Promise<z.infer<typeof licenseProcessingDetailsSchema>>;
+  details(groupId: string): Promise<z.infer<typeof processingDetails>>;
   subscribedSkus(): Promise<z.infer<typeof subscribedSkuSchema>[]>;
   /** consumedUnits of one SKU. */
   consumed(skuId: string): Promise<number>;
@@ -493,9 +496,7 @@ async function newTenant(service: Service, options: TenantOptions = {}): Promise
           .get(),
       ),
     details: async (groupId) =>
-      licenseProcessingDetailsSchema.parse(
-        await graph.api(`/groups/${groupId}/licenseProcessingDetails`).get(),
-      ),
+      processingDetails.parse(await graph.api(`/groups/${groupId}/licenseProcessingDetails`).get()),
     subscribedSkus: async () =>
       collectionSchema(subscribedSkuSchema).parse(await graph.api('/subscribedSkus').get()).value,
     consumed: async (skuId) => {
