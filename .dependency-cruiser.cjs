@@ -39,10 +39,18 @@ module.exports = {
       to: { path: '^src/(storage|engine|host|simulator|bench)/' },
     },
     {
+      name: 'contract-is-neutral',
+      comment:
+        'The Graph wire contract is read by the api, the simulator and the tests alike: of the project it imports only the GUID pattern.',
+      severity: 'error',
+      from: { path: '^src/contract/' },
+      to: { path: '^(src|functions)/', pathNot: '^src/(contract/|engine/ids\\.ts$)' },
+    },
+    {
       name: 'product-not-tooling',
       comment: 'What deploys never imports the local host, the simulator, the bench or the packager.',
       severity: 'error',
-      from: { path: '^src/(engine|application|storage|api|config|catalog|triggers)/' },
+      from: { path: '^src/(engine|application|storage|api|config|catalog|triggers|contract)/' },
       to: { path: '^src/(host|simulator|bench|package)/' },
     },
   ],

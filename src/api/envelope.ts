@@ -6,6 +6,7 @@ import {
   StorageContentionError,
 } from '../application/errors.js';
 import { TenantNotFoundError } from '../application/principal-updates.js';
+import type { GraphErrorBody } from '../contract/graph.js';
 import { licensingFailureText, notFoundText, refusalText } from './wording.js';
 
 /** What an API handler returns; the HTTP adapter (or `$batch`) turns it into a response. */
@@ -66,7 +67,7 @@ export function requestIds(clientRequestId: string | null): RequestIds {
 }
 
 /** Graph's envelope: `{ error: { code, message, innerError: { date, request-id, client-request-id } } }`. */
-export function errorBody(code: string, message: string, ids: RequestIds) {
+export function errorBody(code: string, message: string, ids: RequestIds): GraphErrorBody {
   return {
     error: {
       code,

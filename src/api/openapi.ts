@@ -1,5 +1,22 @@
 import { z } from 'zod';
 import {
+  alternativeSecurityIdSchema,
+  assignedLicenseSchema,
+  assignedPlanSchema,
+  collectionSchema,
+  directoryAuditSchema,
+  directoryObjectSchema,
+  graphErrorSchema,
+  licenseAssignmentStateSchema,
+  licenseDetailsSchema,
+  licenseProcessingDetailsSchema,
+  selectedDeviceSchema,
+  selectedGroupSchema,
+  selectedUserSchema,
+  servicePlanInfoSchema,
+  subscribedSkuSchema,
+} from '../contract/graph.js';
+import {
   assignLicenseSchema,
   batchSchema,
   changeNotificationCollectionSchema,
@@ -21,19 +38,6 @@ import type { GraphRoute } from './routing.js';
 type Schema = Record<string, unknown>;
 
 const ref = (name: string): Schema => ({ $ref: `#/components/schemas/${name}` });
-const guid: Schema = { type: 'string', format: 'uuid' };
-const list = (item: Schema): Schema => ({
-  type: 'object',
-  properties: {
-    '@odata.context': { type: 'string' },
-    '@odata.nextLink': {
-      type: 'string',
-      description: 'The next page (opaque $skiptoken); absent on the last page.',
-    },
-    '@odata.count': { type: 'integer', description: 'With $count=true and ConsistencyLevel: eventual.' },
-    value: { type: 'array', items: item },
-  },
-});
 
 /** Request bodies, generated from the schemas the handlers parse with (src/api/graph/wire.ts). */
 const bodies: Record<string, z.ZodType> = {
@@ -53,156 +57,63 @@ function bodySchema(schema: z.ZodType): Schema {
   return z.toJSONSchema(schema, { target: 'openapi-3.0', io: 'input', unrepresentable: 'any' });
 }
 
+/**
+ * Responses, generated from the Graph wire contract (src/contract/graph.ts) under these component names; a
+ * schema used inside another one is referenced by its name rather than repeated.
+ */
+const responses: Readonly<Record<string, z.ZodType>> = {
+  AssignedLicense: assignedLicenseSchema,
+  AssignedPlan: assignedPlanSchema,
+  LicenseAssignmentState: licenseAssignmentStateSchema,
+  AlternativeSecurityId: alternativeSecurityIdSchema,
+  ServicePlanInfo: servicePlanInfoSchema,
+  User: selectedUserSchema,
+  Group: selectedGroupSchema,
+  Device: selectedDeviceSchema,
+  DirectoryObject: directoryObjectSchema,
+  SubscribedSku: subscribedSkuSchema,
+  LicenseDetails: licenseDetailsSchema,
+  DirectoryAudit: directoryAuditSchema,
+  LicenseProcessingDetails: licenseProcessingDetailsSchema,
+  GraphError: graphErrorSchema,
+  UserCollection: collectionSchema(selectedUserSchema),
+  GroupCollection: collectionSchema(selectedGroupSchema),
+  DeviceCollection: collectionSchema(selectedDeviceSchema),
+  DirectoryObjectCollection: collectionSchema(directoryObjectSchema),
+  SubscribedSkuCollection: collectionSchema(subscribedSkuSchema),
+  LicenseDetailsCollection: collectionSchema(licenseDetailsSchema),
+  DirectoryAuditCollection: collectionSchema(directoryAuditSchema),
+};
+
+function responseSchemas(): Record<string, Schema> {
+  // The registry names the components; descriptions and formats come from the contract's own metadata.
+  const registry = z.registry<{ id: string }>();
+  for (const [id, schema] of Object.entries(responses)) registry.add(schema, { id });
+  const { schemas } = z.toJSONSchema(registry, {
+    target: 'openapi-3.0',
+    io: 'output',
+    unrepresentable: 'any',
+    uri: (id) => `#/components/schemas/${id}`,
+    override: ({ jsonSchema }) => {
+      // Responses carry OData annotations (@odata.context, @odata.type) beside the properties: open objects.
+      if (jsonSchema.additionalProperties === false) delete jsonSchema.additionalProperties;
+      // `format: date-time` says it; zod's long pattern for it is noise to a reader.
+      if (jsonSchema.format === 'date-time') delete jsonSchema.pattern;
+    },
+  });
+  return Object.fromEntries(
+    // OpenAPI 3.0 has no `$id`; components are named by their key.
+    Object.entries(schemas).map(([name, { $id: _id, ...schema }]) => [name, schema]),
+  );
+}
+
 const schemas: Record<string, Schema> = {
   ...Object.fromEntries(Object.entries(bodies).map(([name, schema]) => [name, bodySchema(schema)])),
-  GraphError: {
-    type: 'object',
-    required: ['error'],
-    properties: {
-      error: {
-        type: 'object',
-        required: ['code', 'message', 'innerError'],
-        properties: {
-          code: { type: 'string', example: 'Request_BadRequest' },
-          message: { type: 'string' },
-          innerError: {
-            type: 'object',
-            properties: {
-              date: { type: 'string' },
-              'request-id': { type: 'string' },
-              'client-request-id': { type: 'string' },
-            },
-          },
-        },
-      },
-    },
-  },
-  AssignedLicense: {
-    type: 'object',
-    properties: { skuId: guid, disabledPlans: { type: 'array', items: guid } },
-  },
-  LicenseAssignmentState: {
-    type: 'object',
-    properties: {
-      skuId: guid,
-      assignedByGroup: { ...guid, nullable: true },
-      disabledPlans: { type: 'array', items: guid },
-      state: { type: 'string', enum: ['Active', 'Error', 'Disabled'] },
-      error: {
-        type: 'string',
-        enum: [
-          'None',
-          'CountViolation',
-          'MutuallyExclusiveViolation',
-          'DependencyViolation',
-          'ProhibitedInUsageLocationViolation',
-          'UniquenessViolation',
-          'Other',
-        ],
-      },
-      lastUpdatedDateTime: { type: 'string', format: 'date-time' },
-    },
-  },
-  User: {
-    type: 'object',
-    description:
-      'Graph user. licenseAssignmentStates, assignedLicenses, assignedPlans and usageLocation appear only on $select. proxyAddresses is writable here (an extension: Graph leaves it to Exchange).',
-    properties: {
-      id: guid,
-      displayName: { type: 'string' },
-      userPrincipalName: { type: 'string' },
-      mailNickname: { type: 'string' },
-      accountEnabled: { type: 'boolean' },
-      usageLocation: { type: 'string', nullable: true },
-      department: { type: 'string', nullable: true },
-      proxyAddresses: { type: 'array', items: { type: 'string' } },
-      assignedLicenses: { type: 'array', items: ref('AssignedLicense') },
-      assignedPlans: { type: 'array', items: { type: 'object' } },
-      licenseAssignmentStates: { type: 'array', items: ref('LicenseAssignmentState') },
-      createdDateTime: { type: 'string', format: 'date-time' },
-      deletedDateTime: { type: 'string', format: 'date-time', nullable: true },
-    },
-  },
-  Group: {
-    type: 'object',
-    description: 'Graph group. assignedLicenses and licenseProcessingState appear only on $select.',
-    properties: {
-      id: guid,
-      displayName: { type: 'string' },
-      mailNickname: { type: 'string' },
-      securityEnabled: { type: 'boolean' },
-      mailEnabled: { type: 'boolean' },
-      groupTypes: { type: 'array', items: { type: 'string' } },
-      assignedLicenses: { type: 'array', items: ref('AssignedLicense') },
-      licenseProcessingState: {
-        type: 'object',
-        properties: {
-          state: {
-            type: 'string',
-            enum: ['QueuedForProcessing', 'ProcessingInProgress', 'ProcessingComplete'],
-          },
-        },
-      },
-    },
-  },
-  Device: {
-    type: 'object',
-    properties: {
-      id: guid,
-      deviceId: guid,
-      displayName: { type: 'string' },
-      operatingSystem: { type: 'string' },
-      operatingSystemVersion: { type: 'string' },
-      accountEnabled: { type: 'boolean' },
-      licenseAssignmentStates: {
-        type: 'array',
-        items: ref('LicenseAssignmentState'),
-        description: 'Extension: device license states, on $select.',
-      },
-    },
-  },
-  Reference: { type: 'object', required: ['@odata.id'], properties: { '@odata.id': { type: 'string' } } },
-  SubscribedSku: {
-    type: 'object',
-    properties: {
-      id: { type: 'string', description: '{tenantId}_{skuId}' },
-      skuId: guid,
-      skuPartNumber: { type: 'string' },
-      appliesTo: { type: 'string' },
-      capabilityStatus: { type: 'string' },
-      consumedUnits: { type: 'integer' },
-      prepaidUnits: {
-        type: 'object',
-        properties: {
-          enabled: { type: 'integer' },
-          warning: { type: 'integer' },
-          suspended: { type: 'integer' },
-          lockedOut: { type: 'integer' },
-        },
-      },
-      servicePlans: { type: 'array', items: { type: 'object' } },
-    },
-  },
-  LicenseProcessingDetails: {
-    type: 'object',
-    description: 'Extension: processing progress and the admin status of a group.',
-    properties: {
-      state: { type: 'string' },
-      status: { type: 'string', enum: ['allLicensesAssigned', 'inProgress', 'errorsAndIssues'] },
-      membersTotal: { type: 'integer' },
-      membersProcessed: { type: 'integer' },
-      membersSucceeded: { type: 'integer' },
-      membersFailed: { type: 'integer' },
-      errorsByType: { type: 'object', additionalProperties: { type: 'integer' } },
-      failedPages: { type: 'integer' },
-      lastFailure: { type: 'string', nullable: true },
-    },
-  },
-  DirectoryAudit: { type: 'object', description: 'Graph directoryAudit.' },
+  ...responseSchemas(),
   Tenant: {
     type: 'object',
     properties: {
-      id: guid,
+      id: { type: 'string', format: 'uuid' },
       displayName: { type: 'string' },
       countryLetterCode: { type: 'string' },
       licenseErrorHealing: { type: 'string', enum: ['automatic', 'manual'] },
@@ -220,7 +131,7 @@ const graphOperations: Record<
   Partial<Record<string, { summary: string; body?: string; status: number; returns?: Schema }>>
 > = {
   graphUsers: {
-    GET: { summary: 'List users', status: 200, returns: list(ref('User')) },
+    GET: { summary: 'List users', status: 200, returns: ref('UserCollection') },
     POST: { summary: 'Create a user', body: 'NewUser', status: 201, returns: ref('User') },
   },
   graphUser: {
@@ -240,13 +151,17 @@ const graphOperations: Record<
     POST: { summary: 'Reprocess a user’s license assignments', status: 200, returns: ref('User') },
   },
   graphUserLicenseDetails: {
-    GET: { summary: 'A user’s effective licenses', status: 200, returns: list({ type: 'object' }) },
+    GET: {
+      summary: 'A user’s effective licenses',
+      status: 200,
+      returns: ref('LicenseDetailsCollection'),
+    },
   },
   graphGroups: {
     GET: {
       summary: 'List groups ($filter=hasMembersWithLicenseErrors eq true)',
       status: 200,
-      returns: list(ref('Group')),
+      returns: ref('GroupCollection'),
     },
     POST: { summary: 'Create a group', body: 'NewGroup', status: 201, returns: ref('Group') },
   },
@@ -254,7 +169,9 @@ const graphOperations: Record<
     GET: { summary: 'Get a group', status: 200, returns: ref('Group') },
     DELETE: { summary: 'Delete a group (400 while it carries licenses)', status: 204 },
   },
-  graphGroupMembers: { GET: { summary: 'List members', status: 200, returns: list({ type: 'object' }) } },
+  graphGroupMembers: {
+    GET: { summary: 'List members', status: 200, returns: ref('DirectoryObjectCollection') },
+  },
   graphGroupMemberAdd: { POST: { summary: 'Add a member', body: 'Reference', status: 204 } },
   graphGroupMemberRemove: { DELETE: { summary: 'Remove a member', status: 204 } },
   graphGroupAssignLicense: {
@@ -267,9 +184,9 @@ const graphOperations: Record<
   },
   graphGroupMembersWithLicenseErrors: {
     GET: {
-      summary: 'Members in error from this group’s assignment',
+      summary: 'Members in error from this group’s assignment (users and devices)',
       status: 200,
-      returns: list(ref('User')),
+      returns: ref('DirectoryObjectCollection'),
     },
   },
   graphGroupReprocess: {
@@ -291,7 +208,7 @@ const graphOperations: Record<
     },
   },
   graphDevices: {
-    GET: { summary: 'List devices', status: 200, returns: list(ref('Device')) },
+    GET: { summary: 'List devices', status: 200, returns: ref('DeviceCollection') },
     POST: { summary: 'Create a device', body: 'NewDevice', status: 201, returns: ref('Device') },
   },
   graphDevice: {
@@ -302,7 +219,7 @@ const graphOperations: Record<
     },
     DELETE: { summary: 'Delete a device (its device seat is released)', status: 204 },
   },
-  graphDeletedUsers: { GET: { summary: 'Soft-deleted users', status: 200, returns: list(ref('User')) } },
+  graphDeletedUsers: { GET: { summary: 'Soft-deleted users', status: 200, returns: ref('UserCollection') } },
   graphDeletedItem: {
     GET: { summary: 'A soft-deleted user', status: 200, returns: ref('User') },
     DELETE: { summary: 'Hard delete', status: 204 },
@@ -311,10 +228,10 @@ const graphOperations: Record<
     POST: { summary: 'Restore a soft-deleted user', status: 200, returns: ref('User') },
   },
   graphSubscribedSkus: {
-    GET: { summary: 'Subscriptions and seat usage', status: 200, returns: list(ref('SubscribedSku')) },
+    GET: { summary: 'Subscriptions and seat usage', status: 200, returns: ref('SubscribedSkuCollection') },
   },
   graphDirectoryAudits: {
-    GET: { summary: 'Audit log, newest first', status: 200, returns: list(ref('DirectoryAudit')) },
+    GET: { summary: 'Audit log, newest first', status: 200, returns: ref('DirectoryAuditCollection') },
   },
   graphBatch: { POST: { summary: 'JSON batching (20 requests, dependsOn)', body: 'Batch', status: 200 } },
 };

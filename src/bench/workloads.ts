@@ -1,8 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { TableClient, TransactionAction } from '@azure/data-tables';
-import { z } from 'zod';
 import { loadCatalogData } from '../catalog/load.js';
-import { LICENSE_ERRORS } from '../engine/index.js';
+import { subscribedSkuSchema, userSchema } from '../contract/graph.js';
 import {
   judgeTenant,
   type OracleDifference,
@@ -195,38 +194,19 @@ export async function checkTenant(operator: OperatorClient, state: SimState): Pr
   const graph = graphClient(operator.baseUrl, await operator.token(state.tenant.id, ['Directory.Read.All']));
   const principals = new Map<string, ServicePrincipal>();
   for (const item of await listAll(graph, '/users?$select=id,licenseAssignmentStates&$top=999')) {
-    if (typeof item !== 'object' || item === null || !('id' in item) || typeof item.id !== 'string') continue;
-    const states =
-      'licenseAssignmentStates' in item && Array.isArray(item.licenseAssignmentStates)
-        ? item.licenseAssignmentStates
-        : [];
-    principals.set(item.id, { entries: states.map((raw: unknown) => entrySchema.parse(raw)) });
+    const user = userEntriesSchema.parse(item);
+    principals.set(user.id, { entries: user.licenseAssignmentStates });
   }
-  const skus = await listAll(graph, '/subscribedSkus');
   const consumed = new Map<string, number>();
-  for (const sku of skus) {
-    if (
-      typeof sku === 'object' &&
-      sku !== null &&
-      'skuId' in sku &&
-      'consumedUnits' in sku &&
-      typeof sku.skuId === 'string' &&
-      typeof sku.consumedUnits === 'number'
-    ) {
-      consumed.set(sku.skuId, sku.consumedUnits);
-    }
+  for (const item of await listAll(graph, '/subscribedSkus')) {
+    const sku = subscribedSkuSchema.parse(item);
+    consumed.set(sku.skuId, sku.consumedUnits);
   }
   return judgeTenant(loadCatalogData(), recordedTenant(state), { principals, consumedUnits: consumed });
 }
 
-const entrySchema = z.object({
-  skuId: z.string(),
-  assignedByGroup: z.string().nullable(),
-  disabledPlans: z.array(z.string()),
-  state: z.enum(['Active', 'Error', 'Disabled']),
-  error: z.enum(['None', ...LICENSE_ERRORS]),
-  lastUpdatedDateTime: z.string(),
-});
+/** A user read with `$select=id,licenseAssignmentStates`, cut from the Graph wire contract. */
+const userEntriesSchema = userSchema.pick({ id: true, licenseAssignmentStates: true });
 
 /**
  * B2's tenant: `groups` groups of `perGroup` members drawn from a pool of users, every group carrying E3. The pool

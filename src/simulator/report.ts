@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import { collectionSchema, licenseProcessingDetailsSchema, subscribedSkuSchema } from '../contract/graph.js';
 import type { Catalog } from '../engine/index.js';
 import { graphClient, type OperatorClient } from './service.js';
 import type { SimState } from './state.js';
@@ -26,23 +26,6 @@ export interface Report {
   readonly errorsByType: Readonly<Record<string, number>>;
 }
 
-const skuSchema = z
-  .object({
-    skuId: z.string(),
-    skuPartNumber: z.string(),
-    consumedUnits: z.number(),
-    prepaidUnits: z.object({ enabled: z.number(), warning: z.number() }).passthrough(),
-  })
-  .passthrough();
-const detailsSchema = z
-  .object({
-    status: z.string(),
-    membersSucceeded: z.number(),
-    membersFailed: z.number(),
-    errorsByType: z.record(z.string(), z.number()),
-  })
-  .passthrough();
-
 /** The Licenses page of the admin center: per SKU Total, Assigned, Available, Expiring soon; group statuses; errors. */
 export async function buildReport(
   operator: OperatorClient,
@@ -50,10 +33,7 @@ export async function buildReport(
   state: SimState,
 ): Promise<Report> {
   const graph = graphClient(operator.baseUrl, await operator.token(state.tenant.id, ['Directory.Read.All']));
-  const skus = z
-    .object({ value: z.array(skuSchema) })
-    .passthrough()
-    .parse(await graph.api('/subscribedSkus').get()).value;
+  const skus = collectionSchema(subscribedSkuSchema).parse(await graph.api('/subscribedSkus').get()).value;
   const licenses = skus.map((s) => {
     const total = s.prepaidUnits.enabled + s.prepaidUnits.warning;
     return {
@@ -68,7 +48,9 @@ export async function buildReport(
   const errorsByType: Record<string, number> = {};
   for (const [groupId, group] of Object.entries(state.groups)) {
     if (group.licenses.length === 0) continue;
-    const details = detailsSchema.parse(await graph.api(`/groups/${groupId}/licenseProcessingDetails`).get());
+    const details = licenseProcessingDetailsSchema.parse(
+      await graph.api(`/groups/${groupId}/licenseProcessingDetails`).get(),
+    );
     groups.push({
       group: group.displayName,
       status: details.status,

@@ -1,5 +1,12 @@
 import type { Client } from '@microsoft/microsoft-graph-client';
 import { z } from 'zod';
+import {
+  collectionSchema,
+  deviceSchema,
+  directoryObjectSchema,
+  subscribedSkuSchema,
+  userSchema,
+} from '../contract/graph.js';
 import type { CatalogData } from '../engine/catalog.js';
 import { judgeTenant, recordedTenant, type ServicePrincipal } from './oracle.js';
 import type { Progress } from './progress.js';
@@ -19,40 +26,11 @@ export interface VerifyResult {
   readonly seconds: number;
 }
 
-const entrySchema = z.object({
-  skuId: z.string(),
-  assignedByGroup: z.string().nullable(),
-  disabledPlans: z.array(z.string()),
-  state: z.enum(['Active', 'Error', 'Disabled']),
-  error: z.enum([
-    'None',
-    'CountViolation',
-    'MutuallyExclusiveViolation',
-    'DependencyViolation',
-    'ProhibitedInUsageLocationViolation',
-    'UniquenessViolation',
-    'Other',
-  ]),
-  lastUpdatedDateTime: z.string(),
-});
-const licenseSchema = z.object({ skuId: z.string(), disabledPlans: z.array(z.string()) });
-const principalSchema = z
-  .object({
-    id: z.string(),
-    licenseAssignmentStates: z.array(entrySchema).optional(),
-    assignedLicenses: z.array(licenseSchema).optional(),
-  })
-  .passthrough();
-const pageSchema = z
-  .object({ value: z.array(z.unknown()), '@odata.nextLink': z.string().optional() })
-  .passthrough();
-const skuSchema = z
-  .object({
-    skuId: z.string(),
-    consumedUnits: z.number(),
-    prepaidUnits: z.object({ enabled: z.number(), warning: z.number() }).passthrough(),
-  })
-  .passthrough();
+// Views cut from the Graph wire contract by what each read selects.
+const LICENSES = { id: true, licenseAssignmentStates: true, assignedLicenses: true } as const;
+const userLicensesSchema = userSchema.pick(LICENSES);
+const deviceLicensesSchema = deviceSchema.pick(LICENSES);
+const pageSchema = collectionSchema(z.unknown());
 
 /** Every item of a Graph collection, following `@odata.nextLink` page by page. */
 export async function listAll(
@@ -109,17 +87,15 @@ export async function verify(
   const reading = progress.bar('Reading principals', expectedPrincipals);
   const select = '$select=id,licenseAssignmentStates,assignedLicenses&$top=999';
   const active = (await listAll(graph, `/users?${select}`, (n) => reading.update(n))).map((u) =>
-    principalSchema.parse(u),
+    userLicensesSchema.parse(u),
   );
   const deleted = (await listAll(graph, `/directory/deletedItems/microsoft.graph.user?${select}`)).map((u) =>
-    principalSchema.parse(u),
+    userLicensesSchema.parse(u),
   );
-  const devices = (await listAll(graph, `/devices?${select}`)).map((d) => principalSchema.parse(d));
+  const devices = (await listAll(graph, `/devices?${select}`)).map((d) => deviceLicensesSchema.parse(d));
   reading.update(active.length + deleted.length + devices.length);
   reading.stop();
-  const skus = pageSchema
-    .parse(await graph.api('/subscribedSkus').get())
-    .value.map((s) => skuSchema.parse(s));
+  const skus = collectionSchema(subscribedSkuSchema).parse(await graph.api('/subscribedSkus').get()).value;
 
   const differences: Difference[] = [];
   const principals = new Map<string, ServicePrincipal>();
@@ -131,8 +107,8 @@ export async function verify(
   ] as const) {
     for (const principal of list) {
       principals.set(principal.id, {
-        entries: principal.licenseAssignmentStates ?? [],
-        assignedLicenses: principal.assignedLicenses ?? [],
+        entries: principal.licenseAssignmentStates,
+        assignedLicenses: principal.assignedLicenses,
       });
       seen.set(principal.id, kind);
     }
@@ -167,7 +143,7 @@ export async function verify(
   for (const groupId of groups) {
     const listed = new Set(
       (await listAll(graph, `/groups/${groupId}/members?$select=id&$top=999`)).map(
-        (m) => principalSchema.parse(m).id,
+        (m) => directoryObjectSchema.parse(m).id,
       ),
     );
     const expected = new Set(

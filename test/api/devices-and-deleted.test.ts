@@ -3,11 +3,11 @@
 import { randomUUID } from 'node:crypto';
 import { ResponseType } from '@microsoft/microsoft-graph-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { licenseAssignmentStateSchema } from '../../src/contract/graph.js';
 import {
   expectGraphError,
   ids,
   items,
-  licenseState,
   obj,
   type Service,
   startService,
@@ -36,7 +36,7 @@ function newDevice(displayName = `PC-${randomUUID().slice(0, 6)}`) {
 
 async function deviceStates(tenant: Tenant, id: string) {
   const device = obj(await tenant.graph.api(`/devices/${id}`).select('licenseAssignmentStates').get());
-  return licenseState.array().parse(device.licenseAssignmentStates);
+  return licenseAssignmentStateSchema.array().parse(device.licenseAssignmentStates);
 }
 
 describe('devices', () => {
@@ -209,7 +209,7 @@ describe('deleted items', () => {
         .select('licenseAssignmentStates,assignedPlans')
         .get(),
     );
-    expect(licenseState.array().parse(selected.licenseAssignmentStates)).toMatchObject([
+    expect(licenseAssignmentStateSchema.array().parse(selected.licenseAssignmentStates)).toMatchObject([
       { skuId: e3, assignedByGroup: null, state: 'Disabled' },
     ]);
     const plans = Array.isArray(selected.assignedPlans) ? selected.assignedPlans.map((p) => obj(p)) : [];

@@ -2,15 +2,8 @@
 // per device SKU, moving the license, unassigning it.
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  expectGraphError,
-  items,
-  licenseState,
-  obj,
-  type Service,
-  startService,
-  type Tenant,
-} from './support.js';
+import { licenseAssignmentStateSchema } from '../../src/contract/graph.js';
+import { expectGraphError, items, obj, type Service, startService, type Tenant } from './support.js';
 
 let service: Service;
 beforeAll(async () => {
@@ -28,7 +21,7 @@ async function devices(tenant: Tenant) {
   return items(page).map((d) => ({
     id: String(d.id),
     name: String(d.displayName),
-    states: licenseState.array().parse(d.licenseAssignmentStates),
+    states: licenseAssignmentStateSchema.array().parse(d.licenseAssignmentStates),
   }));
 }
 
@@ -89,9 +82,9 @@ describe('S7 — device licenses', () => {
         .select('licenseAssignmentStates')
         .get(),
     );
-    expect(selected.map((d) => licenseState.array().parse(d.licenseAssignmentStates)[0]?.error)).toEqual(
-      Array(10).fill('CountViolation'),
-    );
+    expect(
+      selected.map((d) => licenseAssignmentStateSchema.array().parse(d.licenseAssignmentStates)[0]?.error),
+    ).toEqual(Array(10).fill('CountViolation'));
 
     await expectGraphError(
       tenant.graph

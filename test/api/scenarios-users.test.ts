@@ -1,15 +1,8 @@
 // Acceptance scenarios S4, S5, S6, S8 and S9 (scenarios.md) end to end through HTTP: usage locations, dependencies,
 // duplicate proxy addresses, soft delete / restore / hard delete, direct and inherited licenses together.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  exactly,
-  expectGraphError,
-  licenseState,
-  obj,
-  type Service,
-  startService,
-  type Tenant,
-} from './support.js';
+import { licenseAssignmentStateSchema } from '../../src/contract/graph.js';
+import { exactly, expectGraphError, obj, type Service, startService, type Tenant } from './support.js';
 
 let service: Service;
 beforeAll(async () => {
@@ -163,7 +156,7 @@ describe('S8 — soft delete, restore, hard delete', () => {
         .get(),
     );
     expect(
-      licenseState
+      licenseAssignmentStateSchema
         .array()
         .parse(suspended.licenseAssignmentStates)
         .map((s) => `${s.skuId}/${s.assignedByGroup}/${s.state}`)

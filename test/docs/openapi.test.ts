@@ -1,6 +1,7 @@
 // The OpenAPI document stays in step with what is actually served: every HTTP function the app registers is in
 // it with the same path and methods, and it describes nothing that is not served.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { deviceSchema, groupSchema, userSchema } from '../../src/contract/graph.js';
 import type { RunningHost } from '../../src/host/host.js';
 import { startHost } from '../../src/host/host.js';
 import { productEnv } from '../pipeline/support.js';
@@ -89,5 +90,44 @@ describe('the OpenAPI request bodies', () => {
     expect(doc.paths['/v1.0/groups/{id}/assignLicense']?.post?.description).toContain(
       'LicenseAssignment.ReadWrite.All',
     );
+  });
+});
+
+describe('the OpenAPI responses', () => {
+  it('are generated from the Graph wire contract, and every one they name is defined', async () => {
+    const response = await fetch(`${host.url}/api/openapi.json`);
+    const doc = (await response.json()) as {
+      paths: Record<string, Record<string, { responses?: unknown }>>;
+      components: { schemas: Record<string, { properties?: Record<string, unknown> }> };
+    };
+    const named = new Set<string>();
+    for (const item of Object.values(doc.paths)) {
+      for (const operation of Object.values(item)) {
+        for (const match of JSON.stringify(operation.responses ?? {}).matchAll(
+          /#\/components\/schemas\/(\w+)/g,
+        ))
+          if (match[1]) named.add(match[1]);
+      }
+    }
+    for (const schema of Object.values(doc.components.schemas)) {
+      for (const match of JSON.stringify(schema).matchAll(/#\/components\/schemas\/(\w+)/g))
+        if (match[1]) named.add(match[1]);
+    }
+    expect([...named].filter((name) => !doc.components.schemas[name]).sort()).toEqual([]);
+    expect(named).toContain('UserCollection');
+    // Property for property what the contract says a user, group and device are.
+    for (const [name, schema] of [
+      ['User', userSchema],
+      ['Group', groupSchema],
+      ['Device', deviceSchema],
+    ] as const) {
+      expect(Object.keys(doc.components.schemas[name]?.properties ?? {}), name).toEqual(
+        Object.keys(schema.shape),
+      );
+    }
+    expect(doc.components.schemas.User?.properties?.licenseAssignmentStates).toEqual({
+      type: 'array',
+      items: { $ref: '#/components/schemas/LicenseAssignmentState' },
+    });
   });
 });

@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, expect, it, onTestFinished } from 'vitest';
 import { z } from 'zod';
+import { collectionSchema, subscribedSkuSchema, userSchema } from '../../src/contract/graph.js';
 import { extractZip, listZip } from '../../src/package/zip.js';
 import { graphClient, OperatorClient } from '../../src/simulator/service.js';
 import { repoRoot, startHostProcess, uniqueName, waitFor, withTimeout } from '../support/index.js';
@@ -110,9 +111,9 @@ describe('npm run package', () => {
     await step('buy ENTERPRISEPACK', () => operator.setUnits(tenant.id, 'ENTERPRISEPACK', 5));
     const graph = graphClient(host.url, await step('mint a token', () => operator.token(tenant.id)));
 
-    const skus = z
-      .object({ value: z.array(z.object({ skuId: z.string(), skuPartNumber: z.string() })) })
-      .parse(await step('GET /subscribedSkus', () => graph.api('/subscribedSkus').get())).value;
+    const skus = collectionSchema(subscribedSkuSchema).parse(
+      await step('GET /subscribedSkus', () => graph.api('/subscribedSkus').get()),
+    ).value;
     const skuId = skus.find((sku) => sku.skuPartNumber === 'ENTERPRISEPACK')?.skuId ?? '';
     expect(skuId).not.toBe('');
 
@@ -149,11 +150,7 @@ describe('npm run package', () => {
         .post({ addLicenses: [{ skuId, disabledPlans: [] }], removeLicenses: [] }),
     );
 
-    const states = z.object({
-      licenseAssignmentStates: z.array(
-        z.object({ skuId: z.string(), assignedByGroup: z.string().nullable(), state: z.string() }),
-      ),
-    });
+    const states = userSchema.pick({ licenseAssignmentStates: true });
     await waitFor(
       async () => {
         const user = states.parse(

@@ -24,6 +24,7 @@ import {
   principalsById,
 } from '../../application/queries.js';
 import type { GroupRecord } from '../../application/records.js';
+import type { LicenseProcessingDetails } from '../../contract/graph.js';
 import { GUID_PATTERN, GUID_TEXT } from '../../engine/ids.js';
 import { badRequest, notFound, unsupportedQuery } from '../envelope.js';
 import { describeClause, parseFilter, parseSelect, project, textCondition, wantsCount } from '../odata.js';
@@ -257,12 +258,11 @@ async function reprocess(request: ApiRequest, context: GraphContext) {
 async function licenseProcessingDetails(request: ApiRequest, context: GraphContext) {
   const group = await loadGroup(request, context);
   const details = await processingDetails(context.app, context.caller.tenantId, group.id);
-  const lastFailure = details.lastFailure ? groupProcessingFailureText(details.lastFailure) : null;
-  return ok(
-    { ...details, lastFailure },
-    `groups('${group.id}')/licenseProcessingDetails`,
-    context.serviceRoot,
-  );
+  const shown: LicenseProcessingDetails = {
+    ...details,
+    lastFailure: details.lastFailure ? groupProcessingFailureText(details.lastFailure) : null,
+  };
+  return ok({ ...shown }, `groups('${group.id}')/licenseProcessingDetails`, context.serviceRoot);
 }
 
 async function moveLicense(request: ApiRequest, context: GraphContext) {

@@ -1,5 +1,6 @@
 import { type AuditCondition, listAudits } from '../../application/queries.js';
 import { listSubscriptions } from '../../application/tenants.js';
+import type { DirectoryAudit } from '../../contract/graph.js';
 import { unsupportedQuery } from '../envelope.js';
 import { describeClause, parseFilter, textCondition } from '../odata.js';
 import { type ApiRequest, type GraphContext, type GraphRoute, ok } from '../routing.js';
@@ -39,8 +40,10 @@ async function directoryAudits(request: ApiRequest, context: GraphContext) {
   const page = await pageOf(request, tenantId, `audits|${JSON.stringify(conditions)}`, (at) =>
     listAudits(context.app, tenantId, conditions, at),
   );
+  // The stored audit record is sent as it is: it must be the contract's directoryAudit.
+  const value: readonly DirectoryAudit[] = page.items;
   return ok(
-    { ...(page.nextLink ? { '@odata.nextLink': page.nextLink } : {}), value: page.items },
+    { ...(page.nextLink ? { '@odata.nextLink': page.nextLink } : {}), value },
     'auditLogs/directoryAudits',
     context.serviceRoot,
   );

@@ -4,7 +4,23 @@ import type {
   PrincipalRecord,
   SubscriptionRecord,
 } from '../../application/records.js';
+import {
+  alternativeSecurityIdSchema,
+  type Device,
+  type DirectoryObject,
+  deviceSchema,
+  type Group,
+  groupSchema,
+  type LicenseAssignmentState,
+  type LicenseDetails,
+  type SubscribedSku,
+  type User,
+  userSchema,
+} from '../../contract/graph.js';
 import { type Catalog, effectiveLicenses, type LicenseEntry } from '../../engine/index.js';
+
+// The builders below return the contract's types (src/contract/graph.ts), so a property the contract and the
+// records disagree on fails to compile instead of reaching a client.
 
 /** Graph `user` properties returned without `$select` (Graph's default set). */
 export const USER_DEFAULTS = [
@@ -18,22 +34,10 @@ export const USER_DEFAULTS = [
   'preferredLanguage',
   'surname',
   'userPrincipalName',
-] as const;
+] as const satisfies readonly (keyof User)[];
 
-export const USER_PROPERTIES = [
-  ...USER_DEFAULTS,
-  'id',
-  'accountEnabled',
-  'assignedLicenses',
-  'assignedPlans',
-  'createdDateTime',
-  'deletedDateTime',
-  'department',
-  'licenseAssignmentStates',
-  'mailNickname',
-  'proxyAddresses',
-  'usageLocation',
-] as const;
+/** Every property a user response may carry (`$select`): the contract's. */
+export const USER_PROPERTIES = userSchema.keyof().options;
 
 /** Graph `group` properties returned without `$select`; license properties only on `$select` (api.md). */
 export const GROUP_DEFAULTS = [
@@ -46,14 +50,9 @@ export const GROUP_DEFAULTS = [
   'mailEnabled',
   'mailNickname',
   'securityEnabled',
-] as const;
+] as const satisfies readonly (keyof Group)[];
 
-export const GROUP_PROPERTIES = [
-  ...GROUP_DEFAULTS,
-  'id',
-  'assignedLicenses',
-  'licenseProcessingState',
-] as const;
+export const GROUP_PROPERTIES = groupSchema.keyof().options;
 
 export const DEVICE_DEFAULTS = [
   'accountEnabled',
@@ -64,21 +63,16 @@ export const DEVICE_DEFAULTS = [
   'displayName',
   'operatingSystem',
   'operatingSystemVersion',
-] as const;
+] as const satisfies readonly (keyof Device)[];
 
-export const DEVICE_PROPERTIES = [
-  ...DEVICE_DEFAULTS,
-  'id',
-  'licenseAssignmentStates',
-  'assignedLicenses',
-] as const;
+export const DEVICE_PROPERTIES = deviceSchema.keyof().options;
 
 function profileString(record: PrincipalRecord, name: string): string | null {
   const value = record.profile[name];
   return typeof value === 'string' ? value : null;
 }
 
-export function licenseAssignmentStates(entries: readonly LicenseEntry[]) {
+export function licenseAssignmentStates(entries: readonly LicenseEntry[]): LicenseAssignmentState[] {
   return entries.map((e) => ({
     assignedByGroup: e.assignedByGroup,
     disabledPlans: e.disabledPlans,
@@ -90,7 +84,7 @@ export function licenseAssignmentStates(entries: readonly LicenseEntry[]) {
 }
 
 /** Every property of a user this service knows, in Graph's names; `project` picks what the caller sees. */
-export function userJson(catalog: Catalog, record: PrincipalRecord): Record<string, unknown> {
+export function userJson(catalog: Catalog, record: PrincipalRecord): User {
   const effective = effectiveLicenses(catalog, record.entries);
   const businessPhones = record.profile.businessPhones;
   return {
@@ -104,7 +98,7 @@ export function userJson(catalog: Catalog, record: PrincipalRecord): Record<stri
     officeLocation: profileString(record, 'officeLocation'),
     preferredLanguage: profileString(record, 'preferredLanguage'),
     surname: profileString(record, 'surname'),
-    userPrincipalName: record.userPrincipalName,
+    userPrincipalName: userProperty(record, record.userPrincipalName),
     accountEnabled: record.accountEnabled,
     assignedLicenses: effective.assignedLicenses,
     assignedPlans: effective.assignedPlans.map((p) => ({
@@ -117,10 +111,16 @@ export function userJson(catalog: Catalog, record: PrincipalRecord): Record<stri
     deletedDateTime: record.deletedDateTime,
     department: record.department,
     licenseAssignmentStates: licenseAssignmentStates(record.entries),
-    mailNickname: record.mailNickname,
+    mailNickname: userProperty(record, record.mailNickname),
     proxyAddresses: record.proxyAddresses,
     usageLocation: record.usageLocation,
   };
+}
+
+/** A property every user has (only devices lack it): its absence is a broken record, not something to send. */
+function userProperty(record: PrincipalRecord, value: string | null): string {
+  if (value === null) throw new Error(`principal ${record.id} (a ${record.kind}) lacks a user's property`);
+  return value;
 }
 
 /** Graph's `service` name of a plan, close enough for reporting (exchange, SharePoint, MicrosoftCommunicationsOnline, …). */
@@ -133,11 +133,14 @@ function serviceOf(planName: string): string {
   return planName;
 }
 
-export function deviceJson(catalog: Catalog, record: PrincipalRecord): Record<string, unknown> {
+export function deviceJson(catalog: Catalog, record: PrincipalRecord): Device {
   return {
     id: record.id,
     accountEnabled: record.accountEnabled,
-    alternativeSecurityIds: record.device?.alternativeSecurityIds ?? [],
+    // Stored as they were accepted by POST /devices (the same schema), kept opaque by the records.
+    alternativeSecurityIds: alternativeSecurityIdSchema
+      .array()
+      .parse(record.device?.alternativeSecurityIds ?? []),
     createdDateTime: record.createdDateTime,
     deletedDateTime: null,
     deviceId: record.device?.deviceId ?? null,
@@ -149,10 +152,7 @@ export function deviceJson(catalog: Catalog, record: PrincipalRecord): Record<st
   };
 }
 
-export function groupJson(
-  group: GroupRecord,
-  licensing: GroupLicenseRecord | undefined,
-): Record<string, unknown> {
+export function groupJson(group: GroupRecord, licensing: GroupLicenseRecord | undefined): Group {
   return {
     id: group.id,
     createdDateTime: group.createdDateTime,
@@ -177,7 +177,7 @@ export function subscribedSkuJson(
   catalog: Catalog,
   tenantId: string,
   sub: SubscriptionRecord,
-): Record<string, unknown> {
+): SubscribedSku {
   const sku = catalog.sku(sub.skuId);
   return {
     id: `${tenantId}_${sub.skuId}`,
@@ -199,7 +199,7 @@ export function subscribedSkuJson(
 }
 
 /** `licenseDetails` of a user: one item per effective SKU. */
-export function licenseDetailsJson(catalog: Catalog, record: PrincipalRecord): Record<string, unknown>[] {
+export function licenseDetailsJson(catalog: Catalog, record: PrincipalRecord): LicenseDetails[] {
   return effectiveLicenses(catalog, record.entries).assignedLicenses.map((license) => {
     const sku = catalog.sku(license.skuId);
     return {
@@ -220,7 +220,7 @@ export function licenseDetailsJson(catalog: Catalog, record: PrincipalRecord): R
 export function directoryObjectJson(
   catalog: Catalog,
   object: { kind: 'group'; group: GroupRecord } | { kind: 'user' | 'device'; principal: PrincipalRecord },
-): Record<string, unknown> {
+): DirectoryObject {
   if (object.kind === 'group')
     return { '@odata.type': '#microsoft.graph.group', ...groupJson(object.group, undefined) };
   return object.kind === 'user'

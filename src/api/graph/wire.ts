@@ -1,18 +1,17 @@
 /**
  * The Graph wire contract: the zod schemas of the request bodies the service accepts. The handlers parse with them,
  * the OpenAPI document is generated from them (src/api/openapi.ts), and the simulator and tests build bodies that
- * satisfy them. Graph's limits (lengths, list sizes) are part of the contract.
+ * satisfy them. Graph's limits (lengths, list sizes) are part of the contract. What the service answers is in
+ * src/contract/graph.ts.
  */
 import { z } from 'zod';
-import { GUID_PATTERN } from '../../engine/ids.js';
+import { alternativeSecurityIdSchema, guidSchema } from '../../contract/graph.js';
 
 /** Graph's JSON batching limit. */
 export const MAX_BATCH_REQUESTS = 20;
 
-export const guidString = z
-  .string()
-  .regex(GUID_PATTERN, 'expected a GUID')
-  .transform((s) => s.toLowerCase());
+/** A GUID in either case, kept in the canonical lower case. */
+export const guidString = guidSchema.transform((s) => s.toLowerCase());
 
 const license = z
   .object({
@@ -91,17 +90,7 @@ export const userPatchSchema = z
 export const newDeviceSchema = z
   .object({
     accountEnabled: z.boolean(),
-    alternativeSecurityIds: z
-      .array(
-        z
-          .object({
-            type: z.number().int(),
-            identityProvider: z.string().nullable().optional(),
-            key: z.string(),
-          })
-          .strict(),
-      )
-      .max(10),
+    alternativeSecurityIds: z.array(alternativeSecurityIdSchema).max(10),
     deviceId: guidString,
     displayName: z.string().min(1).max(256),
     operatingSystem: z.string().min(1).max(64),
@@ -158,7 +147,7 @@ export const changeNotificationSchema = z
     changeType: z.string().max(32).optional(),
     resource: z.string().max(500).optional(),
     resourceData: z.record(z.string(), z.unknown()).optional(),
-    tenantId: z.string().regex(GUID_PATTERN),
+    tenantId: guidSchema,
     lifecycleEvent: z.string().max(64).optional(),
     subscriptionExpirationDateTime: z.string().max(64).optional(),
   })

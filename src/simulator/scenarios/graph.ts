@@ -3,43 +3,57 @@
 // message.
 import { GraphError, ResponseType } from '@microsoft/microsoft-graph-client';
 import { z } from 'zod';
+import {
+  type assignedLicenseSchema,
+  collectionSchema,
+  deviceSchema,
+  directoryAuditSchema,
+  directoryObjectSchema,
+  groupSchema,
+  type licenseAssignmentStateSchema,
+  licenseProcessingDetailsSchema,
+  processingStateSchema,
+  subscribedSkuSchema,
+  userSchema,
+} from '../../contract/graph.js';
 import { GUID_TEXT } from '../../engine/ids.js';
 import type { Scenario } from './run.js';
 
-export const licenseStateSchema = z.object({
-  skuId: z.string(),
-  assignedByGroup: z.string().nullable(),
-  disabledPlans: z.array(z.string()),
-  state: z.string(),
-  error: z.string(),
-  lastUpdatedDateTime: z.string().nullable(),
-});
-export type LicenseState = z.infer<typeof licenseStateSchema>;
-
-const assignedLicenseSchema = z.object({ skuId: z.string(), disabledPlans: z.array(z.string()) });
+// The views below are cut from the Graph wire contract (src/contract/graph.ts) by the properties each read selects.
+export type LicenseState = z.infer<typeof licenseAssignmentStateSchema>;
 export type AssignedLicense = z.infer<typeof assignedLicenseSchema>;
 
-const assignedPlanSchema = z.object({ servicePlanId: z.string(), capabilityStatus: z.string() });
-
-/** A user or device read with `$select=id,licenseAssignmentStates,assignedLicenses`. */
-export const principalSchema = z.object({
-  id: z.string(),
-  licenseAssignmentStates: z.array(licenseStateSchema),
-  assignedLicenses: z.array(assignedLicenseSchema),
+/** A user read with `$select=id,licenseAssignmentStates,assignedLicenses`. */
+const userPrincipalSchema = userSchema.pick({
+  id: true,
+  licenseAssignmentStates: true,
+  assignedLicenses: true,
 });
-export type Principal = z.infer<typeof principalSchema>;
+/** A device read with the same `$select` (device licenses are an extension). */
+const devicePrincipalSchema = deviceSchema.pick({
+  id: true,
+  licenseAssignmentStates: true,
+  assignedLicenses: true,
+});
+export type Principal = z.infer<typeof userPrincipalSchema>;
 
 /** A user read with its plans and usage location too. */
-const userDetailSchema = principalSchema.extend({
-  assignedPlans: z.array(assignedPlanSchema),
-  usageLocation: z.string().nullable(),
+const userDetailSchema = userSchema.pick({
+  id: true,
+  licenseAssignmentStates: true,
+  assignedLicenses: true,
+  assignedPlans: true,
+  usageLocation: true,
 });
 export type UserDetail = z.infer<typeof userDetailSchema>;
 
 /** A user with the facts licensing looks at (for the oracle). */
-const userFactsSchema = principalSchema.extend({
-  usageLocation: z.string().nullable(),
-  proxyAddresses: z.array(z.string()),
+const userFactsSchema = userSchema.pick({
+  id: true,
+  licenseAssignmentStates: true,
+  assignedLicenses: true,
+  usageLocation: true,
+  proxyAddresses: true,
 });
 export type UserFacts = z.infer<typeof userFactsSchema>;
 
@@ -47,63 +61,27 @@ const USER_DETAIL = 'id,licenseAssignmentStates,assignedLicenses,assignedPlans,u
 const USER_FACTS = 'id,licenseAssignmentStates,assignedLicenses,usageLocation,proxyAddresses';
 const PRINCIPAL = 'id,licenseAssignmentStates,assignedLicenses';
 
-const subscribedSkuSchema = z.object({
-  skuId: z.string(),
-  skuPartNumber: z.string(),
-  consumedUnits: z.number(),
-  prepaidUnits: z.object({ enabled: z.number(), warning: z.number() }),
-});
 export type SubscribedSku = z.infer<typeof subscribedSkuSchema>;
 
-export const processingStates = [
-  'QueuedForProcessing',
-  'ProcessingInProgress',
-  'ProcessingComplete',
-] as const;
-export type ProcessingState = (typeof processingStates)[number];
+/** Graph's processing states, in the order a group passes through them. */
+export const processingStates = processingStateSchema.options;
+export type ProcessingState = z.infer<typeof processingStateSchema>;
 
-const groupLicensingSchema = z.object({
-  id: z.string(),
-  assignedLicenses: z.array(assignedLicenseSchema),
-  licenseProcessingState: z.object({ state: z.enum(processingStates) }),
+/** A group read with `$select=id,assignedLicenses,licenseProcessingState`. */
+const groupLicensingSchema = groupSchema.pick({
+  id: true,
+  assignedLicenses: true,
+  licenseProcessingState: true,
 });
 
-export const processingDetailsSchema = z.object({
-  state: z.enum(processingStates),
-  status: z.enum(['allLicensesAssigned', 'inProgress', 'errorsAndIssues']),
-  membersTotal: z.number(),
-  membersProcessed: z.number(),
-  membersSucceeded: z.number(),
-  membersFailed: z.number(),
-  errorsByType: z.record(z.string(), z.number()),
-});
-export type ProcessingDetails = z.infer<typeof processingDetailsSchema>;
+export type ProcessingDetails = z.infer<typeof licenseProcessingDetailsSchema>;
+export type Audit = z.infer<typeof directoryAuditSchema>;
 
-const auditSchema = z.object({
-  id: z.string(),
-  activityDateTime: z.string(),
-  activityDisplayName: z.string(),
-  result: z.string(),
-  resultReason: z.string(),
-  targetResources: z.array(
-    z.object({
-      id: z.string(),
-      type: z.string(),
-      modifiedProperties: z.array(
-        z.object({
-          displayName: z.string(),
-          oldValue: z.string().nullable(),
-          newValue: z.string().nullable(),
-        }),
-      ),
-    }),
-  ),
-});
-export type Audit = z.infer<typeof auditSchema>;
-
-const directoryObjectSchema = z.object({ '@odata.type': z.string(), id: z.string() });
-const idSchema = z.object({ id: z.string() });
-const pageSchema = z.object({ value: z.array(z.unknown()), '@odata.nextLink': z.string().optional() });
+/** A user read with `$select=id`, or the body of a write that answers with the object. */
+const userIdSchema = userSchema.pick({ id: true });
+const groupIdSchema = groupSchema.pick({ id: true });
+/** A page of any collection; its items are parsed one by one, so a bad item is named. */
+const pageSchema = collectionSchema(z.unknown());
 
 function issues(error: z.ZodError): string {
   return error.issues
@@ -188,7 +166,7 @@ export async function createUser(s: Scenario, user: NewUser): Promise<string> {
       ...(user.proxyAddresses === undefined ? {} : { proxyAddresses: user.proxyAddresses }),
     }),
   );
-  return s.remember(parse(s, idSchema, created, 'the created user').id, user.displayName);
+  return s.remember(parse(s, userIdSchema, created, 'the created user').id, user.displayName);
 }
 
 export async function patchUser(s: Scenario, id: string, patch: Record<string, unknown>): Promise<void> {
@@ -207,7 +185,7 @@ export async function createGroup(
       ...kind,
     }),
   );
-  return s.remember(parse(s, idSchema, created, 'the created group').id, displayName);
+  return s.remember(parse(s, groupIdSchema, created, 'the created group').id, displayName);
 }
 
 export async function addMember(s: Scenario, groupId: string, memberId: string): Promise<void> {
@@ -279,7 +257,7 @@ export async function assignGroupLicense(
       .post({ addLicenses: add, removeLicenses: remove }),
   );
   const response = await expectStatus(s, what, raw, 202);
-  const body = parse(s, idSchema, await response.json(), `the body of ${what}`);
+  const body = parse(s, groupIdSchema, await response.json(), `the body of ${what}`);
   s.expect(`the group in the body of ${what}`, groupId, body.id, '');
   const location = response.headers.get('location') ?? '';
   if (!location.endsWith(`/v1.0/groups/${groupId}`))
@@ -317,7 +295,12 @@ export async function restoreUser(s: Scenario, userId: string): Promise<void> {
     s.graph.api(`/directory/deletedItems/${userId}/restore`).responseType(ResponseType.RAW).post({}),
   );
   const response = await expectStatus(s, what, raw, 200);
-  s.expect(`the user restored by ${what}`, userId, parse(s, idSchema, await response.json(), what).id, '');
+  s.expect(
+    `the user restored by ${what}`,
+    userId,
+    parse(s, userIdSchema, await response.json(), what).id,
+    '',
+  );
 }
 
 export async function hardDeleteUser(s: Scenario, userId: string): Promise<void> {
@@ -397,7 +380,7 @@ export async function statusOf(s: Scenario, path: string): Promise<number> {
 }
 
 export function listUsers(s: Scenario): Promise<Principal[]> {
-  return listAll(s, `/users?$select=${PRINCIPAL}&$top=999`, principalSchema, 'GET /users');
+  return listAll(s, `/users?$select=${PRINCIPAL}&$top=999`, userPrincipalSchema, 'GET /users');
 }
 
 export function listUserDetails(s: Scenario): Promise<UserDetail[]> {
@@ -412,25 +395,25 @@ export function listDeletedUsers(s: Scenario): Promise<Principal[]> {
   return listAll(
     s,
     `/directory/deletedItems/microsoft.graph.user?$select=${PRINCIPAL}&$top=999`,
-    principalSchema,
+    userPrincipalSchema,
     'GET /directory/deletedItems/microsoft.graph.user',
   );
 }
 
 export function listDevices(s: Scenario): Promise<Principal[]> {
-  return listAll(s, `/devices?$select=${PRINCIPAL}&$top=999`, principalSchema, 'GET /devices');
+  return listAll(s, `/devices?$select=${PRINCIPAL}&$top=999`, devicePrincipalSchema, 'GET /devices');
 }
 
 export async function readDevice(s: Scenario, deviceId: string): Promise<Principal> {
   const path = `/devices/${deviceId}?$select=${PRINCIPAL}`;
-  return parse(s, principalSchema, await send(s, `GET ${path}`, () => s.graph.api(path).get()), path);
+  return parse(s, devicePrincipalSchema, await send(s, `GET ${path}`, () => s.graph.api(path).get()), path);
 }
 
 export async function listDeletedUserIds(s: Scenario): Promise<string[]> {
   const users = await listAll(
     s,
     '/directory/deletedItems/microsoft.graph.user?$select=id',
-    idSchema,
+    userIdSchema,
     'GET /directory/deletedItems/microsoft.graph.user',
   );
   return users.map((u) => u.id);
@@ -468,7 +451,12 @@ export async function readGroupLicensing(s: Scenario, groupId: string) {
 
 export async function readProcessingDetails(s: Scenario, groupId: string): Promise<ProcessingDetails> {
   const path = `/groups/${groupId}/licenseProcessingDetails`;
-  return parse(s, processingDetailsSchema, await send(s, `GET ${path}`, () => s.graph.api(path).get()), path);
+  return parse(
+    s,
+    licenseProcessingDetailsSchema,
+    await send(s, `GET ${path}`, () => s.graph.api(path).get()),
+    path,
+  );
 }
 
 /** The licensed groups of the tenant: id and `assignedLicenses`. */
@@ -498,7 +486,7 @@ export async function membersWithLicenseErrors(s: Scenario, groupId: string): Pr
   const members = await listAll(
     s,
     `/groups/${groupId}/membersWithLicenseErrors?$select=id&$top=999`,
-    idSchema,
+    directoryObjectSchema,
     `GET /groups/${s.label(groupId)}/membersWithLicenseErrors`,
   );
   return members.map((m) => m.id);
@@ -508,7 +496,7 @@ export async function groupsWithLicenseErrors(s: Scenario): Promise<string[]> {
   const groups = await listAll(
     s,
     `/groups?$filter=${encodeURIComponent('hasMembersWithLicenseErrors eq true')}&$select=id`,
-    idSchema,
+    groupIdSchema,
     'GET /groups?$filter=hasMembersWithLicenseErrors eq true',
   );
   return groups.map((g) => g.id);
@@ -519,7 +507,7 @@ export function audits(s: Scenario, activity: string): Promise<Audit[]> {
   return listAll(
     s,
     `/auditLogs/directoryAudits?$filter=${encodeURIComponent(`activityDisplayName eq '${activity}'`)}`,
-    auditSchema,
+    directoryAuditSchema,
     `GET /auditLogs/directoryAudits (${activity})`,
   );
 }

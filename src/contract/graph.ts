@@ -1,0 +1,284 @@
+/**
+ * The Graph wire contract for responses: the resources as the service sends them. The handlers' builders are typed
+ * by these schemas (src/api/graph/shapes.ts), the OpenAPI document is generated from them (src/api/openapi.ts), and
+ * the simulator and the tests parse what they read with them, so the three cannot drift apart. Request bodies live
+ * in src/api/graph/wire.ts.
+ *
+ * A resource schema (`userSchema`, …) lists every property the service knows, each one present. A response
+ * carries `id` and only the properties `$select` names (or the type's defaults): `selectedUserSchema` and its
+ * siblings say so for the document, and a reader that selected properties derives its view with `.pick`.
+ *
+ * This folder imports nothing of the product but the GUID pattern: the api, the simulator and the tests all read it.
+ */
+import { z } from 'zod';
+import { GUID_PATTERN } from '../engine/ids.js';
+
+/** A GUID in either case (engine/ids.ts holds the one pattern); the service itself writes lower case. */
+export const guidSchema = z.string().regex(GUID_PATTERN, 'expected a GUID').meta({ format: 'uuid' });
+
+/** An ISO 8601 instant in UTC, as `Date.toISOString()` writes it. */
+const dateTime = z.iso.datetime();
+const count = z.number().int().nonnegative();
+
+// ---------------------------------------------------------------------------------------------------------
+// The pieces
+
+export const assignedLicenseSchema = z.object({
+  skuId: guidSchema,
+  disabledPlans: z.array(guidSchema),
+});
+
+export const capabilityStatusSchema = z.enum(['Enabled', 'Suspended']);
+
+export const assignedPlanSchema = z.object({
+  assignedDateTime: dateTime,
+  capabilityStatus: capabilityStatusSchema,
+  service: z.string(),
+  servicePlanId: guidSchema,
+});
+
+/** Graph's `licenseAssignmentState.error`; `None` when the state is not `Error`. */
+export const licenseErrorSchema = z.enum([
+  'None',
+  'CountViolation',
+  'MutuallyExclusiveViolation',
+  'DependencyViolation',
+  'ProhibitedInUsageLocationViolation',
+  'UniquenessViolation',
+  'Other',
+]);
+
+export const licenseAssignmentStateSchema = z.object({
+  skuId: guidSchema,
+  /** The group the license comes from; null for a direct assignment. */
+  assignedByGroup: guidSchema.nullable(),
+  disabledPlans: z.array(guidSchema),
+  state: z.enum(['Active', 'Error', 'Disabled']),
+  error: licenseErrorSchema,
+  lastUpdatedDateTime: dateTime,
+});
+
+/** Graph's `alternativeSecurityId` of a device; the same shape is accepted by `POST /devices`. */
+export const alternativeSecurityIdSchema = z
+  .object({
+    type: z.number().int(),
+    identityProvider: z.string().nullable().optional(),
+    key: z.string(),
+  })
+  .strict();
+
+export const appliesToSchema = z.enum(['User', 'Company']);
+
+export const servicePlanInfoSchema = z.object({
+  servicePlanId: guidSchema,
+  servicePlanName: z.string(),
+  provisioningStatus: z.enum(['Success', 'Disabled']),
+  appliesTo: appliesToSchema,
+});
+
+export const processingStateSchema = z.enum([
+  'QueuedForProcessing',
+  'ProcessingInProgress',
+  'ProcessingComplete',
+]);
+
+// ---------------------------------------------------------------------------------------------------------
+// The resources
+
+export const userSchema = z.object({
+  id: guidSchema,
+  businessPhones: z.array(z.string()),
+  displayName: z.string(),
+  givenName: z.string().nullable(),
+  jobTitle: z.string().nullable(),
+  mail: z.string().nullable(),
+  mobilePhone: z.string().nullable(),
+  officeLocation: z.string().nullable(),
+  preferredLanguage: z.string().nullable(),
+  surname: z.string().nullable(),
+  userPrincipalName: z.string(),
+  accountEnabled: z.boolean(),
+  assignedLicenses: z.array(assignedLicenseSchema),
+  assignedPlans: z.array(assignedPlanSchema),
+  createdDateTime: dateTime,
+  deletedDateTime: dateTime.nullable(),
+  department: z.string().nullable(),
+  licenseAssignmentStates: z.array(licenseAssignmentStateSchema),
+  mailNickname: z.string(),
+  proxyAddresses: z.array(z.string()),
+  usageLocation: z.string().nullable(),
+});
+
+export const groupSchema = z.object({
+  id: guidSchema,
+  createdDateTime: dateTime,
+  deletedDateTime: dateTime.nullable(),
+  description: z.string().nullable(),
+  displayName: z.string(),
+  groupTypes: z.array(z.string()),
+  mail: z.string().nullable(),
+  mailEnabled: z.boolean(),
+  mailNickname: z.string(),
+  securityEnabled: z.boolean(),
+  assignedLicenses: z.array(assignedLicenseSchema),
+  licenseProcessingState: z.object({ state: processingStateSchema }),
+});
+
+export const deviceSchema = z.object({
+  id: guidSchema,
+  accountEnabled: z.boolean(),
+  alternativeSecurityIds: z.array(alternativeSecurityIdSchema),
+  createdDateTime: dateTime,
+  deletedDateTime: dateTime.nullable(),
+  deviceId: guidSchema.nullable(),
+  displayName: z.string(),
+  operatingSystem: z.string().nullable(),
+  operatingSystemVersion: z.string().nullable(),
+  /** Extension: Graph has no license properties on devices. */
+  licenseAssignmentStates: z.array(licenseAssignmentStateSchema),
+  assignedLicenses: z.array(assignedLicenseSchema),
+});
+
+// What a response carries: `id` always, the rest as `$select` (or the type's defaults) names them.
+export const selectedUserSchema = userSchema
+  .partial()
+  .required({ id: true })
+  .describe(
+    'Graph user: id, and the properties $select names (or the defaults). licenseAssignmentStates, assignedLicenses, assignedPlans and usageLocation appear only on $select. proxyAddresses is writable here (an extension: Graph leaves it to Exchange).',
+  );
+export const selectedGroupSchema = groupSchema
+  .partial()
+  .required({ id: true })
+  .describe(
+    'Graph group: id, and the properties $select names (or the defaults). assignedLicenses and licenseProcessingState appear only on $select.',
+  );
+export const selectedDeviceSchema = deviceSchema
+  .partial()
+  .required({ id: true })
+  .describe(
+    'Graph device: id, and the properties $select names (or the defaults). licenseAssignmentStates and assignedLicenses (on $select) are an extension.',
+  );
+
+/** An item of a collection of mixed types (members, members in error), told apart by `@odata.type`. */
+export const directoryObjectSchema = z
+  .discriminatedUnion('@odata.type', [
+    selectedUserSchema.extend({ '@odata.type': z.literal('#microsoft.graph.user') }),
+    selectedDeviceSchema.extend({ '@odata.type': z.literal('#microsoft.graph.device') }),
+    selectedGroupSchema.extend({ '@odata.type': z.literal('#microsoft.graph.group') }),
+  ])
+  .describe('A member: a user, a device or a group, told apart by @odata.type.');
+
+export const subscribedSkuSchema = z.object({
+  /** `{tenantId}_{skuId}`. */
+  id: z.string(),
+  accountId: guidSchema,
+  appliesTo: appliesToSchema,
+  capabilityStatus: capabilityStatusSchema,
+  consumedUnits: count,
+  prepaidUnits: z.object({ enabled: count, suspended: count, warning: count, lockedOut: count }),
+  servicePlans: z.array(servicePlanInfoSchema),
+  skuId: guidSchema,
+  skuPartNumber: z.string(),
+  subscriptionIds: z.array(z.string()),
+});
+
+export const licenseDetailsSchema = z.object({
+  id: z.string(),
+  skuId: guidSchema,
+  skuPartNumber: z.string(),
+  servicePlans: z.array(servicePlanInfoSchema),
+});
+
+export const directoryAuditSchema = z
+  .object({
+    id: z.string(),
+    activityDateTime: dateTime,
+    activityDisplayName: z.string(),
+    category: z.enum(['GroupManagement', 'UserManagement', 'DeviceManagement']),
+    correlationId: z.string(),
+    initiatedBy: z.object({ app: z.object({ displayName: z.string() }).nullable() }),
+    loggedByService: z.literal('Core Directory'),
+    operationType: z.enum(['Add', 'Assign', 'Update', 'Unassign', 'Delete', 'Restore']),
+    result: z.enum(['success', 'failure']),
+    resultReason: z.string(),
+    targetResources: z.array(
+      z.object({
+        id: z.string(),
+        displayName: z.string().nullable(),
+        type: z.enum(['Group', 'User', 'Device']),
+        modifiedProperties: z.array(
+          z.object({
+            displayName: z.string(),
+            oldValue: z.string().nullable(),
+            newValue: z.string().nullable(),
+          }),
+        ),
+      }),
+    ),
+    additionalDetails: z.array(z.object({ key: z.string(), value: z.string() })),
+  })
+  .describe('Graph directoryAudit.');
+
+export const licenseProcessingDetailsSchema = z
+  .object({
+    state: processingStateSchema,
+    status: z.enum(['allLicensesAssigned', 'inProgress', 'errorsAndIssues']),
+    membersTotal: count,
+    membersProcessed: count,
+    membersSucceeded: count,
+    membersFailed: count,
+    errorsByType: z.record(z.string(), count),
+    /** Pages whose work failed for good; reprocessing the group retries them. */
+    failedPages: count,
+    lastFailure: z.string().nullable(),
+  })
+  .describe('Extension: processing progress and the admin status of a group.');
+
+// ---------------------------------------------------------------------------------------------------------
+// Envelopes
+
+/** A page of a collection: `@odata.nextLink` (an opaque `$skiptoken`) until the last page. */
+export function collectionSchema<T extends z.ZodType>(item: T) {
+  return z.object({
+    '@odata.context': z.string(),
+    '@odata.count': count.optional(),
+    '@odata.nextLink': z.string().optional(),
+    value: z.array(item),
+  });
+}
+
+/** Graph's error envelope. `date` is Graph's: UTC without a zone designator. */
+export const graphErrorSchema = z.object({
+  error: z.object({
+    code: z.string().meta({ example: 'Request_BadRequest' }),
+    message: z.string(),
+    innerError: z.object({
+      date: z.iso.datetime({ local: true }),
+      'request-id': guidSchema,
+      'client-request-id': z.string(),
+    }),
+  }),
+});
+
+// ---------------------------------------------------------------------------------------------------------
+// Types for the builders: what they return must be what the schema parses (the compiler checks), read-only
+// because the records they read from are.
+
+type Frozen<T> = T extends readonly (infer U)[]
+  ? readonly Frozen<U>[]
+  : T extends object
+    ? { readonly [K in keyof T]: Frozen<T[K]> }
+    : T;
+export type Wire<S extends z.ZodType> = Frozen<z.output<S>>;
+
+export type User = Wire<typeof userSchema>;
+export type Group = Wire<typeof groupSchema>;
+export type Device = Wire<typeof deviceSchema>;
+export type DirectoryObject = Wire<typeof directoryObjectSchema>;
+export type LicenseAssignmentState = Wire<typeof licenseAssignmentStateSchema>;
+export type AlternativeSecurityId = Wire<typeof alternativeSecurityIdSchema>;
+export type SubscribedSku = Wire<typeof subscribedSkuSchema>;
+export type LicenseDetails = Wire<typeof licenseDetailsSchema>;
+export type DirectoryAudit = Wire<typeof directoryAuditSchema>;
+export type LicenseProcessingDetails = Wire<typeof licenseProcessingDetailsSchema>;
+export type GraphErrorBody = Wire<typeof graphErrorSchema>;
