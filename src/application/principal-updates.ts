@@ -10,16 +10,11 @@ import {
   totalUnits,
   waitingFor,
 } from '../engine/index.js';
+import { backoff } from '../storage/optimistic.js';
 import { encodePrincipal, factsOf } from '../storage/principal-records.js';
 import type { PrincipalWrite } from '../storage/principal-writer.js';
 import type { ClaimTicket, MailboxCheck } from '../storage/proxies.js';
-import {
-  addCounts,
-  backoff,
-  type Counts,
-  RESERVATION_LEASE_MS,
-  reservationOfMarker,
-} from '../storage/seat-ledger.js';
+import { addCounts, type Counts, RESERVATION_LEASE_MS, reservationOfMarker } from '../storage/seat-ledger.js';
 import type { AppContext } from './context.js';
 import { StorageContentionError } from './errors.js';
 import { GroupCache } from './group-cache.js';

@@ -71,12 +71,33 @@ export async function groupLicensesOf(
   return (await ctx.tenants.partition(tenantId))?.groupLicenses ?? new Map();
 }
 
-/** Groups with a license assignment some member is in error for (`hasMembersWithLicenseErrors eq true`), by id. */
-export async function groupsWithLicenseErrors(ctx: AppContext, tenantId: string): Promise<GroupRecord[]> {
-  const licensed = await groupLicensesOf(ctx, tenantId);
+/**
+ * Groups with a license assignment some member is in error for (`hasMembersWithLicenseErrors eq true`) that meet
+ * the conditions, by id. Few groups carry licenses, so they are found from the bookkeeping and narrowed here;
+ * `licensed` is the tenant's group licenses as the caller already read them (groupLicensesOf).
+ */
+export async function groupsWithLicenseErrors(
+  ctx: Pick<AppContext, 'licensing' | 'directory'>,
+  tenantId: string,
+  conditions: readonly GroupCondition[],
+  licensed: ReadonlyMap<string, GroupLicenseRecord>,
+): Promise<GroupRecord[]> {
   const ids = [...(await ctx.licensing.groupsWithErrors(tenantId, licensed.keys()))].sort();
   const groups = await Promise.all(ids.map((id) => ctx.directory.group(tenantId, id)));
-  return groups.filter((g) => g !== undefined);
+  return groups.filter(
+    (group): group is GroupRecord =>
+      group !== undefined && conditions.every((condition) => groupMeets(group, condition)),
+  );
+}
+
+/** Whether a group meets a listing condition, compared as the listings compare (names ignore case). */
+function groupMeets(group: GroupRecord, condition: GroupCondition): boolean {
+  if (condition.property === 'securityEnabled') return group.securityEnabled === condition.equals;
+  if (condition.property === 'mailEnabled') return group.mailEnabled === condition.equals;
+  const name = group.displayName.toLowerCase();
+  return 'equals' in condition
+    ? name === condition.equals.toLowerCase()
+    : name.startsWith(condition.startsWith.toLowerCase());
 }
 
 /** A group's direct members, in id order (the listing's stable order). */

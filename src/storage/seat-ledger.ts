@@ -449,5 +449,3 @@ export function addCounts(target: Counts, source: Readonly<Counts>): void {
 function subtractCounts(target: Counts, source: Readonly<Counts>): void {
   for (const [key, value] of Object.entries(source)) target[key] = (target[key] ?? 0) - value;
 }
-
-export { backoff };

@@ -3,7 +3,7 @@
 // lease has run out, the queues redeliver), and the tenant converges: the invariants hold, and the outcome equals
 // that of the same work done without a crash on a twin tenant.
 import { randomUUID } from 'node:crypto';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { AppContext, FaultPoint } from '../../src/application/context.js';
 import { addMember, createDevice, createGroup, removeMember } from '../../src/application/directory.js';
 import { LicensingRefusedError } from '../../src/application/errors.js';
@@ -27,19 +27,12 @@ import {
   importUsers,
   invariantViolations,
   newTenant,
-  type Pipeline,
   securityGroup,
-  startPipeline,
+  usePipeline,
   waitIdle,
 } from './support.js';
 
-let pipeline: Pipeline;
-beforeAll(async () => {
-  pipeline = await startPipeline();
-});
-afterAll(async () => {
-  await pipeline?.stop();
-});
+const pipeline = usePipeline();
 
 class InjectedCrash extends Error {
   constructor(readonly point: FaultPoint) {

@@ -1,6 +1,6 @@
 // Members imported into a group that already carries licenses are licensed, whether the import names the group
 // in a user's `memberOf` or in a `member` line.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { processingDetails } from '../../src/application/group-licensing.js';
 import { importDirectory } from '../../src/application/import.js';
 import { readPrincipal } from '../../src/storage/principal-reads.js';
@@ -10,18 +10,11 @@ import {
   invariantViolations,
   licensedGroup,
   newTenant,
-  type Pipeline,
-  startPipeline,
+  usePipeline,
   waitIdle,
 } from './support.js';
 
-let pipeline: Pipeline;
-beforeAll(async () => {
-  pipeline = await startPipeline();
-});
-afterAll(async () => {
-  await pipeline?.stop();
-});
+const pipeline = usePipeline();
 
 describe('an import into a group that already carries licenses', () => {
   it('licenses users imported with the group in their memberOf', async () => {

@@ -3,7 +3,7 @@
 // not granted one again meanwhile. Each race is played deterministically: another worker acts at the seam where
 // a concurrent one could.
 import { randomUUID } from 'node:crypto';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { AppContext } from '../../src/application/context.js';
 import { healReleased } from '../../src/application/healing.js';
 import { updatePrincipals } from '../../src/application/principal-updates.js';
@@ -13,23 +13,9 @@ import { readPrincipal } from '../../src/storage/principal-reads.js';
 import type { PrincipalRecord } from '../../src/storage/principal-records.js';
 import type { PrincipalWriter } from '../../src/storage/principal-writer.js';
 import { RESERVATION_LEASE_MS, type SeatLedger } from '../../src/storage/seat-ledger.js';
-import {
-  buy,
-  importUsers,
-  invariantViolations,
-  newTenant,
-  type Pipeline,
-  startPipeline,
-  waitIdle,
-} from './support.js';
+import { buy, importUsers, invariantViolations, newTenant, usePipeline, waitIdle } from './support.js';
 
-let pipeline: Pipeline;
-beforeAll(async () => {
-  pipeline = await startPipeline();
-});
-afterAll(async () => {
-  await pipeline?.stop();
-});
+const pipeline = usePipeline();
 
 const SHARED = 'smtp:shared@contoso.test';
 

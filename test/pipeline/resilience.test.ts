@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { groupProcessingFailureText } from '../../src/api/wording.js';
 import { applyChanges } from '../../src/application/changes.js';
 import type { AppContext } from '../../src/application/context.js';
@@ -24,27 +24,17 @@ import {
 } from '../../src/storage/tenant-records.js';
 import {
   buy,
+  consumedUnits,
   importUsers,
   invariantViolations,
   licensedGroup,
   newTenant,
-  type Pipeline,
   securityGroup,
-  startPipeline,
+  usePipeline,
   waitIdle,
 } from './support.js';
 
-let pipeline: Pipeline;
-beforeAll(async () => {
-  pipeline = await startPipeline();
-});
-afterAll(async () => {
-  await pipeline?.stop();
-});
-
-async function consumed(ctx: AppContext, tenantId: string, skuId: string): Promise<number> {
-  return (await listSubscriptions(ctx, tenantId)).find((s) => s.skuId === skuId)?.consumedUnits ?? -1;
-}
+const pipeline = usePipeline();
 
 /** A snapshot of every entry and counter that a duplicate delivery must not change. */
 async function fingerprint(ctx: AppContext, tenantId: string, ids: readonly string[]): Promise<string> {
@@ -74,7 +64,7 @@ describe('duplicate and late deliveries', () => {
     await addMember(ctx, tenantId, other.id, users[0] ?? '');
     await waitIdle(ctx, tenantId);
     const before = await fingerprint(ctx, tenantId, users);
-    expect(await consumed(ctx, tenantId, e3)).toBe(150);
+    expect(await consumedUnits(ctx, tenantId, e3)).toBe(150);
 
     const jobId = assigned.licensing?.jobId ?? '';
     const page: GroupPageMessage = {
@@ -199,7 +189,7 @@ describe('a hard delete racing another change of the same user', () => {
       users: [user = ''],
     } = await licensedGroup(ctx, tenantId, 'Restored', e3, 1);
     await applyChanges(ctx, lifecycle(tenantId, 'softDelete', user, 1), randomUUID());
-    expect(await consumed(ctx, tenantId, e3)).toBe(0);
+    expect(await consumedUnits(ctx, tenantId, e3)).toBe(0);
 
     // The hard delete reads the soft-deleted user (no seat); the restore grants a seat before the delete lands.
     const racing = racingContext(ctx, () =>
@@ -209,7 +199,7 @@ describe('a hard delete racing another change of the same user', () => {
     await waitIdle(ctx, tenantId);
 
     expect(await readPrincipal(ctx.tables, tenantId, user)).toBeUndefined();
-    expect(await consumed(ctx, tenantId, e3)).toBe(0);
+    expect(await consumedUnits(ctx, tenantId, e3)).toBe(0);
     expect(await invariantViolations(ctx, tenantId)).toEqual([]);
   });
 
@@ -230,7 +220,7 @@ describe('a hard delete racing another change of the same user', () => {
 
     expect(racing.fired()).toBe(true);
     expect(await readPrincipal(ctx.tables, tenantId, user)).toBeUndefined();
-    expect(await consumed(ctx, tenantId, e3)).toBe(0);
+    expect(await consumedUnits(ctx, tenantId, e3)).toBe(0);
     expect(await invariantViolations(ctx, tenantId)).toEqual([]);
   });
 
@@ -241,7 +231,7 @@ describe('a hard delete racing another change of the same user', () => {
     const {
       users: [user = '', other = ''],
     } = await licensedGroup(ctx, tenantId, 'Deleted', e3, 2);
-    expect(await consumed(ctx, tenantId, e3)).toBe(2);
+    expect(await consumedUnits(ctx, tenantId, e3)).toBe(2);
 
     // Reordered notifications: the hard delete reads the user while it still holds its seat, and the soft delete
     // (which gives that seat back) lands before the delete does.
@@ -255,7 +245,7 @@ describe('a hard delete racing another change of the same user', () => {
     expect((await readPrincipal(ctx.tables, tenantId, other))?.entries.map((e) => e.state)).toEqual([
       'Active',
     ]);
-    expect(await consumed(ctx, tenantId, e3)).toBe(1);
+    expect(await consumedUnits(ctx, tenantId, e3)).toBe(1);
     expect(await invariantViolations(ctx, tenantId)).toEqual([]);
   });
 });
@@ -289,7 +279,7 @@ describe('poisoned work', () => {
     expect(failure?.result).toBe('failure');
     expect(failure?.resultReason).toMatch(/could not be processed; reprocess the group/);
     expect((await readTenantPartition(ctx.tables, tenantId))?.reservations.size).toBe(0);
-    expect(await consumed(ctx, tenantId, e3)).toBe(0);
+    expect(await consumedUnits(ctx, tenantId, e3)).toBe(0);
   }, 120_000);
 });
 
@@ -368,7 +358,7 @@ describe('healing', () => {
     expect(result.healsQueued).toBeGreaterThanOrEqual(1);
     await waitIdle(ctx, tenantId);
     expect(await readWaiters(ctx.tables, tenantId, e3)).toEqual([]);
-    expect(await consumed(ctx, tenantId, e3)).toBe(12);
+    expect(await consumedUnits(ctx, tenantId, e3)).toBe(12);
     expect(await invariantViolations(ctx, tenantId)).toEqual([]);
   });
 
@@ -379,11 +369,11 @@ describe('healing', () => {
     await recordHealPass(ctx.tables, tenantId, e3, new Date(now).toISOString());
     await heal(ctx, healRequest(tenantId, e3, new Date(now - 60_000)), 'stale-heal');
     expect(await readWaiters(ctx.tables, tenantId, e3)).toHaveLength(2);
-    expect(await consumed(ctx, tenantId, e3)).toBe(10);
+    expect(await consumedUnits(ctx, tenantId, e3)).toBe(10);
 
     await heal(ctx, healRequest(tenantId, e3, new Date(now + 1)), 'fresh-heal');
     expect(await readWaiters(ctx.tables, tenantId, e3)).toEqual([]);
-    expect(await consumed(ctx, tenantId, e3)).toBe(12);
+    expect(await consumedUnits(ctx, tenantId, e3)).toBe(12);
     expect((await readTenantPartition(ctx.tables, tenantId))?.healPasses.get(e3)).toBeDefined();
   });
 });
@@ -414,7 +404,7 @@ describe('an update that gives up on contention', () => {
     await expect(giveUp).rejects.toBeInstanceOf(StorageContentionError);
 
     expect((await readTenantPartition(ctx.tables, tenantId))?.reservations.size).toBe(0);
-    expect(await consumed(ctx, tenantId, e3)).toBe(0);
+    expect(await consumedUnits(ctx, tenantId, e3)).toBe(0);
     expect((await readPrincipal(ctx.tables, tenantId, userId))?.entries).toEqual([]);
     expect(await invariantViolations(ctx, tenantId)).toEqual([]);
   });

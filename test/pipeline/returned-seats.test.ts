@@ -2,30 +2,16 @@
 // worker meanwhile) go back to the counters when the run claims again. Waiters refused while they were reserved
 // must be woken then, as they are for seats given back by a written release (rules.md §6, §7.2).
 import { randomUUID } from 'node:crypto';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { AppContext } from '../../src/application/context.js';
 import { healReleased } from '../../src/application/healing.js';
 import { updatePrincipals } from '../../src/application/principal-updates.js';
 import { readPrincipal } from '../../src/storage/principal-reads.js';
 import type { PrincipalRecord } from '../../src/storage/principal-records.js';
 import type { PrincipalWriter } from '../../src/storage/principal-writer.js';
-import {
-  buy,
-  importUsers,
-  invariantViolations,
-  newTenant,
-  type Pipeline,
-  startPipeline,
-  waitIdle,
-} from './support.js';
+import { buy, importUsers, invariantViolations, newTenant, usePipeline, waitIdle } from './support.js';
 
-let pipeline: Pipeline;
-beforeAll(async () => {
-  pipeline = await startPipeline();
-});
-afterAll(async () => {
-  await pipeline?.stop();
-});
+const pipeline = usePipeline();
 
 function direct(skuId: string) {
   return (record: PrincipalRecord, now: string): PrincipalRecord => ({

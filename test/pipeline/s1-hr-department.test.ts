@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { createGroup } from '../../src/application/directory.js';
 import { assignGroupLicenses, processingDetails } from '../../src/application/group-licensing.js';
 import { listSubscriptions } from '../../src/application/tenants.js';
@@ -8,20 +8,13 @@ import {
   importUsers,
   invariantViolations,
   newTenant,
-  type Pipeline,
   planId,
   skuId,
-  startPipeline,
+  usePipeline,
   waitIdle,
 } from './support.js';
 
-let pipeline: Pipeline;
-beforeAll(async () => {
-  pipeline = await startPipeline();
-});
-afterAll(async () => {
-  await pipeline?.stop();
-});
+const pipeline = usePipeline();
 
 describe('S1 — HR Department (seed 004), through the queues', () => {
   it('licenses 1,000 members with E3 (Yammer off) and EMS in one request', async () => {

@@ -1,28 +1,14 @@
 import { randomUUID } from 'node:crypto';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { AppContext } from '../../src/application/context.js';
 import { addMember, createDevice, createGroup } from '../../src/application/directory.js';
 import { LicensingRefusedError } from '../../src/application/errors.js';
 import { assignGroupLicenses } from '../../src/application/group-licensing.js';
 import { listSubscriptions } from '../../src/application/tenants.js';
 import { readPrincipal } from '../../src/storage/principal-reads.js';
-import {
-  buy,
-  importUsers,
-  invariantViolations,
-  newTenant,
-  type Pipeline,
-  startPipeline,
-  waitIdle,
-} from './support.js';
+import { buy, importUsers, invariantViolations, newTenant, usePipeline, waitIdle } from './support.js';
 
-let pipeline: Pipeline;
-beforeAll(async () => {
-  pipeline = await startPipeline();
-});
-afterAll(async () => {
-  await pipeline?.stop();
-});
+const pipeline = usePipeline();
 
 async function devices(ctx: AppContext, tenantId: string, count: number): Promise<string[]> {
   const ids: string[] = [];

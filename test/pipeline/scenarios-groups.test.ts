@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { AppContext } from '../../src/application/context.js';
 import { addMember, removeMember } from '../../src/application/directory.js';
 import {
@@ -6,32 +6,21 @@ import {
   processingDetails,
   reprocessGroup,
 } from '../../src/application/group-licensing.js';
-import { listSubscriptions } from '../../src/application/tenants.js';
 import { reprocessUser } from '../../src/application/user-licensing.js';
 import { principalsInErrorFrom, readGroupsWithErrors, readWaiters } from '../../src/storage/bookkeeping.js';
 import { readPrincipal } from '../../src/storage/principal-reads.js';
 import {
   buy,
+  consumedUnits,
   importUsers,
   invariantViolations,
   newTenant,
-  type Pipeline,
   securityGroup,
-  startPipeline,
+  usePipeline,
   waitIdle,
 } from './support.js';
 
-let pipeline: Pipeline;
-beforeAll(async () => {
-  pipeline = await startPipeline();
-});
-afterAll(async () => {
-  await pipeline?.stop();
-});
-
-async function consumed(ctx: AppContext, tenantId: string, skuId: string): Promise<number> {
-  return (await listSubscriptions(ctx, tenantId)).find((s) => s.skuId === skuId)?.consumedUnits ?? -1;
-}
+const pipeline = usePipeline();
 
 async function states(ctx: AppContext, tenantId: string, userId: string) {
   const record = await readPrincipal(ctx.tables, tenantId, userId);
@@ -96,8 +85,8 @@ describe('S2 — conflicting service plans (seed 004)', () => {
     const stillInError: string[] = [];
     for await (const id of principalsInErrorFrom(ctx.tables, tenantId, hr.id)) stillInError.push(id);
     expect(stillInError.sort()).toEqual(users.slice(1, 10).sort());
-    expect(await consumed(ctx, tenantId, e1)).toBe(9);
-    expect(await consumed(ctx, tenantId, e3)).toBe(991);
+    expect(await consumedUnits(ctx, tenantId, e1)).toBe(9);
+    expect(await consumedUnits(ctx, tenantId, e3)).toBe(991);
     expect(await invariantViolations(ctx, tenantId)).toEqual([]);
   });
 });
@@ -114,7 +103,7 @@ describe('S3 — not enough licenses (seed 001)', () => {
       removeLicenses: [],
     });
     await waitIdle(ctx, tenantId);
-    expect(await consumed(ctx, tenantId, e3)).toBe(100);
+    expect(await consumedUnits(ctx, tenantId, e3)).toBe(100);
     expect(await processingDetails(ctx, tenantId, group.id)).toMatchObject({
       membersSucceeded: 100,
       membersFailed: 20,
@@ -127,7 +116,7 @@ describe('S3 — not enough licenses (seed 001)', () => {
 
     await buy(ctx, tenantId, 'ENTERPRISEPACK', 105);
     await waitIdle(ctx, tenantId);
-    expect(await consumed(ctx, tenantId, e3)).toBe(105);
+    expect(await consumedUnits(ctx, tenantId, e3)).toBe(105);
     const promoted = [];
     for (const id of waiters)
       if ((await states(ctx, tenantId, id))[0]?.endsWith('Active/None')) promoted.push(id);
@@ -135,7 +124,7 @@ describe('S3 — not enough licenses (seed 001)', () => {
 
     await buy(ctx, tenantId, 'ENTERPRISEPACK', 120);
     await waitIdle(ctx, tenantId);
-    expect(await consumed(ctx, tenantId, e3)).toBe(120);
+    expect(await consumedUnits(ctx, tenantId, e3)).toBe(120);
     expect(await processingDetails(ctx, tenantId, group.id)).toMatchObject({
       status: 'allLicensesAssigned',
       membersSucceeded: 120,
@@ -157,7 +146,7 @@ describe('S3 — not enough licenses (seed 001)', () => {
     await waitIdle(ctx, tenantId);
     await buy(ctx, tenantId, 'ENTERPRISEPACK', 120);
     await waitIdle(ctx, tenantId);
-    expect(await consumed(ctx, tenantId, e3)).toBe(100);
+    expect(await consumedUnits(ctx, tenantId, e3)).toBe(100);
 
     const waiting: string[] = [];
     for await (const id of principalsInErrorFrom(ctx.tables, tenantId, group.id)) waiting.push(id);
@@ -165,11 +154,11 @@ describe('S3 — not enough licenses (seed 001)', () => {
     const one = waiting[0] ?? '';
     const reprocessed = await reprocessUser(ctx, tenantId, one);
     expect(reprocessed.entries[0]?.state).toBe('Active');
-    expect(await consumed(ctx, tenantId, e3)).toBe(101);
+    expect(await consumedUnits(ctx, tenantId, e3)).toBe(101);
 
     await reprocessGroup(ctx, tenantId, group.id);
     await waitIdle(ctx, tenantId);
-    expect(await consumed(ctx, tenantId, e3)).toBe(120);
+    expect(await consumedUnits(ctx, tenantId, e3)).toBe(120);
     expect(users).toHaveLength(120);
     expect(await invariantViolations(ctx, tenantId)).toEqual([]);
   });
@@ -200,7 +189,7 @@ describe('S3 — not enough licenses (seed 001)', () => {
       status: 'allLicensesAssigned',
       membersSucceeded: 10,
     });
-    expect(await consumed(ctx, tenantId, e3)).toBe(10);
+    expect(await consumedUnits(ctx, tenantId, e3)).toBe(10);
     expect(await invariantViolations(ctx, tenantId)).toEqual([]);
   });
 });
@@ -226,7 +215,7 @@ describe('S10 — nested groups for users (seed 001)', () => {
         `${e3.slice(0, 8)}@${sales.id.slice(0, 4)}:Active/None`,
       ]);
     for (const id of nested) expect(await states(ctx, tenantId, id)).toEqual([]);
-    expect(await consumed(ctx, tenantId, e3)).toBe(5);
+    expect(await consumedUnits(ctx, tenantId, e3)).toBe(5);
     expect(await invariantViolations(ctx, tenantId)).toEqual([]);
   });
 });

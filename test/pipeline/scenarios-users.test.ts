@@ -1,10 +1,9 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { licensingFailureText } from '../../src/api/wording.js';
 import type { AppContext } from '../../src/application/context.js';
 import { addMember, createUser, removeMember, updateUser } from '../../src/application/directory.js';
 import { LicensingRefusedError } from '../../src/application/errors.js';
 import { assignGroupLicenses } from '../../src/application/group-licensing.js';
-import { listSubscriptions } from '../../src/application/tenants.js';
 import {
   assignUserLicenses,
   hardDeleteUser,
@@ -14,27 +13,17 @@ import {
 import { readPrincipal } from '../../src/storage/principal-reads.js';
 import {
   buy,
+  consumedUnits,
   importUsers,
   invariantViolations,
   newTenant,
-  type Pipeline,
   planId,
   securityGroup,
-  startPipeline,
+  usePipeline,
   waitIdle,
 } from './support.js';
 
-let pipeline: Pipeline;
-beforeAll(async () => {
-  pipeline = await startPipeline();
-});
-afterAll(async () => {
-  await pipeline?.stop();
-});
-
-async function consumed(ctx: AppContext, tenantId: string, skuId: string): Promise<number> {
-  return (await listSubscriptions(ctx, tenantId)).find((s) => s.skuId === skuId)?.consumedUnits ?? -1;
-}
+const pipeline = usePipeline();
 
 async function entries(ctx: AppContext, tenantId: string, userId: string) {
   const record = await readPrincipal(ctx.tables, tenantId, userId);
@@ -131,10 +120,10 @@ describe('S5 — dependencies (seed 002)', () => {
       { sku: audio, group: null, state: 'Active', error: 'None' },
       { sku: e5, group: e5Users.id, state: 'Error', error: 'DependencyViolation' },
     ]);
-    expect(await consumed(ctx, tenantId, e5)).toBe(1);
+    expect(await consumedUnits(ctx, tenantId, e5)).toBe(1);
     await assignUserLicenses(ctx, tenantId, user ?? '', { addLicenses: [], removeLicenses: [audio] });
     expect(await entries(ctx, tenantId, user ?? '')).toEqual([]);
-    expect(await consumed(ctx, tenantId, e5)).toBe(0);
+    expect(await consumedUnits(ctx, tenantId, e5)).toBe(0);
     expect(await invariantViolations(ctx, tenantId)).toEqual([]);
   });
 });
@@ -226,12 +215,12 @@ describe('S8 — soft delete, restore, hard delete (seed 003)', () => {
     await softDeleteUser(ctx, tenantId, id);
     const deleted = await readPrincipal(ctx.tables, tenantId, id);
     expect(deleted?.entries.map((e) => e.state)).toEqual(['Disabled', 'Disabled']);
-    expect(await consumed(ctx, tenantId, e3)).toBe(0);
-    expect(await consumed(ctx, tenantId, ems)).toBe(0);
+    expect(await consumedUnits(ctx, tenantId, e3)).toBe(0);
+    expect(await consumedUnits(ctx, tenantId, ems)).toBe(0);
 
     await restoreUser(ctx, tenantId, id);
     expect(await entries(ctx, tenantId, id)).toEqual(active);
-    expect(await consumed(ctx, tenantId, e3)).toBe(1);
+    expect(await consumedUnits(ctx, tenantId, e3)).toBe(1);
 
     await softDeleteUser(ctx, tenantId, id);
     await hardDeleteUser(ctx, tenantId, id);
@@ -241,7 +230,7 @@ describe('S8 — soft delete, restore, hard delete (seed 003)', () => {
       addLicenses: [{ skuId: e3, disabledPlans: [] }],
       removeLicenses: [],
     });
-    expect(await consumed(ctx, tenantId, e3)).toBe(1);
+    expect(await consumedUnits(ctx, tenantId, e3)).toBe(1);
     await waitIdle(ctx, tenantId);
     expect(await invariantViolations(ctx, tenantId)).toEqual([]);
   });
@@ -267,7 +256,7 @@ describe('S8 — soft delete, restore, hard delete (seed 003)', () => {
     expect((await readPrincipal(ctx.tables, tenantId, id))?.entries.map((e) => e.state)).toEqual([
       'Disabled',
     ]);
-    expect(await consumed(ctx, tenantId, e3)).toBe(0);
+    expect(await consumedUnits(ctx, tenantId, e3)).toBe(0);
     await send('restore');
     await waitIdle(ctx, tenantId);
     expect(await entries(ctx, tenantId, id)).toEqual([
@@ -277,7 +266,7 @@ describe('S8 — soft delete, restore, hard delete (seed 003)', () => {
     await send('hardDelete');
     await waitIdle(ctx, tenantId);
     expect(await readPrincipal(ctx.tables, tenantId, id)).toBeUndefined();
-    expect(await consumed(ctx, tenantId, e3)).toBe(0);
+    expect(await consumedUnits(ctx, tenantId, e3)).toBe(0);
   });
 });
 
@@ -298,7 +287,7 @@ describe('S9 — direct and inherited together (seed 003)', () => {
       removeLicenses: [],
     });
     expect(await entries(ctx, tenantId, id)).toHaveLength(2);
-    expect(await consumed(ctx, tenantId, e3)).toBe(1);
+    expect(await consumedUnits(ctx, tenantId, e3)).toBe(1);
     await assignUserLicenses(ctx, tenantId, id, { addLicenses: [], removeLicenses: [e3] });
     expect(await entries(ctx, tenantId, id)).toEqual([
       { sku: e3, group: group.id, state: 'Active', error: 'None' },
@@ -308,7 +297,7 @@ describe('S9 — direct and inherited together (seed 003)', () => {
     ).toBe(
       'User license is inherited from a group membership and it cannot be removed directly from the user.',
     );
-    expect(await consumed(ctx, tenantId, e3)).toBe(1);
+    expect(await consumedUnits(ctx, tenantId, e3)).toBe(1);
     expect(await invariantViolations(ctx, tenantId)).toEqual([]);
   });
 });

@@ -1,13 +1,13 @@
 // Shared setup for the storage-and-queue pipeline tests: one in-process host of the product app per test file
 // (queue names are fixed when the app loads, so each file gets its own storage prefix), a tenant per test.
 import { randomUUID } from 'node:crypto';
-import { expect, inject } from 'vitest';
+import { afterAll, beforeAll, expect, inject } from 'vitest';
 import { type AppContext, createContext } from '../../src/application/context.js';
 import { createGroup } from '../../src/application/directory.js';
 import { assignGroupLicenses } from '../../src/application/group-licensing.js';
 import { importDirectory } from '../../src/application/import.js';
 import { isIdle, observeTenant } from '../../src/application/tenant-snapshot.js';
-import { createTenant, setSubscription } from '../../src/application/tenants.js';
+import { createTenant, listSubscriptions, setSubscription } from '../../src/application/tenants.js';
 import type { LicenseErrorHealing } from '../../src/engine/index.js';
 import { type RunningHost, startHost } from '../../src/host/host.js';
 import { judgeObservedTenant, type OracleDifference } from '../../src/simulator/oracle.js';
@@ -33,6 +33,44 @@ export function productEnv(
     FUNCTIONS_LOG_INVOCATIONS: 'false',
     AzureFunctionsWebHost__hostid: prefix,
   };
+}
+
+/**
+ * The pipeline of a test file: started before its first test, stopped after its last (`beforeAll`/`afterAll`).
+ * Usage, at the top of a file: `const pipeline = usePipeline();` then `pipeline.ctx` inside tests.
+ */
+export function usePipeline(): Pipeline {
+  let started: Pipeline | undefined;
+  beforeAll(async () => {
+    started = await startPipeline();
+  });
+  afterAll(async () => {
+    await started?.stop();
+  });
+  const current = (): Pipeline => {
+    if (!started) throw new Error('The pipeline is not started: use it inside a test.');
+    return started;
+  };
+  return {
+    get ctx() {
+      return current().ctx;
+    },
+    get host() {
+      return current().host;
+    },
+    get prefix() {
+      return current().prefix;
+    },
+    get env() {
+      return current().env;
+    },
+    stop: () => current().stop(),
+  };
+}
+
+/** The seats of a SKU the tenant's subscription counts as consumed (-1 when it has no such subscription). */
+export async function consumedUnits(ctx: AppContext, tenantId: string, skuId: string): Promise<number> {
+  return (await listSubscriptions(ctx, tenantId)).find((s) => s.skuId === skuId)?.consumedUnits ?? -1;
 }
 
 /** Starts the product's functions in this process against the shared Azurite, with a fresh storage prefix. */

@@ -98,10 +98,7 @@ async function listGroupsHandler(request: ApiRequest, context: GraphContext) {
     }
   }
   if (onlyWithErrors) {
-    // Few groups carry licenses: the ones in error are found from the bookkeeping, then narrowed like a listing.
-    const groups = (await groupsWithLicenseErrors(context.app, tenantId)).filter((group) =>
-      conditions.every((condition) => groupMatches(group, condition)),
-    );
+    const groups = await groupsWithLicenseErrors(context.app, tenantId, conditions, licenses);
     const page = pageOfList(request, tenantId, groups, `errors|${JSON.stringify(conditions)}`);
     return ok(
       {
@@ -344,13 +341,3 @@ export const groupRoutes: readonly GraphRoute[] = [
     handlers: { POST: { permissions: ACCESS.assignGroupLicenses, handle: moveLicense } },
   },
 ];
-
-/** Whether a group meets a listing condition (for the groups in error, narrowed in memory). */
-function groupMatches(group: GroupRecord, condition: GroupCondition): boolean {
-  if (condition.property === 'securityEnabled') return group.securityEnabled === condition.equals;
-  if (condition.property === 'mailEnabled') return group.mailEnabled === condition.equals;
-  const name = group.displayName.toLowerCase();
-  return 'equals' in condition
-    ? name === condition.equals.toLowerCase()
-    : name.startsWith(condition.startsWith.toLowerCase());
-}
