@@ -1,4 +1,3 @@
-import { type AuditInput, GROUP_LICENSING_APP } from '../storage/audit.js';
 import type { GroupRecord } from '../storage/group-records.js';
 import { bucketOf, type MemberKind, type MemberRef } from '../storage/members.js';
 import { retryOnConflict } from '../storage/optimistic.js';
@@ -9,6 +8,7 @@ import { releaseName } from './names.js';
 import { updatePrincipals } from './principal-updates.js';
 import { registerProxyAddresses } from './proxy-addresses.js';
 import type { MemberOfEntry, PrincipalRecord, RemovedMembership } from './records.js';
+import { type AuditInput, GROUP_LICENSING_APP } from './records.js';
 
 /** Tombstones of ended memberships are kept this long, to ignore late or replayed notifications. */
 const TOMBSTONE_DAYS = 7;

@@ -19,6 +19,7 @@ import { SeatLedger } from '../storage/seat-ledger.js';
 import { StorageTables } from '../storage/tables.js';
 import { TableTenantStore } from '../storage/tenant-records.js';
 import type {
+  AuditTrail,
   DirectoryQueries,
   DirectoryStore,
   IdentityStore,
@@ -44,7 +45,7 @@ export interface AppContext {
   readonly writer: PrincipalWriter;
   readonly members: MemberLists;
   readonly proxies: ProxyRegistry;
-  readonly audit: AuditLog;
+  readonly audit: AuditTrail;
   readonly jobs: JobStore;
   /** Work owed by committed changes (src/storage/README.md, "Outbox"). */
   readonly outbox: Outbox;

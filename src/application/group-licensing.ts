@@ -12,7 +12,6 @@ import {
   type ProcessingState,
   validateGroupLicenseChange,
 } from '../engine/index.js';
-import { type AuditInput, GROUP_LICENSING_APP } from '../storage/audit.js';
 import type { GroupRecord } from '../storage/group-records.js';
 import { SHARD_COUNT } from '../storage/keys.js';
 import type { MemberRef } from '../storage/members.js';
@@ -28,6 +27,7 @@ import type { GroupJobMessage, GroupPageMessage } from './messages.js';
 import { type OutboxEntry, outboxEntry, outboxWorkOf, relayOutbox } from './outbox.js';
 import { updatePrincipals } from './principal-updates.js';
 import type { GroupLicenseRecord, PrincipalRecord, TenantPartition } from './records.js';
+import { type AuditInput, GROUP_LICENSING_APP } from './records.js';
 
 export interface GroupLicensing {
   readonly group: GroupRecord;

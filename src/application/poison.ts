@@ -1,10 +1,10 @@
 import { z } from 'zod';
-import { type AuditInput, GROUP_LICENSING_APP } from '../storage/audit.js';
 import { retryOnConflict } from '../storage/optimistic.js';
 import type { AppContext } from './context.js';
 import type { GroupProcessingFailure } from './errors.js';
 import { completeGroupJob } from './group-licensing.js';
 import { changesMessage, groupJobMessage, groupPageMessage, healMessage } from './messages.js';
+import { type AuditInput, GROUP_LICENSING_APP } from './records.js';
 
 const anyTenant = z.object({ tenantId: z.string() }).passthrough();
 

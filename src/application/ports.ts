@@ -1,6 +1,7 @@
 import type { QueueNames } from '../config/queues.js';
 import type {
   ApplicationRecord,
+  AuditInput,
   DirectoryAudit,
   GroupLicenseRecord,
   GroupRecord,
@@ -215,4 +216,13 @@ export interface LicensingQueries {
   principalsInError(tenantId: string, groupId: string): AsyncIterable<string>;
   /** Everyone waiting for a seat of the SKU, first come first served (ties by principal id). */
   waiters(tenantId: string, skuId: string): Promise<WaitingPrincipal[]>;
+}
+
+/** The directory audit log (src/storage/audit.ts); records are read back through DirectoryQueries.audits. */
+export interface AuditTrail {
+  /**
+   * Appends records. A record with an `idempotencyKey` gets an id derived from it, so appending it again (a retried
+   * handler, a duplicated notification) leaves one record.
+   */
+  append(tenantId: string, inputs: readonly (AuditInput & { idempotencyKey?: string })[]): Promise<void>;
 }

@@ -217,3 +217,17 @@ export interface DirectoryAudit {
   }[];
   readonly additionalDetails: readonly { key: string; value: string }[];
 }
+
+/** An audit record as a use case hands it over; the audit log gives it its id and the service name. */
+export type AuditInput = Omit<
+  DirectoryAudit,
+  'id' | 'loggedByService' | 'correlationId' | 'additionalDetails'
+> & {
+  readonly correlationId?: string;
+  readonly additionalDetails?: readonly { key: string; value: string }[];
+};
+
+/** Who acts when the service itself applies group licenses (the name Entra shows). */
+export const GROUP_LICENSING_APP = {
+  app: { displayName: 'Microsoft Entra ID Group-Based Licensing' },
+} as const;

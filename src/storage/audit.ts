@@ -1,24 +1,13 @@
 import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
-import type { DirectoryAudit } from '../application/records.js';
+import type { AuditTrail } from '../application/ports.js';
+import type { AuditInput, DirectoryAudit } from '../application/records.js';
 import { odata, tenantRangeEnd } from './keys.js';
 import { putJson, queryRows, type RawEntity, requireJson } from './properties.js';
 import type { StorageTables } from './tables.js';
 
-export type { DirectoryAudit };
-
-export type AuditInput = Omit<
-  DirectoryAudit,
-  'id' | 'loggedByService' | 'correlationId' | 'additionalDetails'
-> & {
-  readonly correlationId?: string;
-  readonly additionalDetails?: readonly { key: string; value: string }[];
-};
-
-/** Who acts when the service itself applies group licenses (the name Entra shows). */
-export const GROUP_LICENSING_APP = {
-  app: { displayName: 'Microsoft Entra ID Group-Based Licensing' },
-} as const;
+export { GROUP_LICENSING_APP } from '../application/records.js';
+export type { AuditInput, DirectoryAudit };
 
 const MAX_TIME = 9_999_999_999_999;
 const MINUTE = 60_000;
@@ -74,7 +63,7 @@ export const auditInputSchema = recordSchema
     idempotencyKey: z.string(),
   });
 
-export class AuditLog {
+export class AuditLog implements AuditTrail {
   constructor(private readonly tables: StorageTables) {}
 
   /**

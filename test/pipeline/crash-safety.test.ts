@@ -23,6 +23,7 @@ import { readPrincipal } from '../../src/storage/principal-reads.js';
 import { readTenantPartition } from '../../src/storage/tenant-records.js';
 import { waitFor } from '../support/index.js';
 import {
+  auditRecords,
   buy,
   importUsers,
   invariantViolations,
@@ -91,7 +92,7 @@ async function outcome(ctx: AppContext, tenantId: string, names: ReadonlyMap<str
     };
   }
   const audit: string[] = [];
-  for await (const record of ctx.audit.list(tenantId)) {
+  for await (const record of auditRecords(ctx, tenantId)) {
     audit.push(`${record.activityDisplayName}: ${record.targetResources.map((t) => name(t.id)).join(',')}`);
   }
   const activity = await tenantActivity(ctx, tenantId);
@@ -179,7 +180,7 @@ describe('a group assignLicense', () => {
     await restart(ctx, tenantId);
 
     const failures: string[] = [];
-    for await (const record of ctx.audit.list(tenantId)) {
+    for await (const record of auditRecords(ctx, tenantId)) {
       if (record.activityDisplayName === 'Change user license')
         failures.push(record.targetResources[0]?.id ?? '');
     }
@@ -218,7 +219,7 @@ describe('a group assignLicense', () => {
     expect(await ctx.outbox.read(tenantId, `finish.${jobId}`)).toBeUndefined();
     await restart(ctx, tenantId); // the assignment's own row: its job message is sent, late
     const finishes: string[] = [];
-    for await (const record of ctx.audit.list(tenantId)) {
+    for await (const record of auditRecords(ctx, tenantId)) {
       if (record.activityDisplayName.startsWith('Finish applying')) finishes.push(record.id);
     }
     expect(finishes).toHaveLength(1);

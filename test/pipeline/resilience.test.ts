@@ -23,6 +23,7 @@ import {
   recordHealPass,
 } from '../../src/storage/tenant-records.js';
 import {
+  auditRecords,
   buy,
   consumedUnits,
   importUsers,
@@ -274,7 +275,7 @@ describe('poisoned work', () => {
     const details = await processingDetails(ctx, tenantId, group.id);
     expect(details).toMatchObject({ state: 'ProcessingComplete', status: 'errorsAndIssues', failedPages: 1 });
     const audits = [];
-    for await (const record of ctx.audit.list(tenantId)) audits.push(record);
+    for await (const record of auditRecords(ctx, tenantId)) audits.push(record);
     const failure = audits.find((a) => a.activityDisplayName === 'Apply group based license to users failed');
     expect(failure?.result).toBe('failure');
     expect(failure?.resultReason).toMatch(/could not be processed; reprocess the group/);

@@ -4,6 +4,7 @@ import { assignGroupLicenses, processingDetails } from '../../src/application/gr
 import { listSubscriptions } from '../../src/application/tenants.js';
 import { readPrincipal } from '../../src/storage/principal-reads.js';
 import {
+  auditRecords,
   buy,
   importUsers,
   invariantViolations,
@@ -65,7 +66,7 @@ describe('S1 — HR Department (seed 004), through the queues', () => {
       ].sort((a, b) => (String(a[0]) < String(b[0]) ? -1 : 1)),
     );
     const audits = [];
-    for await (const record of ctx.audit.list(tenantId)) audits.push(record);
+    for await (const record of auditRecords(ctx, tenantId)) audits.push(record);
     const finish = audits.find(
       (a) => a.activityDisplayName === 'Finish applying group based license to users',
     );

@@ -6,6 +6,7 @@ import { type AppContext, createContext } from '../../src/application/context.js
 import { createGroup } from '../../src/application/directory.js';
 import { assignGroupLicenses } from '../../src/application/group-licensing.js';
 import { importDirectory } from '../../src/application/import.js';
+import type { DirectoryAudit } from '../../src/application/records.js';
 import { isIdle, observeTenant } from '../../src/application/tenant-snapshot.js';
 import { createTenant, listSubscriptions, setSubscription } from '../../src/application/tenants.js';
 import type { LicenseErrorHealing } from '../../src/engine/index.js';
@@ -66,6 +67,19 @@ export function usePipeline(): Pipeline {
     },
     stop: () => current().stop(),
   };
+}
+
+/** Every audit record of the tenant, newest first, paged through the listing the Graph API serves. */
+export async function* auditRecords(ctx: AppContext, tenantId: string): AsyncGenerator<DirectoryAudit> {
+  let continuation: string | undefined;
+  do {
+    const page = await ctx.queries.audits(tenantId, [], {
+      top: 500,
+      ...(continuation ? { continuation } : {}),
+    });
+    yield* page.items;
+    continuation = page.continuation;
+  } while (continuation);
 }
 
 /** The seats of a SKU the tenant's subscription counts as consumed (-1 when it has no such subscription). */

@@ -1,7 +1,9 @@
 // An in-memory DirectoryQueries for use-case unit tests: the same answers as the Table adapter (the contract test in
 // test/storage/directory-queries.test.ts runs one suite against both), from plain arrays.
+import { randomUUID } from 'node:crypto';
 import type {
   AuditCondition,
+  AuditTrail,
   DeletedUser,
   DeviceCondition,
   DirectoryQueries,
@@ -15,7 +17,12 @@ import type {
   UserQuery,
   WaitingPrincipal,
 } from '../../src/application/ports.js';
-import type { DirectoryAudit, GroupRecord, PrincipalRecord } from '../../src/application/records.js';
+import type {
+  AuditInput,
+  DirectoryAudit,
+  GroupRecord,
+  PrincipalRecord,
+} from '../../src/application/records.js';
 import { type Catalog, effectiveLicenses } from '../../src/engine/index.js';
 
 export class InMemoryDirectoryQueries implements DirectoryQueries {
@@ -144,6 +151,38 @@ export class InMemoryDirectoryQueries implements DirectoryQueries {
           ),
       )
       .sort(byId);
+  }
+}
+
+/**
+ * An audit trail that appends to the in-memory listings' records. A record with an idempotency key keeps one id
+ * for that key, so appending it again replaces it, as the table adapter's derived row does.
+ */
+export class InMemoryAuditTrail implements AuditTrail {
+  private readonly idsByKey = new Map<string, string>();
+
+  constructor(private readonly directory: InMemoryDirectoryQueries) {}
+
+  async append(
+    tenantId: string,
+    inputs: readonly (AuditInput & { idempotencyKey?: string })[],
+  ): Promise<void> {
+    for (const { idempotencyKey, ...input } of inputs) {
+      const key = idempotencyKey === undefined ? undefined : `${tenantId}/${idempotencyKey}`;
+      const id = (key && this.idsByKey.get(key)) || randomUUID();
+      if (key) this.idsByKey.set(key, id);
+      const record: DirectoryAudit & { readonly tenantId: string } = {
+        ...input,
+        id,
+        tenantId,
+        correlationId: input.correlationId ?? id,
+        loggedByService: 'Core Directory',
+        additionalDetails: input.additionalDetails ?? [],
+      };
+      const at = this.directory.auditRecords.findIndex((a) => a.tenantId === tenantId && a.id === id);
+      if (at >= 0) this.directory.auditRecords.splice(at, 1, record);
+      else this.directory.auditRecords.push(record);
+    }
   }
 }
 
