@@ -22,6 +22,7 @@ import type {
   AuditTrail,
   DirectoryQueries,
   DirectoryStore,
+  GroupJobs,
   IdentityStore,
   LicensingQueries,
   NameRegistry,
@@ -46,7 +47,7 @@ export interface AppContext {
   readonly members: MemberLists;
   readonly proxies: ProxyRegistry;
   readonly audit: AuditTrail;
-  readonly jobs: JobStore;
+  readonly jobs: GroupJobs;
   /** Work owed by committed changes (src/storage/README.md, "Outbox"). */
   readonly outbox: Outbox;
   /** App registrations and the sign-in authority's signing key. */

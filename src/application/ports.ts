@@ -5,6 +5,8 @@ import type {
   DirectoryAudit,
   GroupLicenseRecord,
   GroupRecord,
+  JobRecord,
+  PageResult,
   PrincipalRecord,
   SigningKeyRecord,
   SubscriptionRecord,
@@ -225,4 +227,26 @@ export interface AuditTrail {
    * handler, a duplicated notification) leaves one record.
    */
   append(tenantId: string, inputs: readonly (AuditInput & { idempotencyKey?: string })[]): Promise<void>;
+}
+
+/** Group jobs and their pages (src/storage/jobs.ts): the fan-out of one group's license change. */
+export interface GroupJobs {
+  read(tenantId: string, jobId: string): Promise<JobRecord | undefined>;
+  /** Creates the job once; a replayed planning message gets the first plan back. */
+  create(job: Omit<JobRecord, 'done' | 'etag'>): Promise<JobRecord>;
+  /**
+   * Records a page's result and marks it done together; `allDone` is true exactly when this call completed the
+   * last page (or found every page done). A replayed page writes its result again, counted once.
+   */
+  finishPage(
+    tenantId: string,
+    jobId: string,
+    page: number,
+    result: PageResult,
+  ): Promise<{ allDone: boolean }>;
+  /** The sum of the page results written so far. */
+  progress(
+    tenantId: string,
+    jobId: string,
+  ): Promise<PageResult & { pagesDone: number; poisonedPages: number }>;
 }

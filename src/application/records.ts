@@ -231,3 +231,26 @@ export type AuditInput = Omit<
 export const GROUP_LICENSING_APP = {
   app: { displayName: 'Microsoft Entra ID Group-Based Licensing' },
 } as const;
+
+/** A group job: one license change (or reprocess) of one group, fanned out in pages. */
+export interface JobRecord {
+  readonly tenantId: string;
+  readonly jobId: string;
+  readonly groupId: string;
+  readonly pages: number;
+  /** Members the job planned to evaluate. */
+  readonly membersTotal: number;
+  /** One character per page: '1' once the page is done. */
+  readonly done: string;
+  readonly startedDateTime: string;
+  readonly etag?: string;
+}
+
+export interface PageResult {
+  /** The page's message was poisoned: its members were not processed. */
+  readonly poisoned?: boolean;
+  readonly processed: number;
+  readonly succeeded: number;
+  readonly failed: number;
+  readonly errors: Readonly<Record<string, number>>;
+}

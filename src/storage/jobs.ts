@@ -1,4 +1,6 @@
 import { z } from 'zod';
+import type { GroupJobs } from '../application/ports.js';
+import type { JobRecord, PageResult } from '../application/records.js';
 import { odata } from './keys.js';
 import { etagOf, retryOnConflict } from './optimistic.js';
 import {
@@ -15,28 +17,7 @@ import {
 import type { StorageTables } from './tables.js';
 import { Turns } from './turns.js';
 
-/** A group job: one license change (or reprocess) of one group, fanned out in pages. */
-export interface JobRecord {
-  readonly tenantId: string;
-  readonly jobId: string;
-  readonly groupId: string;
-  readonly pages: number;
-  /** Members the job planned to evaluate. */
-  readonly membersTotal: number;
-  /** One character per page: '1' once the page is done. */
-  readonly done: string;
-  readonly startedDateTime: string;
-  readonly etag?: string;
-}
-
-export interface PageResult {
-  /** The page's message was poisoned: its members were not processed. */
-  readonly poisoned?: boolean;
-  readonly processed: number;
-  readonly succeeded: number;
-  readonly failed: number;
-  readonly errors: Readonly<Record<string, number>>;
-}
+export type { JobRecord, PageResult };
 
 const jobPartition = (tenantId: string, jobId: string) => `${tenantId}|${jobId}`;
 const JOB_ROW = 'job';
@@ -55,7 +36,7 @@ function decodeJob(tenantId: string, entity: RawEntity): JobRecord {
   };
 }
 
-export class JobStore {
+export class JobStore implements GroupJobs {
   /** Pages of one job finishing in this process take turns on the job's bitmap. */
   private readonly turns = new Turns();
 

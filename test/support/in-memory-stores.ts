@@ -5,6 +5,7 @@
 import { StorageContentionError, WriteConflictError } from '../../src/application/errors.js';
 import type {
   DirectoryStore,
+  GroupJobs,
   IdentityStore,
   NameHolding,
   NameRegistry,
@@ -15,6 +16,8 @@ import type {
   ApplicationRecord,
   GroupLicenseRecord,
   GroupRecord,
+  JobRecord,
+  PageResult,
   PrincipalRecord,
   ReservationRecord,
   SigningKeyRecord,
@@ -281,5 +284,57 @@ export class InMemoryNameRegistry implements NameRegistry {
 
   async release(tenantId: string, userPrincipalName: string): Promise<void> {
     this.rows.delete(`${tenantId}/${userPrincipalName.toLowerCase()}`);
+  }
+}
+
+/** Group jobs: a job's bitmap and its page results, marked done together as the table adapter's transaction does. */
+export class InMemoryGroupJobs implements GroupJobs {
+  private readonly jobs = new Map<string, { job: JobRecord; pages: Map<number, PageResult> }>();
+
+  async read(tenantId: string, jobId: string): Promise<JobRecord | undefined> {
+    return this.jobs.get(`${tenantId}/${jobId}`)?.job;
+  }
+
+  async create(job: Omit<JobRecord, 'done' | 'etag'>): Promise<JobRecord> {
+    const key = `${job.tenantId}/${job.jobId}`;
+    const stored = this.jobs.get(key) ?? {
+      job: { ...job, done: '0'.repeat(job.pages), etag: nextEtag() },
+      pages: new Map<number, PageResult>(),
+    };
+    this.jobs.set(key, stored);
+    return stored.job;
+  }
+
+  async finishPage(
+    tenantId: string,
+    jobId: string,
+    page: number,
+    result: PageResult,
+  ): Promise<{ allDone: boolean }> {
+    const stored = this.jobs.get(`${tenantId}/${jobId}`);
+    if (!stored) throw new Error(`job ${jobId} not found`);
+    stored.pages.set(page, result);
+    const { done } = stored.job;
+    if (done.charAt(page) === '1') return { allDone: !done.includes('0') };
+    const next = `${done.slice(0, page)}1${done.slice(page + 1)}`;
+    stored.job = { ...stored.job, done: next, etag: nextEtag() };
+    return { allDone: !next.includes('0') };
+  }
+
+  async progress(
+    tenantId: string,
+    jobId: string,
+  ): Promise<PageResult & { pagesDone: number; poisonedPages: number }> {
+    const errors: Record<string, number> = {};
+    const sum = { processed: 0, succeeded: 0, failed: 0, pagesDone: 0, poisonedPages: 0 };
+    for (const result of this.jobs.get(`${tenantId}/${jobId}`)?.pages.values() ?? []) {
+      sum.pagesDone++;
+      if (result.poisoned === true) sum.poisonedPages++;
+      sum.processed += result.processed;
+      sum.succeeded += result.succeeded;
+      sum.failed += result.failed;
+      for (const [type, n] of Object.entries(result.errors)) errors[type] = (errors[type] ?? 0) + n;
+    }
+    return { ...sum, errors };
   }
 }
