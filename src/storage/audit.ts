@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
 import type { AuditTrail } from '../application/ports.js';
 import type { AuditInput, DirectoryAudit } from '../application/records.js';
+import { directoryAuditSchema } from '../contract/graph.js';
 import { odata, tenantRangeEnd } from './keys.js';
 import { putJson, queryRows, type RawEntity, requireJson } from './properties.js';
 import type { StorageTables } from './tables.js';
@@ -26,33 +27,8 @@ function rowFor(time: number, id: string): string {
   return `${(MAX_TIME - time).toString().padStart(13, '0')}|${id}`;
 }
 
-const recordSchema = z.object({
-  id: z.string(),
-  activityDateTime: z.string(),
-  activityDisplayName: z.string(),
-  category: z.enum(['GroupManagement', 'UserManagement', 'DeviceManagement']),
-  correlationId: z.string(),
-  initiatedBy: z.object({ app: z.object({ displayName: z.string() }).nullable() }),
-  loggedByService: z.literal('Core Directory'),
-  operationType: z.enum(['Add', 'Assign', 'Update', 'Unassign', 'Delete', 'Restore']),
-  result: z.enum(['success', 'failure']),
-  resultReason: z.string(),
-  targetResources: z.array(
-    z.object({
-      id: z.string(),
-      displayName: z.string().nullable(),
-      type: z.enum(['Group', 'User', 'Device']),
-      modifiedProperties: z.array(
-        z.object({
-          displayName: z.string(),
-          oldValue: z.string().nullable(),
-          newValue: z.string().nullable(),
-        }),
-      ),
-    }),
-  ),
-  additionalDetails: z.array(z.object({ key: z.string(), value: z.string() })),
-});
+// Stored records are the Graph resource itself: one schema for both (src/contract/graph.ts).
+const recordSchema = directoryAuditSchema;
 
 /** A record as the application hands it over (`AuditInput`), with the key that makes writing it twice harmless. */
 export const auditInputSchema = recordSchema
