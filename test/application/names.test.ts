@@ -13,6 +13,7 @@ import {
 import type { PrincipalRecord } from '../../src/application/records.js';
 import { nameReservationTimeoutMs } from '../../src/config/tuning.js';
 import { InMemoryDirectoryStore, InMemoryNameRegistry } from '../support/in-memory-stores.js';
+import { principalRecord } from '../support/records.js';
 
 function setUp() {
   const clock = { now: Date.parse('2026-03-01T10:00:00.000Z') };
@@ -23,31 +24,6 @@ function setUp() {
     now,
   };
   return { ctx, clock, tenantId: randomUUID() };
-}
-
-function user(tenantId: string, id: string): PrincipalRecord {
-  return {
-    tenantId,
-    id,
-    kind: 'user',
-    displayName: 'Adele',
-    userPrincipalName: 'adele@contoso.test',
-    mailNickname: 'adele',
-    usageLocation: null,
-    proxyAddresses: [],
-    accountEnabled: true,
-    department: null,
-    device: null,
-    profile: {},
-    createdDateTime: '2026-03-01T10:00:00.000Z',
-    deletedDateTime: null,
-    directLicenses: [],
-    memberOf: [],
-    removedMemberships: [],
-    entries: [],
-    mailboxActive: false,
-    sharedProxy: false,
-  };
 }
 
 describe('user principal names', () => {
@@ -97,3 +73,12 @@ describe('user principal names', () => {
     expect(await claimNameHeldByNobody(ctx, tenantId, 'nobody@contoso.test', randomUUID())).toBe(false);
   });
 });
+
+function user(tenantId: string, id: string): PrincipalRecord {
+  return principalRecord(tenantId, {
+    id,
+    displayName: 'Adele',
+    userPrincipalName: 'adele@contoso.test',
+    mailNickname: 'adele',
+  });
+}

@@ -7,6 +7,7 @@ import { loadCatalog } from '../../src/catalog/load.js';
 import type { LicenseEntry } from '../../src/engine/index.js';
 import { InMemoryDirectoryQueries, InMemoryLicensingQueries } from '../support/in-memory-queries.js';
 import { InMemoryDirectoryStore } from '../support/in-memory-stores.js';
+import { principalRecord } from '../support/records.js';
 
 const catalog = loadCatalog();
 const sku = catalog.skus[0]?.skuId ?? '';
@@ -39,28 +40,7 @@ function member(tenantId: string, groupId: string, state: 'Active' | 'Error'): P
     since: when,
     waitingSince: null,
   };
-  return {
-    tenantId,
-    id: randomUUID(),
-    kind: 'user',
-    displayName: 'Member',
-    userPrincipalName: `${randomUUID()}@contoso.test`,
-    mailNickname: null,
-    usageLocation: 'US',
-    proxyAddresses: [],
-    accountEnabled: true,
-    department: null,
-    device: null,
-    profile: {},
-    createdDateTime: when,
-    deletedDateTime: null,
-    directLicenses: [],
-    memberOf: [],
-    removedMemberships: [],
-    entries: [entry],
-    mailboxActive: false,
-    sharedProxy: false,
-  };
+  return principalRecord(tenantId, { displayName: 'Member', usageLocation: 'US', entries: [entry] });
 }
 
 function licensing(groupId: string): GroupLicenseRecord {

@@ -14,6 +14,7 @@ import { encodePrincipal } from '../../src/storage/principal-records.js';
 import { StorageTables } from '../../src/storage/tables.js';
 import { InMemoryDirectoryQueries, InMemoryLicensingQueries } from '../support/in-memory-queries.js';
 import { uniqueName } from '../support/index.js';
+import { principalRecord as principal } from '../support/records.js';
 
 const catalog = loadCatalog();
 const sku = catalog.skus[0]?.skuId ?? '';
@@ -33,34 +34,6 @@ interface Seeder {
   principals(records: readonly PrincipalRecord[]): Promise<void>;
   groups(records: readonly GroupRecord[]): Promise<void>;
   audits(tenantId: string, records: readonly DirectoryAudit[]): Promise<void>;
-}
-
-function principal(
-  tenantId: string,
-  overrides: Partial<PrincipalRecord> & { displayName: string },
-): PrincipalRecord {
-  return {
-    tenantId,
-    id: randomUUID(),
-    kind: 'user',
-    userPrincipalName: `${overrides.displayName.replace(/\W/g, '').toLowerCase()}@contoso.test`,
-    mailNickname: null,
-    usageLocation: null,
-    proxyAddresses: [],
-    accountEnabled: true,
-    department: null,
-    device: null,
-    profile: {},
-    createdDateTime: when,
-    deletedDateTime: null,
-    directLicenses: [],
-    memberOf: [],
-    removedMemberships: [],
-    entries: [],
-    mailboxActive: false,
-    sharedProxy: false,
-    ...overrides,
-  };
 }
 
 function activeEntry(skuId: string): LicenseEntry {

@@ -10,33 +10,22 @@ import { hasStatus, isConflict } from '../../src/storage/properties.js';
 import { StorageTables } from '../../src/storage/tables.js';
 import { InMemoryDirectoryStore } from '../support/in-memory-stores.js';
 import { uniqueName } from '../support/index.js';
+import { principalRecord } from '../support/records.js';
 
 const catalog = loadCatalog();
 const when = '2026-03-01T10:00:00.000Z';
 
 function user(tenantId: string, displayName: string): PrincipalRecord {
-  return {
-    tenantId,
-    id: randomUUID(),
-    kind: 'user',
+  const lower = displayName.toLowerCase();
+  return principalRecord(tenantId, {
     displayName,
-    userPrincipalName: `${displayName.toLowerCase()}@contoso.test`,
-    mailNickname: displayName.toLowerCase(),
+    userPrincipalName: `${lower}@contoso.test`,
+    mailNickname: lower,
     usageLocation: 'US',
-    proxyAddresses: [`SMTP:${displayName.toLowerCase()}@contoso.test`],
-    accountEnabled: true,
+    proxyAddresses: [`SMTP:${lower}@contoso.test`],
     department: 'HR',
-    device: null,
     profile: { jobTitle: 'Clerk' },
-    createdDateTime: when,
-    deletedDateTime: null,
-    directLicenses: [],
-    memberOf: [],
-    removedMemberships: [],
-    entries: [],
-    mailboxActive: false,
-    sharedProxy: false,
-  };
+  });
 }
 
 function group(tenantId: string, displayName: string): GroupRecord {

@@ -1,0 +1,32 @@
+// Records for tests that hand the ports and adapters plain data: a user with every field set to a neutral value,
+// and whatever the test cares about given as overrides.
+import { randomUUID } from 'node:crypto';
+import type { PrincipalRecord } from '../../src/application/records.js';
+
+export function principalRecord(
+  tenantId: string,
+  overrides: Partial<PrincipalRecord> & { displayName: string },
+): PrincipalRecord {
+  return {
+    tenantId,
+    id: randomUUID(),
+    kind: 'user',
+    userPrincipalName: `${overrides.displayName.replace(/\W/g, '').toLowerCase()}@contoso.test`,
+    mailNickname: null,
+    usageLocation: null,
+    proxyAddresses: [],
+    accountEnabled: true,
+    department: null,
+    device: null,
+    profile: {},
+    createdDateTime: '2026-03-01T10:00:00.000Z',
+    deletedDateTime: null,
+    directLicenses: [],
+    memberOf: [],
+    removedMemberships: [],
+    entries: [],
+    mailboxActive: false,
+    sharedProxy: false,
+    ...overrides,
+  };
+}
