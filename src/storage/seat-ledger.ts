@@ -165,7 +165,7 @@ export class SeatLedger {
     // Counters remembered by this process may be older than the caller's (a purchase since): no room by them is
     // checked against a fresh read before the claim gives up.
     let unverified = current !== subscriptions;
-    const existing = open.existing;
+    let existing = open.existing;
     const netSkus = Object.keys(net).filter((skuId) => net[skuId] !== 0);
     for (let attempt = 0; attempt < 20; attempt++) {
       const actions: TransactionAction[] = [];
@@ -231,13 +231,11 @@ export class SeatLedger {
       // again at once rather than re-evaluating every principal; if not, the caller re-evaluates.
       const fresh = await this.readCounters(tenantId, changedSkus, current);
       unverified = false;
-      // `net` was counted against the reservation as `open` resolved it: the seats it held unused. If the reservation
-      // changed since — another run of the same work rewrote it (a redelivery after a lost lease: same owner), a
-      // takeover, or this very claim landed though its answer was lost — claiming `net` again over it would count
-      // seats twice: re-open and re-plan instead.
       const reservation = await this.readReservation(tenantId, open.id);
-      if (reservation?.etag !== existing?.etag)
+      if (open.existing && (!reservation || reservation.owner !== open.owner))
         return { outcome: 'conflict', subscriptions: fresh, returned: {} };
+      if (!open.existing && reservation) return { outcome: 'conflict', subscriptions: fresh, returned: {} };
+      existing = reservation;
       current = fresh;
       await backoff(Math.min(attempt, 3));
     }
