@@ -72,6 +72,23 @@ export async function updatePrincipals(
   orderedIds: readonly string[],
   options: UpdateOptions,
 ): Promise<UpdateResult> {
+  // Runs of one reservation in this process (a redelivery after a lapsed lease, a retried request) share an owner,
+  // so they take turns: two at once would each count the other's chunks as their own. The sweeper does not wait
+  // for a run that is alive here: nothing is abandoned.
+  const run = () => updateAsOneRun(ctx, tenantId, orderedIds, options);
+  if (options.onlyIfAbandoned === true) {
+    const result = await ctx.ledger.ifIdle(tenantId, options.reservationId, run);
+    return result ?? { records: new Map(), released: {}, changed: 0 };
+  }
+  return ctx.ledger.inTurn(tenantId, options.reservationId, run);
+}
+
+async function updateAsOneRun(
+  ctx: AppContext,
+  tenantId: string,
+  orderedIds: readonly string[],
+  options: UpdateOptions,
+): Promise<UpdateResult> {
   const mailboxes = new MailboxWork(ctx, tenantId);
   try {
     return await attemptUpdates(ctx, tenantId, orderedIds, options, mailboxes);
@@ -99,6 +116,9 @@ async function attemptUpdates(
   mailboxes: MailboxWork,
 ): Promise<UpdateResult> {
   const owner = `${ctx.instanceId}/${options.reservationId}`;
+  // Chunk keys name this run: a marker left by an earlier run of the same reservation (markers are removed lazily)
+  // must never be taken for proof that one of this run's chunks landed.
+  const runKey = randomUUID().slice(0, 8);
   const results = new Map<string, PrincipalRecord>();
   const released: Counts = {};
   /** SKUs whose waiting room may need waking afterwards: waiters written, seats given back by a claim. */
@@ -115,7 +135,7 @@ async function attemptUpdates(
       // Every write of the earlier attempts has answered, so nothing is in flight: settle the reservation now
       // (its markers tell which chunks landed) instead of holding its seats until the sweep, 12 minutes on.
       if (orderedIds.length > 0) {
-        await updatePrincipals(ctx, tenantId, [], {
+        await updateAsOneRun(ctx, tenantId, [], {
           reservationId: options.reservationId,
           maxAttempts: 5,
         }).catch(
@@ -162,7 +182,7 @@ async function attemptUpdates(
       await backoff(attempt);
       continue;
     }
-    const chunks = ctx.writer.plan(tenantId, writes, `${options.reservationId}.${attempt}`);
+    const chunks = ctx.writer.plan(tenantId, writes, `${options.reservationId}.${runKey}-${attempt}`);
     const claim = await ctx.ledger.claim(
       tenantId,
       partition.subscriptions,

@@ -70,8 +70,10 @@ export async function sweep(ctx: AppContext): Promise<SweepResult> {
     }
 
     // Markers of closed reservations that no later write in their partition has cleaned up yet.
-    const open = (await ctx.tenants.partition(tenantId))?.reservations ?? new Map();
-    markersRemoved += await ctx.ledger.removeStaleMarkers(tenantId, new Set(open.keys()));
+    markersRemoved += await ctx.ledger.removeStaleMarkers(
+      tenantId,
+      async () => new Set((await ctx.tenants.partition(tenantId))?.reservations.keys() ?? []),
+    );
   }
   return { outboxRelayed, hardDeleted, reservationsSettled, markersRemoved, healsQueued, refusalsRechecked };
 }

@@ -24,7 +24,7 @@ import { Turns } from './turns.js';
 /** Row key of the marker written in the same transaction as a chunk of principal rows: proof the chunk landed. */
 export const markerRow = (chunkKey: string) => `~r|${chunkKey}`;
 
-/** The reservation a marker row belongs to (chunk keys are `<reservation>.<attempt>.<index>`). */
+/** The reservation a marker row belongs to (chunk keys are `<reservation>.<run>-<attempt>.<index>`). */
 export function reservationOfMarker(rowKey: string): string {
   const key = rowKey.slice('~r|'.length);
   const parts = key.split('.');
@@ -81,8 +81,37 @@ export class SeatLedger {
   /** Claims and give-backs of one tenant take turns, from the counters the previous turn wrote. */
   private readonly turns = new Turns();
   private readonly known = new Map<string, Map<string, SubscriptionRecord>>();
+  /** The run of each reservation under way in this process, by `tenant/reservation`. */
+  private readonly runs = new Map<string, Promise<unknown>>();
 
   constructor(private readonly tables: StorageTables) {}
+
+  /**
+   * Runs `work` once no other run of the same reservation is under way in this process. Runs in one process share
+   * the owner `instance/reservation`, so the ledger could not tell their claims and chunks apart; in turn, the later
+   * run resumes whatever the earlier one left.
+   */
+  async inTurn<T>(tenantId: string, id: string, work: () => Promise<T>): Promise<T> {
+    const key = `${tenantId}/${id}`;
+    for (;;) {
+      const running = this.runs.get(key);
+      if (!running) break;
+      await running.catch(() => undefined);
+    }
+    const run = work();
+    this.runs.set(key, run);
+    try {
+      return await run;
+    } finally {
+      if (this.runs.get(key) === run) this.runs.delete(key);
+    }
+  }
+
+  /** Like `inTurn`, but does nothing (undefined) when a run of the reservation is under way in this process. */
+  async ifIdle<T>(tenantId: string, id: string, work: () => Promise<T>): Promise<T | undefined> {
+    if (this.runs.has(`${tenantId}/${id}`)) return undefined;
+    return this.inTurn(tenantId, id, work);
+  }
 
   /**
    * Opens (or resumes) a reservation. Work that redelivers the same message takes over what a crashed run left
@@ -398,18 +427,25 @@ export class SeatLedger {
   }
 
   /**
-   * Removes the tenant's reservation markers whose reservation is no longer open (`open`: the ids of the open ones)
-   * that no later write in their partition has cleaned up yet. Returns how many were removed.
+   * Removes the tenant's reservation markers whose reservation is no longer open that no later write in their
+   * partition has cleaned up yet. Returns how many were removed. `openReservations` is asked only after the
+   * markers are listed: a reservation opened meanwhile has its markers kept (a marker listed first whose
+   * reservation is closed afterwards is certainly stale; one listed after the open ids were read may belong to a
+   * reservation opened since, which a crash would then resolve without it).
    */
-  async removeStaleMarkers(tenantId: string, open: ReadonlySet<string>): Promise<number> {
+  async removeStaleMarkers(
+    tenantId: string,
+    openReservations: () => Promise<ReadonlySet<string>>,
+  ): Promise<number> {
     const filter =
       `PartitionKey ge ${odata(`${tenantId}|`)} and PartitionKey lt ${odata(tenantRangeEnd(tenantId))}` +
       ` and RowKey ge '~r|' and RowKey lt '~r}'`;
-    const stale: { partition: string; key: string }[] = [];
-    for await (const row of this.tables.queryPrincipals(filter)) {
-      if (!open.has(reservationOfMarker(row.rowKey)))
-        stale.push({ partition: row.partitionKey, key: row.rowKey.slice(3) });
-    }
+    const markers: { partition: string; key: string }[] = [];
+    for await (const row of this.tables.queryPrincipals(filter))
+      markers.push({ partition: row.partitionKey, key: row.rowKey.slice(3) });
+    if (markers.length === 0) return 0;
+    const open = await openReservations();
+    const stale = markers.filter((m) => !open.has(reservationOfMarker(markerRow(m.key))));
     await this.deleteMarkers(stale);
     return stale.length;
   }

@@ -328,6 +328,75 @@ describe('SeatLedger (real Azurite)', () => {
     expect((await subscriptionOf(tenantId, sku)).consumedUnits).toBe(3);
   });
 
+  it('lets one run of a reservation work at a time in a process; the sweeper passes over a run under way', async () => {
+    const ledger = new SeatLedger(tables);
+    const started: string[] = [];
+    let finishFirst: () => void = () => undefined;
+    const first = ledger.inTurn('tenant', 'msg-7', async () => {
+      started.push('first');
+      await new Promise<void>((resolve) => {
+        finishFirst = resolve;
+      });
+      throw new Error('the first run failed');
+    });
+    // The same message delivered again while the first run works (its lease lapsed): it waits its turn.
+    const second = ledger.inTurn('tenant', 'msg-7', async () => {
+      started.push('second');
+      return 'second';
+    });
+    expect(await ledger.ifIdle('tenant', 'msg-7', async () => 'sweeper')).toBeUndefined();
+    expect(await ledger.inTurn('tenant', 'msg-8', async () => 'another reservation')).toBe(
+      'another reservation',
+    );
+    expect(started).toEqual(['first']);
+
+    finishFirst();
+    await expect(first).rejects.toThrow('the first run failed');
+    expect(await second).toBe('second');
+    expect(started).toEqual(['first', 'second']);
+    expect(await ledger.ifIdle('tenant', 'msg-7', async () => 'sweeper')).toBe('sweeper');
+  });
+
+  it('removes the markers of closed reservations, never those of one opened while it lists them', async () => {
+    const { tenantId, sku } = await tenantWith(10, 0);
+    const ledger = new SeatLedger(tables);
+    const claimAndLand = async (id: string, shard: number) => {
+      const partition = await partitionOf(tables, tenantId);
+      const open = await ledger.open(partition, id, `host/${id}`, new Date());
+      const plan = chunk(tenantId, `${id}.run-0.0`, shard, { [sku]: 1 });
+      expect((await ledger.claim(tenantId, partition.subscriptions, open, [plan], new Date())).outcome).toBe(
+        'claimed',
+      );
+      await land(plan);
+      return { open, plan };
+    };
+    const markerOf = (plan: ChunkPlan) =>
+      tables.principalsFor(plan.partition).getEntity(plan.partition, markerRow(plan.key));
+
+    const closed = await claimAndLand('closed', 60);
+    await ledger.close(tenantId, closed.open, [closed.plan], readSubscriptions(tables, tenantId));
+    const stillOpen = await claimAndLand('open', 61);
+    // Another worker opens a reservation and lands a chunk while the sweeper lists the markers.
+    let openedMeanwhile: ChunkPlan | undefined;
+    const sweeping: StorageTables = Object.create(tables, {
+      queryPrincipals: {
+        value: async function* (filter: string) {
+          openedMeanwhile = (await claimAndLand('meanwhile', 62)).plan;
+          yield* tables.queryPrincipals(filter);
+        },
+      },
+    });
+    const removed = await new SeatLedger(sweeping).removeStaleMarkers(
+      tenantId,
+      async () => new Set((await partitionOf(tables, tenantId)).reservations.keys()),
+    );
+    expect(removed).toBe(1);
+    await expect(markerOf(closed.plan)).rejects.toMatchObject({ statusCode: 404 });
+    await expect(markerOf(stillOpen.plan)).resolves.toBeDefined();
+    if (!openedMeanwhile) throw new Error('the reservation was not opened');
+    await expect(markerOf(openedMeanwhile)).resolves.toBeDefined();
+  });
+
   it('checks counters it remembers against a fresh read before refusing (seats bought since)', async () => {
     const { tenantId, sku } = await tenantWith(3, 0);
     const ledger = new SeatLedger(tables);
