@@ -1,5 +1,4 @@
 import { randomUUID } from 'node:crypto';
-import type { TransactionAction } from '@azure/data-tables';
 import { membersPerPage } from '../config/tuning.js';
 import {
   type AssignLicenseRequest,
@@ -15,10 +14,9 @@ import {
 import type { GroupRecord } from '../storage/group-records.js';
 import { SHARD_COUNT } from '../storage/keys.js';
 import type { MemberRef } from '../storage/members.js';
-import { backoff, etagOf, retryOnConflict } from '../storage/optimistic.js';
+import { backoff, retryOnConflict } from '../storage/optimistic.js';
 import { readPrincipalShards, readPrincipalShardsWithMarkers } from '../storage/principal-reads.js';
 import { isConflict } from '../storage/properties.js';
-import { encodeGroupLicense, groupLicenseRow } from '../storage/tenant-records.js';
 import { type AppContext, faultPoint } from './context.js';
 import { getGroup } from './directory.js';
 import { type GroupProcessingFailure, LicensingRefusedError, NotFoundError } from './errors.js';
@@ -150,11 +148,12 @@ async function commitLicensing(
   changes: readonly LicenseChangeRecord[],
 ): Promise<OutboxEntry> {
   const entry = jobsEntry(ctx, tenantId, writes, changes);
-  const actions = writes.map(({ current, next }) => licenseAction(tenantId, current, next));
-  actions.push(ctx.outbox.createAction(tenantId, entry.record));
-  const response = await ctx.tables.tenants.submitTransaction(actions);
+  const { outboxEtag } = await ctx.tenants.commitGroupLicensing(tenantId, {
+    licenses: writes,
+    createOutbox: entry.record,
+  });
   faultPoint(ctx, 'outbox:committed');
-  return withCommittedEtag(entry, response.subResponses[actions.length - 1]?.etag);
+  return withCommittedEtag(entry, outboxEtag);
 }
 
 /** The entry as stored, with the ETag its transaction returned, so the relay deletes it without reading it back. */
@@ -165,22 +164,6 @@ function withCommittedEtag(entry: OutboxEntry, etag: string | undefined): Outbox
 interface LicenseWrite {
   readonly current: GroupLicenseRecord | undefined;
   readonly next: GroupLicenseRecord;
-}
-
-/** A license row written with the ETag it was read with, or created. */
-function licenseAction(
-  tenantId: string,
-  current: GroupLicenseRecord | undefined,
-  next: GroupLicenseRecord,
-): TransactionAction {
-  return current
-    ? [
-        'update',
-        encodeGroupLicense(tenantId, next),
-        'Replace',
-        { etag: etagOf(current, `the license assignment of group ${next.groupId}`) },
-      ]
-    : ['create', encodeGroupLicense(tenantId, next)];
 }
 
 /** The outbox row a license change owes: its *Set group license* records and its jobs' messages. */
@@ -286,16 +269,14 @@ export async function reprocessOwed(ctx: AppContext, tenantId: string, owingId: 
       return { current, next };
     });
     const jobs = writes.length > 0 ? jobsEntry(ctx, tenantId, writes, []) : undefined;
-    const actions: TransactionAction[] = writes.map(({ current, next }) =>
-      licenseAction(tenantId, current, next),
-    );
-    if (jobs) actions.push(ctx.outbox.createAction(tenantId, jobs.record));
     const rest = { ...work, reprocess: licensed.slice(REPROCESS_PER_COMMIT) };
-    actions.push(ctx.outbox.replaceAction(tenantId, { ...owing, payload: rest }));
     let jobsEtag: string | undefined;
     try {
-      const response = await ctx.tables.tenants.submitTransaction(actions);
-      jobsEtag = response.subResponses[writes.length]?.etag;
+      ({ outboxEtag: jobsEtag } = await ctx.tenants.commitGroupLicensing(tenantId, {
+        licenses: writes,
+        ...(jobs ? { createOutbox: jobs.record } : {}),
+        replaceOutbox: { ...owing, payload: rest },
+      }));
     } catch (error: unknown) {
       if (!isConflict(error) || attempt >= 20) throw error;
       await backoff(attempt++);
@@ -328,19 +309,10 @@ async function setProcessingState(
     if (!current || current.jobId !== jobId) return 'superseded';
     if (current.processingState === state || current.processingState === 'ProcessingComplete')
       return 'already';
-    const update: TransactionAction = [
-      'update',
-      {
-        partitionKey: tenantId,
-        rowKey: groupLicenseRow(groupId),
-        ps: state === 'ProcessingInProgress' ? 'P' : 'C',
-      },
-      'Merge',
-      { etag: etagOf(current, what) },
-    ];
-    await ctx.tables.tenants.submitTransaction(
-      owed ? [update, ctx.outbox.createAction(tenantId, owed.record)] : [update],
-    );
+    await ctx.tenants.commitGroupLicensing(tenantId, {
+      processingState: { current, state },
+      ...(owed ? { createOutbox: owed.record } : {}),
+    });
     if (owed) faultPoint(ctx, 'outbox:committed');
     return 'changed';
   });

@@ -2,10 +2,10 @@ import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
 import type { QueueNames } from '../config/queues.js';
 import { auditInputSchema } from '../storage/audit.js';
-import { type OutboxRecord, outboxRow } from '../storage/outbox.js';
+import { outboxRow } from '../storage/outbox.js';
 import { type AppContext, faultPoint } from './context.js';
 import { type ChangesMessage, changesMessage, type WorkMessage, workMessage } from './messages.js';
-import type { AuditInput } from './records.js';
+import type { AuditInput, OutboxRecord } from './records.js';
 
 /**
  * How long a request that committed a change is presumed alive and relaying its outbox row itself; after it, the

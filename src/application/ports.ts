@@ -1,4 +1,5 @@
 import type { QueueNames } from '../config/queues.js';
+import type { ProcessingState } from '../engine/index.js';
 import type {
   ApplicationRecord,
   AuditInput,
@@ -6,6 +7,7 @@ import type {
   GroupLicenseRecord,
   GroupRecord,
   JobRecord,
+  OutboxRecord,
   PageResult,
   PrincipalRecord,
   SigningKeyRecord,
@@ -109,6 +111,20 @@ export interface DirectoryQueries {
  * another writer got there first, and the use case retries the whole read-modify-write (retryOnConflict).
  */
 
+/** What `commitGroupLicensing` writes together. */
+export interface GroupLicensingCommit {
+  /** License rows: written back under the ETag `current` was read with, or created when there is no `current`. */
+  readonly licenses?: readonly {
+    readonly current: GroupLicenseRecord | undefined;
+    readonly next: GroupLicenseRecord;
+  }[];
+  /** Only the processing state of a license row changes (under the ETag it was read with). */
+  readonly processingState?: { readonly current: GroupLicenseRecord; readonly state: ProcessingState };
+  readonly createOutbox?: OutboxRecord;
+  /** An outbox row written back under the ETag it was read with. */
+  readonly replaceOutbox?: OutboxRecord;
+}
+
 /** The tenants and their control partition: subscriptions, group licenses, seat reservations (src/storage). */
 export interface TenantStore {
   /** Creates the tenant row; rejects with a conflict if the id is taken. */
@@ -129,6 +145,12 @@ export interface TenantStore {
   markGroupLicenseFailed(tenantId: string, license: GroupLicenseRecord, reason: string): Promise<void>;
   /** Removes a group's license row (the group is gone); one already gone is fine. */
   deleteGroupLicense(tenantId: string, groupId: string): Promise<void>;
+  /**
+   * Commits group licensing's changes of the tenant partition in one transaction, so license rows never exist
+   * without the outbox row that owes their work (and a job's state never changes without its *Finish* record).
+   * Rejects with a conflict when a row changed since it was read. Returns the new ETag of the created outbox row.
+   */
+  commitGroupLicensing(tenantId: string, commit: GroupLicensingCommit): Promise<{ outboxEtag?: string }>;
   /** Every tenant's id (the sweeper's round). */
   ids(): AsyncIterable<string>;
 }

@@ -254,3 +254,18 @@ export interface PageResult {
   readonly failed: number;
   readonly errors: Readonly<Record<string, number>>;
 }
+
+/**
+ * A row of the outbox (src/storage/README.md, "Outbox"): what a committed change still owes — audit records to
+ * write, queue messages to send, a request's directory change to finish. It is committed in the same transaction
+ * as the state it belongs to, deleted once what it owes is done, and relayed by the sweep if its writer died.
+ */
+export interface OutboxRecord {
+  readonly id: string;
+  readonly createdDateTime: string;
+  /** Until then the writer is presumed alive and relaying the row itself; after it, the sweep relays it. */
+  readonly relayAfter: string;
+  /** What is owed, in the application's terms (it validates the payload when it relays the row). */
+  readonly payload: unknown;
+  readonly etag?: string;
+}

@@ -1,5 +1,5 @@
-import type { TransactionAction } from '@azure/data-tables';
 import { z } from 'zod';
+import type { OutboxRecord } from '../application/records.js';
 import { odata } from './keys.js';
 import { etagOf } from './optimistic.js';
 import {
@@ -14,20 +14,11 @@ import {
 import type { StorageTables } from './tables.js';
 
 /**
- * The outbox (src/storage/README.md, "Outbox"): what a committed change still owes — audit records to write, queue
- * messages to send, a request's directory change to finish — as rows `out|{id}` of the tenant's partition of
- * `tenants`. There a row can be committed in the same entity-group transaction as the group license rows it
- * belongs to; it is deleted once what it owes is done, and the sweep relays the rows whose writer died.
+ * The outbox (src/storage/README.md, "Outbox"): rows `out|{id}` of the tenant's partition of `tenants`. There a row
+ * can be committed in the same entity-group transaction as the group license rows it belongs to; it is deleted once
+ * what it owes is done, and the sweep relays the rows whose writer died.
  */
-export interface OutboxRecord {
-  readonly id: string;
-  readonly createdDateTime: string;
-  /** Until then the writer is presumed alive and relaying the row itself; after it, the sweep relays it. */
-  readonly relayAfter: string;
-  /** What is owed, in the application's terms (it validates the payload when it relays the row). */
-  readonly payload: unknown;
-  readonly etag?: string;
-}
+export type { OutboxRecord };
 
 export const OUTBOX_ROW_PREFIX = 'out|';
 /** The first row key after every outbox row. */
@@ -69,21 +60,6 @@ export function decodeOutbox(entity: RawEntity): OutboxRecord {
 
 export class Outbox {
   constructor(private readonly tables: StorageTables) {}
-
-  /** The action that creates the row inside a transaction of the tenant partition. */
-  createAction(tenantId: string, record: OutboxRecord): TransactionAction {
-    return ['create', encodeOutbox(tenantId, record)];
-  }
-
-  /** The action that replaces the row inside a transaction, with the ETag it was read with. */
-  replaceAction(tenantId: string, record: OutboxRecord): TransactionAction {
-    return [
-      'update',
-      encodeOutbox(tenantId, record),
-      'Replace',
-      { etag: etagOf(record, `outbox row ${record.id}`) },
-    ];
-  }
 
   async read(tenantId: string, id: string): Promise<OutboxRecord | undefined> {
     const entity = await getRow(this.tables.tenants, tenantId, outboxRow(id));

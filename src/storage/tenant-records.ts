@@ -1,5 +1,6 @@
+import type { TransactionAction } from '@azure/data-tables';
 import { z } from 'zod';
-import type { TenantStore } from '../application/ports.js';
+import type { GroupLicensingCommit, TenantStore } from '../application/ports.js';
 import type {
   GroupLicenseRecord,
   ReservationRecord,
@@ -10,7 +11,7 @@ import type {
 import type { PrepaidUnits, ProcessingState } from '../engine/index.js';
 import { odata } from './keys.js';
 import { etagOf } from './optimistic.js';
-import { notOutboxRows } from './outbox.js';
+import { encodeOutbox, notOutboxRows } from './outbox.js';
 import {
   CorruptEntityError,
   deleteIfExists,
@@ -273,6 +274,51 @@ export class TableTenantStore implements TenantStore {
 
   async deleteGroupLicense(tenantId: string, groupId: string): Promise<void> {
     await deleteIfExists(this.tables.tenants, tenantId, groupLicenseRow(groupId));
+  }
+
+  async commitGroupLicensing(
+    tenantId: string,
+    commit: GroupLicensingCommit,
+  ): Promise<{ outboxEtag?: string }> {
+    const what = (groupId: string) => `the license assignment of group ${groupId}`;
+    const actions: TransactionAction[] = (commit.licenses ?? []).map(({ current, next }) =>
+      current
+        ? [
+            'update',
+            encodeGroupLicense(tenantId, next),
+            'Replace',
+            { etag: etagOf(current, what(next.groupId)) },
+          ]
+        : ['create', encodeGroupLicense(tenantId, next)],
+    );
+    if (commit.processingState) {
+      const { current, state } = commit.processingState;
+      actions.push([
+        'update',
+        {
+          partitionKey: tenantId,
+          rowKey: groupLicenseRow(current.groupId),
+          ps: STATE_CODES[state],
+        },
+        'Merge',
+        { etag: etagOf(current, what(current.groupId)) },
+      ]);
+    }
+    const created = commit.createOutbox ? actions.length : -1;
+    if (commit.createOutbox) actions.push(['create', encodeOutbox(tenantId, commit.createOutbox)]);
+    if (commit.replaceOutbox) {
+      const row = commit.replaceOutbox;
+      actions.push([
+        'update',
+        encodeOutbox(tenantId, row),
+        'Replace',
+        { etag: etagOf(row, `outbox row ${row.id}`) },
+      ]);
+    }
+    if (actions.length === 0) return {};
+    const response = await this.tables.tenants.submitTransaction(actions);
+    const outboxEtag = created >= 0 ? response.subResponses[created]?.etag : undefined;
+    return outboxEtag ? { outboxEtag } : {};
   }
 
   async *ids(): AsyncIterable<string> {

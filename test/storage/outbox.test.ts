@@ -1,5 +1,5 @@
 // The outbox rows (src/storage/README.md, "Outbox") on a real Azurite: committed in one transaction with the
-// change they belong to (or not at all), listed for the sweep once their lease has passed, counted while pending,
+// change they belong to (or not at all, through TableTenantStore.commitGroupLicensing), listed for the sweep once their lease has passed, counted while pending,
 // and removed only while they are still the version the remover committed.
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -8,17 +8,25 @@ import { odata } from '../../src/storage/keys.js';
 import { notOutboxRows, Outbox, type OutboxRecord, outboxRow } from '../../src/storage/outbox.js';
 import { queryRows } from '../../src/storage/properties.js';
 import type { StorageTables } from '../../src/storage/tables.js';
-import { encodeGroupLicense, encodeTenant, readTenantPartition } from '../../src/storage/tenant-records.js';
+import {
+  encodeGroupLicense,
+  encodeTenant,
+  readTenantPartition,
+  TableTenantStore,
+} from '../../src/storage/tenant-records.js';
 import { type ScratchTables, scratchTables } from '../support/tables.js';
 
 let scratch: ScratchTables;
 let tables: StorageTables;
 let outbox: Outbox;
+/** Rows are committed with the state they belong to by the tenant store's group-licensing commit. */
+let store: TableTenantStore;
 
 beforeAll(async () => {
   scratch = await scratchTables('outbox', (t) => [t.tenants]);
   tables = scratch.tables;
   outbox = new Outbox(tables);
+  store = new TableTenantStore(tables);
 });
 afterAll(async () => {
   await scratch?.drop();
@@ -68,10 +76,10 @@ describe('Outbox (real Azurite)', () => {
     const tenantId = await newTenant();
     const groupId = randomUUID();
     const owed = row('assign-1', 60, { messages: [{ queue: 'jobs', body: { jobId: 'j1' } }] });
-    await tables.tenants.submitTransaction([
-      ['create', encodeGroupLicense(tenantId, license(groupId, 'j1'))],
-      outbox.createAction(tenantId, owed),
-    ]);
+    await store.commitGroupLicensing(tenantId, {
+      licenses: [{ current: undefined, next: license(groupId, 'j1') }],
+      createOutbox: owed,
+    });
     const stored = await outbox.read(tenantId, 'assign-1');
     expect(stored).toMatchObject({
       id: 'assign-1',
@@ -95,10 +103,11 @@ describe('Outbox (real Azurite)', () => {
     await tables.tenants.updateEntity(encodeGroupLicense(tenantId, license(groupId, 'other')), 'Replace', {
       etag: read?.etag,
     });
-    const change = tables.tenants.submitTransaction([
-      ['update', encodeGroupLicense(tenantId, license(groupId, 'j2')), 'Replace', { etag: read?.etag }],
-      outbox.createAction(tenantId, row('assign-2', 60)),
-    ]);
+    if (!read) throw new Error('no group license');
+    const change = store.commitGroupLicensing(tenantId, {
+      licenses: [{ current: read, next: license(groupId, 'j2') }],
+      createOutbox: row('assign-2', 60),
+    });
     await expect(change).rejects.toMatchObject({ statusCode: 412 });
     expect(await outbox.read(tenantId, 'assign-2')).toBeUndefined();
     expect(await outbox.pending(tenantId)).toBe(0);
@@ -177,12 +186,12 @@ describe('Outbox (real Azurite)', () => {
   it('removes a row committed in a transaction (no ETag) only while it is still that version', async () => {
     const tenantId = await newTenant();
     const committed = row('job.1', 60, { messages: ['one'] });
-    await tables.tenants.submitTransaction([outbox.createAction(tenantId, committed)]);
+    await store.commitGroupLicensing(tenantId, { createOutbox: committed });
     await outbox.remove(tenantId, committed);
     expect(await outbox.read(tenantId, 'job.1')).toBeUndefined();
 
     const replaced = row('job.2', 60, { messages: ['one'] });
-    await tables.tenants.submitTransaction([outbox.createAction(tenantId, replaced)]);
+    await store.commitGroupLicensing(tenantId, { createOutbox: replaced });
     await outbox.put(tenantId, { ...replaced, payload: { messages: ['two'] } });
     await outbox.remove(tenantId, replaced);
     expect((await outbox.read(tenantId, 'job.2'))?.payload).toEqual({ messages: ['two'] });
@@ -192,18 +201,18 @@ describe('Outbox (real Azurite)', () => {
     const tenantId = await newTenant();
     const owing = await outbox.put(tenantId, row('import.1', 600, { reprocess: ['g1', 'g2'] }));
     // Without an ETag the replace is refused before anything is sent: it would be last-writer-wins.
-    expect(() => outbox.replaceAction(tenantId, { ...row('import.1', 600), payload: {} })).toThrow(
-      /not read from storage/,
-    );
-    await tables.tenants.submitTransaction([
-      outbox.replaceAction(tenantId, { ...owing, payload: { reprocess: ['g2'] } }),
-    ]);
+    await expect(
+      store.commitGroupLicensing(tenantId, { replaceOutbox: { ...row('import.1', 600), payload: {} } }),
+    ).rejects.toThrow(/not read from storage/);
+    await store.commitGroupLicensing(tenantId, {
+      replaceOutbox: { ...owing, payload: { reprocess: ['g2'] } },
+    });
     expect((await outbox.read(tenantId, 'import.1'))?.payload).toEqual({ reprocess: ['g2'] });
     // A relay that read the row before that hand-over fails instead of owing g1 again.
     await expect(
-      tables.tenants.submitTransaction([
-        outbox.replaceAction(tenantId, { ...owing, payload: { reprocess: ['g1', 'g2'] } }),
-      ]),
+      store.commitGroupLicensing(tenantId, {
+        replaceOutbox: { ...owing, payload: { reprocess: ['g1', 'g2'] } },
+      }),
     ).rejects.toMatchObject({ statusCode: 412 });
     expect((await tables.tenants.getEntity(tenantId, outboxRow('import.1'))).rowKey).toBe('out|import.1');
   });

@@ -3,8 +3,14 @@
 import { randomUUID } from 'node:crypto';
 import { describe, expect, inject, it } from 'vitest';
 import type { TenantStore } from '../../src/application/ports.js';
-import type { GroupLicenseRecord, SubscriptionRecord, TenantRecord } from '../../src/application/records.js';
+import type {
+  GroupLicenseRecord,
+  OutboxRecord,
+  SubscriptionRecord,
+  TenantRecord,
+} from '../../src/application/records.js';
 import { retryOnConflict } from '../../src/storage/optimistic.js';
+import { Outbox } from '../../src/storage/outbox.js';
 import { isConflict } from '../../src/storage/properties.js';
 import { StorageTables } from '../../src/storage/tables.js';
 import { encodeGroupLicense, TableTenantStore } from '../../src/storage/tenant-records.js';
@@ -47,6 +53,17 @@ function groupLicense(groupId: string, jobId: string): GroupLicenseRecord {
 
 /** How each store gets a group license into a tenant's partition (group licensing writes it in its transactions). */
 type PutGroupLicense = (tenantId: string, groupId: string, jobId: string) => Promise<void>;
+/** How each store's outbox rows are read back (the outbox adapter, or the double's read-out). */
+type ReadOutbox = (tenantId: string, id: string) => Promise<OutboxRecord | undefined>;
+
+function outboxRow(payload: unknown): OutboxRecord {
+  return {
+    id: randomUUID(),
+    createdDateTime: '2026-03-01T10:00:00.000Z',
+    relayAfter: '2026-03-01T10:01:00.000Z',
+    payload,
+  };
+}
 
 async function rejection(promise: Promise<unknown>): Promise<unknown> {
   return promise.then(
@@ -57,7 +74,7 @@ async function rejection(promise: Promise<unknown>): Promise<unknown> {
 
 function contract(
   name: string,
-  setUp: () => Promise<{ store: TenantStore; putGroupLicense: PutGroupLicense }>,
+  setUp: () => Promise<{ store: TenantStore; putGroupLicense: PutGroupLicense; readOutbox: ReadOutbox }>,
 ) {
   describe(`TenantStore: ${name}`, () => {
     it('creates a tenant once, reads it back alone and with its partition', async () => {
@@ -142,6 +159,65 @@ function contract(
       await store.deleteGroupLicense(created.id, groupId); // gone already: fine (a retried group deletion)
     });
 
+    it('commits license rows with the outbox row that owes their work, all or nothing', async () => {
+      const { store, readOutbox } = await setUp();
+      const created = tenant();
+      await store.create(created);
+      const groupId = randomUUID();
+      const first = { ...groupLicense(groupId, 'job-1'), processingState: 'QueuedForProcessing' as const };
+      const owed = outboxRow({ jobs: ['job-1'] });
+      const { outboxEtag } = await store.commitGroupLicensing(created.id, {
+        licenses: [{ current: undefined, next: first }],
+        createOutbox: owed,
+      });
+      expect(outboxEtag).toBeTruthy();
+      expect((await readOutbox(created.id, owed.id))?.payload).toEqual({ jobs: ['job-1'] });
+      const read = (await store.partition(created.id))?.groupLicenses.get(groupId);
+      if (!read) throw new Error('no group license');
+      expect(read.processingState).toBe('QueuedForProcessing');
+
+      // A second commit from the same read fails whole: neither its license row nor its outbox row lands.
+      const second = { ...first, jobId: 'job-2' };
+      const lost = outboxRow({ jobs: ['job-2'] });
+      await store.commitGroupLicensing(created.id, {
+        licenses: [{ current: read, next: second }],
+        createOutbox: outboxRow({ jobs: ['job-2'] }),
+      });
+      const stale = store.commitGroupLicensing(created.id, {
+        licenses: [{ current: read, next: { ...first, jobId: 'job-3' } }],
+        createOutbox: lost,
+      });
+      expect(isConflict(await rejection(stale))).toBe(true);
+      expect(await readOutbox(created.id, lost.id)).toBeUndefined();
+      const now = (await store.partition(created.id))?.groupLicenses.get(groupId);
+      expect(now?.jobId).toBe('job-2');
+
+      // A job's state moves under its ETag, with the record it owes; the owing row is replaced under its own.
+      if (!now) throw new Error('no group license');
+      const finish = outboxRow({ finish: groupId });
+      await store.commitGroupLicensing(created.id, {
+        processingState: { current: now, state: 'ProcessingComplete' },
+        createOutbox: finish,
+      });
+      expect((await store.partition(created.id))?.groupLicenses.get(groupId)).toMatchObject({
+        jobId: 'job-2',
+        processingState: 'ProcessingComplete',
+      });
+      const stored = await readOutbox(created.id, owed.id);
+      if (!stored) throw new Error('no outbox row');
+      await store.commitGroupLicensing(created.id, { replaceOutbox: { ...stored, payload: { jobs: [] } } });
+      expect((await readOutbox(created.id, owed.id))?.payload).toEqual({ jobs: [] });
+      expect(
+        isConflict(
+          await rejection(
+            store.commitGroupLicensing(created.id, {
+              replaceOutbox: { ...stored, payload: { jobs: ['x'] } },
+            }),
+          ),
+        ),
+      ).toBe(true);
+    });
+
     it('records heal passes and lists every tenant', async () => {
       const { store } = await setUp();
       const one = tenant();
@@ -165,6 +241,7 @@ contract('Table adapter (real Azurite)', async () => {
     putGroupLicense: async (tenantId, groupId, jobId) => {
       await tables.tenants.createEntity(encodeGroupLicense(tenantId, groupLicense(groupId, jobId)));
     },
+    readOutbox: (tenantId, id) => new Outbox(tables).read(tenantId, id),
   };
 });
 
@@ -175,5 +252,6 @@ contract('in-memory double', async () => {
     putGroupLicense: async (tenantId, groupId, jobId) => {
       store.putGroupLicense(tenantId, groupLicense(groupId, jobId));
     },
+    readOutbox: async (tenantId, id) => store.outboxRow(tenantId, id),
   };
 });

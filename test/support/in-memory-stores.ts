@@ -6,6 +6,7 @@ import { StorageContentionError, WriteConflictError } from '../../src/applicatio
 import type {
   DirectoryStore,
   GroupJobs,
+  GroupLicensingCommit,
   IdentityStore,
   NameHolding,
   NameRegistry,
@@ -17,6 +18,7 @@ import type {
   GroupLicenseRecord,
   GroupRecord,
   JobRecord,
+  OutboxRecord,
   PageResult,
   PrincipalRecord,
   ReservationRecord,
@@ -36,6 +38,7 @@ interface StoredTenant {
   readonly groupLicenses: Map<string, GroupLicenseRecord>;
   readonly reservations: Map<string, ReservationRecord>;
   readonly healPasses: Map<string, string>;
+  readonly outbox: Map<string, OutboxRecord>;
 }
 
 export class InMemoryTenantStore implements TenantStore {
@@ -49,6 +52,7 @@ export class InMemoryTenantStore implements TenantStore {
       groupLicenses: new Map(),
       reservations: new Map(),
       healPasses: new Map(),
+      outbox: new Map(),
     });
   }
 
@@ -109,8 +113,50 @@ export class InMemoryTenantStore implements TenantStore {
     this.stored(tenantId).groupLicenses.delete(groupId);
   }
 
+  async commitGroupLicensing(
+    tenantId: string,
+    commit: GroupLicensingCommit,
+  ): Promise<{ outboxEtag?: string }> {
+    const stored = this.stored(tenantId);
+    const what = (groupId: string) => `the license assignment of group ${groupId}`;
+    // All or nothing, as a transaction: every condition is checked before anything is written.
+    for (const { current, next } of commit.licenses ?? []) {
+      const now = stored.groupLicenses.get(next.groupId);
+      if (current ? now?.etag !== current.etag : now !== undefined)
+        throw new WriteConflictError(what(next.groupId));
+    }
+    const state = commit.processingState;
+    if (state && stored.groupLicenses.get(state.current.groupId)?.etag !== state.current.etag)
+      throw new WriteConflictError(what(state.current.groupId));
+    if (commit.createOutbox && stored.outbox.has(commit.createOutbox.id))
+      throw new WriteConflictError(`outbox row ${commit.createOutbox.id}`);
+    const replaced = commit.replaceOutbox;
+    if (replaced && stored.outbox.get(replaced.id)?.etag !== replaced.etag)
+      throw new WriteConflictError(`outbox row ${replaced.id}`);
+
+    for (const { next } of commit.licenses ?? [])
+      stored.groupLicenses.set(next.groupId, { ...next, etag: nextEtag() });
+    if (state) {
+      stored.groupLicenses.set(state.current.groupId, {
+        ...state.current,
+        processingState: state.state,
+        etag: nextEtag(),
+      });
+    }
+    if (replaced) stored.outbox.set(replaced.id, { ...replaced, etag: nextEtag() });
+    if (!commit.createOutbox) return {};
+    const created = { ...commit.createOutbox, etag: nextEtag() };
+    stored.outbox.set(created.id, created);
+    return { outboxEtag: created.etag };
+  }
+
   async *ids(): AsyncIterable<string> {
     yield* [...this.tenants.keys()];
+  }
+
+  /** Test read-out: an outbox row committed with group licensing. */
+  outboxRow(tenantId: string, id: string): OutboxRecord | undefined {
+    return this.stored(tenantId).outbox.get(id);
   }
 
   /** Test set-up: a group license as group licensing would have written it. */
