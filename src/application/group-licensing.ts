@@ -15,7 +15,6 @@ import type { GroupRecord } from '../storage/group-records.js';
 import { SHARD_COUNT } from '../storage/keys.js';
 import type { MemberRef } from '../storage/members.js';
 import { backoff, retryOnConflict } from '../storage/optimistic.js';
-import { readPrincipalShards, readPrincipalShardsWithMarkers } from '../storage/principal-reads.js';
 import { isConflict } from '../storage/properties.js';
 import { type AppContext, faultPoint } from './context.js';
 import { getGroup } from './directory.js';
@@ -442,7 +441,7 @@ async function groupsUnder(ctx: AppContext, tenantId: string, groupId: string): 
 /** Roughly how many principals the tenant has: enough to choose between a range read and point reads. */
 async function estimatePrincipals(ctx: AppContext, tenantId: string): Promise<number> {
   // One shard's population, times the shard count: shards are uniform by construction.
-  const sample = await readPrincipalShards(ctx.tables, tenantId, 0, 1);
+  const sample = await ctx.directory.principalShards(tenantId, 0, 1);
   return sample.size * SHARD_COUNT;
 }
 
@@ -473,8 +472,7 @@ export async function processGroupPage(
   let preloaded: Map<string, PrincipalRecord> | undefined;
   let markers: Map<string, string[]> | undefined;
   if (message.dense && ids.length > 0) {
-    const read = await readPrincipalShardsWithMarkers(
-      ctx.tables,
+    const read = await ctx.directory.principalShardsWithMarkers(
       tenantId,
       message.fromShard,
       message.toShard,

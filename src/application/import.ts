@@ -1,14 +1,9 @@
 import { randomUUID } from 'node:crypto';
-import type { TransactionAction } from '@azure/data-tables';
 import { z } from 'zod';
-import { encodeGroup, type GroupRecord } from '../storage/group-records.js';
+import type { GroupRecord } from '../storage/group-records.js';
 import { InFlight, inParallel } from '../storage/in-flight.js';
-import { principalPartition, userNameKey } from '../storage/keys.js';
+import { shardOf } from '../storage/keys.js';
 import { bucketOf, type MemberKind, type MemberRef } from '../storage/members.js';
-import { etagOf } from '../storage/optimistic.js';
-import { readPrincipalShards } from '../storage/principal-reads.js';
-import { encodePrincipal } from '../storage/principal-records.js';
-import { isConflict } from '../storage/properties.js';
 import { type AppContext, faultPoint } from './context.js';
 import { newUserRecord } from './directory.js';
 import { NotFoundError } from './errors.js';
@@ -113,11 +108,12 @@ const MAX_REPORTED_ERRORS = 1000;
 /** Groups named per outbox row of an import (a few kilobytes). */
 const GROUPS_PER_OUTBOX_ROW = 500;
 
+/** A line's object waiting for a full transaction of its batch (and a user for its name first). */
 interface PendingRow {
   readonly line: number;
-  readonly entity: Record<string, unknown> & { partitionKey: string; rowKey: string };
-  readonly name?: { partitionKey: string; rowKey: string; id: string; userPrincipalName: string };
   readonly record?: PrincipalRecord;
+  readonly group?: GroupRecord;
+  readonly name?: { readonly batch: string; readonly id: string; readonly userPrincipalName: string };
 }
 
 /**
@@ -193,17 +189,18 @@ export async function importDirectory(
     const rows = principalBuffers.get(partition) ?? [];
     principalBuffers.delete(partition);
     await owe(rows.flatMap((row) => row.record?.memberOf.map((m) => m.groupId) ?? []));
-    for (const row of await writeRows(ctx, tenantId, 'principals', rows, refuse)) {
+    for (const row of await writePrincipals(ctx, tenantId, rows, refuse)) {
       if (row.record?.kind === 'user') counts.users++;
       else counts.devices++;
       if (row.record && row.record.proxyAddresses.length > 0) withProxies.push(row.record);
     }
   };
   const queuePrincipal = async (row: PendingRow) => {
-    const buffer = principalBuffers.get(row.entity.partitionKey) ?? [];
+    const batch = ctx.directory.batchOf('principal', tenantId, row.record?.id ?? '');
+    const buffer = principalBuffers.get(batch) ?? [];
     buffer.push(row);
-    principalBuffers.set(row.entity.partitionKey, buffer);
-    if (buffer.length >= FLUSH_AT) await flushPrincipals(row.entity.partitionKey);
+    principalBuffers.set(batch, buffer);
+    if (buffer.length >= FLUSH_AT) await flushPrincipals(batch);
   };
   const flushNames = async (partition: string) => {
     const rows = nameBuffers.get(partition) ?? [];
@@ -224,7 +221,7 @@ export async function importDirectory(
     groupBuffers.delete(partition);
     // Read the count after the write: `counts.groups += await …` would add to the value read before it, and
     // flushes run concurrently.
-    const written = await writeRows(ctx, tenantId, 'groups', rows, refuse);
+    const written = await writeGroups(ctx, rows, refuse);
     counts.groups += written.length;
   };
   // Full transactions of different partitions are written concurrently; everything a later step depends on
@@ -281,17 +278,17 @@ export async function importDirectory(
         counts.members++;
       }
       kinds.set(record.id, record.kind);
-      const row: PendingRow = { line, entity: encodePrincipal(ctx.catalog, record), record };
+      const row: PendingRow = { line, record };
       if (record.kind === 'user' && record.userPrincipalName) {
         const name = {
-          ...userNameKey(tenantId, record.userPrincipalName),
+          batch: ctx.names.batchOf(tenantId, record.userPrincipalName),
           id: record.id,
           userPrincipalName: record.userPrincipalName,
         };
-        const buffer = nameBuffers.get(name.partitionKey) ?? [];
+        const buffer = nameBuffers.get(name.batch) ?? [];
         buffer.push({ ...row, name });
-        nameBuffers.set(name.partitionKey, buffer);
-        if (buffer.length >= FLUSH_AT) await flight.add(() => flushNames(name.partitionKey));
+        nameBuffers.set(name.batch, buffer);
+        if (buffer.length >= FLUSH_AT) await flight.add(() => flushNames(name.batch));
       } else {
         await queuePrincipal(row);
       }
@@ -311,11 +308,11 @@ export async function importDirectory(
         removedMemberships: [],
       };
       kinds.set(group.id, 'group');
-      const entity = encodeGroup(group);
-      const buffer = groupBuffers.get(entity.partitionKey) ?? [];
-      buffer.push({ line, entity });
-      groupBuffers.set(entity.partitionKey, buffer);
-      if (buffer.length >= FLUSH_AT) await flight.add(() => flushGroups(entity.partitionKey));
+      const batch = ctx.directory.batchOf('group', tenantId, group.id);
+      const buffer = groupBuffers.get(batch) ?? [];
+      buffer.push({ line, group });
+      groupBuffers.set(batch, buffer);
+      if (buffer.length >= FLUSH_AT) await flight.add(() => flushGroups(batch));
     } else {
       let kind = kinds.get(item.memberId);
       if (kind === undefined) {
@@ -428,76 +425,59 @@ function principalFromLine(
   };
 }
 
-/**
- * Writes rows of one partition in transactions of 100. A failing transaction is retried row by row to find and
- * report just the bad lines (an id that exists already).
- */
-async function writeRows(
+/** Creates the principals of one batch; a line whose id is taken is refused (and its name let go). */
+async function writePrincipals(
   ctx: AppContext,
   tenantId: string,
-  table: 'principals' | 'groups',
   rows: readonly PendingRow[],
   refuse: (row: PendingRow, problem: ImportLineProblem) => void,
 ): Promise<PendingRow[]> {
-  const partition = rows[0]?.entity.partitionKey ?? '';
-  const client = table === 'principals' ? ctx.tables.principalsFor(partition) : ctx.tables.groups;
+  const records = rows.flatMap((row) => (row.record ? [row.record] : []));
+  const taken = new Set((await ctx.directory.createPrincipals(records)).map((record) => record.id));
   const written: PendingRow[] = [];
-  for (let i = 0; i < rows.length; i += FLUSH_AT) {
-    const slice = rows.slice(i, i + FLUSH_AT);
-    try {
-      await client.submitTransaction(slice.map((r): TransactionAction => ['create', r.entity]));
-      written.push(...slice);
-    } catch (error: unknown) {
-      if (!isConflict(error)) throw error;
-      for (const row of slice) {
-        try {
-          await client.createEntity(row.entity);
-          written.push(row);
-        } catch (inner: unknown) {
-          if (!isConflict(inner)) throw inner;
-          refuse(row, { code: 'ObjectIdTaken', id: row.entity.rowKey });
-          if (row.name) await ctx.names.release(tenantId, row.name.userPrincipalName);
-        }
-      }
+  for (const row of rows) {
+    const id = row.record?.id ?? '';
+    if (!taken.has(id)) {
+      written.push(row);
+      continue;
     }
+    refuse(row, { code: 'ObjectIdTaken', id });
+    if (row.name) await ctx.names.release(tenantId, row.name.userPrincipalName);
   }
   return written;
 }
 
-/** Creates name rows (one partition); returns the rows whose name is taken (by a user that exists). */
+/** Creates the groups of one batch; a line whose id is taken is refused. */
+async function writeGroups(
+  ctx: AppContext,
+  rows: readonly PendingRow[],
+  refuse: (row: PendingRow, problem: ImportLineProblem) => void,
+): Promise<PendingRow[]> {
+  const groups = rows.flatMap((row) => (row.group ? [row.group] : []));
+  const taken = new Set((await ctx.directory.createGroups(groups)).map((group) => group.id));
+  const written: PendingRow[] = [];
+  for (const row of rows) {
+    const id = row.group?.id ?? '';
+    if (taken.has(id)) refuse(row, { code: 'ObjectIdTaken', id });
+    else written.push(row);
+  }
+  return written;
+}
+
+/** Reserves the names of one batch; returns the rows whose name is taken (by a user that exists). */
 async function createNames(
   ctx: AppContext,
   tenantId: string,
   rows: readonly PendingRow[],
 ): Promise<PendingRow[]> {
-  const actions = rows.map(
-    (r): TransactionAction => [
-      'create',
-      { partitionKey: r.name?.partitionKey ?? '', rowKey: r.name?.rowKey ?? '', id: r.name?.id },
-    ],
-  );
-  const table = ctx.tables.namesFor(rows[0]?.name?.partitionKey ?? '');
-  try {
-    await table.submitTransaction(actions);
-    return [];
-  } catch (error: unknown) {
-    if (!isConflict(error)) throw error;
-  }
+  const names = rows.flatMap((row) => (row.name ? [row.name] : []));
+  const held = new Set(await ctx.names.reserveMany(tenantId, names));
   const taken: PendingRow[] = [];
   for (const row of rows) {
-    try {
-      await table.createEntity({
-        partitionKey: row.name?.partitionKey ?? '',
-        rowKey: row.name?.rowKey ?? '',
-        id: row.name?.id,
-      });
-    } catch (error: unknown) {
-      if (!isConflict(error)) throw error;
-      const claimed =
-        row.name !== undefined &&
-        (await claimNameHeldByNobody(ctx, tenantId, row.name.userPrincipalName, row.name.id));
-      if (!claimed) taken.push(row);
-    }
+    if (!row.name || !held.has(row.name.userPrincipalName)) continue;
+    // Held by a name row whose user never came to exist (a create that died): take it over.
+    if (!(await claimNameHeldByNobody(ctx, tenantId, row.name.userPrincipalName, row.name.id)))
+      taken.push(row);
   }
   return taken;
 }
@@ -535,17 +515,16 @@ async function applyMemberships(
     (id) => kinds.get(id) === 'user' || kinds.get(id) === 'device',
   );
   const nestedGroupIds = [...memberOfByPrincipal.keys()].filter((id) => kinds.get(id) === 'group');
-  const byPartition = new Map<string, string[]>();
+  const byShard = new Map<number, string[]>();
   for (const id of principalIds) {
-    const partition = principalPartition(tenantId, id);
-    byPartition.set(partition, [...(byPartition.get(partition) ?? []), id]);
+    const shard = shardOf(id);
+    byShard.set(shard, [...(byShard.get(shard) ?? []), id]);
   }
-  for (const [partition, ids] of byPartition) {
-    // Many members of one partition: one range read of the partition beats a point read each.
-    const shard = Number.parseInt(partition.slice(partition.lastIndexOf('|') + 1), 16);
+  for (const [shard, ids] of byShard) {
+    // Many members of one shard: one range read of it beats a point read each.
     const preloaded =
       ids.length > 20
-        ? await readPrincipalShards(ctx.tables, tenantId, shard, shard + 1, new Set(ids))
+        ? await ctx.directory.principalShards(tenantId, shard, shard + 1, new Set(ids))
         : undefined;
     await updatePrincipals(ctx, tenantId, ids, {
       reservationId: randomUUID(),
@@ -565,10 +544,6 @@ async function applyMemberships(
       (m) => !group.memberOf.some((e) => e.groupId === m.groupId),
     );
     if (additions.length === 0) continue;
-    await ctx.tables.groups.updateEntity(
-      encodeGroup({ ...group, memberOf: [...group.memberOf, ...additions] }),
-      'Replace',
-      { etag: etagOf(group, `group ${group.id}`) },
-    );
+    await ctx.directory.replaceGroup({ ...group, memberOf: [...group.memberOf, ...additions] });
   }
 }

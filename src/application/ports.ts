@@ -194,6 +194,30 @@ export interface DirectoryStore {
   createGroup(group: GroupRecord): Promise<GroupRecord>;
   replaceGroup(group: GroupRecord): Promise<GroupRecord>;
   deleteGroup(group: GroupRecord): Promise<void>;
+  /**
+   * Every principal of a range of principal shards (`fromShard` ≤ shard < `toShard`), in one range read: for pages
+   * where most of the range is wanted. `wanted`: keep only these ids. With `markers`, also the seat reservation
+   * markers of those partitions (src/storage/README.md, "Seats"), which a writer deletes once they are stale.
+   */
+  principalShards(
+    tenantId: string,
+    fromShard: number,
+    toShard: number,
+    wanted?: ReadonlySet<string>,
+  ): Promise<Map<string, PrincipalRecord>>;
+  principalShardsWithMarkers(
+    tenantId: string,
+    fromShard: number,
+    toShard: number,
+    wanted?: ReadonlySet<string>,
+  ): Promise<{ records: Map<string, PrincipalRecord>; markers: Map<string, string[]> }>;
+  /**
+   * Bulk creation (the import): objects with the same `batchOf` key may be created in one transaction of up to 100.
+   * Returns the objects not created because their id is taken; the others are created.
+   */
+  batchOf(kind: 'principal' | 'group', tenantId: string, id: string): string;
+  createPrincipals(records: readonly PrincipalRecord[]): Promise<PrincipalRecord[]>;
+  createGroups(groups: readonly GroupRecord[]): Promise<GroupRecord[]>;
 }
 
 /** Who holds a user principal name, as read: what a take-over is conditional on. */
@@ -210,6 +234,13 @@ export interface NameHolding {
 export interface NameRegistry {
   /** Reserves the name for `id`; false when it is held already (by anyone, `id` included). */
   reserve(tenantId: string, userPrincipalName: string, id: string): Promise<boolean>;
+  /** Names with the same key may be reserved in one transaction of up to 100 (`reserveMany`). */
+  batchOf(tenantId: string, userPrincipalName: string): string;
+  /** Reserves names of one batch; returns those held already (the others are reserved). */
+  reserveMany(
+    tenantId: string,
+    names: readonly { readonly userPrincipalName: string; readonly id: string }[],
+  ): Promise<string[]>;
   read(tenantId: string, userPrincipalName: string): Promise<NameHolding | undefined>;
   /** Gives a held name to `id` if it is still as read; false when another writer changed it meanwhile. */
   takeOver(tenantId: string, userPrincipalName: string, holding: NameHolding, id: string): Promise<boolean>;

@@ -1,16 +1,24 @@
+import type { TableClient, TransactionAction } from '@azure/data-tables';
 import type { DirectoryStore } from '../application/ports.js';
 import type { GroupRecord, PrincipalRecord } from '../application/records.js';
 import type { Catalog } from '../engine/index.js';
 import { encodeGroup, readGroup } from './group-records.js';
+import { groupPartition, principalPartition } from './keys.js';
 import { etagOf } from './optimistic.js';
-import { readPrincipal, readPrincipals } from './principal-reads.js';
+import {
+  readPrincipal,
+  readPrincipalShards,
+  readPrincipalShardsWithMarkers,
+  readPrincipals,
+} from './principal-reads.js';
 import { encodePrincipal } from './principal-records.js';
+import { isConflict } from './properties.js';
 import type { StorageTables } from './tables.js';
 
 /**
- * The directory's objects one at a time, on the tables (src/storage/README.md): a principal is one row of its
- * sharded principal table, a group one row of the groups table. Bulk writes of principals go through the
- * principal writer (principal-writer.ts), listings through the directory queries (directory-queries.ts).
+ * The directory's objects on the tables (src/storage/README.md): a principal is one row of its sharded principal
+ * table, a group one row of the groups table. Changes of licensed principals go through the principal writer
+ * (principal-writer.ts), listings through the directory queries (directory-queries.ts).
  */
 export class TableDirectoryStore implements DirectoryStore {
   constructor(
@@ -51,4 +59,66 @@ export class TableDirectoryStore implements DirectoryStore {
   async deleteGroup(group: GroupRecord): Promise<void> {
     await this.tables.groups.deleteEntity(encodeGroup(group).partitionKey, group.id);
   }
+
+  principalShards(
+    tenantId: string,
+    fromShard: number,
+    toShard: number,
+    wanted?: ReadonlySet<string>,
+  ): Promise<Map<string, PrincipalRecord>> {
+    return readPrincipalShards(this.tables, tenantId, fromShard, toShard, wanted);
+  }
+
+  principalShardsWithMarkers(
+    tenantId: string,
+    fromShard: number,
+    toShard: number,
+    wanted?: ReadonlySet<string>,
+  ): Promise<{ records: Map<string, PrincipalRecord>; markers: Map<string, string[]> }> {
+    return readPrincipalShardsWithMarkers(this.tables, tenantId, fromShard, toShard, wanted);
+  }
+
+  batchOf(kind: 'principal' | 'group', tenantId: string, id: string): string {
+    return kind === 'principal' ? principalPartition(tenantId, id) : groupPartition(tenantId, id);
+  }
+
+  async createPrincipals(records: readonly PrincipalRecord[]): Promise<PrincipalRecord[]> {
+    const entities = records.map((record) => encodePrincipal(this.catalog, record));
+    const taken = await createAll(this.tables.principalsFor(entities[0]?.partitionKey ?? ''), entities);
+    return records.filter((record) => taken.has(record.id));
+  }
+
+  async createGroups(groups: readonly GroupRecord[]): Promise<GroupRecord[]> {
+    const taken = await createAll(this.tables.groups, groups.map(encodeGroup));
+    return groups.filter((group) => taken.has(group.id));
+  }
+}
+
+/**
+ * Creates rows of one partition in transactions of 100; a transaction refused for a taken key is retried row by
+ * row, so only the rows whose key is taken are left out. Returns their row keys.
+ */
+export async function createAll(
+  table: TableClient,
+  entities: readonly (Record<string, unknown> & { partitionKey: string; rowKey: string })[],
+): Promise<Set<string>> {
+  const taken = new Set<string>();
+  for (let i = 0; i < entities.length; i += 100) {
+    const slice = entities.slice(i, i + 100);
+    try {
+      await table.submitTransaction(slice.map((entity): TransactionAction => ['create', entity]));
+      continue;
+    } catch (error: unknown) {
+      if (!isConflict(error)) throw error;
+    }
+    for (const entity of slice) {
+      try {
+        await table.createEntity(entity);
+      } catch (error: unknown) {
+        if (!isConflict(error)) throw error;
+        taken.add(entity.rowKey);
+      }
+    }
+  }
+  return taken;
 }

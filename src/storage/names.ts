@@ -1,4 +1,5 @@
 import type { NameHolding, NameRegistry } from '../application/ports.js';
+import { createAll } from './directory-store.js';
 import { userNameKey } from './keys.js';
 import { deleteIfExists, getRow, getString, isConflict } from './properties.js';
 import type { StorageTables } from './tables.js';
@@ -19,6 +20,19 @@ export class TableNameRegistry implements NameRegistry {
       if (isConflict(error)) return false;
       throw error;
     }
+  }
+
+  batchOf(tenantId: string, userPrincipalName: string): string {
+    return userNameKey(tenantId, userPrincipalName).partitionKey;
+  }
+
+  async reserveMany(
+    tenantId: string,
+    names: readonly { readonly userPrincipalName: string; readonly id: string }[],
+  ): Promise<string[]> {
+    const rows = names.map((name) => ({ ...userNameKey(tenantId, name.userPrincipalName), id: name.id }));
+    const taken = await createAll(this.tables.namesFor(rows[0]?.partitionKey ?? ''), rows);
+    return names.filter((_, i) => taken.has(rows[i]?.rowKey ?? '')).map((name) => name.userPrincipalName);
   }
 
   async read(tenantId: string, userPrincipalName: string): Promise<NameHolding | undefined> {

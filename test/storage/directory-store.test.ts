@@ -6,6 +6,7 @@ import type { DirectoryStore } from '../../src/application/ports.js';
 import type { GroupRecord, PrincipalRecord } from '../../src/application/records.js';
 import { loadCatalog } from '../../src/catalog/load.js';
 import { TableDirectoryStore } from '../../src/storage/directory-store.js';
+import { SHARD_COUNT, shardOf } from '../../src/storage/keys.js';
 import { hasStatus, isConflict } from '../../src/storage/properties.js';
 import { StorageTables } from '../../src/storage/tables.js';
 import { InMemoryDirectoryStore } from '../support/in-memory-stores.js';
@@ -83,6 +84,43 @@ function contract(name: string, setUp: () => Promise<DirectoryStore>) {
       await store.deleteGroup(renamed);
       expect(await store.group(tenantId, hr.id)).toBeUndefined();
       expect(hasStatus(await rejection(store.deleteGroup(renamed)), 404)).toBe(true);
+    });
+
+    it('creates in bulk, leaving out only what is taken, and reads a range of shards', async () => {
+      const store = await setUp();
+      const tenantId = randomUUID();
+      // 120 users of one batch: more than one transaction's worth.
+      const batches = new Map<string, PrincipalRecord[]>();
+      let full: PrincipalRecord[] | undefined;
+      for (let i = 0; !full; i++) {
+        const record = user(tenantId, `User${i}`);
+        const batch = store.batchOf('principal', tenantId, record.id);
+        const list = [...(batches.get(batch) ?? []), record];
+        batches.set(batch, list);
+        if (list.length === 120) full = list;
+      }
+      const [first, second] = full;
+      if (!first || !second) throw new Error('no users');
+      await store.createPrincipal(first);
+      const taken = await store.createPrincipals(full);
+      expect(taken.map((r) => r.id)).toEqual([first.id]);
+      const shard = shardOf(first.id);
+      const range = await store.principalShards(tenantId, shard, shard + 1);
+      expect([...range.keys()].sort()).toEqual(full.map((r) => r.id).sort());
+      const wanted = await store.principalShards(tenantId, shard, shard + 1, new Set([second.id]));
+      expect([...wanted.keys()]).toEqual([second.id]);
+      expect((await store.principalShardsWithMarkers(tenantId, 0, SHARD_COUNT)).records.size).toBe(120);
+
+      const hr = group(tenantId, 'HR');
+      const groups = [hr];
+      while (groups.length < 3) {
+        const next = group(tenantId, `G${groups.length}`);
+        if (store.batchOf('group', tenantId, next.id) === store.batchOf('group', tenantId, hr.id))
+          groups.push(next);
+      }
+      await store.createGroup(hr);
+      expect((await store.createGroups(groups)).map((g) => g.id)).toEqual([hr.id]);
+      for (const g of groups) expect((await store.group(tenantId, g.id))?.displayName).toBe(g.displayName);
     });
   });
 }

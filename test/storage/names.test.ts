@@ -28,6 +28,26 @@ function contract(name: string, setUp: () => Promise<NameRegistry>) {
       expect(await names.reserve(tenantId, 'adele@contoso.test', randomUUID())).toBe(true);
     });
 
+    it('reserves names of one batch together, reporting only those held already', async () => {
+      const names = await setUp();
+      const tenantId = randomUUID();
+      const batch: string[] = [];
+      for (let i = 0; batch.length < 3; i++) {
+        const name = `user${i}@contoso.test`;
+        if (batch.length === 0 || names.batchOf(tenantId, name) === names.batchOf(tenantId, batch[0] ?? ''))
+          batch.push(name);
+      }
+      const [held = '', ...free] = batch;
+      await names.reserve(tenantId, held.toUpperCase(), randomUUID());
+      const ids = batch.map(() => randomUUID());
+      const taken = await names.reserveMany(
+        tenantId,
+        batch.map((userPrincipalName, i) => ({ userPrincipalName, id: ids[i] ?? '' })),
+      );
+      expect(taken).toEqual([held]);
+      for (const name of free) expect((await names.read(tenantId, name))?.id).toBe(ids[batch.indexOf(name)]);
+    });
+
     it('hands a name over only while it is as read: of two takers, one wins', async () => {
       const names = await setUp();
       const tenantId = randomUUID();

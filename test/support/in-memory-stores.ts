@@ -28,6 +28,7 @@ import type {
   TenantRecord,
 } from '../../src/application/records.js';
 import type { QueueNames } from '../../src/config/queues.js';
+import { shardOf } from '../../src/storage/keys.js';
 
 let etags = 0;
 const nextEtag = (): string => `W/"memory-${++etags}"`;
@@ -285,6 +286,57 @@ export class InMemoryDirectoryStore implements DirectoryStore {
     if (!this.groupRows.delete(`${group.tenantId}/${group.id}`))
       throw Object.assign(new Error('gone'), { statusCode: 404 });
   }
+
+  async principalShards(
+    tenantId: string,
+    fromShard: number,
+    toShard: number,
+    wanted?: ReadonlySet<string>,
+  ): Promise<Map<string, PrincipalRecord>> {
+    const found = new Map<string, PrincipalRecord>();
+    for (const record of this.principalRows.values()) {
+      const shard = shardOf(record.id);
+      if (record.tenantId !== tenantId || shard < fromShard || shard >= toShard) continue;
+      if (!wanted || wanted.has(record.id)) found.set(record.id, record);
+    }
+    return found;
+  }
+
+  /** No seat ledger here, so no markers. */
+  async principalShardsWithMarkers(
+    tenantId: string,
+    fromShard: number,
+    toShard: number,
+    wanted?: ReadonlySet<string>,
+  ): Promise<{ records: Map<string, PrincipalRecord>; markers: Map<string, string[]> }> {
+    return { records: await this.principalShards(tenantId, fromShard, toShard, wanted), markers: new Map() };
+  }
+
+  batchOf(kind: 'principal' | 'group', tenantId: string, id: string): string {
+    return `${kind}/${tenantId}/${shardOf(id)}`;
+  }
+
+  async createPrincipals(records: readonly PrincipalRecord[]): Promise<PrincipalRecord[]> {
+    return createEach(records, (record) => this.createPrincipal(record));
+  }
+
+  async createGroups(groups: readonly GroupRecord[]): Promise<GroupRecord[]> {
+    return createEach(groups, (group) => this.createGroup(group));
+  }
+}
+
+/** Creates each object; returns those refused because their id is taken. */
+async function createEach<T>(objects: readonly T[], create: (object: T) => Promise<unknown>): Promise<T[]> {
+  const taken: T[] = [];
+  for (const object of objects) {
+    try {
+      await create(object);
+    } catch (error: unknown) {
+      if (!(error instanceof WriteConflictError)) throw error;
+      taken.push(object);
+    }
+  }
+  return taken;
 }
 
 function create<T extends { readonly etag?: string }>(
@@ -310,6 +362,20 @@ export class InMemoryNameRegistry implements NameRegistry {
     if (this.rows.has(key)) return false;
     this.rows.set(key, { id, writtenAt: this.now().toISOString(), etag: nextEtag() });
     return true;
+  }
+
+  batchOf(tenantId: string, userPrincipalName: string): string {
+    return `${tenantId}/${shardOf(userPrincipalName.toLowerCase())}`;
+  }
+
+  async reserveMany(
+    tenantId: string,
+    names: readonly { readonly userPrincipalName: string; readonly id: string }[],
+  ): Promise<string[]> {
+    const held: string[] = [];
+    for (const { userPrincipalName, id } of names)
+      if (!(await this.reserve(tenantId, userPrincipalName, id))) held.push(userPrincipalName);
+    return held;
   }
 
   async read(tenantId: string, userPrincipalName: string): Promise<NameHolding | undefined> {
