@@ -24,6 +24,14 @@ module.exports = {
       to: { path: '^(src/(api|host|simulator|bench|triggers)|functions)/' },
     },
     {
+      name: 'use-cases-through-ports',
+      comment:
+        'Use cases reach storage through the ports (src/application/ports.ts); only the wiring (context.ts) builds the adapters on the tables and queues, and the health probe (health.ts) asks the account itself whether it answers.',
+      severity: 'error',
+      from: { path: '^src/application/', pathNot: '^src/application/(context|health)\\.ts$' },
+      to: { path: '^src/storage/(tables|queues|connection)\\.ts$' },
+    },
+    {
       name: 'api-not-storage',
       comment: 'The HTTP edge parses, authorises and calls use cases; storage is behind the application.',
       severity: 'error',

@@ -30,10 +30,9 @@ import type {
   WorkSender,
 } from './ports.js';
 
-/** Everything the use cases need, built once per process from the settings. */
+/** Everything the use cases need, built once per process from the settings: the ports, never the tables. */
 export interface AppContext {
   readonly settings: StorageSettings;
-  readonly tables: StorageTables;
   readonly queues: WorkSender;
   readonly catalog: Catalog;
   /** Users, devices and groups, one at a time. */
@@ -105,7 +104,15 @@ export interface ContextOptions extends StorageClientOptions {
   readonly faults?: (point: FaultPoint) => void;
 }
 
-export function createContext(storage: StorageSettings, options: ContextOptions = {}): AppContext {
+/**
+ * The context as wired on the tables, which it also exposes for what sits beside the use cases: tests that look at
+ * the rows themselves, and tools that set storage up.
+ */
+export interface StorageContext extends AppContext {
+  readonly tables: StorageTables;
+}
+
+export function createContext(storage: StorageSettings, options: ContextOptions = {}): StorageContext {
   const tables = new StorageTables(storage.storage, storage.storagePrefix, options);
   const queues = new WorkQueues(storage.storage, storage.storagePrefix, options);
   const catalog = options.catalog ?? loadCatalog();

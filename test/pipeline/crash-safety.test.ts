@@ -4,7 +4,7 @@
 // that of the same work done without a crash on a twin tenant.
 import { randomUUID } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import type { AppContext, FaultPoint } from '../../src/application/context.js';
+import type { FaultPoint, StorageContext } from '../../src/application/context.js';
 import { addMember, createDevice, createGroup, removeMember } from '../../src/application/directory.js';
 import { LicensingRefusedError } from '../../src/application/errors.js';
 import {
@@ -43,7 +43,7 @@ class InjectedCrash extends Error {
 }
 
 /** The context of a process that dies the `nth` time its work reaches `point`. */
-function dyingAt(ctx: AppContext, point: FaultPoint, nth = 1): AppContext {
+function dyingAt(ctx: StorageContext, point: FaultPoint, nth = 1): StorageContext {
   let reachedPoint = 0;
   let dead = false;
   return {
@@ -59,7 +59,11 @@ function dyingAt(ctx: AppContext, point: FaultPoint, nth = 1): AppContext {
 }
 
 /** The process comes back: its sweep runs once `afterMs` has passed (the outbox lease), then the queues drain. */
-async function restart(ctx: AppContext, tenantId: string, afterMs = OUTBOX_LEASE_MS + 1_000): Promise<void> {
+async function restart(
+  ctx: StorageContext,
+  tenantId: string,
+  afterMs = OUTBOX_LEASE_MS + 1_000,
+): Promise<void> {
   await sweep({ ...ctx, now: () => new Date(Date.now() + afterMs) });
   await waitIdle(ctx, tenantId);
 }
@@ -68,7 +72,7 @@ async function restart(ctx: AppContext, tenantId: string, afterMs = OUTBOX_LEASE
  * A tenant's state with ids replaced by the names the scenario gave them, so that a tenant that crashed and one that
  * did not can be compared: entries, memberships, group licenses and processing, seat counters, audit records.
  */
-async function outcome(ctx: AppContext, tenantId: string, names: ReadonlyMap<string, string>) {
+async function outcome(ctx: StorageContext, tenantId: string, names: ReadonlyMap<string, string>) {
   const name = (id: string | null) => (id === null ? 'direct' : (names.get(id) ?? `unnamed ${id}`));
   const principals: Record<string, unknown> = {};
   for await (const p of listPrincipals(ctx, tenantId)) {
@@ -121,7 +125,7 @@ function baseline(run: () => Promise<Outcome>): () => Promise<Outcome> {
 
 describe('a group assignLicense', () => {
   /** A group of 12 users, 20 seats of E3; the crash (if any) hits the assignment. */
-  async function assignScenario(ctx: AppContext, work: AppContext) {
+  async function assignScenario(ctx: StorageContext, work: StorageContext) {
     const tenantId = await newTenant(ctx);
     const e3 = await buy(ctx, tenantId, 'ENTERPRISEPACK', 20);
     const group = await securityGroup(ctx, tenantId, 'Sales');
@@ -238,7 +242,12 @@ describe('a group assignLicense', () => {
   });
 });
 
-async function devices(ctx: AppContext, tenantId: string, groupId: string, count: number): Promise<string[]> {
+async function devices(
+  ctx: StorageContext,
+  tenantId: string,
+  groupId: string,
+  count: number,
+): Promise<string[]> {
   const ids: string[] = [];
   for (let i = 0; i < count; i++) {
     const device = await createDevice(ctx, tenantId, {
@@ -258,7 +267,7 @@ async function devices(ctx: AppContext, tenantId: string, groupId: string, count
 }
 
 /** The groups that carry a SKU (rules.md §2: a device SKU is on exactly one group). */
-async function carriers(ctx: AppContext, tenantId: string, skuId: string): Promise<string[]> {
+async function carriers(ctx: StorageContext, tenantId: string, skuId: string): Promise<string[]> {
   const partition = await readTenantPartition(ctx.tables, tenantId);
   return [...(partition?.groupLicenses.values() ?? [])]
     .filter((g) => g.licenses.some((l) => l.skuId === skuId))
@@ -267,7 +276,7 @@ async function carriers(ctx: AppContext, tenantId: string, skuId: string): Promi
 
 describe('moveLicense', () => {
   /** Lab (4 devices) carries a device SKU, processed; the SKU moves to Kiosks (3 devices). */
-  async function moveScenario(ctx: AppContext) {
+  async function moveScenario(ctx: StorageContext) {
     const tenantId = await newTenant(ctx);
     const sku = await buy(ctx, tenantId, 'OFFICE_PROPLUS_DEVICE1', 20);
     const lab = await securityGroup(ctx, tenantId, 'Lab');
@@ -361,7 +370,7 @@ const MEMBER_CHANGE_POINTS: FaultPoint[] = [
 
 describe('a member added through the API', () => {
   /** Sales carries E3 (10 seats) for 3 members; a fourth user joins it. */
-  async function addScenario(ctx: AppContext) {
+  async function addScenario(ctx: StorageContext) {
     const tenantId = await newTenant(ctx);
     const e3 = await buy(ctx, tenantId, 'ENTERPRISEPACK', 10);
     const group = await securityGroup(ctx, tenantId, 'Sales');
@@ -429,7 +438,7 @@ describe('a member removed through the API', () => {
    * Sales carries E3 with 3 seats for its 3 members; a fourth joins later and waits for a seat. The first member
    * leaves, and the one waiting takes its seat.
    */
-  async function removeScenario(ctx: AppContext) {
+  async function removeScenario(ctx: StorageContext) {
     const tenantId = await newTenant(ctx);
     const e3 = await buy(ctx, tenantId, 'ENTERPRISEPACK', 3);
     const group = await securityGroup(ctx, tenantId, 'Sales');
@@ -483,7 +492,7 @@ describe('an import', () => {
    * Sales carries E3 (20 seats) for 2 members; an import brings 4 new users into it (inline `memberOf`) and 2 users
    * who existed before (`member` lines). Its crash, if any, comes once the memberships are written.
    */
-  async function importScenario(ctx: AppContext, work: AppContext) {
+  async function importScenario(ctx: StorageContext, work: StorageContext) {
     const tenantId = await newTenant(ctx);
     const e3 = await buy(ctx, tenantId, 'ENTERPRISEPACK', 20);
     const group = await securityGroup(ctx, tenantId, 'Sales');

@@ -4,7 +4,7 @@
 // a concurrent one could.
 import { randomUUID } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import type { AppContext } from '../../src/application/context.js';
+import type { StorageContext } from '../../src/application/context.js';
 import { healReleased } from '../../src/application/healing.js';
 import { updatePrincipals } from '../../src/application/principal-updates.js';
 import { sweep } from '../../src/application/sweep.js';
@@ -28,7 +28,7 @@ function direct(skuId: string | null) {
   });
 }
 
-async function license(ctx: AppContext, tenantId: string, userId: string, skuId: string | null) {
+async function license(ctx: StorageContext, tenantId: string, userId: string, skuId: string | null) {
   const result = await updatePrincipals(ctx, tenantId, [userId], {
     reservationId: randomUUID(),
     mutate: direct(skuId),
@@ -36,13 +36,13 @@ async function license(ctx: AppContext, tenantId: string, userId: string, skuId:
   await healReleased(ctx, tenantId, result.released);
 }
 
-async function errors(ctx: AppContext, tenantId: string, userId: string) {
+async function errors(ctx: StorageContext, tenantId: string, userId: string) {
   const record = await readPrincipal(ctx.tables, tenantId, userId);
   return (record?.entries ?? []).map((e) => `${e.state}/${e.error}`);
 }
 
 /** Two users listing the same address, and a third that does not. */
-async function sharingTenant(ctx: AppContext, seats: number) {
+async function sharingTenant(ctx: StorageContext, seats: number) {
   const tenantId = await newTenant(ctx);
   const e3 = await buy(ctx, tenantId, 'ENTERPRISEPACK', seats);
   const [holder = '', refused = '', other = ''] = await importUsers(ctx, tenantId, 3, (i) => ({

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { groupProcessingFailureText } from '../../src/api/wording.js';
 import { applyChanges } from '../../src/application/changes.js';
-import type { AppContext } from '../../src/application/context.js';
+import type { StorageContext } from '../../src/application/context.js';
 import { addMember } from '../../src/application/directory.js';
 import { StorageContentionError } from '../../src/application/errors.js';
 import { assignGroupLicenses, processingDetails } from '../../src/application/group-licensing.js';
@@ -38,7 +38,7 @@ import {
 const pipeline = usePipeline();
 
 /** A snapshot of every entry and counter that a duplicate delivery must not change. */
-async function fingerprint(ctx: AppContext, tenantId: string, ids: readonly string[]): Promise<string> {
+async function fingerprint(ctx: StorageContext, tenantId: string, ids: readonly string[]): Promise<string> {
   const rows = await Promise.all(ids.map((id) => readPrincipal(ctx.tables, tenantId, id)));
   const subs = await listSubscriptions(ctx, tenantId);
   return JSON.stringify({
@@ -131,9 +131,9 @@ describe('duplicate and late deliveries', () => {
  * A context whose first principal write waits for `meanwhile` to finish: another message's work lands between this
  * work's read of the rows and its write, as it does when two changes messages of one tenant run at once.
  */
-function racingContext(ctx: AppContext, meanwhile: () => Promise<void>): AppContext {
+function racingContext(ctx: StorageContext, meanwhile: () => Promise<void>): StorageContext {
   let fired = false;
-  const writer = Object.create(ctx.writer) as AppContext['writer'];
+  const writer = Object.create(ctx.writer) as StorageContext['writer'];
   writer.write = async (...args) => {
     if (!fired) {
       fired = true;
@@ -149,11 +149,11 @@ function racingContext(ctx: AppContext, meanwhile: () => Promise<void>): AppCont
  * lands between a hard delete's transaction and the removal of the row.
  */
 function racingDeleteContext(
-  ctx: AppContext,
+  ctx: StorageContext,
   meanwhile: () => Promise<void>,
-): AppContext & { fired(): boolean } {
+): StorageContext & { fired(): boolean } {
   let fired = false;
-  const tables = Object.create(ctx.tables) as AppContext['tables'];
+  const tables = Object.create(ctx.tables) as StorageContext['tables'];
   tables.principalsFor = (partitionKey) => {
     const table = ctx.tables.principalsFor(partitionKey);
     const racing = Object.create(table) as typeof table;
@@ -335,7 +335,7 @@ describe('the sweep', () => {
 });
 
 /** A tenant whose 12-member group holds 10 seats, 2 waiting; then 2 more units appear without a wake-up. */
-async function waitingWithFreeSeats(ctx: AppContext): Promise<{ tenantId: string; e3: string }> {
+async function waitingWithFreeSeats(ctx: StorageContext): Promise<{ tenantId: string; e3: string }> {
   const tenantId = await newTenant(ctx);
   const e3 = await buy(ctx, tenantId, 'ENTERPRISEPACK', 10);
   await licensedGroup(ctx, tenantId, 'Waiting', e3, 12);

@@ -3,7 +3,7 @@
 // must be woken then, as they are for seats given back by a written release (rules.md §6, §7.2).
 import { randomUUID } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import type { AppContext } from '../../src/application/context.js';
+import type { StorageContext } from '../../src/application/context.js';
 import { healReleased } from '../../src/application/healing.js';
 import { updatePrincipals } from '../../src/application/principal-updates.js';
 import { readPrincipal } from '../../src/storage/principal-reads.js';
@@ -20,7 +20,7 @@ function direct(skuId: string) {
   });
 }
 
-async function license(ctx: AppContext, tenantId: string, userId: string, skuId: string) {
+async function license(ctx: StorageContext, tenantId: string, userId: string, skuId: string) {
   const result = await updatePrincipals(ctx, tenantId, [userId], {
     reservationId: randomUUID(),
     mutate: direct(skuId),
@@ -28,7 +28,7 @@ async function license(ctx: AppContext, tenantId: string, userId: string, skuId:
   await healReleased(ctx, tenantId, result.released);
 }
 
-async function states(ctx: AppContext, tenantId: string, userId: string) {
+async function states(ctx: StorageContext, tenantId: string, userId: string) {
   const record = await readPrincipal(ctx.tables, tenantId, userId);
   return (record?.entries ?? []).map((e) => `${e.state}/${e.error}`);
 }

@@ -1,6 +1,6 @@
 // Crashes and scale-out: host processes killed mid-job, and two hosts working one tenant at once.
 import { describe, expect, it } from 'vitest';
-import { type AppContext, createContext } from '../../src/application/context.js';
+import { createContext, type StorageContext } from '../../src/application/context.js';
 import { addMember, removeMember } from '../../src/application/directory.js';
 import { assignGroupLicenses, processingDetails } from '../../src/application/group-licensing.js';
 import { listSubscriptions } from '../../src/application/tenants.js';
@@ -16,7 +16,7 @@ import {
   waitIdle,
 } from './support.js';
 
-async function context(): Promise<{ ctx: AppContext; env: Record<string, string> }> {
+async function context(): Promise<{ ctx: StorageContext; env: Record<string, string> }> {
   const prefix = uniqueName('x');
   const env: Record<string, string> = {
     ...productEnv(prefix),
@@ -110,7 +110,7 @@ describe('two host processes working one tenant at once', () => {
 });
 
 /** Samples consumedUnits while work runs; reports the highest value seen. */
-function watchSeats(ctx: AppContext, tenantId: string, skuId: string, total: number) {
+function watchSeats(ctx: StorageContext, tenantId: string, skuId: string, total: number) {
   let highest = 0;
   let running = true;
   const loop = (async () => {

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import type { AppContext } from '../../src/application/context.js';
+import type { StorageContext } from '../../src/application/context.js';
 import { addMember, createDevice, createGroup } from '../../src/application/directory.js';
 import { LicensingRefusedError } from '../../src/application/errors.js';
 import { assignGroupLicenses } from '../../src/application/group-licensing.js';
@@ -10,7 +10,7 @@ import { buy, importUsers, invariantViolations, newTenant, usePipeline, waitIdle
 
 const pipeline = usePipeline();
 
-async function devices(ctx: AppContext, tenantId: string, count: number): Promise<string[]> {
+async function devices(ctx: StorageContext, tenantId: string, count: number): Promise<string[]> {
   const ids: string[] = [];
   for (let i = 0; i < count; i++) {
     const device = await createDevice(ctx, tenantId, {
@@ -28,7 +28,7 @@ async function devices(ctx: AppContext, tenantId: string, count: number): Promis
   return ids;
 }
 
-async function state(ctx: AppContext, tenantId: string, id: string): Promise<string> {
+async function state(ctx: StorageContext, tenantId: string, id: string): Promise<string> {
   const record = await readPrincipal(ctx.tables, tenantId, id);
   return (record?.entries ?? [])
     .map((e) => `${e.state}/${e.error}@${e.assignedByGroup?.slice(0, 8)}`)

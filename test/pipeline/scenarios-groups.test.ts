@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { AppContext } from '../../src/application/context.js';
+import type { StorageContext } from '../../src/application/context.js';
 import { addMember, removeMember } from '../../src/application/directory.js';
 import {
   assignGroupLicenses,
@@ -22,7 +22,7 @@ import {
 
 const pipeline = usePipeline();
 
-async function states(ctx: AppContext, tenantId: string, userId: string) {
+async function states(ctx: StorageContext, tenantId: string, userId: string) {
   const record = await readPrincipal(ctx.tables, tenantId, userId);
   return (record?.entries ?? []).map(
     (e) => `${e.skuId.slice(0, 8)}@${e.assignedByGroup?.slice(0, 4) ?? 'direct'}:${e.state}/${e.error}`,

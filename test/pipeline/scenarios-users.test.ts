@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { licensingFailureText } from '../../src/api/wording.js';
-import type { AppContext } from '../../src/application/context.js';
+import type { StorageContext } from '../../src/application/context.js';
 import { addMember, createUser, removeMember, updateUser } from '../../src/application/directory.js';
 import { LicensingRefusedError } from '../../src/application/errors.js';
 import { assignGroupLicenses } from '../../src/application/group-licensing.js';
@@ -25,7 +25,7 @@ import {
 
 const pipeline = usePipeline();
 
-async function entries(ctx: AppContext, tenantId: string, userId: string) {
+async function entries(ctx: StorageContext, tenantId: string, userId: string) {
   const record = await readPrincipal(ctx.tables, tenantId, userId);
   return (record?.entries ?? []).map((e) => ({
     sku: e.skuId,
@@ -129,7 +129,7 @@ describe('S5 — dependencies (seed 002)', () => {
 });
 
 /** Two users listing the same address in a licensed mail group: one holds the mailbox, the other is refused. */
-async function sharedAddressPair(ctx: AppContext) {
+async function sharedAddressPair(ctx: StorageContext) {
   const tenantId = await newTenant(ctx);
   const e3 = await buy(ctx, tenantId, 'ENTERPRISEPACK', 10);
   const group = await securityGroup(ctx, tenantId, 'Mail users');

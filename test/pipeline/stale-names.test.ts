@@ -3,7 +3,7 @@
 // write it (the function timeout, 10 minutes), the name is free again — for Graph's POST /users and for the import.
 import { randomUUID } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { type AppContext, createContext } from '../../src/application/context.js';
+import { createContext, type StorageContext } from '../../src/application/context.js';
 import { createUser } from '../../src/application/directory.js';
 import { RefusedError } from '../../src/application/errors.js';
 import { importDirectory } from '../../src/application/import.js';
@@ -16,7 +16,7 @@ import { newTenant, productEnv } from './support.js';
 const nameTaken = (error: unknown) =>
   error instanceof RefusedError && error.refusal.code === 'UserPrincipalNameTaken';
 
-function contexts(): { now: AppContext; later: AppContext } {
+function contexts(): { now: StorageContext; later: StorageContext } {
   const prefix = uniqueName('n');
   const storage = productEnv(prefix).AzureWebJobsStorage ?? '';
   const now = createContext({ storage, storagePrefix: prefix });
@@ -35,7 +35,7 @@ const user = (upn: string) => ({
   accountEnabled: true,
 });
 
-async function orphanName(ctx: AppContext, tenantId: string, upn: string): Promise<string> {
+async function orphanName(ctx: StorageContext, tenantId: string, upn: string): Promise<string> {
   const nobody = randomUUID();
   const key = userNameKey(tenantId, upn);
   await ctx.tables.namesFor(key.partitionKey).createEntity({ ...key, id: nobody });

@@ -2,7 +2,7 @@
 // (queue names are fixed when the app loads, so each file gets its own storage prefix), a tenant per test.
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, expect, inject } from 'vitest';
-import { type AppContext, createContext } from '../../src/application/context.js';
+import { createContext, type StorageContext } from '../../src/application/context.js';
 import { createGroup } from '../../src/application/directory.js';
 import { assignGroupLicenses } from '../../src/application/group-licensing.js';
 import { importDirectory } from '../../src/application/import.js';
@@ -15,7 +15,7 @@ import { judgeObservedTenant, type OracleDifference } from '../../src/simulator/
 import { repoRoot, uniqueName, waitFor } from '../support/index.js';
 
 export interface Pipeline {
-  readonly ctx: AppContext;
+  readonly ctx: StorageContext;
   readonly host: RunningHost;
   readonly prefix: string;
   readonly env: Record<string, string>;
@@ -70,7 +70,7 @@ export function usePipeline(): Pipeline {
 }
 
 /** Every audit record of the tenant, newest first, paged through the listing the Graph API serves. */
-export async function* auditRecords(ctx: AppContext, tenantId: string): AsyncGenerator<DirectoryAudit> {
+export async function* auditRecords(ctx: StorageContext, tenantId: string): AsyncGenerator<DirectoryAudit> {
   let continuation: string | undefined;
   do {
     const page = await ctx.queries.audits(tenantId, [], {
@@ -83,7 +83,7 @@ export async function* auditRecords(ctx: AppContext, tenantId: string): AsyncGen
 }
 
 /** The seats of a SKU the tenant's subscription counts as consumed (-1 when it has no such subscription). */
-export async function consumedUnits(ctx: AppContext, tenantId: string, skuId: string): Promise<number> {
+export async function consumedUnits(ctx: StorageContext, tenantId: string, skuId: string): Promise<number> {
   return (await listSubscriptions(ctx, tenantId)).find((s) => s.skuId === skuId)?.consumedUnits ?? -1;
 }
 
@@ -108,7 +108,7 @@ export async function startPipeline(): Promise<Pipeline> {
 }
 
 export async function newTenant(
-  ctx: AppContext,
+  ctx: StorageContext,
   options: { country?: string; healing?: LicenseErrorHealing } = {},
 ): Promise<string> {
   const tenant = await createTenant(ctx, {
@@ -120,7 +120,7 @@ export async function newTenant(
 }
 
 export async function buy(
-  ctx: AppContext,
+  ctx: StorageContext,
   tenantId: string,
   partNumber: string,
   units: number,
@@ -134,13 +134,13 @@ export async function buy(
   return sub.skuId;
 }
 
-export function skuId(ctx: AppContext, partNumber: string): string {
+export function skuId(ctx: StorageContext, partNumber: string): string {
   const sku = ctx.catalog.skuByPartNumber(partNumber);
   if (!sku) throw new Error(`no SKU ${partNumber}`);
   return sku.skuId;
 }
 
-export function planId(ctx: AppContext, partNumber: string, planName: string): string {
+export function planId(ctx: StorageContext, partNumber: string, planName: string): string {
   const sku = ctx.catalog.skuByPartNumber(partNumber);
   const plan = [...(sku?.planNames ?? [])].find(([, name]) => name === planName);
   if (!plan) throw new Error(`no plan ${planName} in ${partNumber}`);
@@ -155,7 +155,7 @@ export interface UserSpec {
 
 /** Imports users (and the groups they belong to, given by id) through the bulk import; returns their ids. */
 /** A security group (the kind that may carry user licenses). */
-export async function securityGroup(ctx: AppContext, tenantId: string, name: string) {
+export async function securityGroup(ctx: StorageContext, tenantId: string, name: string) {
   return createGroup(ctx, tenantId, {
     displayName: name,
     mailNickname: name.replace(/\W/g, ''),
@@ -166,7 +166,7 @@ export async function securityGroup(ctx: AppContext, tenantId: string, name: str
 
 /** A security group of `members` new users that carries `skuId`, processed to the end. */
 export async function licensedGroup(
-  ctx: AppContext,
+  ctx: StorageContext,
   tenantId: string,
   name: string,
   skuId: string,
@@ -183,7 +183,7 @@ export async function licensedGroup(
 }
 
 export async function importUsers(
-  ctx: AppContext,
+  ctx: StorageContext,
   tenantId: string,
   count: number,
   spec: UserSpec | ((i: number) => UserSpec) = {},
@@ -212,7 +212,7 @@ export async function importUsers(
 }
 
 /** Waits until the queues are drained and no group is processing. */
-export async function waitIdle(ctx: AppContext, tenantId: string, timeoutMs = 60_000): Promise<void> {
+export async function waitIdle(ctx: StorageContext, tenantId: string, timeoutMs = 60_000): Promise<void> {
   let idleSince = 0;
   await waitFor(
     async () => {
@@ -233,6 +233,9 @@ export async function waitIdle(ctx: AppContext, tenantId: string, timeoutMs = 60
  * the directory, memberships and assignments the service recorded, judged apart from the engine that produced the
  * licenses (src/simulator/oracle.ts).
  */
-export async function invariantViolations(ctx: AppContext, tenantId: string): Promise<OracleDifference[]> {
+export async function invariantViolations(
+  ctx: StorageContext,
+  tenantId: string,
+): Promise<OracleDifference[]> {
   return judgeObservedTenant(await observeTenant(ctx, tenantId));
 }
