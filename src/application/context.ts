@@ -26,6 +26,7 @@ import type {
   IdentityStore,
   LicensingQueries,
   NameRegistry,
+  OutboxStore,
   TenantStore,
   WorkSender,
 } from './ports.js';
@@ -48,7 +49,7 @@ export interface AppContext {
   readonly audit: AuditTrail;
   readonly jobs: GroupJobs;
   /** Work owed by committed changes (src/storage/README.md, "Outbox"). */
-  readonly outbox: Outbox;
+  readonly outbox: OutboxStore;
   /** App registrations and the sign-in authority's signing key. */
   readonly identity: IdentityStore;
   /** Group outcomes and waiting rooms, as the principals' license states add up. */
@@ -88,7 +89,7 @@ export type FaultPoint =
   | 'import:memberships-written';
 
 /** Gives fault injection its chance to stop the work at `point`. */
-export function faultPoint(ctx: AppContext, point: FaultPoint): void {
+export function faultPoint(ctx: Pick<AppContext, 'faults'>, point: FaultPoint): void {
   ctx.faults?.(point);
 }
 

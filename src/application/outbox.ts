@@ -52,6 +52,9 @@ const workSchema = z
   })
   .strict();
 
+/** The ports relaying an outbox row needs (a unit test hands it in-memory doubles). */
+export type OutboxPorts = Pick<AppContext, 'audit' | 'queues' | 'outbox' | 'now' | 'faults'>;
+
 export interface OutboxEntry {
   readonly record: OutboxRecord;
   readonly work: OutboxWork;
@@ -59,7 +62,7 @@ export interface OutboxEntry {
 
 /** A new outbox row for `work`, relayed by the sweep once `leaseMs` has passed without its writer relaying it. */
 export function outboxEntry(
-  ctx: AppContext,
+  ctx: Pick<AppContext, 'now'>,
   work: OutboxWork,
   options: { readonly id?: string; readonly leaseMs?: number } = {},
 ): OutboxEntry {
@@ -75,7 +78,7 @@ export function outboxEntry(
 
 /** Writes an outbox row on its own (for work that is not one transaction with its row, e.g. a membership change). */
 export async function recordOutbox(
-  ctx: AppContext,
+  ctx: Pick<AppContext, 'outbox'>,
   tenantId: string,
   entry: OutboxEntry,
 ): Promise<OutboxEntry> {
@@ -99,7 +102,7 @@ export function outboxWorkOf(tenantId: string, record: OutboxRecord): OutboxWork
  * the sweep relays it again: an audit record rewritten is the same row, a message sent twice is work every handler
  * does idempotently.
  */
-export async function relayOutbox(ctx: AppContext, tenantId: string, entry: OutboxEntry): Promise<void> {
+export async function relayOutbox(ctx: OutboxPorts, tenantId: string, entry: OutboxEntry): Promise<void> {
   const { audit = [], messages = [] } = entry.work;
   if (audit.length > 0) await ctx.audit.append(tenantId, audit);
   faultPoint(ctx, 'outbox:audited');

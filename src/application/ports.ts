@@ -111,6 +111,26 @@ export interface DirectoryQueries {
  * another writer got there first, and the use case retries the whole read-modify-write (retryOnConflict).
  */
 
+/**
+ * What committed changes still owe (src/storage/README.md, "Outbox"). Rows are created together with the state
+ * they belong to (`TenantStore.commitGroupLicensing`) or on their own (`put`), relayed by their writer, and by the
+ * sweep once `relayAfter` has passed.
+ */
+export interface OutboxStore {
+  read(tenantId: string, id: string): Promise<OutboxRecord | undefined>;
+  /** Writes the row on its own (replacing one of the same id); returns it with its ETag. */
+  put(tenantId: string, record: OutboxRecord): Promise<OutboxRecord>;
+  /** Rows whose `relayAfter` has passed, in id order, at most `limit`. */
+  due(tenantId: string, now: Date, limit: number): Promise<OutboxRecord[]>;
+  /** How many rows are waiting. */
+  pending(tenantId: string): Promise<number>;
+  /**
+   * Deletes the row once what it owes is done, only while it is still the version given (a newer one written since
+   * by a later request for the same work stays); a row already gone is fine.
+   */
+  remove(tenantId: string, record: OutboxRecord): Promise<void>;
+}
+
 /** What `commitGroupLicensing` writes together. */
 export interface GroupLicensingCommit {
   /** License rows: written back under the ETag `current` was read with, or created when there is no `current`. */

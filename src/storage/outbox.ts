@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import type { OutboxStore } from '../application/ports.js';
 import type { OutboxRecord } from '../application/records.js';
 import { odata } from './keys.js';
 import { etagOf } from './optimistic.js';
@@ -58,7 +59,7 @@ export function decodeOutbox(entity: RawEntity): OutboxRecord {
   };
 }
 
-export class Outbox {
+export class Outbox implements OutboxStore {
   constructor(private readonly tables: StorageTables) {}
 
   async read(tenantId: string, id: string): Promise<OutboxRecord | undefined> {

@@ -252,6 +252,6 @@ contract('in-memory double', async () => {
     putGroupLicense: async (tenantId, groupId, jobId) => {
       store.putGroupLicense(tenantId, groupLicense(groupId, jobId));
     },
-    readOutbox: async (tenantId, id) => store.outboxRow(tenantId, id),
+    readOutbox: async (tenantId, id) => store.outboxOf(tenantId).get(id),
   };
 });

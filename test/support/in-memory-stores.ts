@@ -10,6 +10,7 @@ import type {
   IdentityStore,
   NameHolding,
   NameRegistry,
+  OutboxStore,
   TenantStore,
   WorkSender,
 } from '../../src/application/ports.js';
@@ -155,9 +156,9 @@ export class InMemoryTenantStore implements TenantStore {
     yield* [...this.tenants.keys()];
   }
 
-  /** Test read-out: an outbox row committed with group licensing. */
-  outboxRow(tenantId: string, id: string): OutboxRecord | undefined {
-    return this.stored(tenantId).outbox.get(id);
+  /** The tenant's outbox rows, which the outbox double shares (they are rows of the tenant partition). */
+  outboxOf(tenantId: string): Map<string, OutboxRecord> {
+    return this.stored(tenantId).outbox;
   }
 
   /** Test set-up: a group license as group licensing would have written it. */
@@ -172,6 +173,43 @@ export class InMemoryTenantStore implements TenantStore {
     // Storage answers 404 for an update of a row that does not exist; a use case never gets here without a read.
     if (!stored) throw new Error(`tenant ${tenantId} does not exist`);
     return stored;
+  }
+}
+
+/** The outbox on the rows of an in-memory tenant store, where group licensing commits them too. */
+export class InMemoryOutbox implements OutboxStore {
+  constructor(private readonly tenants: InMemoryTenantStore) {}
+
+  async read(tenantId: string, id: string): Promise<OutboxRecord | undefined> {
+    return this.tenants.outboxOf(tenantId).get(id);
+  }
+
+  async put(tenantId: string, record: OutboxRecord): Promise<OutboxRecord> {
+    const saved = { ...record, etag: nextEtag() };
+    this.tenants.outboxOf(tenantId).set(record.id, saved);
+    return saved;
+  }
+
+  async due(tenantId: string, now: Date, limit: number): Promise<OutboxRecord[]> {
+    return [...this.tenants.outboxOf(tenantId).values()]
+      .filter((record) => Date.parse(record.relayAfter) <= now.getTime())
+      .sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0))
+      .slice(0, limit);
+  }
+
+  async pending(tenantId: string): Promise<number> {
+    return this.tenants.outboxOf(tenantId).size;
+  }
+
+  async remove(tenantId: string, record: OutboxRecord): Promise<void> {
+    const rows = this.tenants.outboxOf(tenantId);
+    const stored = rows.get(record.id);
+    if (!stored) return;
+    const same = record.etag
+      ? stored.etag === record.etag
+      : stored.createdDateTime === record.createdDateTime &&
+        JSON.stringify(stored.payload) === JSON.stringify(record.payload);
+    if (same) rows.delete(record.id);
   }
 }
 
