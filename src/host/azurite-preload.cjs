@@ -17,9 +17,13 @@ const fs = require('node:fs');
 const path = require('node:path');
 const { Journal, installJournal, flushBeforeExtentDeletes } = require('./azurite-journal.cjs');
 
-/** Lines for npm start to show (azurite.ts prints lines that begin with "Azurite journal:" or "Azurite store:"). */
+/**
+ * Lines for npm start to show (azurite.ts prints lines that begin with "Azurite journal:" or "Azurite store:"). On
+ * stdout, the stream Azurite announces its listening ports on: a database is restored before its service listens,
+ * so whoever waits for the ports has read these lines too (on stderr they could arrive after the ports).
+ */
 function report(line) {
-  console.error(line);
+  console.log(line);
 }
 
 // When the parent dies, the pipes of stdout and stderr lose their reader: Azurite's stop path logs as it closes, and
