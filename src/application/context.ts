@@ -25,6 +25,7 @@ import type {
   GroupJobs,
   IdentityStore,
   LicensingQueries,
+  MemberListStore,
   NameRegistry,
   OutboxStore,
   TenantStore,
@@ -44,7 +45,7 @@ export interface AppContext {
   readonly tenants: TenantStore;
   readonly ledger: SeatLedger;
   readonly writer: PrincipalWriter;
-  readonly members: MemberLists;
+  readonly members: MemberListStore;
   readonly proxies: ProxyRegistry;
   readonly audit: AuditTrail;
   readonly jobs: GroupJobs;

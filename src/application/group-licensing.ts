@@ -294,7 +294,7 @@ export async function reprocessOwed(ctx: AppContext, tenantId: string, owingId: 
  * same transaction, so the record is written exactly when the state changes, once.
  */
 async function setProcessingState(
-  ctx: AppContext,
+  ctx: Pick<AppContext, 'tenants' | 'faults'>,
   tenantId: string,
   groupId: string,
   jobId: string,
@@ -317,12 +317,21 @@ async function setProcessingState(
   });
 }
 
+/** The ports planning a job needs (a unit test hands it in-memory doubles). */
+export type JobPlanningPorts = Pick<
+  AppContext,
+  'tenants' | 'members' | 'jobs' | 'directory' | 'audit' | 'now' | 'faults'
+>;
+
 /**
  * Plans a job: which members, in how many pages. User SKUs reach the group's direct user members, in pages of
  * principal shards; device SKUs reach the devices of the group and of every group nested in it. Returns the page
  * messages to queue (the planner's output binding sends them). A replayed plan reuses the stored job.
  */
-export async function planGroupJob(ctx: AppContext, message: GroupJobMessage): Promise<GroupPageMessage[]> {
+export async function planGroupJob(
+  ctx: JobPlanningPorts,
+  message: GroupJobMessage,
+): Promise<GroupPageMessage[]> {
   const { tenantId, groupId, jobId } = message;
   const partition = await ctx.tenants.partition(tenantId);
   const licensing = partition?.groupLicenses.get(groupId);
@@ -422,7 +431,11 @@ function jobAudit(
 }
 
 /** The group and every group nested in it (for device SKUs), cycle-safe. */
-async function groupsUnder(ctx: AppContext, tenantId: string, groupId: string): Promise<string[]> {
+async function groupsUnder(
+  ctx: Pick<AppContext, 'members'>,
+  tenantId: string,
+  groupId: string,
+): Promise<string[]> {
   const seen = new Set([groupId]);
   const pending = [groupId];
   while (pending.length > 0) {
@@ -439,7 +452,7 @@ async function groupsUnder(ctx: AppContext, tenantId: string, groupId: string): 
 }
 
 /** Roughly how many principals the tenant has: enough to choose between a range read and point reads. */
-async function estimatePrincipals(ctx: AppContext, tenantId: string): Promise<number> {
+async function estimatePrincipals(ctx: Pick<AppContext, 'directory'>, tenantId: string): Promise<number> {
   // One shard's population, times the shard count: shards are uniform by construction.
   const sample = await ctx.directory.principalShards(tenantId, 0, 1);
   return sample.size * SHARD_COUNT;

@@ -7,6 +7,7 @@ import type {
   GroupLicenseRecord,
   GroupRecord,
   JobRecord,
+  MemberRef,
   OutboxRecord,
   PageResult,
   PrincipalRecord,
@@ -238,6 +239,30 @@ export interface DirectoryStore {
   batchOf(kind: 'principal' | 'group', tenantId: string, id: string): string;
   createPrincipals(records: readonly PrincipalRecord[]): Promise<PrincipalRecord[]>;
   createGroups(groups: readonly GroupRecord[]): Promise<GroupRecord[]>;
+}
+
+/**
+ * Each group's member list, the group-side index of its members (src/storage/members.ts): listed by the principal
+ * shards the members live in, so a job's page over shards a..b reads exactly its members. The member's own row
+ * (its memberOf) is the source of truth; changes are idempotent, so replays are harmless.
+ */
+export interface MemberListStore {
+  /** Members whose principal shard is in `fromShard..toShard` (exclusive); the whole list by default. */
+  listRange(tenantId: string, groupId: string, fromShard?: number, toShard?: number): Promise<MemberRef[]>;
+  count(tenantId: string, groupId: string): Promise<number>;
+  has(tenantId: string, groupId: string, memberId: string): Promise<boolean>;
+  /**
+   * Adds and removes members (adding a present one, or removing an absent one, changes nothing: a present member
+   * keeps its first join time). Returns the new count.
+   */
+  apply(
+    tenantId: string,
+    groupId: string,
+    adds: readonly MemberRef[],
+    removes: readonly string[],
+  ): Promise<number>;
+  /** Removes the whole list (the group was deleted); a list gone already is fine. */
+  drop(tenantId: string, groupId: string): Promise<void>;
 }
 
 /** Who holds a user principal name, as read: what a take-over is conditional on. */

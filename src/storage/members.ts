@@ -1,4 +1,5 @@
 import type { TransactionAction } from '@azure/data-tables';
+import type { MemberListStore } from '../application/ports.js';
 import type { MemberKind, MemberRef } from '../application/records.js';
 import { bucketRowKey, membersPartition, odata, SHARD_COUNT, shardOf } from './keys.js';
 import { retryOnConflict } from './optimistic.js';
@@ -62,7 +63,7 @@ function bucketOfRow(index: number, row: RawEntity): Bucket {
   return { index, entries: decodeEntries(getLongString(row, 'm') ?? ''), etag: row.etag };
 }
 
-export class MemberLists {
+export class MemberLists implements MemberListStore {
   constructor(private readonly tables: StorageTables) {}
 
   /** Members in buckets `from..to` (exclusive), i.e. those whose principal rows live in shards `from..to`. */

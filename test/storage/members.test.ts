@@ -1,11 +1,14 @@
-// Group member lists on a real Azurite: packed in 256 buckets by the members' principal shards, so a job's page
-// over shards a..b reads exactly its members; changes are idempotent and the count stays exact, also with
-// several hosts changing one list at once and changes spanning more buckets than one transaction holds.
+// Group member lists (the MemberListStore port): listed by the members' principal shards, so a job's page over
+// shards a..b reads exactly its members; changes are idempotent and the count stays exact. One suite runs against
+// the Table adapter on a real Azurite and against the in-memory double; what only the tables have — 256 packed
+// buckets, changes spanning more buckets than one transaction holds, several hosts at once — is tested on them.
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { MemberListStore } from '../../src/application/ports.js';
 import { SHARD_COUNT, shardOf } from '../../src/storage/keys.js';
 import { bucketOf, MemberLists, type MemberRef } from '../../src/storage/members.js';
 import type { StorageTables } from '../../src/storage/tables.js';
+import { InMemoryMemberLists } from '../support/in-memory-stores.js';
 import { type ScratchTables, scratchTables } from '../support/tables.js';
 
 let scratch: ScratchTables;
@@ -33,57 +36,101 @@ function refs(count: number, kind: MemberRef['kind'] = 'user', offsetMs = 0): Me
 
 const byId = (a: MemberRef, b: MemberRef) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
 
-describe('MemberLists (real Azurite)', () => {
-  it('lists exactly the members of a shard range, so pages over consecutive ranges cover the list once', async () => {
-    const tenantId = randomUUID();
-    const groupId = randomUUID();
-    const added = [...refs(300), ...refs(20, 'device', 5000), ...refs(5, 'group', 9000)];
-    expect(await members.apply(tenantId, groupId, added, [])).toBe(325);
-    expect(await members.count(tenantId, groupId)).toBe(325);
+function contract(name: string, setUp: () => Promise<MemberListStore>) {
+  describe(`MemberListStore: ${name}`, () => {
+    let members: MemberListStore;
+    beforeAll(async () => {
+      members = await setUp();
+    });
 
-    // Pages of 37 shards, as a job would plan them: each holds only members of its shards, none twice.
-    const paged: MemberRef[] = [];
-    for (let from = 0; from < SHARD_COUNT; from += 37) {
-      const to = Math.min(SHARD_COUNT, from + 37);
-      const page = await members.listRange(tenantId, groupId, from, to);
-      for (const m of page) expect(shardOf(m.id)).toBeGreaterThanOrEqual(from);
-      for (const m of page) expect(shardOf(m.id)).toBeLessThan(to);
-      paged.push(...page);
-    }
-    // Ids, kinds and join times (to the millisecond) come back as written.
-    expect(paged.sort(byId)).toEqual([...added].sort(byId));
-    expect((await members.listRange(tenantId, groupId)).sort(byId)).toEqual([...added].sort(byId));
-    expect(bucketOf(added[0]?.id ?? '')).toBe(shardOf(added[0]?.id ?? ''));
+    it('lists exactly the members of a shard range, so pages over consecutive ranges cover the list once', async () => {
+      const tenantId = randomUUID();
+      const groupId = randomUUID();
+      const added = [...refs(300), ...refs(20, 'device', 5000), ...refs(5, 'group', 9000)];
+      expect(await members.apply(tenantId, groupId, added, [])).toBe(325);
+      expect(await members.count(tenantId, groupId)).toBe(325);
+
+      // Pages of 37 shards, as a job would plan them: each holds only members of its shards, none twice.
+      const paged: MemberRef[] = [];
+      for (let from = 0; from < SHARD_COUNT; from += 37) {
+        const to = Math.min(SHARD_COUNT, from + 37);
+        const page = await members.listRange(tenantId, groupId, from, to);
+        for (const m of page) expect(shardOf(m.id)).toBeGreaterThanOrEqual(from);
+        for (const m of page) expect(shardOf(m.id)).toBeLessThan(to);
+        paged.push(...page);
+      }
+      // Ids, kinds and join times (to the millisecond) come back as written.
+      expect(paged.sort(byId)).toEqual([...added].sort(byId));
+      expect((await members.listRange(tenantId, groupId)).sort(byId)).toEqual([...added].sort(byId));
+      expect(bucketOf(added[0]?.id ?? '')).toBe(shardOf(added[0]?.id ?? ''));
+    });
+
+    it('ignores adding a present member and removing an absent one (replays are harmless)', async () => {
+      const tenantId = randomUUID();
+      const groupId = randomUUID();
+      const [a, b] = refs(2);
+      if (!a || !b) throw new Error('refs');
+      expect(await members.apply(tenantId, groupId, [a, b], [])).toBe(2);
+      // Replayed join, with a later time: the first join time is kept.
+      expect(
+        await members.apply(
+          tenantId,
+          groupId,
+          [{ ...a, joinedAt: new Date(joined + 60_000).toISOString() }],
+          [],
+        ),
+      ).toBe(2);
+      expect(await members.apply(tenantId, groupId, [], [randomUUID()])).toBe(2);
+      expect(await members.has(tenantId, groupId, a.id)).toBe(true);
+      expect((await members.listRange(tenantId, groupId)).find((m) => m.id === a.id)?.joinedAt).toBe(
+        a.joinedAt,
+      );
+
+      expect(await members.apply(tenantId, groupId, [], [a.id])).toBe(1);
+      expect(await members.apply(tenantId, groupId, [], [a.id])).toBe(1);
+      expect(await members.has(tenantId, groupId, a.id)).toBe(false);
+      expect(await members.has(tenantId, groupId, b.id)).toBe(true);
+      expect(await members.count(tenantId, randomUUID())).toBe(0);
+    });
+
+    // A bucket whose count is unchanged may still have changed: it must be written all the same.
+    it('writes a bucket where one member leaves and another joins in the same call', async () => {
+      const tenantId = randomUUID();
+      const groupId = randomUUID();
+      const [leaver] = refs(1);
+      if (!leaver) throw new Error('refs');
+      let joinerId = randomUUID();
+      while (bucketOf(joinerId) !== bucketOf(leaver.id)) joinerId = randomUUID();
+      const joiner: MemberRef = {
+        id: joinerId,
+        kind: 'user',
+        joinedAt: new Date(joined + 1000).toISOString(),
+      };
+      await members.apply(tenantId, groupId, [leaver], []);
+      expect(await members.apply(tenantId, groupId, [joiner], [leaver.id])).toBe(1);
+      expect(await members.listRange(tenantId, groupId)).toEqual([joiner]);
+    });
+
+    it('drops a whole list when its group is deleted', async () => {
+      const tenantId = randomUUID();
+      const groupId = randomUUID();
+      const kept = randomUUID();
+      await members.apply(tenantId, groupId, refs(400), []);
+      await members.apply(tenantId, kept, refs(3), []);
+      await members.drop(tenantId, groupId);
+      expect(await members.count(tenantId, groupId)).toBe(0);
+      expect(await members.listRange(tenantId, groupId)).toEqual([]);
+      expect(await members.count(tenantId, kept)).toBe(3);
+      // A list dropped twice (a retried delete) is fine.
+      await members.drop(tenantId, groupId);
+    }, 30_000);
   });
+}
 
-  it('ignores adding a present member and removing an absent one (replays are harmless)', async () => {
-    const tenantId = randomUUID();
-    const groupId = randomUUID();
-    const [a, b] = refs(2);
-    if (!a || !b) throw new Error('refs');
-    expect(await members.apply(tenantId, groupId, [a, b], [])).toBe(2);
-    // Replayed join, with a later time: the first join time is kept.
-    expect(
-      await members.apply(
-        tenantId,
-        groupId,
-        [{ ...a, joinedAt: new Date(joined + 60_000).toISOString() }],
-        [],
-      ),
-    ).toBe(2);
-    expect(await members.apply(tenantId, groupId, [], [randomUUID()])).toBe(2);
-    expect(await members.has(tenantId, groupId, a.id)).toBe(true);
-    expect((await members.listRange(tenantId, groupId)).find((m) => m.id === a.id)?.joinedAt).toBe(
-      a.joinedAt,
-    );
+contract('Table adapter (real Azurite)', async () => members);
+contract('in-memory double', async () => new InMemoryMemberLists());
 
-    expect(await members.apply(tenantId, groupId, [], [a.id])).toBe(1);
-    expect(await members.apply(tenantId, groupId, [], [a.id])).toBe(1);
-    expect(await members.has(tenantId, groupId, a.id)).toBe(false);
-    expect(await members.has(tenantId, groupId, b.id)).toBe(true);
-    expect(await members.count(tenantId, randomUUID())).toBe(0);
-  });
-
+describe('MemberLists on the tables (real Azurite)', () => {
   it('keeps the count exact over changes that span more buckets than one transaction holds', async () => {
     const tenantId = randomUUID();
     const groupId = randomUUID();
@@ -119,33 +166,5 @@ describe('MemberLists (real Azurite)', () => {
     const expected = [...initial.slice(100), ...batches.flat()];
     expect(await members.count(tenantId, groupId)).toBe(expected.length);
     expect((await members.listRange(tenantId, groupId)).sort(byId)).toEqual(expected.sort(byId));
-  }, 30_000);
-
-  // A bucket whose count is unchanged may still have changed: it must be written all the same.
-  it('writes a bucket where one member leaves and another joins in the same call', async () => {
-    const tenantId = randomUUID();
-    const groupId = randomUUID();
-    const [leaver] = refs(1);
-    if (!leaver) throw new Error('refs');
-    let joinerId = randomUUID();
-    while (bucketOf(joinerId) !== bucketOf(leaver.id)) joinerId = randomUUID();
-    const joiner: MemberRef = { id: joinerId, kind: 'user', joinedAt: new Date(joined + 1000).toISOString() };
-    await members.apply(tenantId, groupId, [leaver], []);
-    expect(await members.apply(tenantId, groupId, [joiner], [leaver.id])).toBe(1);
-    expect(await members.listRange(tenantId, groupId)).toEqual([joiner]);
-  });
-
-  it('drops a whole list when its group is deleted', async () => {
-    const tenantId = randomUUID();
-    const groupId = randomUUID();
-    const kept = randomUUID();
-    await members.apply(tenantId, groupId, refs(400), []);
-    await members.apply(tenantId, kept, refs(3), []);
-    await members.drop(tenantId, groupId);
-    expect(await members.count(tenantId, groupId)).toBe(0);
-    expect(await members.listRange(tenantId, groupId)).toEqual([]);
-    expect(await members.count(tenantId, kept)).toBe(3);
-    // A list dropped twice (a retried delete) is fine.
-    await members.drop(tenantId, groupId);
   }, 30_000);
 });

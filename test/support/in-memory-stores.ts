@@ -8,6 +8,7 @@ import type {
   GroupJobs,
   GroupLicensingCommit,
   IdentityStore,
+  MemberListStore,
   NameHolding,
   NameRegistry,
   OutboxStore,
@@ -19,6 +20,7 @@ import type {
   GroupLicenseRecord,
   GroupRecord,
   JobRecord,
+  MemberRef,
   OutboxRecord,
   PageResult,
   PrincipalRecord,
@@ -29,7 +31,7 @@ import type {
   TenantRecord,
 } from '../../src/application/records.js';
 import type { QueueNames } from '../../src/config/queues.js';
-import { shardOf } from '../../src/storage/keys.js';
+import { SHARD_COUNT, shardOf } from '../../src/storage/keys.js';
 
 let etags = 0;
 const nextEtag = (): string => `W/"memory-${++etags}"`;
@@ -210,6 +212,48 @@ export class InMemoryOutbox implements OutboxStore {
       : stored.createdDateTime === record.createdDateTime &&
         JSON.stringify(stored.payload) === JSON.stringify(record.payload);
     if (same) rows.delete(record.id);
+  }
+}
+
+/** Member lists as plain maps; a member's bucket is its principal shard, as on the tables. */
+export class InMemoryMemberLists implements MemberListStore {
+  private readonly lists = new Map<string, Map<string, MemberRef>>();
+
+  async listRange(
+    tenantId: string,
+    groupId: string,
+    fromShard = 0,
+    toShard = SHARD_COUNT,
+  ): Promise<MemberRef[]> {
+    return [...(this.lists.get(`${tenantId}/${groupId}`)?.values() ?? [])].filter(
+      (m) => shardOf(m.id) >= fromShard && shardOf(m.id) < toShard,
+    );
+  }
+
+  async count(tenantId: string, groupId: string): Promise<number> {
+    return this.lists.get(`${tenantId}/${groupId}`)?.size ?? 0;
+  }
+
+  async has(tenantId: string, groupId: string, memberId: string): Promise<boolean> {
+    return this.lists.get(`${tenantId}/${groupId}`)?.has(memberId) ?? false;
+  }
+
+  async apply(
+    tenantId: string,
+    groupId: string,
+    adds: readonly MemberRef[],
+    removes: readonly string[],
+  ): Promise<number> {
+    const key = `${tenantId}/${groupId}`;
+    const list = this.lists.get(key) ?? new Map<string, MemberRef>();
+    this.lists.set(key, list);
+    for (const id of removes) list.delete(id);
+    for (const add of adds) if (!list.has(add.id)) list.set(add.id, add);
+    return list.size;
+  }
+
+  async drop(tenantId: string, groupId: string): Promise<void> {
+    this.lists.delete(`${tenantId}/${groupId}`);
   }
 }
 
