@@ -28,6 +28,9 @@ import type {
   MemberListStore,
   NameRegistry,
   OutboxStore,
+  PrincipalWrites,
+  ProxyAddressStore,
+  SeatReservations,
   TenantStore,
   WorkSender,
 } from './ports.js';
@@ -43,10 +46,10 @@ export interface AppContext {
   readonly names: NameRegistry;
   /** Tenants, their subscriptions and control rows. */
   readonly tenants: TenantStore;
-  readonly ledger: SeatLedger;
-  readonly writer: PrincipalWriter;
+  readonly ledger: SeatReservations;
+  readonly writer: PrincipalWrites;
   readonly members: MemberListStore;
-  readonly proxies: ProxyRegistry;
+  readonly proxies: ProxyAddressStore;
   readonly audit: AuditTrail;
   readonly jobs: GroupJobs;
   /** Work owed by committed changes (src/storage/README.md, "Outbox"). */

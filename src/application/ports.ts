@@ -1,16 +1,25 @@
 import type { QueueNames } from '../config/queues.js';
 import type { ProcessingState } from '../engine/index.js';
 import type {
+  AddressRow,
   ApplicationRecord,
   AuditInput,
+  ChunkOutcome,
+  ChunkPlan,
+  ClaimResult,
+  ClaimTicket,
   DirectoryAudit,
   GroupLicenseRecord,
   GroupRecord,
   JobRecord,
+  MailboxCheck,
   MemberRef,
+  OpenReservation,
   OutboxRecord,
   PageResult,
+  PlannedChunk,
   PrincipalRecord,
+  PrincipalWrite,
   SigningKeyRecord,
   SubscriptionRecord,
   TenantPartition,
@@ -347,4 +356,90 @@ export interface GroupJobs {
     tenantId: string,
     jobId: string,
   ): Promise<PageResult & { pagesDone: number; poisonedPages: number }>;
+}
+
+/**
+ * The seat ledger (src/storage/README.md, "Seats"): per-SKU counters changed only with their ETags, and
+ * reservations recording each claim's planned chunks, so a crash at any point is settled exactly by whoever resumes
+ * the reservation. Seats are never granted beyond what the tenant owns.
+ */
+export interface SeatReservations {
+  /** Runs `work` once no other run of the same reservation is under way in this process. */
+  inTurn<T>(tenantId: string, id: string, work: () => Promise<T>): Promise<T>;
+  /** Like `inTurn`, but does nothing (undefined) when a run of the reservation is under way in this process. */
+  ifIdle<T>(tenantId: string, id: string, work: () => Promise<T>): Promise<T | undefined>;
+  /**
+   * Opens or resumes a reservation, resolving an earlier attempt's chunks by their markers (`known`: chunks whose
+   * fate this run saw itself). Without `takeOver`, a reservation whose owner's lease runs on is refused (busy).
+   */
+  open(
+    partition: TenantPartition,
+    id: string,
+    owner: string,
+    now: Date,
+    options?: { takeOver?: boolean; known?: ReadonlyMap<string, boolean> },
+  ): Promise<OpenReservation>;
+  /** Claims the seats the planned chunks gain (less those held unused) and records the plan. */
+  claim(
+    tenantId: string,
+    subscriptions: ReadonlyMap<string, SubscriptionRecord>,
+    open: OpenReservation,
+    chunks: readonly ChunkPlan[],
+    now: Date,
+  ): Promise<ClaimResult>;
+  /** Gives back the seats the landed chunks released and deletes the reservation. */
+  close(
+    tenantId: string,
+    open: OpenReservation,
+    landedChunks: readonly ChunkPlan[],
+    readSubscriptions: () => Promise<ReadonlyMap<string, SubscriptionRecord>>,
+  ): Promise<void>;
+  /** Removes markers of reservations no longer open (asked for only after the markers are listed). */
+  removeStaleMarkers(tenantId: string, openReservations: () => Promise<ReadonlySet<string>>): Promise<number>;
+}
+
+/** Markers seen in principal partitions, and the reservations open when they were read after them. */
+export interface MarkerCleanup {
+  readonly markers: ReadonlyMap<string, readonly string[]>;
+  readonly openReservations: ReadonlySet<string>;
+}
+
+/**
+ * Principal rows written in chunks of one partition and one transaction each, with their ETags, keeping the
+ * partition's bookkeeping (waiting rooms, group outcome flags) and, when seats move, the chunk's marker.
+ */
+export interface PrincipalWrites {
+  /** Splits writes into chunks keyed `<chunkPrefix>.<index>`, with the seats each gains and releases. */
+  plan(tenantId: string, writes: readonly PrincipalWrite[], chunkPrefix: string): PlannedChunk[];
+  /** Writes the chunks; a chunk that lost an ETag race has `landed: false`. `cleanup`: stale markers to delete. */
+  write(
+    chunks: readonly PlannedChunk[],
+    withMarkers: boolean,
+    cleanup?: MarkerCleanup,
+  ): Promise<ChunkOutcome[]>;
+}
+
+/**
+ * Proxy addresses (rules.md §3.3): the users listing each, and the one whose mailbox holds it, a lock taken by
+ * `claim` before a row giving its user a mailbox is written and let go only by `settle`.
+ */
+export interface ProxyAddressStore {
+  read(tenantId: string, address: string): Promise<AddressRow>;
+  /** `userId` now lists `addresses` (no longer `previous`); returns, per address touched, who lists it now. */
+  register(
+    tenantId: string,
+    userId: string,
+    previous: readonly string[],
+    addresses: readonly string[],
+  ): Promise<Map<string, readonly string[]>>;
+  /** Bulk registration (the import); returns the users who now share an address. */
+  registerMany(tenantId: string, pairs: readonly { address: string; userId: string }[]): Promise<Set<string>>;
+  claim(tenantId: string, address: string, userId: string, ticket: ClaimTicket, now: Date): Promise<boolean>;
+  settle(
+    tenantId: string,
+    address: string,
+    ticketId: string | null,
+    now: Date,
+    holdsMailbox: MailboxCheck,
+  ): Promise<{ holder: string | null; released: readonly string[] }>;
 }

@@ -12,15 +12,18 @@ import {
 } from '../engine/index.js';
 import { backoff } from '../storage/optimistic.js';
 import { encodePrincipal, factsOf } from '../storage/principal-records.js';
-import type { PrincipalWrite } from '../storage/principal-writer.js';
-import type { ClaimTicket, MailboxCheck } from '../storage/proxies.js';
-import { addCounts, type Counts, RESERVATION_LEASE_MS, reservationOfMarker } from '../storage/seat-ledger.js';
 import type { AppContext } from './context.js';
 import { StorageContentionError } from './errors.js';
 import { GroupCache } from './group-cache.js';
 import { type ChangesMessage, healRequest } from './messages.js';
 import {
+  addCounts,
+  type ClaimTicket,
+  type Counts,
+  type MailboxCheck,
   type PrincipalRecord,
+  type PrincipalWrite,
+  RESERVATION_LEASE_MS,
   type SubscriptionRecord,
   settingsOf,
   type TenantPartition,
@@ -200,14 +203,11 @@ async function attemptUpdates(
     const withMarkers = claim.outcome === 'claimed';
     // Markers of reservations no longer open can go, on the first attempt only (a concurrent cleaner may have
     // removed some since, which would fail the transaction).
-    const stale = new Map<string, string[]>();
-    if (attempt === 0) {
-      for (const [partitionKey, keys] of options.markers ?? []) {
-        const closed = keys.filter((k) => !partition.reservations.has(reservationOfMarker(k)));
-        if (closed.length > 0) stale.set(partitionKey, closed);
-      }
-    }
-    const outcomes = await ctx.writer.write(chunks, withMarkers, stale);
+    const cleanup =
+      attempt === 0 && options.markers
+        ? { markers: options.markers, openReservations: new Set(partition.reservations.keys()) }
+        : undefined;
+    const outcomes = await ctx.writer.write(chunks, withMarkers, cleanup);
 
     const failedIds: string[] = [];
     const landedPlans = [];

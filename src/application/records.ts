@@ -269,3 +269,88 @@ export interface OutboxRecord {
   readonly payload: unknown;
   readonly etag?: string;
 }
+
+/** Seats per SKU id. */
+export type Counts = Record<string, number>;
+
+export function addCounts(target: Counts, source: Readonly<Counts>): void {
+  for (const [key, value] of Object.entries(source)) target[key] = (target[key] ?? 0) + value;
+}
+
+/** How long an owner may hold a seat reservation (or a mailbox claim) before someone else may resolve it. */
+export const RESERVATION_LEASE_MS = 12 * 60 * 1000;
+
+/** One principal's change: the row as read (with its ETag) and as it should be; seats it takes and gives back. */
+export interface PrincipalWrite {
+  readonly before: PrincipalRecord | undefined;
+  /** The row as it should be; for a hard delete (`purge`), the principal as it is removed: deleted, holding no seat. */
+  readonly after: PrincipalRecord;
+  readonly gains: readonly string[];
+  readonly loses: readonly string[];
+  /**
+   * A hard delete: the row is written as `after` under the ETag it was read with, and only then deleted with the
+   * ETag that write returned, so a change in between fails the delete and the principal is read and evaluated
+   * again (src/storage/principal-writer.ts explains why a delete inside a transaction cannot be conditional).
+   */
+  readonly purge?: boolean;
+}
+
+/** A chunk: writes to one partition that fit one transaction, with the marker they carry. */
+export interface PlannedChunk {
+  readonly plan: ChunkPlan;
+  readonly writes: readonly PrincipalWrite[];
+}
+
+export interface ChunkOutcome {
+  readonly chunk: PlannedChunk;
+  readonly landed: boolean;
+  /** New ETags of the written principal rows, by id. */
+  readonly etags: ReadonlyMap<string, string>;
+  /**
+   * Hard-deleted principals of a landed chunk whose row changed between the chunk and its deletion: the row is
+   * still there, as the other writer left it, and must be read and deleted again.
+   */
+  readonly unpurged: ReadonlySet<string>;
+}
+
+/**
+ * An open seat reservation: what an earlier attempt left behind, resolved against its markers. Seats it claimed for
+ * chunks that never landed (`unusedGains`) are still counted as consumed, so this attempt may use them again.
+ */
+export interface OpenReservation {
+  readonly id: string;
+  readonly owner: string;
+  readonly existing: ReservationRecord | undefined;
+  readonly unusedGains: Counts;
+  readonly settledLoses: Counts;
+  /** Markers of chunks that landed, to clean up once the reservation is closed. */
+  readonly landedMarkers: readonly { partition: string; key: string }[];
+}
+
+export type ClaimOutcome = 'claimed' | 'not-needed' | 'conflict';
+
+export interface ClaimResult {
+  readonly outcome: ClaimOutcome;
+  readonly subscriptions: ReadonlyMap<string, SubscriptionRecord>;
+  readonly returned: Readonly<Counts>;
+}
+
+/**
+ * A mailbox claim in flight: taken (with the holder) before a row giving its user a mailbox is written, and
+ * removed by `settle` once that work is over, landed or not. A claim whose work died is dead after `until`.
+ */
+export interface ClaimTicket {
+  readonly id: string;
+  readonly until: string;
+}
+
+/** Whether `userId`'s principal row, read now, has a working mailbox on `address` (lowercased). */
+export type MailboxCheck = (userId: string, address: string) => Promise<boolean>;
+
+/** A proxy address as read: the users listing it, the one whose mailbox holds it, claims in flight. */
+export interface AddressRow {
+  readonly users: readonly string[];
+  readonly holder: string | null;
+  readonly claims: readonly ClaimTicket[];
+  readonly etag: string | undefined;
+}

@@ -1,47 +1,21 @@
 import type { TransactionAction } from '@azure/data-tables';
-import type { ChunkPlan } from '../application/records.js';
+import type { MarkerCleanup, PrincipalWrites } from '../application/ports.js';
+import type {
+  ChunkOutcome,
+  ChunkPlan,
+  Counts,
+  PlannedChunk,
+  PrincipalWrite,
+} from '../application/records.js';
 import { type Catalog, waitingFor } from '../engine/index.js';
 import { inParallel } from './in-flight.js';
 import { principalPartition } from './keys.js';
 import { encodePrincipal, type PrincipalRecord } from './principal-records.js';
 import { hasStatus, isConflict } from './properties.js';
-import { type Counts, markerRow } from './seat-ledger.js';
+import { markerRow, reservationOfMarker } from './seat-ledger.js';
 import type { StorageTables } from './tables.js';
 
-/** One principal's change: the row as read (with its ETag) and as it should be; seats it takes and gives back. */
-export interface PrincipalWrite {
-  readonly before: PrincipalRecord | undefined;
-  /** The row as it should be; for a hard delete (`purge`), the principal as it is removed: deleted, holding no seat. */
-  readonly after: PrincipalRecord;
-  readonly gains: readonly string[];
-  readonly loses: readonly string[];
-  /**
-   * A hard delete. Transactions delete unconditionally (the SDK sends `If-Match: *` for a delete in a batch), so
-   * a delete there could remove a row another worker changed after this one read it — a restore that took seats,
-   * a soft delete that gave them back — and the seats this write gives back would be counted from a row that no
-   * longer exists. So the chunk writes `after` with the ETag as read, and only then is the row deleted, with the
-   * ETag that write returned: a change in between fails the delete and the principal is read and evaluated again.
-   */
-  readonly purge?: boolean;
-}
-
-/** A chunk: writes to one partition that fit one transaction, with the markers they carry. */
-export interface PlannedChunk {
-  readonly plan: ChunkPlan;
-  readonly writes: readonly PrincipalWrite[];
-}
-
-export interface ChunkOutcome {
-  readonly chunk: PlannedChunk;
-  readonly landed: boolean;
-  /** New ETags of the written principal rows, by id. */
-  readonly etags: ReadonlyMap<string, string>;
-  /**
-   * Hard-deleted principals of a landed chunk whose row changed between the chunk and its deletion: the row is
-   * still there, as the other writer left it, and must be read and deleted again.
-   */
-  readonly unpurged: ReadonlySet<string>;
-}
+export type { ChunkOutcome, MarkerCleanup, PlannedChunk, PrincipalWrite };
 
 /** Azure's limit per transaction; one slot is kept for the chunk's marker. */
 const MAX_OPERATIONS = 100;
@@ -58,7 +32,7 @@ export const waitingRow = (skuId: string, since: string, principalId: string) =>
  * carries `G<group>`/`E<group>` flags, see principal-records.ts.) Principal rows are written with their ETags, so
  * a concurrent change to any of them fails the chunk as a whole; the caller re-reads and retries those.
  */
-export class PrincipalWriter {
+export class PrincipalWriter implements PrincipalWrites {
   constructor(
     private readonly tables: StorageTables,
     private readonly catalog: Catalog,
@@ -98,8 +72,15 @@ export class PrincipalWriter {
   async write(
     chunks: readonly PlannedChunk[],
     withMarkers: boolean,
-    staleMarkers: ReadonlyMap<string, readonly string[]> = new Map(),
+    cleanup?: MarkerCleanup,
   ): Promise<ChunkOutcome[]> {
+    // Markers seen in the partitions whose reservation is no longer open: the first chunk of their partition
+    // deletes them for free.
+    const staleMarkers = new Map<string, string[]>();
+    for (const [partitionKey, keys] of cleanup?.markers ?? []) {
+      const closed = keys.filter((key) => !cleanup?.openReservations.has(reservationOfMarker(key)));
+      if (closed.length > 0) staleMarkers.set(partitionKey, closed);
+    }
     const byPartition = new Map<string, PlannedChunk[]>();
     for (const chunk of chunks) {
       const list = byPartition.get(chunk.plan.partition);
@@ -147,7 +128,9 @@ export class PrincipalWriter {
 
   /**
    * Deletes the hard-deleted principals of a chunk that landed, each only if its row is still the one the chunk
-   * wrote (its ETag). Returns those whose row changed meanwhile. A crash before the delete leaves a deleted
+   * wrote (its ETag): a delete inside a transaction is unconditional (the SDK sends `If-Match: *`), so it could
+   * remove a row another worker changed after this one read it, and the seats given back would be counted from a
+   * row that no longer exists. Returns those whose row changed meanwhile. A crash before the delete leaves a deleted
    * principal holding no seat, which the redelivered work (or the sweep) deletes.
    */
   private async purge(chunk: PlannedChunk, etags: ReadonlyMap<string, string>): Promise<Set<string>> {

@@ -1,30 +1,14 @@
 import type { TransactionAction } from '@azure/data-tables';
 import { z } from 'zod';
+import type { ProxyAddressStore } from '../application/ports.js';
+import type { AddressRow, ClaimTicket, MailboxCheck } from '../application/records.js';
 import { inParallel } from './in-flight.js';
 import { encodeKey, shardKey, shardOf } from './keys.js';
 import { retryOnConflict } from './optimistic.js';
 import { getJson, getRow, getString, putJson, type RawEntity } from './properties.js';
 import type { StorageTables } from './tables.js';
 
-/**
- * A mailbox claim in flight: taken (with the holder) before a row giving its user a mailbox is written, and
- * removed by `settle` once that work is over, landed or not. Until then nobody releases the address. A claim
- * whose work died is dead after `until` (the reservation lease, far longer than any attempt).
- */
-export interface ClaimTicket {
-  readonly id: string;
-  readonly until: string;
-}
-
-/** Whether `userId`'s principal row, read now, has a working mailbox on `address` (lowercased). */
-export type MailboxCheck = (userId: string, address: string) => Promise<boolean>;
-
-interface AddressRow {
-  readonly users: readonly string[];
-  readonly holder: string | null;
-  readonly claims: readonly ClaimTicket[];
-  readonly etag: string | undefined;
-}
+export type { AddressRow, ClaimTicket, MailboxCheck };
 
 type AddressState = Omit<AddressRow, 'etag'>;
 
@@ -44,7 +28,7 @@ const claimsSchema = z.array(z.object({ id: z.string(), until: z.string() }));
  * changes the row's ETag) and a fresh read of the holder's principal row shows no mailbox there, and it writes
  * with the ETag of the row it read, so a claim taken meanwhile fails the release.
  */
-export class ProxyRegistry {
+export class ProxyRegistry implements ProxyAddressStore {
   constructor(private readonly tables: StorageTables) {}
 
   private key(tenantId: string, address: string) {

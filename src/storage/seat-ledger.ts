@@ -1,10 +1,17 @@
 import type { TransactionAction } from '@azure/data-tables';
 import { StorageContentionError } from '../application/errors.js';
-import type {
-  ChunkPlan,
-  ReservationRecord,
-  SubscriptionRecord,
-  TenantPartition,
+import type { SeatReservations } from '../application/ports.js';
+import {
+  addCounts,
+  type ChunkPlan,
+  type ClaimOutcome,
+  type ClaimResult,
+  type Counts,
+  type OpenReservation,
+  RESERVATION_LEASE_MS,
+  type ReservationRecord,
+  type SubscriptionRecord,
+  type TenantPartition,
 } from '../application/records.js';
 import { totalUnits } from '../engine/index.js';
 import { odata, tenantRangeEnd } from './keys.js';
@@ -31,10 +38,8 @@ export function reservationOfMarker(rowKey: string): string {
   return parts.slice(0, Math.max(1, parts.length - 2)).join('.');
 }
 
-/** How long an owner may hold a reservation before someone else may resolve it (longer than a queue lease). */
-export const RESERVATION_LEASE_MS = 12 * 60 * 1000;
-
-export type Counts = Record<string, number>;
+export type { Counts };
+export { RESERVATION_LEASE_MS };
 
 /**
  * Optimistic concurrency lost too many times in a row: other workers kept changing the same rows (seat counters,
@@ -47,27 +52,7 @@ export class ReservationBusyError extends Error {
   }
 }
 
-/**
- * An open reservation: what an earlier attempt left behind, resolved against the markers. Seats it claimed for
- * chunks that never landed (`unusedGains`) are still counted as consumed, so this attempt may use them again.
- */
-export interface OpenReservation {
-  readonly id: string;
-  readonly owner: string;
-  readonly existing: ReservationRecord | undefined;
-  readonly unusedGains: Counts;
-  readonly settledLoses: Counts;
-  /** Markers of chunks that landed, to clean up once the reservation is closed. */
-  readonly landedMarkers: readonly { partition: string; key: string }[];
-}
-
-export type ClaimOutcome = 'claimed' | 'not-needed' | 'conflict';
-
-export interface ClaimResult {
-  readonly outcome: ClaimOutcome;
-  readonly subscriptions: ReadonlyMap<string, SubscriptionRecord>;
-  readonly returned: Readonly<Counts>;
-}
+export type { ClaimOutcome, ClaimResult, OpenReservation };
 
 /**
  * The seat ledger (src/storage/README.md, "Seats"): per-SKU counters in the tenant partition, changed only with ETags,
@@ -77,7 +62,7 @@ export interface ClaimResult {
  * tell exactly which chunks landed, so whoever resumes it — the redelivered message, or the sweeper — settles the
  * counters exactly. Seats are therefore never granted beyond Total, and `consumedUnits` is exact once work is done.
  */
-export class SeatLedger {
+export class SeatLedger implements SeatReservations {
   /** Claims and give-backs of one tenant take turns, from the counters the previous turn wrote. */
   private readonly turns = new Turns();
   private readonly known = new Map<string, Map<string, SubscriptionRecord>>();
@@ -478,9 +463,7 @@ export class SeatLedger {
   }
 }
 
-export function addCounts(target: Counts, source: Readonly<Counts>): void {
-  for (const [key, value] of Object.entries(source)) target[key] = (target[key] ?? 0) + value;
-}
+export { addCounts };
 
 function subtractCounts(target: Counts, source: Readonly<Counts>): void {
   for (const [key, value] of Object.entries(source)) target[key] = (target[key] ?? 0) - value;

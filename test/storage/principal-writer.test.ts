@@ -302,14 +302,17 @@ describe('PrincipalWriter (real Azurite)', () => {
 
   it('hard-deletes a principal after writing it as holding nothing, and clears stale markers on the way', async () => {
     const tenantId = randomUUID();
-    const [gone, stays] = idsInShard(90, 2);
-    if (!gone || !stays) throw new Error('ids');
+    const [gone, stays, live] = idsInShard(90, 3);
+    if (!gone || !stays || !live) throw new Error('ids');
     const seeded = writer.plan(
       tenantId,
       [create(principal(tenantId, gone, { entries: [entry()] }), [sku])],
       'old',
     );
     await landed(seeded);
+    // A marker of a reservation still open (another run's chunk in the same partition) must stay.
+    const open = writer.plan(tenantId, [create(principal(tenantId, live))], 'live');
+    await landed(open);
     const before = await readPrincipal(tables, tenantId, gone);
     if (!before) throw new Error('not written');
     const partition = principalPartition(tenantId, gone);
@@ -329,15 +332,20 @@ describe('PrincipalWriter (real Azurite)', () => {
         'purge',
       ),
       true,
-      new Map([[partition, seeded.map((c) => markerRow(c.plan.key))]]),
+      {
+        markers: new Map([[partition, [...seeded, ...open].map((c) => markerRow(c.plan.key))]]),
+        openReservations: new Set(['live', 'purge']),
+      },
     );
     expect(outcomes.map((o) => [o.landed, [...o.unpurged]])).toEqual([[true, []]]);
     expect(outcomes[0]?.chunk.plan.loses).toEqual({ [sku]: 1 });
     expect(await readPrincipal(tables, tenantId, gone)).toBeUndefined();
     const { records, markers } = await readPrincipalShardsWithMarkers(tables, tenantId, 90, 91);
-    expect([...records.keys()]).toEqual([stays]);
-    // The old reservation's marker went with this chunk; only the new one is left.
-    expect(markers.get(partition)).toEqual(outcomes.map((o) => markerRow(o.chunk.plan.key)));
+    expect([...records.keys()].sort()).toEqual([stays, live].sort());
+    // The closed reservation's marker went with this chunk; the open one's and the new one are left.
+    expect(markers.get(partition)?.sort()).toEqual(
+      [...open, ...outcomes.map((o) => o.chunk)].map((c) => markerRow(c.plan.key)).sort(),
+    );
   });
 });
 
