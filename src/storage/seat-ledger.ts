@@ -81,6 +81,7 @@ export class SeatLedger implements SeatReservations {
     for (;;) {
       const running = this.runs.get(key);
       if (!running) break;
+      // Its failure is its own caller's to hear; this run only waits for it to end.
       await running.catch(() => undefined);
     }
     const run = work();
