@@ -7,6 +7,7 @@ export * from './healing.js';
 export * from './ids.js';
 export * from './invariants.js';
 export * from './lifecycle.js';
+export * from './membership-rules.js';
 export * from './model.js';
 export * from './reference.js';
 export * from './seats.js';
