@@ -1,7 +1,7 @@
 /**
  * Dynamic membership rules, in Entra's language (Microsoft Learn, "Dynamic membership rules for groups"): a parser
  * whose errors say where and what was expected, and a pure evaluator that can also explain itself expression by
- * expression (the shape of Graph beta's `membershipRuleEvaluationDetails`).
+ * expression (Graph beta's `expressionEvaluationDetails`).
  *
  * - `object.property -operator value`; the hyphen is optional; operators, `-and -or -not` and property names are
  *   case-insensitive here (Entra documents property names as case-sensitive: being lenient changes no meaning).
@@ -548,11 +548,18 @@ export function parseMembershipRule(text: string): RuleParse {
   }
 }
 
-/** One expression of a rule and what it gave (Graph beta `membershipRuleEvaluationDetails`). */
-export interface RuleEvaluationDetail {
-  readonly membershipRule: string;
-  readonly membershipRuleEvaluationResult: boolean;
-  readonly membershipRuleEvaluationDetails: readonly RuleEvaluationDetail[];
+/**
+ * One expression of a rule and what it gave: Graph beta's `expressionEvaluationDetails` (the
+ * `membershipRuleEvaluationDetails` of `evaluateDynamicMembership`), with the property a comparison read.
+ */
+export interface ExpressionEvaluationDetails {
+  readonly expression: string;
+  readonly expressionResult: boolean;
+  readonly expressionEvaluationDetails: readonly ExpressionEvaluationDetails[];
+  readonly propertyToEvaluate: {
+    readonly propertyName: string;
+    readonly propertyValue: string | null;
+  } | null;
 }
 
 /** Whether the user or device these facts describe is a member under the rule. */
@@ -561,11 +568,11 @@ export function matchesRule(rule: MembershipRule, facts: RuleFacts): boolean {
 }
 
 /** Like `matchesRule`, expression by expression: what a what-if shows an admin. */
-export function explainRule(rule: MembershipRule, facts: RuleFacts): RuleEvaluationDetail {
+export function explainRule(rule: MembershipRule, facts: RuleFacts): ExpressionEvaluationDetails {
   return explain(rule, rule.root, facts);
 }
 
-function explain(rule: MembershipRule, node: RuleNode, facts: RuleFacts): RuleEvaluationDetail {
+function explain(rule: MembershipRule, node: RuleNode, facts: RuleFacts): ExpressionEvaluationDetails {
   const children =
     node.kind === 'and' || node.kind === 'or'
       ? [explain(rule, node.left, facts), explain(rule, node.right, facts)]
@@ -573,9 +580,32 @@ function explain(rule: MembershipRule, node: RuleNode, facts: RuleFacts): RuleEv
         ? [explain(rule, node.operand, facts)]
         : [];
   return {
-    membershipRule: rule.text.slice(node.start, node.end),
-    membershipRuleEvaluationResult: evaluate(node, facts, undefined),
-    membershipRuleEvaluationDetails: children,
+    expression: rule.text.slice(node.start, node.end),
+    expressionResult: evaluate(node, facts, undefined),
+    expressionEvaluationDetails: children,
+    propertyToEvaluate: propertyRead(rule.subject, node, facts),
+  };
+}
+
+/** The subject's property a comparison (or a -any/-all) read, and its value as text. */
+function propertyRead(
+  subject: RuleSubject,
+  node: RuleNode,
+  facts: RuleFacts,
+): ExpressionEvaluationDetails['propertyToEvaluate'] {
+  if (node.kind === 'quantified') {
+    const values = facts[node.property];
+    const shown = Array.isArray(values)
+      ? values.map((v: string | RulePlan) =>
+          typeof v === 'string' ? v : `${v.servicePlanId}:${v.capabilityStatus}`,
+        )
+      : [];
+    return { propertyName: `${subject}.${node.property}`, propertyValue: shown.join(',') };
+  }
+  if (node.kind !== 'compare' || node.operand.kind !== 'property') return null;
+  return {
+    propertyName: `${subject}.${node.operand.name}`,
+    propertyValue: read(node.operand, facts, undefined),
   };
 }
 

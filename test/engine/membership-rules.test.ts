@@ -240,42 +240,53 @@ describe('membership rules: errors say where, and what was expected', () => {
 });
 
 describe('membership rules: the explanation of a result', () => {
-  it('gives each expression its text and result, as Graph beta membershipRuleEvaluationDetails does', () => {
+  it("gives each expression its text, result and the property it read, as Graph beta's expressionEvaluationDetails", () => {
     const rule = parsed(
       'user.department -eq "Sales" -and (user.usageLocation -in ["FR"] -or -not user.city -eq "Paris")',
     );
+    const leaf = (
+      expression: string,
+      result: boolean,
+      propertyName: string,
+      propertyValue: string | null,
+    ) => ({
+      expression,
+      expressionResult: result,
+      expressionEvaluationDetails: [],
+      propertyToEvaluate: { propertyName, propertyValue },
+    });
     expect(explainRule(rule, adele)).toEqual({
-      membershipRule: rule.text,
-      membershipRuleEvaluationResult: true,
-      membershipRuleEvaluationDetails: [
+      expression: rule.text,
+      expressionResult: true,
+      propertyToEvaluate: null,
+      expressionEvaluationDetails: [
+        leaf('user.department -eq "Sales"', true, 'user.department', 'Sales'),
         {
-          membershipRule: 'user.department -eq "Sales"',
-          membershipRuleEvaluationResult: true,
-          membershipRuleEvaluationDetails: [],
-        },
-        {
-          membershipRule: '(user.usageLocation -in ["FR"] -or -not user.city -eq "Paris")',
-          membershipRuleEvaluationResult: true,
-          membershipRuleEvaluationDetails: [
+          expression: '(user.usageLocation -in ["FR"] -or -not user.city -eq "Paris")',
+          expressionResult: true,
+          propertyToEvaluate: null,
+          expressionEvaluationDetails: [
+            leaf('user.usageLocation -in ["FR"]', false, 'user.usageLocation', 'DE'),
             {
-              membershipRule: 'user.usageLocation -in ["FR"]',
-              membershipRuleEvaluationResult: false,
-              membershipRuleEvaluationDetails: [],
-            },
-            {
-              membershipRule: '-not user.city -eq "Paris"',
-              membershipRuleEvaluationResult: true,
-              membershipRuleEvaluationDetails: [
-                {
-                  membershipRule: 'user.city -eq "Paris"',
-                  membershipRuleEvaluationResult: false,
-                  membershipRuleEvaluationDetails: [],
-                },
-              ],
+              expression: '-not user.city -eq "Paris"',
+              expressionResult: true,
+              propertyToEvaluate: null,
+              expressionEvaluationDetails: [leaf('user.city -eq "Paris"', false, 'user.city', null)],
             },
           ],
         },
       ],
+    });
+  });
+
+  it('shows the values a -any read', () => {
+    const detail = explainRule(parsed('user.proxyAddresses -any (_ -contains "fabrikam")'), adele);
+    expect(detail).toMatchObject({
+      expressionResult: true,
+      propertyToEvaluate: {
+        propertyName: 'user.proxyAddresses',
+        propertyValue: 'SMTP:adele@contoso.com,smtp:adele.vance@fabrikam.com',
+      },
     });
   });
 });
