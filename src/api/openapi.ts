@@ -6,6 +6,8 @@ import {
   collectionSchema,
   directoryAuditSchema,
   directoryObjectSchema,
+  evaluateDynamicMembershipResultSchema,
+  expressionEvaluationDetailsSchema,
   graphErrorSchema,
   licenseAssignmentStateSchema,
   licenseDetailsSchema,
@@ -20,6 +22,7 @@ import {
   assignLicenseSchema,
   batchSchema,
   changeNotificationCollectionSchema,
+  evaluateDynamicMembershipSchema,
   moveLicenseSchema,
   newDeviceSchema,
   newGroupSchema,
@@ -48,6 +51,7 @@ const bodies: Record<string, z.ZodType> = {
   AssignLicense: assignLicenseSchema,
   Reference: referenceSchema,
   MoveLicense: moveLicenseSchema,
+  EvaluateDynamicMembership: evaluateDynamicMembershipSchema,
   Batch: batchSchema,
   ChangeNotificationCollection: changeNotificationCollectionSchema,
 };
@@ -75,6 +79,8 @@ const responses: Readonly<Record<string, z.ZodType>> = {
   LicenseDetails: licenseDetailsSchema,
   DirectoryAudit: directoryAuditSchema,
   LicenseProcessingDetails: licenseProcessingDetailsSchema,
+  ExpressionEvaluationDetails: expressionEvaluationDetailsSchema,
+  EvaluateDynamicMembershipResult: evaluateDynamicMembershipResultSchema,
   GraphError: graphErrorSchema,
   UserCollection: collectionSchema(selectedUserSchema),
   GroupCollection: collectionSchema(selectedGroupSchema),
@@ -197,6 +203,14 @@ const graphOperations: Record<
       summary: 'Extension: processing progress and status',
       status: 200,
       returns: ref('LicenseProcessingDetails'),
+    },
+  },
+  graphGroupsEvaluateDynamicMembership: {
+    POST: {
+      summary: 'Extension (Graph beta): would this user or device be a member under a membership rule?',
+      body: 'EvaluateDynamicMembership',
+      status: 200,
+      returns: ref('EvaluateDynamicMembershipResult'),
     },
   },
   graphGroupMoveLicense: {

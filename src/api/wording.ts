@@ -32,6 +32,10 @@ export function refusalText(refusal: Refusal): string {
       return 'endDateTime must be in the future.';
     case 'SkuNotInCatalog':
       return `SKU '${refusal.sku}' is not in the catalog. GET /api/manage/catalog lists the SKUs that can be bought.`;
+    case 'InvalidMembershipRule':
+      return `Invalid membership rule at position ${refusal.position}: ${refusal.reason}.`;
+    case 'RuleSubjectMismatch':
+      return `The membership rule reads ${refusal.ruleSubject} properties, but ${refusal.memberId} is a ${refusal.memberKind}.`;
     default:
       return unreachable(refusal);
   }

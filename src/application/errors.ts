@@ -15,7 +15,16 @@ export type Refusal =
   | { readonly code: 'GroupHasLicenses'; readonly groupId: string }
   | { readonly code: 'TooManySecrets'; readonly limit: number }
   | { readonly code: 'SecretEndsInThePast' }
-  | { readonly code: 'SkuNotInCatalog'; readonly sku: string };
+  | { readonly code: 'SkuNotInCatalog'; readonly sku: string }
+  /** A dynamic membership rule that does not parse (0-based position, and what was expected there). */
+  | { readonly code: 'InvalidMembershipRule'; readonly position: number; readonly reason: string }
+  /** A rule about devices evaluated for a user, or the reverse. */
+  | {
+      readonly code: 'RuleSubjectMismatch';
+      readonly memberId: string;
+      readonly memberKind: 'user' | 'device';
+      readonly ruleSubject: 'user' | 'device';
+    };
 
 export type RefusalCode = Refusal['code'];
 

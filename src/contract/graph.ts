@@ -234,6 +234,28 @@ export const licenseProcessingDetailsSchema = z
   })
   .describe('Extension: processing progress and the admin status of a group.');
 
+/** Graph beta `expressionEvaluationDetails`: one expression of a membership rule, what it gave, what it read. */
+export const expressionEvaluationDetailsSchema = z
+  .object({
+    expression: z.string(),
+    expressionResult: z.boolean(),
+    propertyToEvaluate: z
+      .object({ propertyName: z.string(), propertyValue: z.string().nullable() })
+      .nullable(),
+    get expressionEvaluationDetails() {
+      return z.array(expressionEvaluationDetailsSchema);
+    },
+  })
+  .describe('Graph beta expressionEvaluationDetails.');
+
+export const evaluateDynamicMembershipResultSchema = z
+  .object({
+    membershipRule: z.string(),
+    membershipRuleEvaluationResult: z.boolean(),
+    membershipRuleEvaluationDetails: expressionEvaluationDetailsSchema,
+  })
+  .describe('Graph beta evaluateDynamicMembershipResult, served on v1.0 as an extension.');
+
 // ---------------------------------------------------------------------------------------------------------
 // Envelopes
 
@@ -281,4 +303,5 @@ export type SubscribedSku = Wire<typeof subscribedSkuSchema>;
 export type LicenseDetails = Wire<typeof licenseDetailsSchema>;
 export type DirectoryAudit = Wire<typeof directoryAuditSchema>;
 export type LicenseProcessingDetails = Wire<typeof licenseProcessingDetailsSchema>;
+export type EvaluateDynamicMembershipResult = Wire<typeof evaluateDynamicMembershipResultSchema>;
 export type GraphErrorBody = Wire<typeof graphErrorSchema>;

@@ -6,6 +6,7 @@ import {
   kindOf,
   removeMember,
 } from '../../application/directory.js';
+import { evaluateDynamicMembership } from '../../application/dynamic-membership.js';
 import {
   assignGroupLicenses,
   moveDeviceLicense,
@@ -24,7 +25,7 @@ import {
   principalsById,
 } from '../../application/queries.js';
 import type { GroupRecord } from '../../application/records.js';
-import type { LicenseProcessingDetails } from '../../contract/graph.js';
+import type { EvaluateDynamicMembershipResult, LicenseProcessingDetails } from '../../contract/graph.js';
 import { GUID_PATTERN, GUID_TEXT } from '../../engine/ids.js';
 import { badRequest, notFound, unsupportedQuery } from '../envelope.js';
 import { describeClause, parseFilter, parseSelect, project, textCondition, wantsCount } from '../odata.js';
@@ -43,7 +44,12 @@ import {
   USER_DEFAULTS,
   USER_PROPERTIES,
 } from './shapes.js';
-import { moveLicenseSchema, newGroupSchema, referenceSchema } from './wire.js';
+import {
+  evaluateDynamicMembershipSchema,
+  moveLicenseSchema,
+  newGroupSchema,
+  referenceSchema,
+} from './wire.js';
 
 const REF = new RegExp(`/(?:directoryObjects|users|groups|devices)/(${GUID_TEXT})/?$`);
 
@@ -283,6 +289,17 @@ async function moveLicense(request: ApiRequest, context: GraphContext) {
   };
 }
 
+async function evaluateMembership(request: ApiRequest, context: GraphContext) {
+  const body = parseBody(evaluateDynamicMembershipSchema, await request.json(), 'evaluateDynamicMembership');
+  const result: EvaluateDynamicMembershipResult = await evaluateDynamicMembership(
+    context.app,
+    context.caller.tenantId,
+    body.memberId,
+    body.membershipRule,
+  );
+  return ok({ ...result }, 'microsoft.graph.evaluateDynamicMembershipResult', context.serviceRoot);
+}
+
 export const groupRoutes: readonly GraphRoute[] = [
   {
     name: 'graphGroups',
@@ -291,6 +308,11 @@ export const groupRoutes: readonly GraphRoute[] = [
       GET: { permissions: ACCESS.readGroups, handle: listGroupsHandler },
       POST: { permissions: ACCESS.writeGroups, handle: postGroup },
     },
+  },
+  {
+    name: 'graphGroupsEvaluateDynamicMembership',
+    template: 'groups/evaluateDynamicMembership',
+    handlers: { POST: { permissions: ACCESS.readGroups, handle: evaluateMembership } },
   },
   {
     name: 'graphGroup',

@@ -125,6 +125,11 @@ export const referenceSchema = z.object({ '@odata.id': z.string().max(500) }).st
 /** `POST /groups/{id}/moveLicense` (device licenses). */
 export const moveLicenseSchema = z.object({ skuId: guidString, targetGroupId: guidString }).strict();
 
+/** Graph beta `evaluateDynamicMembership` without a group: a member and a rule (the rule's own limits are the parser's). */
+export const evaluateDynamicMembershipSchema = z
+  .object({ memberId: guidString, membershipRule: z.string().min(1).max(10_000) })
+  .strict();
+
 export const batchRequestSchema = z
   .object({
     id: z.string().min(1).max(64),

@@ -1,0 +1,113 @@
+// The what-if of dynamic membership through the official Graph client: POST /groups/evaluateDynamicMembership
+// (Graph beta, served on v1.0 as an extension) answers whether a stored user or device would be a member under a
+// rule, expression by expression; a wrong rule is a 400 that says where and what was expected.
+import { randomUUID } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { evaluateDynamicMembershipResultSchema } from '../../src/contract/graph.js';
+import { expectGraphError, obj, type Service, startService, str } from './support.js';
+
+let service: Service;
+beforeAll(async () => {
+  service = await startService();
+});
+afterAll(async () => {
+  await service?.stop();
+});
+
+const evaluate = (
+  tenant: Awaited<ReturnType<Service['newTenant']>>,
+  memberId: string,
+  membershipRule: string,
+) => tenant.graph.api('/groups/evaluateDynamicMembership').post({ memberId, membershipRule });
+
+describe('evaluateDynamicMembership', () => {
+  it('explains why a user is, or is not, a member under a rule', async () => {
+    const tenant = await service.newTenant();
+    const userId = await tenant.createUser({ department: 'Sales', usageLocation: 'DE', jobTitle: 'Buyer' });
+
+    const member = evaluateDynamicMembershipResultSchema.parse(
+      await evaluate(tenant, userId, 'user.department -eq "sales" -and user.usageLocation -in ["DE","FR"]'),
+    );
+    expect(member.membershipRuleEvaluationResult).toBe(true);
+    expect(member.membershipRule).toBe('user.department -eq "sales" -and user.usageLocation -in ["DE","FR"]');
+
+    const raw = obj(
+      await evaluate(tenant, userId, 'user.department -eq "Sales" -and user.jobTitle -eq "Clerk"'),
+    );
+    expect(raw['@odata.context']).toBe(
+      `${service.graphRoot}/$metadata#microsoft.graph.evaluateDynamicMembershipResult`,
+    );
+    const outsider = evaluateDynamicMembershipResultSchema.parse(raw);
+    expect(outsider.membershipRuleEvaluationResult).toBe(false);
+    // The failing expression, and what the user's row held.
+    expect(outsider.membershipRuleEvaluationDetails.expressionEvaluationDetails).toEqual([
+      {
+        expression: 'user.department -eq "Sales"',
+        expressionResult: true,
+        expressionEvaluationDetails: [],
+        propertyToEvaluate: { propertyName: 'user.department', propertyValue: 'Sales' },
+      },
+      {
+        expression: 'user.jobTitle -eq "Clerk"',
+        expressionResult: false,
+        expressionEvaluationDetails: [],
+        propertyToEvaluate: { propertyName: 'user.jobTitle', propertyValue: 'Buyer' },
+      },
+    ]);
+  });
+
+  it('evaluates device rules on devices', async () => {
+    const tenant = await service.newTenant();
+    const device = obj(
+      await tenant.graph.api('/devices').post({
+        accountEnabled: true,
+        alternativeSecurityIds: [{ type: 2, identityProvider: null, key: 'Y3YxN2E1MWFlYw==' }],
+        deviceId: randomUUID(),
+        displayName: 'Front desk',
+        operatingSystem: 'Windows',
+        operatingSystemVersion: '10.0.22631',
+      }),
+    );
+    const result = evaluateDynamicMembershipResultSchema.parse(
+      await evaluate(
+        tenant,
+        str(device.id),
+        'device.deviceOSType -eq "Windows" -and device.deviceOSVersion -startsWith "10."',
+      ),
+    );
+    expect(result.membershipRuleEvaluationResult).toBe(true);
+  });
+
+  it('refuses a wrong rule with where and what was expected, a rule about the other kind, and an unknown member', async () => {
+    const tenant = await service.newTenant();
+    const userId = await tenant.createUser();
+    await expectGraphError(
+      evaluate(tenant, userId, 'user.department -equals "Sales"'),
+      400,
+      'Request_BadRequest',
+      /^Invalid membership rule at position 16: expected an operator .*found '-equals'\.$/,
+    );
+    await expectGraphError(
+      evaluate(tenant, userId, 'user.memberOf -any (group.objectId -in ["x"])'),
+      400,
+      'Request_BadRequest',
+      /memberOf rules .* not supported/,
+    );
+    await expectGraphError(
+      evaluate(tenant, userId, 'device.deviceOSType -eq "Windows"'),
+      400,
+      'Request_BadRequest',
+      `The membership rule reads device properties, but ${userId} is a user.`,
+    );
+    await expectGraphError(
+      evaluate(tenant, randomUUID(), 'user.objectId -ne null'),
+      404,
+      'Request_ResourceNotFound',
+    );
+    await expectGraphError(
+      tenant.graph.api('/groups/evaluateDynamicMembership').post({ memberId: userId }),
+      400,
+      'Request_BadRequest',
+    );
+  });
+});
