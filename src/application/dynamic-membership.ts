@@ -12,6 +12,7 @@ import {
 } from '../engine/index.js';
 import type { AppContext } from './context.js';
 import { NotFoundError, RefusedError } from './errors.js';
+import { EXTENSION_ATTRIBUTES, profileText } from './profile.js';
 import type { PrincipalRecord } from './records.js';
 
 /** What a what-if answers (Graph beta `evaluateDynamicMembershipResult`). */
@@ -52,12 +53,6 @@ const DEVICE_PROFILE_TEXT = [
   'enrollmentProfileName',
   'managementType',
 ] as const;
-const EXTENSION_ATTRIBUTES = Array.from({ length: 15 }, (_, i) => `extensionAttribute${i + 1}`);
-
-function profileText(record: PrincipalRecord, name: string): string | null {
-  const value = record.profile[name];
-  return typeof value === 'string' ? value : null;
-}
 
 function profileList(record: PrincipalRecord, name: string): readonly string[] {
   const value = record.profile[name];
@@ -71,7 +66,7 @@ export function ruleFactsOf(record: PrincipalRecord, catalog: Catalog): RuleFact
     accountEnabled: record.accountEnabled,
     displayName: record.displayName,
   };
-  for (const name of EXTENSION_ATTRIBUTES) common[name] = profileText(record, name);
+  for (const name of EXTENSION_ATTRIBUTES) common[name] = profileText(record.profile, name);
   if (record.kind === 'device') {
     const facts: Record<string, RuleFacts[string]> = {
       ...common,
@@ -81,7 +76,7 @@ export function ruleFactsOf(record: PrincipalRecord, catalog: Catalog): RuleFact
       isRooted: record.profile.isRooted === true,
       devicePhysicalIds: profileList(record, 'devicePhysicalIds'),
     };
-    for (const name of DEVICE_PROFILE_TEXT) facts[name] = profileText(record, name);
+    for (const name of DEVICE_PROFILE_TEXT) facts[name] = profileText(record.profile, name);
     return facts;
   }
   const facts: Record<string, RuleFacts[string]> = {
@@ -97,7 +92,7 @@ export function ruleFactsOf(record: PrincipalRecord, catalog: Catalog): RuleFact
       capabilityStatus: plan.capabilityStatus,
     })),
   };
-  for (const name of USER_PROFILE_TEXT) facts[name] = profileText(record, name);
+  for (const name of USER_PROFILE_TEXT) facts[name] = profileText(record.profile, name);
   return facts;
 }
 

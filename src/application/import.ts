@@ -11,6 +11,7 @@ import { reprocessOwed } from './group-licensing.js';
 import { claimNameHeldByNobody } from './names.js';
 import { IMPORT_OUTBOX_LEASE_MS, outboxEntry, recordOutbox } from './outbox.js';
 import { updatePrincipals } from './principal-updates.js';
+import { userProfileFields, userProfileOf } from './profile.js';
 import type { MemberOfEntry, PrincipalRecord } from './records.js';
 
 const guid = z
@@ -37,6 +38,7 @@ const userLine = z
     usageLocation: country.nullable().optional(),
     department: z.string().max(64).nullable().optional(),
     proxyAddresses: z.array(z.string().min(3).max(256)).max(50).optional(),
+    ...userProfileFields,
     /** Groups the user belongs to, written with the user (faster than `member` lines). */
     memberOf: z.array(guid).max(1000).optional(),
   })
@@ -396,6 +398,7 @@ function principalFromLine(
         usageLocation: item.usageLocation ?? null,
         department: item.department ?? null,
         proxyAddresses: item.proxyAddresses ?? [],
+        profile: userProfileOf(item),
       },
       now,
     );

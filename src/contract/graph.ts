@@ -107,6 +107,14 @@ export const userSchema = z.object({
   mailNickname: z.string(),
   proxyAddresses: z.array(z.string()),
   usageLocation: z.string().nullable(),
+  city: z.string().nullable(),
+  companyName: z.string().nullable(),
+  country: z.string().nullable(),
+  employeeId: z.string().nullable(),
+  state: z.string().nullable(),
+  userType: z.string().nullable(),
+  otherMails: z.array(z.string()),
+  onPremisesExtensionAttributes: z.record(z.string(), z.string().nullable()),
 });
 
 export const groupSchema = z.object({

@@ -56,6 +56,72 @@ describe('evaluateDynamicMembership', () => {
     ]);
   });
 
+  it('reads the user properties the directory keeps, set by POST, PATCH or the import, and served on $select', async () => {
+    const tenant = await service.newTenant();
+    const userId = await tenant.createUser({
+      city: 'Paris',
+      companyName: 'Contoso',
+      country: 'France',
+      employeeId: 'E-1042',
+      state: 'IDF',
+      userType: 'Member',
+      otherMails: ['adele@outlook.example'],
+      onPremisesExtensionAttributes: { extensionAttribute3: 'cost-center-7' },
+    });
+    const select =
+      'city,companyName,country,employeeId,state,userType,otherMails,onPremisesExtensionAttributes';
+    const read = obj(await tenant.graph.api(`/users/${userId}`).select(select).get());
+    expect(read).toMatchObject({
+      city: 'Paris',
+      companyName: 'Contoso',
+      country: 'France',
+      employeeId: 'E-1042',
+      state: 'IDF',
+      userType: 'Member',
+      otherMails: ['adele@outlook.example'],
+    });
+    expect(obj(read.onPremisesExtensionAttributes)).toMatchObject({
+      extensionAttribute1: null,
+      extensionAttribute3: 'cost-center-7',
+    });
+    const rule =
+      'user.city -eq "Lyon" -and user.extensionAttribute3 -eq "cost-center-7" -and user.otherMails -any (_ -endsWith "outlook.example")';
+    const before = evaluateDynamicMembershipResultSchema.parse(await evaluate(tenant, userId, rule));
+    expect(before.membershipRuleEvaluationResult).toBe(false);
+    await tenant.graph.api(`/users/${userId}`).patch({ city: 'Lyon' });
+    const after = evaluateDynamicMembershipResultSchema.parse(await evaluate(tenant, userId, rule));
+    expect(after.membershipRuleEvaluationResult).toBe(true);
+
+    const imported = randomUUID();
+    await tenant.importLines([
+      {
+        type: 'user',
+        id: imported,
+        userPrincipalName: `imported-${imported.slice(0, 8)}@contoso.example`,
+        displayName: 'Imported',
+        companyName: 'Fabrikam',
+        onPremisesExtensionAttributes: { extensionAttribute15: 'x' },
+      },
+    ]);
+    const rule2 = 'user.companyName -eq "fabrikam" -and user.extensionAttribute15 -ne null';
+    expect(
+      evaluateDynamicMembershipResultSchema.parse(await evaluate(tenant, imported, rule2))
+        .membershipRuleEvaluationResult,
+    ).toBe(true);
+    await expectGraphError(
+      tenant.graph.api('/users').post({
+        accountEnabled: true,
+        displayName: 'Bad',
+        mailNickname: 'bad',
+        passwordProfile: { password: 'x1!Aaaaa' },
+        userPrincipalName: 'bad@contoso.example',
+        userType: 'Visitor',
+      }),
+      400,
+      'Request_BadRequest',
+    );
+  });
+
   it('evaluates device rules on devices', async () => {
     const tenant = await service.newTenant();
     const device = obj(

@@ -1,3 +1,4 @@
+import { EXTENSION_ATTRIBUTES, profileText } from '../../application/profile.js';
 import type {
   GroupLicenseRecord,
   GroupRecord,
@@ -67,10 +68,7 @@ export const DEVICE_DEFAULTS = [
 
 export const DEVICE_PROPERTIES = deviceSchema.keyof().options;
 
-function profileString(record: PrincipalRecord, name: string): string | null {
-  const value = record.profile[name];
-  return typeof value === 'string' ? value : null;
-}
+const profileString = (record: PrincipalRecord, name: string) => profileText(record.profile, name);
 
 export function licenseAssignmentStates(entries: readonly LicenseEntry[]): LicenseAssignmentState[] {
   return entries.map((e) => ({
@@ -114,7 +112,22 @@ export function userJson(catalog: Catalog, record: PrincipalRecord): User {
     mailNickname: userProperty(record, record.mailNickname),
     proxyAddresses: record.proxyAddresses,
     usageLocation: record.usageLocation,
+    city: profileString(record, 'city'),
+    companyName: profileString(record, 'companyName'),
+    country: profileString(record, 'country'),
+    employeeId: profileString(record, 'employeeId'),
+    state: profileString(record, 'state'),
+    userType: profileString(record, 'userType'),
+    otherMails: profileList(record, 'otherMails'),
+    onPremisesExtensionAttributes: Object.fromEntries(
+      EXTENSION_ATTRIBUTES.map((name) => [name, profileString(record, name)]),
+    ),
   };
+}
+
+function profileList(record: PrincipalRecord, name: string): string[] {
+  const value = record.profile[name];
+  return Array.isArray(value) ? [...value] : [];
 }
 
 /** A property every user has (only devices lack it): its absence is a broken record, not something to send. */

@@ -1,5 +1,5 @@
-import type { z } from 'zod';
 import { createUser, findUser, updateUser } from '../../application/directory.js';
+import { userProfileOf } from '../../application/profile.js';
 import { countUsers, listUsers, type UserCondition } from '../../application/queries.js';
 import { assignUserLicenses, reprocessUser, softDeleteUser } from '../../application/user-licensing.js';
 import { GUID_PATTERN } from '../../engine/ids.js';
@@ -18,18 +18,7 @@ import { ACCESS } from '../tokens.js';
 import { parseAssignLicense, parseBody } from './body.js';
 import { pageOf } from './listing.js';
 import { licenseDetailsJson, USER_DEFAULTS, USER_PROPERTIES, userJson } from './shapes.js';
-import { newUserSchema, profileFields, userPatchSchema } from './wire.js';
-
-type ProfileInput = { [K in keyof typeof profileFields]?: z.infer<(typeof profileFields)[K]> };
-
-function profileOf(input: ProfileInput): Record<string, string | string[] | null> {
-  const profile: Record<string, string | string[] | null> = {};
-  for (const key of Object.keys(profileFields) as (keyof typeof profileFields)[]) {
-    const value = input[key];
-    if (value !== undefined) profile[key] = value;
-  }
-  return profile;
-}
+import { newUserSchema, userPatchSchema } from './wire.js';
 
 /** Properties users can be filtered on (api.md's forms, plus userPrincipalName eq). */
 export const USER_FILTERS = [
@@ -87,7 +76,7 @@ async function postUser(request: ApiRequest, context: GraphContext) {
     usageLocation: input.usageLocation ?? null,
     department: input.department ?? null,
     proxyAddresses: input.proxyAddresses ?? [],
-    profile: profileOf(input),
+    profile: userProfileOf(input),
   });
   return ok(
     project(userJson(context.app.catalog, user), undefined, USER_DEFAULTS),
@@ -118,7 +107,7 @@ async function patchUser(request: ApiRequest, context: GraphContext) {
     ...(patch.usageLocation === undefined ? {} : { usageLocation: patch.usageLocation }),
     ...(patch.department === undefined ? {} : { department: patch.department }),
     ...(patch.proxyAddresses === undefined ? {} : { proxyAddresses: patch.proxyAddresses }),
-    profile: profileOf(patch),
+    profile: userProfileOf(patch),
   });
   return noContent;
 }

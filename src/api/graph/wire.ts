@@ -5,6 +5,7 @@
  * src/contract/graph.ts.
  */
 import { z } from 'zod';
+import { userProfileFields } from '../../application/profile.js';
 import { alternativeSecurityIdSchema, guidSchema } from '../../contract/graph.js';
 
 /** Graph's JSON batching limit. */
@@ -37,16 +38,6 @@ const upn = z
   .min(3)
   .max(113)
   .regex(/^[^@\s]+@[^@\s]+\.[^@\s]+$/, 'expected user@domain');
-export const profileFields = {
-  givenName: z.string().max(64).nullable().optional(),
-  surname: z.string().max(64).nullable().optional(),
-  jobTitle: z.string().max(128).nullable().optional(),
-  mail: z.string().max(256).nullable().optional(),
-  mobilePhone: z.string().max(64).nullable().optional(),
-  officeLocation: z.string().max(128).nullable().optional(),
-  preferredLanguage: z.string().max(16).nullable().optional(),
-  businessPhones: z.array(z.string().max(64)).max(1).optional(),
-};
 
 /** Graph's required properties for `POST /users`; the rest are optional. `proxyAddresses` is writable here (an extension). */
 export const newUserSchema = z
@@ -69,7 +60,7 @@ export const newUserSchema = z
     usageLocation: countryCode.nullable().optional(),
     department: z.string().max(64).nullable().optional(),
     proxyAddresses: z.array(z.string().min(3).max(256)).max(50).optional(),
-    ...profileFields,
+    ...userProfileFields,
   })
   .strict();
 
@@ -82,7 +73,7 @@ export const userPatchSchema = z
     usageLocation: countryCode.nullable().optional(),
     department: z.string().max(64).nullable().optional(),
     proxyAddresses: z.array(z.string().min(3).max(256)).max(50).optional(),
-    ...profileFields,
+    ...userProfileFields,
   })
   .strict();
 
