@@ -12,7 +12,7 @@ import {
 } from '../engine/index.js';
 import type { AppContext } from './context.js';
 import { NotFoundError, RefusedError } from './errors.js';
-import { EXTENSION_ATTRIBUTES, profileText } from './profile.js';
+import { EXTENSION_ATTRIBUTES, profileList, profileText } from './profile.js';
 import type { PrincipalRecord } from './records.js';
 
 /** What a what-if answers (Graph beta `evaluateDynamicMembershipResult`). */
@@ -47,17 +47,7 @@ const USER_PROFILE_TEXT = [
   'state',
   'userType',
 ] as const;
-const DEVICE_PROFILE_TEXT = [
-  'deviceOwnership',
-  'deviceTrustType',
-  'enrollmentProfileName',
-  'managementType',
-] as const;
-
-function profileList(record: PrincipalRecord, name: string): readonly string[] {
-  const value = record.profile[name];
-  return Array.isArray(value) ? value : [];
-}
+const DEVICE_PROFILE_TEXT = ['deviceOwnership', 'enrollmentProfileName', 'managementType'] as const;
 
 /** What a rule can read of a stored user or device: its directory facts, and a user's plans as Graph shows them. */
 export function ruleFactsOf(record: PrincipalRecord, catalog: Catalog): RuleFacts {
@@ -74,7 +64,9 @@ export function ruleFactsOf(record: PrincipalRecord, catalog: Catalog): RuleFact
       deviceOSType: record.device?.operatingSystem ?? null,
       deviceOSVersion: record.device?.operatingSystemVersion ?? null,
       isRooted: record.profile.isRooted === true,
-      devicePhysicalIds: profileList(record, 'devicePhysicalIds'),
+      // Graph's device names these trustType and physicalIds; rules say deviceTrustType and devicePhysicalIds.
+      deviceTrustType: profileText(record.profile, 'trustType'),
+      devicePhysicalIds: profileList(record.profile, 'physicalIds'),
     };
     for (const name of DEVICE_PROFILE_TEXT) facts[name] = profileText(record.profile, name);
     return facts;
@@ -86,7 +78,7 @@ export function ruleFactsOf(record: PrincipalRecord, catalog: Catalog): RuleFact
     usageLocation: record.usageLocation,
     department: record.department,
     proxyAddresses: record.proxyAddresses,
-    otherMails: profileList(record, 'otherMails'),
+    otherMails: profileList(record.profile, 'otherMails'),
     assignedPlans: effectiveLicenses(catalog, record.entries).assignedPlans.map((plan) => ({
       servicePlanId: plan.servicePlanId,
       capabilityStatus: plan.capabilityStatus,

@@ -11,7 +11,7 @@ import { reprocessOwed } from './group-licensing.js';
 import { claimNameHeldByNobody } from './names.js';
 import { IMPORT_OUTBOX_LEASE_MS, outboxEntry, recordOutbox } from './outbox.js';
 import { updatePrincipals } from './principal-updates.js';
-import { userProfileFields, userProfileOf } from './profile.js';
+import { deviceProfileFields, deviceProfileOf, userProfileFields, userProfileOf } from './profile.js';
 import type { MemberOfEntry, PrincipalRecord } from './records.js';
 
 const guid = z
@@ -64,6 +64,7 @@ const deviceLine = z
     operatingSystem: z.string().max(64).default('Windows'),
     operatingSystemVersion: z.string().max(64).default('10.0'),
     accountEnabled: z.boolean().default(true),
+    ...deviceProfileFields,
     memberOf: z.array(guid).max(1000).optional(),
   })
   .strict();
@@ -425,6 +426,7 @@ function principalFromLine(
       operatingSystemVersion: item.operatingSystemVersion,
       alternativeSecurityIds: [],
     },
+    profile: deviceProfileOf(item),
   };
 }
 

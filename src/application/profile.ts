@@ -1,6 +1,6 @@
-// The user properties the directory mirror keeps beside the licensing facts: Graph's names and limits, accepted by
-// POST/PATCH /users and the NDJSON import alike, stored in the record's profile, served on $select, and read by
-// dynamic membership rules (src/application/dynamic-membership.ts).
+// The user and device properties the directory mirror keeps beside the licensing facts: Graph's names and limits,
+// accepted by the Graph API and the NDJSON import alike, stored in the record's profile, served on $select, and
+// read by dynamic membership rules (src/application/dynamic-membership.ts).
 import { z } from 'zod';
 import type { Profile } from './records.js';
 
@@ -33,26 +33,58 @@ export const userProfileFields = {
   onPremisesExtensionAttributes: extensionAttributesSchema.optional(),
 };
 
-const profileInput = z.object(userProfileFields);
-export type UserProfileInput = z.infer<typeof profileInput>;
+/** Optional device properties, as POST /devices or an import line spells them (Graph's names). */
+export const deviceProfileFields = {
+  deviceOwnership: z.enum(['Company', 'Personal', 'Unknown']).nullable().optional(),
+  enrollmentProfileName: text(256),
+  managementType: text(64),
+  isRooted: z.boolean().optional(),
+  trustType: z.enum(['AzureAd', 'ServerAd', 'Workplace']).nullable().optional(),
+  physicalIds: z.array(z.string().max(256)).max(50).optional(),
+  extensionAttributes: extensionAttributesSchema.optional(),
+};
 
-/** The profile given (only the properties present; extension attributes flattened to their own names). */
-export function userProfileOf(input: UserProfileInput): Profile {
+const userProfileInput = z.object(userProfileFields);
+export type UserProfileInput = z.infer<typeof userProfileInput>;
+const deviceProfileInput = z.object(deviceProfileFields);
+export type DeviceProfileInput = z.infer<typeof deviceProfileInput>;
+
+/**
+ * The profile given: only the properties of `fields` that are present (the input is usually a whole request body
+ * or import line), with the extension attributes object (`objectKey`) flattened to their own names.
+ */
+function profileOf(fields: object, objectKey: string, input: Readonly<Record<string, unknown>>): Profile {
   const profile: Record<string, Profile[string]> = {};
-  // Only the profile's own properties: the input is usually a whole request body or import line.
-  for (const key of Object.keys(userProfileFields) as (keyof UserProfileInput)[]) {
+  for (const key of Object.keys(fields)) {
     const value = input[key];
-    if (value === undefined || key === 'onPremisesExtensionAttributes') continue;
+    if (value === undefined || key === objectKey) continue;
     profile[key] = value as Profile[string];
   }
-  for (const [name, value] of Object.entries(input.onPremisesExtensionAttributes ?? {})) {
-    if (value !== undefined) profile[name] = value;
+  const attributes = input[objectKey];
+  if (attributes && typeof attributes === 'object') {
+    for (const [name, value] of Object.entries(attributes)) {
+      if (typeof value === 'string' || value === null) profile[name] = value;
+    }
   }
   return profile;
+}
+
+export function userProfileOf(input: UserProfileInput): Profile {
+  return profileOf(userProfileFields, 'onPremisesExtensionAttributes', input);
+}
+
+export function deviceProfileOf(input: DeviceProfileInput): Profile {
+  return profileOf(deviceProfileFields, 'extensionAttributes', input);
 }
 
 /** A profile property as text, or null. */
 export function profileText(profile: Profile, name: string): string | null {
   const value = profile[name];
   return typeof value === 'string' ? value : null;
+}
+
+/** A profile property holding several values (an empty list when absent). */
+export function profileList(profile: Profile, name: string): string[] {
+  const value = profile[name];
+  return Array.isArray(value) ? [...value] : [];
 }

@@ -142,6 +142,13 @@ export const deviceSchema = z.object({
   displayName: z.string(),
   operatingSystem: z.string().nullable(),
   operatingSystemVersion: z.string().nullable(),
+  deviceOwnership: z.string().nullable(),
+  enrollmentProfileName: z.string().nullable(),
+  managementType: z.string().nullable(),
+  isRooted: z.boolean(),
+  trustType: z.string().nullable(),
+  physicalIds: z.array(z.string()),
+  extensionAttributes: z.record(z.string(), z.string().nullable()),
   /** Extension: Graph has no license properties on devices. */
   licenseAssignmentStates: z.array(licenseAssignmentStateSchema),
   assignedLicenses: z.array(assignedLicenseSchema),

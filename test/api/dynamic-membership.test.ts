@@ -122,7 +122,7 @@ describe('evaluateDynamicMembership', () => {
     );
   });
 
-  it('evaluates device rules on devices', async () => {
+  it('evaluates device rules on the device properties set by POST or the import, served on $select', async () => {
     const tenant = await service.newTenant();
     const device = obj(
       await tenant.graph.api('/devices').post({
@@ -132,16 +132,57 @@ describe('evaluateDynamicMembership', () => {
         displayName: 'Front desk',
         operatingSystem: 'Windows',
         operatingSystemVersion: '10.0.22631',
+        deviceOwnership: 'Company',
+        enrollmentProfileName: 'Kiosk',
+        managementType: 'MDM',
+        isRooted: false,
+        trustType: 'AzureAd',
+        physicalIds: ['[ZTDId]z-1'],
+        extensionAttributes: { extensionAttribute1: 'lobby' },
       }),
     );
-    const result = evaluateDynamicMembershipResultSchema.parse(
-      await evaluate(
-        tenant,
-        str(device.id),
-        'device.deviceOSType -eq "Windows" -and device.deviceOSVersion -startsWith "10."',
-      ),
+    const id = str(device.id);
+    const read = obj(
+      await tenant.graph
+        .api(`/devices/${id}`)
+        .select(
+          'deviceOwnership,enrollmentProfileName,managementType,isRooted,trustType,physicalIds,extensionAttributes',
+        )
+        .get(),
     );
+    expect(read).toMatchObject({
+      deviceOwnership: 'Company',
+      enrollmentProfileName: 'Kiosk',
+      managementType: 'MDM',
+      isRooted: false,
+      trustType: 'AzureAd',
+      physicalIds: ['[ZTDId]z-1'],
+    });
+    expect(obj(read.extensionAttributes).extensionAttribute1).toBe('lobby');
+    const rule =
+      'device.deviceOSType -eq "Windows" -and device.deviceTrustType -eq "AzureAD" -and device.devicePhysicalIds -any (_ -startsWith "[ZTDId]") -and device.extensionAttribute1 -eq "lobby"';
+    const result = evaluateDynamicMembershipResultSchema.parse(await evaluate(tenant, id, rule));
     expect(result.membershipRuleEvaluationResult).toBe(true);
+
+    const imported = randomUUID();
+    await tenant.importLines([
+      {
+        type: 'device',
+        id: imported,
+        displayName: 'Imported PC',
+        deviceOwnership: 'Personal',
+        isRooted: true,
+      },
+    ]);
+    const personal = 'device.deviceOwnership -eq "Personal" -and device.isRooted -eq true';
+    expect(
+      evaluateDynamicMembershipResultSchema.parse(await evaluate(tenant, imported, personal))
+        .membershipRuleEvaluationResult,
+    ).toBe(true);
+    expect(
+      evaluateDynamicMembershipResultSchema.parse(await evaluate(tenant, id, personal))
+        .membershipRuleEvaluationResult,
+    ).toBe(false);
   });
 
   it('refuses a wrong rule with where and what was expected, a rule about the other kind, and an unknown member', async () => {

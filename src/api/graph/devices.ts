@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { createDevice, getPrincipal } from '../../application/directory.js';
+import { deviceProfileOf } from '../../application/profile.js';
 import { countDevices, type DeviceCondition, listDevices } from '../../application/queries.js';
 import { deleteDevice } from '../../application/user-licensing.js';
 import { GUID_PATTERN } from '../../engine/ids.js';
@@ -61,6 +62,7 @@ async function postDevice(request: ApiRequest, context: GraphContext) {
       operatingSystemVersion: input.operatingSystemVersion,
       alternativeSecurityIds: input.alternativeSecurityIds,
     },
+    profile: deviceProfileOf(input),
   });
   return ok(
     project(deviceJson(context.app.catalog, device), undefined, DEVICE_DEFAULTS),

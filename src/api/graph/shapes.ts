@@ -1,4 +1,4 @@
-import { EXTENSION_ATTRIBUTES, profileText } from '../../application/profile.js';
+import { EXTENSION_ATTRIBUTES, profileList, profileText } from '../../application/profile.js';
 import type {
   GroupLicenseRecord,
   GroupRecord,
@@ -118,16 +118,13 @@ export function userJson(catalog: Catalog, record: PrincipalRecord): User {
     employeeId: profileString(record, 'employeeId'),
     state: profileString(record, 'state'),
     userType: profileString(record, 'userType'),
-    otherMails: profileList(record, 'otherMails'),
-    onPremisesExtensionAttributes: Object.fromEntries(
-      EXTENSION_ATTRIBUTES.map((name) => [name, profileString(record, name)]),
-    ),
+    otherMails: profileList(record.profile, 'otherMails'),
+    onPremisesExtensionAttributes: extensionAttributesOf(record),
   };
 }
 
-function profileList(record: PrincipalRecord, name: string): string[] {
-  const value = record.profile[name];
-  return Array.isArray(value) ? [...value] : [];
+function extensionAttributesOf(record: PrincipalRecord): Record<string, string | null> {
+  return Object.fromEntries(EXTENSION_ATTRIBUTES.map((name) => [name, profileString(record, name)]));
 }
 
 /** A property every user has (only devices lack it): its absence is a broken record, not something to send. */
@@ -160,6 +157,13 @@ export function deviceJson(catalog: Catalog, record: PrincipalRecord): Device {
     displayName: record.displayName,
     operatingSystem: record.device?.operatingSystem ?? null,
     operatingSystemVersion: record.device?.operatingSystemVersion ?? null,
+    deviceOwnership: profileString(record, 'deviceOwnership'),
+    enrollmentProfileName: profileString(record, 'enrollmentProfileName'),
+    managementType: profileString(record, 'managementType'),
+    isRooted: record.profile.isRooted === true,
+    trustType: profileString(record, 'trustType'),
+    physicalIds: profileList(record.profile, 'physicalIds'),
+    extensionAttributes: extensionAttributesOf(record),
     licenseAssignmentStates: licenseAssignmentStates(record.entries),
     assignedLicenses: effectiveLicenses(catalog, record.entries).assignedLicenses,
   };

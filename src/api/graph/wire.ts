@@ -5,7 +5,7 @@
  * src/contract/graph.ts.
  */
 import { z } from 'zod';
-import { userProfileFields } from '../../application/profile.js';
+import { deviceProfileFields, userProfileFields } from '../../application/profile.js';
 import { alternativeSecurityIdSchema, guidSchema } from '../../contract/graph.js';
 
 /** Graph's JSON batching limit. */
@@ -86,6 +86,7 @@ export const newDeviceSchema = z
     displayName: z.string().min(1).max(256),
     operatingSystem: z.string().min(1).max(64),
     operatingSystemVersion: z.string().min(1).max(64),
+    ...deviceProfileFields,
   })
   .strict();
 
