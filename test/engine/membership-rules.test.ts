@@ -213,6 +213,18 @@ describe('membership rules: errors say where, and what was expected', () => {
     ['Direct Reports for "62e19b97-8b3d-4d4a-a106-4ce66896a863"', 0, /Direct Reports for.* not supported/],
     ['user.extension_b25b1aa4c9a8465f9f2b0e6c0d3f4c1a_costCenter -eq "1"', 0, /extension_.* not stored/],
     ['user.department -eq "Sales" ; drop', 28, /unexpected character ';'/],
+    ['user.department -eq "Sales")', 27, /expected -and, -or or the end of the rule, found '\)'/],
+    ['user.displayName -le "M"', 17, /-le compares dates of employeeHireDate only/],
+    ['user.displayName -match true', 17, /-match takes a quoted pattern/],
+    ['assignedPlan.servicePlanId -eq "x"', 0, /assignedPlan.… is read inside user.assignedPlans -any/],
+    [
+      'user.assignedPlans -any (assignedPlan.planName -eq "x")',
+      25,
+      /assignedPlan has servicePlanId, capabilityStatus and service, not 'planName'/,
+    ],
+    ['user.proxyAddresses -any _ -eq "x"', 25, /expected '\(' after -any/],
+    ['user.proxyAddresses -any (_ -eq "x"', 35, /expected '\)'/],
+    ['user.usageLocation -in [,]', 24, /expected a quoted value/],
   ];
   it.each(cases)('%s → at %d', (rule, position, message) => {
     const result = parseMembershipRule(rule);
