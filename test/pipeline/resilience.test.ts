@@ -273,9 +273,25 @@ describe('poisoned work', () => {
     await waitIdle(ctx, tenantId, 90_000);
 
     const details = await processingDetails(ctx, tenantId, group.id);
-    expect(details).toMatchObject({ state: 'ProcessingComplete', status: 'errorsAndIssues', failedPages: 1 });
     const audits = [];
     for await (const record of auditRecords(ctx, tenantId)) audits.push(record);
+    // Seen once under load in CI (failedPages 0, the job complete): say what happened if it recurs.
+    const victimRow = await ctx.tables
+      .principalsFor(principalPartition(tenantId, victim))
+      .getEntity(principalPartition(tenantId, victim), victim);
+    const jobId = (await readTenantPartition(ctx.tables, tenantId))?.groupLicenses.get(group.id)?.jobId ?? '';
+    const context = JSON.stringify({
+      details,
+      job: await ctx.jobs.read(tenantId, jobId),
+      progress: await ctx.jobs.progress(tenantId, jobId),
+      audits: audits.map((a) => `${a.activityDisplayName}: ${a.resultReason}`),
+      victimBody: String(victimRow.d).slice(0, 40),
+    });
+    expect(details, context).toMatchObject({
+      state: 'ProcessingComplete',
+      status: 'errorsAndIssues',
+      failedPages: 1,
+    });
     const failure = audits.find((a) => a.activityDisplayName === 'Apply group based license to users failed');
     expect(failure?.result).toBe('failure');
     expect(failure?.resultReason).toMatch(/could not be processed; reprocess the group/);
