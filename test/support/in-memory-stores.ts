@@ -12,14 +12,18 @@ import type {
   NameHolding,
   NameRegistry,
   OutboxStore,
+  ProxyAddressStore,
   TenantStore,
   WorkSender,
 } from '../../src/application/ports.js';
 import type {
+  AddressRow,
   ApplicationRecord,
+  ClaimTicket,
   GroupLicenseRecord,
   GroupRecord,
   JobRecord,
+  MailboxCheck,
   MemberRef,
   OutboxRecord,
   PageResult,
@@ -254,6 +258,124 @@ export class InMemoryMemberLists implements MemberListStore {
 
   async drop(tenantId: string, groupId: string): Promise<void> {
     this.lists.delete(`${tenantId}/${groupId}`);
+  }
+}
+
+type AddressState = Omit<AddressRow, 'etag'>;
+
+/**
+ * Proxy addresses as plain rows with versions: a change computed from a row that another change replaced meanwhile
+ * is computed again from the new row, as the Table adapter retries on its ETag.
+ */
+export class InMemoryProxyAddresses implements ProxyAddressStore {
+  private readonly rows = new Map<string, AddressRow>();
+
+  async read(tenantId: string, address: string): Promise<AddressRow> {
+    return (
+      this.rows.get(`${tenantId}/${address.toLowerCase()}`) ?? {
+        users: [],
+        holder: null,
+        claims: [],
+        etag: undefined,
+      }
+    );
+  }
+
+  async register(
+    tenantId: string,
+    userId: string,
+    previous: readonly string[],
+    addresses: readonly string[],
+  ): Promise<Map<string, readonly string[]>> {
+    const after = new Set(addresses.map((a) => a.toLowerCase()));
+    const result = new Map<string, readonly string[]>();
+    for (const address of new Set([...previous.map((a) => a.toLowerCase()), ...after])) {
+      const keep = after.has(address);
+      const next = await this.update(tenantId, address, (row) => {
+        const others = row.users.filter((u) => u !== userId);
+        return {
+          users: keep ? [...others, userId] : others,
+          holder: !keep && row.holder === userId ? null : row.holder,
+          claims: row.claims,
+        };
+      });
+      result.set(address, next.users);
+    }
+    return result;
+  }
+
+  async registerMany(
+    tenantId: string,
+    pairs: readonly { address: string; userId: string }[],
+  ): Promise<Set<string>> {
+    const byAddress = new Map<string, string[]>();
+    for (const { address, userId } of pairs) {
+      const key = address.toLowerCase();
+      byAddress.set(key, [...(byAddress.get(key) ?? []), userId]);
+    }
+    const sharing = new Set<string>();
+    for (const [address, users] of byAddress) {
+      const next = await this.update(tenantId, address, (row) => ({
+        users: [...new Set([...row.users, ...users])],
+        holder: row.holder,
+        claims: row.claims,
+      }));
+      if (next.users.length > 1) for (const u of next.users) sharing.add(u);
+    }
+    return sharing;
+  }
+
+  async claim(
+    tenantId: string,
+    address: string,
+    userId: string,
+    ticket: ClaimTicket,
+    now: Date,
+  ): Promise<boolean> {
+    let taken = true;
+    await this.update(tenantId, address, (row) => {
+      taken = row.holder === null || row.holder === userId;
+      if (!taken) return row;
+      const claims = row.claims.filter((c) => Date.parse(c.until) > now.getTime() && c.id !== ticket.id);
+      return { users: row.users, holder: userId, claims: [...claims, ticket] };
+    });
+    return taken;
+  }
+
+  async settle(
+    tenantId: string,
+    address: string,
+    ticketId: string | null,
+    now: Date,
+    holdsMailbox: MailboxCheck,
+  ): Promise<{ holder: string | null; released: readonly string[] }> {
+    let released: readonly string[] = [];
+    const after = await this.update(tenantId, address, async (row) => {
+      released = [];
+      const claims = row.claims.filter((c) => Date.parse(c.until) > now.getTime() && c.id !== ticketId);
+      if (row.holder === null || claims.length > 0 || (await holdsMailbox(row.holder, address.toLowerCase())))
+        return { users: row.users, holder: row.holder, claims };
+      const holder = row.holder;
+      released = row.users.filter((u) => u !== holder);
+      return { users: row.users, holder: null, claims };
+    });
+    return { holder: after.holder, released };
+  }
+
+  private async update(
+    tenantId: string,
+    address: string,
+    change: (row: AddressRow) => AddressState | Promise<AddressState>,
+  ): Promise<AddressState> {
+    const key = `${tenantId}/${address.toLowerCase()}`;
+    for (;;) {
+      const row = await this.read(tenantId, address);
+      const next = await change(row);
+      // Another change landed while this one was computed (an await in `change`): compute it again.
+      if (this.rows.get(key)?.etag !== row.etag) continue;
+      this.rows.set(key, { ...next, etag: nextEtag() });
+      return next;
+    }
   }
 }
 
