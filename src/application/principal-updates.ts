@@ -264,12 +264,15 @@ async function attemptUpdates(
   }
 }
 
+/** The ports the address checks need (a unit test hands them in-memory doubles). */
+export type MailboxPorts = Pick<AppContext, 'proxies' | 'directory' | 'tenants' | 'queues' | 'now'>;
+
 /**
  * The sweep's safety net for addresses: users refused a mailbox whose addresses are held by nobody else (once a
  * holder left by work that died is let go) are evaluated again. Returns how many were.
  */
 export async function recheckMailboxRefusals(
-  ctx: AppContext,
+  ctx: MailboxPorts,
   tenantId: string,
   refused: ReadonlyMap<string, readonly string[]>,
 ): Promise<number> {
@@ -285,7 +288,7 @@ export async function recheckMailboxRefusals(
  * assignLicense): a holder held for nothing — left by work that died — is let go first, like an evaluation does.
  */
 export async function mailboxHolder(
-  ctx: AppContext,
+  ctx: MailboxPorts,
   tenantId: string,
   address: string,
 ): Promise<string | null> {
@@ -303,7 +306,7 @@ export async function mailboxHolder(
  * are evaluated again; so is a user written as refused whose addresses turned out free (`MailboxWork.finish`).
  */
 async function wakeAfterWrites(
-  ctx: AppContext,
+  ctx: Pick<AppContext, 'tenants' | 'queues' | 'now'>,
   tenantId: string,
   skuIds: ReadonlySet<string>,
   addressSharers: ReadonlySet<string>,
@@ -470,7 +473,7 @@ class MailboxWork {
   finished = false;
 
   constructor(
-    private readonly ctx: AppContext,
+    private readonly ctx: Pick<AppContext, 'proxies' | 'directory' | 'now'>,
     private readonly tenantId: string,
   ) {
     this.ticket = {

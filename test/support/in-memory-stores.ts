@@ -468,6 +468,11 @@ export class InMemoryDirectoryStore implements DirectoryStore {
     return create(this.principalRows, `${record.tenantId}/${record.id}`, record, `principal ${record.id}`);
   }
 
+  /** Test set-up: a principal row as the principal writer would have left it. */
+  putPrincipal(record: PrincipalRecord): void {
+    this.principalRows.set(`${record.tenantId}/${record.id}`, { ...record, etag: nextEtag() });
+  }
+
   async group(tenantId: string, id: string): Promise<GroupRecord | undefined> {
     return this.groupRows.get(`${tenantId}/${id}`);
   }
