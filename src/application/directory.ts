@@ -188,7 +188,11 @@ export async function createGroup(ctx: AppContext, tenantId: string, input: NewG
   }
 }
 
-export async function getGroup(ctx: AppContext, tenantId: string, id: string): Promise<GroupRecord> {
+export async function getGroup(
+  ctx: Pick<AppContext, 'directory'>,
+  tenantId: string,
+  id: string,
+): Promise<GroupRecord> {
   const group = await ctx.directory.group(tenantId, id.toLowerCase());
   if (!group) throw new NotFoundError(id);
   return group;

@@ -630,7 +630,7 @@ export interface ProcessingDetails {
 
 /** `licenseProcessingDetails`: the state, the admin status, and progress counters for progress bars. */
 export async function processingDetails(
-  ctx: AppContext,
+  ctx: Pick<AppContext, 'directory' | 'tenants' | 'licensing' | 'jobs' | 'members'>,
   tenantId: string,
   groupId: string,
 ): Promise<ProcessingDetails> {
