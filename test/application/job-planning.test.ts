@@ -15,6 +15,7 @@ import {
   InMemoryMemberLists,
   InMemoryTenantStore,
 } from '../support/in-memory-stores.js';
+import { groupRecord, tenantRecord } from '../support/records.js';
 
 const catalog = loadCatalog();
 const when = new Date('2026-03-01T10:00:00.000Z');
@@ -36,27 +37,8 @@ async function setUp(memberCount: number) {
     now: () => when,
   } satisfies JobPlanningPorts;
   const tenantId = randomUUID();
-  await tenants.create({
-    id: tenantId,
-    displayName: 'Contoso',
-    countryLetterCode: 'US',
-    licenseErrorHealing: 'automatic',
-    clientState: 'secret',
-    createdDateTime: when.toISOString(),
-  });
-  const group = await ports.directory.createGroup({
-    tenantId,
-    id: randomUUID(),
-    displayName: 'HR Department',
-    description: null,
-    mailNickname: 'hr',
-    securityEnabled: true,
-    mailEnabled: false,
-    groupTypes: [],
-    createdDateTime: when.toISOString(),
-    memberOf: [],
-    removedMemberships: [],
-  });
+  await tenants.create(tenantRecord(tenantId));
+  const group = await ports.directory.createGroup(groupRecord(tenantId, 'HR Department'));
   await ports.members.apply(tenantId, group.id, members(memberCount), []);
   const license: GroupLicenseRecord = {
     groupId: group.id,

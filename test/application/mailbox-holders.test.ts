@@ -17,7 +17,7 @@ import {
   InMemoryTenantStore,
   RecordingQueues,
 } from '../support/in-memory-stores.js';
-import { principalRecord } from '../support/records.js';
+import { principalRecord, tenantRecord } from '../support/records.js';
 
 const now = new Date('2026-03-01T10:00:00.000Z');
 const address = 'smtp:shared@contoso.com';
@@ -31,14 +31,7 @@ async function setUp(licenseErrorHealing: LicenseErrorHealing = 'automatic') {
     now: () => now,
   } satisfies MailboxPorts;
   const tenantId = randomUUID();
-  await ports.tenants.create({
-    id: tenantId,
-    displayName: 'Contoso',
-    countryLetterCode: 'US',
-    licenseErrorHealing,
-    clientState: 'secret',
-    createdDateTime: now.toISOString(),
-  });
+  await ports.tenants.create(tenantRecord(tenantId, { licenseErrorHealing }));
   /** A user listing the shared address, with or without a working mailbox on its row. */
   const user = async (mailboxActive: boolean) => {
     const record = await ports.directory.createPrincipal({

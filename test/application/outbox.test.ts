@@ -17,20 +17,14 @@ import {
 import { loadCatalog } from '../../src/catalog/load.js';
 import { InMemoryAuditTrail, InMemoryDirectoryQueries } from '../support/in-memory-queries.js';
 import { InMemoryOutbox, InMemoryTenantStore, RecordingQueues } from '../support/in-memory-stores.js';
+import { tenantRecord } from '../support/records.js';
 
 const when = new Date('2026-03-01T10:00:00.000Z');
 
 async function setUp(crashAt?: FaultPoint) {
   const tenants = new InMemoryTenantStore();
   const tenantId = randomUUID();
-  await tenants.create({
-    id: tenantId,
-    displayName: 'Contoso',
-    countryLetterCode: 'US',
-    licenseErrorHealing: 'automatic',
-    clientState: 'secret',
-    createdDateTime: when.toISOString(),
-  });
+  await tenants.create(tenantRecord(tenantId));
   const queries = new InMemoryDirectoryQueries(loadCatalog());
   const queues = new RecordingQueues();
   let crashes = crashAt ? 1 : 0;

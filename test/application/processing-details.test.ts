@@ -14,7 +14,7 @@ import {
   InMemoryMemberLists,
   InMemoryTenantStore,
 } from '../support/in-memory-stores.js';
-import { principalRecord } from '../support/records.js';
+import { groupRecord, principalRecord, tenantRecord } from '../support/records.js';
 
 const catalog = loadCatalog();
 const when = '2026-03-01T10:00:00.000Z';
@@ -31,27 +31,8 @@ async function setUp(memberCount: number) {
     members: new InMemoryMemberLists(),
   };
   const tenantId = randomUUID();
-  await tenants.create({
-    id: tenantId,
-    displayName: 'Contoso',
-    countryLetterCode: 'US',
-    licenseErrorHealing: 'automatic',
-    clientState: 'secret',
-    createdDateTime: when,
-  });
-  const group = await ports.directory.createGroup({
-    tenantId,
-    id: randomUUID(),
-    displayName: 'HR Department',
-    description: null,
-    mailNickname: 'hr',
-    securityEnabled: true,
-    mailEnabled: false,
-    groupTypes: [],
-    createdDateTime: when,
-    memberOf: [],
-    removedMemberships: [],
-  });
+  await tenants.create(tenantRecord(tenantId));
+  const group = await ports.directory.createGroup(groupRecord(tenantId, 'HR Department'));
   const memberIds = Array.from({ length: memberCount }, () => randomUUID());
   await ports.members.apply(
     tenantId,

@@ -1,7 +1,7 @@
 // Records for tests that hand the ports and adapters plain data: a user with every field set to a neutral value,
 // and whatever the test cares about given as overrides.
 import { randomUUID } from 'node:crypto';
-import type { PrincipalRecord } from '../../src/application/records.js';
+import type { GroupRecord, PrincipalRecord, TenantRecord } from '../../src/application/records.js';
 
 export function principalRecord(
   tenantId: string,
@@ -28,5 +28,35 @@ export function principalRecord(
     mailboxActive: false,
     sharedProxy: false,
     ...overrides,
+  };
+}
+
+/** A tenant as createTenant would store it (automatic healing unless given). */
+export function tenantRecord(id: string, overrides: Partial<TenantRecord> = {}): TenantRecord {
+  return {
+    id,
+    displayName: 'Contoso',
+    countryLetterCode: 'US',
+    licenseErrorHealing: 'automatic',
+    clientState: 'secret',
+    createdDateTime: '2026-03-01T10:00:00.000Z',
+    ...overrides,
+  };
+}
+
+/** A plain security group of the tenant, named `displayName`. */
+export function groupRecord(tenantId: string, displayName: string): GroupRecord {
+  return {
+    tenantId,
+    id: randomUUID(),
+    displayName,
+    description: null,
+    mailNickname: displayName.replace(/\W/g, '').toLowerCase() || 'group',
+    securityEnabled: true,
+    mailEnabled: false,
+    groupTypes: [],
+    createdDateTime: '2026-03-01T10:00:00.000Z',
+    memberOf: [],
+    removedMemberships: [],
   };
 }
