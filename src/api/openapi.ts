@@ -23,6 +23,8 @@ import {
   batchSchema,
   changeNotificationCollectionSchema,
   evaluateDynamicMembershipSchema,
+  evaluateGroupMembershipSchema,
+  groupPatchSchema,
   moveLicenseSchema,
   newDeviceSchema,
   newGroupSchema,
@@ -47,11 +49,13 @@ const bodies: Record<string, z.ZodType> = {
   NewUser: newUserSchema,
   UserPatch: userPatchSchema,
   NewGroup: newGroupSchema,
+  GroupPatch: groupPatchSchema,
   NewDevice: newDeviceSchema,
   AssignLicense: assignLicenseSchema,
   Reference: referenceSchema,
   MoveLicense: moveLicenseSchema,
   EvaluateDynamicMembership: evaluateDynamicMembershipSchema,
+  EvaluateGroupMembership: evaluateGroupMembershipSchema,
   Batch: batchSchema,
   ChangeNotificationCollection: changeNotificationCollectionSchema,
 };
@@ -173,7 +177,20 @@ const graphOperations: Record<
   },
   graphGroup: {
     GET: { summary: 'Get a group', status: 200, returns: ref('Group') },
+    PATCH: {
+      summary: 'Update a group (a dynamic group’s membershipRule and membershipRuleProcessingState among it)',
+      body: 'GroupPatch',
+      status: 204,
+    },
     DELETE: { summary: 'Delete a group (400 while it carries licenses)', status: 204 },
+  },
+  graphGroupEvaluateDynamicMembership: {
+    POST: {
+      summary: 'Extension (Graph beta): would this user or device be a member under the group’s own rule?',
+      body: 'EvaluateGroupMembership',
+      status: 200,
+      returns: ref('EvaluateDynamicMembershipResult'),
+    },
   },
   graphGroupMembers: {
     GET: { summary: 'List members', status: 200, returns: ref('DirectoryObjectCollection') },

@@ -34,6 +34,14 @@ export function refusalText(refusal: Refusal): string {
       return `SKU '${refusal.sku}' is not in the catalog. GET /api/manage/catalog lists the SKUs that can be bought.`;
     case 'InvalidMembershipRule':
       return `Invalid membership rule at position ${refusal.position}: ${refusal.reason}.`;
+    case 'RuleWithoutDynamicMembership':
+      return `Group ${refusal.groupId}: membershipRule and membershipRuleProcessingState need groupTypes to contain 'DynamicMembership'.`;
+    case 'DynamicMembershipWithoutRule':
+      return `Group ${refusal.groupId} has 'DynamicMembership' in groupTypes but no membershipRule. Give a rule such as user.department -eq "Sales".`;
+    case 'DynamicGroupNotSecurityEnabled':
+      return `Group ${refusal.groupId}: a dynamic group here must be a security group (securityEnabled true), the kind that carries licenses.`;
+    case 'DynamicMembershipManaged':
+      return `Members of group ${refusal.groupId} are decided by its membership rule and cannot be added or removed by hand. Change the rule, or PATCH groupTypes to make the group static.`;
     case 'RuleSubjectMismatch':
       return `The membership rule reads ${refusal.ruleSubject} properties, but ${refusal.memberId} is a ${refusal.memberKind}.`;
     default:

@@ -2,6 +2,7 @@ import type { GroupRecord } from '../storage/group-records.js';
 import { bucketOf, type MemberKind, type MemberRef } from '../storage/members.js';
 import { retryOnConflict } from '../storage/optimistic.js';
 import { type AppContext, faultPoint } from './context.js';
+import { ruleChangesFor } from './dynamic-membership.js';
 import { healReleased } from './healing.js';
 import type { Change, ChangesMessage, MembershipChange } from './messages.js';
 import { releaseName } from './names.js';
@@ -22,11 +23,14 @@ export async function applyChanges(
   ctx: AppContext,
   message: ChangesMessage,
   messageId: string,
+  options: { readonly preloaded?: ReadonlyMap<string, PrincipalRecord> } = {},
 ): Promise<void> {
   const { tenantId } = message;
   // One read of every principal the message names serves the kinds of webhook members, the rows before the
   // change (group lists, audit) and the evaluation itself.
-  const principals = await ctx.directory.principals(tenantId, principalIdsOf(message.changes));
+  const principals = options.preloaded
+    ? new Map(options.preloaded)
+    : await ctx.directory.principals(tenantId, principalIdsOf(message.changes));
   const kinds = await resolveKinds(ctx, tenantId, message.changes, principals);
   const principalChanges = new Map<string, Change[]>();
   const order: string[] = [];
@@ -47,10 +51,11 @@ export async function applyChanges(
       else push(change.memberId, { ...change, memberKind: kind });
     } else if (change.type === 'user') {
       push(change.userId, change);
-    } else {
+    } else if (change.type === 'evaluate') {
       for (const id of change.principalIds) push(id, change);
     }
   }
+  for (const change of await ruleChanges(ctx, message, principals)) push(change.memberId, change);
 
   const devicesToEvaluate = new Set<string>();
   for (const change of nested) {
@@ -84,6 +89,36 @@ export async function applyChanges(
   await cleanUpHardDeleted(ctx, tenantId, principalChanges, before, result.records);
   await auditLifecycle(ctx, tenantId, principalChanges, before, messageId);
   await healReleased(ctx, tenantId, result.released);
+}
+
+/**
+ * The joins and leaves of dynamic groups that `rules` changes ask for, decided by the rules as they are now (read
+ * with the tenant's control rows) against the principals as read. A principal this message restores counts as
+ * live: its restore and its rules are applied together.
+ */
+async function ruleChanges(
+  ctx: AppContext,
+  message: ChangesMessage,
+  principals: ReadonlyMap<string, PrincipalRecord>,
+): Promise<MembershipChange[]> {
+  const ids = new Set<string>();
+  for (const change of message.changes)
+    if (change.type === 'rules') for (const id of change.principalIds) ids.add(id);
+  if (ids.size === 0) return [];
+  const rules = (await ctx.tenants.partition(message.tenantId))?.membershipRules;
+  if (!rules || rules.size === 0) return [];
+  const restored = new Set(
+    message.changes.flatMap((c) => (c.type === 'user' && c.op === 'restore' ? [c.userId] : [])),
+  );
+  const now = ctx.now().toISOString();
+  const changes: MembershipChange[] = [];
+  for (const id of ids) {
+    const record = principals.get(id);
+    if (!record) continue;
+    const live = restored.has(id) ? { ...record, deletedDateTime: null } : record;
+    changes.push(...ruleChangesFor(live, rules, ctx.catalog, now));
+  }
+  return changes;
 }
 
 /** Every principal id a message names (members of any kind, users, principals to evaluate). */

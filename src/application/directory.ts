@@ -1,9 +1,11 @@
 import { randomUUID } from 'node:crypto';
 import type { GroupRecord } from '../storage/group-records.js';
 import { bucketOf, type MemberKind } from '../storage/members.js';
+import { retryOnConflict } from '../storage/optimistic.js';
 import { isConflict } from '../storage/properties.js';
 import { applyChanges } from './changes.js';
 import { type AppContext, faultPoint } from './context.js';
+import { checkRule, followRules, isDynamic, type RuleRequest, ruleOf, saveRule } from './dynamic-groups.js';
 import { NotFoundError, RefusedError } from './errors.js';
 import { healReleased } from './healing.js';
 import type { ChangesMessage } from './messages.js';
@@ -37,7 +39,7 @@ export interface UserPatch {
   readonly profile?: Profile;
 }
 
-export interface NewGroup {
+export interface NewGroup extends RuleRequest {
   readonly id?: string;
   readonly displayName: string;
   readonly mailNickname: string;
@@ -46,6 +48,16 @@ export interface NewGroup {
   readonly groupTypes?: readonly string[];
   readonly description?: string | null;
   readonly createdDateTime?: string;
+  /** Users, devices or groups to add once the group exists (Graph's `members@odata.bind`). */
+  readonly members?: readonly string[];
+}
+
+/** `PATCH /groups/{id}`: what may change of a group. */
+export interface GroupPatch extends RuleRequest {
+  readonly displayName?: string;
+  readonly description?: string | null;
+  readonly mailNickname?: string;
+  readonly groupTypes?: readonly string[];
 }
 
 export interface NewDevice {
@@ -95,8 +107,10 @@ export async function createUser(
   const record = newUserRecord(tenantId, input, ctx.now().toISOString());
   await reserveName(ctx, tenantId, record.userPrincipalName ?? '', record.id);
   try {
-    const created = await ctx.directory.createPrincipal(record);
-    return (await registerProxyAddresses(ctx, tenantId, created, [])) ?? created;
+    return await followRules(ctx, tenantId, [record.id], async () => {
+      const created = await ctx.directory.createPrincipal(record);
+      return (await registerProxyAddresses(ctx, tenantId, created, [])) ?? created;
+    });
   } catch (error: unknown) {
     await releaseName(ctx, tenantId, record.userPrincipalName ?? '');
     if (isConflict(error)) throw new RefusedError({ code: 'ObjectIdTaken', id: record.id });
@@ -141,22 +155,24 @@ export async function updateUser(
     await reserveName(ctx, tenantId, patch.userPrincipalName, id);
     if (before.userPrincipalName) await releaseName(ctx, tenantId, before.userPrincipalName);
   }
-  const result = await updatePrincipals(ctx, tenantId, [id], {
-    reservationId: randomUUID(),
-    mutate: (record) => ({
-      ...record,
-      ...(patch.userPrincipalName === undefined ? {} : { userPrincipalName: patch.userPrincipalName }),
-      ...(patch.displayName === undefined ? {} : { displayName: patch.displayName }),
-      ...(patch.mailNickname === undefined ? {} : { mailNickname: patch.mailNickname }),
-      ...(patch.accountEnabled === undefined ? {} : { accountEnabled: patch.accountEnabled }),
-      ...(patch.usageLocation === undefined
-        ? {}
-        : { usageLocation: patch.usageLocation === null ? null : patch.usageLocation.toUpperCase() }),
-      ...(patch.proxyAddresses === undefined ? {} : { proxyAddresses: patch.proxyAddresses }),
-      ...(patch.department === undefined ? {} : { department: patch.department }),
-      ...(patch.profile === undefined ? {} : { profile: { ...record.profile, ...patch.profile } }),
-    }),
-  });
+  const write = () =>
+    updatePrincipals(ctx, tenantId, [id], {
+      reservationId: randomUUID(),
+      mutate: (record) => ({
+        ...record,
+        ...(patch.userPrincipalName === undefined ? {} : { userPrincipalName: patch.userPrincipalName }),
+        ...(patch.displayName === undefined ? {} : { displayName: patch.displayName }),
+        ...(patch.mailNickname === undefined ? {} : { mailNickname: patch.mailNickname }),
+        ...(patch.accountEnabled === undefined ? {} : { accountEnabled: patch.accountEnabled }),
+        ...(patch.usageLocation === undefined
+          ? {}
+          : { usageLocation: patch.usageLocation === null ? null : patch.usageLocation.toUpperCase() }),
+        ...(patch.proxyAddresses === undefined ? {} : { proxyAddresses: patch.proxyAddresses }),
+        ...(patch.department === undefined ? {} : { department: patch.department }),
+        ...(patch.profile === undefined ? {} : { profile: { ...record.profile, ...patch.profile } }),
+      }),
+    });
+  const result = await followRules(ctx, tenantId, [id], write);
   await healReleased(ctx, tenantId, result.released);
   let updated = result.records.get(id) ?? before;
   if (patch.proxyAddresses !== undefined) {
@@ -180,12 +196,57 @@ export async function createGroup(ctx: AppContext, tenantId: string, input: NewG
     memberOf: [],
     removedMemberships: [],
   };
+  // A refused request creates nothing: the rule is checked and every member found before the group is written.
+  const rule = checkRule(group, undefined, input);
+  const members = [...new Set(input.members ?? [])];
+  if (rule && members.length > 0)
+    throw new RefusedError({ code: 'DynamicMembershipManaged', groupId: group.id });
+  for (const memberId of members)
+    if (!(await kindOf(ctx, tenantId, memberId))) throw new NotFoundError(memberId);
+  let created: GroupRecord;
   try {
-    return await ctx.directory.createGroup(group);
+    created = await ctx.directory.createGroup(group);
   } catch (error: unknown) {
     if (isConflict(error)) throw new RefusedError({ code: 'ObjectIdTaken', id: group.id });
     throw error;
   }
+  if (rule) await saveRule(ctx, tenantId, created, rule);
+  for (const memberId of members) await addMember(ctx, tenantId, created.id, memberId);
+  return created;
+}
+
+/**
+ * `PATCH /groups/{id}`. Turning a static group dynamic keeps the members that match its rule and removes the
+ * others (Entra removes them all first, then adds back those that match; keeping them means no license drops and
+ * comes back); turning a dynamic group static keeps its members, to be managed by hand from then on.
+ */
+export async function updateGroup(
+  ctx: AppContext,
+  tenantId: string,
+  id: string,
+  patch: GroupPatch,
+): Promise<GroupRecord> {
+  const before = await getGroup(ctx, tenantId, id);
+  const groupTypes = patch.groupTypes ?? before.groupTypes;
+  const rule = checkRule({ ...before, groupTypes }, await ruleOf(ctx, tenantId, before.id), patch);
+  const updated = await retryOnConflict(`group ${before.id}`, async () => {
+    const current = await getGroup(ctx, tenantId, before.id);
+    const next: GroupRecord = {
+      ...current,
+      ...(patch.displayName === undefined ? {} : { displayName: patch.displayName }),
+      ...(patch.description === undefined ? {} : { description: patch.description }),
+      ...(patch.mailNickname === undefined ? {} : { mailNickname: patch.mailNickname }),
+      groupTypes,
+    };
+    const unchanged =
+      next.displayName === current.displayName &&
+      next.description === current.description &&
+      next.mailNickname === current.mailNickname &&
+      next.groupTypes.join() === current.groupTypes.join();
+    return unchanged ? current : ctx.directory.replaceGroup(next);
+  });
+  await saveRule(ctx, tenantId, updated, rule);
+  return updated;
 }
 
 export async function getGroup(
@@ -206,6 +267,8 @@ export async function deleteGroup(ctx: AppContext, tenantId: string, id: string)
   if (licensing && licensing.licenses.length > 0) {
     throw new RefusedError({ code: 'GroupHasLicenses', groupId: group.id });
   }
+  // The rule goes first, so no evaluation under way adds members to a group being deleted.
+  await saveRule(ctx, tenantId, group, null);
   const members = await ctx.members.listRange(tenantId, group.id);
   const changes = members.map((m) => ({
     type: 'member' as const,
@@ -265,7 +328,7 @@ export async function createDevice(
     sharedProxy: false,
   };
   try {
-    return await ctx.directory.createPrincipal(record);
+    return await followRules(ctx, tenantId, [record.id], () => ctx.directory.createPrincipal(record));
   } catch (error: unknown) {
     if (isConflict(error)) throw new RefusedError({ code: 'ObjectIdTaken', id: record.id });
     throw error;
@@ -293,6 +356,7 @@ export async function addMember(
   memberId: string,
 ): Promise<void> {
   const group = await getGroup(ctx, tenantId, groupId);
+  if (isDynamic(group)) throw new RefusedError({ code: 'DynamicMembershipManaged', groupId: group.id });
   const kind = await kindOf(ctx, tenantId, memberId);
   if (!kind) throw new NotFoundError(memberId);
   if (memberId === group.id) throw new RefusedError({ code: 'GroupMemberOfItself', groupId: group.id });
@@ -330,6 +394,7 @@ export async function removeMember(
   memberId: string,
 ): Promise<void> {
   const group = await getGroup(ctx, tenantId, groupId);
+  if (isDynamic(group)) throw new RefusedError({ code: 'DynamicMembershipManaged', groupId: group.id });
   if (!(await ctx.members.has(tenantId, group.id, memberId))) throw new NotFoundError(memberId);
   const kind = await kindOf(ctx, tenantId, memberId);
   const message = {

@@ -7,13 +7,15 @@ import {
   effectiveLicenses,
   explainRule,
   type MembershipRule,
+  matchesRule,
   parseMembershipRule,
   type RuleFacts,
 } from '../engine/index.js';
 import type { AppContext } from './context.js';
 import { NotFoundError, RefusedError } from './errors.js';
+import type { MembershipChange } from './messages.js';
 import { EXTENSION_ATTRIBUTES, profileList, profileText } from './profile.js';
-import type { PrincipalRecord } from './records.js';
+import type { MembershipRuleRecord, PrincipalRecord } from './records.js';
 
 /** What a what-if answers (Graph beta `evaluateDynamicMembershipResult`). */
 export interface DynamicMembershipEvaluation {
@@ -49,8 +51,11 @@ const USER_PROFILE_TEXT = [
 ] as const;
 const DEVICE_PROFILE_TEXT = ['deviceOwnership', 'enrollmentProfileName', 'managementType'] as const;
 
-/** What a rule can read of a stored user or device: its directory facts, and a user's plans as Graph shows them. */
-export function ruleFactsOf(record: PrincipalRecord, catalog: Catalog): RuleFacts {
+/**
+ * What a rule can read of a stored user or device: its directory facts, and a user's plans as Graph shows them
+ * (computed from its license entries, so only when asked: `withPlans`).
+ */
+export function ruleFactsOf(record: PrincipalRecord, catalog: Catalog, withPlans = true): RuleFacts {
   const common: Record<string, RuleFacts[string]> = {
     objectId: record.id,
     accountEnabled: record.accountEnabled,
@@ -79,10 +84,12 @@ export function ruleFactsOf(record: PrincipalRecord, catalog: Catalog): RuleFact
     department: record.department,
     proxyAddresses: record.proxyAddresses,
     otherMails: profileList(record.profile, 'otherMails'),
-    assignedPlans: effectiveLicenses(catalog, record.entries).assignedPlans.map((plan) => ({
-      servicePlanId: plan.servicePlanId,
-      capabilityStatus: plan.capabilityStatus,
-    })),
+    assignedPlans: withPlans
+      ? effectiveLicenses(catalog, record.entries).assignedPlans.map((plan) => ({
+          servicePlanId: plan.servicePlanId,
+          capabilityStatus: plan.capabilityStatus,
+        }))
+      : [],
   };
   for (const name of USER_PROFILE_TEXT) facts[name] = profileText(record.profile, name);
   return facts;
@@ -116,4 +123,66 @@ export async function evaluateDynamicMembership(
     membershipRuleEvaluationResult: details.expressionResult,
     membershipRuleEvaluationDetails: details,
   };
+}
+
+/** Stored rules, parsed once per process: every principal change checks them all. */
+const parsedRules = new Map<string, MembershipRule | null>();
+
+/** A stored rule, parsed; null if it no longer parses (it was checked when saved, so only a corrupt row). */
+export function storedRule(record: Pick<MembershipRuleRecord, 'membershipRule'>): MembershipRule | null {
+  const text = record.membershipRule;
+  let rule = parsedRules.get(text);
+  if (rule === undefined) {
+    const parsed = parseMembershipRule(text);
+    rule = parsed.ok ? parsed.rule : null;
+    if (parsedRules.size >= 10_000) parsedRules.clear();
+    parsedRules.set(text, rule);
+  }
+  return rule;
+}
+
+/** Whether a rule reads the user's plans (the one fact that costs an evaluation of its licenses). */
+export function readsPlans(rule: MembershipRule): boolean {
+  return /assignedPlans/i.test(rule.text);
+}
+
+/** Whether the principal belongs in the group under the rule: a live object of the rule's kind that matches it. */
+export function belongsUnder(rule: MembershipRule, record: PrincipalRecord, catalog: Catalog): boolean {
+  return (
+    record.deletedDateTime === null &&
+    record.kind === rule.subject &&
+    matchesRule(rule, ruleFactsOf(record, catalog, readsPlans(rule)))
+  );
+}
+
+/**
+ * The membership changes that bring a principal in line with the tenant's dynamic groups whose processing is On:
+ * joins of the groups it matches and is not in, leaves of those it is in and no longer matches. A soft-deleted
+ * principal keeps its memberships (as in a static group, for its restore); a paused group keeps its members.
+ */
+export function ruleChangesFor(
+  record: PrincipalRecord,
+  rules: ReadonlyMap<string, MembershipRuleRecord>,
+  catalog: Catalog,
+  now: string,
+): MembershipChange[] {
+  if (record.deletedDateTime !== null) return [];
+  const changes: MembershipChange[] = [];
+  for (const stored of rules.values()) {
+    if (stored.processingState !== 'On') continue;
+    const rule = storedRule(stored);
+    if (!rule) continue;
+    const wanted = belongsUnder(rule, record, catalog);
+    const member = record.memberOf.some((m) => m.groupId === stored.groupId);
+    if (wanted === member) continue;
+    changes.push({
+      type: 'member',
+      op: wanted ? 'add' : 'remove',
+      groupId: stored.groupId,
+      memberId: record.id,
+      memberKind: record.kind,
+      ...(wanted ? { joinedAt: now } : {}),
+    });
+  }
+  return changes;
 }

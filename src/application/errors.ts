@@ -18,6 +18,14 @@ export type Refusal =
   | { readonly code: 'SkuNotInCatalog'; readonly sku: string }
   /** A dynamic membership rule that does not parse (0-based position, and what was expected there). */
   | { readonly code: 'InvalidMembershipRule'; readonly position: number; readonly reason: string }
+  /** A membership rule (or its processing state) on a group whose groupTypes lack DynamicMembership. */
+  | { readonly code: 'RuleWithoutDynamicMembership'; readonly groupId: string }
+  /** A group with DynamicMembership in its groupTypes but no rule. */
+  | { readonly code: 'DynamicMembershipWithoutRule'; readonly groupId: string }
+  /** Dynamic groups here are security groups: only they carry licenses. */
+  | { readonly code: 'DynamicGroupNotSecurityEnabled'; readonly groupId: string }
+  /** Members of a dynamic group are its rule's to decide, never added or removed by hand. */
+  | { readonly code: 'DynamicMembershipManaged'; readonly groupId: string }
   /** A rule about devices evaluated for a user, or the reverse. */
   | {
       readonly code: 'RuleSubjectMismatch';

@@ -6,10 +6,17 @@ import { shardOf } from '../storage/keys.js';
 import { bucketOf, type MemberKind, type MemberRef } from '../storage/members.js';
 import { type AppContext, faultPoint } from './context.js';
 import { newUserRecord } from './directory.js';
+import { reevaluateAllRules } from './dynamic-groups.js';
 import { NotFoundError } from './errors.js';
 import { reprocessOwed } from './group-licensing.js';
 import { claimNameHeldByNobody } from './names.js';
-import { IMPORT_OUTBOX_LEASE_MS, outboxEntry, recordOutbox } from './outbox.js';
+import {
+  IMPORT_OUTBOX_LEASE_MS,
+  type OutboxEntry,
+  outboxEntry,
+  recordOutbox,
+  relayOutbox,
+} from './outbox.js';
 import { updatePrincipals } from './principal-updates.js';
 import { deviceProfileFields, deviceProfileOf, userProfileFields, userProfileOf } from './profile.js';
 import type { MemberOfEntry, PrincipalRecord } from './records.js';
@@ -125,6 +132,22 @@ interface PendingRow {
  * retried line by line so only the bad lines are reported); memberships go to the group's member list and the
  * member's own row. Principals that join groups already carrying licenses are queued for evaluation.
  */
+/** The outbox row owing every dynamic group's evaluation after an import, if the tenant has a rule to follow. */
+async function oweRuleEvaluation(
+  ctx: AppContext,
+  tenantId: string,
+  importId: string,
+): Promise<OutboxEntry | undefined> {
+  const rules = (await ctx.tenants.partition(tenantId))?.membershipRules;
+  if (![...(rules?.values() ?? [])].some((r) => r.processingState === 'On')) return undefined;
+  const entry = outboxEntry(
+    ctx,
+    { reevaluateRules: true },
+    { id: `${importId}.rules`, leaseMs: IMPORT_OUTBOX_LEASE_MS },
+  );
+  return recordOutbox(ctx, tenantId, entry);
+}
+
 export async function importDirectory(
   ctx: AppContext,
   tenantId: string,
@@ -159,6 +182,8 @@ export async function importDirectory(
   // written, the reprocess is owed in the outbox (rows `out|{import}.{n}`, a few hundred groups each), so an import
   // that dies before its end still has its groups reprocessed, by the sweep.
   const importId = randomUUID();
+  // Dynamic groups see the imported principals through a new evaluation of every rule at the end, owed first.
+  const rulesOwed = await oweRuleEvaluation(ctx, tenantId, importId);
   const owedGroups = new Set<string>();
   const owedRows: string[] = [];
   let owing: Promise<void> = Promise.resolve();
@@ -349,6 +374,10 @@ export async function importDirectory(
   // Last, once the members' rows and addresses are all written: a reprocess evaluates every member of the group,
   // the new ones included (inline `memberOf` and `member` lines alike); queuing it settles what the outbox owes.
   for (const id of owedRows) await reprocessOwed(ctx, tenantId, id);
+  if (rulesOwed) {
+    await reevaluateAllRules(ctx, tenantId);
+    await relayOutbox(ctx, tenantId, rulesOwed);
+  }
   onProgress?.(counts);
   return {
     users: counts.users,

@@ -27,6 +27,22 @@ export const groupPageMessage = z.object({
 });
 export type GroupPageMessage = z.infer<typeof groupPageMessage>;
 
+/** One page of a dynamic group's evaluation: the principals of shards `fromShard..toShard` against its rule. */
+export const rulePageMessage = z.object({
+  kind: z.literal('rule-page'),
+  tenantId: guid,
+  groupId: guid,
+  jobId: z.string().min(1),
+  page: z.number().int().nonnegative(),
+  pages: z.number().int().positive(),
+  fromShard: z.number().int().min(0).max(256),
+  toShard: z.number().int().min(1).max(256),
+});
+export type RulePageMessage = z.infer<typeof rulePageMessage>;
+
+/** What the pages queue carries: pages of group license jobs and of dynamic group evaluations. */
+export const pageMessage = z.discriminatedUnion('kind', [groupPageMessage, rulePageMessage]);
+
 export const membershipChange = z.object({
   type: z.literal('member'),
   op: z.enum(['add', 'remove']),
@@ -55,7 +71,21 @@ export const evaluateChange = z.object({
   principalIds: z.array(guid).min(1),
 });
 
-export const change = z.discriminatedUnion('type', [membershipChange, lifecycleChange, evaluateChange]);
+/**
+ * Bring these principals' memberships of dynamic groups in line with the rules as they are when the change is
+ * applied (not when it was sent): a late or replayed one can only apply the current rules.
+ */
+export const rulesChange = z.object({
+  type: z.literal('rules'),
+  principalIds: z.array(guid).min(1),
+});
+
+export const change = z.discriminatedUnion('type', [
+  membershipChange,
+  lifecycleChange,
+  evaluateChange,
+  rulesChange,
+]);
 export type Change = z.infer<typeof change>;
 export type MembershipChange = z.infer<typeof membershipChange>;
 
@@ -87,6 +117,7 @@ export function healRequest(tenantId: string, skuId: string, now: Date): HealMes
 export const workMessage = z.discriminatedUnion('kind', [
   groupJobMessage,
   groupPageMessage,
+  rulePageMessage,
   changesMessage,
   healMessage,
 ]);

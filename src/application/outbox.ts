@@ -35,6 +35,8 @@ export interface OutboxWork {
   };
   /** Groups an import gave members: each is reprocessed if it carries licenses. */
   readonly reprocess?: readonly string[];
+  /** An import brought principals: every dynamic group's rule is evaluated again over the whole tenant. */
+  readonly reevaluateRules?: boolean;
   /** Audit records of the change; their ids derive from their keys, so relaying twice rewrites the same rows. */
   readonly audit?: readonly (AuditInput & { idempotencyKey: string })[];
   /** Queue messages that start the change's work. */
@@ -45,6 +47,7 @@ const workSchema = z
   .object({
     apply: z.object({ run: z.string().min(1), message: changesMessage }).optional(),
     reprocess: z.array(z.string()).optional(),
+    reevaluateRules: z.boolean().optional(),
     audit: z.array(auditInputSchema).optional(),
     messages: z
       .array(z.object({ queue: z.enum(['jobs', 'pages', 'changes', 'heal']), body: workMessage }))

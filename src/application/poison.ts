@@ -1,9 +1,16 @@
 import { z } from 'zod';
 import { retryOnConflict } from '../storage/optimistic.js';
 import type { AppContext } from './context.js';
+import { failEvaluation } from './dynamic-groups.js';
 import type { GroupProcessingFailure } from './errors.js';
 import { completeGroupJob } from './group-licensing.js';
-import { changesMessage, groupJobMessage, groupPageMessage, healMessage } from './messages.js';
+import {
+  changesMessage,
+  groupJobMessage,
+  groupPageMessage,
+  healMessage,
+  rulePageMessage,
+} from './messages.js';
 import { type AuditInput, GROUP_LICENSING_APP } from './records.js';
 
 const anyTenant = z.object({ tenantId: z.string() }).passthrough();
@@ -32,7 +39,13 @@ export async function recordPoisonedWork(
   const job = groupJobMessage.safeParse(value);
   const changes = changesMessage.safeParse(value);
   const heal = healMessage.safeParse(value);
-  if (page.success) {
+  const rulePage = rulePageMessage.safeParse(value);
+  if (rulePage.success) {
+    const p = rulePage.data;
+    reason = `Page ${p.page + 1} of ${p.pages} (shards ${p.fromShard}-${p.toShard - 1}) of the membership rule evaluation of group ${p.groupId} could not be processed; save the rule again, or turn processing Paused then On, to retry.`;
+    targets.push({ id: p.groupId, displayName: null, type: 'Group', modifiedProperties: [] });
+    await failEvaluation(ctx, tenantId, p.groupId, p.jobId, reason);
+  } else if (page.success) {
     const p = page.data;
     reason = `Page ${p.page + 1} of ${p.pages} (shards ${p.fromShard}-${p.toShard - 1} of group ${p.listGroupId}) could not be processed; reprocess the group to retry.`;
     targets.push({ id: p.groupId, displayName: null, type: 'Group', modifiedProperties: [] });

@@ -14,6 +14,7 @@ import type {
   JobRecord,
   MailboxCheck,
   MemberRef,
+  MembershipRuleRecord,
   OpenReservation,
   OutboxRecord,
   PageResult,
@@ -155,6 +156,16 @@ export interface GroupLicensingCommit {
   readonly replaceOutbox?: OutboxRecord;
 }
 
+/** What `commitMembershipRule` writes together. */
+export interface MembershipRuleCommit {
+  readonly groupId: string;
+  /** The rule row as read (its ETag guards the write), or undefined to create it. */
+  readonly current: MembershipRuleRecord | undefined;
+  /** The new rule row, or null to delete it (the group is no longer dynamic, or is gone). */
+  readonly next: MembershipRuleRecord | null;
+  readonly createOutbox?: OutboxRecord;
+}
+
 /** The tenants and their control partition: subscriptions, group licenses, seat reservations (src/storage). */
 export interface TenantStore {
   /** Creates the tenant row; rejects with a conflict if the id is taken. */
@@ -181,6 +192,11 @@ export interface TenantStore {
    * Rejects with a conflict when a row changed since it was read. Returns the new ETag of the created outbox row.
    */
   commitGroupLicensing(tenantId: string, commit: GroupLicensingCommit): Promise<{ outboxEtag?: string }>;
+  /**
+   * Writes, replaces or deletes a dynamic group's rule row together with the outbox row owing its evaluation, in one
+   * transaction. Rejects with a conflict when the row changed since it was read (or exists, for a create).
+   */
+  commitMembershipRule(tenantId: string, commit: MembershipRuleCommit): Promise<{ outboxEtag?: string }>;
   /** Every tenant's id (the sweeper's round). */
   ids(): AsyncIterable<string>;
 }

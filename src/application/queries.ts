@@ -1,6 +1,12 @@
 import type { AppContext } from './context.js';
 import type { AuditCondition, DeviceCondition, GroupCondition, PageRequest, UserQuery } from './ports.js';
-import type { GroupLicenseRecord, GroupRecord, MemberRef, PrincipalRecord } from './records.js';
+import type {
+  GroupLicenseRecord,
+  GroupRecord,
+  MemberRef,
+  MembershipRuleRecord,
+  PrincipalRecord,
+} from './records.js';
 
 export type {
   AuditCondition,
@@ -64,17 +70,21 @@ export type DirectoryObject =
   | { readonly kind: 'user' | 'device'; readonly principal: PrincipalRecord };
 
 /** Each group's license assignment and processing state, by group id. */
-export async function groupLicensesOf(
-  ctx: AppContext,
-  tenantId: string,
-): Promise<ReadonlyMap<string, GroupLicenseRecord>> {
-  return (await ctx.tenants.partition(tenantId))?.groupLicenses ?? new Map();
+/** What the tenant's control partition says of its groups: license assignments and dynamic membership rules. */
+export interface GroupControls {
+  readonly licenses: ReadonlyMap<string, GroupLicenseRecord>;
+  readonly rules: ReadonlyMap<string, MembershipRuleRecord>;
+}
+
+export async function groupControlsOf(ctx: AppContext, tenantId: string): Promise<GroupControls> {
+  const partition = await ctx.tenants.partition(tenantId);
+  return { licenses: partition?.groupLicenses ?? new Map(), rules: partition?.membershipRules ?? new Map() };
 }
 
 /**
  * Groups with a license assignment some member is in error for (`hasMembersWithLicenseErrors eq true`) that meet
  * the conditions, by id. Few groups carry licenses, so they are found from the bookkeeping and narrowed here;
- * `licensed` is the tenant's group licenses as the caller already read them (groupLicensesOf).
+ * `licensed` is the tenant's group licenses as the caller already read them (groupControlsOf).
  */
 export async function groupsWithLicenseErrors(
   ctx: Pick<AppContext, 'licensing' | 'directory'>,

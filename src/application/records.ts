@@ -140,6 +140,30 @@ export interface TenantPartition {
   readonly reservations: ReadonlyMap<string, ReservationRecord>;
   /** Per SKU, when the latest heal pass that finished had begun (coalesces heal messages queued before it). */
   readonly healPasses: ReadonlyMap<string, string>;
+  /** The dynamic groups' rules, by group id: every change of a rule-read property is checked against them. */
+  readonly membershipRules: ReadonlyMap<string, MembershipRuleRecord>;
+}
+
+/** Graph beta's `membershipRuleProcessingStatus.status`. */
+export type RuleProcessingStatus = 'NotStarted' | 'Running' | 'Succeeded' | 'Failed';
+
+/**
+ * A dynamic group's rule and the state of its processing. Kept in the tenant's control partition, beside the group
+ * licenses: every principal change reads them all in the one partition query it already makes.
+ */
+export interface MembershipRuleRecord {
+  readonly groupId: string;
+  readonly membershipRule: string;
+  /** `Paused` freezes membership: neither evaluations nor principal changes move members in or out. */
+  readonly processingState: 'On' | 'Paused';
+  /** The evaluation of the whole tenant that applies the current rule; an older one sees it is superseded. */
+  readonly jobId: string | null;
+  readonly status: RuleProcessingStatus;
+  /** When an evaluation last changed the group's members. */
+  readonly lastMembershipUpdated: string | null;
+  readonly errorMessage: string | null;
+  readonly updatedDateTime: string;
+  readonly etag?: string;
 }
 
 /** A group's license assignment and the state of its processing (rules.md §4). */

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { isPastRetention, SOFT_DELETE_RETENTION_DAYS } from '../engine/index.js';
 import { applyChanges } from './changes.js';
 import type { AppContext } from './context.js';
+import { reevaluateAllRules } from './dynamic-groups.js';
 import { reprocessOwed } from './group-licensing.js';
 import { wakeWaitingRooms } from './healing.js';
 import { OUTBOX_SWEEP_LIMIT, outboxWorkOf, relayOutbox } from './outbox.js';
@@ -93,6 +94,7 @@ export async function relayDueOutbox(ctx: AppContext, tenantId: string, now: Dat
       continue;
     }
     if (work.apply) await applyChanges(ctx, work.apply.message, work.apply.run);
+    if (work.reevaluateRules) await reevaluateAllRules(ctx, tenantId);
     await relayOutbox(ctx, tenantId, { record, work });
   }
   return due.length;

@@ -70,6 +70,8 @@ export interface TenantActivity {
   readonly openReservations: number;
   /** Groups whose license processing has not completed. */
   readonly groupsProcessing: number;
+  /** Dynamic groups whose rule is being evaluated (processing On, status Running). */
+  readonly rulesEvaluating: number;
   /**
    * Outbox rows: work owed by changes already committed (audit records, messages, a request's unfinished member
    * change, an import's reprocessing), relayed by their request at once or, should it have died, by the sweep.
@@ -88,12 +90,16 @@ export async function tenantActivity(ctx: AppContext, tenantId: string): Promise
   const groupsProcessing = [...(partition?.groupLicenses.values() ?? [])].filter(
     (g) => g.processingState !== 'ProcessingComplete',
   ).length;
+  const rulesEvaluating = [...(partition?.membershipRules.values() ?? [])].filter(
+    (r) => r.processingState === 'On' && r.status === 'Running',
+  ).length;
   const idle =
     Object.values(queues).every((n) => n === 0) &&
     openReservations === 0 &&
     groupsProcessing === 0 &&
+    rulesEvaluating === 0 &&
     pendingOutbox === 0;
-  return { idle, queues, openReservations, groupsProcessing, pendingOutbox };
+  return { idle, queues, openReservations, groupsProcessing, rulesEvaluating, pendingOutbox };
 }
 
 /**

@@ -152,7 +152,16 @@ export async function restoreUser(ctx: AppContext, tenantId: string, id: string)
   if (user.deletedDateTime === null) throw new NotFoundError(id);
   await applyChanges(
     ctx,
-    { kind: 'changes', tenantId, changes: [{ type: 'user', op: 'restore', userId: user.id }], origin: 'api' },
+    {
+      kind: 'changes',
+      tenantId,
+      // Restored with its memberships, and checked against the dynamic groups' rules as they are now.
+      changes: [
+        { type: 'user', op: 'restore', userId: user.id },
+        { type: 'rules', principalIds: [user.id] },
+      ],
+      origin: 'api',
+    },
     randomUUID(),
   );
   return getPrincipal(ctx, tenantId, user.id, 'user');

@@ -130,6 +130,16 @@ export const groupSchema = z.object({
   securityEnabled: z.boolean(),
   assignedLicenses: z.array(assignedLicenseSchema),
   licenseProcessingState: z.object({ state: processingStateSchema }),
+  membershipRule: z.string().nullable(),
+  membershipRuleProcessingState: z.enum(['On', 'Paused']).nullable(),
+  membershipRuleProcessingStatus: z
+    .object({
+      status: z.enum(['NotStarted', 'Running', 'Succeeded', 'Failed']),
+      lastMembershipUpdated: dateTime.nullable(),
+      errorMessage: z.string().nullable(),
+    })
+    .nullable()
+    .describe('Graph beta membershipRuleProcessingStatus, served on v1.0 as an extension on $select only.'),
 });
 
 export const deviceSchema = z.object({

@@ -1,9 +1,11 @@
 import type { TransactionAction } from '@azure/data-tables';
 import { z } from 'zod';
-import type { GroupLicensingCommit, TenantStore } from '../application/ports.js';
+import type { GroupLicensingCommit, MembershipRuleCommit, TenantStore } from '../application/ports.js';
 import type {
   GroupLicenseRecord,
+  MembershipRuleRecord,
   ReservationRecord,
+  RuleProcessingStatus,
   SubscriptionRecord,
   TenantPartition,
   TenantRecord,
@@ -31,6 +33,7 @@ export const subscriptionRow = (skuId: string) => `sku|${skuId}`;
 export const groupLicenseRow = (groupId: string) => `glic|${groupId}`;
 export const reservationRow = (id: string) => `res|${id}`;
 export const healPassRow = (skuId: string) => `heal|${skuId}`;
+export const membershipRuleRow = (groupId: string) => `rule|${groupId}`;
 
 export function encodeTenant(
   tenant: TenantRecord,
@@ -136,6 +139,47 @@ function decodeGroupLicense(entity: RawEntity): GroupLicenseRecord {
   };
 }
 
+const RULE_STATUSES = [
+  'NotStarted',
+  'Running',
+  'Succeeded',
+  'Failed',
+] as const satisfies readonly RuleProcessingStatus[];
+
+export function encodeMembershipRule(
+  tenantId: string,
+  record: MembershipRuleRecord,
+): Record<string, unknown> & { partitionKey: string; rowKey: string } {
+  const entity: Record<string, unknown> & { partitionKey: string; rowKey: string } = {
+    partitionKey: tenantId,
+    rowKey: membershipRuleRow(record.groupId),
+    rule: record.membershipRule,
+    on: record.processingState === 'On',
+    st: record.status,
+    ut: record.updatedDateTime,
+  };
+  if (record.jobId !== null) entity.job = record.jobId;
+  if (record.lastMembershipUpdated !== null) entity.lm = record.lastMembershipUpdated;
+  if (record.errorMessage !== null) entity.err = record.errorMessage;
+  return entity;
+}
+
+function decodeMembershipRule(entity: RawEntity): MembershipRuleRecord {
+  const status = RULE_STATUSES.find((s) => s === getString(entity, 'st'));
+  if (!status) throw new CorruptEntityError(entity, 'st');
+  return {
+    groupId: entity.rowKey.slice('rule|'.length),
+    membershipRule: requireString(entity, 'rule'),
+    processingState: entity.on === true ? 'On' : 'Paused',
+    jobId: getString(entity, 'job') ?? null,
+    status,
+    lastMembershipUpdated: getString(entity, 'lm') ?? null,
+    errorMessage: getString(entity, 'err') ?? null,
+    updatedDateTime: requireString(entity, 'ut'),
+    etag: entity.etag,
+  };
+}
+
 const chunkSchema = z.array(
   z.object({
     key: z.string(),
@@ -187,6 +231,7 @@ export async function readTenantPartition(
   const groupLicenses = new Map<string, GroupLicenseRecord>();
   const reservations = new Map<string, ReservationRecord>();
   const healPasses = new Map<string, string>();
+  const membershipRules = new Map<string, MembershipRuleRecord>();
   const rows = queryRows(tables.tenants, `PartitionKey eq ${odata(tenantId)} and ${notOutboxRows()}`);
   for await (const entity of rows) {
     const key = entity.rowKey;
@@ -202,9 +247,14 @@ export async function readTenantPartition(
       reservations.set(res.id, res);
     } else if (key.startsWith('heal|')) {
       healPasses.set(key.slice('heal|'.length), requireString(entity, 'at'));
+    } else if (key.startsWith('rule|')) {
+      const rule = decodeMembershipRule(entity);
+      membershipRules.set(rule.groupId, rule);
     }
   }
-  return tenant ? { tenant, subscriptions, groupLicenses, reservations, healPasses } : undefined;
+  return tenant
+    ? { tenant, subscriptions, groupLicenses, reservations, healPasses, membershipRules }
+    : undefined;
 }
 
 /**
@@ -315,6 +365,33 @@ export class TableTenantStore implements TenantStore {
         { etag: etagOf(row, `outbox row ${row.id}`) },
       ]);
     }
+    if (actions.length === 0) return {};
+    const response = await this.tables.tenants.submitTransaction(actions);
+    const outboxEtag = created >= 0 ? response.subResponses[created]?.etag : undefined;
+    return outboxEtag ? { outboxEtag } : {};
+  }
+
+  async commitMembershipRule(
+    tenantId: string,
+    commit: MembershipRuleCommit,
+  ): Promise<{ outboxEtag?: string }> {
+    const what = `the membership rule of group ${commit.groupId}`;
+    const actions: TransactionAction[] = [];
+    const { current, next } = commit;
+    if (next === null) {
+      // A transaction's delete takes no ETag: the group is going or turning static, whatever the rule says now.
+      if (current)
+        actions.push(['delete', { partitionKey: tenantId, rowKey: membershipRuleRow(commit.groupId) }]);
+    } else if (current) {
+      actions.push([
+        'update',
+        encodeMembershipRule(tenantId, next),
+        'Replace',
+        { etag: etagOf(current, what) },
+      ]);
+    } else actions.push(['create', encodeMembershipRule(tenantId, next)]);
+    const created = commit.createOutbox ? actions.length : -1;
+    if (commit.createOutbox) actions.push(['create', encodeOutbox(tenantId, commit.createOutbox)]);
     if (actions.length === 0) return {};
     const response = await this.tables.tenants.submitTransaction(actions);
     const outboxEtag = created >= 0 ? response.subResponses[created]?.etag : undefined;

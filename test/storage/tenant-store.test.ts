@@ -5,6 +5,7 @@ import { describe, expect, inject, it } from 'vitest';
 import type { TenantStore } from '../../src/application/ports.js';
 import type {
   GroupLicenseRecord,
+  MembershipRuleRecord,
   OutboxRecord,
   SubscriptionRecord,
   TenantRecord,
@@ -216,6 +217,68 @@ function contract(
           ),
         ),
       ).toBe(true);
+    });
+
+    it('commits a membership rule with the outbox row owing its evaluation, replaces it under its ETag, deletes it', async () => {
+      const { store, readOutbox } = await setUp();
+      const created = tenant();
+      await store.create(created);
+      const groupId = randomUUID();
+      const rule: MembershipRuleRecord = {
+        groupId,
+        membershipRule: 'user.department -eq "Sales"',
+        processingState: 'On',
+        jobId: 'job-1',
+        status: 'Running',
+        lastMembershipUpdated: null,
+        errorMessage: null,
+        updatedDateTime: '2026-03-01T10:00:00.000Z',
+      };
+      const owed = outboxRow({ pages: 16 });
+      const { outboxEtag } = await store.commitMembershipRule(created.id, {
+        groupId,
+        current: undefined,
+        next: rule,
+        createOutbox: owed,
+      });
+      expect(outboxEtag).toBeTruthy();
+      expect((await readOutbox(created.id, owed.id))?.payload).toEqual({ pages: 16 });
+      const read = (await store.partition(created.id))?.membershipRules.get(groupId);
+      expect(read).toMatchObject(rule);
+      if (!read) throw new Error('no rule');
+
+      // Creating it again, or writing it back from a stale read, is refused whole (no outbox row lands).
+      const lost = outboxRow({ pages: 1 });
+      const again = store.commitMembershipRule(created.id, {
+        groupId,
+        current: undefined,
+        next: rule,
+        createOutbox: lost,
+      });
+      expect(isConflict(await rejection(again))).toBe(true);
+      const done = {
+        ...read,
+        status: 'Succeeded' as const,
+        lastMembershipUpdated: '2026-03-01T10:05:00.000Z',
+      };
+      await store.commitMembershipRule(created.id, { groupId, current: read, next: done });
+      const stale = store.commitMembershipRule(created.id, {
+        groupId,
+        current: read,
+        next: { ...read, processingState: 'Paused' },
+        createOutbox: lost,
+      });
+      expect(isConflict(await rejection(stale))).toBe(true);
+      expect(await readOutbox(created.id, lost.id)).toBeUndefined();
+      expect((await store.partition(created.id))?.membershipRules.get(groupId)).toMatchObject({
+        status: 'Succeeded',
+        processingState: 'On',
+        lastMembershipUpdated: '2026-03-01T10:05:00.000Z',
+      });
+
+      const latest = (await store.partition(created.id))?.membershipRules.get(groupId);
+      await store.commitMembershipRule(created.id, { groupId, current: latest, next: null });
+      expect((await store.partition(created.id))?.membershipRules.size).toBe(0);
     });
 
     it('records heal passes and lists every tenant', async () => {

@@ -9,6 +9,7 @@ import type {
   GroupLicensingCommit,
   IdentityStore,
   MemberListStore,
+  MembershipRuleCommit,
   NameHolding,
   NameRegistry,
   OutboxStore,
@@ -25,6 +26,7 @@ import type {
   JobRecord,
   MailboxCheck,
   MemberRef,
+  MembershipRuleRecord,
   OutboxRecord,
   PageResult,
   PrincipalRecord,
@@ -46,6 +48,7 @@ interface StoredTenant {
   readonly groupLicenses: Map<string, GroupLicenseRecord>;
   readonly reservations: Map<string, ReservationRecord>;
   readonly healPasses: Map<string, string>;
+  readonly membershipRules: Map<string, MembershipRuleRecord>;
   readonly outbox: Map<string, OutboxRecord>;
 }
 
@@ -60,6 +63,7 @@ export class InMemoryTenantStore implements TenantStore {
       groupLicenses: new Map(),
       reservations: new Map(),
       healPasses: new Map(),
+      membershipRules: new Map(),
       outbox: new Map(),
     });
   }
@@ -78,6 +82,7 @@ export class InMemoryTenantStore implements TenantStore {
       groupLicenses: new Map(stored.groupLicenses),
       reservations: new Map(stored.reservations),
       healPasses: new Map(stored.healPasses),
+      membershipRules: new Map(stored.membershipRules),
     };
   }
 
@@ -152,6 +157,25 @@ export class InMemoryTenantStore implements TenantStore {
       });
     }
     if (replaced) stored.outbox.set(replaced.id, { ...replaced, etag: nextEtag() });
+    if (!commit.createOutbox) return {};
+    const created = { ...commit.createOutbox, etag: nextEtag() };
+    stored.outbox.set(created.id, created);
+    return { outboxEtag: created.etag };
+  }
+
+  async commitMembershipRule(
+    tenantId: string,
+    commit: MembershipRuleCommit,
+  ): Promise<{ outboxEtag?: string }> {
+    const stored = this.stored(tenantId);
+    const now = stored.membershipRules.get(commit.groupId);
+    // As the table transaction: a delete is unconditional, a replace needs the ETag read, a create an empty row.
+    if (commit.next !== null && (commit.current ? now?.etag !== commit.current.etag : now !== undefined))
+      throw new WriteConflictError(`the membership rule of group ${commit.groupId}`);
+    if (commit.createOutbox && stored.outbox.has(commit.createOutbox.id))
+      throw new WriteConflictError(`outbox row ${commit.createOutbox.id}`);
+    if (commit.next === null) stored.membershipRules.delete(commit.groupId);
+    else stored.membershipRules.set(commit.groupId, { ...commit.next, etag: nextEtag() });
     if (!commit.createOutbox) return {};
     const created = { ...commit.createOutbox, etag: nextEtag() };
     stored.outbox.set(created.id, created);

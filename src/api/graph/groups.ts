@@ -3,9 +3,10 @@ import {
   createGroup,
   deleteGroup,
   getGroup,
-  kindOf,
   removeMember,
+  updateGroup,
 } from '../../application/directory.js';
+import { evaluateGroupRule, ruleOf } from '../../application/dynamic-groups.js';
 import { evaluateDynamicMembership } from '../../application/dynamic-membership.js';
 import {
   assignGroupLicenses,
@@ -17,14 +18,14 @@ import {
   countGroups,
   directoryObjects,
   type GroupCondition,
-  groupLicensesOf,
+  groupControlsOf,
   groupMemberRefs,
   groupsWithLicenseErrors,
   listGroups,
   membersInLicenseError,
   principalsById,
 } from '../../application/queries.js';
-import type { GroupRecord } from '../../application/records.js';
+import type { GroupLicenseRecord, GroupRecord } from '../../application/records.js';
 import type { EvaluateDynamicMembershipResult, LicenseProcessingDetails } from '../../contract/graph.js';
 import { GUID_PATTERN, GUID_TEXT } from '../../engine/ids.js';
 import { badRequest, notFound, unsupportedQuery } from '../envelope.js';
@@ -46,6 +47,8 @@ import {
 } from './shapes.js';
 import {
   evaluateDynamicMembershipSchema,
+  evaluateGroupMembershipSchema,
+  groupPatchSchema,
   moveLicenseSchema,
   newGroupSchema,
   referenceSchema,
@@ -78,9 +81,10 @@ async function listGroupsHandler(request: ApiRequest, context: GraphContext) {
     'mailEnabled',
   ]);
   const count = wantsCount(request.query, request.headers);
-  const licenses = await groupLicensesOf(context.app, tenantId);
+  const controls = await groupControlsOf(context.app, tenantId);
+  const licenses = controls.licenses;
   const render = (group: GroupRecord) =>
-    project(groupJson(group, licenses.get(group.id)), selected, GROUP_DEFAULTS);
+    project(groupJson(group, licenses.get(group.id), controls.rules.get(group.id)), selected, GROUP_DEFAULTS);
 
   const conditions: GroupCondition[] = [];
   let onlyWithErrors = false;
@@ -132,12 +136,7 @@ async function listGroupsHandler(request: ApiRequest, context: GraphContext) {
 
 async function postGroup(request: ApiRequest, context: GraphContext) {
   const input = parseBody(newGroupSchema, await request.json(), 'Group');
-  const members = [...new Set((input['members@odata.bind'] ?? []).map(referencedId))];
   for (const owner of input['owners@odata.bind'] ?? []) referencedId(owner);
-  // Every member must exist before the group does: a refused request creates nothing.
-  for (const memberId of members) {
-    if (!(await kindOf(context.app, context.caller.tenantId, memberId))) throw notFound(memberId);
-  }
   const group = await createGroup(context.app, context.caller.tenantId, {
     displayName: input.displayName,
     mailNickname: input.mailNickname,
@@ -145,25 +144,54 @@ async function postGroup(request: ApiRequest, context: GraphContext) {
     mailEnabled: input.mailEnabled,
     groupTypes: input.groupTypes ?? [],
     description: input.description ?? null,
+    members: (input['members@odata.bind'] ?? []).map(referencedId),
+    ...(input.membershipRule === undefined ? {} : { membershipRule: input.membershipRule }),
+    ...(input.membershipRuleProcessingState === undefined
+      ? {}
+      : { membershipRuleProcessingState: input.membershipRuleProcessingState }),
   });
-  for (const memberId of members) await addMember(context.app, context.caller.tenantId, group.id, memberId);
-  return ok(
-    project(groupJson(group, undefined), undefined, GROUP_DEFAULTS),
-    'groups/$entity',
-    context.serviceRoot,
-    201,
-  );
+  return ok(await groupBody(context, group, undefined), 'groups/$entity', context.serviceRoot, 201);
+}
+
+/** A group as a write returns it: its default properties, with its rule as stored now. */
+async function groupBody(
+  context: GraphContext,
+  group: GroupRecord,
+  licensing: GroupLicenseRecord | undefined,
+) {
+  const rule = await ruleOf(context.app, context.caller.tenantId, group.id);
+  return project(groupJson(group, licensing, rule), undefined, GROUP_DEFAULTS);
 }
 
 async function getGroupHandler(request: ApiRequest, context: GraphContext) {
   const selected = parseSelect(request.query, 'group', GROUP_PROPERTIES);
   const group = await loadGroup(request, context);
-  const licenses = await groupLicensesOf(context.app, context.caller.tenantId);
+  const controls = await groupControlsOf(context.app, context.caller.tenantId);
   return ok(
-    project(groupJson(group, licenses.get(group.id)), selected, GROUP_DEFAULTS),
+    project(
+      groupJson(group, controls.licenses.get(group.id), controls.rules.get(group.id)),
+      selected,
+      GROUP_DEFAULTS,
+    ),
     'groups/$entity',
     context.serviceRoot,
   );
+}
+
+async function patchGroup(request: ApiRequest, context: GraphContext) {
+  const body = parseBody(groupPatchSchema, await request.json(), 'Group');
+  const group = await loadGroup(request, context);
+  await updateGroup(context.app, context.caller.tenantId, group.id, {
+    ...(body.displayName === undefined ? {} : { displayName: body.displayName }),
+    ...(body.description === undefined ? {} : { description: body.description }),
+    ...(body.mailNickname === undefined ? {} : { mailNickname: body.mailNickname }),
+    ...(body.groupTypes === undefined ? {} : { groupTypes: body.groupTypes }),
+    ...(body.membershipRule === undefined ? {} : { membershipRule: body.membershipRule }),
+    ...(body.membershipRuleProcessingState === undefined
+      ? {}
+      : { membershipRuleProcessingState: body.membershipRuleProcessingState }),
+  });
+  return noContent;
 }
 
 async function deleteGroupHandler(request: ApiRequest, context: GraphContext) {
@@ -214,7 +242,7 @@ async function assignLicense(request: ApiRequest, context: GraphContext) {
   const result = await assignGroupLicenses(context.app, context.caller.tenantId, group.id, body);
   return {
     ...ok(
-      project(groupJson(result.group, result.licensing), undefined, GROUP_DEFAULTS),
+      await groupBody(context, result.group, result.licensing),
       'groups/$entity',
       context.serviceRoot,
       202,
@@ -249,7 +277,7 @@ async function reprocess(request: ApiRequest, context: GraphContext) {
   const result = await reprocessGroup(context.app, context.caller.tenantId, group.id);
   return {
     ...ok(
-      project(groupJson(result.group, result.licensing), undefined, GROUP_DEFAULTS),
+      await groupBody(context, result.group, result.licensing),
       'groups/$entity',
       context.serviceRoot,
       202,
@@ -280,13 +308,25 @@ async function moveLicense(request: ApiRequest, context: GraphContext) {
   );
   return {
     ...ok(
-      project(groupJson(result.group, result.licensing), undefined, GROUP_DEFAULTS),
+      await groupBody(context, result.group, result.licensing),
       'groups/$entity',
       context.serviceRoot,
       202,
     ),
     headers: { location: `${context.serviceRoot}/groups/${result.group.id}` },
   };
+}
+
+async function evaluateGroupMembership(request: ApiRequest, context: GraphContext) {
+  const body = parseBody(evaluateGroupMembershipSchema, await request.json(), 'evaluateDynamicMembership');
+  const group = await loadGroup(request, context);
+  const result: EvaluateDynamicMembershipResult = await evaluateGroupRule(
+    context.app,
+    context.caller.tenantId,
+    group,
+    body.memberId.toLowerCase(),
+  );
+  return ok({ ...result }, 'microsoft.graph.evaluateDynamicMembershipResult', context.serviceRoot);
 }
 
 async function evaluateMembership(request: ApiRequest, context: GraphContext) {
@@ -319,8 +359,14 @@ export const groupRoutes: readonly GraphRoute[] = [
     template: 'groups/{id}',
     handlers: {
       GET: { permissions: ACCESS.readGroups, handle: getGroupHandler },
+      PATCH: { permissions: ACCESS.writeGroups, handle: patchGroup },
       DELETE: { permissions: ACCESS.writeGroups, handle: deleteGroupHandler },
     },
+  },
+  {
+    name: 'graphGroupEvaluateDynamicMembership',
+    template: 'groups/{id}/evaluateDynamicMembership',
+    handlers: { POST: { permissions: ACCESS.readGroups, handle: evaluateGroupMembership } },
   },
   {
     name: 'graphGroupMembers',

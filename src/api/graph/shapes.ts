@@ -2,6 +2,7 @@ import { EXTENSION_ATTRIBUTES, profileList, profileText } from '../../applicatio
 import type {
   GroupLicenseRecord,
   GroupRecord,
+  MembershipRuleRecord,
   PrincipalRecord,
   SubscriptionRecord,
 } from '../../application/records.js';
@@ -50,6 +51,8 @@ export const GROUP_DEFAULTS = [
   'mail',
   'mailEnabled',
   'mailNickname',
+  'membershipRule',
+  'membershipRuleProcessingState',
   'securityEnabled',
 ] as const satisfies readonly (keyof Group)[];
 
@@ -169,7 +172,11 @@ export function deviceJson(catalog: Catalog, record: PrincipalRecord): Device {
   };
 }
 
-export function groupJson(group: GroupRecord, licensing: GroupLicenseRecord | undefined): Group {
+export function groupJson(
+  group: GroupRecord,
+  licensing: GroupLicenseRecord | undefined,
+  rule: MembershipRuleRecord | undefined,
+): Group {
   return {
     id: group.id,
     createdDateTime: group.createdDateTime,
@@ -186,6 +193,15 @@ export function groupJson(group: GroupRecord, licensing: GroupLicenseRecord | un
       disabledPlans: l.disabledPlans,
     })),
     licenseProcessingState: { state: licensing?.processingState ?? 'ProcessingComplete' },
+    membershipRule: rule?.membershipRule ?? null,
+    membershipRuleProcessingState: rule?.processingState ?? null,
+    membershipRuleProcessingStatus: rule
+      ? {
+          status: rule.status,
+          lastMembershipUpdated: rule.lastMembershipUpdated,
+          errorMessage: rule.errorMessage,
+        }
+      : null,
   };
 }
 
@@ -239,7 +255,7 @@ export function directoryObjectJson(
   object: { kind: 'group'; group: GroupRecord } | { kind: 'user' | 'device'; principal: PrincipalRecord },
 ): DirectoryObject {
   if (object.kind === 'group')
-    return { '@odata.type': '#microsoft.graph.group', ...groupJson(object.group, undefined) };
+    return { '@odata.type': '#microsoft.graph.group', ...groupJson(object.group, undefined, undefined) };
   return object.kind === 'user'
     ? { '@odata.type': '#microsoft.graph.user', ...userJson(catalog, object.principal) }
     : { '@odata.type': '#microsoft.graph.device', ...deviceJson(catalog, object.principal) };

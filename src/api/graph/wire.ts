@@ -90,15 +90,20 @@ export const newDeviceSchema = z
   })
   .strict();
 
+const mailNickname = z
+  .string()
+  .min(1)
+  .max(64)
+  .regex(/^[^@\s()\\[\];:<>,]+$/, 'no spaces or @ ( ) \\ [ ] ; : < > ,');
+
+/** Longer than Entra's 3,072 is refused by the rule's parser with the limit; this only bounds the body. */
+const membershipRuleText = z.string().max(10_000);
+
 export const newGroupSchema = z
   .object({
     displayName: z.string().min(1).max(256),
     mailEnabled: z.boolean(),
-    mailNickname: z
-      .string()
-      .min(1)
-      .max(64)
-      .regex(/^[^@\s()\\[\];:<>,]+$/, 'no spaces or @ ( ) \\ [ ] ; : < > ,'),
+    mailNickname,
     securityEnabled: z.boolean(),
     description: z.string().max(1024).nullable().optional(),
     groupTypes: z
@@ -108,8 +113,28 @@ export const newGroupSchema = z
     visibility: z.enum(['Public', 'Private', 'HiddenMembership']).optional(),
     'members@odata.bind': z.array(z.string().max(500)).max(20).optional(),
     'owners@odata.bind': z.array(z.string().max(500)).max(20).optional(),
+    membershipRule: membershipRuleText.nullable().optional(),
+    membershipRuleProcessingState: z.enum(['On', 'Paused']).nullable().optional(),
   })
   .strict();
+
+/** `PATCH /groups/{id}`: the properties that may change (a dynamic group's rule and processing among them). */
+export const groupPatchSchema = z
+  .object({
+    displayName: z.string().min(1).max(256).optional(),
+    description: z.string().max(1024).nullable().optional(),
+    mailNickname: mailNickname.optional(),
+    groupTypes: z
+      .array(z.enum(['Unified', 'DynamicMembership']))
+      .max(2)
+      .optional(),
+    membershipRule: membershipRuleText.nullable().optional(),
+    membershipRuleProcessingState: z.enum(['On', 'Paused']).nullable().optional(),
+  })
+  .strict();
+
+/** `POST /groups/{id}/evaluateDynamicMembership` (Graph beta): a member under the group's own rule. */
+export const evaluateGroupMembershipSchema = z.object({ memberId: guidString }).strict();
 
 /** `POST /groups/{id}/members/$ref`. */
 export const referenceSchema = z.object({ '@odata.id': z.string().max(500) }).strict();
@@ -119,7 +144,7 @@ export const moveLicenseSchema = z.object({ skuId: guidString, targetGroupId: gu
 
 /** Graph beta `evaluateDynamicMembership` without a group: a member and a rule (the rule's own limits are the parser's). */
 export const evaluateDynamicMembershipSchema = z
-  .object({ memberId: guidString, membershipRule: z.string().min(1).max(10_000) })
+  .object({ memberId: guidString, membershipRule: membershipRuleText.min(1) })
   .strict();
 
 export const batchRequestSchema = z
