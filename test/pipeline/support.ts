@@ -151,6 +151,7 @@ export interface UserSpec {
   readonly usageLocation?: string | null;
   readonly proxyAddresses?: readonly string[];
   readonly memberOf?: readonly string[];
+  readonly department?: string;
 }
 
 /** Imports users (and the groups they belong to, given by id) through the bulk import; returns their ids. */
@@ -202,6 +203,7 @@ export async function importUsers(
           usageLocation: s.usageLocation === undefined ? 'US' : s.usageLocation,
           ...(s.proxyAddresses ? { proxyAddresses: s.proxyAddresses } : {}),
           ...(s.memberOf ? { memberOf: s.memberOf } : {}),
+          ...(s.department === undefined ? {} : { department: s.department }),
         },
       };
     }
