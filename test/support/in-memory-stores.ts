@@ -165,6 +165,14 @@ export class InMemoryTenantStore implements TenantStore {
     return this.stored(tenantId).outbox;
   }
 
+  /** The tenant's seat counters and reservations, which the seat ledger double changes (rows of this partition). */
+  seatRowsOf(tenantId: string): {
+    readonly subscriptions: Map<string, SubscriptionRecord>;
+    readonly reservations: Map<string, ReservationRecord>;
+  } {
+    return this.stored(tenantId);
+  }
+
   /** Test set-up: a group license as group licensing would have written it. */
   putGroupLicense(tenantId: string, license: GroupLicenseRecord): GroupLicenseRecord {
     const saved = { ...license, etag: nextEtag() };
