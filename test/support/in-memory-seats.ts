@@ -96,10 +96,14 @@ export class InMemorySeatReservations implements SeatReservations {
     });
     if (!hasRoom) return conflict();
     const current = stored.reservations.get(open.id);
-    // The adapter writes the reservation under the ETag it was opened with: gone, it answers 404; taken over by
-    // another owner, or opened meanwhile by someone else, it is a conflict.
+    // The adapter writes the reservation under the ETag it was opened with (so a run may take over another
+    // owner's reservation as read). Changed since, it is still this run's to write if this run owns it now;
+    // taken over by another owner, or opened meanwhile by someone else, it is a conflict; gone, storage says 404.
     if (open.existing && !current) throw notFound(`reservation ${open.id}`);
-    if (open.existing ? current?.owner !== open.owner : current !== undefined) return conflict();
+    const ours = open.existing
+      ? current?.etag === open.existing.etag || current?.owner === open.owner
+      : current === undefined;
+    if (!ours) return conflict();
 
     const returned: Counts = {};
     for (const skuId of skus) {
