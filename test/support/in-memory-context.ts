@@ -2,9 +2,14 @@
 // member changes, the import, healing): every double reads and writes the same rows, as the adapters share the
 // tables. `work()` then does what the queue triggers would with the messages the use cases sent.
 
+import { randomUUID } from 'node:crypto';
 import { applyChanges } from '../../src/application/changes.js';
 import type { AppContext } from '../../src/application/context.js';
-import { planGroupJob, processGroupPage } from '../../src/application/group-licensing.js';
+import {
+  assignGroupLicenses,
+  planGroupJob,
+  processGroupPage,
+} from '../../src/application/group-licensing.js';
 import { heal } from '../../src/application/healing.js';
 import {
   changesMessage,
@@ -12,8 +17,10 @@ import {
   groupPageMessage,
   healMessage,
 } from '../../src/application/messages.js';
+import { setSubscription } from '../../src/application/tenants.js';
 import { loadCatalog } from '../../src/catalog/load.js';
-import type { Catalog } from '../../src/engine/index.js';
+import type { Catalog, LicenseErrorHealing } from '../../src/engine/index.js';
+import { bucketOf } from '../../src/storage/members.js';
 import {
   InMemoryAuditTrail,
   InMemoryDirectoryQueries,
@@ -32,6 +39,7 @@ import {
   InMemoryTenantStore,
   RecordingQueues,
 } from './in-memory-stores.js';
+import { groupRecord, principalRecord, tenantRecord } from './records.js';
 
 export interface InMemoryContext extends AppContext {
   readonly rows: DirectoryRows;
@@ -97,4 +105,58 @@ export function inMemoryContext(
     },
   };
   return ctx;
+}
+
+/**
+ * A tenant of an in-memory context owning `seats` of Office 365 E3, a security group, and users made members of it
+ * the way the member's row and the group's list record a membership (no license evaluated yet).
+ */
+export async function licensingTenant(
+  ctx: InMemoryContext,
+  options: { readonly seats: number; readonly healing?: LicenseErrorHealing },
+) {
+  const tenantId = randomUUID();
+  await ctx.tenants.create(tenantRecord(tenantId, { licenseErrorHealing: options.healing ?? 'automatic' }));
+  const e3 = await setSubscription(ctx, tenantId, 'ENTERPRISEPACK', units(options.seats));
+  const group = await ctx.directory.createGroup(groupRecord(tenantId, 'Sales'));
+  let joined = Date.parse('2026-03-01T09:00:00.000Z');
+  /** A user licensable in the US, a member of the group (joined after the previous one) unless `member` is false. */
+  const user = async (displayName: string, member = true): Promise<string> => {
+    const id = randomUUID();
+    const joinedAt = new Date(joined++).toISOString();
+    await ctx.directory.createPrincipal(
+      principalRecord(tenantId, {
+        id,
+        displayName,
+        usageLocation: 'US',
+        memberOf: member ? [{ groupId: group.id, joinedAt, bucket: bucketOf(id) }] : [],
+      }),
+    );
+    if (member) await ctx.members.apply(tenantId, group.id, [{ id, kind: 'user', joinedAt }], []);
+    return id;
+  };
+  /** The group's license assignment of E3, and the job it starts run to its end. */
+  const license = async () => {
+    await assignGroupLicenses(ctx, tenantId, group.id, {
+      addLicenses: [{ skuId: e3.skuId, disabledPlans: [] }],
+      removeLicenses: [],
+    });
+    await ctx.work();
+  };
+  /** Each principal's E3 state as `[id, state, error]`. */
+  const states = async (ids: readonly string[]) => {
+    const rows = await ctx.directory.principals(tenantId, ids);
+    return ids.map((id) => {
+      const entry = rows.get(id)?.entries.find((e) => e.skuId === e3.skuId);
+      return [id, entry?.state ?? 'none', entry?.error ?? 'None'];
+    });
+  };
+  const consumed = async () =>
+    (await ctx.tenants.partition(tenantId))?.subscriptions.get(e3.skuId)?.consumedUnits ?? -1;
+  const buy = (seats: number) => setSubscription(ctx, tenantId, e3.skuId, units(seats));
+  return { tenantId, skuId: e3.skuId, group, user, license, states, consumed, buy };
+}
+
+function units(enabled: number) {
+  return { enabled, warning: 0, suspended: 0, lockedOut: 0 };
 }
