@@ -1,4 +1,3 @@
-import type { TableClient, TransactionAction } from '@azure/data-tables';
 import type { DirectoryStore } from '../application/ports.js';
 import type { GroupRecord, PrincipalRecord } from '../application/records.js';
 import type { Catalog } from '../engine/index.js';
@@ -12,7 +11,7 @@ import {
   readPrincipals,
 } from './principal-reads.js';
 import { encodePrincipal } from './principal-records.js';
-import { isConflict } from './properties.js';
+import { createAll } from './properties.js';
 import type { StorageTables } from './tables.js';
 
 /**
@@ -92,33 +91,4 @@ export class TableDirectoryStore implements DirectoryStore {
     const taken = await createAll(this.tables.groups, groups.map(encodeGroup));
     return groups.filter((group) => taken.has(group.id));
   }
-}
-
-/**
- * Creates rows of one partition in transactions of 100; a transaction refused for a taken key is retried row by
- * row, so only the rows whose key is taken are left out. Returns their row keys.
- */
-export async function createAll(
-  table: TableClient,
-  entities: readonly (Record<string, unknown> & { partitionKey: string; rowKey: string })[],
-): Promise<Set<string>> {
-  const taken = new Set<string>();
-  for (let i = 0; i < entities.length; i += 100) {
-    const slice = entities.slice(i, i + 100);
-    try {
-      await table.submitTransaction(slice.map((entity): TransactionAction => ['create', entity]));
-      continue;
-    } catch (error: unknown) {
-      if (!isConflict(error)) throw error;
-    }
-    for (const entity of slice) {
-      try {
-        await table.createEntity(entity);
-      } catch (error: unknown) {
-        if (!isConflict(error)) throw error;
-        taken.add(entity.rowKey);
-      }
-    }
-  }
-  return taken;
 }

@@ -1,7 +1,6 @@
 import type { NameHolding, NameRegistry } from '../application/ports.js';
-import { createAll } from './directory-store.js';
 import { userNameKey } from './keys.js';
-import { deleteIfExists, getRow, getString, isConflict } from './properties.js';
+import { createAll, deleteIfExists, getRow, getString, isConflict } from './properties.js';
 import type { StorageTables } from './tables.js';
 
 /**

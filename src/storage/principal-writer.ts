@@ -18,7 +18,7 @@ import type { StorageTables } from './tables.js';
 export type { ChunkOutcome, MarkerCleanup, PlannedChunk, PrincipalWrite };
 
 /** Azure's limit per transaction; one slot is kept for the chunk's marker. */
-const MAX_OPERATIONS = 100;
+export const MAX_OPERATIONS = 100;
 const PARTITIONS_IN_FLIGHT = 4;
 
 export const waitingRow = (skuId: string, since: string, principalId: string) =>
@@ -39,33 +39,7 @@ export class PrincipalWriter implements PrincipalWrites {
   ) {}
 
   plan(tenantId: string, writes: readonly PrincipalWrite[], chunkPrefix: string): PlannedChunk[] {
-    const byPartition = new Map<string, PrincipalWrite[]>();
-    for (const write of writes) {
-      const partition = principalPartition(tenantId, write.after.id);
-      const list = byPartition.get(partition);
-      if (list) list.push(write);
-      else byPartition.set(partition, [write]);
-    }
-    const chunks: PlannedChunk[] = [];
-    let index = 0;
-    for (const [partition, list] of byPartition) {
-      let current: PrincipalWrite[] = [];
-      let operations = 1;
-      const flush = () => {
-        if (current.length === 0) return;
-        chunks.push({ plan: chunkPlan(`${chunkPrefix}.${index++}`, partition, current), writes: current });
-        current = [];
-        operations = 1;
-      };
-      for (const write of list) {
-        const own = 1 + this.waitingChanges(write).length;
-        if (operations + own > MAX_OPERATIONS) flush();
-        current.push(write);
-        operations += own;
-      }
-      flush();
-    }
-    return chunks;
+    return planChunks(tenantId, writes, chunkPrefix);
   }
 
   /** Writes the chunks (partitions in parallel, chunks of one partition in order). */
@@ -167,7 +141,7 @@ export class PrincipalWriter implements PrincipalWrites {
       const entity = encodePrincipal(this.catalog, after);
       principalIndexes.set(id, actions.length);
       actions.push(before?.etag ? ['update', entity, 'Replace', { etag: before.etag }] : ['create', entity]);
-      for (const change of this.waitingChanges(write)) {
+      for (const change of waitingChanges(write)) {
         actions.push(
           change.op === 'create'
             ? ['create', { partitionKey: partition, rowKey: change.rowKey, p: id }]
@@ -178,21 +152,60 @@ export class PrincipalWriter implements PrincipalWrites {
     if (withMarkers) actions.push(['create', { partitionKey: partition, rowKey: markerRow(chunk.plan.key) }]);
     return { actions, principalIndexes };
   }
+}
 
-  private waitingChanges(write: PrincipalWrite): { op: 'create' | 'delete'; rowKey: string }[] {
-    const rows = (record: PrincipalRecord | undefined) =>
-      new Set(
-        record && record.deletedDateTime === null
-          ? waitingFor(record.id, record.entries).map((w) => waitingRow(w.skuId, w.waitingSince, record.id))
-          : [],
-      );
-    const before = rows(write.before);
-    const after = rows(write.after);
-    const changes: { op: 'create' | 'delete'; rowKey: string }[] = [];
-    for (const key of before) if (!after.has(key)) changes.push({ op: 'delete', rowKey: key });
-    for (const key of after) if (!before.has(key)) changes.push({ op: 'create', rowKey: key });
-    return changes;
+/**
+ * Splits writes into chunks keyed `<chunkPrefix>.<index>`: one partition each, at most 100 operations with their
+ * waiting-room rows and the marker. Pure, so the in-memory double of the port chunks exactly as storage does.
+ */
+export function planChunks(
+  tenantId: string,
+  writes: readonly PrincipalWrite[],
+  chunkPrefix: string,
+): PlannedChunk[] {
+  const byPartition = new Map<string, PrincipalWrite[]>();
+  for (const write of writes) {
+    const partition = principalPartition(tenantId, write.after.id);
+    const list = byPartition.get(partition);
+    if (list) list.push(write);
+    else byPartition.set(partition, [write]);
   }
+  const chunks: PlannedChunk[] = [];
+  let index = 0;
+  for (const [partition, list] of byPartition) {
+    let current: PrincipalWrite[] = [];
+    let operations = 1;
+    const flush = () => {
+      if (current.length === 0) return;
+      chunks.push({ plan: chunkPlan(`${chunkPrefix}.${index++}`, partition, current), writes: current });
+      current = [];
+      operations = 1;
+    };
+    for (const write of list) {
+      const own = 1 + waitingChanges(write).length;
+      if (operations + own > MAX_OPERATIONS) flush();
+      current.push(write);
+      operations += own;
+    }
+    flush();
+  }
+  return chunks;
+}
+
+/** The waiting-room rows a write creates and deletes beside its principal row (first come, first served). */
+export function waitingChanges(write: PrincipalWrite): { op: 'create' | 'delete'; rowKey: string }[] {
+  const rows = (record: PrincipalRecord | undefined) =>
+    new Set(
+      record && record.deletedDateTime === null
+        ? waitingFor(record.id, record.entries).map((w) => waitingRow(w.skuId, w.waitingSince, record.id))
+        : [],
+    );
+  const before = rows(write.before);
+  const after = rows(write.after);
+  const changes: { op: 'create' | 'delete'; rowKey: string }[] = [];
+  for (const key of before) if (!after.has(key)) changes.push({ op: 'delete', rowKey: key });
+  for (const key of after) if (!before.has(key)) changes.push({ op: 'create', rowKey: key });
+  return changes;
 }
 
 function chunkPlan(key: string, partition: string, writes: readonly PrincipalWrite[]): ChunkPlan {

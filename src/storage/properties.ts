@@ -1,4 +1,4 @@
-import type { TableClient } from '@azure/data-tables';
+import type { TableClient, TransactionAction } from '@azure/data-tables';
 import type { z } from 'zod';
 import { WriteConflictError } from '../application/errors.js';
 
@@ -148,4 +148,33 @@ export async function* queryRows(
     : { filter };
   for await (const entity of client.listEntities<Record<string, unknown>>({ queryOptions }))
     yield asRaw(entity);
+}
+
+/**
+ * Creates rows of one partition in transactions of 100; a transaction refused for a taken key is retried row by
+ * row, so only the rows whose key is taken are left out. Returns their row keys.
+ */
+export async function createAll(
+  table: TableClient,
+  entities: readonly (Record<string, unknown> & { partitionKey: string; rowKey: string })[],
+): Promise<Set<string>> {
+  const taken = new Set<string>();
+  for (let i = 0; i < entities.length; i += 100) {
+    const slice = entities.slice(i, i + 100);
+    try {
+      await table.submitTransaction(slice.map((entity): TransactionAction => ['create', entity]));
+      continue;
+    } catch (error: unknown) {
+      if (!isConflict(error)) throw error;
+    }
+    for (const entity of slice) {
+      try {
+        await table.createEntity(entity);
+      } catch (error: unknown) {
+        if (!isConflict(error)) throw error;
+        taken.add(entity.rowKey);
+      }
+    }
+  }
+  return taken;
 }

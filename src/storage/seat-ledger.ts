@@ -26,7 +26,7 @@ import {
   reservationRow,
   subscriptionRow,
 } from './tenant-records.js';
-import { Turns } from './turns.js';
+import { RunsInTurn, Turns } from './turns.js';
 
 /** Row key of the marker written in the same transaction as a chunk of principal rows: proof the chunk landed. */
 export const markerRow = (chunkKey: string) => `~r|${chunkKey}`;
@@ -67,7 +67,7 @@ export class SeatLedger implements SeatReservations {
   private readonly turns = new Turns();
   private readonly known = new Map<string, Map<string, SubscriptionRecord>>();
   /** The run of each reservation under way in this process, by `tenant/reservation`. */
-  private readonly runs = new Map<string, Promise<unknown>>();
+  private readonly runs = new RunsInTurn();
 
   constructor(private readonly tables: StorageTables) {}
 
@@ -76,27 +76,13 @@ export class SeatLedger implements SeatReservations {
    * the owner `instance/reservation`, so the ledger could not tell their claims and chunks apart; in turn, the later
    * run resumes whatever the earlier one left.
    */
-  async inTurn<T>(tenantId: string, id: string, work: () => Promise<T>): Promise<T> {
-    const key = `${tenantId}/${id}`;
-    for (;;) {
-      const running = this.runs.get(key);
-      if (!running) break;
-      // Its failure is its own caller's to hear; this run only waits for it to end.
-      await running.catch(() => undefined);
-    }
-    const run = work();
-    this.runs.set(key, run);
-    try {
-      return await run;
-    } finally {
-      if (this.runs.get(key) === run) this.runs.delete(key);
-    }
+  inTurn<T>(tenantId: string, id: string, work: () => Promise<T>): Promise<T> {
+    return this.runs.inTurn(`${tenantId}/${id}`, work);
   }
 
   /** Like `inTurn`, but does nothing (undefined) when a run of the reservation is under way in this process. */
-  async ifIdle<T>(tenantId: string, id: string, work: () => Promise<T>): Promise<T | undefined> {
-    if (this.runs.has(`${tenantId}/${id}`)) return undefined;
-    return this.inTurn(tenantId, id, work);
+  ifIdle<T>(tenantId: string, id: string, work: () => Promise<T>): Promise<T | undefined> {
+    return this.runs.ifIdle(`${tenantId}/${id}`, work);
   }
 
   /**
@@ -121,21 +107,10 @@ export class SeatLedger implements SeatReservations {
     if (!takeOver && existing.owner !== owner && Date.parse(existing.leaseUntil) > now.getTime()) {
       throw new ReservationBusyError(id);
     }
-    const unusedGains: Counts = {};
-    const settledLoses: Counts = { ...existing.settledLoses };
-    const landedMarkers: { partition: string; key: string }[] = [];
     const landed = await Promise.all(
       existing.chunks.map((chunk) => options.known?.get(chunk.key) ?? this.markerExists(chunk)),
     );
-    existing.chunks.forEach((chunk, i) => {
-      if (landed[i]) {
-        addCounts(settledLoses, chunk.loses);
-        landedMarkers.push({ partition: chunk.partition, key: chunk.key });
-      } else {
-        addCounts(unusedGains, chunk.gains);
-      }
-    });
-    return { id, owner, existing, unusedGains, settledLoses, landedMarkers };
+    return resumeReservation(id, owner, existing, landed);
   }
 
   /**
@@ -150,20 +125,9 @@ export class SeatLedger implements SeatReservations {
     chunks: readonly ChunkPlan[],
     now: Date,
   ): Promise<ClaimResult> {
-    const gains: Counts = {};
-    let loses = false;
-    for (const chunk of chunks) {
-      addCounts(gains, chunk.gains);
-      if (Object.values(chunk.loses).some((n) => n > 0)) loses = true;
-    }
-    const net: Counts = { ...gains };
-    subtractCounts(net, open.unusedGains);
+    const net = claimNet(open, chunks);
+    if (!net) return { outcome: 'not-needed', subscriptions, returned: {} };
     const hasNet = Object.values(net).some((n) => n !== 0);
-    const hasSettled = Object.values(open.settledLoses).some((n) => n > 0);
-    if (!hasNet && !loses && !open.existing && !hasSettled) {
-      return { outcome: 'not-needed', subscriptions, returned: {} };
-    }
-
     const claimNow = () => this.claimInTurn(tenantId, subscriptions, open, chunks, net, now);
     return hasNet ? this.turns.run(tenantId, claimNow) : claimNow();
   }
@@ -267,8 +231,7 @@ export class SeatLedger implements SeatReservations {
     landedChunks: readonly ChunkPlan[],
     readSubscriptions: () => Promise<ReadonlyMap<string, SubscriptionRecord>>,
   ): Promise<void> {
-    const loses: Counts = { ...open.settledLoses };
-    for (const chunk of landedChunks) addCounts(loses, chunk.loses);
+    const loses = closingLoses(open, landedChunks);
     const givesBack = Object.values(loses).some((n) => n > 0);
     const closeNow = () => this.closeInTurn(tenantId, open, loses, readSubscriptions);
     await (givesBack ? this.turns.run(tenantId, closeNow) : closeNow());
@@ -465,6 +428,57 @@ export class SeatLedger implements SeatReservations {
 }
 
 export { addCounts };
+
+/*
+ * The ledger's arithmetic, apart from storage (the in-memory double of the port computes with it too): what a
+ * resumed reservation holds, what a claim changes on the counters, what a close gives back.
+ */
+
+/** A reservation resumed from an earlier attempt, given which of its chunks landed (`landed[i]` for chunk i). */
+export function resumeReservation(
+  id: string,
+  owner: string,
+  existing: ReservationRecord,
+  landed: readonly boolean[],
+): OpenReservation {
+  const unusedGains: Counts = {};
+  const settledLoses: Counts = { ...existing.settledLoses };
+  const landedMarkers: { partition: string; key: string }[] = [];
+  existing.chunks.forEach((chunk, i) => {
+    if (landed[i]) {
+      addCounts(settledLoses, chunk.loses);
+      landedMarkers.push({ partition: chunk.partition, key: chunk.key });
+    } else {
+      addCounts(unusedGains, chunk.gains);
+    }
+  });
+  return { id, owner, existing, unusedGains, settledLoses, landedMarkers };
+}
+
+/**
+ * What a claim changes on the counters, per SKU: the seats the chunks gain less those the reservation holds unused
+ * (negative: seats given back). Undefined when nothing needs recording at all (no seats move, nothing to resume).
+ */
+export function claimNet(open: OpenReservation, chunks: readonly ChunkPlan[]): Counts | undefined {
+  const gains: Counts = {};
+  let loses = false;
+  for (const chunk of chunks) {
+    addCounts(gains, chunk.gains);
+    if (Object.values(chunk.loses).some((n) => n > 0)) loses = true;
+  }
+  const net: Counts = { ...gains };
+  subtractCounts(net, open.unusedGains);
+  const hasNet = Object.values(net).some((n) => n !== 0);
+  const hasSettled = Object.values(open.settledLoses).some((n) => n > 0);
+  return !hasNet && !loses && !open.existing && !hasSettled ? undefined : net;
+}
+
+/** The seats a close gives back: those settled by earlier attempts and those the landed chunks released. */
+export function closingLoses(open: OpenReservation, landedChunks: readonly ChunkPlan[]): Counts {
+  const loses: Counts = { ...open.settledLoses };
+  for (const chunk of landedChunks) addCounts(loses, chunk.loses);
+  return loses;
+}
 
 function subtractCounts(target: Counts, source: Readonly<Counts>): void {
   for (const [key, value] of Object.entries(source)) target[key] = (target[key] ?? 0) - value;

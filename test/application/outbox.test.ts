@@ -17,7 +17,7 @@ import {
 import { loadCatalog } from '../../src/catalog/load.js';
 import { InMemoryAuditTrail, InMemoryDirectoryQueries } from '../support/in-memory-queries.js';
 import { InMemoryOutbox, InMemoryTenantStore, RecordingQueues } from '../support/in-memory-stores.js';
-import { tenantRecord } from '../support/records.js';
+import { outboxRecord, tenantRecord } from '../support/records.js';
 
 const when = new Date('2026-03-01T10:00:00.000Z');
 
@@ -94,12 +94,10 @@ describe('relaying the outbox', () => {
 
   it('refuses a stored row whose payload is not work it knows, naming the row', async () => {
     const { ports, tenantId } = await setUp();
-    const stored = await ports.outbox.put(tenantId, {
-      id: 'odd',
-      createdDateTime: when.toISOString(),
-      relayAfter: when.toISOString(),
-      payload: { launch: 'rockets' },
-    });
+    const stored = await ports.outbox.put(
+      tenantId,
+      outboxRecord({ id: 'odd', relayAfter: when.toISOString(), payload: { launch: 'rockets' } }),
+    );
     expect(() => outboxWorkOf(tenantId, stored)).toThrow(`${tenantId}/out|odd`);
   });
 });

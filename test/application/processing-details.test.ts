@@ -68,7 +68,7 @@ async function setUp(memberCount: number) {
       id,
       entries: [entry],
     };
-    queries.principals.push(record);
+    queries.rows.addPrincipals(record);
   };
   const details = () => processingDetails(ports, tenantId, group.id);
   return { ports, tenantId, groupId: group.id, memberIds, licensing, outcome, details };

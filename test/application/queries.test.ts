@@ -64,7 +64,7 @@ describe('groups with license errors', () => {
     const hrNews = await directory.createGroup(group(tenantId, 'HR Newsletter', false));
     const sales = await directory.createGroup(group(tenantId, 'Sales'));
     const fine = await directory.createGroup(group(tenantId, 'HR Fine'));
-    listings.principals.push(
+    listings.rows.addPrincipals(
       member(tenantId, hr.id, 'Error'),
       member(tenantId, hrNews.id, 'Error'),
       member(tenantId, sales.id, 'Error'),

@@ -336,10 +336,10 @@ contract('in-memory double', async () => {
   const memory = new InMemoryDirectoryQueries(catalog);
   return seed(memory, new InMemoryLicensingQueries(memory), {
     principals: async (records) => {
-      memory.principals.push(...records);
+      memory.rows.addPrincipals(...records);
     },
     groups: async (records) => {
-      memory.groupRecords.push(...records);
+      memory.rows.addGroups(...records);
     },
     audits: async (tenantId, records) => {
       memory.auditRecords.push(...records.map((r) => ({ ...r, tenantId })));

@@ -10,17 +10,18 @@ import { StorageTables } from '../../src/storage/tables.js';
 import { TableTenantStore } from '../../src/storage/tenant-records.js';
 import { InMemoryOutbox, InMemoryTenantStore } from '../support/in-memory-stores.js';
 import { uniqueName } from '../support/index.js';
+import { outboxRecord } from '../support/records.js';
 
 const start = Date.parse('2026-03-01T10:00:00.000Z');
 const at = (seconds: number) => new Date(start + seconds * 1000);
 
 function row(id: string, relayAfterSeconds: number, payload: unknown = { messages: [id] }): OutboxRecord {
-  return {
+  return outboxRecord({
     id,
     createdDateTime: at(0).toISOString(),
     relayAfter: at(relayAfterSeconds).toISOString(),
     payload,
-  };
+  });
 }
 
 function contract(name: string, setUp: () => Promise<{ outbox: OutboxStore; tenants: TenantStore }>) {

@@ -17,6 +17,7 @@ import { StorageTables } from '../../src/storage/tables.js';
 import { encodeGroupLicense, TableTenantStore } from '../../src/storage/tenant-records.js';
 import { InMemoryTenantStore } from '../support/in-memory-stores.js';
 import { uniqueName } from '../support/index.js';
+import { outboxRecord } from '../support/records.js';
 
 const sku = 'c7df2760-2c81-4ef7-b578-5b5392b571df';
 
@@ -56,15 +57,6 @@ function groupLicense(groupId: string, jobId: string): GroupLicenseRecord {
 type PutGroupLicense = (tenantId: string, groupId: string, jobId: string) => Promise<void>;
 /** How each store's outbox rows are read back (the outbox adapter, or the double's read-out). */
 type ReadOutbox = (tenantId: string, id: string) => Promise<OutboxRecord | undefined>;
-
-function outboxRow(payload: unknown): OutboxRecord {
-  return {
-    id: randomUUID(),
-    createdDateTime: '2026-03-01T10:00:00.000Z',
-    relayAfter: '2026-03-01T10:01:00.000Z',
-    payload,
-  };
-}
 
 async function rejection(promise: Promise<unknown>): Promise<unknown> {
   return promise.then(
@@ -166,7 +158,7 @@ function contract(
       await store.create(created);
       const groupId = randomUUID();
       const first = { ...groupLicense(groupId, 'job-1'), processingState: 'QueuedForProcessing' as const };
-      const owed = outboxRow({ jobs: ['job-1'] });
+      const owed = outboxRecord({ payload: { jobs: ['job-1'] } });
       const { outboxEtag } = await store.commitGroupLicensing(created.id, {
         licenses: [{ current: undefined, next: first }],
         createOutbox: owed,
@@ -179,10 +171,10 @@ function contract(
 
       // A second commit from the same read fails whole: neither its license row nor its outbox row lands.
       const second = { ...first, jobId: 'job-2' };
-      const lost = outboxRow({ jobs: ['job-2'] });
+      const lost = outboxRecord({ payload: { jobs: ['job-2'] } });
       await store.commitGroupLicensing(created.id, {
         licenses: [{ current: read, next: second }],
-        createOutbox: outboxRow({ jobs: ['job-2'] }),
+        createOutbox: outboxRecord({ payload: { jobs: ['job-2'] } }),
       });
       const stale = store.commitGroupLicensing(created.id, {
         licenses: [{ current: read, next: { ...first, jobId: 'job-3' } }],
@@ -195,7 +187,7 @@ function contract(
 
       // A job's state moves under its ETag, with the record it owes; the owing row is replaced under its own.
       if (!now) throw new Error('no group license');
-      const finish = outboxRow({ finish: groupId });
+      const finish = outboxRecord({ payload: { finish: groupId } });
       await store.commitGroupLicensing(created.id, {
         processingState: { current: now, state: 'ProcessingComplete' },
         createOutbox: finish,

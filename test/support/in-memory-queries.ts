@@ -23,14 +23,25 @@ import type {
   GroupRecord,
   PrincipalRecord,
 } from '../../src/application/records.js';
-import { type Catalog, effectiveLicenses } from '../../src/engine/index.js';
+import { type Catalog, effectiveLicenses, waitingFor } from '../../src/engine/index.js';
+import { DirectoryRows } from './in-memory-rows.js';
 
 export class InMemoryDirectoryQueries implements DirectoryQueries {
-  readonly principals: PrincipalRecord[] = [];
-  readonly groupRecords: GroupRecord[] = [];
   readonly auditRecords: (DirectoryAudit & { readonly tenantId: string })[] = [];
 
-  constructor(private readonly catalog: Catalog) {}
+  /** `rows`: the directory's rows, shared with the directory store and principal writes doubles. */
+  constructor(
+    private readonly catalog: Catalog,
+    readonly rows = new DirectoryRows(),
+  ) {}
+
+  private get principals(): PrincipalRecord[] {
+    return [...this.rows.principals.values()];
+  }
+
+  private get groupRecords(): GroupRecord[] {
+    return [...this.rows.groups.values()];
+  }
 
   async users(tenantId: string, query: UserQuery, page: PageRequest) {
     return pageOf(this.matchingUsers(tenantId, query), page);
@@ -227,14 +238,12 @@ export class InMemoryLicensingQueries implements LicensingQueries {
     }
   }
 
+  /** By the engine's rule the principal writer keeps its waiting-room rows by (`waitingFor`). */
   async waiters(tenantId: string, skuId: string): Promise<WaitingPrincipal[]> {
     const waiting: WaitingPrincipal[] = [];
     for (const principal of this.active(tenantId)) {
-      const since = principal.entries
-        .filter((e) => e.skuId === skuId && e.waitingSince !== null)
-        .map((e) => e.waitingSince ?? '')
-        .sort()[0];
-      if (since) waiting.push({ principalId: principal.id, skuId, waitingSince: since });
+      const waiter = waitingFor(principal.id, principal.entries).find((w) => w.skuId === skuId);
+      if (waiter) waiting.push({ principalId: principal.id, skuId, waitingSince: waiter.waitingSince });
     }
     return waiting.sort((a, b) =>
       a.waitingSince !== b.waitingSince
@@ -244,7 +253,7 @@ export class InMemoryLicensingQueries implements LicensingQueries {
   }
 
   private active(tenantId: string): PrincipalRecord[] {
-    return this.directory.principals.filter((p) => p.tenantId === tenantId && p.deletedDateTime === null);
+    return this.directory.rows.principalsOf(tenantId).filter((p) => p.deletedDateTime === null);
   }
 }
 

@@ -37,10 +37,8 @@ import type {
   TenantRecord,
 } from '../../src/application/records.js';
 import type { QueueNames } from '../../src/config/queues.js';
-import { SHARD_COUNT, shardOf } from '../../src/storage/keys.js';
-
-let etags = 0;
-const nextEtag = (): string => `W/"memory-${++etags}"`;
+import { principalShardPartition, SHARD_COUNT, shardOf } from '../../src/storage/keys.js';
+import { DirectoryRows, nextEtag } from './in-memory-rows.js';
 
 interface StoredTenant {
   tenant: TenantRecord;
@@ -189,6 +187,14 @@ export class InMemoryTenantStore implements TenantStore {
   /** The tenant's outbox rows, which the outbox double shares (they are rows of the tenant partition). */
   outboxOf(tenantId: string): Map<string, OutboxRecord> {
     return this.stored(tenantId).outbox;
+  }
+
+  /** The tenant's seat counters and reservations, which the seat ledger double changes (rows of this partition). */
+  seatRowsOf(tenantId: string): {
+    readonly subscriptions: Map<string, SubscriptionRecord>;
+    readonly reservations: Map<string, ReservationRecord>;
+  } {
+    return this.stored(tenantId);
   }
 
   /** Test set-up: a group license as group licensing would have written it. */
@@ -471,9 +477,15 @@ export class RecordingQueues implements WorkSender {
   }
 }
 
+/** Users, devices and groups on rows shared with the other directory doubles (`DirectoryRows`). */
 export class InMemoryDirectoryStore implements DirectoryStore {
-  private readonly principalRows = new Map<string, PrincipalRecord>();
-  private readonly groupRows = new Map<string, GroupRecord>();
+  private readonly principalRows: Map<string, PrincipalRecord>;
+  private readonly groupRows: Map<string, GroupRecord>;
+
+  constructor(private readonly rows = new DirectoryRows()) {
+    this.principalRows = rows.principals;
+    this.groupRows = rows.groups;
+  }
 
   async principal(tenantId: string, id: string): Promise<PrincipalRecord | undefined> {
     return this.principalRows.get(`${tenantId}/${id}`);
@@ -535,14 +547,20 @@ export class InMemoryDirectoryStore implements DirectoryStore {
     return found;
   }
 
-  /** No seat ledger here, so no markers. */
+  /** With the markers the principal writes double left in those partitions. */
   async principalShardsWithMarkers(
     tenantId: string,
     fromShard: number,
     toShard: number,
     wanted?: ReadonlySet<string>,
   ): Promise<{ records: Map<string, PrincipalRecord>; markers: Map<string, string[]> }> {
-    return { records: await this.principalShards(tenantId, fromShard, toShard, wanted), markers: new Map() };
+    const markers = new Map<string, string[]>();
+    for (let shard = fromShard; shard < toShard; shard++) {
+      const partition = principalShardPartition(tenantId, shard);
+      const keys = [...(this.rows.markers.get(partition) ?? [])];
+      if (keys.length > 0) markers.set(partition, keys.sort());
+    }
+    return { records: await this.principalShards(tenantId, fromShard, toShard, wanted), markers };
   }
 
   batchOf(kind: 'principal' | 'group', tenantId: string, id: string): string {

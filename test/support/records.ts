@@ -1,7 +1,12 @@
 // Records for tests that hand the ports and adapters plain data: a user with every field set to a neutral value,
 // and whatever the test cares about given as overrides.
 import { randomUUID } from 'node:crypto';
-import type { GroupRecord, PrincipalRecord, TenantRecord } from '../../src/application/records.js';
+import type {
+  GroupRecord,
+  OutboxRecord,
+  PrincipalRecord,
+  TenantRecord,
+} from '../../src/application/records.js';
 
 export function principalRecord(
   tenantId: string,
@@ -58,5 +63,16 @@ export function groupRecord(tenantId: string, displayName: string): GroupRecord 
     createdDateTime: '2026-03-01T10:00:00.000Z',
     memberOf: [],
     removedMemberships: [],
+  };
+}
+
+/** An outbox row created at 10:00 on 1 March 2026 and due a minute later, owing `payload` (nothing unless given). */
+export function outboxRecord(overrides: Partial<OutboxRecord> = {}): OutboxRecord {
+  return {
+    id: randomUUID(),
+    createdDateTime: '2026-03-01T10:00:00.000Z',
+    relayAfter: '2026-03-01T10:01:00.000Z',
+    payload: {},
+    ...overrides,
   };
 }
