@@ -226,7 +226,7 @@ function contract(
         errorMessage: null,
         updatedDateTime: '2026-03-01T10:00:00.000Z',
       };
-      const owed = outboxRow({ pages: 16 });
+      const owed = outboxRecord({ payload: { pages: 16 } });
       const { outboxEtag } = await store.commitMembershipRule(created.id, {
         groupId,
         current: undefined,
@@ -240,7 +240,7 @@ function contract(
       if (!read) throw new Error('no rule');
 
       // Creating it again, or writing it back from a stale read, is refused whole (no outbox row lands).
-      const lost = outboxRow({ pages: 1 });
+      const lost = outboxRecord({ payload: { pages: 1 } });
       const again = store.commitMembershipRule(created.id, {
         groupId,
         current: undefined,
