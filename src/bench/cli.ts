@@ -8,6 +8,7 @@ import { startAzurite } from '../host/azurite.js';
 import { appRoot } from '../simulator/app-root.js';
 import { OperatorClient } from '../simulator/service.js';
 import { tableClient } from '../storage/connection.js';
+import { prepareRuleTenant, ruleDifferences, runAttributeChanges, runRuleChange } from './dynamic.js';
 import {
   checkTenant,
   floorF1,
@@ -20,7 +21,7 @@ import {
   uniqueTable,
 } from './workloads.js';
 
-const ALL = ['F1', 'B1', 'B2', 'B3', 'B4', 'B5'] as const;
+const ALL = ['F1', 'B1', 'B2', 'B3', 'B4', 'B5', 'B6', 'B7'] as const;
 type Workload = (typeof ALL)[number];
 
 function positive(value: string): number {
@@ -32,7 +33,7 @@ function positive(value: string): number {
 const program = new Command()
   .name('npm run bench --')
   .description(
-    'Measures the workloads of docs/performance.md (B1–B5) and the storage floor F1 in one run, on its own Azurite and\n' +
+    'Measures the workloads of docs/performance.md (B1–B7) and the storage floor F1 in one run, on its own Azurite and\n' +
       'host (2 cores: the numbers are only meaningful next to the floor). Prints a table, then one JSON line.',
   )
   .option('--members <n>', 'size of the B1 group (and the largest B5 size)', positive, 100_000)
@@ -42,6 +43,8 @@ const program = new Command()
   .option('--b2-groups <n>', 'licensed groups in the B2 tenant', positive, 200)
   .option('--b2-group-size <n>', 'members of each B2 group', positive, 1000)
   .option('--b3-seconds <n>', 'duration of B3', positive, 15)
+  .option('--b6-users <n>', 'users of the B6/B7 tenant (half change membership in B6)', positive, 100_000)
+  .option('--b7-changes <n>', 'attribute changes timed one after another in B7', positive, 200)
   .option('--profile <dir>', 'write a CPU profile of the host process to this folder (node --cpu-prof)')
   .parse();
 
@@ -54,6 +57,8 @@ interface Options {
   b2Groups: number;
   b2GroupSize: number;
   b3Seconds: number;
+  b6Users: number;
+  b7Changes: number;
 }
 
 /** Starts the product's host as a child process (its RSS is B4), with storage counters written to a file. */
@@ -177,7 +182,7 @@ async function main(): Promise<void> {
   const host = await startHostProcess(azurite.connectionString, statsFile, options.profile);
   const operator = new OperatorClient(host.url, 'bench-admin-key');
   try {
-    if (wants('F1') || wants('B1') || wants('B5')) {
+    if (wants('F1') || wants('B1') || wants('B5') || wants('B6')) {
       log(
         'F1: writing 100,000 rows in 100-operation transactions over 256 partitions, 4 in flight, then listing them',
       );
@@ -295,6 +300,48 @@ async function main(): Promise<void> {
         'B2',
         `${options.b2Changes} membership changes via the webhook`,
         `${results.B2_changes_per_s} changes/s (${b2.seconds.toFixed(1)} s, ${b2.posts} posts), invariants: ${violations.length === 0 ? 'hold' : 'VIOLATED'}`,
+      ]);
+    }
+
+    if (wants('B6') || wants('B7')) {
+      log(
+        `B6/B7: importing ${options.b6Users} users in four departments, evaluating a dynamic group (not timed)`,
+      );
+      const prepared = await prepareRuleTenant(operator, options.b6Users, options.seed);
+      if (wants('B6')) {
+        log('B6: changing the rule so that half the users leave or join');
+        const b6 = await runRuleChange(operator, prepared);
+        results.B6_s = round(b6.seconds);
+        if (typeof results.F1_s === 'number') results.B6_ratio = round(b6.seconds / results.F1_s);
+        rows.push([
+          'B6',
+          `rule change, ${options.b6Users} users, half move`,
+          `${b6.seconds.toFixed(1)} s, ${results.B6_ratio ?? '?'} × F1`,
+        ]);
+      }
+      if (wants('B7')) {
+        log(`B7: ${options.b7Changes} department changes, one at a time, each to its license change`);
+        const b7 = await runAttributeChanges(operator, prepared, options.b7Changes, options.seed);
+        results.B7_p50_ms = round(percentile(b7.latencies, 50));
+        results.B7_p99_ms = round(percentile(b7.latencies, 99));
+        rows.push([
+          'B7',
+          'attribute change to license change',
+          `p50 ${results.B7_p50_ms} ms, p99 ${results.B7_p99_ms} ms`,
+        ]);
+      }
+      log('B6/B7: checking members and licenses against the departments the bench set');
+      await operator.waitIdle(prepared.tenantId, 30 * 60_000);
+      const differences = await ruleDifferences(operator, prepared);
+      results.B6_differences = differences.length;
+      if (differences.length > 0) {
+        failed = true;
+        for (const d of differences.slice(0, 10)) log(`  ${d}`);
+      }
+      rows.push([
+        'B6/B7',
+        'members and licenses',
+        differences.length === 0 ? 'as the rule says' : `${differences.length} differences`,
       ]);
     }
   } finally {
