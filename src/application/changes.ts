@@ -101,15 +101,16 @@ async function ruleChanges(
   message: ChangesMessage,
   principals: ReadonlyMap<string, PrincipalRecord>,
 ): Promise<MembershipChange[]> {
-  const ids = new Set<string>();
+  // A restored principal is checked too, whoever restored it (the API or the webhook).
+  const restored = new Set(
+    message.changes.flatMap((c) => (c.type === 'user' && c.op === 'restore' ? [c.userId] : [])),
+  );
+  const ids = new Set(restored);
   for (const change of message.changes)
     if (change.type === 'rules') for (const id of change.principalIds) ids.add(id);
   if (ids.size === 0) return [];
   const rules = (await ctx.tenants.partition(message.tenantId))?.membershipRules;
   if (!rules || rules.size === 0) return [];
-  const restored = new Set(
-    message.changes.flatMap((c) => (c.type === 'user' && c.op === 'restore' ? [c.userId] : [])),
-  );
   const now = ctx.now().toISOString();
   const changes: MembershipChange[] = [];
   for (const id of ids) {

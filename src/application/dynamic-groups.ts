@@ -17,7 +17,13 @@ import {
 import { RefusedError } from './errors.js';
 import type { ChangesMessage, MembershipChange, RulePageMessage } from './messages.js';
 import { outboxEntry, recordOutbox, relayOutbox } from './outbox.js';
-import type { AuditInput, GroupRecord, MembershipRuleRecord, PrincipalRecord } from './records.js';
+import {
+  type AuditInput,
+  GROUP_LICENSING_APP,
+  type GroupRecord,
+  type MembershipRuleRecord,
+  type PrincipalRecord,
+} from './records.js';
 
 /** The Graph group type that makes a group's membership follow its rule. */
 export const DYNAMIC_MEMBERSHIP = 'DynamicMembership';
@@ -292,21 +298,54 @@ async function finishEvaluation(
   failure: string | null,
 ): Promise<void> {
   const progress = await ctx.jobs.progress(tenantId, jobId);
+  const group = await ctx.directory.group(tenantId, groupId);
   await retryOnConflict(`the membership rule of group ${groupId}`, async () => {
     const current = await ruleOf(ctx, tenantId, groupId);
     if (!current || current.jobId !== jobId || current.status !== 'Running') return;
     const now = ctx.now().toISOString();
-    await ctx.tenants.commitMembershipRule(tenantId, {
+    const status = failure === null ? 'Succeeded' : 'Failed';
+    // The group's audit trail says how the evaluation ended, committed with the status (keyed by the job: once).
+    const entry = outboxEntry(ctx, {
+      audit: [
+        {
+          idempotencyKey: `rules:${jobId}:finish`,
+          activityDateTime: now,
+          activityDisplayName: 'Update group',
+          category: 'GroupManagement',
+          initiatedBy: GROUP_LICENSING_APP,
+          operationType: 'Update',
+          result: failure === null ? 'success' : 'failure',
+          resultReason: failure ?? '',
+          targetResources: [
+            {
+              id: groupId,
+              displayName: group?.displayName ?? null,
+              type: 'Group',
+              modifiedProperties: [
+                { displayName: 'MembershipRuleProcessingStatus', oldValue: 'Running', newValue: status },
+              ],
+            },
+          ],
+          additionalDetails: [
+            { key: 'MembersMoved', value: String(progress.succeeded) },
+            { key: 'PrincipalsEvaluated', value: String(progress.processed) },
+          ],
+        },
+      ],
+    });
+    const { outboxEtag } = await ctx.tenants.commitMembershipRule(tenantId, {
       groupId,
       current,
       next: {
         ...current,
-        status: failure === null ? 'Succeeded' : 'Failed',
+        status,
         errorMessage: failure,
         lastMembershipUpdated: progress.succeeded > 0 ? now : current.lastMembershipUpdated,
         updatedDateTime: now,
       },
+      createOutbox: entry.record,
     });
+    await relayOutbox(ctx, tenantId, { ...entry, record: { ...entry.record, etag: outboxEtag } });
   });
 }
 

@@ -152,16 +152,8 @@ export async function restoreUser(ctx: AppContext, tenantId: string, id: string)
   if (user.deletedDateTime === null) throw new NotFoundError(id);
   await applyChanges(
     ctx,
-    {
-      kind: 'changes',
-      tenantId,
-      // Restored with its memberships, and checked against the dynamic groups' rules as they are now.
-      changes: [
-        { type: 'user', op: 'restore', userId: user.id },
-        { type: 'rules', principalIds: [user.id] },
-      ],
-      origin: 'api',
-    },
+    // Restored with its memberships; applyChanges also checks it against the dynamic groups' rules as they are now.
+    { kind: 'changes', tenantId, changes: [{ type: 'user', op: 'restore', userId: user.id }], origin: 'api' },
     randomUUID(),
   );
   return getPrincipal(ctx, tenantId, user.id, 'user');

@@ -152,6 +152,33 @@ describe('dynamic groups', () => {
     expect((await ruleOf(tenant, group)).membershipRuleProcessingStatus?.status).toBe('Succeeded');
   });
 
+  it('keeps a soft-deleted member until its restore, then checks it against the rule as it is then', async () => {
+    const tenant = await service.newTenant();
+    const kept = await tenant.createUser({ jobTitle: 'Engineer' });
+    const leaver = await tenant.createUser({ jobTitle: 'Engineer' });
+    const group = await dynamicGroup(tenant, 'Engineers', 'user.jobTitle -startsWith "Eng"');
+    await tenant.waitIdle();
+    expect(await tenant.memberIds(group)).toEqual([kept, leaver].sort());
+
+    // Deleted, it is not listed; restored under a rule it still matches, it is back.
+    await tenant.graph.api(`/users/${leaver}`).delete();
+    await tenant.waitIdle();
+    expect(await tenant.memberIds(group)).toEqual([kept]);
+    await tenant.graph.api(`/directory/deletedItems/${leaver}/restore`).post({});
+    await tenant.waitIdle();
+    expect(await tenant.memberIds(group)).toEqual([kept, leaver].sort());
+
+    // Deleted again, and the rule changes while it is gone: the restore checks it against the rule of now.
+    await tenant.graph.api(`/users/${leaver}`).delete();
+    await tenant.graph
+      .api(`/groups/${group}`)
+      .patch({ membershipRule: `user.jobTitle -eq "Engineer" -and user.objectId -ne "${leaver}"` });
+    await tenant.waitIdle();
+    await tenant.graph.api(`/directory/deletedItems/${leaver}/restore`).post({});
+    await tenant.waitIdle();
+    expect(await tenant.memberIds(group)).toEqual([kept]);
+  });
+
   it('explains a non-match under the group’s own rule', async () => {
     const tenant = await service.newTenant();
     const user = await tenant.createUser({ department: 'HR', jobTitle: 'Recruiter' });
