@@ -6,11 +6,20 @@ import { inParallel } from './in-flight.js';
 import { encodeKey, shardKey, shardOf } from './keys.js';
 import { retryOnConflict } from './optimistic.js';
 import { getJson, getRow, getString, putJson, type RawEntity } from './properties.js';
+import {
+  type AddressState,
+  claimed,
+  listedBy,
+  NO_ADDRESS_ROW,
+  registration,
+  sameState,
+  settlement,
+  sharers,
+  withListers,
+} from './proxy-rows.js';
 import type { StorageTables } from './tables.js';
 
 export type { AddressRow, ClaimTicket, MailboxCheck };
-
-type AddressState = Omit<AddressRow, 'etag'>;
 
 const usersSchema = z.array(z.string());
 const claimsSchema = z.array(z.object({ id: z.string(), until: z.string() }));
@@ -37,7 +46,7 @@ export class ProxyRegistry implements ProxyAddressStore {
   }
 
   private decode(entity: RawEntity | undefined): AddressRow {
-    if (!entity) return { users: [], holder: null, claims: [], etag: undefined };
+    if (!entity) return NO_ADDRESS_ROW;
     const holder = getString(entity, 'h');
     return {
       users: getJson(entity, 'u', usersSchema, []),
@@ -74,25 +83,10 @@ export class ProxyRegistry implements ProxyAddressStore {
     previous: readonly string[],
     addresses: readonly string[],
   ): Promise<Map<string, readonly string[]>> {
-    const before = new Set(previous.map((a) => a.toLowerCase()));
-    const after = new Set(addresses.map((a) => a.toLowerCase()));
     const result = new Map<string, readonly string[]>();
-    for (const address of new Set([...before, ...after])) {
-      const keep = after.has(address);
-      result.set(
-        address,
-        (
-          await this.update(tenantId, address, (row) => {
-            const others = row.users.filter((u) => u !== userId);
-            return {
-              users: keep ? [...others, userId] : others,
-              // The user's row no longer lists the address (it is written first), so no mailbox of its holds it.
-              holder: !keep && row.holder === userId ? null : row.holder,
-              claims: row.claims,
-            };
-          })
-        ).users,
-      );
+    for (const [address, lists] of registration(previous, addresses)) {
+      const next = await this.update(tenantId, address, (row) => listedBy(row, userId, lists));
+      result.set(address, next.users);
     }
     return result;
   }
@@ -149,14 +143,10 @@ export class ProxyRegistry implements ProxyAddressStore {
       const actions: TransactionAction[] = [];
       additions.forEach(([rowKey, users], i) => {
         const row = existing[i] ?? this.decode(undefined);
-        const merged = [...new Set([...row.users, ...users])];
-        if (merged.length > 1) sharing.push(...merged);
-        if (merged.length === row.users.length) return;
-        const entity = this.encode(partitionKey, rowKey, {
-          users: merged,
-          holder: row.holder,
-          claims: row.claims,
-        });
+        const merged = withListers(row, users);
+        sharing.push(...sharers(merged));
+        if (sameState(row, merged)) return;
+        const entity = this.encode(partitionKey, rowKey, merged);
         actions.push(row.etag ? ['update', entity, 'Replace', { etag: row.etag }] : ['create', entity]);
       });
       if (actions.length > 0) await this.tables.proxiesFor(partitionKey).submitTransaction(actions);
@@ -178,10 +168,9 @@ export class ProxyRegistry implements ProxyAddressStore {
   ): Promise<boolean> {
     let taken = true;
     await this.update(tenantId, address, (row) => {
-      taken = row.holder === null || row.holder === userId;
-      if (!taken) return row;
-      const claims = live(row.claims, now).filter((c) => c.id !== ticket.id);
-      return { users: row.users, holder: userId, claims: [...claims, ticket] };
+      const next = claimed(row, userId, ticket, now);
+      taken = next !== null;
+      return next ?? row;
     });
     return taken;
   }
@@ -204,13 +193,10 @@ export class ProxyRegistry implements ProxyAddressStore {
     const normalized = address.toLowerCase();
     const after = await this.update(tenantId, address, async (row) => {
       released = [];
-      const claims = live(row.claims, now).filter((c) => c.id !== ticketId);
-      if (row.holder === null || claims.length > 0 || (await holdsMailbox(row.holder, normalized))) {
-        return { users: row.users, holder: row.holder, claims };
-      }
-      const holder = row.holder;
-      released = row.users.filter((u) => u !== holder);
-      return { users: row.users, holder: null, claims };
+      const settled = settlement(row, ticketId, now);
+      if (settled.ask === null || (await holdsMailbox(settled.ask, normalized))) return settled.kept;
+      released = settled.released;
+      return settled.freed;
     });
     return { holder: after.holder, released };
   }
@@ -232,19 +218,4 @@ export class ProxyRegistry implements ProxyAddressStore {
       return next;
     });
   }
-}
-
-/** Claims whose work may still be running. */
-function live(claims: readonly ClaimTicket[], now: Date): ClaimTicket[] {
-  return claims.filter((c) => Date.parse(c.until) > now.getTime());
-}
-
-function sameState(a: AddressState, b: AddressState): boolean {
-  return (
-    a.holder === b.holder &&
-    a.users.length === b.users.length &&
-    a.users.every((u, i) => u === b.users[i]) &&
-    a.claims.length === b.claims.length &&
-    a.claims.every((c, i) => c.id === b.claims[i]?.id && c.until === b.claims[i]?.until)
-  );
 }

@@ -38,6 +38,17 @@ import type {
 } from '../../src/application/records.js';
 import type { QueueNames } from '../../src/config/queues.js';
 import { principalShardPartition, SHARD_COUNT, shardOf } from '../../src/storage/keys.js';
+import {
+  type AddressState,
+  claimed,
+  listedBy,
+  NO_ADDRESS_ROW,
+  registration,
+  sameState,
+  settlement,
+  sharers,
+  withListers,
+} from '../../src/storage/proxy-rows.js';
 import { DirectoryRows, nextEtag } from './in-memory-rows.js';
 
 interface StoredTenant {
@@ -291,24 +302,16 @@ export class InMemoryMemberLists implements MemberListStore {
   }
 }
 
-type AddressState = Omit<AddressRow, 'etag'>;
-
 /**
- * Proxy addresses as plain rows with versions: a change computed from a row that another change replaced meanwhile
- * is computed again from the new row, as the Table adapter retries on its ETag.
+ * Proxy addresses as plain rows with versions, changed by the adapter's own transitions (storage/proxy-rows.ts): a
+ * change computed from a row that another change replaced meanwhile is computed again from the new row, as the
+ * Table adapter retries on its ETag.
  */
 export class InMemoryProxyAddresses implements ProxyAddressStore {
   private readonly rows = new Map<string, AddressRow>();
 
   async read(tenantId: string, address: string): Promise<AddressRow> {
-    return (
-      this.rows.get(`${tenantId}/${address.toLowerCase()}`) ?? {
-        users: [],
-        holder: null,
-        claims: [],
-        etag: undefined,
-      }
-    );
+    return this.rows.get(`${tenantId}/${address.toLowerCase()}`) ?? NO_ADDRESS_ROW;
   }
 
   async register(
@@ -317,18 +320,9 @@ export class InMemoryProxyAddresses implements ProxyAddressStore {
     previous: readonly string[],
     addresses: readonly string[],
   ): Promise<Map<string, readonly string[]>> {
-    const after = new Set(addresses.map((a) => a.toLowerCase()));
     const result = new Map<string, readonly string[]>();
-    for (const address of new Set([...previous.map((a) => a.toLowerCase()), ...after])) {
-      const keep = after.has(address);
-      const next = await this.update(tenantId, address, (row) => {
-        const others = row.users.filter((u) => u !== userId);
-        return {
-          users: keep ? [...others, userId] : others,
-          holder: !keep && row.holder === userId ? null : row.holder,
-          claims: row.claims,
-        };
-      });
+    for (const [address, lists] of registration(previous, addresses)) {
+      const next = await this.update(tenantId, address, (row) => listedBy(row, userId, lists));
       result.set(address, next.users);
     }
     return result;
@@ -345,12 +339,8 @@ export class InMemoryProxyAddresses implements ProxyAddressStore {
     }
     const sharing = new Set<string>();
     for (const [address, users] of byAddress) {
-      const next = await this.update(tenantId, address, (row) => ({
-        users: [...new Set([...row.users, ...users])],
-        holder: row.holder,
-        claims: row.claims,
-      }));
-      if (next.users.length > 1) for (const u of next.users) sharing.add(u);
+      const next = await this.update(tenantId, address, (row) => withListers(row, users));
+      for (const u of sharers(next)) sharing.add(u);
     }
     return sharing;
   }
@@ -364,10 +354,9 @@ export class InMemoryProxyAddresses implements ProxyAddressStore {
   ): Promise<boolean> {
     let taken = true;
     await this.update(tenantId, address, (row) => {
-      taken = row.holder === null || row.holder === userId;
-      if (!taken) return row;
-      const claims = row.claims.filter((c) => Date.parse(c.until) > now.getTime() && c.id !== ticket.id);
-      return { users: row.users, holder: userId, claims: [...claims, ticket] };
+      const next = claimed(row, userId, ticket, now);
+      taken = next !== null;
+      return next ?? row;
     });
     return taken;
   }
@@ -380,14 +369,13 @@ export class InMemoryProxyAddresses implements ProxyAddressStore {
     holdsMailbox: MailboxCheck,
   ): Promise<{ holder: string | null; released: readonly string[] }> {
     let released: readonly string[] = [];
+    const normalized = address.toLowerCase();
     const after = await this.update(tenantId, address, async (row) => {
       released = [];
-      const claims = row.claims.filter((c) => Date.parse(c.until) > now.getTime() && c.id !== ticketId);
-      if (row.holder === null || claims.length > 0 || (await holdsMailbox(row.holder, address.toLowerCase())))
-        return { users: row.users, holder: row.holder, claims };
-      const holder = row.holder;
-      released = row.users.filter((u) => u !== holder);
-      return { users: row.users, holder: null, claims };
+      const settled = settlement(row, ticketId, now);
+      if (settled.ask === null || (await holdsMailbox(settled.ask, normalized))) return settled.kept;
+      released = settled.released;
+      return settled.freed;
     });
     return { holder: after.holder, released };
   }
@@ -401,6 +389,8 @@ export class InMemoryProxyAddresses implements ProxyAddressStore {
     for (;;) {
       const row = await this.read(tenantId, address);
       const next = await change(row);
+      // Nothing to write: the row and its ETag stay as they are, as the adapter leaves them.
+      if (sameState(row, next)) return row;
       // Another change landed while this one was computed (an await in `change`): compute it again.
       if (this.rows.get(key)?.etag !== row.etag) continue;
       this.rows.set(key, { ...next, etag: nextEtag() });
