@@ -23,7 +23,12 @@ export async function applyChanges(
   ctx: AppContext,
   message: ChangesMessage,
   messageId: string,
-  options: { readonly preloaded?: ReadonlyMap<string, PrincipalRecord> } = {},
+  options: {
+    /** The principals as a range read of their partitions found them (a dynamic group's evaluation page). */
+    readonly preloaded?: ReadonlyMap<string, PrincipalRecord>;
+    /** That read's reservation markers: stale ones are deleted with the writes. */
+    readonly markers?: ReadonlyMap<string, readonly string[]>;
+  } = {},
 ): Promise<void> {
   const { tenantId } = message;
   // One read of every principal the message names serves the kinds of webhook members, the rows before the
@@ -80,6 +85,7 @@ export async function applyChanges(
   const result = await updatePrincipals(ctx, tenantId, order, {
     reservationId: messageId,
     preloaded: before,
+    ...(options.markers ? { markers: options.markers } : {}),
     mutate: (record, at) => applyToRecord(record, principalChanges.get(record.id) ?? [], at),
   });
   faultPoint(ctx, 'changes:principals-written');

@@ -220,7 +220,11 @@ export async function processRulePage(
     await finishEvaluation(ctx, tenantId, groupId, jobId, 'The stored membership rule no longer parses.');
     return;
   }
-  const records = await ctx.directory.principalShards(tenantId, message.fromShard, message.toShard);
+  const { records, markers } = await ctx.directory.principalShardsWithMarkers(
+    tenantId,
+    message.fromShard,
+    message.toShard,
+  );
   const now = ctx.now().toISOString();
   const changes: MembershipChange[] = [];
   for (const record of records.values()) {
@@ -232,7 +236,7 @@ export async function processRulePage(
     changes.push(membershipChange(record, groupId, wanted, now));
   }
   if (changes.length > 0) {
-    await applyChanges(ctx, changesOf(tenantId, changes), messageId, { preloaded: records });
+    await applyChanges(ctx, changesOf(tenantId, changes), messageId, { preloaded: records, markers });
     // A rule saved while this page wrote may have had its own pages read these principals before the writes
     // landed: they are checked again under the rules as they are now.
     const after = await ruleOf(ctx, tenantId, groupId);
