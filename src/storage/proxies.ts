@@ -7,13 +7,10 @@ import { encodeKey, shardKey, shardOf } from './keys.js';
 import { retryOnConflict } from './optimistic.js';
 import { getJson, getRow, getString, putJson, type RawEntity } from './properties.js';
 import {
+  AddressRows,
   type AddressState,
-  claimed,
-  listedBy,
   NO_ADDRESS_ROW,
-  registration,
   sameState,
-  settlement,
   sharers,
   withListers,
 } from './proxy-rows.js';
@@ -37,8 +34,10 @@ const claimsSchema = z.array(z.object({ id: z.string(), until: z.string() }));
  * changes the row's ETag) and a fresh read of the holder's principal row shows no mailbox there, and it writes
  * with the ETag of the row it read, so a claim taken meanwhile fails the release.
  */
-export class ProxyRegistry implements ProxyAddressStore {
-  constructor(private readonly tables: StorageTables) {}
+export class ProxyRegistry extends AddressRows implements ProxyAddressStore {
+  constructor(private readonly tables: StorageTables) {
+    super();
+  }
 
   private key(tenantId: string, address: string) {
     const normalized = address.toLowerCase();
@@ -71,24 +70,6 @@ export class ProxyRegistry implements ProxyAddressStore {
   async read(tenantId: string, address: string): Promise<AddressRow> {
     const { partitionKey, rowKey } = this.key(tenantId, address);
     return this.decode(await getRow(this.tables.proxiesFor(partitionKey), partitionKey, rowKey));
-  }
-
-  /**
-   * Records that `userId` now lists `addresses` (and no longer `previous`). Returns, for every address touched, the
-   * users listing it afterwards — callers flag users that share an address.
-   */
-  async register(
-    tenantId: string,
-    userId: string,
-    previous: readonly string[],
-    addresses: readonly string[],
-  ): Promise<Map<string, readonly string[]>> {
-    const result = new Map<string, readonly string[]>();
-    for (const [address, lists] of registration(previous, addresses)) {
-      const next = await this.update(tenantId, address, (row) => listedBy(row, userId, lists));
-      result.set(address, next.users);
-    }
-    return result;
   }
 
   /**
@@ -154,54 +135,7 @@ export class ProxyRegistry implements ProxyAddressStore {
     });
   }
 
-  /**
-   * Takes the mailbox claim on an address for `userId` before a row giving it a mailbox is written, with a ticket
-   * that `settle` removes once that work is over. False when another user holds the address (its mailbox, or a
-   * claim of its own in flight).
-   */
-  async claim(
-    tenantId: string,
-    address: string,
-    userId: string,
-    ticket: ClaimTicket,
-    now: Date,
-  ): Promise<boolean> {
-    let taken = true;
-    await this.update(tenantId, address, (row) => {
-      const next = claimed(row, userId, ticket, now);
-      taken = next !== null;
-      return next ?? row;
-    });
-    return taken;
-  }
-
-  /**
-   * Ends a claim in flight (`ticketId`, if any) and lets the address go if it is held for nothing: no other claim
-   * is in flight and `holdsMailbox`, read after the address row, says its holder's row has no mailbox on it. The
-   * release is written with the ETag of the row read, so a claim taken in between (which adds a ticket) fails it
-   * and the decision is taken again. Returns the holder afterwards and, when the address was let go, the other
-   * users listing it (they may now get a mailbox).
-   */
-  async settle(
-    tenantId: string,
-    address: string,
-    ticketId: string | null,
-    now: Date,
-    holdsMailbox: MailboxCheck,
-  ): Promise<{ holder: string | null; released: readonly string[] }> {
-    let released: readonly string[] = [];
-    const normalized = address.toLowerCase();
-    const after = await this.update(tenantId, address, async (row) => {
-      released = [];
-      const settled = settlement(row, ticketId, now);
-      if (settled.ask === null || (await holdsMailbox(settled.ask, normalized))) return settled.kept;
-      released = settled.released;
-      return settled.freed;
-    });
-    return { holder: after.holder, released };
-  }
-
-  private async update(
+  protected async update(
     tenantId: string,
     address: string,
     change: (row: AddressRow) => AddressState | Promise<AddressState>,

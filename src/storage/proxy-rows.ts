@@ -1,7 +1,7 @@
 // What happens to a proxy address row (README "Addresses"), as pure functions of the row read: who lists it, who
 // holds it, which claims are in flight. The Table adapter (proxies.ts) and the in-memory double apply the same
 // transitions, so they differ only in how they store a row and detect a write that raced theirs.
-import type { AddressRow, ClaimTicket } from '../application/records.js';
+import type { AddressRow, ClaimTicket, MailboxCheck } from '../application/records.js';
 
 /** A row's content without the ETag it was read with: what a transition yields and a write stores. */
 export type AddressState = Omit<AddressRow, 'etag'>;
@@ -102,4 +102,81 @@ export function sameState(a: AddressState, b: AddressState): boolean {
     a.claims.length === b.claims.length &&
     a.claims.every((c, i) => c.id === b.claims[i]?.id && c.until === b.claims[i]?.until)
   );
+}
+
+/**
+ * The operations of a proxy address store that are the same whatever holds the rows: each is one read-modify-write
+ * of an address row (`update`: read, apply the transition, write under the version read, again on a race).
+ */
+export abstract class AddressRows {
+  protected abstract update(
+    tenantId: string,
+    address: string,
+    change: (row: AddressRow) => AddressState | Promise<AddressState>,
+  ): Promise<AddressState>;
+
+  /**
+   * Records that `userId` now lists `addresses` (and no longer `previous`). Returns, for every address touched, the
+   * users listing it afterwards — callers flag users that share an address.
+   */
+  async register(
+    tenantId: string,
+    userId: string,
+    previous: readonly string[],
+    addresses: readonly string[],
+  ): Promise<Map<string, readonly string[]>> {
+    const result = new Map<string, readonly string[]>();
+    for (const [address, lists] of registration(previous, addresses)) {
+      const next = await this.update(tenantId, address, (row) => listedBy(row, userId, lists));
+      result.set(address, next.users);
+    }
+    return result;
+  }
+
+  /**
+   * Takes the mailbox claim on an address for `userId` before a row giving it a mailbox is written, with a ticket
+   * that `settle` removes once that work is over. False when another user holds the address (its mailbox, or a
+   * claim of its own in flight).
+   */
+  async claim(
+    tenantId: string,
+    address: string,
+    userId: string,
+    ticket: ClaimTicket,
+    now: Date,
+  ): Promise<boolean> {
+    let taken = true;
+    await this.update(tenantId, address, (row) => {
+      const next = claimed(row, userId, ticket, now);
+      taken = next !== null;
+      return next ?? row;
+    });
+    return taken;
+  }
+
+  /**
+   * Ends a claim in flight (`ticketId`, if any) and lets the address go if it is held for nothing: no other claim
+   * is in flight and `holdsMailbox`, read after the address row, says its holder's row has no mailbox on it. The
+   * release is written under the version of the row read, so a claim taken in between (which adds a ticket) fails
+   * it and the decision is taken again. Returns the holder afterwards and, when the address was let go, the other
+   * users listing it (they may now get a mailbox).
+   */
+  async settle(
+    tenantId: string,
+    address: string,
+    ticketId: string | null,
+    now: Date,
+    holdsMailbox: MailboxCheck,
+  ): Promise<{ holder: string | null; released: readonly string[] }> {
+    let released: readonly string[] = [];
+    const normalized = address.toLowerCase();
+    const after = await this.update(tenantId, address, async (row) => {
+      released = [];
+      const settled = settlement(row, ticketId, now);
+      if (settled.ask === null || (await holdsMailbox(settled.ask, normalized))) return settled.kept;
+      released = settled.released;
+      return settled.freed;
+    });
+    return { holder: after.holder, released };
+  }
 }

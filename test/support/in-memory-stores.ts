@@ -20,11 +20,9 @@ import type {
 import type {
   AddressRow,
   ApplicationRecord,
-  ClaimTicket,
   GroupLicenseRecord,
   GroupRecord,
   JobRecord,
-  MailboxCheck,
   MemberRef,
   MembershipRuleRecord,
   OutboxRecord,
@@ -39,13 +37,10 @@ import type {
 import type { QueueNames } from '../../src/config/queues.js';
 import { principalShardPartition, SHARD_COUNT, shardOf } from '../../src/storage/keys.js';
 import {
+  AddressRows,
   type AddressState,
-  claimed,
-  listedBy,
   NO_ADDRESS_ROW,
-  registration,
   sameState,
-  settlement,
   sharers,
   withListers,
 } from '../../src/storage/proxy-rows.js';
@@ -307,25 +302,11 @@ export class InMemoryMemberLists implements MemberListStore {
  * change computed from a row that another change replaced meanwhile is computed again from the new row, as the
  * Table adapter retries on its ETag.
  */
-export class InMemoryProxyAddresses implements ProxyAddressStore {
+export class InMemoryProxyAddresses extends AddressRows implements ProxyAddressStore {
   private readonly rows = new Map<string, AddressRow>();
 
   async read(tenantId: string, address: string): Promise<AddressRow> {
     return this.rows.get(`${tenantId}/${address.toLowerCase()}`) ?? NO_ADDRESS_ROW;
-  }
-
-  async register(
-    tenantId: string,
-    userId: string,
-    previous: readonly string[],
-    addresses: readonly string[],
-  ): Promise<Map<string, readonly string[]>> {
-    const result = new Map<string, readonly string[]>();
-    for (const [address, lists] of registration(previous, addresses)) {
-      const next = await this.update(tenantId, address, (row) => listedBy(row, userId, lists));
-      result.set(address, next.users);
-    }
-    return result;
   }
 
   async registerMany(
@@ -345,42 +326,7 @@ export class InMemoryProxyAddresses implements ProxyAddressStore {
     return sharing;
   }
 
-  async claim(
-    tenantId: string,
-    address: string,
-    userId: string,
-    ticket: ClaimTicket,
-    now: Date,
-  ): Promise<boolean> {
-    let taken = true;
-    await this.update(tenantId, address, (row) => {
-      const next = claimed(row, userId, ticket, now);
-      taken = next !== null;
-      return next ?? row;
-    });
-    return taken;
-  }
-
-  async settle(
-    tenantId: string,
-    address: string,
-    ticketId: string | null,
-    now: Date,
-    holdsMailbox: MailboxCheck,
-  ): Promise<{ holder: string | null; released: readonly string[] }> {
-    let released: readonly string[] = [];
-    const normalized = address.toLowerCase();
-    const after = await this.update(tenantId, address, async (row) => {
-      released = [];
-      const settled = settlement(row, ticketId, now);
-      if (settled.ask === null || (await holdsMailbox(settled.ask, normalized))) return settled.kept;
-      released = settled.released;
-      return settled.freed;
-    });
-    return { holder: after.holder, released };
-  }
-
-  private async update(
+  protected async update(
     tenantId: string,
     address: string,
     change: (row: AddressRow) => AddressState | Promise<AddressState>,
