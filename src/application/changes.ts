@@ -48,8 +48,11 @@ export async function applyChanges(
       order.push(id);
     }
   };
+  const ruled = await groupsWithRules(ctx, message);
   for (const change of message.changes) {
     if (change.type === 'member') {
+      // A dynamic group's members are its rule's: a notification adding or removing one by hand is ignored.
+      if (ruled.has(change.groupId)) continue;
       const kind = change.memberKind ?? kinds.get(change.memberId);
       if (kind === undefined) continue; // not in the directory mirror: nothing to apply
       if (kind === 'group') nested.push({ ...change, memberKind: 'group' });
@@ -95,6 +98,13 @@ export async function applyChanges(
   await cleanUpHardDeleted(ctx, tenantId, principalChanges, before, result.records);
   await auditLifecycle(ctx, tenantId, principalChanges, before, messageId);
   await healReleased(ctx, tenantId, result.released);
+}
+
+/** The dynamic groups a webhook message names, whose membership changes it may not make. */
+async function groupsWithRules(ctx: AppContext, message: ChangesMessage): Promise<ReadonlySet<string>> {
+  if (message.origin !== 'webhook' || !message.changes.some((c) => c.type === 'member')) return new Set();
+  const rules = (await ctx.tenants.partition(message.tenantId))?.membershipRules;
+  return new Set(rules?.keys() ?? []);
 }
 
 /**

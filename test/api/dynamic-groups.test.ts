@@ -282,6 +282,33 @@ describe('dynamic groups', () => {
     expect(await tenant.memberIds(group)).toEqual([user, hr].sort());
   });
 
+  it('ignores membership notifications for a dynamic group: its rule decides', async () => {
+    const tenant = await service.newTenant();
+    const seller = await tenant.createUser({ department: 'Sales' });
+    const outsider = await tenant.createUser({ department: 'HR' });
+    const group = await dynamicGroup(tenant, 'Sales', 'user.department -eq "Sales"');
+    await tenant.waitIdle();
+    const notification = {
+      subscriptionId: 'b9f0f6f0-7c53-4c07-8c2d-4a3c1f1f5e0a',
+      clientState: tenant.clientState,
+      changeType: 'updated',
+      resource: `Groups/${group}`,
+      resourceData: {
+        '@odata.type': '#Microsoft.Graph.Group',
+        '@odata.id': `Groups/${group}`,
+        id: group,
+        organizationId: tenant.id,
+        'members@delta': [{ id: outsider }, { id: seller, '@removed': 'deleted' }],
+      },
+      subscriptionExpirationDateTime: new Date(Date.now() + 3_600_000).toISOString(),
+      tenantId: tenant.id,
+    };
+    const answer = await service.http('POST', '/api/webhooks/graph', { body: { value: [notification] } });
+    expect(answer.status, answer.text).toBe(202);
+    await tenant.waitIdle();
+    expect(await tenant.memberIds(group)).toEqual([seller]);
+  });
+
   it('licenses the devices a device rule selects', async () => {
     const tenant = await service.newTenant({ buy: { OFFICE_PROPLUS_DEVICE1: 10 } });
     const apps = service.catalog.skuId('OFFICE_PROPLUS_DEVICE1');
