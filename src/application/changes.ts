@@ -6,7 +6,7 @@ import { ruleChangesFor } from './dynamic-membership.js';
 import { healReleased } from './healing.js';
 import type { Change, ChangesMessage, MembershipChange } from './messages.js';
 import { releaseName } from './names.js';
-import { updatePrincipals } from './principal-updates.js';
+import { settleLeftoverRun, updatePrincipals } from './principal-updates.js';
 import { registerProxyAddresses } from './proxy-addresses.js';
 import type { MemberOfEntry, PrincipalRecord, RemovedMembership } from './records.js';
 import { type AuditInput, GROUP_LICENSING_APP } from './records.js';
@@ -71,7 +71,10 @@ export async function applyChanges(
   }
   for (const device of devicesToEvaluate)
     if (!principalChanges.has(device)) push(device, { type: 'evaluate', principalIds: [device] });
-  if (order.length === 0) return;
+  if (order.length === 0) {
+    await healReleased(ctx, tenantId, await settleLeftoverRun(ctx, tenantId, messageId));
+    return;
+  }
 
   const now = ctx.now().toISOString();
   const missing = order.filter((id) => !principals.has(id));

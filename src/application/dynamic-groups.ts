@@ -15,8 +15,10 @@ import {
   storedRule,
 } from './dynamic-membership.js';
 import { RefusedError } from './errors.js';
+import { healReleased } from './healing.js';
 import type { ChangesMessage, MembershipChange, RulePageMessage } from './messages.js';
 import { outboxEntry, recordOutbox, relayOutbox } from './outbox.js';
+import { settleLeftoverRun } from './principal-updates.js';
 import {
   type AuditInput,
   GROUP_LICENSING_APP,
@@ -235,6 +237,9 @@ export async function processRulePage(
     if (wanted === member) continue;
     changes.push(membershipChange(record, groupId, wanted, now));
   }
+  // Nothing to change may mean an earlier delivery wrote the changes and died before closing its reservation.
+  if (changes.length === 0)
+    await healReleased(ctx, tenantId, await settleLeftoverRun(ctx, tenantId, messageId));
   if (changes.length > 0) {
     await applyChanges(ctx, changesOf(tenantId, changes), messageId, { preloaded: records, markers });
     // A rule saved while this page wrote may have had its own pages read these principals before the writes

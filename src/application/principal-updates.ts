@@ -86,6 +86,21 @@ export async function updatePrincipals(
   return ctx.ledger.inTurn(tenantId, options.reservationId, run);
 }
 
+/**
+ * A run that finds nothing left to change may still be the redelivery of one that wrote and died before closing its
+ * seat reservation: that reservation is resumed and closed now (its landed chunks kept, the rest given back), not
+ * left open until its lease runs out and the sweep settles it. Returns the seats given back.
+ */
+export async function settleLeftoverRun(
+  ctx: AppContext,
+  tenantId: string,
+  reservationId: string,
+): Promise<Counts> {
+  const partition = await ctx.tenants.partition(tenantId);
+  if (!partition?.reservations.has(reservationId)) return {};
+  return (await updatePrincipals(ctx, tenantId, [], { reservationId })).released;
+}
+
 async function updateAsOneRun(
   ctx: AppContext,
   tenantId: string,

@@ -66,6 +66,21 @@ async function rule(ctx: StorageContext, tenantId: string, groupId: string) {
   return found;
 }
 
+/** The pages the rule's commit queued: 16 shards each, one principal table (dynamic-groups.ts). */
+function rulePages(tenantId: string, groupId: string, jobId: string): RulePageMessage[] {
+  const shards = 16;
+  return Array.from({ length: SHARD_COUNT / shards }, (_, page) => ({
+    kind: 'rule-page',
+    tenantId,
+    groupId,
+    jobId,
+    page,
+    pages: SHARD_COUNT / shards,
+    fromShard: page * shards,
+    toShard: (page + 1) * shards,
+  }));
+}
+
 describe('a dynamic group evaluated under duplicate delivery', () => {
   it('ends with exactly the matching users licensed when every page runs as two messages and once more', async () => {
     // No host: the pages the rule's commit queued are run here, by hand, each three times.
@@ -77,18 +92,7 @@ describe('a dynamic group evaluated under duplicate delivery', () => {
     const { jobId } = await rule(ctx, tenantId, group.id);
     if (!jobId) throw new Error('the rule started no evaluation');
 
-    const shards = 16;
-    const pages: RulePageMessage[] = Array.from({ length: SHARD_COUNT / shards }, (_, page) => ({
-      kind: 'rule-page',
-      tenantId,
-      groupId: group.id,
-      jobId,
-      page,
-      pages: SHARD_COUNT / shards,
-      fromShard: page * shards,
-      toShard: (page + 1) * shards,
-    }));
-    for (const page of pages) {
+    for (const page of rulePages(tenantId, group.id, jobId)) {
       const id = randomUUID();
       // Two copies of one message at once (two messages, two reservations), then the first one delivered again.
       await Promise.all([processRulePage(ctx, page, id), processRulePage(ctx, page, randomUUID())]);
@@ -104,6 +108,46 @@ describe('a dynamic group evaluated under duplicate delivery', () => {
     expect(await consumedUnits(ctx, tenantId, e3)).toBe(expected.length);
     expect(await rule(ctx, tenantId, group.id)).toMatchObject({ status: 'Succeeded', jobId });
     expect((await ctx.tenants.partition(tenantId))?.reservations.size).toBe(0);
+    expect(await invariantViolations(ctx, tenantId)).toEqual([]);
+  }, 120_000);
+});
+
+describe('a rule page whose host died after its writes, before its seat reservation closed', () => {
+  it('closes the reservation when redelivered, though it finds nothing left to change', async () => {
+    const { ctx } = await context();
+    const tenantId = await newTenant(ctx);
+    const e3 = await buy(ctx, tenantId, 'ENTERPRISEPACK', 100);
+    const expected = await staff(ctx, tenantId, 80);
+    const group = await salesGroup(ctx, tenantId, e3);
+    const { jobId } = await rule(ctx, tenantId, group.id);
+    if (!jobId) throw new Error('the rule started no evaluation');
+    const pages = rulePages(tenantId, group.id, jobId).map((page) => ({ page, id: randomUUID() }));
+    // The host dies right after a page's principals landed, before the ledger closes its reservation.
+    const dying: StorageContext = {
+      ...ctx,
+      ledger: {
+        inTurn: (t, id, work) => ctx.ledger.inTurn(t, id, work),
+        ifIdle: (t, id, work) => ctx.ledger.ifIdle(t, id, work),
+        open: (...args) => ctx.ledger.open(...args),
+        claim: (...args) => ctx.ledger.claim(...args),
+        close: async () => {
+          throw new Error('the host died');
+        },
+        removeStaleMarkers: (...args) => ctx.ledger.removeStaleMarkers(...args),
+      },
+    };
+    let died = 0;
+    for (const { page, id } of pages) await processRulePage(dying, page, id).catch(() => died++);
+    const open = (await ctx.tenants.partition(tenantId))?.reservations.size ?? 0;
+    expect(died, 'no page wrote anything: the test did not test a crash').toBeGreaterThan(0);
+    expect(open).toBe(died);
+
+    // Every message is delivered again, to a healthy host.
+    for (const { page, id } of pages) await processRulePage(ctx, page, id);
+    expect((await ctx.tenants.partition(tenantId))?.reservations.size).toBe(0);
+    expect(await members(ctx, tenantId, group.id)).toEqual(expected);
+    expect(await consumedUnits(ctx, tenantId, e3)).toBe(expected.length);
+    expect(await rule(ctx, tenantId, group.id)).toMatchObject({ status: 'Succeeded' });
     expect(await invariantViolations(ctx, tenantId)).toEqual([]);
   }, 120_000);
 });
