@@ -64,7 +64,7 @@ withService(
   program
     .command('scenario')
     .description(`Play an acceptance scenario of scenarios.md step by step (${SCENARIOS.join(', ')} or all)`)
-    .argument('<name>', 'S1 … S12, or all')
+    .argument('<name>', 'S1 … S13, or all')
     .option('--embedded', 'start Azurite and the service inside the simulator instead of using --base-url')
     .option('--scale <scale>', 'full (the sizes of scenarios.md) or small (scaled down)', 'full'),
 ).action(async (name: string, options: ServiceOptions & { embedded?: boolean; scale: string }) => {
