@@ -80,7 +80,8 @@ export function eventWeights(users: number): readonly (readonly [EventKind, numb
  * Plays directory and admin churn against the service, the way it arrives in production: membership and lifecycle
  * changes as Graph change notifications to the webhook (with the tenant's clientState, in batches, optionally
  * duplicated and reordered — sequence numbers let the service restore the order), admin actions through the Graph
- * API. The record in `state` is updated with what the service must end up with; refused admin actions (a 400 for
+ * API, among them the attribute changes (department, usage location, accountEnabled) and rule edits that move
+ * users between dynamic groups. The record in `state` is updated with what the service must end up with; refused admin actions (a 400 for
  * a seat or a conflict) are not recorded, because the service changed nothing.
  */
 export async function churn(
