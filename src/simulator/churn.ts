@@ -1,5 +1,6 @@
 import type { Client } from '@microsoft/microsoft-graph-client';
 import type { Catalog } from '../engine/index.js';
+import { DEPARTMENTS, departmentRule, EUROPE, locationRule } from './generate.js';
 import type { Progress } from './progress.js';
 import { Random } from './random.js';
 import { graphClient, type OperatorClient } from './service.js';
@@ -52,14 +53,18 @@ const EVENTS = [
   ['usageLocation', 7],
   ['directAssign', 5],
   ['directRemove', 4],
+  // Attribute changes that move users between dynamic groups, and now and then a rule edited.
+  ['department', 6],
+  ['accountEnabled', 3],
+  ['ruleEdit', 1],
 ] as const;
 type EventKind = (typeof EVENTS)[number][0];
 /** Group license changes reprocess a whole group: in a tenant larger than this they get rarer in proportion. */
 const GROUP_CHANGE_REFERENCE_USERS = 2000;
 
 /**
- * The event mix for a tenant of `users`. An (un)assignment on a group reprocesses every member, so in big tenants
- * it is made rarer in proportion to their size — the members reprocessed per event stay what they are in a
+ * The event mix for a tenant of `users`. An (un)assignment on a group reprocesses every member, and a rule edit
+ * evaluates the whole tenant, so in big tenants they are made rarer in proportion to their size — the members reprocessed per event stay what they are in a
  * 2,000-user tenant (in a 100,000-user tenant, 20,000 events bring ~16 group license changes instead of ~800,
  * which is also closer to how often admins change them).
  */
@@ -67,7 +72,7 @@ export function eventWeights(users: number): readonly (readonly [EventKind, numb
   const scale = Math.min(1, GROUP_CHANGE_REFERENCE_USERS / Math.max(1, users));
   return EVENTS.map(([kind, weight]) => [
     kind,
-    kind === 'assign' || kind === 'unassign' ? weight * scale : weight,
+    kind === 'assign' || kind === 'unassign' || kind === 'ruleEdit' ? weight * scale : weight,
   ]);
 }
 
@@ -75,7 +80,8 @@ export function eventWeights(users: number): readonly (readonly [EventKind, numb
  * Plays directory and admin churn against the service, the way it arrives in production: membership and lifecycle
  * changes as Graph change notifications to the webhook (with the tenant's clientState, in batches, optionally
  * duplicated and reordered — sequence numbers let the service restore the order), admin actions through the Graph
- * API. The record in `state` is updated with what the service must end up with; refused admin actions (a 400 for
+ * API, among them the attribute changes (department, usage location, accountEnabled) and rule edits that move
+ * users between dynamic groups. The record in `state` is updated with what the service must end up with; refused admin actions (a 400 for
  * a seat or a conflict) are not recorded, because the service changed nothing.
  */
 export async function churn(
@@ -149,8 +155,12 @@ export async function churn(
   const userMemberships = new Pool<string>();
   for (const [groupId, members] of Object.entries(state.memberships))
     for (const [id, m] of Object.entries(members))
-      if (m.kind === 'user' && state.users[id]) userMemberships.add(membershipKey(groupId, id));
-  const userGroups = Object.keys(state.groups).filter((id) => state.groups[id]?.kind !== 'devices');
+      if (m.kind === 'user' && state.users[id] && !state.groups[groupId]?.dynamic)
+        userMemberships.add(membershipKey(groupId, id));
+  // Members are added and removed by hand only in static groups: a dynamic group's follow its rule.
+  const userGroups = Object.keys(state.groups).filter(
+    (id) => state.groups[id]?.kind !== 'devices' && state.groups[id]?.dynamic === undefined,
+  );
   const user = (id: string) => {
     const found = state.users[id];
     if (!found) throw new Error(`the record has no user ${id}`);
@@ -363,6 +373,55 @@ export async function churn(
           return false;
         }
         target.direct.push({ skuId, disabledPlans: [], since: new Date().toISOString() });
+        return true;
+      }
+      case 'department': {
+        // A move to another department; now and then written in lower case, which rules must not mind.
+        if (active.size === 0) return false;
+        const userId = active.pick(random);
+        const target = user(userId);
+        const others = DEPARTMENTS.filter((d) => d.toLowerCase() !== target.department.toLowerCase());
+        const picked = random.pick(others);
+        const department = random.chance(0.1) ? picked.toLowerCase() : picked;
+        if (!(await tryGraph('department', graph, `/users/${userId}`, { department }, 'patch'))) return false;
+        target.department = department;
+        return true;
+      }
+      case 'accountEnabled': {
+        // Mostly accounts switched off (leavers); some switched back on.
+        const enable = random.chance(0.3);
+        const userId = sampleActive((id) => (user(id).accountEnabled ?? true) !== enable);
+        if (userId === undefined) return false;
+        if (
+          !(await tryGraph('accountEnabled', graph, `/users/${userId}`, { accountEnabled: enable }, 'patch'))
+        )
+          return false;
+        user(userId).accountEnabled = enable;
+        return true;
+      }
+      case 'ruleEdit': {
+        // A rule edited: a department group counts its disabled users too, or no longer does; Europe's countries
+        // change. Never Paused here: what a pause froze would depend on how far the last evaluation had got.
+        const editable = Object.entries(state.groups).filter(
+          ([, g]) =>
+            g.dynamic?.processingState === 'On' && (g.kind === 'department' || g.kind === 'location'),
+        );
+        if (editable.length === 0) return false;
+        const [groupId, group] = random.pick(editable);
+        const dynamic = group.dynamic;
+        if (!dynamic) return false;
+        let membershipRule: string;
+        if (group.kind === 'location') {
+          const countries = [...EUROPE, 'GB', 'IE', 'IT', 'PL'].filter(() => random.chance(0.5));
+          membershipRule = locationRule(countries.length > 0 ? countries : ['DE']);
+        } else {
+          const department = group.displayName.replace(/ Department$/, '');
+          membershipRule = departmentRule(department, !dynamic.membershipRule.includes('accountEnabled'));
+        }
+        if (membershipRule === dynamic.membershipRule) return false;
+        if (!(await tryGraph('ruleEdit', graph, `/groups/${groupId}`, { membershipRule }, 'patch')))
+          return false;
+        group.dynamic = { ...dynamic, membershipRule, savedAt: now };
         return true;
       }
       case 'directRemove': {

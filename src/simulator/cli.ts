@@ -64,7 +64,7 @@ withService(
   program
     .command('scenario')
     .description(`Play an acceptance scenario of scenarios.md step by step (${SCENARIOS.join(', ')} or all)`)
-    .argument('<name>', 'S1 … S12, or all')
+    .argument('<name>', 'S1 … S13, or all')
     .option('--embedded', 'start Azurite and the service inside the simulator instead of using --base-url')
     .option('--scale <scale>', 'full (the sizes of scenarios.md) or small (scaled down)', 'full'),
 ).action(async (name: string, options: ServiceOptions & { embedded?: boolean; scale: string }) => {
@@ -94,7 +94,7 @@ withService(
   program
     .command('generate')
     .description(
-      'Create a realistic tenant: users, groups (with nesting), devices, subscriptions a little short of demand, group licenses',
+      'Create a realistic tenant: users, groups (dynamic ones by department, location and device OS; static ones with nesting), devices, subscriptions a little short of demand, group licenses',
     )
     .requiredOption('--users <n>', 'number of users', integer)
     .option('--groups <n>', 'number of groups', integer, 20)
@@ -143,7 +143,7 @@ withService(
   program
     .command('churn')
     .description(
-      'Send directory and admin changes: joins, leaves, soft/hard deletes, restores (as webhook notifications), purchases, (un)assignments, usage-location changes (through the Graph API)',
+      'Send directory and admin changes: joins, leaves, soft/hard deletes, restores (as webhook notifications), purchases, (un)assignments, usage-location, department and account changes, dynamic group rule edits (through the Graph API)',
     )
     .requiredOption('--events <n>', 'number of events', integer)
     .option('--seed <n>', 'random seed: the same seed sends the same traffic', integer, 1)

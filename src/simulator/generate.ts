@@ -1,9 +1,10 @@
 import type { Client } from '@microsoft/microsoft-graph-client';
+import { groupSchema } from '../contract/graph.js';
 import type { Catalog } from '../engine/index.js';
 import type { Progress } from './progress.js';
 import { Random } from './random.js';
 import { graphClient, type OperatorClient } from './service.js';
-import type { SimState } from './state.js';
+import { recordedMemberships, type SimState } from './state.js';
 
 export interface GenerateOptions {
   readonly users: number;
@@ -93,7 +94,7 @@ const LAST = [
   'Wilson',
   'Yamada',
 ];
-const DEPARTMENTS = [
+export const DEPARTMENTS = [
   'HR',
   'Sales',
   'Engineering',
@@ -112,7 +113,24 @@ const FRONTLINE = new Set(['Support', 'Facilities']);
 const COUNTRIES = ['US', 'US', 'US', 'GB', 'DE', 'FR', 'NL', 'IN', 'JP', 'CA', 'AU', 'BR', 'ES', 'SE'];
 const PROHIBITED = ['IR', 'KP', 'CU', 'SY'];
 const PROJECT_SKUS = ['POWER_BI_PRO', 'VISIOCLIENT', 'STANDARDPACK', 'AAD_PREMIUM_P2', null, null] as const;
+/** The countries of the "Europe" dynamic group's first rule (churn edits it). */
+export const EUROPE = ['DE', 'FR', 'NL', 'ES', 'SE'];
+/** Device operating systems, Windows most often; the device rule selects Windows. */
+const OPERATING_SYSTEMS = ['Windows', 'Windows', 'Windows', 'MacMDM', 'iOS'];
+
+/** A department group's rule: its enabled users, the department compared case-insensitively as Entra does. */
+export function departmentRule(department: string, enabledOnly = true): string {
+  return `user.department -eq "${department}"${enabledOnly ? ' -and user.accountEnabled -eq true' : ''}`;
+}
+
+/** The "Europe" group's rule over these countries. */
+export function locationRule(countries: readonly string[]): string {
+  return `user.usageLocation -in [${countries.map((c) => `"${c}"`).join(',')}]`;
+}
+
+export const WINDOWS_RULE = 'device.deviceOSType -eq "Windows"';
 const DOMAIN = 'contoso.com';
+const createdGroupSchema = groupSchema.pick({ id: true });
 
 function ascii(name: string): string {
   return name
@@ -122,19 +140,31 @@ function ascii(name: string): string {
     .toLowerCase();
 }
 
+/** A dynamic group of the plan: created through the Graph API (the import takes no rules), so its id is the service's. */
+export interface PlannedDynamicGroup {
+  /** The id the plan uses for it until the service gives it one. */
+  readonly plannedId: string;
+  readonly displayName: string;
+  readonly mailNickname: string;
+  readonly membershipRule: string;
+}
+
 interface Plan {
   readonly lines: unknown[];
   readonly nestedLines: unknown[];
+  readonly dynamicGroups: PlannedDynamicGroup[];
   readonly state: Omit<SimState, 'tenant' | 'baseUrl'>;
   /** Licensed groups in the order they get their licenses. */
   readonly assignments: { groupId: string; licenses: { skuId: string; disabledPlans: string[] }[] }[];
 }
 
 /**
- * Builds a realistic tenant from a seed: named users with user principal names, departments and countries (some
- * without a usage location, a few in prohibited countries), proxy addresses with a small share of duplicates,
- * department and project groups with overlapping members, nested groups, device groups, and subscriptions bought
- * a little short of demand. Pure: the same options give the same tenant.
+ * Builds a realistic tenant from a seed: named users with user principal names, departments (a few written in
+ * lower case) and countries (some without a usage location, a few in prohibited countries), a few disabled
+ * accounts, proxy addresses with a small share of duplicates, dynamic department groups (the department's enabled
+ * users), a dynamic "Europe" group by usage location, project groups with overlapping members and nesting, device
+ * groups (a dynamic one of the Windows devices carries the device SKU), and subscriptions bought a little short of
+ * demand. Pure: the same options give the same tenant.
  */
 export function planTenant(catalog: Catalog, options: GenerateOptions, now: string): Plan {
   const random = new Random(options.seed);
@@ -152,6 +182,29 @@ export function planTenant(catalog: Catalog, options: GenerateOptions, now: stri
   const memberships: SimState['memberships'] = {};
   const lines: unknown[] = [];
   const nestedLines: unknown[] = [];
+  const dynamicGroups: PlannedDynamicGroup[] = [];
+  const addDynamicGroup = (
+    kind: SimState['groups'][string]['kind'],
+    displayName: string,
+    membershipRule: string,
+  ) => {
+    const plannedId = random.uuid();
+    groups[plannedId] = {
+      displayName,
+      kind,
+      securityEnabled: true,
+      licenses: [],
+      licensedSince: null,
+      dynamic: { membershipRule, processingState: 'On', savedAt: now },
+    };
+    dynamicGroups.push({
+      plannedId,
+      displayName,
+      mailNickname: ascii(displayName).slice(0, 60) || 'group',
+      membershipRule,
+    });
+    return plannedId;
+  };
   const addGroup = (kind: SimState['groups'][string]['kind'], displayName: string) => {
     const id = random.uuid();
     groups[id] = { displayName, kind, securityEnabled: true, licenses: [], licensedSince: null };
@@ -170,27 +223,39 @@ export function planTenant(catalog: Catalog, options: GenerateOptions, now: stri
   const departmentCount = Math.max(1, Math.min(DEPARTMENTS.length, Math.floor(options.groups / 3)));
   const departments = DEPARTMENTS.slice(0, departmentCount).map((name) => ({
     name,
-    id: addGroup('department', `${name} Department`),
+    id: addDynamicGroup('department', `${name} Department`, departmentRule(name)),
   }));
+  const europe =
+    options.groups >= 6 ? addDynamicGroup('location', 'Europe', locationRule(EUROPE)) : undefined;
+  // Devices: the Windows ones are licensed through a device rule; the lab groups nest without a license of their
+  // own (the device SKU may sit on one group only).
   const deviceGroups: string[] = [];
+  let windows: string | undefined;
   if (options.devices > 0 && options.groups >= 4) {
+    windows = addDynamicGroup('devices', 'Windows devices', WINDOWS_RULE);
     deviceGroups.push(addGroup('devices', 'Lab devices'), addGroup('devices', 'Lab annex'));
   }
-  const projectCount = Math.max(0, options.groups - departments.length - deviceGroups.length);
+  const projectCount = Math.max(
+    0,
+    options.groups -
+      departments.length -
+      deviceGroups.length -
+      (windows === undefined ? 0 : 1) -
+      (europe === undefined ? 0 : 1),
+  );
   const projects = Array.from({ length: projectCount }, (_, i) =>
     addGroup('project', `Project ${String.fromCharCode(65 + (i % 26))}${i >= 26 ? Math.floor(i / 26) : ''}`),
   );
 
-  // Nesting: a project group inside a department (users of it are NOT licensed by the department, rules.md §2),
-  // and the lab annex inside the lab (its devices ARE licensed by the device SKU).
+  // Nesting: a project group inside another (users of it are NOT licensed by the outer one, rules.md §2), and the
+  // lab annex inside the lab. Dynamic groups take no members by hand, nested groups included.
   const nest = (parent: string, child: string) => {
     const members = memberships[parent];
     if (!members) return;
     members[child] = { kind: 'group', joinedAt: now };
     nestedLines.push({ type: 'member', groupId: parent, memberId: child });
   };
-  const [firstDepartment] = departments;
-  if (projects[0] && firstDepartment) nest(firstDepartment.id, projects[0]);
+  if (projects[0] && projects[1]) nest(projects[1], projects[0]);
   if (deviceGroups[0] && deviceGroups[1]) nest(deviceGroups[0], deviceGroups[1]);
 
   // Group licenses: E3 + EMS for office departments, F3 + EMS for frontline ones, assorted SKUs on projects.
@@ -208,9 +273,14 @@ export function planTenant(catalog: Catalog, options: GenerateOptions, now: stri
     const part = PROJECT_SKUS[i % PROJECT_SKUS.length];
     if (part) assignments.push({ groupId, licenses: [{ skuId: sku(part).skuId, disabledPlans: [] }] });
   });
-  if (deviceGroups[0]) {
+  if (europe)
     assignments.push({
-      groupId: deviceGroups[0],
+      groupId: europe,
+      licenses: [{ skuId: sku('POWER_BI_PRO').skuId, disabledPlans: [] }],
+    });
+  if (windows) {
+    assignments.push({
+      groupId: windows,
       licenses: [{ skuId: sku('OFFICE_PROPLUS_DEVICE1').skuId, disabledPlans: [] }],
     });
   }
@@ -223,7 +293,10 @@ export function planTenant(catalog: Catalog, options: GenerateOptions, now: stri
     const first = random.pick(FIRST);
     const last = random.pick(LAST);
     const userPrincipalName = `${ascii(first)}.${ascii(last)}${i}@${DOMAIN}`;
-    const department = departments.length > 0 ? random.pick(departments) : undefined;
+    // Directory data is messy: a few departments are written in lower case (rules compare case-insensitively).
+    const departmentName = random.pick(departments.length > 0 ? departments.map((d) => d.name) : DEPARTMENTS);
+    const department = random.chance(0.05) ? departmentName.toLowerCase() : departmentName;
+    const accountEnabled = !random.chance(0.02);
     const roll = random.next();
     const usageLocation =
       roll < 0.05
@@ -237,7 +310,6 @@ export function planTenant(catalog: Catalog, options: GenerateOptions, now: stri
     if (addresses.length > 0 && random.chance(0.003)) proxyAddresses.push(`smtp:${random.pick(addresses)}`);
     addresses.push(userPrincipalName);
     const memberOf: string[] = [];
-    if (department) memberOf.push(department.id);
     for (const project of projects) if (random.chance(projectShare)) memberOf.push(project);
     for (const groupId of memberOf) {
       const members = memberships[groupId];
@@ -248,7 +320,8 @@ export function planTenant(catalog: Catalog, options: GenerateOptions, now: stri
       displayName: `${first} ${last}`,
       usageLocation,
       proxyAddresses,
-      department: department?.name ?? 'None',
+      department,
+      accountEnabled,
       deleted: false,
       direct: [],
     };
@@ -258,7 +331,8 @@ export function planTenant(catalog: Catalog, options: GenerateOptions, now: stri
       userPrincipalName,
       displayName: `${first} ${last}`,
       usageLocation,
-      department: department?.name ?? null,
+      department,
+      accountEnabled,
       proxyAddresses,
       memberOf,
     });
@@ -267,21 +341,23 @@ export function planTenant(catalog: Catalog, options: GenerateOptions, now: stri
   for (let i = 0; i < options.devices; i++) {
     const id = random.uuid();
     const displayName = `LAB-${String(i).padStart(5, '0')}`;
-    devices[id] = { displayName };
+    const operatingSystem = random.pick(OPERATING_SYSTEMS);
+    devices[id] = { displayName, operatingSystem };
     const memberOf =
       deviceGroups.length > 0 ? [random.chance(0.7) ? (deviceGroups[0] ?? '') : (deviceGroups[1] ?? '')] : [];
     for (const groupId of memberOf) {
       const members = memberships[groupId];
       if (members) members[id] = { kind: 'device', joinedAt: now };
     }
-    lines.push({ type: 'device', id, displayName, deviceId: random.uuid(), memberOf });
+    lines.push({ type: 'device', id, displayName, deviceId: random.uuid(), operatingSystem, memberOf });
   }
 
-  // Units: a little short of how many principals each SKU could reach.
+  // Units: a little short of how many principals each SKU could reach (dynamic groups: whom their rules match).
+  const allMemberships = recordedMemberships({ groups, users, devices, memberships });
   const demand = new Map<string, Set<string>>();
   for (const assignment of assignments) {
     const reach = membersReached(
-      memberships,
+      allMemberships,
       assignment.groupId,
       catalog.sku(assignment.licenses[0]?.skuId ?? '')?.assignableTo ?? 'user',
     );
@@ -299,6 +375,7 @@ export function planTenant(catalog: Catalog, options: GenerateOptions, now: stri
   return {
     lines,
     nestedLines,
+    dynamicGroups,
     assignments,
     state: {
       version: 1,
@@ -345,7 +422,9 @@ export const IMPORT_CHUNK = 25_000;
 
 /**
  * Provisions a planned tenant through the service: the tenant and its subscriptions through the operator API, the
- * directory through the NDJSON import (in chunks, with progress), then the group licenses through the Graph API.
+ * directory through the NDJSON import (in chunks, with progress), the dynamic groups through `POST /groups` (each
+ * starts an evaluation of the whole tenant), then the group licenses through the Graph API — without waiting for
+ * the rules' evaluations, which the service must reconcile with the license jobs.
  */
 export async function provisionTenant(
   operator: OperatorClient,
@@ -385,16 +464,43 @@ export async function provisionTenant(
   started = Date.now();
   const graph = graphClient(operator.baseUrl, await operator.token(tenant.id));
   const groups = { ...plan.state.groups };
-  const assign = progress.bar('Assigning group licenses', plan.assignments.length);
-  for (const assignment of plan.assignments) {
-    await graph
-      .api(`/groups/${assignment.groupId}/assignLicense`)
-      .post({ addLicenses: assignment.licenses, removeLicenses: [] });
-    const group = groups[assignment.groupId];
+  const serviceIds = new Map<string, string>();
+  for (const dynamic of plan.dynamicGroups) {
+    const created = createdGroupSchema.parse(
+      await graph.api('/groups').post({
+        displayName: dynamic.displayName,
+        mailNickname: dynamic.mailNickname,
+        securityEnabled: true,
+        mailEnabled: false,
+        groupTypes: ['DynamicMembership'],
+        membershipRule: dynamic.membershipRule,
+        membershipRuleProcessingState: 'On',
+      }),
+    );
+    const group = groups[dynamic.plannedId];
+    delete groups[dynamic.plannedId];
+    const savedAt = new Date().toISOString();
     if (group)
-      groups[assignment.groupId] = {
+      groups[created.id] = {
         ...group,
-        licenses: assignment.licenses,
+        dynamic: { membershipRule: dynamic.membershipRule, processingState: 'On', savedAt },
+      };
+    serviceIds.set(dynamic.plannedId, created.id);
+  }
+  timings.dynamicGroupsSeconds = (Date.now() - started) / 1000;
+
+  started = Date.now();
+  const assign = progress.bar('Assigning group licenses', plan.assignments.length);
+  for (const planned of plan.assignments) {
+    const groupId = serviceIds.get(planned.groupId) ?? planned.groupId;
+    await graph
+      .api(`/groups/${groupId}/assignLicense`)
+      .post({ addLicenses: planned.licenses, removeLicenses: [] });
+    const group = groups[groupId];
+    if (group)
+      groups[groupId] = {
+        ...group,
+        licenses: planned.licenses,
         licensedSince: new Date().toISOString(),
       };
     assign.increment(1);

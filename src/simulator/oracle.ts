@@ -22,7 +22,7 @@
 import { loadCatalogData } from '../catalog/load.js';
 import type { CatalogData } from '../engine/catalog.js';
 import type { ObservedTenant } from '../engine/index.js';
-import type { SimState } from './state.js';
+import { recordedMemberships, type SimState } from './state.js';
 
 export interface OracleLicense {
   readonly skuId: string;
@@ -565,10 +565,13 @@ function describe(entry: ServiceEntry, name: (id: string) => string): string {
   return `${name(entry.skuId)} ${via} ${entry.state}${error}`;
 }
 
-/** The oracle's view of the simulator's record (`state.json`). */
+/**
+ * The oracle's view of the simulator's record (`state.json`). A dynamic group's members are those its rule matches
+ * in the record, so its licenses are judged as any group's, against who should be in it.
+ */
 export function recordedTenant(state: SimState): OracleTenant {
   const memberships: OracleMembership[] = [];
-  for (const [groupId, members] of Object.entries(state.memberships))
+  for (const [groupId, members] of Object.entries(recordedMemberships(state)))
     for (const [memberId, m] of Object.entries(members))
       memberships.push({ groupId, memberId, kind: m.kind });
   return {

@@ -2,6 +2,7 @@ import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
 import type { GroupLicensing, PrincipalSnapshot, TenantSnapshot } from '../engine/index.js';
+import { parseSimpleRule, type RuleFacts, ruleMatches } from './membership-rule.js';
 
 /**
  * The simulator's own record of what it sent to the service: the directory it created, the memberships, the
@@ -31,22 +32,39 @@ const stateSchema = z.object({
       usageLocation: z.string().nullable(),
       proxyAddresses: z.array(z.string()),
       department: z.string(),
+      /** Absent in records written before dynamic groups: enabled, as the import's default. */
+      accountEnabled: z.boolean().optional(),
       deleted: z.boolean(),
       direct: z.array(license.extend({ since: z.string() })),
     }),
   ),
-  devices: z.record(z.string(), z.object({ displayName: z.string() })),
+  devices: z.record(
+    z.string(),
+    /** `operatingSystem` absent: Windows, the import's default. */
+    z.object({ displayName: z.string(), operatingSystem: z.string().optional() }),
+  ),
   groups: z.record(
     z.string(),
     z.object({
       displayName: z.string(),
-      kind: z.enum(['department', 'project', 'devices', 'nested']),
+      kind: z.enum(['department', 'project', 'devices', 'nested', 'location']),
       securityEnabled: z.boolean(),
+      /**
+       * A dynamic group's rule and processing state. While `On` its members are the rule applied to the record
+       * (`memberships` holds nothing for it); while `Paused`, `memberships` holds what the pause froze.
+       */
+      dynamic: z
+        .object({
+          membershipRule: z.string(),
+          processingState: z.enum(['On', 'Paused']),
+          savedAt: z.string(),
+        })
+        .optional(),
       licenses: z.array(license),
       licensedSince: z.string().nullable(),
     }),
   ),
-  /** memberships[groupId][memberId] = { kind, joinedAt } */
+  /** memberships[groupId][memberId] = { kind, joinedAt }: what was added by hand (see `groups[…].dynamic`). */
   memberships: z.record(
     z.string(),
     z.record(z.string(), z.object({ kind: z.enum(['user', 'device', 'group']), joinedAt: z.string() })),
@@ -80,10 +98,57 @@ export function loadState(file: string): SimState {
   return parsed.data;
 }
 
+/** What a rule reads of a user in the record. */
+export function userRuleFacts(user: SimState['users'][string]): RuleFacts {
+  return {
+    department: user.department,
+    usageLocation: user.usageLocation,
+    accountEnabled: user.accountEnabled ?? true,
+    displayName: user.displayName,
+    userPrincipalName: user.userPrincipalName,
+  };
+}
+
+/** What a rule reads of a device in the record (`deviceOSType` is its operating system). */
+export function deviceRuleFacts(device: SimState['devices'][string]): RuleFacts {
+  return {
+    deviceOSType: device.operatingSystem ?? 'Windows',
+    displayName: device.displayName,
+    accountEnabled: true,
+  };
+}
+
+/**
+ * Every group's members as the record decides them: those added by hand, and for a dynamic group whose processing
+ * is On, every user or device its rule matches in the record, judged by the simulator's own rule reader
+ * (membership-rule.ts), not the service's. Soft-deleted users are matched too; nothing judges their memberships,
+ * which the service leaves as they were until a restore checks them again.
+ */
+export function recordedMemberships(
+  state: Pick<SimState, 'groups' | 'users' | 'devices' | 'memberships'>,
+): SimState['memberships'] {
+  const all: SimState['memberships'] = { ...state.memberships };
+  for (const [groupId, group] of Object.entries(state.groups)) {
+    if (group.dynamic?.processingState !== 'On') continue;
+    const rule = parseSimpleRule(group.dynamic.membershipRule);
+    const joinedAt = group.dynamic.savedAt;
+    const members: SimState['memberships'][string] = {};
+    if (rule.subject === 'user') {
+      for (const [id, user] of Object.entries(state.users))
+        if (ruleMatches(rule, 'user', userRuleFacts(user))) members[id] = { kind: 'user', joinedAt };
+    } else {
+      for (const [id, device] of Object.entries(state.devices))
+        if (ruleMatches(rule, 'device', deviceRuleFacts(device))) members[id] = { kind: 'device', joinedAt };
+    }
+    all[groupId] = members;
+  }
+  return all;
+}
+
 /** The tenant as the simulator believes it to be, in the engine's terms (for the from-scratch recomputation). */
 export function snapshotOf(state: SimState): TenantSnapshot {
   const memberOf = new Map<string, { groupId: string; joinedAt: string }[]>();
-  for (const [groupId, members] of Object.entries(state.memberships)) {
+  for (const [groupId, members] of Object.entries(recordedMemberships(state))) {
     for (const [memberId, m] of Object.entries(members)) {
       const list = memberOf.get(memberId) ?? [];
       list.push({ groupId, joinedAt: m.joinedAt });

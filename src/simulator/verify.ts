@@ -4,6 +4,7 @@ import {
   collectionSchema,
   deviceSchema,
   directoryObjectSchema,
+  groupSchema,
   subscribedSkuSchema,
   userSchema,
 } from '../contract/graph.js';
@@ -11,7 +12,7 @@ import type { CatalogData } from '../engine/catalog.js';
 import { judgeTenant, recordedTenant, type ServicePrincipal } from './oracle.js';
 import type { Progress } from './progress.js';
 import { graphClient, type OperatorClient } from './service.js';
-import type { SimState } from './state.js';
+import { deviceRuleFacts, recordedMemberships, type SimState, userRuleFacts } from './state.js';
 
 export interface Difference {
   readonly kind: string;
@@ -31,6 +32,11 @@ const LICENSES = { id: true, licenseAssignmentStates: true, assignedLicenses: tr
 const userLicensesSchema = userSchema.pick(LICENSES);
 const deviceLicensesSchema = deviceSchema.pick(LICENSES);
 const pageSchema = collectionSchema(z.unknown());
+const ruleStateSchema = groupSchema.pick({
+  membershipRule: true,
+  membershipRuleProcessingState: true,
+  membershipRuleProcessingStatus: true,
+});
 
 /** Every item of a Graph collection, following `@odata.nextLink` page by page. */
 export async function listAll(
@@ -60,6 +66,80 @@ function namer(catalog: CatalogData, state: SimState): (id: string) => string {
   for (const [id, device] of Object.entries(state.devices)) names.set(id, device.displayName);
   for (const [id, user] of Object.entries(state.users)) names.set(id, user.userPrincipalName);
   return (id) => names.get(id) ?? id;
+}
+
+/**
+ * Every group's listed members (`listed`, by group) against the record: the members added by hand, and for a
+ * dynamic group those its rule matches in the record (state.ts, `recordedMemberships`). Soft-deleted users are
+ * never listed, so they are not expected. A dynamic group's differences name its rule and what the record says of
+ * the principal.
+ */
+export function membershipDifferences(
+  state: SimState,
+  listed: ReadonlyMap<string, ReadonlySet<string>>,
+  name: (id: string) => string = (id) => id,
+): Difference[] {
+  const differences: Difference[] = [];
+  const recorded = recordedMemberships(state);
+  for (const [groupId, group] of Object.entries(state.groups)) {
+    const shown = listed.get(groupId) ?? new Set<string>();
+    const expected = new Set(
+      Object.entries(recorded[groupId] ?? {})
+        .filter(([id, m]) => m.kind !== 'user' || state.users[id]?.deleted === false)
+        .map(([id]) => id),
+    );
+    const rule = group.dynamic?.processingState === 'On' ? group.dynamic.membershipRule : undefined;
+    const facts = (id: string) => {
+      const user = state.users[id];
+      const device = state.devices[id];
+      const known = user ? userRuleFacts(user) : device ? deviceRuleFacts(device) : undefined;
+      return known ? JSON.stringify(known) : 'nothing (not in the record)';
+    };
+    const why = (id: string, matches: boolean) =>
+      rule === undefined ? '' : ` (rule ${rule} ${matches ? 'matches' : 'does not match'} ${facts(id)})`;
+    for (const id of expected)
+      if (!shown.has(id))
+        differences.push({
+          kind: 'membership',
+          id,
+          message: `${name(id)} should be a member of group ${name(groupId)} but is not${why(id, true)}`,
+        });
+    for (const id of shown)
+      if (!expected.has(id))
+        differences.push({
+          kind: 'membership',
+          id,
+          message: `${name(id)} is listed in group ${name(groupId)} but should not be${why(id, false)}`,
+        });
+  }
+  return differences;
+}
+
+/** A dynamic group's rule and processing state as the service shows them, against the record, once idle. */
+export function ruleDifferences(
+  groupId: string,
+  displayName: string,
+  recorded: NonNullable<SimState['groups'][string]['dynamic']>,
+  shown: z.infer<typeof ruleStateSchema>,
+): Difference[] {
+  const differences: Difference[] = [];
+  const push = (message: string) =>
+    differences.push({ kind: 'rule', id: groupId, message: `dynamic group "${displayName}": ${message}` });
+  if (shown.membershipRule !== recorded.membershipRule)
+    push(
+      `the rule is ${JSON.stringify(shown.membershipRule)}, the simulator saved ${JSON.stringify(recorded.membershipRule)}`,
+    );
+  if (shown.membershipRuleProcessingState !== recorded.processingState)
+    push(
+      `processing is ${shown.membershipRuleProcessingState}, the simulator set ${recorded.processingState}`,
+    );
+  const status = shown.membershipRuleProcessingStatus;
+  if (recorded.processingState === 'On' && status?.status !== 'Succeeded')
+    push(
+      `membershipRuleProcessingStatus is ${status?.status ?? 'missing'} while the tenant is idle` +
+        (status?.errorMessage ? ` (${status.errorMessage})` : ''),
+    );
+  return differences;
 }
 
 /**
@@ -140,34 +220,32 @@ export async function verify(
 
   const groups = Object.keys(state.groups);
   const members = progress.bar('Reading group members', groups.length);
+  const listed = new Map<string, ReadonlySet<string>>();
   for (const groupId of groups) {
-    const listed = new Set(
-      (await listAll(graph, `/groups/${groupId}/members?$select=id&$top=999`)).map(
-        (m) => directoryObjectSchema.parse(m).id,
+    listed.set(
+      groupId,
+      new Set(
+        (await listAll(graph, `/groups/${groupId}/members?$select=id&$top=999`)).map(
+          (m) => directoryObjectSchema.parse(m).id,
+        ),
       ),
     );
-    const expected = new Set(
-      Object.entries(state.memberships[groupId] ?? {})
-        .filter(([id, m]) => m.kind !== 'user' || state.users[id]?.deleted === false)
-        .map(([id]) => id),
-    );
-    for (const id of expected)
-      if (!listed.has(id))
-        differences.push({
-          kind: 'membership',
-          id,
-          message: `${id} should be a member of group ${groupId} but is not`,
-        });
-    for (const id of listed)
-      if (!expected.has(id))
-        differences.push({
-          kind: 'membership',
-          id,
-          message: `${id} is listed in group ${groupId} but should not be`,
-        });
+    const dynamic = state.groups[groupId]?.dynamic;
+    if (dynamic) {
+      const shown = ruleStateSchema.parse(
+        await graph
+          .api(`/groups/${groupId}`)
+          .select('membershipRule,membershipRuleProcessingState,membershipRuleProcessingStatus')
+          .get(),
+      );
+      differences.push(
+        ...ruleDifferences(groupId, state.groups[groupId]?.displayName ?? groupId, dynamic, shown),
+      );
+    }
     members.increment(1);
   }
   members.stop();
+  differences.push(...membershipDifferences(state, listed, namer(catalog, state)));
 
   const judged = judgeTenant(
     catalog,

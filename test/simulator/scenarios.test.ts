@@ -1,5 +1,6 @@
-// The acceptance scenarios S1–S12 (scenarios.md), played at small scale by the simulator against a service started
-// in this process (its own in-memory Azurite and the Functions host on free ports), over HTTP only.
+// The acceptance scenarios S1–S13 (scenarios.md; S13, dynamic groups, in src/simulator/scenarios/README.md), played
+// at small scale by the simulator against a service started in this process (its own in-memory Azurite and the
+// Functions host on free ports), over HTTP only.
 import { afterAll, beforeAll, describe, it } from 'vitest';
 import { runScenario, SCENARIOS } from '../../src/simulator/scenarios/index.js';
 import { type ServiceEndpoint, startEmbeddedService } from '../../src/simulator/service.js';

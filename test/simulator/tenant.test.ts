@@ -38,7 +38,7 @@ describe('the tenant generator', () => {
 });
 
 describe('generate, churn and verify', () => {
-  it('ends a 2,000-user tenant with zero differences after churn with duplicates and reordering', async () => {
+  it('ends a 2,000-user tenant with dynamic groups with zero differences after churn with duplicates and reordering', async () => {
     const operator = new OperatorClient(service.baseUrl, service.adminKey);
     const { state } = await provisionTenant(
       operator,
@@ -55,6 +55,10 @@ describe('generate, churn and verify', () => {
       silentProgress,
     );
     expect(summary.notificationsSent).toBeGreaterThan(300);
+    // Users moved between dynamic groups by their attributes, and rules were edited under them.
+    for (const kind of ['department', 'accountEnabled', 'usageLocation', 'ruleEdit'])
+      expect(summary.counts[kind] ?? 0, kind).toBeGreaterThan(0);
+    if (process.env.SIMULATOR_LOG) console.log(JSON.stringify(summary.counts));
     // Fails with what kept the service busy before the test's own timeout would hide it.
     const result = await verify(operator, loadCatalogData(), state, silentProgress, {
       idleTimeoutMs: 200_000,

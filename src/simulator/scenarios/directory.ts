@@ -24,6 +24,8 @@ export interface ImportedUser {
   readonly memberOf?: readonly string[];
   readonly usageLocation?: string | null;
   readonly proxyAddresses?: readonly string[];
+  readonly department?: string | null;
+  readonly accountEnabled?: boolean;
 }
 
 /** `count` users named `${prefix} n`, with fresh ids (optionally all starting with `lead`), members of `memberOf`. */
@@ -49,6 +51,8 @@ export interface ImportedDevice {
   readonly id: string;
   readonly displayName: string;
   readonly memberOf?: readonly string[];
+  /** What a device rule reads as `deviceOSType` (the import's default is Windows). */
+  readonly operatingSystem?: string;
 }
 
 export function devices(

@@ -188,6 +188,32 @@ export async function createGroup(
   return s.remember(parse(s, groupIdSchema, created, 'the created group').id, displayName);
 }
 
+/** A dynamic security group (`groupTypes: ["DynamicMembership"]`) with this rule, processing On. */
+export async function createDynamicGroup(
+  s: Scenario,
+  displayName: string,
+  membershipRule: string,
+): Promise<string> {
+  const created = await send(s, `POST /groups ${displayName} (${membershipRule})`, () =>
+    s.graph.api('/groups').post({
+      displayName,
+      mailNickname: displayName.replace(/[^A-Za-z0-9]/g, '').toLowerCase() || 'group',
+      securityEnabled: true,
+      mailEnabled: false,
+      groupTypes: ['DynamicMembership'],
+      membershipRule,
+      membershipRuleProcessingState: 'On',
+    }),
+  );
+  return s.remember(parse(s, groupIdSchema, created, 'the created group').id, displayName);
+}
+
+export async function patchGroup(s: Scenario, id: string, patch: Record<string, unknown>): Promise<void> {
+  await send(s, `PATCH /groups/${s.label(id)} ${JSON.stringify(patch)}`, () =>
+    s.graph.api(`/groups/${id}`).patch(patch),
+  );
+}
+
 export async function addMember(s: Scenario, groupId: string, memberId: string): Promise<void> {
   await send(s, `POST /groups/${s.label(groupId)}/members/$ref ${s.label(memberId)}`, () =>
     s.graph
@@ -442,6 +468,19 @@ export async function expectConsumed(s: Scenario, expected: Readonly<Record<stri
     }
   }
   s.expect('consumedUnits in /subscribedSkus', want, got, `consumedUnits: ${shown.join(', ')}`);
+}
+
+/** A dynamic group's rule, processing state and status (Graph beta's `membershipRuleProcessingStatus`). */
+const groupRuleSchema = groupSchema.pick({
+  groupTypes: true,
+  membershipRule: true,
+  membershipRuleProcessingState: true,
+  membershipRuleProcessingStatus: true,
+});
+
+export async function readGroupRule(s: Scenario, groupId: string) {
+  const path = `/groups/${groupId}?$select=groupTypes,membershipRule,membershipRuleProcessingState,membershipRuleProcessingStatus`;
+  return parse(s, groupRuleSchema, await send(s, `GET ${path}`, () => s.graph.api(path).get()), path);
 }
 
 export async function readGroupLicensing(s: Scenario, groupId: string) {

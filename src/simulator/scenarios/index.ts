@@ -1,4 +1,4 @@
-// The acceptance scenarios of scenarios.md (S1–S12), played against a running service over HTTP only: the admin
+// The acceptance scenarios of scenarios.md (S1–S12) and of dynamic groups (S13), played against a running service over HTTP only: the admin
 // API for tenants, purchases, tokens and imports; the official Graph client for everything Graph; the webhook for
 // directory notifications. Each scenario uses its own fresh tenant, prints every step and check, throws a
 // ScenarioFailure at the first mismatch, and ends with the invariants of rules.md §7.
@@ -16,6 +16,7 @@ import { directAndInherited } from './s09-direct-and-inherited.js';
 import { nestedGroups } from './s10-nested-groups.js';
 import { membershipWebhook } from './s11-membership-webhook.js';
 import { largeGroup } from './s12-large-group.js';
+import { dynamicGroups } from './s13-dynamic-groups.js';
 
 export type { ScenarioOptions } from './run.js';
 export { ScenarioFailure } from './run.js';
@@ -87,11 +88,16 @@ const DEFINITIONS: Readonly<Record<string, Definition>> = {
     tenant: { displayName: 'S12 Large group', countryLetterCode: 'US' },
     play: largeGroup,
   },
+  S13: {
+    title: 'Dynamic groups',
+    tenant: { displayName: 'S13 Dynamic groups', countryLetterCode: 'US' },
+    play: dynamicGroups,
+  },
 };
 
 export const SCENARIOS: readonly string[] = Object.keys(DEFINITIONS);
 
-/** Plays one scenario (`S1` … `S12`, case-insensitive) against the service; throws at the first mismatch. */
+/** Plays one scenario (`S1` … `S13`, case-insensitive) against the service; throws at the first mismatch. */
 export async function runScenario(
   name: string,
   service: ServiceAddress,
