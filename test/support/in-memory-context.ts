@@ -5,18 +5,14 @@
 import { randomUUID } from 'node:crypto';
 import { applyChanges } from '../../src/application/changes.js';
 import type { AppContext } from '../../src/application/context.js';
+import { processRulePage } from '../../src/application/dynamic-groups.js';
 import {
   assignGroupLicenses,
   planGroupJob,
   processGroupPage,
 } from '../../src/application/group-licensing.js';
 import { heal } from '../../src/application/healing.js';
-import {
-  changesMessage,
-  groupJobMessage,
-  groupPageMessage,
-  healMessage,
-} from '../../src/application/messages.js';
+import { changesMessage, groupJobMessage, healMessage, pageMessage } from '../../src/application/messages.js';
 import { setSubscription } from '../../src/application/tenants.js';
 import { loadCatalog } from '../../src/catalog/load.js';
 import type { Catalog, LicenseErrorHealing } from '../../src/engine/index.js';
@@ -95,9 +91,11 @@ export function inMemoryContext(
         const messageId = `message-${worked}`;
         if (sent.queue === 'jobs')
           await queues.sendAll('pages', await planGroupJob(ctx, groupJobMessage.parse(sent.message)));
-        else if (sent.queue === 'pages')
-          await processGroupPage(ctx, groupPageMessage.parse(sent.message), messageId);
-        else if (sent.queue === 'changes')
+        else if (sent.queue === 'pages') {
+          const page = pageMessage.parse(sent.message);
+          if (page.kind === 'rule-page') await processRulePage(ctx, page, messageId);
+          else await processGroupPage(ctx, page, messageId);
+        } else if (sent.queue === 'changes')
           await applyChanges(ctx, changesMessage.parse(sent.message), messageId);
         else await heal(ctx, healMessage.parse(sent.message), messageId);
       }
