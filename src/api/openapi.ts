@@ -9,6 +9,7 @@ import {
   evaluateDynamicMembershipResultSchema,
   expressionEvaluationDetailsSchema,
   graphErrorSchema,
+  licenseAssignmentPreviewSchema,
   licenseAssignmentStateSchema,
   licenseDetailsSchema,
   licenseProcessingDetailsSchema,
@@ -83,6 +84,7 @@ const responses: Readonly<Record<string, z.ZodType>> = {
   LicenseDetails: licenseDetailsSchema,
   DirectoryAudit: directoryAuditSchema,
   LicenseProcessingDetails: licenseProcessingDetailsSchema,
+  LicenseAssignmentPreview: licenseAssignmentPreviewSchema,
   ExpressionEvaluationDetails: expressionEvaluationDetailsSchema,
   EvaluateDynamicMembershipResult: evaluateDynamicMembershipResultSchema,
   GraphError: graphErrorSchema,
@@ -214,6 +216,14 @@ const graphOperations: Record<
   },
   graphGroupReprocess: {
     POST: { summary: 'Extension: reprocess every member (202)', status: 202, returns: ref('Group') },
+  },
+  graphGroupPreviewLicenseAssignment: {
+    POST: {
+      summary: 'Extension: what assignLicense with this body would do to the members, nothing written',
+      body: 'AssignLicense',
+      status: 200,
+      returns: ref('LicenseAssignmentPreview'),
+    },
   },
   graphGroupLicenseProcessingDetails: {
     GET: {

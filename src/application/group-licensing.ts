@@ -81,6 +81,20 @@ function deviceSkuOwners(ctx: AppContext, partition: TenantPartition): Map<strin
   return owners;
 }
 
+/**
+ * The group's licenses as `request` would leave them, refused as `assignGroupLicenses` would refuse it — what a
+ * preview evaluates. Nothing is written.
+ */
+export function proposedLicenses(
+  ctx: AppContext,
+  partition: TenantPartition,
+  group: GroupRecord,
+  request: AssignLicenseRequest,
+): readonly GroupLicenseAssignment[] {
+  const current = partition.groupLicenses.get(group.id)?.licenses ?? [];
+  return validatedLicenses(ctx, partition, group, current, request, deviceSkuOwners(ctx, partition));
+}
+
 /** The group's licenses after `request`, or the refusal Graph gives. */
 function validatedLicenses(
   ctx: AppContext,

@@ -259,6 +259,28 @@ export const licenseProcessingDetailsSchema = z
   })
   .describe('Extension: processing progress and the admin status of a group.');
 
+const outcomePreviewSchema = z.object({ count, sample: z.array(guidSchema) });
+
+export const licenseAssignmentPreviewSchema = z
+  .object({
+    membersEvaluated: count,
+    skus: z.array(
+      z.object({
+        skuId: guidSchema,
+        skuPartNumber: z.string(),
+        seatsNeeded: count,
+        seatsReleased: count,
+        seatsAvailable: count,
+        seatsShort: count,
+      }),
+    ),
+    errors: z.record(z.string(), outcomePreviewSchema),
+    otherLicensesChanged: outcomePreviewSchema,
+  })
+  .describe(
+    'Extension: what a group license change would do to its members, evaluated without writing anything.',
+  );
+
 /** Graph beta `expressionEvaluationDetails`: one expression of a membership rule, what it gave, what it read. */
 export const expressionEvaluationDetailsSchema = z
   .object({
@@ -329,4 +351,5 @@ export type LicenseDetails = Wire<typeof licenseDetailsSchema>;
 export type DirectoryAudit = Wire<typeof directoryAuditSchema>;
 export type LicenseProcessingDetails = Wire<typeof licenseProcessingDetailsSchema>;
 export type EvaluateDynamicMembershipResult = Wire<typeof evaluateDynamicMembershipResultSchema>;
+export type LicenseAssignmentPreview = Wire<typeof licenseAssignmentPreviewSchema>;
 export type GraphErrorBody = Wire<typeof graphErrorSchema>;

@@ -14,6 +14,7 @@ import {
   processingDetails,
   reprocessGroup,
 } from '../../application/group-licensing.js';
+import { previewGroupLicenses } from '../../application/license-preview.js';
 import {
   countGroups,
   directoryObjects,
@@ -26,7 +27,11 @@ import {
   principalsById,
 } from '../../application/queries.js';
 import type { GroupLicenseRecord, GroupRecord } from '../../application/records.js';
-import type { EvaluateDynamicMembershipResult, LicenseProcessingDetails } from '../../contract/graph.js';
+import type {
+  EvaluateDynamicMembershipResult,
+  LicenseAssignmentPreview,
+  LicenseProcessingDetails,
+} from '../../contract/graph.js';
 import { GUID_PATTERN, GUID_TEXT } from '../../engine/ids.js';
 import { badRequest, notFound, unsupportedQuery } from '../envelope.js';
 import { describeClause, parseFilter, parseSelect, project, textCondition, wantsCount } from '../odata.js';
@@ -251,6 +256,18 @@ async function assignLicense(request: ApiRequest, context: GraphContext) {
   };
 }
 
+async function previewLicenseAssignment(request: ApiRequest, context: GraphContext) {
+  const body = parseAssignLicense(await request.json());
+  const group = await loadGroup(request, context);
+  const preview: LicenseAssignmentPreview = await previewGroupLicenses(
+    context.app,
+    context.caller.tenantId,
+    group.id,
+    body,
+  );
+  return ok({ ...preview }, `groups('${group.id}')/previewLicenseAssignment`, context.serviceRoot);
+}
+
 async function membersWithLicenseErrors(request: ApiRequest, context: GraphContext) {
   const tenantId = context.caller.tenantId;
   const group = await loadGroup(request, context);
@@ -387,6 +404,11 @@ export const groupRoutes: readonly GraphRoute[] = [
     name: 'graphGroupAssignLicense',
     template: 'groups/{id}/assignLicense',
     handlers: { POST: { permissions: ACCESS.assignGroupLicenses, handle: assignLicense } },
+  },
+  {
+    name: 'graphGroupPreviewLicenseAssignment',
+    template: 'groups/{id}/previewLicenseAssignment',
+    handlers: { POST: { permissions: ACCESS.readGroups, handle: previewLicenseAssignment } },
   },
   {
     name: 'graphGroupMembersWithLicenseErrors',

@@ -1,0 +1,253 @@
+// The what-if of a group license change (`POST /groups/{id}/previewLicenseAssignment`): the group's members are
+// evaluated with the engine as if the change were made, against the seats free now, and nothing is written. It
+// walks the members as a group job does — a range of member shards at a time — so memory stays bounded.
+import {
+  type AssignLicenseRequest,
+  CountingSeatBudget,
+  deriveSources,
+  type EvaluationContext,
+  evaluatePrincipal,
+  type GroupLicensing,
+  type LicenseEntry,
+  type ProxyAddressView,
+} from '../engine/index.js';
+import { SHARD_COUNT } from '../storage/keys.js';
+import { factsOf } from '../storage/principal-records.js';
+import type { AppContext } from './context.js';
+import { getGroup } from './directory.js';
+import { NotFoundError } from './errors.js';
+import { GroupCache } from './group-cache.js';
+import { proposedLicenses } from './group-licensing.js';
+import { type PrincipalRecord, settingsOf } from './records.js';
+
+/** Member shards read at once: a sixteenth of the group per step. */
+const SHARDS_PER_STEP = 16;
+/** Ids named per outcome, as a sample. */
+const SAMPLE = 5;
+
+export interface SkuPreview {
+  readonly skuId: string;
+  readonly skuPartNumber: string;
+  /** Seats the change would take (members newly holding the SKU) and give back. */
+  readonly seatsNeeded: number;
+  readonly seatsReleased: number;
+  /** Free now (Total − consumed), and how many of the needed seats that leaves missing. */
+  readonly seatsAvailable: number;
+  readonly seatsShort: number;
+}
+
+export interface OutcomePreview {
+  readonly count: number;
+  /** A few of the members concerned. */
+  readonly sample: readonly string[];
+}
+
+export interface LicenseAssignmentPreview {
+  readonly membersEvaluated: number;
+  readonly skus: readonly SkuPreview[];
+  /** Members whose entries from this group would be in error, by error type. */
+  readonly errors: Readonly<Record<string, OutcomePreview>>;
+  /** Members whose licenses from other sources would change (conflicts, dependency holds). */
+  readonly otherLicensesChanged: OutcomePreview;
+}
+
+/**
+ * Evaluates the group's members (users, and devices for device SKUs, through nested groups too) as if `request`
+ * were applied, refusing the request exactly as `assignLicense` would. Members are evaluated in the order they
+ * joined, against one budget of the seats free now, as a job would hand them out.
+ */
+export async function previewGroupLicenses(
+  ctx: AppContext,
+  tenantId: string,
+  groupId: string,
+  request: AssignLicenseRequest,
+): Promise<LicenseAssignmentPreview> {
+  const group = await getGroup(ctx, tenantId, groupId);
+  const partition = await ctx.tenants.partition(tenantId);
+  if (!partition) throw new NotFoundError(tenantId);
+  const licenses = proposedLicenses(ctx, partition, group, request);
+  const current = partition.groupLicenses.get(group.id);
+  const now = ctx.now().toISOString();
+  const groups = new GroupCache(ctx.directory, tenantId);
+  const lookupGroup = (id: string): GroupLicensing => {
+    const licensing = partition.groupLicenses.get(id);
+    if (id === group.id) {
+      return {
+        id,
+        licenses,
+        licensedSince: licenses.length === 0 ? null : (current?.licensedSince ?? now),
+        memberOf: group.memberOf,
+      };
+    }
+    return {
+      id,
+      licenses: licensing?.licenses ?? [],
+      licensedSince: licensing?.licensedSince ?? null,
+      memberOf: groups.known(id)?.memberOf ?? [],
+    };
+  };
+  const budget = CountingSeatBudget.fromSubscriptions(partition.subscriptions.values());
+  const held = new HeldAddresses(ctx, tenantId);
+  const evaluation: EvaluationContext = {
+    catalog: ctx.catalog,
+    tenant: settingsOf(partition.tenant),
+    isSubscribed: (skuId) => partition.subscriptions.has(skuId),
+    seats: budget,
+    proxyAddresses: held,
+    now,
+  };
+
+  const needed = new Map<string, number>();
+  const waiting = new Map<string, number>();
+  const released = new Map<string, number>();
+  const errors = new Map<string, { count: number; sample: string[] }>();
+  const others = { count: 0, sample: [] as string[] };
+  let evaluated = 0;
+  const evaluate = (record: PrincipalRecord) => {
+    if (record.deletedDateTime !== null) return;
+    evaluated++;
+    const sources = deriveSources(
+      ctx.catalog,
+      record.kind,
+      record.directLicenses,
+      record.memberOf,
+      lookupGroup,
+    );
+    const result = evaluatePrincipal(evaluation, factsOf(record), sources, record.entries);
+    for (const skuId of result.seatsTaken) needed.set(skuId, (needed.get(skuId) ?? 0) + 1);
+    for (const skuId of result.seatsReleased) released.set(skuId, (released.get(skuId) ?? 0) + 1);
+    for (const entry of result.entries) {
+      if (entry.assignedByGroup !== group.id || entry.error === 'None') continue;
+      if (entry.error === 'CountViolation') waiting.set(entry.skuId, (waiting.get(entry.skuId) ?? 0) + 1);
+      const tally = errors.get(entry.error) ?? { count: 0, sample: [] };
+      tally.count++;
+      if (tally.sample.length < SAMPLE && !tally.sample.includes(record.id)) tally.sample.push(record.id);
+      errors.set(entry.error, tally);
+    }
+    if (!sameEntries(otherSources(record.entries, group.id), otherSources(result.entries, group.id))) {
+      others.count++;
+      if (others.sample.length < SAMPLE) others.sample.push(record.id);
+    }
+  };
+
+  // The group's own members, a range of shards at a time, in the order they joined; then devices of nested
+  // groups (device SKUs reach them), each once.
+  const seen = new Set<string>();
+  for (let from = 0; from < SHARD_COUNT; from += SHARDS_PER_STEP) {
+    const refs = (await ctx.members.listRange(tenantId, group.id, from, from + SHARDS_PER_STEP))
+      .filter((m) => m.kind !== 'group')
+      .sort((a, b) => a.joinedAt.localeCompare(b.joinedAt) || a.id.localeCompare(b.id));
+    const records = await ctx.directory.principals(
+      tenantId,
+      refs.map((m) => m.id),
+    );
+    await groups.loadWithAncestors(deviceGroupsOf(records.values()));
+    await held.load(records.values());
+    for (const ref of refs) {
+      const record = records.get(ref.id);
+      if (!record) continue;
+      seen.add(ref.id);
+      evaluate(record);
+    }
+  }
+  for (const nested of await nestedGroups(ctx, tenantId, group.id)) {
+    const devices = (await ctx.members.listRange(tenantId, nested))
+      .filter((m) => m.kind === 'device' && !seen.has(m.id))
+      .map((m) => m.id);
+    const records = await ctx.directory.principals(tenantId, devices);
+    await groups.loadWithAncestors(deviceGroupsOf(records.values()));
+    for (const id of devices) {
+      const record = records.get(id);
+      if (!record || seen.has(id)) continue;
+      seen.add(id);
+      evaluate(record);
+    }
+  }
+
+  const skuIds = new Set([...needed.keys(), ...released.keys(), ...licenses.map((l) => l.skuId)]);
+  const skus = [...skuIds].sort().map((skuId): SkuPreview => {
+    const sub = partition.subscriptions.get(skuId);
+    const total = sub ? sub.prepaidUnits.enabled + sub.prepaidUnits.warning : 0;
+    const short = waiting.get(skuId) ?? 0;
+    return {
+      skuId,
+      skuPartNumber: ctx.catalog.sku(skuId)?.skuPartNumber ?? skuId,
+      // Those who would take a seat, and those who would wait for one in CountViolation.
+      seatsNeeded: (needed.get(skuId) ?? 0) + short,
+      seatsReleased: released.get(skuId) ?? 0,
+      seatsAvailable: sub ? Math.max(0, total - sub.consumedUnits) : 0,
+      seatsShort: short,
+    };
+  });
+  return {
+    membersEvaluated: evaluated,
+    skus,
+    errors: Object.fromEntries([...errors].sort(([a], [b]) => a.localeCompare(b))),
+    otherLicensesChanged: others,
+  };
+}
+
+function otherSources(entries: readonly LicenseEntry[], groupId: string): string[] {
+  return entries
+    .filter((e) => e.assignedByGroup !== groupId)
+    .map(
+      (e) => `${e.assignedByGroup ?? 'direct'}|${e.skuId}|${e.state}|${e.error}|${e.disabledPlans.join(',')}`,
+    )
+    .sort();
+}
+
+function sameEntries(a: readonly string[], b: readonly string[]): boolean {
+  return a.length === b.length && a.every((value, i) => value === b[i]);
+}
+
+function deviceGroupsOf(records: Iterable<PrincipalRecord>): string[] {
+  const ids: string[] = [];
+  for (const record of records)
+    if (record.kind === 'device') for (const m of record.memberOf) ids.push(m.groupId);
+  return ids;
+}
+
+/** Groups nested in the group, transitively (cycle-safe), without the group itself. */
+async function nestedGroups(ctx: AppContext, tenantId: string, groupId: string): Promise<string[]> {
+  const seen = new Set([groupId]);
+  const pending = [groupId];
+  for (let id = pending.pop(); id !== undefined; id = pending.pop()) {
+    for (const member of await ctx.members.listRange(tenantId, id)) {
+      if (member.kind === 'group' && !seen.has(member.id)) {
+        seen.add(member.id);
+        pending.push(member.id);
+      }
+    }
+  }
+  seen.delete(groupId);
+  return [...seen];
+}
+
+/**
+ * The mailbox holders of the addresses that members share with someone (few: `sharedProxy`), read as members are
+ * reached, so a second mailbox on a held address is refused as the service would refuse it.
+ */
+class HeldAddresses implements ProxyAddressView {
+  private readonly holders = new Map<string, string | null>();
+
+  constructor(
+    private readonly ctx: Pick<AppContext, 'proxies'>,
+    private readonly tenantId: string,
+  ) {}
+
+  async load(records: Iterable<PrincipalRecord>): Promise<void> {
+    for (const record of records) {
+      if (!record.sharedProxy) continue;
+      for (const address of record.proxyAddresses) {
+        const key = address.toLowerCase();
+        if (!this.holders.has(key))
+          this.holders.set(key, (await this.ctx.proxies.read(this.tenantId, key)).holder);
+      }
+    }
+  }
+
+  isHeldByAnother(address: string, principalId: string): boolean {
+    const holder = this.holders.get(address.toLowerCase());
+    return holder !== undefined && holder !== null && holder !== principalId;
+  }
+}
