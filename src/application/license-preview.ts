@@ -5,7 +5,6 @@ import {
   type AssignLicenseRequest,
   CountingSeatBudget,
   deriveSources,
-  type EvaluationContext,
   evaluatePrincipal,
   type GroupLicensing,
   type LicenseEntry,
@@ -18,7 +17,8 @@ import { getGroup } from './directory.js';
 import { NotFoundError } from './errors.js';
 import { GroupCache } from './group-cache.js';
 import { proposedLicenses } from './group-licensing.js';
-import { type PrincipalRecord, settingsOf } from './records.js';
+import { evaluationContext, groupLookup } from './principal-updates.js';
+import type { PrincipalRecord } from './records.js';
 
 /** Member shards read at once: a sixteenth of the group per step. */
 const SHARDS_PER_STEP = 16;
@@ -69,33 +69,20 @@ export async function previewGroupLicenses(
   const current = partition.groupLicenses.get(group.id);
   const now = ctx.now().toISOString();
   const groups = new GroupCache(ctx.directory, tenantId);
-  const lookupGroup = (id: string): GroupLicensing => {
-    const licensing = partition.groupLicenses.get(id);
-    if (id === group.id) {
-      return {
-        id,
-        licenses,
-        licensedSince: licenses.length === 0 ? null : (current?.licensedSince ?? now),
-        memberOf: group.memberOf,
-      };
-    }
-    return {
-      id,
-      licenses: licensing?.licenses ?? [],
-      licensedSince: licensing?.licensedSince ?? null,
-      memberOf: groups.known(id)?.memberOf ?? [],
-    };
-  };
+  const asTheyAre = groupLookup(partition, groups);
+  // The group as the change would leave it; every other group as it is.
+  const lookupGroup = (id: string): GroupLicensing =>
+    id === group.id
+      ? {
+          id,
+          licenses,
+          licensedSince: licenses.length === 0 ? null : (current?.licensedSince ?? now),
+          memberOf: group.memberOf,
+        }
+      : asTheyAre(id);
   const budget = CountingSeatBudget.fromSubscriptions(partition.subscriptions.values());
   const held = new HeldAddresses(ctx, tenantId);
-  const evaluation: EvaluationContext = {
-    catalog: ctx.catalog,
-    tenant: settingsOf(partition.tenant),
-    isSubscribed: (skuId) => partition.subscriptions.has(skuId),
-    seats: budget,
-    proxyAddresses: held,
-    now,
-  };
+  const evaluation = evaluationContext(ctx, partition, budget, held, now);
 
   const needed = new Map<string, number>();
   const waiting = new Map<string, number>();

@@ -370,26 +370,11 @@ async function planWrites(
     if (draft && draft.kind === 'device') for (const m of draft.memberOf) deviceGroups.add(m.groupId);
   }
   if (deviceGroups.size > 0) await groups.loadWithAncestors(deviceGroups);
-  const lookupGroup = (groupId: string): GroupLicensing | undefined => {
-    const licensing = partition.groupLicenses.get(groupId);
-    return {
-      id: groupId,
-      licenses: licensing?.licenses ?? [],
-      licensedSince: licensing?.licensedSince ?? null,
-      memberOf: groups.known(groupId)?.memberOf ?? [],
-    };
-  };
+  const lookupGroup = groupLookup(partition, groups);
 
   const budget = new ClaimBudget(partition.subscriptions, unusedGains);
   const proxyView = await mailboxes.view([...drafts.values()]);
-  const evaluation: EvaluationContext = {
-    catalog: ctx.catalog,
-    tenant: settingsOf(partition.tenant),
-    isSubscribed: (skuId) => partition.subscriptions.has(skuId),
-    seats: budget,
-    proxyAddresses: proxyView,
-    now,
-  };
+  const evaluation = evaluationContext(ctx, partition, budget, proxyView, now);
 
   const writes: PrincipalWrite[] = [];
   for (const id of orderedIds) {
@@ -436,6 +421,40 @@ async function planWrites(
   }
   await mailboxes.claim(writes);
   return writes;
+}
+
+/** What the engine evaluates a principal of this tenant with: its settings, its subscriptions, seats and addresses. */
+export function evaluationContext(
+  ctx: Pick<AppContext, 'catalog'>,
+  partition: TenantPartition,
+  seats: SeatBudget,
+  proxyAddresses: ProxyAddressView,
+  now: string,
+): EvaluationContext {
+  return {
+    catalog: ctx.catalog,
+    tenant: settingsOf(partition.tenant),
+    isSubscribed: (skuId) => partition.subscriptions.has(skuId),
+    seats,
+    proxyAddresses,
+    now,
+  };
+}
+
+/** A group's licenses (from the tenant partition) and nesting (from `groups`, loaded beforehand), for the engine. */
+export function groupLookup(
+  partition: TenantPartition,
+  groups: GroupCache,
+): (groupId: string) => GroupLicensing {
+  return (groupId) => {
+    const licensing = partition.groupLicenses.get(groupId);
+    return {
+      id: groupId,
+      licenses: licensing?.licenses ?? [],
+      licensedSince: licensing?.licensedSince ?? null,
+      memberOf: groups.known(groupId)?.memberOf ?? [],
+    };
+  };
 }
 
 /**
