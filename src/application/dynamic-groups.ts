@@ -8,10 +8,10 @@ import { retryOnConflict } from '../storage/optimistic.js';
 import { applyChanges } from './changes.js';
 import { type AppContext, faultPoint } from './context.js';
 import {
-  belongsUnder,
   type DynamicMembershipEvaluation,
   evaluateDynamicMembership,
   membershipRuleOf,
+  ruleChangeFor,
   storedRule,
 } from './dynamic-membership.js';
 import { RefusedError } from './errors.js';
@@ -24,7 +24,6 @@ import {
   GROUP_LICENSING_APP,
   type GroupRecord,
   type MembershipRuleRecord,
-  type PrincipalRecord,
 } from './records.js';
 
 /** The Graph group type that makes a group's membership follow its rule. */
@@ -230,12 +229,8 @@ export async function processRulePage(
   const now = ctx.now().toISOString();
   const changes: MembershipChange[] = [];
   for (const record of records.values()) {
-    // A soft-deleted principal keeps its memberships for its restore, as in a static group.
-    if (record.deletedDateTime !== null) continue;
-    const wanted = belongsUnder(rule, record, ctx.catalog);
-    const member = record.memberOf.some((m) => m.groupId === groupId);
-    if (wanted === member) continue;
-    changes.push(membershipChange(record, groupId, wanted, now));
+    const change = ruleChangeFor(record, groupId, rule, ctx.catalog, now);
+    if (change) changes.push(change);
   }
   // Nothing to change may mean an earlier delivery wrote the changes and died before closing its reservation.
   if (changes.length === 0)
@@ -262,22 +257,6 @@ export async function processRulePage(
     errors: {},
   });
   if (allDone) await finishEvaluation(ctx, tenantId, groupId, jobId, null);
-}
-
-function membershipChange(
-  record: PrincipalRecord,
-  groupId: string,
-  join: boolean,
-  now: string,
-): MembershipChange {
-  return {
-    type: 'member',
-    op: join ? 'add' : 'remove',
-    groupId,
-    memberId: record.id,
-    memberKind: record.kind,
-    ...(join ? { joinedAt: now } : {}),
-  };
 }
 
 function changesOf(tenantId: string, changes: MembershipChange[]): ChangesMessage {

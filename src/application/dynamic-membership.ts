@@ -156,6 +156,30 @@ export function belongsUnder(rule: MembershipRule, record: PrincipalRecord, cata
 }
 
 /**
+ * The join or leave that brings a live principal in line with one dynamic group's rule, or null when its membership
+ * already agrees (a soft-deleted principal always agrees: it keeps its memberships for its restore).
+ */
+export function ruleChangeFor(
+  record: PrincipalRecord,
+  groupId: string,
+  rule: MembershipRule,
+  catalog: Catalog,
+  now: string,
+): MembershipChange | null {
+  if (record.deletedDateTime !== null) return null;
+  const wanted = belongsUnder(rule, record, catalog);
+  if (wanted === record.memberOf.some((m) => m.groupId === groupId)) return null;
+  return {
+    type: 'member',
+    op: wanted ? 'add' : 'remove',
+    groupId,
+    memberId: record.id,
+    memberKind: record.kind,
+    ...(wanted ? { joinedAt: now } : {}),
+  };
+}
+
+/**
  * The membership changes that bring a principal in line with the tenant's dynamic groups whose processing is On:
  * joins of the groups it matches and is not in, leaves of those it is in and no longer matches. A soft-deleted
  * principal keeps its memberships (as in a static group, for its restore); a paused group keeps its members.
@@ -171,18 +195,8 @@ export function ruleChangesFor(
   for (const stored of rules.values()) {
     if (stored.processingState !== 'On') continue;
     const rule = storedRule(stored);
-    if (!rule) continue;
-    const wanted = belongsUnder(rule, record, catalog);
-    const member = record.memberOf.some((m) => m.groupId === stored.groupId);
-    if (wanted === member) continue;
-    changes.push({
-      type: 'member',
-      op: wanted ? 'add' : 'remove',
-      groupId: stored.groupId,
-      memberId: record.id,
-      memberKind: record.kind,
-      ...(wanted ? { joinedAt: now } : {}),
-    });
+    const change = rule && ruleChangeFor(record, stored.groupId, rule, catalog, now);
+    if (change) changes.push(change);
   }
   return changes;
 }
