@@ -444,8 +444,8 @@ function jobAudit(
   };
 }
 
-/** The group and every group nested in it (for device SKUs), cycle-safe. */
-async function groupsUnder(
+/** The group and every group nested in it (for device SKUs), cycle-safe; the group itself first. */
+export async function groupsUnder(
   ctx: Pick<AppContext, 'members'>,
   tenantId: string,
   groupId: string,

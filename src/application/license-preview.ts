@@ -16,7 +16,7 @@ import type { AppContext } from './context.js';
 import { getGroup } from './directory.js';
 import { NotFoundError } from './errors.js';
 import { GroupCache } from './group-cache.js';
-import { proposedLicenses } from './group-licensing.js';
+import { groupsUnder, proposedLicenses } from './group-licensing.js';
 import { evaluationContext, groupLookup } from './principal-updates.js';
 import type { PrincipalRecord } from './records.js';
 
@@ -137,7 +137,7 @@ export async function previewGroupLicenses(
       evaluate(record);
     }
   }
-  for (const nested of await nestedGroups(ctx, tenantId, group.id)) {
+  for (const nested of (await groupsUnder(ctx, tenantId, group.id)).filter((id) => id !== group.id)) {
     const devices = (await ctx.members.listRange(tenantId, nested))
       .filter((m) => m.kind === 'device' && !seen.has(m.id))
       .map((m) => m.id);
@@ -192,22 +192,6 @@ function deviceGroupsOf(records: Iterable<PrincipalRecord>): string[] {
   for (const record of records)
     if (record.kind === 'device') for (const m of record.memberOf) ids.push(m.groupId);
   return ids;
-}
-
-/** Groups nested in the group, transitively (cycle-safe), without the group itself. */
-async function nestedGroups(ctx: AppContext, tenantId: string, groupId: string): Promise<string[]> {
-  const seen = new Set([groupId]);
-  const pending = [groupId];
-  for (let id = pending.pop(); id !== undefined; id = pending.pop()) {
-    for (const member of await ctx.members.listRange(tenantId, id)) {
-      if (member.kind === 'group' && !seen.has(member.id)) {
-        seen.add(member.id);
-        pending.push(member.id);
-      }
-    }
-  }
-  seen.delete(groupId);
-  return [...seen];
 }
 
 /**
