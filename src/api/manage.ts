@@ -9,6 +9,7 @@ import {
   createTenant,
   getTenant,
   listSubscriptions,
+  listTenants,
   setSubscription,
   updateTenant,
 } from '../application/tenants.js';
@@ -142,6 +143,15 @@ export function manageFunction(handlers: Partial<Record<string, ManageHandler>>)
 }
 
 export const manageTenants: Partial<Record<string, ManageHandler>> = {
+  // By displayName, at most the first 1,000 tenants read (`truncated: true` says more exist): for the console's
+  // picker, not for enumerating a large estate.
+  GET: async (_request, ctx, baseUrl) => {
+    const { tenants, truncated } = await listTenants(ctx);
+    return {
+      status: 200,
+      body: { value: tenants.map((t) => tenantJson(t, baseUrl)), ...(truncated ? { truncated: true } : {}) },
+    };
+  },
   POST: async (request, ctx, baseUrl) => {
     const input = parseBody(newTenantSchema, await readJson(request), 'tenant');
     const tenant = await createTenant(ctx, {

@@ -129,9 +129,20 @@ const schemas: Record<string, Schema> = {
       displayName: { type: 'string' },
       countryLetterCode: { type: 'string' },
       licenseErrorHealing: { type: 'string', enum: ['automatic', 'manual'] },
+      createdDateTime: { type: 'string', format: 'date-time' },
       webhook: {
         type: 'object',
         properties: { notificationUrl: { type: 'string' }, clientState: { type: 'string' } },
+      },
+    },
+  },
+  TenantCollection: {
+    type: 'object',
+    properties: {
+      value: { type: 'array', items: ref('Tenant') },
+      truncated: {
+        type: 'boolean',
+        description: 'Present (true) when more than 1,000 tenants exist and only 1,000 were read.',
       },
     },
   },
@@ -284,6 +295,8 @@ export interface OtherOperation {
   readonly security: 'none' | 'adminKey';
   readonly body?: string;
   readonly status: number;
+  /** The component the success response carries. */
+  readonly returns?: string;
 }
 
 /** Everything outside the Graph surface: the webhook, the operator API, health, this document. */
@@ -305,13 +318,29 @@ export const OTHER_OPERATIONS: readonly OtherOperation[] = [
     security: 'none',
     status: 200,
   },
-  { path: '/manage/tenants', method: 'POST', summary: 'Create a tenant', security: 'adminKey', status: 201 },
+  {
+    path: '/manage/tenants',
+    method: 'GET',
+    summary: 'List tenants by displayName (at most 1,000; truncated: true when there are more)',
+    security: 'adminKey',
+    status: 200,
+    returns: 'TenantCollection',
+  },
+  {
+    path: '/manage/tenants',
+    method: 'POST',
+    summary: 'Create a tenant',
+    security: 'adminKey',
+    status: 201,
+    returns: 'Tenant',
+  },
   {
     path: '/manage/tenants/{tid}',
     method: 'GET',
     summary: 'Get a tenant',
     security: 'adminKey',
     status: 200,
+    returns: 'Tenant',
   },
   {
     path: '/manage/tenants/{tid}',
@@ -319,6 +348,7 @@ export const OTHER_OPERATIONS: readonly OtherOperation[] = [
     summary: 'Change tenant settings',
     security: 'adminKey',
     status: 200,
+    returns: 'Tenant',
   },
   {
     path: '/manage/tenants/{tid}/subscriptions',
@@ -492,7 +522,13 @@ export function openApiDocument(
       ...(op.body
         ? { requestBody: { required: true, content: { 'application/json': { schema: ref(op.body) } } } }
         : {}),
-      responses: { [String(op.status)]: { description: 'Success' }, ...errorResponses },
+      responses: {
+        [String(op.status)]: {
+          description: 'Success',
+          ...(op.returns ? { content: { 'application/json': { schema: ref(op.returns) } } } : {}),
+        },
+        ...errorResponses,
+      },
     };
     paths[op.path] = item;
   }

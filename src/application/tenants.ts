@@ -47,6 +47,37 @@ export async function getTenant(ctx: Pick<AppContext, 'tenants'>, tenantId: stri
   return tenant;
 }
 
+/** How many tenants the operator listing reads at most (one page; the operator API has no paging). */
+export const TENANT_LIST_LIMIT = 1000;
+
+/**
+ * The tenants by displayName (ties by id), for the operator listing. Reads at most `TENANT_LIST_LIMIT` of them,
+ * in storage order (by id) before sorting: `truncated` says when more exist, so the cap is never silent.
+ */
+export async function listTenants(
+  ctx: Pick<AppContext, 'tenants'>,
+  limit = TENANT_LIST_LIMIT,
+): Promise<{ tenants: TenantRecord[]; truncated: boolean }> {
+  const ids: string[] = [];
+  let truncated = false;
+  for await (const id of ctx.tenants.ids()) {
+    if (ids.length === limit) {
+      truncated = true;
+      break;
+    }
+    ids.push(id);
+  }
+  const tenants: TenantRecord[] = [];
+  // Point reads, a few dozen at a time: enough to be quick, few enough not to crowd the storage account.
+  for (let i = 0; i < ids.length; i += 50) {
+    const read = await Promise.all(ids.slice(i, i + 50).map((id) => ctx.tenants.read(id)));
+    for (const tenant of read) if (tenant) tenants.push(tenant);
+  }
+  const byName = new Intl.Collator('en', { sensitivity: 'base', numeric: true });
+  tenants.sort((a, b) => byName.compare(a.displayName, b.displayName) || (a.id < b.id ? -1 : 1));
+  return { tenants, truncated };
+}
+
 export async function updateTenant(
   ctx: TenantPorts,
   tenantId: string,

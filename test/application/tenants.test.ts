@@ -8,6 +8,7 @@ import {
   createTenant,
   getTenant,
   listSubscriptions,
+  listTenants,
   setSubscription,
   type TenantPorts,
   tenantExists,
@@ -153,5 +154,19 @@ describe('tenants', () => {
     expect((await listSubscriptions(ctx, tenant.id)).map((s) => s.prepaidUnits.enabled).sort()).toEqual([
       3, 4,
     ]);
+  });
+
+  it('lists tenants by displayName, and says when the cap left some out', async () => {
+    const ctx = ports();
+    for (const displayName of ['b', 'C', 'a', 'B 10', 'B 9']) {
+      await createTenant(ctx, { displayName, countryLetterCode: 'US' });
+    }
+    const all = await listTenants(ctx);
+    expect(all.truncated).toBe(false);
+    expect(all.tenants.map((t) => t.displayName)).toEqual(['a', 'b', 'B 9', 'B 10', 'C']);
+    const capped = await listTenants(ctx, 3);
+    expect(capped.truncated).toBe(true);
+    expect(capped.tenants).toHaveLength(3);
+    expect(await listTenants(ctx, 5)).toMatchObject({ truncated: false });
   });
 });
