@@ -182,7 +182,8 @@ const graphOperations: Record<
   },
   graphGroups: {
     GET: {
-      summary: 'List groups ($filter=hasMembersWithLicenseErrors eq true)',
+      summary:
+        'List groups ($filter: assignedLicenses/any(x:x/skuId eq {guid}), hasMembersWithLicenseErrors eq true, …)',
       status: 200,
       returns: ref('GroupCollection'),
     },

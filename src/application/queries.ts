@@ -81,6 +81,30 @@ export async function groupControlsOf(ctx: AppContext, tenantId: string): Promis
   return { licenses: partition?.groupLicenses ?? new Map(), rules: partition?.membershipRules ?? new Map() };
 }
 
+/** The group licenses that carry every one of these SKUs (`assignedLicenses/any(x:x/skuId eq …)`, joined by `and`). */
+export function groupLicensesWith(
+  licensed: ReadonlyMap<string, GroupLicenseRecord>,
+  skuIds: readonly string[],
+): Map<string, GroupLicenseRecord> {
+  return new Map(
+    [...licensed].filter(([, record]) => skuIds.every((sku) => record.licenses.some((l) => l.skuId === sku))),
+  );
+}
+
+/**
+ * Groups carrying a license that meet the conditions, by id. The license rows are in the tenant's control partition,
+ * so the groups are found from there rather than by scanning the directory; `licensed` is the tenant's group
+ * licenses as the caller read them (groupControlsOf), perhaps narrowed (groupLicensesWith).
+ */
+export async function licensedGroups(
+  ctx: Pick<AppContext, 'directory'>,
+  tenantId: string,
+  conditions: readonly GroupCondition[],
+  licensed: ReadonlyMap<string, GroupLicenseRecord>,
+): Promise<GroupRecord[]> {
+  return groupsMeeting(ctx, tenantId, [...licensed.keys()].sort(), conditions);
+}
+
 /**
  * Groups with a license assignment some member is in error for (`hasMembersWithLicenseErrors eq true`) that meet
  * the conditions, by id. Few groups carry licenses, so they are found from the bookkeeping and narrowed here;
@@ -93,6 +117,16 @@ export async function groupsWithLicenseErrors(
   licensed: ReadonlyMap<string, GroupLicenseRecord>,
 ): Promise<GroupRecord[]> {
   const ids = [...(await ctx.licensing.groupsWithErrors(tenantId, licensed.keys()))].sort();
+  return groupsMeeting(ctx, tenantId, ids, conditions);
+}
+
+/** The groups of these ids that exist and meet the conditions, in the order given. */
+async function groupsMeeting(
+  ctx: Pick<AppContext, 'directory'>,
+  tenantId: string,
+  ids: readonly string[],
+  conditions: readonly GroupCondition[],
+): Promise<GroupRecord[]> {
   const groups = await Promise.all(ids.map((id) => ctx.directory.group(tenantId, id)));
   return groups.filter(
     (group): group is GroupRecord =>

@@ -1,7 +1,7 @@
 // Listings the Graph edge narrows in the application (src/application/queries.ts), on the in-memory ports.
 import { randomUUID } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { groupsWithLicenseErrors } from '../../src/application/queries.js';
+import { groupLicensesWith, groupsWithLicenseErrors, licensedGroups } from '../../src/application/queries.js';
 import type { GroupLicenseRecord, GroupRecord, PrincipalRecord } from '../../src/application/records.js';
 import { loadCatalog } from '../../src/catalog/load.js';
 import type { LicenseEntry } from '../../src/engine/index.js';
@@ -88,5 +88,43 @@ describe('groups with license errors', () => {
     ).toEqual(['HR Department']);
     // A group no longer carrying licenses is not listed, though its members' rows still say so.
     expect(await names([], new Map([[sales.id, licensing(sales.id)]]))).toEqual(['Sales']);
+  });
+});
+
+describe('groups carrying a SKU', () => {
+  it('are found from the license rows: every SKU asked for, narrowed by the conditions, by id', async () => {
+    const tenantId = randomUUID();
+    const other = catalog.skus[1]?.skuId ?? '';
+    const directory = new InMemoryDirectoryStore();
+    const a = await directory.createGroup(group(tenantId, 'Alpha'));
+    const b = await directory.createGroup(group(tenantId, 'Beta', false));
+    const c = await directory.createGroup(group(tenantId, 'Gamma'));
+    const gone = randomUUID();
+    const licensed = new Map<string, GroupLicenseRecord>([
+      [a.id, licensing(a.id)],
+      [
+        b.id,
+        {
+          ...licensing(b.id),
+          licenses: [
+            { skuId: sku, disabledPlans: [] },
+            { skuId: other, disabledPlans: [] },
+          ],
+        },
+      ],
+      [c.id, { ...licensing(c.id), licenses: [] }],
+      // A row whose group is gone (deleted meanwhile) names nothing.
+      [gone, licensing(gone)],
+    ]);
+    const byId = (...groups: GroupRecord[]) => groups.map((g) => g.id).sort();
+    const found = async (skuIds: string[], conditions: Parameters<typeof licensedGroups>[2] = []) =>
+      (await licensedGroups({ directory }, tenantId, conditions, groupLicensesWith(licensed, skuIds))).map(
+        (g) => g.id,
+      );
+    expect(await found([sku])).toEqual(byId(a, b));
+    expect(await found([other])).toEqual(byId(b));
+    expect(await found([sku, other])).toEqual(byId(b));
+    expect(await found([sku], [{ property: 'securityEnabled', equals: true }])).toEqual(byId(a));
+    expect(await found([randomUUID()])).toEqual([]);
   });
 });

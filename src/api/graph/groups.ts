@@ -20,8 +20,10 @@ import {
   directoryObjects,
   type GroupCondition,
   groupControlsOf,
+  groupLicensesWith,
   groupMemberRefs,
   groupsWithLicenseErrors,
+  licensedGroups,
   listGroups,
   membersInLicenseError,
   principalsById,
@@ -80,6 +82,7 @@ async function listGroupsHandler(request: ApiRequest, context: GraphContext) {
   const tenantId = context.caller.tenantId;
   const selected = parseSelect(request.query, 'group', GROUP_PROPERTIES);
   const clauses = parseFilter(request.query, [
+    'assignedLicenses',
     'hasMembersWithLicenseErrors',
     'displayName',
     'securityEnabled',
@@ -92,10 +95,16 @@ async function listGroupsHandler(request: ApiRequest, context: GraphContext) {
     project(groupJson(group, licenses.get(group.id), controls.rules.get(group.id)), selected, GROUP_DEFAULTS);
 
   const conditions: GroupCondition[] = [];
+  const skuIds: string[] = [];
   let onlyWithErrors = false;
   for (const clause of clauses) {
     const displayName = textCondition(clause, 'displayName');
-    if (clause.kind === 'eq' && clause.property === 'hasMembersWithLicenseErrors' && clause.value === true)
+    if (clause.kind === 'anyAssignedLicense') skuIds.push(clause.skuId);
+    else if (
+      clause.kind === 'eq' &&
+      clause.property === 'hasMembersWithLicenseErrors' &&
+      clause.value === true
+    )
       onlyWithErrors = true;
     else if (
       clause.kind === 'eq' &&
@@ -108,13 +117,18 @@ async function listGroupsHandler(request: ApiRequest, context: GraphContext) {
     else if (displayName) conditions.push({ property: 'displayName', ...displayName });
     else {
       throw unsupportedQuery(
-        `Unsupported or invalid query filter clause specified for groups: ${describeClause(clause)}. Supported: hasMembersWithLicenseErrors eq true, securityEnabled eq, mailEnabled eq, displayName eq, startswith(displayName,'…').`,
+        `Unsupported or invalid query filter clause specified for groups: ${describeClause(clause)}. Supported: assignedLicenses/any(x:x/skuId eq {guid}), hasMembersWithLicenseErrors eq true, securityEnabled eq, mailEnabled eq, displayName eq, startswith(displayName,'…').`,
       );
     }
   }
-  if (onlyWithErrors) {
-    const groups = await groupsWithLicenseErrors(context.app, tenantId, conditions, licenses);
-    const page = pageOfList(request, tenantId, groups, `errors|${JSON.stringify(conditions)}`);
+  if (onlyWithErrors || skuIds.length > 0) {
+    // Both are answered from the control partition's license rows (few groups carry licenses), not a group scan.
+    const carrying = skuIds.length > 0 ? groupLicensesWith(licenses, skuIds) : licenses;
+    const groups = onlyWithErrors
+      ? await groupsWithLicenseErrors(context.app, tenantId, conditions, carrying)
+      : await licensedGroups(context.app, tenantId, conditions, carrying);
+    const query = `${onlyWithErrors ? 'errors' : 'licensed'}|${[...skuIds].sort().join(',')}|${JSON.stringify(conditions)}`;
+    const page = pageOfList(request, tenantId, groups, query);
     return ok(
       {
         ...(count ? { '@odata.count': groups.length } : {}),
