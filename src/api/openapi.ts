@@ -18,6 +18,8 @@ import {
   selectedUserSchema,
   servicePlanInfoSchema,
   subscribedSkuSchema,
+  waitingPrincipalCollectionSchema,
+  waitingPrincipalSchema,
 } from '../contract/graph.js';
 import {
   assignLicenseSchema,
@@ -95,6 +97,8 @@ const responses: Readonly<Record<string, z.ZodType>> = {
   SubscribedSkuCollection: collectionSchema(subscribedSkuSchema),
   LicenseDetailsCollection: collectionSchema(licenseDetailsSchema),
   DirectoryAuditCollection: collectionSchema(directoryAuditSchema),
+  WaitingPrincipal: waitingPrincipalSchema,
+  WaitingPrincipalCollection: waitingPrincipalCollectionSchema,
 };
 
 function responseSchemas(): Record<string, Schema> {
@@ -282,6 +286,14 @@ const graphOperations: Record<
   },
   graphSubscribedSkus: {
     GET: { summary: 'Subscriptions and seat usage', status: 200, returns: ref('SubscribedSkuCollection') },
+  },
+  graphSubscribedSkuWaitingPrincipals: {
+    GET: {
+      summary:
+        'Extension: the SKU’s waiting room, first come first served ({id}: tenantId_skuId or skuId); also needs user (or, for a device SKU, device) read',
+      status: 200,
+      returns: ref('WaitingPrincipalCollection'),
+    },
   },
   graphDirectoryAudits: {
     GET: { summary: 'Audit log, newest first', status: 200, returns: ref('DirectoryAuditCollection') },

@@ -1,5 +1,12 @@
 import type { AppContext } from './context.js';
-import type { AuditCondition, DeviceCondition, GroupCondition, PageRequest, UserQuery } from './ports.js';
+import type {
+  AuditCondition,
+  DeviceCondition,
+  GroupCondition,
+  PageRequest,
+  UserQuery,
+  WaitingPrincipal,
+} from './ports.js';
 import type {
   GroupLicenseRecord,
   GroupRecord,
@@ -197,4 +204,34 @@ export async function principalsById(
 ): Promise<PrincipalRecord[]> {
   const found = await ctx.directory.principals(tenantId, ids);
   return ids.map((id) => found.get(id)).filter((p) => p !== undefined);
+}
+
+/**
+ * Everyone waiting for a seat of the SKU, first come first served (the order healing gives seats in); undefined when
+ * the tenant has no subscription of it.
+ */
+export async function waitingRoom(
+  ctx: Pick<AppContext, 'tenants' | 'licensing'>,
+  tenantId: string,
+  skuId: string,
+): Promise<WaitingPrincipal[] | undefined> {
+  const partition = await ctx.tenants.partition(tenantId);
+  if (!partition?.subscriptions.has(skuId)) return undefined;
+  return ctx.licensing.waiters(tenantId, skuId);
+}
+
+/** Waiters with the principal each one is, in their order; gone and soft-deleted principals are left out. */
+export async function waitersWithPrincipals<W extends WaitingPrincipal>(
+  ctx: Pick<AppContext, 'directory'>,
+  tenantId: string,
+  waiters: readonly W[],
+): Promise<{ waiter: W; principal: PrincipalRecord }[]> {
+  const found = await ctx.directory.principals(
+    tenantId,
+    waiters.map((w) => w.principalId),
+  );
+  return waiters.flatMap((waiter) => {
+    const principal = found.get(waiter.principalId);
+    return principal && principal.deletedDateTime === null ? [{ waiter, principal }] : [];
+  });
 }

@@ -207,6 +207,22 @@ export const subscribedSkuSchema = z.object({
   subscriptionIds: z.array(z.string()),
 });
 
+export const waitingPrincipalSchema = z
+  .object({
+    id: guidSchema,
+    principalType: z.enum(['user', 'device']),
+    displayName: z.string(),
+    /** Users only. */
+    userPrincipalName: z.string().optional(),
+    /** When it began waiting for a seat: the queue's order, first come first served. */
+    waitingSince: dateTime,
+    /** Its place in the waiting room, from 1 (the next to get a seat). */
+    position: z.number().int().positive(),
+  })
+  .describe(
+    'Extension: someone waiting for a seat of a subscribed SKU (licenseAssignmentState CountViolation).',
+  );
+
 export const licenseDetailsSchema = z.object({
   id: z.string(),
   skuId: guidSchema,
@@ -316,6 +332,11 @@ export function collectionSchema<T extends z.ZodType>(item: T) {
   });
 }
 
+/** The waiting room of a SKU: `@odata.count` (everyone waiting) on every page. */
+export const waitingPrincipalCollectionSchema = collectionSchema(waitingPrincipalSchema).extend({
+  '@odata.count': count,
+});
+
 /** Graph's error envelope. `date` is Graph's: UTC without a zone designator. */
 export const graphErrorSchema = z.object({
   error: z.object({
@@ -348,6 +369,7 @@ export type LicenseAssignmentState = Wire<typeof licenseAssignmentStateSchema>;
 export type AlternativeSecurityId = Wire<typeof alternativeSecurityIdSchema>;
 export type SubscribedSku = Wire<typeof subscribedSkuSchema>;
 export type LicenseDetails = Wire<typeof licenseDetailsSchema>;
+export type WaitingPrincipal = Wire<typeof waitingPrincipalSchema>;
 export type DirectoryAudit = Wire<typeof directoryAuditSchema>;
 export type LicenseProcessingDetails = Wire<typeof licenseProcessingDetailsSchema>;
 export type EvaluateDynamicMembershipResult = Wire<typeof evaluateDynamicMembershipResultSchema>;

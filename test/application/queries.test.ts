@@ -1,7 +1,12 @@
 // Listings the Graph edge narrows in the application (src/application/queries.ts), on the in-memory ports.
 import { randomUUID } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { groupLicensesWith, groupsWithLicenseErrors, licensedGroups } from '../../src/application/queries.js';
+import {
+  groupLicensesWith,
+  groupsWithLicenseErrors,
+  licensedGroups,
+  waitersWithPrincipals,
+} from '../../src/application/queries.js';
 import type { GroupLicenseRecord, GroupRecord, PrincipalRecord } from '../../src/application/records.js';
 import { loadCatalog } from '../../src/catalog/load.js';
 import type { LicenseEntry } from '../../src/engine/index.js';
@@ -126,5 +131,28 @@ describe('groups carrying a SKU', () => {
     expect(await found([sku, other])).toEqual(byId(b));
     expect(await found([sku], [{ property: 'securityEnabled', equals: true }])).toEqual(byId(a));
     expect(await found([randomUUID()])).toEqual([]);
+  });
+});
+
+describe('waiters with their principals', () => {
+  it('keep the waiting order and leave out principals gone or soft-deleted', async () => {
+    const tenantId = randomUUID();
+    const directory = new InMemoryDirectoryStore();
+    const first = await directory.createPrincipal(principalRecord(tenantId, { displayName: 'First' }));
+    const deleted = await directory.createPrincipal(
+      principalRecord(tenantId, { displayName: 'Deleted', deletedDateTime: when }),
+    );
+    const last = await directory.createPrincipal(principalRecord(tenantId, { displayName: 'Last' }));
+    const waiters = [first, deleted, { id: randomUUID() }, last].map((p, i) => ({
+      principalId: p.id,
+      skuId: sku,
+      waitingSince: when,
+      position: i + 1,
+    }));
+    const named = await waitersWithPrincipals({ directory }, tenantId, waiters);
+    expect(named.map(({ waiter, principal }) => [waiter.position, principal.displayName])).toEqual([
+      [1, 'First'],
+      [4, 'Last'],
+    ]);
   });
 });

@@ -18,6 +18,7 @@ import {
   type SubscribedSku,
   type User,
   userSchema,
+  type WaitingPrincipal,
 } from '../../contract/graph.js';
 import { type Catalog, effectiveLicenses, type LicenseEntry } from '../../engine/index.js';
 
@@ -259,4 +260,22 @@ export function directoryObjectJson(
   return object.kind === 'user'
     ? { '@odata.type': '#microsoft.graph.user', ...userJson(catalog, object.principal) }
     : { '@odata.type': '#microsoft.graph.device', ...deviceJson(catalog, object.principal) };
+}
+
+/** One place in a SKU's waiting room: who waits (named, as the waiting room is read by people), since when, where. */
+export function waitingPrincipalJson(
+  principal: PrincipalRecord,
+  waitingSince: string,
+  position: number,
+): WaitingPrincipal {
+  return {
+    id: principal.id,
+    principalType: principal.kind,
+    displayName: principal.displayName,
+    ...(principal.kind === 'user' && principal.userPrincipalName !== null
+      ? { userPrincipalName: principal.userPrincipalName }
+      : {}),
+    waitingSince,
+    position,
+  };
 }
