@@ -354,13 +354,7 @@ export async function planGroupJob(
   const userCount = await ctx.members.count(tenantId, groupId);
   const closure = await groupsUnder(ctx, tenantId, groupId);
   const pages: Omit<GroupPageMessage, 'page' | 'pages'>[] = [];
-  const perPage = membersPerPage();
-  // A power of two, so a page never straddles two principal tables (16 shards each): its range read is one query.
-  const wanted = Math.max(
-    1,
-    Math.min(SHARD_COUNT, Math.floor((SHARD_COUNT * perPage) / Math.max(1, userCount))),
-  );
-  const shardsPerPage = 2 ** Math.floor(Math.log2(wanted));
+  const shardsPerPage = jobPageShards(userCount);
   const dense = userCount >= (await estimatePrincipals(ctx, tenantId)) / 4 && userCount > 200;
   for (let from = 0; from < SHARD_COUNT; from += shardsPerPage) {
     pages.push({
@@ -414,6 +408,18 @@ export async function planGroupJob(
     ),
   ]);
   return pages.map((p, page) => ({ ...p, page, pages: job.pages }));
+}
+
+/**
+ * How many member shards one page of a group job covers, for a group of `members` (about `membersPerPage` each). A
+ * power of two, so a page never straddles two principal tables (16 shards each): its range read is one query.
+ */
+export function jobPageShards(members: number): number {
+  const wanted = Math.max(
+    1,
+    Math.min(SHARD_COUNT, Math.floor((SHARD_COUNT * membersPerPage()) / Math.max(1, members))),
+  );
+  return 2 ** Math.floor(Math.log2(wanted));
 }
 
 /**

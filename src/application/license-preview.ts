@@ -3,24 +3,26 @@
 // walks the members as a group job does — a range of member shards at a time — so memory stays bounded.
 import {
   type AssignLicenseRequest,
-  CountingSeatBudget,
   deriveSources,
   evaluatePrincipal,
   type GroupLicensing,
   type LicenseEntry,
   type ProxyAddressView,
+  type SeatBudget,
+  totalUnits,
 } from '../engine/index.js';
-import { SHARD_COUNT } from '../storage/keys.js';
+import { SHARD_COUNT, shardOf } from '../storage/keys.js';
+import type { MemberRef } from '../storage/members.js';
 import { factsOf } from '../storage/principal-records.js';
 import type { AppContext } from './context.js';
 import { getGroup } from './directory.js';
 import { NotFoundError } from './errors.js';
 import { GroupCache } from './group-cache.js';
-import { groupsUnder, proposedLicenses } from './group-licensing.js';
+import { groupsUnder, jobPageShards, proposedLicenses } from './group-licensing.js';
 import { evaluationContext, groupLookup } from './principal-updates.js';
-import type { PrincipalRecord } from './records.js';
+import type { PrincipalRecord, SubscriptionRecord } from './records.js';
 
-/** Member shards read at once: a sixteenth of the group per step. */
+/** Member shards read at once: a sixteenth of the group per step (or a job page, when a page is wider). */
 const SHARDS_PER_STEP = 16;
 /** Ids named per outcome, as a sample. */
 const SAMPLE = 5;
@@ -53,8 +55,9 @@ export interface LicenseAssignmentPreview {
 
 /**
  * Evaluates the group's members (users, and devices for device SKUs, through nested groups too) as if `request`
- * were applied, refusing the request exactly as `assignLicense` would. Members are evaluated in the order they
- * joined, against one budget of the seats free now, as a job would hand them out.
+ * were applied, refusing the request exactly as `assignLicense` would. Members are evaluated page by page as the
+ * group's job would reach them (`jobPageShards`), each page in the order its members joined, against the seats free
+ * now — so who gets a contested seat is who the job would give it to.
  */
 export async function previewGroupLicenses(
   ctx: AppContext,
@@ -80,7 +83,7 @@ export async function previewGroupLicenses(
           memberOf: group.memberOf,
         }
       : asTheyAre(id);
-  const budget = CountingSeatBudget.fromSubscriptions(partition.subscriptions.values());
+  const budget = new PagedSeatBudget(partition.subscriptions.values());
   const held = new HeldAddresses(ctx, tenantId);
   const evaluation = evaluationContext(ctx, partition, budget, held, now);
 
@@ -103,13 +106,18 @@ export async function previewGroupLicenses(
     const result = evaluatePrincipal(evaluation, factsOf(record), sources, record.entries);
     for (const skuId of result.seatsTaken) needed.set(skuId, (needed.get(skuId) ?? 0) + 1);
     for (const skuId of result.seatsReleased) released.set(skuId, (released.get(skuId) ?? 0) + 1);
+    // A member counts once per error type, however many of the group's SKUs share it (a source fails whole).
+    const failed = new Set<string>();
     for (const entry of result.entries) {
       if (entry.assignedByGroup !== group.id || entry.error === 'None') continue;
       if (entry.error === 'CountViolation') waiting.set(entry.skuId, (waiting.get(entry.skuId) ?? 0) + 1);
-      const tally = errors.get(entry.error) ?? { count: 0, sample: [] };
+      failed.add(entry.error);
+    }
+    for (const error of failed) {
+      const tally = errors.get(error) ?? { count: 0, sample: [] };
       tally.count++;
-      if (tally.sample.length < SAMPLE && !tally.sample.includes(record.id)) tally.sample.push(record.id);
-      errors.set(entry.error, tally);
+      if (tally.sample.length < SAMPLE) tally.sample.push(record.id);
+      errors.set(error, tally);
     }
     if (!sameEntries(otherSources(record.entries, group.id), otherSources(result.entries, group.id))) {
       others.count++;
@@ -117,30 +125,44 @@ export async function previewGroupLicenses(
     }
   };
 
-  // The group's own members, a range of shards at a time, in the order they joined; then devices of nested
-  // groups (device SKUs reach them), each once.
+  // The group's own members, as the job's pages reach them: a step of shards at a time (a sixteenth of the group, or
+  // one page of about a thousand members when pages are wider), each page in the order its members joined. Then
+  // devices of nested groups (device SKUs reach them), a page per nested group, each device once.
   const seen = new Set<string>();
-  for (let from = 0; from < SHARD_COUNT; from += SHARDS_PER_STEP) {
-    const refs = (await ctx.members.listRange(tenantId, group.id, from, from + SHARDS_PER_STEP))
-      .filter((m) => m.kind !== 'group')
-      .sort((a, b) => a.joinedAt.localeCompare(b.joinedAt) || a.id.localeCompare(b.id));
+  const pageShards = jobPageShards(await ctx.members.count(tenantId, group.id));
+  const step = Math.max(SHARDS_PER_STEP, pageShards);
+  for (let from = 0; from < SHARD_COUNT; from += step) {
+    const to = Math.min(SHARD_COUNT, from + step);
+    const refs = (await ctx.members.listRange(tenantId, group.id, from, to)).filter(
+      (m) => m.kind !== 'group',
+    );
     const records = await ctx.directory.principals(
       tenantId,
       refs.map((m) => m.id),
     );
     await groups.loadWithAncestors(deviceGroupsOf(records.values()));
     await held.load(records.values());
+    const pages = new Map<number, MemberRef[]>();
     for (const ref of refs) {
-      const record = records.get(ref.id);
-      if (!record) continue;
-      seen.add(ref.id);
-      evaluate(record);
+      const page = Math.floor(shardOf(ref.id) / pageShards);
+      const list = pages.get(page);
+      if (list) list.push(ref);
+      else pages.set(page, [ref]);
+    }
+    for (const page of [...pages.keys()].sort((a, b) => a - b)) {
+      for (const ref of arrivalOrder(pages.get(page) ?? [])) {
+        const record = records.get(ref.id);
+        if (!record) continue;
+        seen.add(ref.id);
+        evaluate(record);
+      }
+      budget.endPage();
     }
   }
   for (const nested of (await groupsUnder(ctx, tenantId, group.id)).filter((id) => id !== group.id)) {
-    const devices = (await ctx.members.listRange(tenantId, nested))
-      .filter((m) => m.kind === 'device' && !seen.has(m.id))
-      .map((m) => m.id);
+    const devices = arrivalOrder(
+      (await ctx.members.listRange(tenantId, nested)).filter((m) => m.kind === 'device' && !seen.has(m.id)),
+    ).map((m) => m.id);
     const records = await ctx.directory.principals(tenantId, devices);
     await groups.loadWithAncestors(deviceGroupsOf(records.values()));
     for (const id of devices) {
@@ -149,6 +171,7 @@ export async function previewGroupLicenses(
       seen.add(id);
       evaluate(record);
     }
+    budget.endPage();
   }
 
   const skuIds = new Set([...needed.keys(), ...released.keys(), ...licenses.map((l) => l.skuId)]);
@@ -185,6 +208,44 @@ function otherSources(entries: readonly LicenseEntry[], groupId: string): string
 
 function sameEntries(a: readonly string[], b: readonly string[]): boolean {
   return a.length === b.length && a.every((value, i) => value === b[i]);
+}
+
+/** Members in the order they joined, ties by id: the order a job page evaluates them in (contested seats). */
+function arrivalOrder(refs: readonly MemberRef[]): MemberRef[] {
+  return [...refs].sort((a, b) =>
+    a.joinedAt !== b.joinedAt ? (a.joinedAt < b.joinedAt ? -1 : 1) : a.id < b.id ? -1 : a.id > b.id ? 1 : 0,
+  );
+}
+
+/**
+ * The seats free now, taken as the job's pages would take them: a seat given back during a page is free again only
+ * to the pages after it, because a page claims its seats against the counters it read and its releases land when it
+ * closes (the seat ledger). Freed seats that waiters outside the group would heal into are not foreseen.
+ */
+class PagedSeatBudget implements SeatBudget {
+  private readonly free = new Map<string, number>();
+  private readonly returned = new Map<string, number>();
+
+  constructor(subscriptions: Iterable<SubscriptionRecord>) {
+    for (const sub of subscriptions)
+      this.free.set(sub.skuId, totalUnits(sub.prepaidUnits) - sub.consumedUnits);
+  }
+
+  tryTake(skuIds: readonly string[]): boolean {
+    if (skuIds.some((s) => (this.free.get(s) ?? 0) < 1)) return false;
+    for (const s of skuIds) this.free.set(s, (this.free.get(s) ?? 0) - 1);
+    return true;
+  }
+
+  release(skuId: string): void {
+    this.returned.set(skuId, (this.returned.get(skuId) ?? 0) + 1);
+  }
+
+  /** A page closed: what it gave back is free for the next. */
+  endPage(): void {
+    for (const [skuId, n] of this.returned) this.free.set(skuId, (this.free.get(skuId) ?? 0) + n);
+    this.returned.clear();
+  }
 }
 
 function deviceGroupsOf(records: Iterable<PrincipalRecord>): string[] {

@@ -15,6 +15,7 @@ import { heal } from '../../src/application/healing.js';
 import { changesMessage, groupJobMessage, healMessage, pageMessage } from '../../src/application/messages.js';
 import { setSubscription } from '../../src/application/tenants.js';
 import { loadCatalog } from '../../src/catalog/load.js';
+import type { QueueNames } from '../../src/config/queues.js';
 import type { Catalog, LicenseErrorHealing } from '../../src/engine/index.js';
 import { bucketOf } from '../../src/storage/members.js';
 import {
@@ -45,9 +46,10 @@ export interface InMemoryContext extends AppContext {
   readonly queues: RecordingQueues;
   /**
    * Runs the messages sent so far, and those they send, through the use cases their queue triggers call, in the
-   * order sent; each gets a message id of its own. Returns how many ran.
+   * order sent; each gets a message id of its own. Returns how many ran. Messages of `holdBack` queues are left
+   * waiting, to run first at the next call without it (a test can look at the state between two kinds of work).
    */
-  work(): Promise<number>;
+  work(options?: { readonly holdBack?: readonly (keyof QueueNames)[] }): Promise<number>;
 }
 
 export function inMemoryContext(
@@ -60,6 +62,8 @@ export function inMemoryContext(
   const queries = new InMemoryDirectoryQueries(catalog, rows);
   const queues = new RecordingQueues();
   let worked = 0;
+  /** Messages held back by an earlier `work`, by their place in `queues.sent`. */
+  const held: number[] = [];
   const ctx: InMemoryContext = {
     // Never connected to: every port below is a double.
     settings: { storage: 'UseDevelopmentStorage=true', storagePrefix: 'memory' },
@@ -82,13 +86,14 @@ export function inMemoryContext(
     now,
     instanceId: 'memory-host',
     ready: Promise.resolve(),
-    work: async () => {
+    work: async (options = {}) => {
+      const holdBack = new Set(options.holdBack ?? []);
       let ran = 0;
-      for (; worked < queues.sent.length; worked++, ran++) {
-        if (ran >= 10_000) throw new Error('the queues never drained');
-        const sent = queues.sent[worked];
-        if (!sent) break;
-        const messageId = `message-${worked}`;
+      const run = async (at: number): Promise<void> => {
+        if (ran++ >= 10_000) throw new Error('the queues never drained');
+        const sent = queues.sent[at];
+        if (!sent) return;
+        const messageId = `message-${at}`;
         if (sent.queue === 'jobs')
           await queues.sendAll('pages', await planGroupJob(ctx, groupJobMessage.parse(sent.message)));
         else if (sent.queue === 'pages') {
@@ -98,6 +103,14 @@ export function inMemoryContext(
         } else if (sent.queue === 'changes')
           await applyChanges(ctx, changesMessage.parse(sent.message), messageId);
         else await heal(ctx, healMessage.parse(sent.message), messageId);
+      };
+      for (const at of held.filter((i) => !holdBack.has(queues.sent[i]?.queue ?? 'jobs'))) {
+        held.splice(held.indexOf(at), 1);
+        await run(at);
+      }
+      for (; worked < queues.sent.length; worked++) {
+        if (holdBack.has(queues.sent[worked]?.queue ?? 'jobs')) held.push(worked);
+        else await run(worked);
       }
       return ran;
     },
