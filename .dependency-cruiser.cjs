@@ -61,11 +61,26 @@ module.exports = {
       from: { path: '^src/(engine|application|storage|api|config|catalog|triggers|contract)/' },
       to: { path: '^src/(host|simulator|bench|package)/' },
     },
+    {
+      name: 'console-through-the-apis',
+      comment:
+        'The console (src/console) is a browser page that reads and writes only through the Graph-compatible and operator APIs: of the project it imports only the wire contract, for types.',
+      severity: 'error',
+      from: { path: '^src/console/' },
+      to: { path: '^(src|functions)/', pathNot: '^src/(console|contract)/' },
+    },
+    {
+      name: 'nothing-imports-the-console',
+      comment: 'The console is bundled for the browser on its own; the service only serves its built files.',
+      severity: 'error',
+      from: { path: '^(src|functions)/', pathNot: '^src/console/' },
+      to: { path: '^src/console/' },
+    },
   ],
   options: {
     doNotFollow: { path: 'node_modules' },
     tsConfig: { fileName: 'tsconfig.json' },
     tsPreCompilationDeps: true,
-    enhancedResolveOptions: { extensions: ['.ts', '.js', '.json'] },
+    enhancedResolveOptions: { extensions: ['.ts', '.tsx', '.js', '.json'] },
   },
 };

@@ -246,6 +246,7 @@ export const manageCatalog: Partial<Record<string, ManageHandler>> = {
           servicePlanName: sku.planNames.get(id) ?? '',
         })),
       })),
+      rules: ctx.catalog.rules,
     },
   }),
 };

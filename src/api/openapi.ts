@@ -317,6 +317,13 @@ export const OTHER_OPERATIONS: readonly OtherOperation[] = [
   { path: '/health', method: 'GET', summary: 'Storage reachability', security: 'none', status: 200 },
   { path: '/openapi.json', method: 'GET', summary: 'This document', security: 'none', status: 200 },
   {
+    path: '/console/{path}',
+    method: 'GET',
+    summary: 'The Licenses console: its page (for console/) and bundled files (text/html, text/javascript)',
+    security: 'none',
+    status: 200,
+  },
+  {
     path: '/webhooks/graph',
     method: 'POST',
     summary: 'Change notifications (or ?validationToken=… handshake)',
@@ -398,7 +405,14 @@ export const OTHER_OPERATIONS: readonly OtherOperation[] = [
     security: 'adminKey',
     status: 200,
   },
-  { path: '/manage/catalog', method: 'GET', summary: 'The SKU catalog', security: 'adminKey', status: 200 },
+  {
+    path: '/manage/catalog',
+    method: 'GET',
+    summary:
+      'The SKU catalog and its rules (conflicting plans, dependencies, usage locations, mailbox plans)',
+    security: 'adminKey',
+    status: 200,
+  },
   {
     path: '/manage/tenants/{tid}/applications',
     method: 'GET',

@@ -50,8 +50,11 @@ export class Catalog {
   private readonly prohibitedEverywhere: ReadonlySet<string>;
   private readonly prohibitedByPlan = new Map<Guid, ReadonlySet<string>>();
   private readonly planNames = new Map<Guid, string>();
+  /** The rule data as given (the operator API shows it, so a console can name the plans behind an error). */
+  readonly rules: RuleData;
 
   constructor(data: CatalogData) {
+    this.rules = data.rules;
     this.skus = data.skus.map((sku) => {
       const planNames = new Map(sku.servicePlans.map((p) => [p.servicePlanId, p.servicePlanName] as const));
       return {

@@ -188,6 +188,7 @@ async function main(): Promise<void> {
     out('\nFunctions:\n');
     out(formatFunctionList(host.functions));
     out(`\nHost listening on ${host.url}`);
+    out(`Licenses console: ${host.url}/api/console/ (sign in with the operator key, ADMIN_API_KEY)`);
     if (certificate) {
       const shown = path.relative(process.cwd(), certificate.certPath) || certificate.certPath;
       out(

@@ -139,7 +139,14 @@ export async function buildPackage(options: PackageOptions): Promise<PackageResu
     );
     const unusedModules = included
       .map((file) => file.name)
-      .filter((name) => name.startsWith('dist/') && name.endsWith('.js') && !closure.modules.includes(name))
+      // dist/console holds the console's browser bundle: files the console function serves, never modules it loads.
+      .filter(
+        (name) =>
+          name.startsWith('dist/') &&
+          !name.startsWith('dist/console/') &&
+          name.endsWith('.js') &&
+          !closure.modules.includes(name),
+      )
       .sort();
 
     const sources: ZipSource[] = included

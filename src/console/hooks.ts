@@ -1,0 +1,47 @@
+// Loading state for the pages: what a call returned, its refusal, and a way to ask again (or every few seconds).
+import { type DependencyList, useCallback, useEffect, useRef, useState } from 'react';
+
+export interface Loaded<T> {
+  readonly data: T | undefined;
+  readonly error: Error | undefined;
+  readonly loading: boolean;
+  reload(): void;
+}
+
+/** Runs `load` when `deps` change (and on `reload`); with `everyMs`, again while the page is open. */
+export function useLoad<T>(load: () => Promise<T>, deps: DependencyList, everyMs?: number): Loaded<T> {
+  const [data, setData] = useState<T>();
+  const [error, setError] = useState<Error>();
+  const [loading, setLoading] = useState(true);
+  const [generation, setGeneration] = useState(0);
+  const latest = useRef(0);
+  // biome-ignore lint/correctness/useExhaustiveDependencies: the caller names what `load` depends on.
+  useEffect(() => {
+    const call = ++latest.current;
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const run = async () => {
+      try {
+        const value = await load();
+        if (call !== latest.current) return;
+        setData(value);
+        setError(undefined);
+      } catch (caught) {
+        if (call !== latest.current) return;
+        setError(caught instanceof Error ? caught : new Error(String(caught)));
+      } finally {
+        if (call === latest.current) {
+          setLoading(false);
+          if (everyMs) timer = setTimeout(run, everyMs);
+        }
+      }
+    };
+    setLoading(true);
+    void run();
+    return () => {
+      latest.current++;
+      if (timer) clearTimeout(timer);
+    };
+  }, [...deps, generation, everyMs]);
+  const reload = useCallback(() => setGeneration((g) => g + 1), []);
+  return { data, error, loading, reload };
+}
