@@ -223,6 +223,7 @@ describe('the Licenses console', () => {
 
     // The product page: licensed groups with their status, licensed users paged.
     await page.getByRole('tab', { name: 'All products' }).click();
+    await text(page.getByRole('table', { name: 'Products' })).not.toContain('…');
     await shot(page, 'products');
     await page.getByRole('link', { name: 'Office 365 E3' }).click();
     await text(page.getByRole('table', { name: 'Licensed groups' })).toContain('HR Department');

@@ -49,6 +49,45 @@ function GroupName(props: { id: string }) {
   return <Link href={href({ page: 'group', id: props.id })}>{group.data?.displayName ?? props.id}</Link>;
 }
 
+/** How many of the product's service plans are on, and (on request) which: a product can have 40 of them. */
+function PlansOn(props: { skuId: string; on: ReadonlySet<string>; active: boolean }) {
+  const styles = useStyles();
+  const { catalog } = useSession();
+  const [shown, setShown] = useState(false);
+  const plans = catalog.skus.find((s) => s.skuId === props.skuId)?.servicePlans ?? [];
+  if (!props.active) return <Caption1>None: the license isn’t active.</Caption1>;
+  return (
+    <div className={styles.cell}>
+      <Caption1>
+        {props.on.size} of {plans.length} on
+      </Caption1>
+      <Button
+        size="small"
+        appearance="subtle"
+        aria-expanded={shown}
+        onClick={() => setShown(!shown)}
+        aria-label={`${shown ? 'Hide' : 'Show'} the service plans of ${skuName(catalog, props.skuId)}`}
+      >
+        {shown ? 'Hide plans' : 'Show plans'}
+      </Button>
+      {shown ? (
+        <div className={styles.plans}>
+          {plans.map((plan) => (
+            <Badge
+              key={plan.servicePlanId}
+              appearance={props.on.has(plan.servicePlanId) ? 'tint' : 'outline'}
+              color={props.on.has(plan.servicePlanId) ? 'brand' : 'subtle'}
+            >
+              {planName(catalog, plan.servicePlanId)}
+              {props.on.has(plan.servicePlanId) ? '' : ' (off)'}
+            </Badge>
+          ))}
+        </div>
+      ) : null}
+    </div>
+  );
+}
+
 export function PrincipalPage(props: { kind: 'user' | 'device'; id: string }) {
   const styles = useStyles();
   const { graph, catalog } = useSession();
@@ -170,19 +209,7 @@ export function PrincipalPage(props: { kind: 'user' | 'device'; id: string }) {
                       </div>
                     </TableCell>
                     <TableCell>
-                      <div className={styles.plans}>
-                        {plans.map((plan) => (
-                          <Badge
-                            key={plan.servicePlanId}
-                            appearance={on.has(plan.servicePlanId) ? 'tint' : 'outline'}
-                            color={on.has(plan.servicePlanId) ? 'brand' : 'subtle'}
-                            title={on.has(plan.servicePlanId) ? 'On' : 'Off'}
-                          >
-                            {planName(catalog, plan.servicePlanId)}
-                            {on.has(plan.servicePlanId) ? '' : ' (off)'}
-                          </Badge>
-                        ))}
-                      </div>
+                      <PlansOn skuId={skuId} on={on} active={activePaths.length > 0} />
                     </TableCell>
                     <TableCell>
                       {direct && props.kind === 'user' ? (
