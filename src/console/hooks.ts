@@ -45,3 +45,34 @@ export function useLoad<T>(load: () => Promise<T>, deps: DependencyList, everyMs
   const reload = useCallback(() => setGeneration((g) => g + 1), []);
   return { data, error, loading, reload };
 }
+
+export interface Action {
+  /** The work is running (its button stays disabled meanwhile). */
+  readonly busy: boolean;
+  /** The refusal of the last run, until the next one. */
+  readonly error: unknown;
+  /** Runs `work`; resolves true when it succeeded, false when it was refused (the refusal is in `error`). */
+  run(work: () => Promise<unknown>): Promise<boolean>;
+  reset(): void;
+}
+
+/** A write the admin started: whether it is still running, and what refused it. */
+export function useAction(): Action {
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState<unknown>();
+  const run = useCallback(async (work: () => Promise<unknown>) => {
+    setBusy(true);
+    setError(undefined);
+    try {
+      await work();
+      return true;
+    } catch (caught) {
+      setError(caught);
+      return false;
+    } finally {
+      setBusy(false);
+    }
+  }, []);
+  const reset = useCallback(() => setError(undefined), []);
+  return { busy, error, run, reset };
+}

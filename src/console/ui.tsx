@@ -4,11 +4,13 @@ import {
   Body1,
   Button,
   Caption1,
+  Field,
   MessageBar,
   MessageBarBody,
   MessageBarTitle,
   makeStyles,
   ProgressBar,
+  SearchBox,
   Spinner,
   Title2,
   tokens,
@@ -87,6 +89,19 @@ export function ErrorBar(props: { error: unknown; title?: string }) {
   );
 }
 
+/** The search box of the long lists: Graph's `startswith(displayName,…)`. */
+export function SearchByName(props: { value: string; onChange(value: string): void }) {
+  return (
+    <Field label="Search by name">
+      <SearchBox
+        value={props.value}
+        onChange={(_e, data) => props.onChange(data.value)}
+        placeholder="Name starts with…"
+      />
+    </Field>
+  );
+}
+
 export function Loading(props: { label?: string }) {
   return <Spinner size="small" label={props.label ?? 'Loading…'} />;
 }
@@ -152,8 +167,19 @@ export function when(iso: string | null | undefined): string {
   return iso ? new Date(iso).toLocaleString() : '—';
 }
 
+export interface PagedList<T> {
+  readonly items: readonly T[];
+  readonly hasMore: boolean;
+  /** `@odata.count` when the API sends it. */
+  readonly count: number | undefined;
+  readonly error: unknown;
+  readonly loading: boolean;
+  loadMore(): void;
+  reload(): void;
+}
+
 /** A list read page by page through `@odata.nextLink`; the next page is read when the list is scrolled near its end. */
-export function usePagedList<T>(firstPage: string | undefined) {
+export function usePagedList<T>(firstPage: string | undefined): PagedList<T> {
   const { graph } = useSession();
   const [items, setItems] = useState<T[]>([]);
   const [next, setNext] = useState<string | undefined>();
@@ -205,21 +231,19 @@ const OVERSCAN = 6;
  * the next page. Rows are of one height so the scroll position maps to a row without measuring.
  */
 export function VirtualList<T>(props: {
-  items: readonly T[];
+  /** The list as `usePagedList` reads it. */
+  source: PagedList<T>;
   rowHeight: number;
   height: number;
   label: string;
-  hasMore: boolean;
-  loading: boolean;
-  loadMore(): void;
-  count?: number;
   empty: string;
   renderRow(item: T, index: number): ReactNode;
   rowKey(item: T): string;
 }) {
   const styles = useStyles();
   const [scrollTop, setScrollTop] = useState(0);
-  const { items, rowHeight, height, hasMore, loading, loadMore } = props;
+  const { rowHeight, height } = props;
+  const { items, hasMore, loading, loadMore, count, error } = props.source;
   const first = Math.max(0, Math.floor(scrollTop / rowHeight) - OVERSCAN);
   const last = Math.min(items.length, Math.ceil((scrollTop + height) / rowHeight) + OVERSCAN);
   useEffect(() => {
@@ -231,7 +255,7 @@ export function VirtualList<T>(props: {
     rows.push(
       <li
         key={props.rowKey(item)}
-        aria-setsize={props.count ?? (hasMore ? -1 : items.length)}
+        aria-setsize={count ?? (hasMore ? -1 : items.length)}
         aria-posinset={i + 1}
         className={styles.row}
         style={{ top: i * rowHeight, height: rowHeight }}
@@ -242,6 +266,7 @@ export function VirtualList<T>(props: {
   }
   return (
     <div>
+      <ErrorBar error={error} />
       <div
         className={styles.list}
         style={{ height: Math.min(height, Math.max(rowHeight, items.length * rowHeight) + 2) }}
@@ -255,7 +280,7 @@ export function VirtualList<T>(props: {
         <Caption1>
           {items.length === 0 && !loading
             ? props.empty
-            : `${items.length.toLocaleString()}${props.count !== undefined ? ` of ${props.count.toLocaleString()}` : hasMore ? '+' : ''} shown`}
+            : `${items.length.toLocaleString()}${count !== undefined ? ` of ${count.toLocaleString()}` : hasMore ? '+' : ''} shown`}
         </Caption1>
         {loading ? <Spinner size="tiny" /> : null}
         {hasMore && !loading ? (

@@ -1,35 +1,10 @@
-// Headless Chromium for the console's tests: Debian's `chromium` driven by playwright-core (Playwright's own browser
-// download cannot run here). `.ci/run` installs the package when it is missing; CHROMIUM_PATH names another build.
-import { existsSync } from 'node:fs';
-import { type Browser, chromium, type Page } from 'playwright-core';
+// The console's browser tests: Debian's Chromium (src/bench/chromium.ts) and what they check with it.
+import type { Browser, Page } from 'playwright-core';
 
-export const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+export { launchChromium as launchBrowser } from '../../src/bench/chromium.js';
 
 /** Every wait in a browser test is bounded by this unless it says otherwise. */
 export const STEP_TIMEOUT_MS = 15_000;
-
-/**
- * Flags for a closed network: without the background-networking ones, Chromium keeps calling Google's hosts and
- * logging refusals. A new empty profile each launch (playwright's default).
- */
-const FLAGS = [
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-quic',
-  '--no-first-run',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-];
-
-export async function launchBrowser(): Promise<Browser> {
-  if (!existsSync(CHROMIUM)) {
-    throw new Error(
-      `No Chromium at ${CHROMIUM}: install Debian's package (sudo apt-get install -y chromium; .ci/run does) or set CHROMIUM_PATH.`,
-    );
-  }
-  return chromium.launch({ executablePath: CHROMIUM, args: FLAGS, timeout: 30_000 });
-}
 
 /** A page whose script errors fail the test that reads `problems`. */
 export async function newPage(browser: Browser): Promise<{ page: Page; problems: string[] }> {

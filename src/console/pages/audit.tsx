@@ -2,7 +2,7 @@
 import { Caption1, Field, Input, makeStyles, Select, Text, tokens } from '@fluentui/react-components';
 import { useState } from 'react';
 import { type DirectoryAudit, odataString } from '../api.js';
-import { ErrorBar, PageHeader, usePagedList, VirtualList, when } from '../ui.js';
+import { PageHeader, usePagedList, VirtualList, when } from '../ui.js';
 
 const useStyles = makeStyles({
   filters: {
@@ -65,15 +65,11 @@ export function AuditPage() {
           <Input type="date" value={to} onChange={(_e, data) => setTo(data.value)} />
         </Field>
       </div>
-      <ErrorBar error={list.error} />
       <VirtualList
-        items={list.items}
+        source={list}
         rowHeight={44}
         height={600}
         label="Audit records"
-        hasMore={list.hasMore}
-        loading={list.loading}
-        loadMore={list.loadMore}
         empty="No records match."
         rowKey={(record) => record.id}
         renderRow={(record) => (

@@ -121,16 +121,11 @@ function WaitingRoom(props: { skuId: string }) {
         header={<Subtitle2 as="h2">Waiting for {name}</Subtitle2>}
         description={<Text>{count.toLocaleString()} waiting, first come first served</Text>}
       />
-      <ErrorBar error={list.error} />
       <VirtualList
-        items={list.items}
+        source={list}
         rowHeight={40}
         height={320}
         label={`Waiting room of ${name}`}
-        hasMore={list.hasMore}
-        loading={list.loading}
-        loadMore={list.loadMore}
-        count={count}
         empty="Nobody is waiting."
         rowKey={(w) => w.id}
         renderRow={(w) => (

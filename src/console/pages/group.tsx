@@ -38,7 +38,7 @@ import {
   type Principal,
   type SubscribedSku,
 } from '../api.js';
-import { useLoad } from '../hooks.js';
+import { useAction, useLoad } from '../hooks.js';
 import { type AssignLicenseBody, PreviewSummary } from '../preview.js';
 import { href } from '../route.js';
 import { useSession } from '../session.js';
@@ -163,24 +163,16 @@ function ProcessingState(props: { details: LicenseProcessingDetails; name: strin
 
 export function Reprocess(props: { path: string; onDone(): void }) {
   const { graph } = useSession();
-  const [error, setError] = useState<unknown>();
-  const [busy, setBusy] = useState(false);
+  const action = useAction();
   return (
     <>
       <Button
-        disabled={busy}
-        onClick={() => {
-          setBusy(true);
-          setError(undefined);
-          graph
-            .post(props.path, {})
-            .then(props.onDone, setError)
-            .finally(() => setBusy(false));
-        }}
+        disabled={action.busy}
+        onClick={() => void action.run(() => graph.post(props.path, {}).then(props.onDone))}
       >
         Reprocess
       </Button>
-      <ErrorBar error={error} title="Couldn’t reprocess" />
+      <ErrorBar error={action.error} title="Couldn’t reprocess" />
     </>
   );
 }
@@ -227,35 +219,23 @@ function LicensesTable(props: { group: GroupView; onDone(): void }) {
 function usePreviewThenApply(groupId: string, onDone: () => void) {
   const { graph } = useSession();
   const [preview, setPreview] = useState<LicenseAssignmentPreview>();
-  const [error, setError] = useState<unknown>();
-  const [busy, setBusy] = useState(false);
-  const run = async (work: () => Promise<void>) => {
-    setBusy(true);
-    setError(undefined);
-    try {
-      await work();
-    } catch (caught) {
-      setError(caught);
-    } finally {
-      setBusy(false);
-    }
-  };
+  const action = useAction();
   return {
     preview,
-    error,
-    busy,
+    error: action.error,
+    busy: action.busy,
     reset() {
       setPreview(undefined);
-      setError(undefined);
+      action.reset();
     },
     review: (body: AssignLicenseBody) =>
-      run(async () =>
+      action.run(async () =>
         setPreview(
           await graph.post<LicenseAssignmentPreview>(`groups/${groupId}/previewLicenseAssignment`, body),
         ),
       ),
     apply: (body: AssignLicenseBody, close: () => void) =>
-      run(async () => {
+      action.run(async () => {
         await graph.post(`groups/${groupId}/assignLicense`, body);
         close();
         onDone();
@@ -446,15 +426,11 @@ function MembersWithErrors(props: { group: GroupView }) {
   return (
     <Card>
       <CardHeader header={<Subtitle2 as="h2">Members with errors</Subtitle2>} />
-      <ErrorBar error={list.error} />
       <VirtualList
-        items={list.items}
+        source={list}
         rowHeight={88}
         height={440}
         label="Members with license errors"
-        hasMore={list.hasMore}
-        loading={list.loading}
-        loadMore={list.loadMore}
         empty="No member has a license error from this group."
         rowKey={(member) => member.id}
         renderRow={(member) => {
@@ -503,15 +479,11 @@ function Members(props: { group: GroupView; dynamic: boolean }) {
         header={<Subtitle2 as="h2">Members</Subtitle2>}
         action={props.dynamic ? undefined : <AddMember groupId={props.group.id} onDone={list.reload} />}
       />
-      <ErrorBar error={list.error} />
       <VirtualList
-        items={list.items}
+        source={list}
         rowHeight={40}
         height={400}
         label="Members"
-        hasMore={list.hasMore}
-        loading={list.loading}
-        loadMore={list.loadMore}
         empty="No members."
         rowKey={(member) => member.id}
         renderRow={(member) => {
@@ -537,7 +509,7 @@ function AddMember(props: { groupId: string; onDone(): void }) {
   const { graph } = useSession();
   const [open, setOpen] = useState(false);
   const [name, setName] = useState('');
-  const [error, setError] = useState<unknown>();
+  const action = useAction();
   const found = useLoad(
     async () =>
       open && name.trim()
@@ -549,17 +521,13 @@ function AddMember(props: { groupId: string; onDone(): void }) {
         : [],
     [graph, open, name],
   );
-  const add = async (id: string) => {
-    setError(undefined);
-    try {
+  const add = (id: string) =>
+    action.run(async () => {
       await graph.post(`groups/${props.groupId}/members/$ref`, {
         '@odata.id': `https://graph.microsoft.com/v1.0/directoryObjects/${id}`,
       });
       props.onDone();
-    } catch (caught) {
-      setError(caught);
-    }
-  };
+    });
   return (
     <Dialog open={open} onOpenChange={(_e, data) => setOpen(data.open)}>
       <Button onClick={() => setOpen(true)}>Add members</Button>
@@ -567,7 +535,7 @@ function AddMember(props: { groupId: string; onDone(): void }) {
         <DialogBody>
           <DialogTitle>Add members</DialogTitle>
           <DialogContent className={styles.stack}>
-            <ErrorBar error={error ?? found.error} title="Couldn’t add the member" />
+            <ErrorBar error={action.error ?? found.error} title="Couldn’t add the member" />
             <Field label="User name starts with">
               <Input value={name} onChange={(_e, data) => setName(data.value)} />
             </Field>

@@ -13,14 +13,14 @@ import {
   Input,
   Link,
   makeStyles,
-  SearchBox,
   tokens,
 } from '@fluentui/react-components';
 import { useDeferredValue, useState } from 'react';
 import { type Group, odataString } from '../api.js';
+import { useAction } from '../hooks.js';
 import { href } from '../route.js';
 import { useSession } from '../session.js';
-import { ErrorBar, PageHeader, usePagedList, VirtualList } from '../ui.js';
+import { ErrorBar, PageHeader, SearchByName, usePagedList, VirtualList } from '../ui.js';
 import { skuName } from '../wording.js';
 
 const useStyles = makeStyles({
@@ -45,22 +45,12 @@ export function GroupsPage() {
         subtitle="Assign products to a group and every member gets them."
         actions={<NewGroup />}
       />
-      <Field label="Search by name">
-        <SearchBox
-          value={search}
-          onChange={(_e, data) => setSearch(data.value)}
-          placeholder="Name starts with…"
-        />
-      </Field>
-      <ErrorBar error={groups.error} />
+      <SearchByName value={search} onChange={setSearch} />
       <VirtualList
-        items={groups.items}
+        source={groups}
         rowHeight={44}
         height={560}
         label="Groups"
-        hasMore={groups.hasMore}
-        loading={groups.loading}
-        loadMore={groups.loadMore}
         empty="No groups."
         rowKey={(group) => group.id}
         renderRow={(group) => (
@@ -85,10 +75,9 @@ function NewGroup() {
   const { graph } = useSession();
   const [open, setOpen] = useState(false);
   const [name, setName] = useState('');
-  const [error, setError] = useState<unknown>();
-  const create = async () => {
-    setError(undefined);
-    try {
+  const action = useAction();
+  const create = () =>
+    action.run(async () => {
       const nickname = name.replace(/[^A-Za-z0-9]/g, '').slice(0, 60) || 'group';
       const group = await graph.post<Group>('groups', {
         displayName: name,
@@ -98,10 +87,7 @@ function NewGroup() {
       });
       setOpen(false);
       window.location.hash = href({ page: 'group', id: group.id });
-    } catch (caught) {
-      setError(caught);
-    }
-  };
+    });
   return (
     <Dialog open={open} onOpenChange={(_e, data) => setOpen(data.open)}>
       <DialogTrigger disableButtonEnhancement>
@@ -111,7 +97,7 @@ function NewGroup() {
         <DialogBody>
           <DialogTitle>New security group</DialogTitle>
           <DialogContent className={styles.form}>
-            <ErrorBar error={error} title="Couldn’t create the group" />
+            <ErrorBar error={action.error} title="Couldn’t create the group" />
             <Field label="Name" required>
               <Input value={name} onChange={(_e, data) => setName(data.value)} />
             </Field>

@@ -21,7 +21,7 @@ import {
 } from '@fluentui/react-components';
 import { useState } from 'react';
 import type { Group, Principal } from '../api.js';
-import { useLoad } from '../hooks.js';
+import { useAction, useLoad } from '../hooks.js';
 import { href } from '../route.js';
 import { useSession } from '../session.js';
 import { ErrorBar, Loading, PageHeader, when } from '../ui.js';
@@ -96,7 +96,7 @@ export function PrincipalPage(props: { kind: 'user' | 'device'; id: string }) {
       ? `users/${props.id}?$select=id,displayName,userPrincipalName,usageLocation,accountEnabled,assignedLicenses,licenseAssignmentStates`
       : `devices/${props.id}?$select=id,displayName,accountEnabled,assignedLicenses,licenseAssignmentStates`;
   const principal = useLoad(() => graph.get<Principal>(path), [graph, path], 3_000);
-  const [error, setError] = useState<unknown>();
+  const action = useAction();
   if (principal.error && !principal.data)
     return <ErrorBar error={principal.error} title="Couldn’t open it" />;
   if (!principal.data) return <Loading />;
@@ -104,15 +104,11 @@ export function PrincipalPage(props: { kind: 'user' | 'device'; id: string }) {
   const states = p.licenseAssignmentStates ?? [];
   const skuIds = [...new Set(states.map((s) => s.skuId))];
   const active = states.filter((s) => s.state === 'Active');
-  const removeDirect = async (skuId: string) => {
-    setError(undefined);
-    try {
+  const removeDirect = (skuId: string) =>
+    action.run(async () => {
       await graph.post(`users/${p.id}/assignLicense`, { addLicenses: [], removeLicenses: [skuId] });
       principal.reload();
-    } catch (caught) {
-      setError(caught);
-    }
-  };
+    });
   return (
     <div className={styles.stack}>
       <PageHeader
@@ -132,7 +128,7 @@ export function PrincipalPage(props: { kind: 'user' | 'device'; id: string }) {
           ) : undefined
         }
       />
-      <ErrorBar error={error} title="The change was refused" />
+      <ErrorBar error={action.error} title="The change was refused" />
       <Card>
         <CardHeader header={<Subtitle2 as="h2">Licenses</Subtitle2>} />
         {skuIds.length === 0 ? (

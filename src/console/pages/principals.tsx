@@ -12,15 +12,15 @@ import {
   Input,
   Link,
   makeStyles,
-  SearchBox,
   Textarea,
   tokens,
 } from '@fluentui/react-components';
 import { useDeferredValue, useState } from 'react';
 import { type ImportResult, odataString, type Principal } from '../api.js';
+import { useAction } from '../hooks.js';
 import { href } from '../route.js';
 import { useSession } from '../session.js';
-import { ErrorBar, PageHeader, usePagedList, VirtualList } from '../ui.js';
+import { ErrorBar, PageHeader, SearchByName, usePagedList, VirtualList } from '../ui.js';
 import { skuName } from '../wording.js';
 
 const useStyles = makeStyles({
@@ -54,22 +54,12 @@ export function PrincipalsPage(props: { kind: 'user' | 'device' }) {
           </div>
         }
       />
-      <Field label="Search by name">
-        <SearchBox
-          value={search}
-          onChange={(_e, data) => setSearch(data.value)}
-          placeholder="Name starts with…"
-        />
-      </Field>
-      <ErrorBar error={list.error} />
+      <SearchByName value={search} onChange={setSearch} />
       <VirtualList
-        items={list.items}
+        source={list}
         rowHeight={44}
         height={560}
         label={props.kind === 'user' ? 'Users' : 'Devices'}
-        hasMore={list.hasMore}
-        loading={list.loading}
-        loadMore={list.loadMore}
         empty={props.kind === 'user' ? 'No users.' : 'No devices.'}
         rowKey={(p) => p.id}
         renderRow={(p) => (
@@ -95,10 +85,9 @@ function NewUser(props: { onDone(): void }) {
   const [name, setName] = useState('');
   const [upn, setUpn] = useState('');
   const [location, setLocation] = useState(tenant.countryLetterCode);
-  const [error, setError] = useState<unknown>();
-  const create = async () => {
-    setError(undefined);
-    try {
+  const action = useAction();
+  const create = () =>
+    action.run(async () => {
       await graph.post('users', {
         accountEnabled: true,
         displayName: name,
@@ -109,10 +98,7 @@ function NewUser(props: { onDone(): void }) {
       });
       setOpen(false);
       props.onDone();
-    } catch (caught) {
-      setError(caught);
-    }
-  };
+    });
   return (
     <Dialog open={open} onOpenChange={(_e, data) => setOpen(data.open)}>
       <Button appearance="primary" onClick={() => setOpen(true)}>
@@ -122,7 +108,7 @@ function NewUser(props: { onDone(): void }) {
         <DialogBody>
           <DialogTitle>New user</DialogTitle>
           <DialogContent className={styles.form}>
-            <ErrorBar error={error} title="Couldn’t create the user" />
+            <ErrorBar error={action.error} title="Couldn’t create the user" />
             <Field label="Display name" required>
               <Input value={name} onChange={(_e, data) => setName(data.value)} />
             </Field>
@@ -161,20 +147,12 @@ function ImportDirectory(props: { onDone(): void }) {
   const [open, setOpen] = useState(false);
   const [text, setText] = useState('');
   const [result, setResult] = useState<ImportResult>();
-  const [error, setError] = useState<unknown>();
-  const [busy, setBusy] = useState(false);
-  const run = async () => {
-    setBusy(true);
-    setError(undefined);
-    try {
+  const action = useAction();
+  const run = () =>
+    action.run(async () => {
       setResult(await operator.importDirectory(tenant.id, text));
       props.onDone();
-    } catch (caught) {
-      setError(caught);
-    } finally {
-      setBusy(false);
-    }
-  };
+    });
   return (
     <Dialog
       open={open}
@@ -188,7 +166,7 @@ function ImportDirectory(props: { onDone(): void }) {
         <DialogBody>
           <DialogTitle>Import users, groups and devices</DialogTitle>
           <DialogContent className={styles.form}>
-            <ErrorBar error={error} title="The import was refused" />
+            <ErrorBar error={action.error} title="The import was refused" />
             <Field
               label="NDJSON, one object a line"
               hint="Types: user, group, device, member (docs/api.md, Operator API)."
@@ -213,7 +191,11 @@ function ImportDirectory(props: { onDone(): void }) {
           </DialogContent>
           <DialogActions>
             <Button onClick={() => setOpen(false)}>Close</Button>
-            <Button appearance="primary" disabled={busy || text.trim() === ''} onClick={() => void run()}>
+            <Button
+              appearance="primary"
+              disabled={action.busy || text.trim() === ''}
+              onClick={() => void run()}
+            >
               Import
             </Button>
           </DialogActions>

@@ -5,10 +5,8 @@ import {
   Caption1,
   Card,
   CardHeader,
-  Field,
   Link,
   makeStyles,
-  SearchBox,
   Subtitle2,
   Table,
   TableBody,
@@ -37,6 +35,7 @@ import {
   Loading,
   PageHeader,
   Progress,
+  SearchByName,
   UsageBar,
   usePagedList,
   VirtualList,
@@ -165,22 +164,12 @@ export function ProductPage(props: { skuId: string }) {
       {isDevice ? null : (
         <Card>
           <CardHeader header={<Subtitle2 as="h2">Licensed users</Subtitle2>} />
-          <Field label="Search by name">
-            <SearchBox
-              value={search}
-              onChange={(_e, data) => setSearch(data.value)}
-              placeholder="Name starts with…"
-            />
-          </Field>
-          <ErrorBar error={users.error} />
+          <SearchByName value={search} onChange={setSearch} />
           <VirtualList
-            items={users.items}
+            source={users}
             rowHeight={44}
             height={440}
             label="Licensed users"
-            hasMore={users.hasMore}
-            loading={users.loading}
-            loadMore={users.loadMore}
             empty="No licensed users."
             rowKey={(user) => user.id}
             renderRow={(user) => {

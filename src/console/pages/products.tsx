@@ -24,7 +24,7 @@ import {
 } from '@fluentui/react-components';
 import { useState } from 'react';
 import type { Page, SubscribedSku, Waiter } from '../api.js';
-import { useLoad } from '../hooks.js';
+import { useAction, useLoad } from '../hooks.js';
 import { href } from '../route.js';
 import { useSession } from '../session.js';
 import { ErrorBar, Loading, PageHeader, UsageBar } from '../ui.js';
@@ -125,12 +125,9 @@ export function BuyLicenses(props: { sku?: SubscribedSku; onDone(): void }) {
   const [open, setOpen] = useState(false);
   const [skuId, setSkuId] = useState(props.sku?.skuId ?? catalog.skus[0]?.skuId ?? '');
   const [units, setUnits] = useState(props.sku ? totalOf(props.sku) - props.sku.prepaidUnits.warning : 25);
-  const [error, setError] = useState<unknown>();
-  const [busy, setBusy] = useState(false);
-  const save = async () => {
-    setBusy(true);
-    setError(undefined);
-    try {
+  const action = useAction();
+  const save = () =>
+    action.run(async () => {
       const kept = props.sku?.prepaidUnits;
       await operator.setUnits(tenant.id, skuId, {
         enabled: units,
@@ -140,12 +137,7 @@ export function BuyLicenses(props: { sku?: SubscribedSku; onDone(): void }) {
       });
       setOpen(false);
       props.onDone();
-    } catch (caught) {
-      setError(caught);
-    } finally {
-      setBusy(false);
-    }
-  };
+    });
   const title = props.sku ? `Change licenses of ${skuName(catalog, props.sku.skuId)}` : 'Buy licenses';
   return (
     <Dialog open={open} onOpenChange={(_e, data) => setOpen(data.open)}>
@@ -162,7 +154,7 @@ export function BuyLicenses(props: { sku?: SubscribedSku; onDone(): void }) {
         <DialogBody>
           <DialogTitle>{title}</DialogTitle>
           <DialogContent className={styles.form}>
-            <ErrorBar error={error} title="Couldn’t change the licenses" />
+            <ErrorBar error={action.error} title="Couldn’t change the licenses" />
             {props.sku ? null : (
               <Field label="Product">
                 <Select value={skuId} onChange={(_e, data) => setSkuId(data.value)}>
@@ -193,7 +185,7 @@ export function BuyLicenses(props: { sku?: SubscribedSku; onDone(): void }) {
             <DialogTrigger disableButtonEnhancement>
               <Button appearance="secondary">Cancel</Button>
             </DialogTrigger>
-            <Button appearance="primary" disabled={busy || skuId === ''} onClick={() => void save()}>
+            <Button appearance="primary" disabled={action.busy || skuId === ''} onClick={() => void save()}>
               Save
             </Button>
           </DialogActions>

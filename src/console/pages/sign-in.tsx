@@ -17,6 +17,7 @@ import {
 } from '@fluentui/react-components';
 import { type FormEvent, useState } from 'react';
 import { OperatorApi, type Tenant } from '../api.js';
+import { useAction } from '../hooks.js';
 import { ErrorBar, PageHeader } from '../ui.js';
 
 const useStyles = makeStyles({
@@ -30,27 +31,17 @@ export function SignInPage(props: { onSignedIn(key: string, tenant: Tenant): Pro
   const [tenants, setTenants] = useState<readonly Tenant[]>();
   const [name, setName] = useState('');
   const [country, setCountry] = useState('US');
-  const [error, setError] = useState<unknown>();
-  const [busy, setBusy] = useState(false);
+  const action = useAction();
 
-  const run = async (work: () => Promise<void>) => {
-    setBusy(true);
-    setError(undefined);
-    try {
-      await work();
-    } catch (caught) {
-      setError(caught);
-    } finally {
-      setBusy(false);
-    }
-  };
   const listTenants = (event: FormEvent) => {
     event.preventDefault();
-    void run(async () => setTenants((await new OperatorApi(key).tenants()).value));
+    void action.run(async () => setTenants((await new OperatorApi(key).tenants()).value));
   };
   const create = (event: FormEvent) => {
     event.preventDefault();
-    void run(async () => props.onSignedIn(key, await new OperatorApi(key).createTenant(name, country)));
+    void action.run(async () =>
+      props.onSignedIn(key, await new OperatorApi(key).createTenant(name, country)),
+    );
   };
 
   return (
@@ -59,7 +50,7 @@ export function SignInPage(props: { onSignedIn(key: string, tenant: Tenant): Pro
         title="Sign in"
         subtitle="The operator key is the function app's ADMIN_API_KEY (npm start prints it). It is kept in this browser tab only."
       />
-      <ErrorBar error={error} title="Couldn’t sign in" />
+      <ErrorBar error={action.error} title="Couldn’t sign in" />
       <Card>
         <form className={styles.form} onSubmit={listTenants}>
           <Field label="Operator key" required>
@@ -70,7 +61,7 @@ export function SignInPage(props: { onSignedIn(key: string, tenant: Tenant): Pro
               autoComplete="off"
             />
           </Field>
-          <Button type="submit" appearance="primary" disabled={key === '' || busy}>
+          <Button type="submit" appearance="primary" disabled={key === '' || action.busy}>
             Continue
           </Button>
         </form>
@@ -100,8 +91,8 @@ export function SignInPage(props: { onSignedIn(key: string, tenant: Tenant): Pro
                       <TableCell>
                         <Button
                           size="small"
-                          disabled={busy}
-                          onClick={() => void run(() => props.onSignedIn(key, tenant))}
+                          disabled={action.busy}
+                          onClick={() => void action.run(() => props.onSignedIn(key, tenant))}
                           aria-label={`Open ${tenant.displayName}`}
                         >
                           Open
@@ -129,7 +120,7 @@ export function SignInPage(props: { onSignedIn(key: string, tenant: Tenant): Pro
               <Button
                 type="submit"
                 appearance="primary"
-                disabled={name === '' || country.length !== 2 || busy}
+                disabled={name === '' || country.length !== 2 || action.busy}
               >
                 Create tenant
               </Button>
