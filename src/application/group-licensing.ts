@@ -355,7 +355,7 @@ export async function planGroupJob(
   const closure = await groupsUnder(ctx, tenantId, groupId);
   const pages: Omit<GroupPageMessage, 'page' | 'pages'>[] = [];
   const shardsPerPage = jobPageShards(userCount);
-  const dense = userCount >= (await estimatePrincipals(ctx, tenantId)) / 4 && userCount > 200;
+  const dense = await readsDensely(ctx, tenantId, userCount);
   for (let from = 0; from < SHARD_COUNT; from += shardsPerPage) {
     pages.push({
       kind: 'group-page',
@@ -469,6 +469,18 @@ export async function groupsUnder(
     }
   }
   return [...seen];
+}
+
+/**
+ * Whether pages of a group of `members` read their principals with one range read of their shards (the group is a
+ * good part of the tenant) rather than with a point read per member.
+ */
+export async function readsDensely(
+  ctx: Pick<AppContext, 'directory'>,
+  tenantId: string,
+  members: number,
+): Promise<boolean> {
+  return members >= (await estimatePrincipals(ctx, tenantId)) / 4 && members > 200;
 }
 
 /** Roughly how many principals the tenant has: enough to choose between a range read and point reads. */

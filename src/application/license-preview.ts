@@ -18,7 +18,7 @@ import type { AppContext } from './context.js';
 import { getGroup } from './directory.js';
 import { NotFoundError } from './errors.js';
 import { GroupCache } from './group-cache.js';
-import { groupsUnder, jobPageShards, proposedLicenses } from './group-licensing.js';
+import { groupsUnder, jobPageShards, proposedLicenses, readsDensely } from './group-licensing.js';
 import { evaluationContext, groupLookup } from './principal-updates.js';
 import type { PrincipalRecord, SubscriptionRecord } from './records.js';
 
@@ -129,17 +129,21 @@ export async function previewGroupLicenses(
   // one page of about a thousand members when pages are wider), each page in the order its members joined. Then
   // devices of nested groups (device SKUs reach them), a page per nested group, each device once.
   const seen = new Set<string>();
-  const pageShards = jobPageShards(await ctx.members.count(tenantId, group.id));
+  const memberCount = await ctx.members.count(tenantId, group.id);
+  const pageShards = jobPageShards(memberCount);
   const step = Math.max(SHARDS_PER_STEP, pageShards);
+  // A group that is a good part of the tenant is read as its job reads it: a range read per step, not a point read
+  // per member (B8 in docs/performance.md).
+  const dense = await readsDensely(ctx, tenantId, memberCount);
   for (let from = 0; from < SHARD_COUNT; from += step) {
     const to = Math.min(SHARD_COUNT, from + step);
     const refs = (await ctx.members.listRange(tenantId, group.id, from, to)).filter(
       (m) => m.kind !== 'group',
     );
-    const records = await ctx.directory.principals(
-      tenantId,
-      refs.map((m) => m.id),
-    );
+    const ids = refs.map((m) => m.id);
+    const records = dense
+      ? await ctx.directory.principalShards(tenantId, from, to, new Set(ids))
+      : await ctx.directory.principals(tenantId, ids);
     await groups.loadWithAncestors(deviceGroupsOf(records.values()));
     await held.load(records.values());
     const pages = new Map<number, MemberRef[]>();

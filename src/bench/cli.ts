@@ -9,6 +9,7 @@ import { appRoot } from '../simulator/app-root.js';
 import { OperatorClient } from '../simulator/service.js';
 import { tableClient } from '../storage/connection.js';
 import { prepareRuleTenant, ruleDifferences, runAttributeChanges, runRuleChange } from './dynamic.js';
+import { preparePreviewTenant, runMemberListing, runPreview } from './preview.js';
 import {
   checkTenant,
   floorF1,
@@ -21,7 +22,7 @@ import {
   uniqueTable,
 } from './workloads.js';
 
-const ALL = ['F1', 'B1', 'B2', 'B3', 'B4', 'B5', 'B6', 'B7'] as const;
+const ALL = ['F1', 'B1', 'B2', 'B3', 'B4', 'B5', 'B6', 'B7', 'B8'] as const;
 type Workload = (typeof ALL)[number];
 
 function positive(value: string): number {
@@ -33,7 +34,7 @@ function positive(value: string): number {
 const program = new Command()
   .name('npm run bench --')
   .description(
-    'Measures the workloads of docs/performance.md (B1–B7) and the storage floor F1 in one run, on its own Azurite and\n' +
+    'Measures the workloads of docs/performance.md (B1–B8) and the storage floor F1 in one run, on its own Azurite and\n' +
       'host (2 cores: the numbers are only meaningful next to the floor). Prints a table, then one JSON line.',
   )
   .option('--members <n>', 'size of the B1 group (and the largest B5 size)', positive, 100_000)
@@ -45,6 +46,12 @@ const program = new Command()
   .option('--b3-seconds <n>', 'duration of B3', positive, 15)
   .option('--b6-users <n>', 'users of the B6/B7 tenant (half change membership in B6)', positive, 100_000)
   .option('--b7-changes <n>', 'attribute changes timed one after another in B7', positive, 200)
+  .option(
+    '--b8-users <n>',
+    'members of the B8 group (previewed, and listed as the baseline)',
+    positive,
+    100_000,
+  )
   .option('--profile <dir>', 'write a CPU profile of the host process to this folder (node --cpu-prof)')
   .parse();
 
@@ -59,6 +66,7 @@ interface Options {
   b3Seconds: number;
   b6Users: number;
   b7Changes: number;
+  b8Users: number;
 }
 
 /** Starts the product's host as a child process (its RSS is B4), with storage counters written to a file. */
@@ -347,6 +355,39 @@ async function main(): Promise<void> {
         'B6/B7',
         'members and licenses',
         differences.length === 0 ? 'as the rule says' : `${differences.length} differences`,
+      ]);
+    }
+
+    if (wants('B8')) {
+      log(`B8: importing a tenant with a ${options.b8Users}-member group, E3 for nine in ten (not timed)`);
+      const prepared = await preparePreviewTenant(operator, options.b8Users, options.seed);
+      log("B8: listing the group's members ($top=999, following nextLinks)");
+      const list = await runMemberListing(operator, prepared);
+      log('B8: previewing E3 on the group');
+      // The host's peak RSS while it previews: the preview reads a sixteenth of the group at a time.
+      let peak = rssMiB(host.child.pid);
+      const sampler = setInterval(() => {
+        peak = Math.max(peak, rssMiB(host.child.pid));
+      }, 100);
+      const preview = await runPreview(operator, prepared).finally(() => clearInterval(sampler));
+      const differences = [...preview.differences];
+      if (list.members !== options.b8Users)
+        differences.push(`listed ${list.members} members, expected ${options.b8Users}`);
+      const ratio = preview.seconds / list.seconds;
+      results.B8_list_s = round(list.seconds);
+      results.B8_preview_s = round(preview.seconds);
+      results.B8_ratio = round(ratio);
+      results.B8_pass = ratio <= 2;
+      results.B8_preview_rss_mib = Math.round(peak);
+      results.B8_differences = differences.length;
+      if (differences.length > 0) {
+        failed = true;
+        for (const d of differences) log(`  ${d}`);
+      }
+      rows.push([
+        'B8',
+        `preview of ${options.b8Users} members vs listing them`,
+        `preview ${preview.seconds.toFixed(1)} s, list ${list.seconds.toFixed(1)} s: ${results.B8_ratio} × (${ratio <= 2 ? 'pass' : 'FAIL'}, target ≤ 2 ×), host peak ${Math.round(peak)} MiB${differences.length === 0 ? '' : `, ${differences.length} wrong figures`}`,
       ]);
     }
   } finally {
