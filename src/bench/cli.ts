@@ -8,6 +8,7 @@ import { startAzurite } from '../host/azurite.js';
 import { appRoot } from '../simulator/app-root.js';
 import { OperatorClient } from '../simulator/service.js';
 import { tableClient } from '../storage/connection.js';
+import { chromiumAvailable, licenseForConsole, runConsoleFirstPaint } from './console.js';
 import { prepareRuleTenant, ruleDifferences, runAttributeChanges, runRuleChange } from './dynamic.js';
 import { preparePreviewTenant, runMemberListing, runPreview } from './preview.js';
 import {
@@ -22,7 +23,7 @@ import {
   uniqueTable,
 } from './workloads.js';
 
-const ALL = ['F1', 'B1', 'B2', 'B3', 'B4', 'B5', 'B6', 'B7', 'B8'] as const;
+const ALL = ['F1', 'B1', 'B2', 'B3', 'B4', 'B5', 'B6', 'B7', 'B8', 'C1'] as const;
 type Workload = (typeof ALL)[number];
 
 function positive(value: string): number {
@@ -34,7 +35,7 @@ function positive(value: string): number {
 const program = new Command()
   .name('npm run bench --')
   .description(
-    'Measures the workloads of docs/performance.md (B1–B8) and the storage floor F1 in one run, on its own Azurite and\n' +
+    'Measures the workloads of docs/performance.md (B1–B8, C1) and the storage floor F1 in one run, on its own Azurite and\n' +
       'host (2 cores: the numbers are only meaningful next to the floor). Prints a table, then one JSON line.',
   )
   .option('--members <n>', 'size of the B1 group (and the largest B5 size)', positive, 100_000)
@@ -48,7 +49,7 @@ const program = new Command()
   .option('--b7-changes <n>', 'attribute changes timed one after another in B7', positive, 200)
   .option(
     '--b8-users <n>',
-    'members of the B8 group (previewed, and listed as the baseline)',
+    'members of the B8 group (previewed, and listed as the baseline); C1 licenses it and opens the console',
     positive,
     100_000,
   )
@@ -358,9 +359,16 @@ async function main(): Promise<void> {
       ]);
     }
 
-    if (wants('B8')) {
-      log(`B8: importing a tenant with a ${options.b8Users}-member group, E3 for nine in ten (not timed)`);
-      const prepared = await preparePreviewTenant(operator, options.b8Users, options.seed);
+    // B8 previews a license on a large group; C1 then assigns it and opens the console's Product page.
+    const previewTenant =
+      wants('B8') || wants('C1')
+        ? (log(
+            `B8/C1: importing a tenant with a ${options.b8Users}-member group, E3 for nine in ten (not timed)`,
+          ),
+          await preparePreviewTenant(operator, options.b8Users, options.seed))
+        : undefined;
+    if (wants('B8') && previewTenant) {
+      const prepared = previewTenant;
       log("B8: listing the group's members ($top=999, following nextLinks)");
       const list = await runMemberListing(operator, prepared);
       log('B8: previewing E3 on the group');
@@ -388,6 +396,25 @@ async function main(): Promise<void> {
         'B8',
         `preview of ${options.b8Users} members vs listing them`,
         `preview ${preview.seconds.toFixed(1)} s, list ${list.seconds.toFixed(1)} s: ${results.B8_ratio} × (${ratio <= 2 ? 'pass' : 'FAIL'}, target ≤ 2 ×), host peak ${Math.round(peak)} MiB${differences.length === 0 ? '' : `, ${differences.length} wrong figures`}`,
+      ]);
+    }
+
+    if (wants('C1') && previewTenant) {
+      if (!chromiumAvailable())
+        throw new Error('C1 needs Chromium: sudo apt-get install -y chromium (or set CHROMIUM_PATH).');
+      log('C1: assigning E3 to the group and waiting for its job (not timed)');
+      await licenseForConsole(operator, previewTenant);
+      log("C1: opening the console's Product page of E3 in headless Chromium");
+      const paint = await runConsoleFirstPaint(operator, 'bench-admin-key', previewTenant);
+      results.C1_first_paint_s = round(paint.seconds);
+      results.C1_warm_s = round(paint.warmSeconds);
+      results.C1_rows_in_page = paint.rowsInPage;
+      results.C1_user_requests = paint.userRequests;
+      results.C1_pass = paint.seconds < 2;
+      rows.push([
+        'C1',
+        `console Product page, ${options.b8Users} licensed members`,
+        `first paint ${paint.seconds.toFixed(2)} s (${paint.seconds < 2 ? 'pass' : 'FAIL'}, target < 2 s), again ${paint.warmSeconds.toFixed(2)} s; ${paint.rowsInPage} rows in the page from ${paint.userRequests} request(s)`,
       ]);
     }
   } finally {
