@@ -298,6 +298,10 @@ describe('admin/cloudLicensing/allotments/{id}/waitingMembers', () => {
     expect(keys).toEqual([...keys].sort());
     expect(queue.slice(0, 2).map((m) => m.id)).toEqual([a, b]);
     expect(queue[5]?.id).toBe(f);
+    // The three of one group job began waiting at the same instant: the tie is broken by id, and healing follows it.
+    const tied = queue.slice(2, 5);
+    expect(new Set(tied.map((m) => m.waitingSinceDateTime)).size).toBe(1);
+    expect(tied.map((m) => m.id)).toEqual([...together].sort());
 
     for (let seats = 2; queue.length > 0; seats++) {
       const head = str(queue[0]?.id);
