@@ -1,4 +1,5 @@
 import { batchRoute } from './graph/batch.js';
+import { cloudLicensingRoutes } from './graph/cloud-licensing.js';
 import { deviceRoutes } from './graph/devices.js';
 import { directoryRoutes } from './graph/directory.js';
 import { groupRoutes } from './graph/groups.js';
@@ -13,5 +14,6 @@ export const graphRoutes: readonly GraphRoute[] = [
   ...deviceRoutes,
   ...directoryRoutes,
   ...organizationRoutes,
+  ...cloudLicensingRoutes,
   batchRoute(() => graphRoutes),
 ];

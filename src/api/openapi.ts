@@ -1,8 +1,12 @@
 import { z } from 'zod';
 import {
+  allotmentSchema,
   alternativeSecurityIdSchema,
   assignedLicenseSchema,
   assignedPlanSchema,
+  assignmentErrorSchema,
+  cloudLicensingServiceSchema,
+  cloudLicensingSubscriptionSchema,
   collectionSchema,
   directoryAuditSchema,
   directoryObjectSchema,
@@ -18,6 +22,9 @@ import {
   selectedUserSchema,
   servicePlanInfoSchema,
   subscribedSkuSchema,
+  usageRightSchema,
+  waitingMemberCollectionSchema,
+  waitingMemberSchema,
   waitingPrincipalCollectionSchema,
   waitingPrincipalSchema,
 } from '../contract/graph.js';
@@ -99,6 +106,16 @@ const responses: Readonly<Record<string, z.ZodType>> = {
   DirectoryAuditCollection: collectionSchema(directoryAuditSchema),
   WaitingPrincipal: waitingPrincipalSchema,
   WaitingPrincipalCollection: waitingPrincipalCollectionSchema,
+  CloudLicensingService: cloudLicensingServiceSchema,
+  CloudLicensingSubscription: cloudLicensingSubscriptionSchema,
+  Allotment: allotmentSchema,
+  AllotmentCollection: collectionSchema(allotmentSchema),
+  WaitingMember: waitingMemberSchema,
+  WaitingMemberCollection: waitingMemberCollectionSchema,
+  UsageRight: usageRightSchema,
+  UsageRightCollection: collectionSchema(usageRightSchema),
+  AssignmentError: assignmentErrorSchema,
+  AssignmentErrorCollection: collectionSchema(assignmentErrorSchema),
 };
 
 function responseSchemas(): Record<string, Schema> {
@@ -293,6 +310,42 @@ const graphOperations: Record<
         'Extension: the SKU’s waiting room, first come first served ({id}: tenantId_skuId or skuId); also needs user (or, for a device SKU, device) read',
       status: 200,
       returns: ref('WaitingPrincipalCollection'),
+    },
+  },
+  graphCloudLicensingAllotments: {
+    GET: {
+      summary: 'Extension (Graph beta cloudLicensing shape): allotments, one per subscribed SKU',
+      status: 200,
+      returns: ref('AllotmentCollection'),
+    },
+  },
+  graphCloudLicensingAllotment: {
+    GET: {
+      summary: 'Extension (Graph beta cloudLicensing shape): an allotment ({id}: tenantId_skuId or skuId)',
+      status: 200,
+      returns: ref('Allotment'),
+    },
+  },
+  graphCloudLicensingWaitingMembers: {
+    GET: {
+      summary:
+        'Extension (Graph beta cloudLicensing shape): who waits for a seat, in the order healing grants them; also needs user (or, for a device SKU, device) read',
+      status: 200,
+      returns: ref('WaitingMemberCollection'),
+    },
+  },
+  graphUserUsageRights: {
+    GET: {
+      summary: 'Extension (Graph beta cloudLicensing shape): a user’s usage rights, one per effective SKU',
+      status: 200,
+      returns: ref('UsageRightCollection'),
+    },
+  },
+  graphUserAssignmentErrors: {
+    GET: {
+      summary: 'Extension (Graph beta cloudLicensing shape): a user’s license errors with beta error codes',
+      status: 200,
+      returns: ref('AssignmentErrorCollection'),
     },
   },
   graphDirectoryAudits: {

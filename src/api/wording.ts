@@ -1,6 +1,12 @@
 import type { GroupProcessingFailure, Refusal } from '../application/errors.js';
 import type { ImportLineProblem } from '../application/import.js';
-import type { LicensingFailure, NotLicensableReason, RequestConflict } from '../engine/index.js';
+import type { AssignmentError } from '../contract/graph.js';
+import type {
+  LicenseError,
+  LicensingFailure,
+  NotLicensableReason,
+  RequestConflict,
+} from '../engine/index.js';
 
 /*
  * The words of every coded failure: the core reports codes and facts, and this module alone turns them into text,
@@ -131,6 +137,61 @@ export function groupProcessingFailureText(failure: GroupProcessingFailure): str
       return `The license job for group ${failure.groupId} could not be planned; reprocess the group to retry.`;
     default:
       return unreachable(failure.code);
+  }
+}
+
+/**
+ * Graph beta's cloudLicensing `assignmentError` for a v1.0 `licenseAssignmentState.error` (api.md "cloudLicensing
+ * (beta shape)"): the code and message of Microsoft's Cloud Licensing design where it has one (noAvailableLicenses,
+ * mutuallyExclusiveServicePlans, invalidUsageLocation, proxyAddressConflict), ours where it has none. `ids` are the
+ * plans involved, when known.
+ */
+export function assignmentErrorText(
+  error: LicenseError,
+  ids: readonly string[],
+): Pick<AssignmentError, 'code' | 'message'> {
+  switch (error) {
+    case 'CountViolation':
+      return {
+        code: 'noAvailableLicenses',
+        message: 'There are no available licenses for the specified allotment',
+      };
+    case 'MutuallyExclusiveViolation':
+      return {
+        code: 'mutuallyExclusiveServicePlans',
+        message:
+          ids.length > 0
+            ? `License assignment failed because service plans ${ids.join(',')} are mutually exclusive`
+            : 'License assignment failed because its service plans are mutually exclusive with plans already assigned',
+      };
+    case 'DependencyViolation': {
+      const [plan, ...prerequisites] = ids;
+      return {
+        code: 'dependentServicePlansMissing',
+        message:
+          plan !== undefined
+            ? `License assignment failed because service plan ${plan} depends on the service plan(s) ${prerequisites.join(', ')}.`
+            : 'License assignment failed because another assigned service plan depends on its service plans.',
+      };
+    }
+    case 'ProhibitedInUsageLocationViolation':
+      return {
+        code: 'invalidUsageLocation',
+        message: 'Cannot process request because a referenced item has an invalid usage location.',
+      };
+    case 'UniquenessViolation':
+      return {
+        code: 'proxyAddressConflict',
+        message: 'Another object with the same value for property proxyAddresses already exists.',
+      };
+    case 'Other':
+      return {
+        code: 'other',
+        message:
+          'License assignment failed for a reason other than seats, conflicts, dependencies, usage location or proxy addresses.',
+      };
+    default:
+      return unreachable(error);
   }
 }
 

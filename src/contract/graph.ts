@@ -230,6 +230,102 @@ export const licenseDetailsSchema = z.object({
   servicePlans: z.array(servicePlanInfoSchema),
 });
 
+// Graph beta's cloudLicensing views (microsoft.graph.cloudLicensing), served on v1.0 as extensions.
+
+/**
+ * Graph beta's `assigneeTypes`, a flag enum sent as a comma-separated string. Here a SKU (and each of its plans) is
+ * for users or for devices; groups carry licenses to their members rather than hold seats.
+ */
+export const assigneeTypesSchema = z.enum(['user', 'device']);
+
+/** Graph beta's cloudLicensing `service`: one plan of a SKU. */
+export const cloudLicensingServiceSchema = z.object({
+  assignableTo: assigneeTypesSchema,
+  planId: guidSchema,
+  planName: z.string(),
+});
+
+/** Graph beta's `subscriptionState`. */
+export const subscriptionStateSchema = z.enum(['active', 'warning', 'suspended', 'lockedOut', 'deleted']);
+
+/** Graph beta's cloudLicensing `subscription`: what backs an allotment. Dates are Graph `Date`s (YYYY-MM-DD). */
+export const cloudLicensingSubscriptionSchema = z.object({
+  subscriptionId: z.string(),
+  startDate: z.iso.date().nullable(),
+  nextLifecycleDate: z.iso.date().nullable(),
+  state: subscriptionStateSchema,
+});
+
+export const allotmentSchema = z
+  .object({
+    /** The subscribedSku's id, `{tenantId}_{skuId}`: one pool per subscribed SKU. */
+    id: z.string(),
+    /** Seats that can be held: prepaidUnits enabled + warning. */
+    allottedUnits: count,
+    consumedUnits: count,
+    skuId: guidSchema,
+    skuPartNumber: z.string(),
+    assignableTo: assigneeTypesSchema,
+    services: z.array(cloudLicensingServiceSchema),
+    subscriptions: z.array(cloudLicensingSubscriptionSchema),
+  })
+  .describe(
+    'Graph beta cloudLicensing allotment (a pool of seats: here one per subscribed SKU), served on v1.0.',
+  );
+
+export const waitingMemberSchema = z
+  .object({
+    /** The waiting user's or device's id. */
+    id: guidSchema,
+    /** When it began waiting: the queue's order, first come first served (ties by id). */
+    waitingSinceDateTime: dateTime,
+    /** Who waits, as `$expand=assignedTo($select=id)` would give it: always included here. */
+    assignedTo: z.object({
+      '@odata.type': z.enum(['#microsoft.graph.user', '#microsoft.graph.device']),
+      id: guidSchema,
+    }),
+  })
+  .describe(
+    'Graph beta cloudLicensing waitingMember: someone waiting for a seat of an allotment, served on v1.0.',
+  );
+
+export const usageRightSchema = z
+  .object({
+    /** Opaque; the same as the user's licenseDetails id for the SKU. */
+    id: z.string(),
+    skuId: guidSchema,
+    skuPartNumber: z.string(),
+    /** The plans the user may use: the SKU's plans its licenses leave enabled. */
+    services: z.array(cloudLicensingServiceSchema),
+  })
+  .describe('Graph beta cloudLicensing usageRight: what one SKU gives a user, every source together.');
+
+/** Graph beta's assignmentError codes (api.md "cloudLicensing (beta shape)" maps v1.0 errors to them). */
+export const assignmentErrorCodeSchema = z.enum([
+  'noAvailableLicenses',
+  'mutuallyExclusiveServicePlans',
+  'dependentServicePlansMissing',
+  'invalidUsageLocation',
+  'proxyAddressConflict',
+  'other',
+]);
+
+export const assignmentErrorSchema = z
+  .object({
+    /** Opaque: one error per license source (the SKU, directly or from a group). */
+    id: z.string(),
+    code: assignmentErrorCodeSchema,
+    message: z.string(),
+    /** When the source last changed (its licenseAssignmentState's lastUpdatedDateTime). */
+    occurrenceDateTime: dateTime,
+    skuId: guidSchema,
+    /** Extension: the group the failing license comes from; null for a direct assignment. */
+    assignedByGroup: guidSchema.nullable(),
+    /** Extension: the service plans involved (conflicting plans, or plans missing a prerequisite), when known. */
+    ids: z.array(guidSchema),
+  })
+  .describe('Graph beta cloudLicensing assignmentError: a license source that failed, served on v1.0.');
+
 export const directoryAuditSchema = z
   .object({
     id: z.string(),
@@ -337,6 +433,11 @@ export const waitingPrincipalCollectionSchema = collectionSchema(waitingPrincipa
   '@odata.count': count,
 });
 
+/** A SKU's waiting members, FIFO: `@odata.count` (everyone waiting) on every page. */
+export const waitingMemberCollectionSchema = collectionSchema(waitingMemberSchema).extend({
+  '@odata.count': count,
+});
+
 /** Graph's error envelope. `date` is Graph's: UTC without a zone designator. */
 export const graphErrorSchema = z.object({
   error: z.object({
@@ -370,6 +471,11 @@ export type AlternativeSecurityId = Wire<typeof alternativeSecurityIdSchema>;
 export type SubscribedSku = Wire<typeof subscribedSkuSchema>;
 export type LicenseDetails = Wire<typeof licenseDetailsSchema>;
 export type WaitingPrincipal = Wire<typeof waitingPrincipalSchema>;
+export type Allotment = Wire<typeof allotmentSchema>;
+export type CloudLicensingSubscription = Wire<typeof cloudLicensingSubscriptionSchema>;
+export type WaitingMember = Wire<typeof waitingMemberSchema>;
+export type UsageRight = Wire<typeof usageRightSchema>;
+export type AssignmentError = Wire<typeof assignmentErrorSchema>;
 export type DirectoryAudit = Wire<typeof directoryAuditSchema>;
 export type LicenseProcessingDetails = Wire<typeof licenseProcessingDetailsSchema>;
 export type EvaluateDynamicMembershipResult = Wire<typeof evaluateDynamicMembershipResultSchema>;

@@ -87,6 +87,36 @@ describe('reserved routes (admin, runtime)', () => {
   });
 });
 
+describe("admin after the first segment (the Graph surface's v1.0/admin/cloudLicensing)", () => {
+  // ScriptHost.ValidateHttpFunction tests the route (routePrefix not included) trimmed of '/' with StartsWith("admin"):
+  // a route beginning with v1.0 passes, wherever admin comes after it.
+  it('accepts and serves v1.0/admin/..., and still refuses admin/... and /admin/... under the same prefix', async () => {
+    const host = await startTestHost({
+      appDir: writeApp(`
+        app.http('allotments', {
+          route: 'v1.0/admin/cloudLicensing/allotments/{id}/waitingMembers',
+          methods: ['GET'],
+          handler: async (request) => ({ jsonBody: { id: request.params.id } }),
+        });
+      `),
+      hostJson: { extensions: { http: { routePrefix: 'api' } } },
+    });
+    const response = await fetch(`${host.url}/api/v1.0/admin/cloudLicensing/allotments/a_b/waitingMembers`);
+    expect(response.status).toBe(200);
+    expect(await response.json()).toEqual({ id: 'a_b' });
+    expect(
+      await errorLines(`
+        app.http('bare', { route: 'admin/cloudLicensing/allotments', methods: ['GET'], handler });
+        app.http('slashed', { route: '/admin/cloudLicensing/allotments/{id}', methods: ['GET'], handler });
+        app.http('graph', { route: 'v1.0/admin/cloudLicensing/allotments', methods: ['GET'], handler });
+      `),
+    ).toEqual([
+      "The 'bare' function is in error: The specified route conflicts with one or more built in routes.",
+      "The 'slashed' function is in error: The specified route conflicts with one or more built in routes.",
+    ]);
+  });
+});
+
 describe('route conflicts', () => {
   it('refuses a route already taken (case and outer slashes ignored) with an overlapping method', async () => {
     // Registered before alpha, but checked after it: the runtime goes through functions by name.

@@ -1,23 +1,15 @@
-import {
-  type AuditCondition,
-  listAudits,
-  waitersWithPrincipals,
-  waitingRoom,
-} from '../../application/queries.js';
+import { type AuditCondition, listAudits } from '../../application/queries.js';
 import { listSubscriptions } from '../../application/tenants.js';
 import { type DirectoryAudit, waitingPrincipalSchema } from '../../contract/graph.js';
-import { GUID_TEXT } from '../../engine/ids.js';
-import { notFound, unsupportedQuery } from '../envelope.js';
+import { unsupportedQuery } from '../envelope.js';
 import { describeClause, parseFilter, parseSelect, project, textCondition } from '../odata.js';
 import { type ApiRequest, type GraphContext, type GraphRoute, ok } from '../routing.js';
-import { ACCESS, requireAny } from '../tokens.js';
-import { pageOf, pageOfList } from './listing.js';
+import { ACCESS } from '../tokens.js';
+import { pageOf } from './listing.js';
 import { subscribedSkuJson, waitingPrincipalJson } from './shapes.js';
+import { waitingRoomPage } from './waiting-room.js';
 
 const WAITING_PRINCIPAL_PROPERTIES = Object.keys(waitingPrincipalSchema.shape);
-
-/** A subscribedSku id as `subscribedSkus` writes it (`{tenantId}_{skuId}`), or the bare skuId. */
-const SUBSCRIBED_SKU_ID = new RegExp(`^(?:(${GUID_TEXT})_)?(${GUID_TEXT})$`, 'i');
 
 async function subscribedSkus(_request: ApiRequest, context: GraphContext) {
   const subs = await listSubscriptions(context.app, context.caller.tenantId);
@@ -33,38 +25,23 @@ async function subscribedSkus(_request: ApiRequest, context: GraphContext) {
  * named and with its 1-based place in the queue; `@odata.count` (everyone waiting) on every page.
  */
 async function waitingPrincipals(request: ApiRequest, context: GraphContext) {
-  const tenantId = context.caller.tenantId;
   // No $filter form is understood here: refused rather than ignored.
   parseFilter(request.query, []);
   const selected = parseSelect(request.query, 'waitingPrincipal', WAITING_PRINCIPAL_PROPERTIES);
-  const id = request.params.id ?? '';
-  const match = SUBSCRIBED_SKU_ID.exec(id);
-  // Another tenant's subscribedSku is simply not found, as any id of another tenant.
-  if (!match?.[2] || (match[1] !== undefined && match[1].toLowerCase() !== tenantId)) throw notFound(id);
-  const skuId = match[2].toLowerCase();
-  const sku = context.app.catalog.sku(skuId);
-  if (!sku) throw notFound(id);
-  // The answer names users (or devices): the route's organization permission is not enough to read those.
-  requireAny(context.caller, sku.assignableTo === 'device' ? ACCESS.readDevices : ACCESS.readUsers);
-  const waiters = await waitingRoom(context.app, tenantId, skuId);
-  if (!waiters) throw notFound(id);
-  const queue = waiters.map((waiter, i) => ({ ...waiter, position: i + 1 }));
-  const page = pageOfList(request, tenantId, queue, `waiting|${skuId}`);
-  const value = (await waitersWithPrincipals(context.app, tenantId, page.items)).map(
-    ({ waiter, principal }) =>
-      project(
-        waitingPrincipalJson(principal, waiter.waitingSince, waiter.position),
-        selected,
-        WAITING_PRINCIPAL_PROPERTIES,
-      ),
-  );
+  const room = await waitingRoomPage(request, context, request.params.id ?? '');
   return ok(
     {
-      '@odata.count': waiters.length,
-      ...(page.nextLink ? { '@odata.nextLink': page.nextLink } : {}),
-      value,
+      '@odata.count': room.count,
+      ...(room.nextLink ? { '@odata.nextLink': room.nextLink } : {}),
+      value: room.waiters.map(({ waiter, principal, position }) =>
+        project(
+          waitingPrincipalJson(principal, waiter.waitingSince, position),
+          selected,
+          WAITING_PRINCIPAL_PROPERTIES,
+        ),
+      ),
     },
-    `subscribedSkus('${tenantId}_${skuId}')/waitingPrincipals`,
+    `subscribedSkus('${context.caller.tenantId}_${room.sku.skuId}')/waitingPrincipals`,
     context.serviceRoot,
   );
 }

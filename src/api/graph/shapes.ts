@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { EXTENSION_ATTRIBUTES, profileList, profileText } from '../../application/profile.js';
 import type {
   GroupLicenseRecord,
@@ -7,7 +8,10 @@ import type {
   SubscriptionRecord,
 } from '../../application/records.js';
 import {
+  type Allotment,
+  type AssignmentError,
   alternativeSecurityIdSchema,
+  type CloudLicensingSubscription,
   type Device,
   type DirectoryObject,
   deviceSchema,
@@ -16,11 +20,20 @@ import {
   type LicenseAssignmentState,
   type LicenseDetails,
   type SubscribedSku,
+  type UsageRight,
   type User,
   userSchema,
+  type WaitingMember,
   type WaitingPrincipal,
 } from '../../contract/graph.js';
-import { type Catalog, effectiveLicenses, type LicenseEntry } from '../../engine/index.js';
+import {
+  type Catalog,
+  effectiveLicenses,
+  heldPlanIds,
+  type LicenseEntry,
+  totalUnits,
+} from '../../engine/index.js';
+import { assignmentErrorText } from '../wording.js';
 
 // The builders below return the contract's types (src/contract/graph.ts), so a property the contract and the
 // records disagree on fails to compile instead of reaching a client.
@@ -217,7 +230,7 @@ export function subscribedSkuJson(
     id: `${tenantId}_${sub.skuId}`,
     accountId: tenantId,
     appliesTo: sku?.assignableTo === 'device' ? 'Company' : 'User',
-    capabilityStatus: sub.prepaidUnits.enabled + sub.prepaidUnits.warning > 0 ? 'Enabled' : 'Suspended',
+    capabilityStatus: capabilityStatusOf(sub),
     consumedUnits: sub.consumedUnits,
     prepaidUnits: sub.prepaidUnits,
     servicePlans: (sku?.planIds ?? []).map((servicePlanId) => ({
@@ -232,22 +245,138 @@ export function subscribedSkuJson(
   };
 }
 
+/** A subscription's `capabilityStatus`: seats that can still be held (enabled or warning) keep it enabled. */
+function capabilityStatusOf(sub: SubscriptionRecord): SubscribedSku['capabilityStatus'] {
+  return totalUnits(sub.prepaidUnits) > 0 ? 'Enabled' : 'Suspended';
+}
+
+/**
+ * What backs an allotment, in Graph beta's cloudLicensing `subscription` shape: the one place a subscription's
+ * lifecycle is mapped. The record has no commerce subscription id, so one is derived from the tenant and SKU (a
+ * stable GUID); `startDate` is the day it was bought; no lifecycle dates are kept yet, so `nextLifecycleDate` is
+ * null and `state` follows `capabilityStatus`.
+ */
+export function subscriptionLifecycle(tenantId: string, sub: SubscriptionRecord): CloudLicensingSubscription {
+  return {
+    subscriptionId: derivedGuid(`subscription|${tenantId}|${sub.skuId}`),
+    startDate: sub.createdDateTime.slice(0, 10),
+    nextLifecycleDate: null,
+    state: capabilityStatusOf(sub) === 'Enabled' ? 'active' : 'suspended',
+  };
+}
+
+/** A GUID-shaped id that is always the same for the same name (SHA-256, version and variant bits as UUIDv5's). */
+function derivedGuid(name: string): string {
+  const hex = createHash('sha256').update(name).digest('hex');
+  const variant = ((Number.parseInt(hex.slice(16, 17), 16) & 0x3) | 0x8).toString(16);
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-5${hex.slice(13, 16)}-${variant}${hex.slice(17, 20)}-${hex.slice(20, 32)}`;
+}
+
+/** Graph beta's cloudLicensing `allotment`: the seats of one subscribed SKU, under its subscribedSku id. */
+export function allotmentJson(catalog: Catalog, tenantId: string, sub: SubscriptionRecord): Allotment {
+  const sku = catalog.sku(sub.skuId);
+  const assignableTo = sku?.assignableTo ?? 'user';
+  return {
+    id: `${tenantId}_${sub.skuId}`,
+    allottedUnits: totalUnits(sub.prepaidUnits),
+    consumedUnits: sub.consumedUnits,
+    skuId: sub.skuId,
+    skuPartNumber: sku?.skuPartNumber ?? '',
+    assignableTo,
+    services: (sku?.planIds ?? []).map((planId) => ({
+      assignableTo,
+      planId,
+      planName: sku?.planNames.get(planId) ?? '',
+    })),
+    subscriptions: [subscriptionLifecycle(tenantId, sub)],
+  };
+}
+
+/**
+ * A principal's effective licenses, one per SKU with every source merged (as `assignedLicenses`), each with its
+ * opaque id and the catalog's SKU: what `licenseDetails` and cloudLicensing `usageRights` both list.
+ */
+function effectiveSkus(catalog: Catalog, record: PrincipalRecord) {
+  return effectiveLicenses(catalog, record.entries).assignedLicenses.map((license) => ({
+    id: Buffer.from(`${record.id}:${license.skuId}`).toString('base64url'),
+    license,
+    sku: catalog.sku(license.skuId),
+  }));
+}
+
 /** `licenseDetails` of a user: one item per effective SKU. */
 export function licenseDetailsJson(catalog: Catalog, record: PrincipalRecord): LicenseDetails[] {
-  return effectiveLicenses(catalog, record.entries).assignedLicenses.map((license) => {
-    const sku = catalog.sku(license.skuId);
-    return {
-      id: Buffer.from(`${record.id}:${license.skuId}`).toString('base64url'),
-      skuId: license.skuId,
-      skuPartNumber: sku?.skuPartNumber ?? '',
-      servicePlans: (sku?.planIds ?? []).map((servicePlanId) => ({
-        servicePlanId,
-        servicePlanName: sku?.planNames.get(servicePlanId) ?? '',
-        provisioningStatus: license.disabledPlans.includes(servicePlanId) ? 'Disabled' : 'Success',
-        appliesTo: 'User',
-      })),
-    };
+  return effectiveSkus(catalog, record).map(({ id, license, sku }) => ({
+    id,
+    skuId: license.skuId,
+    skuPartNumber: sku?.skuPartNumber ?? '',
+    servicePlans: (sku?.planIds ?? []).map((servicePlanId) => ({
+      servicePlanId,
+      servicePlanName: sku?.planNames.get(servicePlanId) ?? '',
+      provisioningStatus: license.disabledPlans.includes(servicePlanId) ? 'Disabled' : 'Success',
+      appliesTo: 'User',
+    })),
+  }));
+}
+
+/** Graph beta's cloudLicensing `usageRights` of a principal: per effective SKU, the plans it may use. */
+export function usageRightsJson(catalog: Catalog, record: PrincipalRecord): UsageRight[] {
+  return effectiveSkus(catalog, record).map(({ id, license, sku }) => ({
+    id,
+    skuId: license.skuId,
+    skuPartNumber: sku?.skuPartNumber ?? '',
+    services: catalog.enabledPlans(license.skuId, license.disabledPlans).map((planId) => ({
+      assignableTo: sku?.assignableTo ?? record.kind,
+      planId,
+      planName: sku?.planNames.get(planId) ?? '',
+    })),
+  }));
+}
+
+/**
+ * Graph beta's cloudLicensing `assignmentErrors` of a principal: one per license source in error, in the order of
+ * its licenseAssignmentStates, with the plans involved where the catalog tells them.
+ */
+export function assignmentErrorsJson(catalog: Catalog, record: PrincipalRecord): AssignmentError[] {
+  const held = heldPlanIds(catalog, record.entries);
+  return record.entries.flatMap((entry) => {
+    if (entry.error === 'None') return [];
+    const ids = plansInvolved(catalog, entry, held);
+    return [
+      {
+        id: Buffer.from(`${record.id}:${entry.skuId}:${entry.assignedByGroup ?? 'direct'}`).toString(
+          'base64url',
+        ),
+        ...assignmentErrorText(entry.error, ids),
+        occurrenceDateTime: entry.lastUpdatedDateTime,
+        skuId: entry.skuId,
+        assignedByGroup: entry.assignedByGroup,
+        ids,
+      },
+    ];
   });
+}
+
+/**
+ * The plans behind a conflict (the entry's plan and the one it excludes) or a dependency hold (the held plan, then
+ * the prerequisites it needs, among them the entry's); empty for other errors or when the catalog shows none.
+ */
+function plansInvolved(catalog: Catalog, entry: LicenseEntry, held: ReadonlySet<string>): string[] {
+  const own = catalog.enabledPlans(entry.skuId, entry.disabledPlans);
+  if (entry.error === 'MutuallyExclusiveViolation') {
+    for (const plan of own) {
+      for (const excluded of catalog.exclusionsOf(plan)) {
+        if (held.has(excluded) || own.includes(excluded)) return [plan, excluded];
+      }
+    }
+  }
+  if (entry.error === 'DependencyViolation') {
+    for (const plan of held) {
+      const prerequisites = catalog.prerequisitesOf(plan);
+      if (prerequisites?.some((p) => own.includes(p))) return [plan, ...prerequisites];
+    }
+  }
+  return [];
 }
 
 /** A directory object inside a collection of mixed types (members). */
@@ -277,5 +406,17 @@ export function waitingPrincipalJson(
       : {}),
     waitingSince,
     position,
+  };
+}
+
+/** Graph beta's cloudLicensing `waitingMember`: who waits for a seat (with its type) and since when. */
+export function waitingMemberJson(principal: PrincipalRecord, waitingSince: string): WaitingMember {
+  return {
+    id: principal.id,
+    waitingSinceDateTime: waitingSince,
+    assignedTo: {
+      '@odata.type': principal.kind === 'device' ? '#microsoft.graph.device' : '#microsoft.graph.user',
+      id: principal.id,
+    },
   };
 }

@@ -121,7 +121,7 @@ async function deleteUser(request: ApiRequest, context: GraphContext) {
 const UPN_PATTERN = /^[^@\s/\\#?']+@[^@\s/\\#?']+$/;
 
 /** `/users/{id | userPrincipalName}`: anything that is neither is simply not found (never sent to storage). */
-async function loadUser(request: ApiRequest, context: GraphContext) {
+export async function loadUser(request: ApiRequest, context: GraphContext) {
   const id = request.params.id ?? '';
   if (!GUID_PATTERN.test(id) && !UPN_PATTERN.test(id)) throw notFound(id);
   return findUser(context.app, context.caller.tenantId, id);
