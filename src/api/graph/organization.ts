@@ -5,16 +5,17 @@ import {
   waitingRoom,
 } from '../../application/queries.js';
 import { listSubscriptions } from '../../application/tenants.js';
-import { type DirectoryAudit, waitingPrincipalSchema } from '../../contract/graph.js';
+import { type DirectoryAudit, licenseSummarySchema, waitingPrincipalSchema } from '../../contract/graph.js';
 import { GUID_TEXT } from '../../engine/ids.js';
 import { notFound, unsupportedQuery } from '../envelope.js';
 import { describeClause, parseFilter, parseSelect, project, textCondition } from '../odata.js';
 import { type ApiRequest, type GraphContext, type GraphRoute, ok } from '../routing.js';
 import { ACCESS, requireAny } from '../tokens.js';
 import { pageOf, pageOfList } from './listing.js';
-import { subscribedSkuJson, waitingPrincipalJson } from './shapes.js';
+import { licenseSummaryJson, subscribedSkuJson, waitingPrincipalJson } from './shapes.js';
 
 const WAITING_PRINCIPAL_PROPERTIES = Object.keys(waitingPrincipalSchema.shape);
+const LICENSE_SUMMARY_PROPERTIES = Object.keys(licenseSummarySchema.shape);
 
 /** A subscribedSku id as `subscribedSkus` writes it (`{tenantId}_{skuId}`), or the bare skuId. */
 const SUBSCRIBED_SKU_ID = new RegExp(`^(?:(${GUID_TEXT})_)?(${GUID_TEXT})$`, 'i');
@@ -69,6 +70,30 @@ async function waitingPrincipals(request: ApiRequest, context: GraphContext) {
   );
 }
 
+/**
+ * Extension: `subscribedSkus/{id}/licenseSummary`, the Licenses page's numbers (Total, Assigned, Available,
+ * Expiring soon; rules.md §1) and the subscription's lifecycle, so no client has to redo the arithmetic.
+ */
+async function licenseSummaryOf(request: ApiRequest, context: GraphContext) {
+  const tenantId = context.caller.tenantId;
+  const skuId = subscribedSkuIdOf(request.params.id ?? '', tenantId);
+  const sub = (await listSubscriptions(context.app, tenantId)).find((s) => s.skuId === skuId);
+  if (!sub) throw notFound(request.params.id ?? '');
+  const selected = parseSelect(request.query, 'licenseSummary', LICENSE_SUMMARY_PROPERTIES);
+  return ok(
+    project(licenseSummaryJson(context.app.catalog, tenantId, sub), selected, LICENSE_SUMMARY_PROPERTIES),
+    `subscribedSkus('${tenantId}_${skuId}')/licenseSummary`,
+    context.serviceRoot,
+  );
+}
+
+/** The skuId a subscribedSku id names (`tenantId_skuId` or the bare skuId); another tenant's is not found. */
+function subscribedSkuIdOf(id: string, tenantId: string): string {
+  const match = SUBSCRIBED_SKU_ID.exec(id);
+  if (!match?.[2] || (match[1] !== undefined && match[1].toLowerCase() !== tenantId)) throw notFound(id);
+  return match[2].toLowerCase();
+}
+
 /** `directoryAudits`, newest first, with `$filter` on `activityDisplayName` and `activityDateTime`. */
 async function directoryAudits(request: ApiRequest, context: GraphContext) {
   const tenantId = context.caller.tenantId;
@@ -111,6 +136,11 @@ export const organizationRoutes: readonly GraphRoute[] = [
     name: 'graphSubscribedSkuWaitingPrincipals',
     template: 'subscribedSkus/{id}/waitingPrincipals',
     handlers: { GET: { permissions: ACCESS.readOrganization, handle: waitingPrincipals } },
+  },
+  {
+    name: 'graphSubscribedSkuLicenseSummary',
+    template: 'subscribedSkus/{id}/licenseSummary',
+    handlers: { GET: { permissions: ACCESS.readOrganization, handle: licenseSummaryOf } },
   },
   {
     name: 'graphDirectoryAudits',

@@ -15,12 +15,19 @@ import {
   groupSchema,
   type LicenseAssignmentState,
   type LicenseDetails,
+  type LicenseSummary,
   type SubscribedSku,
   type User,
   userSchema,
   type WaitingPrincipal,
 } from '../../contract/graph.js';
-import { type Catalog, effectiveLicenses, type LicenseEntry } from '../../engine/index.js';
+import {
+  type Catalog,
+  effectiveLicenses,
+  type LicenseEntry,
+  licenseSummary,
+  skuCapabilityStatus,
+} from '../../engine/index.js';
 
 // The builders below return the contract's types (src/contract/graph.ts), so a property the contract and the
 // records disagree on fails to compile instead of reaching a client.
@@ -86,8 +93,13 @@ export function licenseAssignmentStates(entries: readonly LicenseEntry[]): Licen
 }
 
 /** Every property of a user this service knows, in Graph's names; `project` picks what the caller sees. */
-export function userJson(catalog: Catalog, record: PrincipalRecord): User {
-  const effective = effectiveLicenses(catalog, record.entries);
+export function userJson(
+  catalog: Catalog,
+  record: PrincipalRecord,
+  suspendedSkus: ReadonlySet<string> = new Set(),
+): User {
+  // Plans of a SKU whose subscription is Suspended show `Suspended` (engine subscriptions.ts).
+  const effective = effectiveLicenses(catalog, record.entries, suspendedSkus);
   const businessPhones = record.profile.businessPhones;
   return {
     id: record.id,
@@ -217,7 +229,7 @@ export function subscribedSkuJson(
     id: `${tenantId}_${sub.skuId}`,
     accountId: tenantId,
     appliesTo: sku?.assignableTo === 'device' ? 'Company' : 'User',
-    capabilityStatus: sub.prepaidUnits.enabled + sub.prepaidUnits.warning > 0 ? 'Enabled' : 'Suspended',
+    capabilityStatus: skuCapabilityStatus(sub),
     consumedUnits: sub.consumedUnits,
     prepaidUnits: sub.prepaidUnits,
     servicePlans: (sku?.planIds ?? []).map((servicePlanId) => ({
@@ -229,6 +241,22 @@ export function subscribedSkuJson(
     skuId: sub.skuId,
     skuPartNumber: sku?.skuPartNumber ?? '',
     subscriptionIds: [],
+  };
+}
+
+/** Extension `subscribedSkus/{id}/licenseSummary`: the Licenses page's numbers and the lifecycle. */
+export function licenseSummaryJson(
+  catalog: Catalog,
+  tenantId: string,
+  sub: SubscriptionRecord,
+): LicenseSummary {
+  return {
+    id: `${tenantId}_${sub.skuId}`,
+    skuId: sub.skuId,
+    skuPartNumber: catalog.sku(sub.skuId)?.skuPartNumber ?? '',
+    capabilityStatus: skuCapabilityStatus(sub),
+    ...licenseSummary(sub),
+    lifecycle: sub.lifecycle ?? null,
   };
 }
 
