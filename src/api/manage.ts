@@ -3,18 +3,19 @@ import type { HttpRequest, HttpResponseInit, InvocationContext } from '@azure/fu
 import { z } from 'zod';
 import { type AppContext, appContext } from '../application/context.js';
 import { importDirectory, importLine } from '../application/import.js';
-import type { TenantRecord } from '../application/records.js';
+import type { SubscriptionRecord, TenantRecord } from '../application/records.js';
+import { putSubscription } from '../application/subscription-lifecycle.js';
 import { tenantActivity } from '../application/tenant-snapshot.js';
 import {
   createTenant,
   getTenant,
   listSubscriptions,
   listTenants,
-  setSubscription,
   updateTenant,
 } from '../application/tenants.js';
 import { settings } from '../config/settings.js';
 import { isGuid } from '../engine/ids.js';
+import { type Catalog, SUBSCRIPTION_STATES } from '../engine/index.js';
 import {
   type ApiResponse,
   badRequest,
@@ -53,6 +54,7 @@ const tenantPatchSchema = z
   })
   .strict();
 const units = z.number().int().min(0).max(10_000_000);
+const lifecycleDate = z.iso.datetime({ offset: true });
 const subscriptionSchema = z
   .object({
     prepaidUnits: z
@@ -62,9 +64,22 @@ const subscriptionSchema = z
         suspended: units.optional(),
         lockedOut: units.optional(),
       })
-      .strict(),
+      .strict()
+      .optional(),
+    // The lifecycle (engine subscriptions.ts): a new nextLifecycleDate without a state renews (Active).
+    state: z.enum(SUBSCRIPTION_STATES).optional(),
+    startDate: lifecycleDate.optional(),
+    nextLifecycleDate: lifecycleDate.nullable().optional(),
   })
-  .strict();
+  .strict()
+  .refine(
+    (body) =>
+      body.prepaidUnits !== undefined ||
+      body.state !== undefined ||
+      body.startDate !== undefined ||
+      body.nextLifecycleDate !== undefined,
+    { message: 'expected prepaidUnits, state, startDate or nextLifecycleDate' },
+  );
 const tokenSchema = z
   .object({
     roles: z.array(z.enum(PERMISSIONS)).max(20).optional(),
@@ -179,17 +194,36 @@ export const manageTenant: Partial<Record<string, ManageHandler>> = {
   },
 };
 
+/** A subscribedSku as Graph shows it, plus its lifecycle (`null` for units set by hand) for the operator. */
+function operatorSubscriptionJson(catalog: Catalog, tenantId: string, sub: SubscriptionRecord) {
+  return { ...subscribedSkuJson(catalog, tenantId, sub), lifecycle: sub.lifecycle ?? null };
+}
+
 export const manageSubscription: Partial<Record<string, ManageHandler>> = {
   PUT: async (request, ctx) => {
     const tenantId = tenantIdOf(request);
     const input = parseBody(subscriptionSchema, await readJson(request), 'subscription');
-    const sub = await setSubscription(ctx, tenantId, request.params.sku ?? '', {
-      enabled: input.prepaidUnits.enabled,
-      warning: input.prepaidUnits.warning ?? 0,
-      suspended: input.prepaidUnits.suspended ?? 0,
-      lockedOut: input.prepaidUnits.lockedOut ?? 0,
+    const sub = await putSubscription(ctx, tenantId, request.params.sku ?? '', {
+      ...(input.prepaidUnits
+        ? {
+            prepaidUnits: {
+              enabled: input.prepaidUnits.enabled,
+              warning: input.prepaidUnits.warning ?? 0,
+              suspended: input.prepaidUnits.suspended ?? 0,
+              lockedOut: input.prepaidUnits.lockedOut ?? 0,
+            },
+          }
+        : {}),
+      ...(input.state === undefined ? {} : { state: input.state }),
+      ...(input.startDate === undefined ? {} : { startDate: new Date(input.startDate).toISOString() }),
+      ...(input.nextLifecycleDate === undefined
+        ? {}
+        : {
+            nextLifecycleDate:
+              input.nextLifecycleDate === null ? null : new Date(input.nextLifecycleDate).toISOString(),
+          }),
     });
-    return { status: 200, body: subscribedSkuJson(ctx.catalog, tenantId, sub) };
+    return { status: 200, body: operatorSubscriptionJson(ctx.catalog, tenantId, sub) };
   },
 };
 
@@ -197,7 +231,10 @@ export const manageSubscriptions: Partial<Record<string, ManageHandler>> = {
   GET: async (request, ctx) => {
     const tenantId = tenantIdOf(request);
     const subs = await listSubscriptions(ctx, tenantId);
-    return { status: 200, body: { value: subs.map((s) => subscribedSkuJson(ctx.catalog, tenantId, s)) } };
+    return {
+      status: 200,
+      body: { value: subs.map((s) => operatorSubscriptionJson(ctx.catalog, tenantId, s)) },
+    };
   },
 };
 

@@ -17,6 +17,7 @@ import {
   licenseAssignmentStateSchema,
   licenseDetailsSchema,
   licenseProcessingDetailsSchema,
+  licenseSummarySchema,
   selectedDeviceSchema,
   selectedGroupSchema,
   selectedUserSchema,
@@ -104,6 +105,7 @@ const responses: Readonly<Record<string, z.ZodType>> = {
   SubscribedSkuCollection: collectionSchema(subscribedSkuSchema),
   LicenseDetailsCollection: collectionSchema(licenseDetailsSchema),
   DirectoryAuditCollection: collectionSchema(directoryAuditSchema),
+  LicenseSummary: licenseSummarySchema,
   WaitingPrincipal: waitingPrincipalSchema,
   WaitingPrincipalCollection: waitingPrincipalCollectionSchema,
   CloudLicensingService: cloudLicensingServiceSchema,
@@ -348,6 +350,14 @@ const graphOperations: Record<
       returns: ref('AssignmentErrorCollection'),
     },
   },
+  graphSubscribedSkuLicenseSummary: {
+    GET: {
+      summary:
+        'Extension: the Licenses page’s numbers (total, assigned, available, expiringSoon) and the subscription’s lifecycle ({id}: tenantId_skuId or skuId)',
+      status: 200,
+      returns: ref('LicenseSummary'),
+    },
+  },
   graphDirectoryAudits: {
     GET: { summary: 'Audit log, newest first', status: 200, returns: ref('DirectoryAuditCollection') },
   },
@@ -433,7 +443,7 @@ export const OTHER_OPERATIONS: readonly OtherOperation[] = [
   {
     path: '/manage/tenants/{tid}/subscriptions/{sku}',
     method: 'PUT',
-    summary: 'Buy or adjust units (skuId or skuPartNumber)',
+    summary: 'Buy or adjust units, set the lifecycle dates and state, renew (skuId or skuPartNumber)',
     security: 'adminKey',
     status: 200,
   },

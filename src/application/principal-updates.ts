@@ -4,6 +4,7 @@ import {
   type EvaluationContext,
   evaluatePrincipal,
   type GroupLicensing,
+  isSubscriptionUsable,
   type ProxyAddressView,
   type SeatBudget,
   suspendEntries,
@@ -434,7 +435,7 @@ export function evaluationContext(
   return {
     catalog: ctx.catalog,
     tenant: settingsOf(partition.tenant),
-    isSubscribed: (skuId) => partition.subscriptions.has(skuId),
+    isSubscribed: (skuId) => isSubscriptionUsable(partition.subscriptions.get(skuId)),
     seats,
     proxyAddresses,
     now,

@@ -7,6 +7,7 @@ import type {
   PrincipalKind,
   ProcessingState,
   Subscription,
+  SubscriptionState,
   TenantSettings,
 } from '../engine/index.js';
 
@@ -110,7 +111,25 @@ export function settingsOf(tenant: TenantRecord): TenantSettings {
 /** A subscription row: what was bought, and the seat counter that guards it. */
 export interface SubscriptionRecord extends Subscription {
   readonly createdDateTime: string;
+  /**
+   * A stage change whose effects (audit record, re-evaluation of the SKU's holders, heal) are still owed: written
+   * with the change in the same ETag write and cleared once they are done, so a crash between the two leaves the
+   * debt for the sweep (a one-row outbox; src/application/subscription-lifecycle.ts).
+   */
+  readonly lifecycleOwed?: LifecycleOwed;
   readonly etag?: string;
+}
+
+export interface LifecycleOwed {
+  /** Keys the audit record, so relaying twice writes the same record. */
+  readonly id: string;
+  readonly from: SubscriptionState | null;
+  readonly to: SubscriptionState;
+  readonly at: string;
+  /** Who changed it: the operator, or the sweep's clock. */
+  readonly by: 'operator' | 'sweep';
+  /** Whether usable seats grew (the waiting room is woken). */
+  readonly moreSeats: boolean;
 }
 
 /** A planned write of one chunk of principal rows, and the seats it takes and gives back. */
@@ -222,7 +241,7 @@ export interface DirectoryAudit {
   readonly id: string;
   readonly activityDateTime: string;
   readonly activityDisplayName: string;
-  readonly category: 'GroupManagement' | 'UserManagement' | 'DeviceManagement';
+  readonly category: 'GroupManagement' | 'UserManagement' | 'DeviceManagement' | 'DirectoryManagement';
   readonly correlationId: string;
   readonly initiatedBy: { readonly app: { readonly displayName: string } | null };
   readonly loggedByService: 'Core Directory';
@@ -232,7 +251,7 @@ export interface DirectoryAudit {
   readonly targetResources: readonly {
     readonly id: string;
     readonly displayName: string | null;
-    readonly type: 'Group' | 'User' | 'Device';
+    readonly type: 'Group' | 'User' | 'Device' | 'Other';
     readonly modifiedProperties: readonly {
       displayName: string;
       oldValue: string | null;

@@ -7,6 +7,7 @@ import { reprocessOwed } from './group-licensing.js';
 import { wakeWaitingRooms } from './healing.js';
 import { OUTBOX_SWEEP_LIMIT, outboxWorkOf, relayOutbox } from './outbox.js';
 import { recheckMailboxRefusals, updatePrincipals } from './principal-updates.js';
+import { advanceSubscriptions } from './subscription-lifecycle.js';
 
 export interface SweepResult {
   /** Outbox rows whose writer died before relaying them, relayed now (work owed by committed changes). */
@@ -18,6 +19,8 @@ export interface SweepResult {
   readonly healsQueued: number;
   /** Users refused a mailbox whose addresses nobody else holds, evaluated again (the same net for addresses). */
   readonly refusalsRechecked: number;
+  /** Subscriptions moved to their next lifecycle stage because their `nextLifecycleDate` passed. */
+  readonly subscriptionsAdvanced: number;
 }
 
 /**
@@ -27,7 +30,8 @@ export interface SweepResult {
  * long before the lease runs out), and wakes the waiting room of every SKU with free seats — a safety net should a
  * wake-up ever be lost (a crash between a release and its heal message, clock skew in heal coalescing) — and,
  * likewise, evaluates again the users refused a mailbox whose addresses nobody else holds once holders left by work
- * that died are let go (a mailbox claim whose work crashed holds its address until its lease runs out).
+ * that died are let go (a mailbox claim whose work crashed holds its address until its lease runs out). It is also
+ * the subscriptions' clock: each whose `nextLifecycleDate` has passed moves to its next stage (ETag-safe).
  * Idempotent, so every host instance may run it.
  */
 export async function sweep(ctx: AppContext): Promise<SweepResult> {
@@ -38,8 +42,11 @@ export async function sweep(ctx: AppContext): Promise<SweepResult> {
   let markersRemoved = 0;
   let healsQueued = 0;
   let refusalsRechecked = 0;
+  let subscriptionsAdvanced = 0;
   for await (const tenantId of ctx.tenants.ids()) {
     outboxRelayed += await relayDueOutbox(ctx, tenantId, now);
+    // The subscription clock: before the heal wake-ups below, so seats a stage change gives back are seen.
+    subscriptionsAdvanced += await advanceSubscriptions(ctx, tenantId, now);
 
     const cutoff = new Date(now.getTime() - SOFT_DELETE_RETENTION_DAYS * 86_400_000).toISOString();
     const expired: string[] = [];
@@ -76,7 +83,15 @@ export async function sweep(ctx: AppContext): Promise<SweepResult> {
       async () => new Set((await ctx.tenants.partition(tenantId))?.reservations.keys() ?? []),
     );
   }
-  return { outboxRelayed, hardDeleted, reservationsSettled, markersRemoved, healsQueued, refusalsRechecked };
+  return {
+    outboxRelayed,
+    hardDeleted,
+    reservationsSettled,
+    markersRemoved,
+    healsQueued,
+    refusalsRechecked,
+    subscriptionsAdvanced,
+  };
 }
 
 /**

@@ -47,6 +47,7 @@ export async function observeTenant(ctx: AppContext, tenantId: string): Promise<
       subscriptions: [...partition.subscriptions.values()].map((s) => ({
         skuId: s.skuId,
         prepaidUnits: s.prepaidUnits,
+        ...(s.lifecycle ? { lifecycle: s.lifecycle } : {}),
       })),
       principals,
       groups,

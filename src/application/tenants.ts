@@ -1,5 +1,12 @@
 import { randomBytes, randomUUID } from 'node:crypto';
-import { type LicenseErrorHealing, type PrepaidUnits, totalUnits } from '../engine/index.js';
+import {
+  type LicenseErrorHealing,
+  type PrepaidUnits,
+  suspendedSkuIds,
+  totalUnits,
+  unitsBought,
+  unitsInStage,
+} from '../engine/index.js';
 import { etagOf, retryOnConflict } from '../storage/optimistic.js';
 import type { AppContext } from './context.js';
 import { NotFoundError, RefusedError } from './errors.js';
@@ -123,8 +130,10 @@ export async function setSubscription(
     if (!partition) throw new NotFoundError(tenantId);
     const current = partition.subscriptions.get(sku.skuId);
     const next: SubscriptionRecord = {
+      ...current,
       skuId: sku.skuId,
-      prepaidUnits: units,
+      // A subscription with a lifecycle keeps every unit in its stage's bucket (engine subscriptions.ts).
+      prepaidUnits: current?.lifecycle ? unitsInStage(unitsBought(units), current.lifecycle.state) : units,
       consumedUnits: current?.consumedUnits ?? 0,
       createdDateTime: current?.createdDateTime ?? ctx.now().toISOString(),
     };
@@ -134,7 +143,7 @@ export async function setSubscription(
     );
     const before = current ? totalUnits(current.prepaidUnits) : 0;
     const healing = partition.tenant.licenseErrorHealing === 'automatic';
-    return { next: saved, moreUnits: totalUnits(units) > before && healing };
+    return { next: saved, moreUnits: totalUnits(saved.prepaidUnits) > before && healing };
   });
   if (written.moreUnits) await ctx.queues.send('heal', healRequest(tenantId, sku.skuId, ctx.now()));
   return written.next;
@@ -144,4 +153,13 @@ export async function listSubscriptions(ctx: TenantPorts, tenantId: string): Pro
   const partition = await ctx.tenants.partition(tenantId);
   if (!partition) throw new NotFoundError(tenantId);
   return [...partition.subscriptions.values()].sort((a, b) => (a.skuId < b.skuId ? -1 : 1));
+}
+
+/** The SKUs whose subscription is in its Suspended stage: their holders' plans show `Suspended` (read time). */
+export async function suspendedSkus(
+  ctx: Pick<AppContext, 'tenants'>,
+  tenantId: string,
+): Promise<Set<string>> {
+  const partition = await ctx.tenants.partition(tenantId);
+  return suspendedSkuIds(partition?.subscriptions.values() ?? []);
 }

@@ -198,13 +198,40 @@ export const subscribedSkuSchema = z.object({
   id: z.string(),
   accountId: guidSchema,
   appliesTo: appliesToSchema,
-  capabilityStatus: capabilityStatusSchema,
+  /** Graph's stages of a lapsing subscription: Enabled → Warning (grace) → Suspended → LockedOut. */
+  capabilityStatus: z.enum(['Enabled', 'Warning', 'Suspended', 'LockedOut']),
   consumedUnits: count,
   prepaidUnits: z.object({ enabled: count, suspended: count, warning: count, lockedOut: count }),
   servicePlans: z.array(servicePlanInfoSchema),
   skuId: guidSchema,
   skuPartNumber: z.string(),
   subscriptionIds: z.array(z.string()),
+});
+
+/**
+ * Extension `subscribedSkus/{id}/licenseSummary`: the Licenses page's numbers (rules.md §1) and where the
+ * subscription is in its lifecycle.
+ */
+export const licenseSummarySchema = z.object({
+  id: z.string(),
+  skuId: guidSchema,
+  skuPartNumber: z.string(),
+  capabilityStatus: subscribedSkuSchema.shape.capabilityStatus,
+  /** enabled + warning. */
+  total: count,
+  /** consumedUnits. */
+  assigned: count,
+  /** max(0, total − assigned). */
+  available: count,
+  /** Units in their grace period (warning), still usable. */
+  expiringSoon: count,
+  lifecycle: z
+    .object({
+      state: z.enum(['Active', 'Warning', 'Suspended', 'LockedOut']),
+      startDate: dateTime,
+      nextLifecycleDate: dateTime.nullable(),
+    })
+    .nullable(),
 });
 
 export const waitingPrincipalSchema = z
@@ -331,7 +358,7 @@ export const directoryAuditSchema = z
     id: z.string(),
     activityDateTime: dateTime,
     activityDisplayName: z.string(),
-    category: z.enum(['GroupManagement', 'UserManagement', 'DeviceManagement']),
+    category: z.enum(['GroupManagement', 'UserManagement', 'DeviceManagement', 'DirectoryManagement']),
     correlationId: z.string(),
     initiatedBy: z.object({ app: z.object({ displayName: z.string() }).nullable() }),
     loggedByService: z.literal('Core Directory'),
@@ -342,7 +369,7 @@ export const directoryAuditSchema = z
       z.object({
         id: z.string(),
         displayName: z.string().nullable(),
-        type: z.enum(['Group', 'User', 'Device']),
+        type: z.enum(['Group', 'User', 'Device', 'Other']),
         modifiedProperties: z.array(
           z.object({
             displayName: z.string(),
@@ -469,6 +496,7 @@ export type DirectoryObject = Wire<typeof directoryObjectSchema>;
 export type LicenseAssignmentState = Wire<typeof licenseAssignmentStateSchema>;
 export type AlternativeSecurityId = Wire<typeof alternativeSecurityIdSchema>;
 export type SubscribedSku = Wire<typeof subscribedSkuSchema>;
+export type LicenseSummary = Wire<typeof licenseSummarySchema>;
 export type LicenseDetails = Wire<typeof licenseDetailsSchema>;
 export type WaitingPrincipal = Wire<typeof waitingPrincipalSchema>;
 export type Allotment = Wire<typeof allotmentSchema>;

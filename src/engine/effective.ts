@@ -19,9 +19,14 @@ export function heldSkuIds(entries: readonly LicenseEntry[]): Set<Guid> {
 /**
  * `assignedLicenses` and `assignedPlans` from the entries (rules.md §3 "Effective licenses"): one license per
  * SKU with a holding source, whose disabled plans are the intersection of those sources' disabled plans. A
- * soft-deleted principal's `Disabled` entries show as suspended licenses (§5).
+ * soft-deleted principal's `Disabled` entries show as suspended licenses (§5), and so do the plans of SKUs whose
+ * subscription is in its Suspended stage (`suspendedSkus`, subscriptions.ts: the seat is kept, the service is not).
  */
-export function effectiveLicenses(catalog: Catalog, entries: readonly LicenseEntry[]): EffectiveLicenses {
+export function effectiveLicenses(
+  catalog: Catalog,
+  entries: readonly LicenseEntry[],
+  suspendedSkus: ReadonlySet<Guid> = new Set(),
+): EffectiveLicenses {
   const disabledBySku = new Map<Guid, Set<Guid>>();
   let suspended = false;
   for (const entry of entries) {
@@ -43,7 +48,8 @@ export function effectiveLicenses(catalog: Catalog, entries: readonly LicenseEnt
     const disabledPlans = [...disabled].sort();
     assignedLicenses.push({ skuId, disabledPlans });
     for (const servicePlanId of catalog.enabledPlans(skuId, disabledPlans)) {
-      assignedPlans.push({ servicePlanId, skuId, capabilityStatus: suspended ? 'Suspended' : 'Enabled' });
+      const status = suspended || suspendedSkus.has(skuId) ? 'Suspended' : 'Enabled';
+      assignedPlans.push({ servicePlanId, skuId, capabilityStatus: status });
     }
   }
   return { assignedLicenses, assignedPlans };

@@ -13,5 +13,6 @@ export * from './reference.js';
 export * from './seats.js';
 export * from './sources.js';
 export * from './status.js';
+export * from './subscriptions.js';
 export * from './tenant.js';
 export * from './validation.js';

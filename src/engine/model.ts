@@ -39,11 +39,27 @@ export interface PrepaidUnits {
   readonly lockedOut: number;
 }
 
+/**
+ * A subscription's lifecycle stages (subscriptions.ts): Microsoft 365's Active > Expired > Disabled > Deleted, in
+ * Graph's `capabilityStatus` words.
+ */
+export const SUBSCRIPTION_STATES = ['Active', 'Warning', 'Suspended', 'LockedOut'] as const;
+export type SubscriptionState = (typeof SUBSCRIPTION_STATES)[number];
+
+export interface SubscriptionLifecycle {
+  readonly state: SubscriptionState;
+  readonly startDate: IsoTime;
+  /** When the subscription moves to its next stage; `null` when it never does (no end date, or LockedOut). */
+  readonly nextLifecycleDate: IsoTime | null;
+}
+
 /** What the tenant bought of one SKU, and how many seats are taken. */
 export interface Subscription {
   readonly skuId: Guid;
   readonly prepaidUnits: PrepaidUnits;
   readonly consumedUnits: number;
+  /** Its dates and stage, when it has them (subscriptions.ts); without, its units are set by hand. */
+  readonly lifecycle?: SubscriptionLifecycle;
 }
 
 /** The facts of a user or device that licensing looks at. */

@@ -13,10 +13,12 @@ import type {
   LicenseSource,
   PrepaidUnits,
   PrincipalFacts,
+  SubscriptionLifecycle,
   TenantSettings,
 } from './model.js';
 import { CountingSeatBudget, GivenHoldersSeatBudget, type SeatBudget, totalUnits } from './seats.js';
 import { type DirectLicense, deriveSources, type GroupLicensing, type MembershipEdge } from './sources.js';
+import { isSubscriptionUsable } from './subscriptions.js';
 
 export interface PrincipalSnapshot {
   readonly facts: PrincipalFacts;
@@ -29,7 +31,11 @@ export interface PrincipalSnapshot {
 /** Everything licensing depends on in a tenant, as plain data. */
 export interface TenantSnapshot {
   readonly settings: TenantSettings;
-  readonly subscriptions: readonly { readonly skuId: Guid; readonly prepaidUnits: PrepaidUnits }[];
+  readonly subscriptions: readonly {
+    readonly skuId: Guid;
+    readonly prepaidUnits: PrepaidUnits;
+    readonly lifecycle?: SubscriptionLifecycle;
+  }[];
   readonly principals: readonly PrincipalSnapshot[];
   readonly groups: readonly GroupLicensing[];
 }
@@ -89,7 +95,7 @@ export function evaluateTenant(
 ): TenantEvaluation {
   const groups = new Map(snapshot.groups.map((g) => [g.id, g] as const));
   const lookupGroup = (id: Guid) => groups.get(id);
-  const subscribed = new Set(snapshot.subscriptions.map((s) => s.skuId));
+  const subscribed = new Set(snapshot.subscriptions.filter(isSubscriptionUsable).map((s) => s.skuId));
   const outcomes = new Map<Guid, PrincipalOutcome>();
   const sourcesSoFar = new Map<Guid, LicenseSource[]>();
   const arrivals: Arrival[] = [];

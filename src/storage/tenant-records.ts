@@ -10,7 +10,12 @@ import type {
   TenantPartition,
   TenantRecord,
 } from '../application/records.js';
-import type { PrepaidUnits, ProcessingState } from '../engine/index.js';
+import {
+  type PrepaidUnits,
+  type ProcessingState,
+  SUBSCRIPTION_STATES,
+  type SubscriptionState,
+} from '../engine/index.js';
 import { odata } from './keys.js';
 import { etagOf } from './optimistic.js';
 import { encodeOutbox, notOutboxRows } from './outbox.js';
@@ -24,6 +29,7 @@ import {
   putJson,
   queryRows,
   type RawEntity,
+  requireJson,
   requireString,
 } from './properties.js';
 import type { StorageTables } from './tables.js';
@@ -76,10 +82,25 @@ export function encodeSubscription(
     lo: sub.prepaidUnits.lockedOut,
     c: sub.consumedUnits,
     ct: sub.createdDateTime,
+    ...(sub.lifecycle
+      ? { ls: sub.lifecycle.state, sd: sub.lifecycle.startDate, nd: sub.lifecycle.nextLifecycleDate ?? '' }
+      : {}),
+    ...(sub.lifecycleOwed ? { lw: JSON.stringify(sub.lifecycleOwed) } : {}),
   };
 }
 
+const stateSchema = z.enum(SUBSCRIPTION_STATES);
+const owedSchema = z.object({
+  id: z.string(),
+  from: stateSchema.nullable(),
+  to: stateSchema,
+  at: z.string(),
+  by: z.enum(['operator', 'sweep']),
+  moreSeats: z.boolean(),
+});
+
 export function decodeSubscription(entity: RawEntity): SubscriptionRecord {
+  const state = getString(entity, 'ls');
   const prepaidUnits: PrepaidUnits = {
     enabled: getNumber(entity, 'en'),
     warning: getNumber(entity, 'wa'),
@@ -91,8 +112,26 @@ export function decodeSubscription(entity: RawEntity): SubscriptionRecord {
     prepaidUnits,
     consumedUnits: getNumber(entity, 'c'),
     createdDateTime: requireString(entity, 'ct'),
+    ...(state === undefined
+      ? {}
+      : {
+          lifecycle: {
+            state: parseState(entity, state),
+            startDate: requireString(entity, 'sd'),
+            nextLifecycleDate: getString(entity, 'nd') || null,
+          },
+        }),
+    ...(getString(entity, 'lw') === undefined
+      ? {}
+      : { lifecycleOwed: requireJson(entity, 'lw', owedSchema) }),
     etag: entity.etag,
   };
+}
+
+function parseState(entity: RawEntity, state: string): SubscriptionState {
+  const parsed = stateSchema.safeParse(state);
+  if (!parsed.success) throw new CorruptEntityError(entity, `ls: unknown subscription state '${state}'`);
+  return parsed.data;
 }
 
 const licenseSchema = z.array(z.object({ skuId: z.string(), disabledPlans: z.array(z.string()) }));

@@ -1,15 +1,16 @@
 import { type AuditCondition, listAudits } from '../../application/queries.js';
 import { listSubscriptions } from '../../application/tenants.js';
-import { type DirectoryAudit, waitingPrincipalSchema } from '../../contract/graph.js';
-import { unsupportedQuery } from '../envelope.js';
+import { type DirectoryAudit, licenseSummarySchema, waitingPrincipalSchema } from '../../contract/graph.js';
+import { notFound, unsupportedQuery } from '../envelope.js';
 import { describeClause, parseFilter, parseSelect, project, textCondition } from '../odata.js';
 import { type ApiRequest, type GraphContext, type GraphRoute, ok } from '../routing.js';
 import { ACCESS } from '../tokens.js';
 import { pageOf } from './listing.js';
-import { subscribedSkuJson, waitingPrincipalJson } from './shapes.js';
-import { waitingRoomPage } from './waiting-room.js';
+import { licenseSummaryJson, subscribedSkuJson, waitingPrincipalJson } from './shapes.js';
+import { skuOfSubscribedSkuId, waitingRoomPage } from './waiting-room.js';
 
 const WAITING_PRINCIPAL_PROPERTIES = Object.keys(waitingPrincipalSchema.shape);
+const LICENSE_SUMMARY_PROPERTIES = Object.keys(licenseSummarySchema.shape);
 
 async function subscribedSkus(_request: ApiRequest, context: GraphContext) {
   const subs = await listSubscriptions(context.app, context.caller.tenantId);
@@ -42,6 +43,23 @@ async function waitingPrincipals(request: ApiRequest, context: GraphContext) {
       ),
     },
     `subscribedSkus('${context.caller.tenantId}_${room.sku.skuId}')/waitingPrincipals`,
+    context.serviceRoot,
+  );
+}
+
+/**
+ * Extension: `subscribedSkus/{id}/licenseSummary`, the Licenses page's numbers (Total, Assigned, Available,
+ * Expiring soon; rules.md §1) and the subscription's lifecycle, so no client has to redo the arithmetic.
+ */
+async function licenseSummaryOf(request: ApiRequest, context: GraphContext) {
+  const tenantId = context.caller.tenantId;
+  const { skuId } = skuOfSubscribedSkuId(request.params.id ?? '', context);
+  const sub = (await listSubscriptions(context.app, tenantId)).find((s) => s.skuId === skuId);
+  if (!sub) throw notFound(request.params.id ?? '');
+  const selected = parseSelect(request.query, 'licenseSummary', LICENSE_SUMMARY_PROPERTIES);
+  return ok(
+    project(licenseSummaryJson(context.app.catalog, tenantId, sub), selected, LICENSE_SUMMARY_PROPERTIES),
+    `subscribedSkus('${tenantId}_${skuId}')/licenseSummary`,
     context.serviceRoot,
   );
 }
@@ -88,6 +106,11 @@ export const organizationRoutes: readonly GraphRoute[] = [
     name: 'graphSubscribedSkuWaitingPrincipals',
     template: 'subscribedSkus/{id}/waitingPrincipals',
     handlers: { GET: { permissions: ACCESS.readOrganization, handle: waitingPrincipals } },
+  },
+  {
+    name: 'graphSubscribedSkuLicenseSummary',
+    template: 'subscribedSkus/{id}/licenseSummary',
+    handlers: { GET: { permissions: ACCESS.readOrganization, handle: licenseSummaryOf } },
   },
   {
     name: 'graphDirectoryAudits',

@@ -19,6 +19,7 @@ import {
   groupSchema,
   type LicenseAssignmentState,
   type LicenseDetails,
+  type LicenseSummary,
   type SubscribedSku,
   type UsageRight,
   type User,
@@ -31,6 +32,8 @@ import {
   effectiveLicenses,
   heldPlanIds,
   type LicenseEntry,
+  licenseSummary,
+  skuCapabilityStatus,
   totalUnits,
 } from '../../engine/index.js';
 import { assignmentErrorText } from '../wording.js';
@@ -99,8 +102,13 @@ export function licenseAssignmentStates(entries: readonly LicenseEntry[]): Licen
 }
 
 /** Every property of a user this service knows, in Graph's names; `project` picks what the caller sees. */
-export function userJson(catalog: Catalog, record: PrincipalRecord): User {
-  const effective = effectiveLicenses(catalog, record.entries);
+export function userJson(
+  catalog: Catalog,
+  record: PrincipalRecord,
+  suspendedSkus: ReadonlySet<string> = new Set(),
+): User {
+  // Plans of a SKU whose subscription is Suspended show `Suspended` (engine subscriptions.ts).
+  const effective = effectiveLicenses(catalog, record.entries, suspendedSkus);
   const businessPhones = record.profile.businessPhones;
   return {
     id: record.id,
@@ -230,7 +238,7 @@ export function subscribedSkuJson(
     id: `${tenantId}_${sub.skuId}`,
     accountId: tenantId,
     appliesTo: sku?.assignableTo === 'device' ? 'Company' : 'User',
-    capabilityStatus: capabilityStatusOf(sub),
+    capabilityStatus: skuCapabilityStatus(sub),
     consumedUnits: sub.consumedUnits,
     prepaidUnits: sub.prepaidUnits,
     servicePlans: (sku?.planIds ?? []).map((servicePlanId) => ({
@@ -245,23 +253,26 @@ export function subscribedSkuJson(
   };
 }
 
-/** A subscription's `capabilityStatus`: seats that can still be held (enabled or warning) keep it enabled. */
-function capabilityStatusOf(sub: SubscriptionRecord): SubscribedSku['capabilityStatus'] {
-  return totalUnits(sub.prepaidUnits) > 0 ? 'Enabled' : 'Suspended';
-}
+/** Graph beta's subscription `state` for each stage (`capabilityStatus` Enabled is an `active` subscription). */
+const SUBSCRIPTION_STATES = {
+  Enabled: 'active',
+  Warning: 'warning',
+  Suspended: 'suspended',
+  LockedOut: 'lockedOut',
+} as const;
 
 /**
  * What backs an allotment, in Graph beta's cloudLicensing `subscription` shape: the one place a subscription's
  * lifecycle is mapped. The record has no commerce subscription id, so one is derived from the tenant and SKU (a
- * stable GUID); `startDate` is the day it was bought; no lifecycle dates are kept yet, so `nextLifecycleDate` is
- * null and `state` follows `capabilityStatus`.
+ * stable GUID); the dates are its lifecycle's (units set by hand have none: `startDate` is then the day it was bought
+ * and `nextLifecycleDate` null), and `state` follows the stage.
  */
 export function subscriptionLifecycle(tenantId: string, sub: SubscriptionRecord): CloudLicensingSubscription {
   return {
     subscriptionId: derivedGuid(`subscription|${tenantId}|${sub.skuId}`),
-    startDate: sub.createdDateTime.slice(0, 10),
-    nextLifecycleDate: null,
-    state: capabilityStatusOf(sub) === 'Enabled' ? 'active' : 'suspended',
+    startDate: (sub.lifecycle?.startDate ?? sub.createdDateTime).slice(0, 10),
+    nextLifecycleDate: sub.lifecycle?.nextLifecycleDate?.slice(0, 10) ?? null,
+    state: SUBSCRIPTION_STATES[skuCapabilityStatus(sub)],
   };
 }
 
@@ -302,6 +313,22 @@ function effectiveSkus(catalog: Catalog, record: PrincipalRecord) {
     license,
     sku: catalog.sku(license.skuId),
   }));
+}
+
+/** Extension `subscribedSkus/{id}/licenseSummary`: the Licenses page's numbers and the lifecycle. */
+export function licenseSummaryJson(
+  catalog: Catalog,
+  tenantId: string,
+  sub: SubscriptionRecord,
+): LicenseSummary {
+  return {
+    id: `${tenantId}_${sub.skuId}`,
+    skuId: sub.skuId,
+    skuPartNumber: catalog.sku(sub.skuId)?.skuPartNumber ?? '',
+    capabilityStatus: skuCapabilityStatus(sub),
+    ...licenseSummary(sub),
+    lifecycle: sub.lifecycle ?? null,
+  };
 }
 
 /** `licenseDetails` of a user: one item per effective SKU. */

@@ -1,6 +1,7 @@
 import { createUser, findUser, updateUser } from '../../application/directory.js';
 import { userProfileOf } from '../../application/profile.js';
 import { countUsers, listUsers, type UserCondition } from '../../application/queries.js';
+import { suspendedSkus } from '../../application/tenants.js';
 import { assignUserLicenses, reprocessUser, softDeleteUser } from '../../application/user-licensing.js';
 import { GUID_PATTERN } from '../../engine/ids.js';
 import { notFound, unsupportedQuery } from '../envelope.js';
@@ -47,11 +48,19 @@ export function userConditions(clauses: readonly FilterClause[]): UserCondition[
   });
 }
 
+/** Suspended subscriptions' SKUs, read only when `assignedPlans` is asked for (it is select-only). */
+async function suspendedFor(context: GraphContext, selected: ReadonlySet<string> | undefined) {
+  return selected?.has('assignedPlans')
+    ? suspendedSkus(context.app, context.caller.tenantId)
+    : new Set<string>();
+}
+
 async function getUsers(request: ApiRequest, context: GraphContext) {
   const tenantId = context.caller.tenantId;
   const selected = parseSelect(request.query, 'user', USER_PROPERTIES);
   const query = { deleted: false, conditions: userConditions(parseFilter(request.query, USER_FILTERS)) };
   const count = wantsCount(request.query, request.headers);
+  const suspended = await suspendedFor(context, selected);
   const page = await pageOf(request, tenantId, `users|${JSON.stringify(query)}`, (at) =>
     listUsers(context.app, tenantId, query, at),
   );
@@ -59,7 +68,9 @@ async function getUsers(request: ApiRequest, context: GraphContext) {
     {
       ...(count ? { '@odata.count': await countUsers(context.app, tenantId, query) } : {}),
       ...(page.nextLink ? { '@odata.nextLink': page.nextLink } : {}),
-      value: page.items.map((user) => project(userJson(context.app.catalog, user), selected, USER_DEFAULTS)),
+      value: page.items.map((user) =>
+        project(userJson(context.app.catalog, user, suspended), selected, USER_DEFAULTS),
+      ),
     },
     'users',
     context.serviceRoot,
@@ -89,8 +100,9 @@ async function postUser(request: ApiRequest, context: GraphContext) {
 async function getUser(request: ApiRequest, context: GraphContext) {
   const selected = parseSelect(request.query, 'user', USER_PROPERTIES);
   const user = await loadUser(request, context);
+  const suspended = await suspendedFor(context, selected);
   return ok(
-    project(userJson(context.app.catalog, user), selected, USER_DEFAULTS),
+    project(userJson(context.app.catalog, user, suspended), selected, USER_DEFAULTS),
     'users/$entity',
     context.serviceRoot,
   );
