@@ -41,7 +41,7 @@ import {
   VirtualList,
 } from '../ui.js';
 import { errorTitle, skuName } from '../wording.js';
-import { totalOf, useWaitingCount } from './products.js';
+import { SubscriptionStatus, totalOf, useWaitingCount } from './products.js';
 
 const useStyles = makeStyles({
   stack: { display: 'flex', flexDirection: 'column', gap: tokens.spacingVerticalL },
@@ -123,6 +123,7 @@ export function ProductPage(props: { skuId: string }) {
       <ErrorBar error={sku.error ?? groups.error} />
       {s ? (
         <div className={styles.facts}>
+          <SubscriptionStatus status={s.capabilityStatus} />
           <Text>Total: {total.toLocaleString()}</Text>
           <Text>Assigned: {s.consumedUnits.toLocaleString()}</Text>
           <Text>Available: {Math.max(0, total - s.consumedUnits).toLocaleString()}</Text>

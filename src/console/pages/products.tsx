@@ -1,6 +1,7 @@
 // All products: per SKU Total, Assigned, Available, Expiring soon, a usage bar and who waits for a seat — and
 // buying or changing licenses (the operator API's subscriptions).
 import {
+  Badge,
   Button,
   Dialog,
   DialogActions,
@@ -54,6 +55,32 @@ function WaitingCell(props: { skuId: string }) {
   return <>{count === undefined ? '…' : count.toLocaleString()}</>;
 }
 
+/** The subscription's stage when it is not plainly active (docs/api.md, "Subscription lifecycle"). */
+export function SubscriptionStatus(props: { status: SubscribedSku['capabilityStatus'] }) {
+  switch (props.status) {
+    case 'Warning':
+      return (
+        <Badge appearance="tint" color="warning">
+          Expired: in its grace period
+        </Badge>
+      );
+    case 'Suspended':
+      return (
+        <Badge appearance="tint" color="danger">
+          Disabled: plans suspended
+        </Badge>
+      );
+    case 'LockedOut':
+      return (
+        <Badge appearance="tint" color="danger">
+          Deleted: licenses removed
+        </Badge>
+      );
+    default:
+      return null;
+  }
+}
+
 export function ProductsPage() {
   const { graph, catalog } = useSession();
   const skus = useLoad(() => graph.get<Page<SubscribedSku>>('subscribedSkus'), [graph], 5_000);
@@ -91,7 +118,8 @@ export function ProductsPage() {
               return (
                 <TableRow key={sku.skuId}>
                   <TableCell>
-                    <Link href={href({ page: 'product', skuId: sku.skuId })}>{name}</Link>
+                    <Link href={href({ page: 'product', skuId: sku.skuId })}>{name}</Link>{' '}
+                    <SubscriptionStatus status={sku.capabilityStatus} />
                   </TableCell>
                   <TableCell>{total.toLocaleString()}</TableCell>
                   <TableCell>{sku.consumedUnits.toLocaleString()}</TableCell>
