@@ -407,6 +407,7 @@ async function main(): Promise<void> {
       log("C1: opening the console's Product page of E3 in headless Chromium");
       const paint = await runConsoleFirstPaint(operator, 'bench-admin-key', previewTenant);
       results.C1_first_paint_s = round(paint.seconds);
+      results.C1_status_s = round(paint.statusSeconds);
       results.C1_warm_s = round(paint.warmSeconds);
       results.C1_rows_in_page = paint.rowsInPage;
       results.C1_user_requests = paint.userRequests;
@@ -414,7 +415,7 @@ async function main(): Promise<void> {
       rows.push([
         'C1',
         `console Product page, ${options.b8Users} licensed members`,
-        `first paint ${paint.seconds.toFixed(2)} s (${paint.seconds < 2 ? 'pass' : 'FAIL'}, target < 2 s), again ${paint.warmSeconds.toFixed(2)} s; ${paint.rowsInPage} rows in the page from ${paint.userRequests} request(s)`,
+        `first paint ${paint.seconds.toFixed(2)} s (${paint.seconds < 2 ? 'pass' : 'FAIL'}, target < 2 s), again ${paint.warmSeconds.toFixed(2)} s; ${paint.rowsInPage} rows in the page from ${paint.userRequests} request(s); groups' status at ${paint.statusSeconds.toFixed(2)} s`,
       ]);
     }
   } finally {

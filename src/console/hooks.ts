@@ -1,6 +1,11 @@
 // Loading state for the pages: what a call returned, its refusal, and a way to ask again (or every few seconds).
 import { type DependencyList, useCallback, useEffect, useRef, useState } from 'react';
 
+/** How often a group's processing details are read: often while its members are processed, seldom after. */
+export function processingPollMs(details: { readonly status: string } | undefined): number {
+  return details === undefined || details.status === 'inProgress' ? 2_000 : 30_000;
+}
+
 export interface Loaded<T> {
   readonly data: T | undefined;
   readonly error: Error | undefined;
@@ -8,8 +13,15 @@ export interface Loaded<T> {
   reload(): void;
 }
 
-/** Runs `load` when `deps` change (and on `reload`); with `everyMs`, again while the page is open. */
-export function useLoad<T>(load: () => Promise<T>, deps: DependencyList, everyMs?: number): Loaded<T> {
+/**
+ * Runs `load` when `deps` change (and on `reload`); with `everyMs`, again that long after each answer while the page
+ * is open — a function of the last answer when how often depends on it (a finished job needs no fast polling).
+ */
+export function useLoad<T>(
+  load: () => Promise<T>,
+  deps: DependencyList,
+  everyMs?: number | ((last: T | undefined) => number),
+): Loaded<T> {
   const [data, setData] = useState<T>();
   const [error, setError] = useState<Error>();
   const [loading, setLoading] = useState(true);
@@ -19,9 +31,11 @@ export function useLoad<T>(load: () => Promise<T>, deps: DependencyList, everyMs
   useEffect(() => {
     const call = ++latest.current;
     let timer: ReturnType<typeof setTimeout> | undefined;
+    let last: T | undefined;
     const run = async () => {
       try {
         const value = await load();
+        last = value;
         if (call !== latest.current) return;
         setData(value);
         setError(undefined);
@@ -31,7 +45,8 @@ export function useLoad<T>(load: () => Promise<T>, deps: DependencyList, everyMs
       } finally {
         if (call === latest.current) {
           setLoading(false);
-          if (everyMs) timer = setTimeout(run, everyMs);
+          const wait = typeof everyMs === 'function' ? everyMs(last) : everyMs;
+          if (wait) timer = setTimeout(run, wait);
         }
       }
     };

@@ -38,7 +38,7 @@ import {
   type Principal,
   type SubscribedSku,
 } from '../api.js';
-import { useAction, useLoad } from '../hooks.js';
+import { processingPollMs, useAction, useLoad } from '../hooks.js';
 import { type AssignLicenseBody, PreviewSummary } from '../preview.js';
 import { href } from '../route.js';
 import { useSession } from '../session.js';
@@ -73,7 +73,7 @@ export function GroupPage(props: { id: string }) {
   const details = useLoad(
     () => graph.get<LicenseProcessingDetails>(`groups/${props.id}/licenseProcessingDetails`),
     [graph, props.id],
-    2_000,
+    processingPollMs,
   );
   const [changed, setChanged] = useState(0);
   const afterChange = () => {

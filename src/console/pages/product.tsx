@@ -26,7 +26,7 @@ import {
   type Principal,
   type SubscribedSku,
 } from '../api.js';
-import { useLoad } from '../hooks.js';
+import { processingPollMs, useLoad } from '../hooks.js';
 import { href } from '../route.js';
 import { useSession } from '../session.js';
 import {
@@ -55,7 +55,7 @@ export function GroupProcessing(props: { group: Pick<Group, 'id' | 'displayName'
   const details = useLoad(
     () => graph.get<LicenseProcessingDetails>(`groups/${props.group.id}/licenseProcessingDetails`),
     [graph, props.group.id],
-    2_000,
+    processingPollMs,
   );
   const d = details.data;
   return (
