@@ -1,6 +1,7 @@
 import { timingSafeEqual } from 'node:crypto';
 import type { HttpRequest, HttpResponseInit, InvocationContext } from '@azure/functions';
 import { z } from 'zod';
+import { requestAlertEvaluation } from '../application/alerts.js';
 import { type AppContext, appContext } from '../application/context.js';
 import { importDirectory, importLine } from '../application/import.js';
 import type { TenantRecord } from '../application/records.js';
@@ -189,6 +190,8 @@ export const manageSubscription: Partial<Record<string, ManageHandler>> = {
       suspended: input.prepaidUnits.suspended ?? 0,
       lockedOut: input.prepaidUnits.lockedOut ?? 0,
     });
+    // Seats and stages changed: an alert pass after the debounce.
+    await requestAlertEvaluation(ctx, tenantId);
     return { status: 200, body: subscribedSkuJson(ctx.catalog, tenantId, sub) };
   },
 };

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { isPastRetention, SOFT_DELETE_RETENTION_DAYS } from '../engine/index.js';
+import { evaluateAlerts, resendOverdueDeliveries } from './alerts.js';
 import { applyChanges } from './changes.js';
 import type { AppContext } from './context.js';
 import { reevaluateAllRules } from './dynamic-groups.js';
@@ -18,6 +19,10 @@ export interface SweepResult {
   readonly healsQueued: number;
   /** Users refused a mailbox whose addresses nobody else holds, evaluated again (the same net for addresses). */
   readonly refusalsRechecked: number;
+  /** Alert deliveries decided by the pass the sweep runs for every tenant (stuck jobs, requests lost in a crash). */
+  readonly alertsDecided: number;
+  /** Pending alert deliveries whose message was lost, sent again. */
+  readonly alertDeliveriesResent: number;
 }
 
 /**
@@ -38,6 +43,8 @@ export async function sweep(ctx: AppContext): Promise<SweepResult> {
   let markersRemoved = 0;
   let healsQueued = 0;
   let refusalsRechecked = 0;
+  let alertsDecided = 0;
+  let alertDeliveriesResent = 0;
   for await (const tenantId of ctx.tenants.ids()) {
     outboxRelayed += await relayDueOutbox(ctx, tenantId, now);
 
@@ -75,8 +82,20 @@ export async function sweep(ctx: AppContext): Promise<SweepResult> {
       tenantId,
       async () => new Set((await ctx.tenants.partition(tenantId))?.reservations.keys() ?? []),
     );
+
+    alertsDecided += await evaluateAlerts(ctx, tenantId);
+    alertDeliveriesResent += await resendOverdueDeliveries(ctx, tenantId);
   }
-  return { outboxRelayed, hardDeleted, reservationsSettled, markersRemoved, healsQueued, refusalsRechecked };
+  return {
+    outboxRelayed,
+    hardDeleted,
+    reservationsSettled,
+    markersRemoved,
+    healsQueued,
+    refusalsRechecked,
+    alertsDecided,
+    alertDeliveriesResent,
+  };
 }
 
 /**
