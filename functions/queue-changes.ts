@@ -1,6 +1,5 @@
 // Applies directory changes (memberships, user lifecycle, re-evaluations) and evaluates the principals they touch.
 import { app, type InvocationContext } from '@azure/functions';
-import { requestAlertEvaluation } from '../src/application/alerts.js';
 import { applyChanges } from '../src/application/changes.js';
 import { appContext } from '../src/application/context.js';
 import { wakeWaitingRooms } from '../src/application/healing.js';
@@ -16,7 +15,6 @@ export async function applyDirectoryChanges(message: unknown, context: Invocatio
   await applyChanges(ctx, changes, messageIdOf(context));
   // Delivered again: its first delivery may have died between its writes and the wake-up they owed.
   if (dequeueCountOf(context) > 1) await wakeWaitingRooms(ctx, changes.tenantId);
-  await requestAlertEvaluation(ctx, changes.tenantId);
 }
 
 app.storageQueue('applyDirectoryChanges', {
