@@ -62,7 +62,8 @@ export function receiverAllowed(url: string): boolean {
  */
 async function handshake(ctx: Pick<AlertPorts, 'receivers'>, url: string, tuning: AlertTuning) {
   if (!receiverAllowed(url)) throw new RefusedError({ code: 'AlertReceiverNotAllowed', url });
-  const token = `Validation: ${randomBytes(18).toString('base64url')}`;
+  // URL-safe characters only, so receivers that decode the query either way read the same token.
+  const token = `validation-${randomBytes(18).toString('base64url')}`;
   const target = new URL(url);
   target.searchParams.set('validationToken', token);
   const refuse = (reason: string) => new RefusedError({ code: 'AlertHandshakeFailed', url, reason });

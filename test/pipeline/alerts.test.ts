@@ -33,7 +33,7 @@ async function subscribed(tenantId: string) {
 }
 
 describe('groupProcessing alerts', () => {
-  it('announce a group whose job could not be planned, once', async () => {
+  it('announce a group whose job could not be planned, and then a poisoned page, each once', async () => {
     const { ctx } = pipeline;
     const tenantId = await newTenant(ctx);
     const e3 = await buy(ctx, tenantId, 'ENTERPRISEPACK', 5);
@@ -47,8 +47,25 @@ describe('groupProcessing alerts', () => {
     expect(await evaluateAlerts(ctx, tenantId, tuning)).toBe(1);
     expect(await evaluateAlerts(ctx, tenantId, tuning)).toBe(0);
 
-    await waitFor(() => receiver.deliveries.length === 1, { timeoutMs: 15_000 });
-    expect(receiver.deliveries[0]?.signatureValid).toBe(true);
+    // A page of the job poisoned as well: failedPages grows, and is announced.
+    const page = {
+      kind: 'group-page',
+      tenantId,
+      groupId: group.id,
+      jobId,
+      page: 0,
+      pages: 1,
+      listGroupId: group.id,
+      fromShard: 0,
+      toShard: 256,
+      dense: true,
+    };
+    await recordPoisonedWork(ctx, 'pages-poison', JSON.stringify(page), randomUUID());
+    expect(await evaluateAlerts(ctx, tenantId, tuning)).toBe(1);
+    expect(await evaluateAlerts(ctx, tenantId, tuning)).toBe(0);
+
+    await waitFor(() => receiver.deliveries.length === 2, { timeoutMs: 15_000 });
+    expect(receiver.deliveries.every((d) => d.signatureValid)).toBe(true);
     expect(receiver.notifications()).toEqual([
       expect.objectContaining({
         subscriptionId: alert.id,
@@ -59,6 +76,14 @@ describe('groupProcessing alerts', () => {
           groupId: group.id,
           jobId,
           lastFailure: { code: 'JobNotPlanned' },
+        }),
+      }),
+      expect.objectContaining({
+        resourceData: expect.objectContaining({
+          condition: 'failed',
+          failedPages: 1,
+          value: 2,
+          previousValue: 1,
         }),
       }),
     ]);
