@@ -6,6 +6,7 @@ import {
   createAlert,
   deliverAlert,
   evaluateAlerts,
+  parkDelivery,
   retryDelaySeconds,
 } from '../../src/application/alerts.js';
 import { applyChanges } from '../../src/application/changes.js';
@@ -106,5 +107,28 @@ describe('the alert pass', () => {
     expect(parked).toMatchObject({ attempts: 3, lastStatus: 500 });
     const posts = ctx.receivers.requests.filter((r) => !r.url.includes('validationToken'));
     expect(new Set(posts.map((p) => p.headers['x-alert-signature'])).size).toBe(1);
+  });
+
+  it('parks a delivery whose message was poisoned by the service, and cancels one whose subscription went', async () => {
+    const { ctx, tenant, alert } = await setUp(1);
+    await tenant.user('A');
+    await tenant.user('B');
+    await tenant.license();
+    expect(await evaluateAlerts(ctx, tenant.tenantId, tuning)).toBe(1);
+    const [sent] = ctx.alertQueue.deliveries;
+    if (!sent) throw new Error('no delivery message');
+    await parkDelivery(ctx, sent);
+    expect(await ctx.alerts.deliveries(tenant.tenantId, alert.id, { status: 'parked' })).toHaveLength(1);
+    expect(await deliverAlert(ctx, sent, tuning)).toBe('skipped');
+
+    await tenant.buy(1);
+    await tenant.user('C');
+    await ctx.work();
+    await tenant.license();
+    expect(await evaluateAlerts(ctx, tenant.tenantId, tuning)).toBe(1);
+    const next = ctx.alertQueue.deliveries.at(-1);
+    if (!next) throw new Error('no delivery message');
+    await ctx.alerts.deleteSubscription(tenant.tenantId, alert.id);
+    expect(await deliverAlert(ctx, next, tuning)).toBe('cancelled');
   });
 });
