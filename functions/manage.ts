@@ -1,5 +1,5 @@
 // The operator API at /api/manage (x-functions-key: ADMIN_API_KEY): tenants, subscriptions, tokens, app
-// registrations, the catalog, bulk import. Not /api/admin: the Functions runtime reserves routes beginning with "admin" (docs/host.md).
+// registrations, alerts, the catalog, bulk import. Not /api/admin: the Functions runtime reserves routes beginning with "admin" (docs/host.md).
 import { app, type HttpMethod } from '@azure/functions';
 import {
   manageActivity,
@@ -12,6 +12,7 @@ import {
   manageTenants,
   manageTokens,
 } from '../src/api/manage.js';
+import { manageAlert, manageAlertDeliveries, manageAlerts } from '../src/api/manage-alerts.js';
 import {
   manageApplication,
   manageApplicationAddPassword,
@@ -44,6 +45,13 @@ const routes = [
     name: 'manageApplicationRemovePassword',
     route: 'manage/tenants/{tid}/applications/{appId}/removePassword',
     handlers: manageApplicationRemovePassword,
+  },
+  { name: 'manageAlerts', route: 'manage/tenants/{tid}/alerts', handlers: manageAlerts },
+  { name: 'manageAlert', route: 'manage/tenants/{tid}/alerts/{alertId}', handlers: manageAlert },
+  {
+    name: 'manageAlertDeliveries',
+    route: 'manage/tenants/{tid}/alerts/{alertId}/deliveries',
+    handlers: manageAlertDeliveries,
   },
   { name: 'manageImport', route: 'manage/tenants/{tid}/import', handlers: manageImport },
   { name: 'manageActivity', route: 'manage/tenants/{tid}/activity', handlers: manageActivity },

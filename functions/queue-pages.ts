@@ -1,5 +1,6 @@
 // Evaluates one page of a group's members (a license job) or of the tenant's principals (a dynamic group's rule).
 import { app, type InvocationContext } from '@azure/functions';
+import { requestAlertEvaluation } from '../src/application/alerts.js';
 import { appContext } from '../src/application/context.js';
 import { processRulePage } from '../src/application/dynamic-groups.js';
 import { processGroupPage } from '../src/application/group-licensing.js';
@@ -17,6 +18,8 @@ export async function applyLicensePage(message: unknown, context: InvocationCont
   else await processGroupPage(ctx, page, messageIdOf(context));
   // Delivered again: its first delivery may have died between its writes and the wake-up they owed.
   if (dequeueCountOf(context) > 1) await wakeWaitingRooms(ctx, page.tenantId);
+  // Errors, seats and waiters moved: an alert pass after the debounce (held back while the job still runs).
+  await requestAlertEvaluation(ctx, page.tenantId);
 }
 
 app.storageQueue('applyLicensePage', {

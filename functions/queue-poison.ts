@@ -1,5 +1,6 @@
 // One handler per poison queue: work that failed five times is recorded where an operator sees it.
 import { app, type InvocationContext } from '@azure/functions';
+import { requestAlertEvaluation } from '../src/application/alerts.js';
 import { appContext } from '../src/application/context.js';
 import { recordPoisonedWork } from '../src/application/poison.js';
 import { poisonQueue, type QueueNames, queueNames } from '../src/config/queues.js';
@@ -11,7 +12,10 @@ const queues = queueNames(storagePrefix());
 function poisonHandler(queue: string) {
   return async (message: unknown, context: InvocationContext): Promise<void> => {
     context.warn(`Recording poisoned work from ${queue}`);
-    await recordPoisonedWork(await appContext(), queue, message, messageIdOf(context));
+    const ctx = await appContext();
+    const tenantId = await recordPoisonedWork(ctx, queue, message, messageIdOf(context));
+    // A group's processing may have failed for good: an alert pass.
+    if (tenantId) await requestAlertEvaluation(ctx, tenantId);
   };
 }
 

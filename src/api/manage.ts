@@ -1,6 +1,7 @@
 import { timingSafeEqual } from 'node:crypto';
 import type { HttpRequest, HttpResponseInit, InvocationContext } from '@azure/functions';
 import { z } from 'zod';
+import { requestAlertEvaluation } from '../application/alerts.js';
 import { type AppContext, appContext } from '../application/context.js';
 import { importDirectory, importLine } from '../application/import.js';
 import type { SubscriptionRecord, TenantRecord } from '../application/records.js';
@@ -223,6 +224,8 @@ export const manageSubscription: Partial<Record<string, ManageHandler>> = {
               input.nextLifecycleDate === null ? null : new Date(input.nextLifecycleDate).toISOString(),
           }),
     });
+    // Seats and stages changed: an alert pass after the debounce.
+    await requestAlertEvaluation(ctx, tenantId);
     return { status: 200, body: operatorSubscriptionJson(ctx.catalog, tenantId, sub) };
   },
 };

@@ -43,6 +43,7 @@ import {
   referenceSchema,
   userPatchSchema,
 } from './graph/wire.js';
+import { alertPatchSchema, newAlertSchema } from './manage-alerts.js';
 import type { GraphRoute } from './routing.js';
 
 /**
@@ -69,6 +70,8 @@ const bodies: Record<string, z.ZodType> = {
   EvaluateGroupMembership: evaluateGroupMembershipSchema,
   Batch: batchSchema,
   ChangeNotificationCollection: changeNotificationCollectionSchema,
+  NewAlert: newAlertSchema,
+  AlertPatch: alertPatchSchema,
 };
 
 function bodySchema(schema: z.ZodType): Schema {
@@ -524,6 +527,52 @@ export const OTHER_OPERATIONS: readonly OtherOperation[] = [
     summary: 'Remove a client secret { keyId }',
     security: 'adminKey',
     status: 204,
+  },
+  {
+    path: '/manage/tenants/{tid}/alerts',
+    method: 'GET',
+    summary: 'List alert subscriptions (docs/api.md, "Alerts")',
+    security: 'adminKey',
+    status: 200,
+  },
+  {
+    path: '/manage/tenants/{tid}/alerts',
+    method: 'POST',
+    summary:
+      'Subscribe to alerts { kinds, notificationUrl, clientState?, seatUsagePercent? } after the receiver echoes ?validationToken=… (400 otherwise) → the subscription and its signing secret (shown once)',
+    security: 'adminKey',
+    body: 'NewAlert',
+    status: 201,
+  },
+  {
+    path: '/manage/tenants/{tid}/alerts/{alertId}',
+    method: 'GET',
+    summary: 'Get an alert subscription (without its secret)',
+    security: 'adminKey',
+    status: 200,
+  },
+  {
+    path: '/manage/tenants/{tid}/alerts/{alertId}',
+    method: 'PATCH',
+    summary:
+      'Change what an alert subscription watches or where it delivers (a new URL passes the handshake)',
+    security: 'adminKey',
+    body: 'AlertPatch',
+    status: 200,
+  },
+  {
+    path: '/manage/tenants/{tid}/alerts/{alertId}',
+    method: 'DELETE',
+    summary: 'Delete an alert subscription (its pending deliveries are cancelled, the log stays)',
+    security: 'adminKey',
+    status: 204,
+  },
+  {
+    path: '/manage/tenants/{tid}/alerts/{alertId}/deliveries',
+    method: 'GET',
+    summary: 'The delivery log, oldest first (?status=pending|delivered|parked|cancelled)',
+    security: 'adminKey',
+    status: 200,
   },
   {
     path: '/identity/{tenant}/v2.0/.well-known/openid-configuration',

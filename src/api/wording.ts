@@ -50,6 +50,10 @@ export function refusalText(refusal: Refusal): string {
       return `Members of group ${refusal.groupId} are decided by its membership rule and cannot be added or removed by hand. Change the rule, or PATCH groupTypes to make the group static.`;
     case 'RuleSubjectMismatch':
       return `The membership rule reads ${refusal.ruleSubject} properties, but ${refusal.memberId} is a ${refusal.memberKind}.`;
+    case 'AlertReceiverNotAllowed':
+      return `notificationUrl '${refusal.url}' is not allowed: use https (http only for 127.0.0.1, localhost or [::1]).`;
+    case 'AlertHandshakeFailed':
+      return `Subscription validation request failed for notificationUrl '${refusal.url}': ${refusal.reason}. The receiver must answer POST ?validationToken=… within 10 seconds with 200, Content-Type text/plain and the token as its body.`;
     default:
       return unreachable(refusal);
   }

@@ -1,6 +1,7 @@
 import type { GroupRecord } from '../storage/group-records.js';
 import { bucketOf, type MemberKind, type MemberRef } from '../storage/members.js';
 import { retryOnConflict } from '../storage/optimistic.js';
+import { requestAlertEvaluation } from './alerts.js';
 import { type AppContext, faultPoint } from './context.js';
 import { ruleChangesFor } from './dynamic-membership.js';
 import { healReleased } from './healing.js';
@@ -23,12 +24,25 @@ export async function applyChanges(
   ctx: AppContext,
   message: ChangesMessage,
   messageId: string,
-  options: {
-    /** The principals as a range read of their partitions found them (a dynamic group's evaluation page). */
-    readonly preloaded?: ReadonlyMap<string, PrincipalRecord>;
-    /** That read's reservation markers: stale ones are deleted with the writes. */
-    readonly markers?: ReadonlyMap<string, readonly string[]>;
-  } = {},
+  options: ApplyOptions = {},
+): Promise<void> {
+  await applyChangesOnce(ctx, message, messageId, options);
+  // Members' errors, seats and waiters may have moved: an alert pass after the debounce (coalesced).
+  await requestAlertEvaluation(ctx, message.tenantId);
+}
+
+interface ApplyOptions {
+  /** The principals as a range read of their partitions found them (a dynamic group's evaluation page). */
+  readonly preloaded?: ReadonlyMap<string, PrincipalRecord>;
+  /** That read's reservation markers: stale ones are deleted with the writes. */
+  readonly markers?: ReadonlyMap<string, readonly string[]>;
+}
+
+async function applyChangesOnce(
+  ctx: AppContext,
+  message: ChangesMessage,
+  messageId: string,
+  options: ApplyOptions,
 ): Promise<void> {
   const { tenantId } = message;
   // One read of every principal the message names serves the kinds of webhook members, the rows before the

@@ -2,6 +2,8 @@ import { randomUUID } from 'node:crypto';
 import { loadCatalog } from '../catalog/load.js';
 import { type Settings, settings } from '../config/settings.js';
 import type { Catalog } from '../engine/index.js';
+import { AlertQueues } from '../storage/alert-queues.js';
+import { TableAlertStore } from '../storage/alerts.js';
 import { AuditLog } from '../storage/audit.js';
 import { TableLicensingQueries } from '../storage/bookkeeping.js';
 import type { StorageClientOptions, StorageTarget } from '../storage/connection.js';
@@ -19,6 +21,9 @@ import { SeatLedger } from '../storage/seat-ledger.js';
 import { StorageTables } from '../storage/tables.js';
 import { TableTenantStore } from '../storage/tenant-records.js';
 import type {
+  AlertQueue,
+  AlertReceivers,
+  AlertStore,
   AuditTrail,
   DirectoryQueries,
   DirectoryStore,
@@ -34,6 +39,7 @@ import type {
   TenantStore,
   WorkSender,
 } from './ports.js';
+import { FetchReceivers } from './receivers.js';
 
 /** Everything the use cases need, built once per process from the settings: the ports, never the tables. */
 export interface AppContext {
@@ -60,6 +66,12 @@ export interface AppContext {
   readonly licensing: LicensingQueries;
   /** The directory's listings (users, devices, groups, audits). */
   readonly queries: DirectoryQueries;
+  /** Alert subscriptions and their deliveries (docs/api.md, "Alerts"). */
+  readonly alerts: AlertStore;
+  /** The alert queues: evaluations requested, deliveries to attempt. */
+  readonly alertQueue: AlertQueue;
+  /** Where alert deliveries are POSTed. */
+  readonly receivers: AlertReceivers;
   readonly now: () => Date;
   /** Distinguishes this process when it holds a lease. */
   readonly instanceId: string;
@@ -120,8 +132,9 @@ export interface StorageContext extends AppContext {
 export function createContext(storage: StorageSettings, options: ContextOptions = {}): StorageContext {
   const tables = new StorageTables(storage.storage, storage.storagePrefix, options);
   const queues = new WorkQueues(storage.storage, storage.storagePrefix, options);
+  const alertQueue = new AlertQueues(storage.storage, storage.storagePrefix, options);
   const catalog = options.catalog ?? loadCatalog();
-  const ready = Promise.all([tables.ensure(), queues.ensure()]).then(() => undefined);
+  const ready = Promise.all([tables.ensure(), queues.ensure(), alertQueue.ensure()]).then(() => undefined);
   // A failed start-up is reported by whoever awaits `ready`; do not crash the process here.
   ready.catch(() => undefined);
   return {
@@ -142,6 +155,9 @@ export function createContext(storage: StorageSettings, options: ContextOptions 
     identity: new TableIdentityStore(tables.identity),
     queries: new TableDirectoryQueries(tables),
     licensing: new TableLicensingQueries(tables),
+    alerts: new TableAlertStore(tables),
+    alertQueue,
+    receivers: new FetchReceivers(),
     now: options.now ?? (() => new Date()),
     instanceId: randomUUID(),
     ready,

@@ -26,6 +26,10 @@ export type Refusal =
   | { readonly code: 'DynamicGroupNotSecurityEnabled'; readonly groupId: string }
   /** Members of a dynamic group are its rule's to decide, never added or removed by hand. */
   | { readonly code: 'DynamicMembershipManaged'; readonly groupId: string }
+  /** An alert receiver must be https (or http on this machine: 127.0.0.1, localhost, [::1]). */
+  | { readonly code: 'AlertReceiverNotAllowed'; readonly url: string }
+  /** The alert receiver did not echo the validation token as Graph's handshake asks. */
+  | { readonly code: 'AlertHandshakeFailed'; readonly url: string; readonly reason: string }
   /** A rule about devices evaluated for a user, or the reverse. */
   | {
       readonly code: 'RuleSubjectMismatch';

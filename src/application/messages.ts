@@ -122,3 +122,13 @@ export const workMessage = z.discriminatedUnion('kind', [
   healMessage,
 ]);
 export type WorkMessage = z.infer<typeof workMessage>;
+
+/** An alert pass of one tenant (queue `…-alerts`, sent with the debounce delay). */
+export const alertEvaluationMessage = z.object({ tenantId: guid });
+
+/** One attempt of an alert delivery (queue `…-alert-deliveries`, sent with the back-off delay). */
+export const alertDeliveryMessage = z.object({
+  tenantId: guid,
+  alertId: guid,
+  deliveryId: z.string().regex(/^[0-9]{17}-[0-9a-f]{8}-[0-9]{1,2}$/),
+});

@@ -26,10 +26,10 @@ export async function recordPoisonedWork(
   queue: string,
   raw: unknown,
   messageId: string,
-): Promise<void> {
+): Promise<string | undefined> {
   const value = typeof raw === 'string' ? safeJson(raw) : raw;
   const tenant = anyTenant.safeParse(value);
-  if (!tenant.success) return; // no tenant to report to; the host logged the message when it moved it
+  if (!tenant.success) return undefined; // no tenant to report to; the host logged the message when it moved it
   const tenantId = tenant.data.tenantId;
   const now = ctx.now().toISOString();
   let reason = `A ${queue} message failed after the maximum number of attempts and was set aside.`;
@@ -85,6 +85,7 @@ export async function recordPoisonedWork(
     additionalDetails: [{ key: 'Queue', value: queue }],
   };
   await ctx.audit.append(tenantId, [record]);
+  return tenantId;
 }
 
 async function markGroupFailed(

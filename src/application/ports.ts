@@ -2,6 +2,9 @@ import type { QueueNames } from '../config/queues.js';
 import type { ProcessingState } from '../engine/index.js';
 import type {
   AddressRow,
+  AlertDeliveryRecord,
+  AlertDeliveryStatus,
+  AlertSubscriptionRecord,
   ApplicationRecord,
   AuditInput,
   ChunkOutcome,
@@ -458,4 +461,70 @@ export interface ProxyAddressStore {
     now: Date,
     holdsMailbox: MailboxCheck,
   ): Promise<{ holder: string | null; released: readonly string[] }>;
+}
+
+/**
+ * Alert subscriptions and their deliveries (src/storage/alerts.ts): one partition per tenant, so a decision — the new
+ * baseline of a subscription and the delivery announcing what grew — commits in one transaction.
+ */
+export interface AlertStore {
+  subscriptions(tenantId: string): Promise<AlertSubscriptionRecord[]>;
+  subscription(tenantId: string, id: string): Promise<AlertSubscriptionRecord | undefined>;
+  /** Rejects with a conflict when the id is taken. */
+  createSubscription(record: AlertSubscriptionRecord): Promise<AlertSubscriptionRecord>;
+  /** Writes the subscription back under the ETag it was read with (a conflict otherwise). */
+  replaceSubscription(record: AlertSubscriptionRecord): Promise<AlertSubscriptionRecord>;
+  /** False when there was nothing to delete. */
+  deleteSubscription(tenantId: string, id: string): Promise<boolean>;
+  /**
+   * Commits an evaluation's decision in one transaction: the subscription's new baseline (under its ETag) and the
+   * deliveries announcing what appeared or grew (at most 99). Rejects with a conflict when the subscription
+   * changed since it was read (another evaluation decided first).
+   */
+  commitDecision(
+    subscription: AlertSubscriptionRecord,
+    deliveries: readonly AlertDeliveryRecord[],
+  ): Promise<void>;
+  delivery(tenantId: string, alertId: string, id: string): Promise<AlertDeliveryRecord | undefined>;
+  /** Writes the delivery back under the ETag it was read with (a conflict otherwise). */
+  replaceDelivery(record: AlertDeliveryRecord): Promise<AlertDeliveryRecord>;
+  /** A subscription's deliveries, oldest first, optionally of one status; at most `limit`. */
+  deliveries(
+    tenantId: string,
+    alertId: string,
+    options?: { readonly status?: AlertDeliveryStatus; readonly limit?: number },
+  ): Promise<AlertDeliveryRecord[]>;
+  /** Pending deliveries of the tenant whose next attempt was due before `before` (their message was lost). */
+  overdueDeliveries(tenantId: string, before: Date, limit: number): Promise<AlertDeliveryRecord[]>;
+  /**
+   * Coalesces evaluation requests: true (and the evaluation recorded as queued until `until`) unless one is
+   * already queued to run after `now` — then that one will see this request's state, and the caller sends nothing.
+   */
+  markEvaluationQueued(tenantId: string, now: Date, until: Date): Promise<boolean>;
+}
+
+/** The alert queues (src/storage/alert-queues.ts): messages delayed on purpose. */
+export interface AlertQueue {
+  evaluate(tenantId: string, delaySeconds: number): Promise<void>;
+  deliver(
+    message: { readonly tenantId: string; readonly alertId: string; readonly deliveryId: string },
+    delaySeconds: number,
+  ): Promise<void>;
+}
+
+/** What a receiver answered (or why it did not). */
+export interface ReceiverAnswer {
+  readonly status: number;
+  readonly contentType: string;
+  readonly text: string;
+}
+
+/** Outgoing HTTPS to alert receivers (src/application/receivers.ts); rejects on a network failure or timeout. */
+export interface AlertReceivers {
+  post(
+    url: string,
+    body: string,
+    headers: Readonly<Record<string, string>>,
+    timeoutMs: number,
+  ): Promise<ReceiverAnswer>;
 }

@@ -397,3 +397,64 @@ export interface AddressRow {
   readonly claims: readonly ClaimTicket[];
   readonly etag: string | undefined;
 }
+
+/** What an alert subscription watches (docs/api.md, "Alerts"). */
+export const ALERT_KINDS = [
+  'licenseErrors',
+  'seatUsage',
+  'waitingPrincipals',
+  'subscriptionState',
+  'groupProcessing',
+] as const;
+export type AlertKind = (typeof ALERT_KINDS)[number];
+
+/**
+ * An alert subscription of a tenant: where its notifications go, what it watches, and the figures already alerted
+ * (`baseline`, by condition key), against which the next evaluation decides what appeared or grew.
+ */
+export interface AlertSubscriptionRecord {
+  readonly tenantId: string;
+  readonly id: string;
+  readonly kinds: readonly AlertKind[];
+  readonly notificationUrl: string;
+  readonly clientState: string | null;
+  /** Signs every delivery (HMAC-SHA256 of the body); shown once, when the subscription is created. */
+  readonly secret: string;
+  /** `seatUsage` alerts when a SKU's consumed seats reach this share of its usable seats. */
+  readonly seatUsagePercent: number;
+  readonly createdDateTime: string;
+  readonly baseline: Readonly<Record<string, number>>;
+  readonly etag?: string;
+}
+
+export type AlertDeliveryStatus = 'pending' | 'delivered' | 'parked' | 'cancelled';
+
+/** One change notification of an alert, in Graph's shape. */
+export interface AlertNotification {
+  readonly subscriptionId: string;
+  readonly clientState: string | null;
+  readonly changeType: 'created';
+  readonly resource: string;
+  readonly tenantId: string;
+  readonly resourceData: Readonly<Record<string, unknown>>;
+}
+
+/**
+ * One POST owed to a receiver: committed with the baseline that decided it (so a decided alert cannot vanish), then
+ * attempted until it is delivered or parked. Its body never changes, so every attempt carries the same signature.
+ */
+export interface AlertDeliveryRecord {
+  readonly tenantId: string;
+  readonly alertId: string;
+  readonly id: string;
+  readonly createdDateTime: string;
+  readonly status: AlertDeliveryStatus;
+  readonly attempts: number;
+  /** While pending: when the next attempt is due (the sweep sends the message again once it is well past). */
+  readonly nextAttemptDateTime: string;
+  readonly lastAttemptDateTime: string | null;
+  readonly lastStatus: number | null;
+  readonly lastError: string | null;
+  readonly notifications: readonly AlertNotification[];
+  readonly etag?: string;
+}

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { isPastRetention, SOFT_DELETE_RETENTION_DAYS } from '../engine/index.js';
+import { evaluateAlerts, resendOverdueDeliveries } from './alerts.js';
 import { applyChanges } from './changes.js';
 import type { AppContext } from './context.js';
 import { reevaluateAllRules } from './dynamic-groups.js';
@@ -21,6 +22,10 @@ export interface SweepResult {
   readonly refusalsRechecked: number;
   /** Subscriptions moved to their next lifecycle stage because their `nextLifecycleDate` passed. */
   readonly subscriptionsAdvanced: number;
+  /** Alert deliveries decided by the pass the sweep runs for every tenant (stuck jobs, requests lost in a crash). */
+  readonly alertsDecided: number;
+  /** Pending alert deliveries whose message was lost, sent again. */
+  readonly alertDeliveriesResent: number;
 }
 
 /**
@@ -43,6 +48,8 @@ export async function sweep(ctx: AppContext): Promise<SweepResult> {
   let healsQueued = 0;
   let refusalsRechecked = 0;
   let subscriptionsAdvanced = 0;
+  let alertsDecided = 0;
+  let alertDeliveriesResent = 0;
   for await (const tenantId of ctx.tenants.ids()) {
     outboxRelayed += await relayDueOutbox(ctx, tenantId, now);
     // The subscription clock: before the heal wake-ups below, so seats a stage change gives back are seen.
@@ -82,6 +89,9 @@ export async function sweep(ctx: AppContext): Promise<SweepResult> {
       tenantId,
       async () => new Set((await ctx.tenants.partition(tenantId))?.reservations.keys() ?? []),
     );
+
+    alertsDecided += await evaluateAlerts(ctx, tenantId);
+    alertDeliveriesResent += await resendOverdueDeliveries(ctx, tenantId);
   }
   return {
     outboxRelayed,
@@ -91,6 +101,8 @@ export async function sweep(ctx: AppContext): Promise<SweepResult> {
     healsQueued,
     refusalsRechecked,
     subscriptionsAdvanced,
+    alertsDecided,
+    alertDeliveriesResent,
   };
 }
 

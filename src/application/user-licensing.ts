@@ -4,6 +4,7 @@ import {
   type ProxyAddressView,
   validateDirectLicenseChange,
 } from '../engine/index.js';
+import { requestAlertEvaluation } from './alerts.js';
 import { applyChanges } from './changes.js';
 import type { AppContext } from './context.js';
 import { findUser, getPrincipal } from './directory.js';
@@ -97,6 +98,8 @@ export async function assignUserLicenses(
       ],
     },
   ]);
+  // Seats moved (or the user now waits): an alert pass after the debounce.
+  await requestAlertEvaluation(ctx, tenantId);
   return updated;
 }
 

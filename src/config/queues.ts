@@ -18,3 +18,20 @@ export function queueNames(prefix: string): QueueNames {
 }
 
 export const poisonQueue = (queue: string) => `${queue}-poison`;
+
+/**
+ * The alert queues (docs/api.md, "Alerts"): kept apart from the work queues because they are notifications about a
+ * tenant, not its work — a tenant waiting for an alert to be delivered is idle, and their messages are delayed on
+ * purpose (debounce, back-off).
+ */
+export interface AlertQueueNames {
+  /** A tenant's alert conditions to evaluate (sent with a delay, so a burst of changes is evaluated once). */
+  readonly evaluate: string;
+  /** One webhook delivery to attempt (re-sent with a growing delay after a failure). */
+  readonly deliver: string;
+}
+
+export function alertQueueNames(prefix: string): AlertQueueNames {
+  const name = (base: string) => (prefix === '' ? `gbl-${base}` : `${prefix}-${base}`);
+  return { evaluate: name('alerts'), deliver: name('alert-deliveries') };
+}

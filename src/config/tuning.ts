@@ -40,3 +40,36 @@ export function storageSettingsKey(env: Env = process.env): string {
     .sort(([a], [b]) => a.localeCompare(b))
     .join('\n');
 }
+
+/** How alerts are evaluated and delivered (docs/api.md, "Alerts"); tests shorten every delay. */
+export interface AlertTuning {
+  /** An evaluation requested after work waits this long, so a burst of changes makes one alert (ALERT_DEBOUNCE_SECONDS). */
+  readonly debounceSeconds: number;
+  /** The first retry of a failed delivery waits this long, doubling each time (ALERT_RETRY_BASE_SECONDS). */
+  readonly retryBaseSeconds: number;
+  /** The longest wait between two attempts (ALERT_RETRY_MAX_SECONDS). */
+  readonly retryMaxSeconds: number;
+  /** A delivery failed this many times is parked (ALERT_MAX_ATTEMPTS). */
+  readonly maxAttempts: number;
+  /** A group processing without progress for this long is stuck (ALERT_STUCK_AFTER_SECONDS). */
+  readonly stuckAfterSeconds: number;
+  /** A receiver's answer is awaited this long, the handshake's included (ALERT_TIMEOUT_SECONDS; Graph's is 10 s). */
+  readonly timeoutSeconds: number;
+}
+
+export function alertTuning(env: Env = process.env): AlertTuning {
+  const read = (name: string, fallback: number, min: number) => {
+    const value = Number(env[name]);
+    return env[name] !== undefined && env[name] !== '' && Number.isFinite(value) && value >= min
+      ? value
+      : fallback;
+  };
+  return {
+    debounceSeconds: Math.round(read('ALERT_DEBOUNCE_SECONDS', 30, 0)),
+    retryBaseSeconds: read('ALERT_RETRY_BASE_SECONDS', 10, 0),
+    retryMaxSeconds: read('ALERT_RETRY_MAX_SECONDS', 3600, 0),
+    maxAttempts: Math.round(read('ALERT_MAX_ATTEMPTS', 8, 1)),
+    stuckAfterSeconds: read('ALERT_STUCK_AFTER_SECONDS', 1800, 0),
+    timeoutSeconds: read('ALERT_TIMEOUT_SECONDS', 10, 1),
+  };
+}

@@ -1,12 +1,19 @@
 // The tenant simulator: `npm run simulate -- <command>`. See `--help` for each command.
 import { Command, InvalidArgumentError } from 'commander';
 import { loadCatalog, loadCatalogData } from '../catalog/load.js';
+import { watchAlerts } from './alert-check.js';
 import { churn } from './churn.js';
 import { provisionTenant } from './generate.js';
 import { terminalProgress } from './progress.js';
 import { buildReport, formatReport } from './report.js';
 import { runScenario, SCENARIOS } from './scenarios/index.js';
-import { DEFAULT_ADMIN_KEY, OperatorClient, type ServiceEndpoint, startEmbeddedService } from './service.js';
+import {
+  DEFAULT_ADMIN_KEY,
+  graphClient,
+  OperatorClient,
+  type ServiceEndpoint,
+  startEmbeddedService,
+} from './service.js';
 import { loadState, saveState } from './state.js';
 import { verify } from './verify.js';
 
@@ -154,6 +161,10 @@ withService(
       'start at once instead of waiting for the service to finish earlier work on the tenant (each admin action then waits behind that work)',
     )
     .option('--state <file>', 'the record written by generate', DEFAULT_STATE)
+    .option(
+      '--no-alerts',
+      'skip the alert check (a receiver subscribed to licenseErrors must have every error churn left announced)',
+    )
     .option('--quiet', 'no progress output'),
 ).action(
   async (
@@ -163,12 +174,14 @@ withService(
       duplicates: number;
       reorder: number;
       wait: boolean;
+      alerts: boolean;
       state: string;
       quiet?: boolean;
     },
   ) => {
     const state = loadState(options.state);
     const operator = new OperatorClient(options.baseUrl, options.adminKey);
+    const watch = options.alerts ? await watchAlerts(operator, state.tenant.id) : undefined;
     const summary = await churn(
       operator,
       loadCatalog(),
@@ -188,6 +201,19 @@ withService(
         .map(([k, c]) => `${k} ${c.count} × ${(c.totalMs / c.count).toFixed(0)} ms, ${c.maxMs.toFixed(0)} ms`)
         .join('; ')}.`,
     );
+    if (watch) {
+      await operator.waitIdle(state.tenant.id);
+      const graph = graphClient(options.baseUrl, await operator.token(state.tenant.id));
+      const alerts = await watch.check(graph, state);
+      await watch.close();
+      console.log(
+        `Alerts: ${alerts.conditions} license error conditions (group × error type), ${alerts.missed.length} missed; ` +
+          `${alerts.notifications} notifications in ${alerts.deliveries} deliveries, ` +
+          `${alerts.badSignatures} bad signatures, ${alerts.parked} parked.`,
+      );
+      for (const line of alerts.missed.slice(0, 20)) console.log(`  missed: ${line}`);
+      if (alerts.missed.length > 0 || alerts.badSignatures > 0 || alerts.parked > 0) process.exitCode = 1;
+    }
   },
 );
 

@@ -24,7 +24,9 @@ export type ServiceAddress = Pick<ServiceEndpoint, 'baseUrl' | 'adminKey'>;
 export const DEFAULT_ADMIN_KEY = 'dev-admin-key-change-me';
 
 /** Starts Azurite (in memory) and the product's functions in this process, on free ports. */
-export async function startEmbeddedService(options: { quiet?: boolean } = {}): Promise<ServiceEndpoint> {
+export async function startEmbeddedService(
+  options: { quiet?: boolean; env?: Readonly<Record<string, string>> } = {},
+): Promise<ServiceEndpoint> {
   const azurite = await startAzurite({ inMemory: true });
   const adminKey = 'simulator-admin-key';
   try {
@@ -40,6 +42,7 @@ export async function startEmbeddedService(options: { quiet?: boolean } = {}): P
         GRAPH_TOKEN_SIGNING_KEY: 'simulator-signing-key-0123456789abcdef0123',
         FUNCTIONS_LOG_INVOCATIONS: 'false',
         STORAGE_PREFIX: 'sim',
+        ...options.env,
       },
     });
     return {
@@ -132,6 +135,27 @@ export class OperatorClient {
         clientState: str(body.webhook.clientState, 'clientState'),
       },
     };
+  }
+
+  /** Subscribes a receiver to the tenant's alerts; returns the subscription's id and signing secret. */
+  async createAlert(
+    tenantId: string,
+    kinds: readonly string[],
+    notificationUrl: string,
+  ): Promise<{ id: string; secret: string }> {
+    const body = await this.call('POST', `/tenants/${tenantId}/alerts`, { kinds, notificationUrl });
+    if (!isRecord(body)) throw new Error('unexpected alert response');
+    return { id: str(body.id, 'alert id'), secret: str(body.secret, 'alert secret') };
+  }
+
+  async deleteAlert(tenantId: string, alertId: string): Promise<void> {
+    await this.call('DELETE', `/tenants/${tenantId}/alerts/${alertId}`);
+  }
+
+  /** The subscription's deliveries of one status (`GET …/alerts/{id}/deliveries?status=`). */
+  async alertDeliveries(tenantId: string, alertId: string, status: string): Promise<unknown[]> {
+    const body = await this.call('GET', `/tenants/${tenantId}/alerts/${alertId}/deliveries?status=${status}`);
+    return isRecord(body) && Array.isArray(body.value) ? body.value : [];
   }
 
   async setHealing(tenantId: string, healing: 'automatic' | 'manual'): Promise<void> {

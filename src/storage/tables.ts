@@ -13,7 +13,8 @@ import { asRaw, type RawEntity } from './properties.js';
  * - names0 … namesf: user principal names → ids; proxies0 … proxiesf: proxy addresses → users and the mailbox
  *   holding them; both sharded over 16 tables the same way (a name's shard is a hash of the name);
  * - jobs: group processing jobs and their pages; audit: the directory audit log;
- * - identity: app registrations (per tenant) and the sign-in authority's signing key.
+ * - identity: app registrations (per tenant) and the sign-in authority's signing key;
+ * - alerts: alert subscriptions and their deliveries, one partition per tenant.
  *
  * Why 16 tables for each of these: Azurite keeps a table in one in-memory collection, and an insert, update or
  * delete there splices index arrays as long as the whole table, as does every query (a scan of the table). A page
@@ -21,7 +22,7 @@ import { asRaw, type RawEntity } from './properties.js';
  * store that already holds another such tenant slowed down by half with one names table. On Azure the split costs
  * nothing (tables are free and partitions are what scale).
  */
-export const TABLE_NAMES = ['tenants', 'groups', 'members', 'jobs', 'audit', 'identity'] as const;
+export const TABLE_NAMES = ['tenants', 'groups', 'members', 'jobs', 'audit', 'identity', 'alerts'] as const;
 export type TableName = (typeof TABLE_NAMES)[number];
 
 export const PRINCIPAL_TABLES = 16;
@@ -45,6 +46,7 @@ export class StorageTables {
   readonly jobs: TableClient;
   readonly audit: TableClient;
   readonly identity: TableClient;
+  readonly alerts: TableClient;
   private readonly principalTables: readonly TableClient[];
   private readonly nameTables: readonly TableClient[];
   private readonly proxyTables: readonly TableClient[];
@@ -61,6 +63,7 @@ export class StorageTables {
     this.jobs = client('jobs');
     this.audit = client('audit');
     this.identity = client('identity');
+    this.alerts = client('alerts');
     const sharded = (kind: string) =>
       Array.from({ length: SHARDED_TABLES }, (_, i) => client(`${kind}${i.toString(16)}`));
     this.principalTables = sharded('principals');
@@ -112,6 +115,7 @@ export class StorageTables {
       this.jobs,
       this.audit,
       this.identity,
+      this.alerts,
       ...this.principalTables,
       ...this.nameTables,
       ...this.proxyTables,

@@ -18,6 +18,7 @@ import { loadCatalog } from '../../src/catalog/load.js';
 import type { QueueNames } from '../../src/config/queues.js';
 import type { Catalog, LicenseErrorHealing } from '../../src/engine/index.js';
 import { bucketOf } from '../../src/storage/members.js';
+import { InMemoryAlertStore, RecordingAlertQueue, ScriptedReceivers } from './in-memory-alerts.js';
 import {
   InMemoryAuditTrail,
   InMemoryDirectoryQueries,
@@ -44,6 +45,9 @@ export interface InMemoryContext extends AppContext {
   readonly directory: InMemoryDirectoryStore;
   readonly queries: InMemoryDirectoryQueries;
   readonly queues: RecordingQueues;
+  readonly alerts: InMemoryAlertStore;
+  readonly alertQueue: RecordingAlertQueue;
+  readonly receivers: ScriptedReceivers;
   /**
    * Runs the messages sent so far, and those they send, through the use cases their queue triggers call, in the
    * order sent; each gets a message id of its own. Returns how many ran. Messages of `holdBack` queues are left
@@ -83,6 +87,9 @@ export function inMemoryContext(
     identity: new InMemoryIdentityStore(),
     licensing: new InMemoryLicensingQueries(queries),
     queries,
+    alerts: new InMemoryAlertStore(),
+    alertQueue: new RecordingAlertQueue(),
+    receivers: new ScriptedReceivers(),
     now,
     instanceId: 'memory-host',
     ready: Promise.resolve(),
