@@ -297,7 +297,10 @@ async function readSnapshot(ctx: AlertPorts, tenantId: string, kinds: ReadonlySe
   }
   for (const sub of subscriptions) {
     const skuId = sub.skuId;
-    if (kinds.has('seatUsage')) {
+    // Seats move page by page while a job assigns the SKU, as waiters do: judged once no group carrying it is busy,
+    // so the job's outcome is one pass (one notification), not a seat alert mid-job and the rest after.
+    if (kinds.has('seatUsage') && busySkus.has(skuId)) held.push(`seatUsage|${skuId}`);
+    else if (kinds.has('seatUsage')) {
       const usable = totalUnits(sub.prepaidUnits);
       const percent =
         usable > 0 ? Math.round((sub.consumedUnits * 1000) / usable) / 10 : sub.consumedUnits > 0 ? 100 : 0;
