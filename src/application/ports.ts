@@ -269,6 +269,18 @@ export interface DirectoryStore {
   createGroups(groups: readonly GroupRecord[]): Promise<GroupRecord[]>;
 }
 
+/** A place in a member list's order (shard, then id): the last member a page returned. */
+export interface MemberPosition {
+  readonly shard: number;
+  readonly id: string;
+}
+
+export interface MemberListPage {
+  readonly refs: readonly MemberRef[];
+  /** Where the next page starts after; absent on the last page. */
+  readonly next?: MemberPosition;
+}
+
 /**
  * Each group's member list, the group-side index of its members (src/storage/members.ts): listed by the principal
  * shards the members live in, so a job's page over shards a..b reads exactly its members. The member's own row
@@ -277,6 +289,11 @@ export interface DirectoryStore {
 export interface MemberListStore {
   /** Members whose principal shard is in `fromShard..toShard` (exclusive); the whole list by default. */
   listRange(tenantId: string, groupId: string, fromShard?: number, toShard?: number): Promise<MemberRef[]>;
+  /**
+   * At most `limit` members after `after`, in the list's stable order: by principal shard, then by id. Reads only
+   * the buckets the page needs, so a page costs what it holds, not the group. `next` is set when more remain.
+   */
+  listPage(tenantId: string, groupId: string, limit: number, after?: MemberPosition): Promise<MemberListPage>;
   count(tenantId: string, groupId: string): Promise<number>;
   has(tenantId: string, groupId: string, memberId: string): Promise<boolean>;
   /**
@@ -342,6 +359,8 @@ export interface LicensingQueries {
   groupsWithErrors(tenantId: string, groupIds: Iterable<string>): Promise<Set<string>>;
   /** Ids of the active principals with an error from the group's assignment (`membersWithLicenseErrors`). */
   principalsInError(tenantId: string, groupId: string): AsyncIterable<string>;
+  /** One page of those principals' rows, in a stable order (`membersWithLicenseErrors`, paged). */
+  principalsInErrorPage(tenantId: string, groupId: string, page: PageRequest): Promise<Page<PrincipalRecord>>;
   /** Everyone waiting for a seat of the SKU, first come first served (ties by principal id). */
   waiters(tenantId: string, skuId: string): Promise<WaitingPrincipal[]>;
 }

@@ -1,8 +1,12 @@
+import { shardOf } from '../storage/keys.js';
 import type { AppContext } from './context.js';
+import { readsDensely } from './group-licensing.js';
 import type {
   AuditCondition,
   DeviceCondition,
   GroupCondition,
+  MemberPosition,
+  Page,
   PageRequest,
   UserQuery,
   WaitingPrincipal,
@@ -151,26 +155,78 @@ function groupMeets(group: GroupRecord, condition: GroupCondition): boolean {
     : name.startsWith(condition.startsWith.toLowerCase());
 }
 
-/** A group's direct members, in id order (the listing's stable order). */
-export async function groupMemberRefs(
-  ctx: AppContext,
-  tenantId: string,
-  groupId: string,
-): Promise<MemberRef[]> {
-  const refs = await ctx.members.listRange(tenantId, groupId);
-  return refs.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+/** Where a member listing resumes: after this member; `dense` as the first page decided it for the group. */
+interface MembersPosition extends MemberPosition {
+  readonly dense: boolean;
 }
 
-/** The objects some member references name, in their order; gone ones and soft-deleted users are left out. */
+function membersPosition(continuation: string | undefined): MembersPosition | undefined {
+  if (!continuation) return undefined;
+  try {
+    const parsed: unknown = JSON.parse(continuation);
+    if (
+      typeof parsed === 'object' &&
+      parsed !== null &&
+      's' in parsed &&
+      'i' in parsed &&
+      'd' in parsed &&
+      typeof parsed.s === 'number' &&
+      typeof parsed.i === 'string' &&
+      typeof parsed.d === 'boolean'
+    )
+      return { shard: parsed.s, id: parsed.i, dense: parsed.d };
+  } catch {
+    // falls through: the listing starts again
+  }
+  return undefined;
+}
+
+/**
+ * One page of a group's direct members (`GET /groups/{id}/members`), in the member list's stable order (principal
+ * shard, then id). The continuation is the last member listed, so a page reads only its own stretch of the member
+ * list, and its principals the way the group's job pages read them: a range read of the page's shards when the group
+ * is a good part of its tenant (`readsDensely`, decided once on the first page), point reads otherwise. A page costs
+ * what it holds, not the group (issue 21). Soft-deleted users and gone objects are left out, so a page may hold
+ * fewer than `top`.
+ */
+export async function listGroupMembers(
+  ctx: Pick<AppContext, 'members' | 'directory'>,
+  tenantId: string,
+  groupId: string,
+  page: PageRequest,
+): Promise<Page<DirectoryObject>> {
+  const position = membersPosition(page.continuation);
+  const dense = position
+    ? position.dense
+    : await readsDensely(ctx, tenantId, await ctx.members.count(tenantId, groupId));
+  const listed = await ctx.members.listPage(tenantId, groupId, page.top, position);
+  const items = await directoryObjects(ctx, tenantId, listed.refs, dense);
+  return listed.next
+    ? { items, continuation: JSON.stringify({ s: listed.next.shard, i: listed.next.id, d: dense }) }
+    : { items };
+}
+
+/**
+ * The objects some member references name, in their order; gone ones and soft-deleted users are left out. `dense`:
+ * the users and devices are read with one range read of the shards they span (see listGroupMembers).
+ */
 export async function directoryObjects(
-  ctx: AppContext,
+  ctx: Pick<AppContext, 'directory'>,
   tenantId: string,
   refs: readonly MemberRef[],
+  dense = false,
 ): Promise<DirectoryObject[]> {
-  const principals = await ctx.directory.principals(
-    tenantId,
-    refs.filter((r) => r.kind !== 'group').map((r) => r.id),
-  );
+  const ids = refs.filter((r) => r.kind !== 'group').map((r) => r.id);
+  const shards = ids.map(shardOf);
+  const principals =
+    dense && ids.length > 0
+      ? await ctx.directory.principalShards(
+          tenantId,
+          Math.min(...shards),
+          Math.max(...shards) + 1,
+          new Set(ids),
+        )
+      : await ctx.directory.principals(tenantId, ids);
   const objects: DirectoryObject[] = [];
   for (const ref of refs) {
     if (ref.kind === 'group') {
@@ -185,15 +241,17 @@ export async function directoryObjects(
   return objects;
 }
 
-/** The ids of a group's members in error for its licenses, in id order. */
-export async function membersInLicenseError(
-  ctx: AppContext,
+/**
+ * One page of a group's members in error for its licenses (`membersWithLicenseErrors`): their rows come straight
+ * from the paged query over the principal tables, so a page reads its own rows, not every member in error.
+ */
+export function listMembersInLicenseError(
+  ctx: Pick<AppContext, 'licensing'>,
   tenantId: string,
   groupId: string,
-): Promise<string[]> {
-  const ids: string[] = [];
-  for await (const id of ctx.licensing.principalsInError(tenantId, groupId)) ids.push(id);
-  return ids.sort();
+  page: PageRequest,
+): Promise<Page<PrincipalRecord>> {
+  return ctx.licensing.principalsInErrorPage(tenantId, groupId, page);
 }
 
 /** Users and devices by id, in the order asked; ids that name nothing are left out. */

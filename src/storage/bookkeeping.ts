@@ -1,4 +1,12 @@
-import type { GroupCounts, LicensingQueries, WaitingPrincipal } from '../application/ports.js';
+import type {
+  GroupCounts,
+  LicensingQueries,
+  Page,
+  PageRequest,
+  WaitingPrincipal,
+} from '../application/ports.js';
+import type { PrincipalRecord } from '../application/records.js';
+import { pageOfTables } from './directory-queries.js';
 import { guidProperty, odata, tenantRangeEnd } from './keys.js';
 import { decodePrincipal } from './principal-records.js';
 import type { StorageTables } from './tables.js';
@@ -88,8 +96,15 @@ export async function* principalsInErrorFrom(
   tenantId: string,
   groupId: string,
 ): AsyncGenerator<string> {
-  const filter = `${tenantRange(tenantId)} and ${guidProperty('E', groupId)} eq true and dd eq false`;
-  for await (const entity of tables.queryPrincipals(filter, ['PartitionKey', 'RowKey'])) yield entity.rowKey;
+  for await (const entity of tables.queryPrincipals(inErrorFilter(tenantId, groupId), [
+    'PartitionKey',
+    'RowKey',
+  ]))
+    yield entity.rowKey;
+}
+
+function inErrorFilter(tenantId: string, groupId: string): string {
+  return `${tenantRange(tenantId)} and ${guidProperty('E', groupId)} eq true and dd eq false`;
 }
 
 /** The licensing queries on the principal tables. */
@@ -106,6 +121,17 @@ export class TableLicensingQueries implements LicensingQueries {
 
   principalsInError(tenantId: string, groupId: string): AsyncIterable<string> {
     return principalsInErrorFrom(this.tables, tenantId, groupId);
+  }
+
+  /** The rows themselves, a page at a time (the continuation names the principal table and its own token). */
+  async principalsInErrorPage(
+    tenantId: string,
+    groupId: string,
+    page: PageRequest,
+  ): Promise<Page<PrincipalRecord>> {
+    const rows = await pageOfTables(this.tables.allPrincipalTables(), inErrorFilter(tenantId, groupId), page);
+    const items = rows.items.map((row) => decodePrincipal(tenantId, row));
+    return rows.continuation ? { items, continuation: rows.continuation } : { items };
   }
 
   waiters(tenantId: string, skuId: string): Promise<WaitingPrincipal[]> {

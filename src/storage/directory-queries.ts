@@ -178,7 +178,7 @@ async function pageOfRows(client: TableClient, filter: string, page: PageRequest
  * One page of the same query run over several tables in turn (the principal tables): the continuation says which
  * table the listing is in and that table's own continuation token.
  */
-async function pageOfTables(
+export async function pageOfTables(
   clients: readonly TableClient[],
   filter: string,
   page: PageRequest,

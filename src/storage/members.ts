@@ -1,9 +1,17 @@
 import type { TransactionAction } from '@azure/data-tables';
-import type { MemberListStore } from '../application/ports.js';
+import type { MemberListPage, MemberListStore, MemberPosition } from '../application/ports.js';
 import type { MemberKind, MemberRef } from '../application/records.js';
 import { bucketRowKey, membersPartition, odata, SHARD_COUNT, shardOf } from './keys.js';
 import { retryOnConflict } from './optimistic.js';
-import { getLongString, getNumber, getRow, putLongString, queryRows, type RawEntity } from './properties.js';
+import {
+  asRaw,
+  getLongString,
+  getNumber,
+  getRow,
+  putLongString,
+  queryRows,
+  type RawEntity,
+} from './properties.js';
 import type { StorageTables } from './tables.js';
 
 export type { MemberKind, MemberRef };
@@ -12,6 +20,11 @@ const HEADER_ROW = 'h';
 /** Up to this many touched buckets are point-read; more are read with one range query. */
 const POINT_READ_BUCKETS = 16;
 const ENTRY_WIDTH = 46;
+/**
+ * A page's first request asks for this many bucket rows, each next one for twice as many: a large group fills a page
+ * from a few buckets (~390 members each at 100,000), a small one needs more of its sparse buckets.
+ */
+const FIRST_BUCKET_ROWS = 4;
 const KIND_CODES: Record<MemberKind, string> = { user: 'u', device: 'd', group: 'g' };
 const KINDS: Record<string, MemberKind> = { u: 'user', d: 'device', g: 'group' };
 
@@ -70,6 +83,36 @@ export class MemberLists implements MemberListStore {
   async listRange(tenantId: string, groupId: string, from = 0, to = SHARD_COUNT): Promise<MemberRef[]> {
     const buckets = await this.readBuckets(tenantId, groupId, from, to);
     return buckets.flatMap((b) => b.entries);
+  }
+
+  async listPage(
+    tenantId: string,
+    groupId: string,
+    limit: number,
+    after?: MemberPosition,
+  ): Promise<MemberListPage> {
+    const partition = membersPartition(tenantId, groupId);
+    const from = after ? Math.max(0, Math.min(SHARD_COUNT, after.shard)) : 0;
+    const filter = `PartitionKey eq ${odata(partition)} and RowKey ge '${bucketRowKey(from)}' and RowKey lt '${bucketRowKey(SHARD_COUNT)}'`;
+    const refs: MemberRef[] = [];
+    let continuationToken: string | undefined;
+    let rows = FIRST_BUCKET_ROWS;
+    // One member beyond the page tells whether another page follows (no empty last page).
+    do {
+      const pages = this.tables.members
+        .listEntities<Record<string, unknown>>({ queryOptions: { filter } })
+        .byPage({ maxPageSize: rows, ...(continuationToken ? { continuationToken } : {}) });
+      const next = await pages.next();
+      if (next.done) break;
+      for (const entity of next.value) {
+        const row = asRaw(entity);
+        const index = Number.parseInt(row.rowKey.slice(1), 10);
+        refs.push(...pageEntries(bucketOfRow(index, row).entries, index, after));
+      }
+      continuationToken = next.value.continuationToken;
+      rows = Math.min(SHARD_COUNT, rows * 2);
+    } while (continuationToken && refs.length <= limit);
+    return pageFrom(refs, limit);
   }
 
   async count(tenantId: string, groupId: string): Promise<number> {
@@ -216,4 +259,24 @@ export class MemberLists implements MemberListStore {
     }
     return buckets;
   }
+}
+
+/** A bucket's members in the page order (by id), those at or before `after` left out. */
+export function pageEntries(
+  entries: readonly MemberRef[],
+  bucket: number,
+  after?: MemberPosition,
+): MemberRef[] {
+  const sorted = [...entries].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+  if (!after || bucket > after.shard) return sorted;
+  if (bucket < after.shard) return [];
+  return sorted.filter((e) => e.id > after.id);
+}
+
+/** The first `limit` of members read in page order, and where the next page starts if any member is left. */
+export function pageFrom(refs: readonly MemberRef[], limit: number): MemberListPage {
+  if (refs.length <= limit) return { refs };
+  const page = refs.slice(0, limit);
+  const last = page[page.length - 1];
+  return last ? { refs: page, next: { shard: bucketOf(last.id), id: last.id } } : { refs: page };
 }

@@ -166,6 +166,56 @@ describe('paging', () => {
     );
   });
 
+  it('pages a group of 2,500 members by $top=100: each once, in the same order every time, the token bound to its query', async () => {
+    const big = await service.newTenant();
+    const group = await big.createGroup('Big group');
+    const users = await big.importUsers(2500, { memberOf: [group] });
+    const nested = await big.createGroup('Nested');
+    await big.graph
+      .api(`/groups/${group}/members/$ref`)
+      .post({ '@odata.id': `${service.graphRoot}/directoryObjects/${nested}` });
+    const walk = async () => {
+      const pages: Record<string, unknown>[][] = [];
+      let page: unknown = await big.graph
+        .api(`/groups/${group}/members`)
+        .top(100)
+        .select('id,displayName')
+        .get();
+      for (let guard = 0; guard < 100; guard++) {
+        pages.push(items(page));
+        const next = obj(page)['@odata.nextLink'];
+        if (typeof next !== 'string') return pages;
+        page = await big.graph.api(next).get();
+      }
+      throw new Error('too many pages');
+    };
+    const pages = await walk();
+    expect(pages).toHaveLength(26);
+    for (const page of pages.slice(0, -1)) expect(page).toHaveLength(100);
+    const listed = pages.flat().map((m) => str(m.id));
+    expect(new Set(listed).size).toBe(2501);
+    expect([...listed].sort()).toEqual([...users, nested].sort());
+    // $select holds on every page; the nested group is listed as a group.
+    for (const m of pages.flat()) expect(Object.keys(m).sort()).toEqual(['@odata.type', 'displayName', 'id']);
+    expect(pages.flat().find((m) => m.id === nested)?.['@odata.type']).toBe('#microsoft.graph.group');
+    // A static group pages the same way every time.
+    expect((await walk()).flat().map((m) => str(m.id))).toEqual(listed);
+
+    // The token names a place in this group's listing only: another group's, or another listing, is a 400.
+    const first = obj(await big.graph.api(`/groups/${group}/members`).top(100).get());
+    const token = new URL(str(first['@odata.nextLink']), 'https://x/').searchParams.get('$skiptoken');
+    await expectGraphError(
+      big.graph.api(`/groups/${nested}/members?$top=100&$skiptoken=${token}`).get(),
+      400,
+      'Request_BadRequest',
+    );
+    await expectGraphError(
+      big.graph.api(`/groups/${group}/membersWithLicenseErrors?$skiptoken=${token}`).get(),
+      400,
+      'Request_BadRequest',
+    );
+  }, 120_000);
+
   it('pages group members and deleted users too', async () => {
     const group = await tenant.createGroup('Paged members');
     const lines = alphas.map((id) => ({ type: 'member', groupId: group, memberId: id }));

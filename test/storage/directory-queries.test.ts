@@ -255,6 +255,10 @@ function contract(name: string, setUp: () => Promise<Seeded>) {
         ),
       );
       expect(inError).toEqual([member?.id]);
+      // Paged, the rows themselves (membersWithLicenseErrors reads a page, not every member in error).
+      const paged = await all((page) => licensing.principalsInErrorPage(tenantId, licensedGroupId, page));
+      expect(paged.map((p) => p.id)).toEqual(inError);
+      expect(await all((page) => licensing.principalsInErrorPage(tenantId, randomUUID(), page))).toEqual([]);
     });
 
     it('lists and counts devices with their conditions', async () => {

@@ -3,6 +3,7 @@
 // the Table adapter on a real Azurite and against the in-memory double; what only the tables have — 256 packed
 // buckets, changes spanning more buckets than one transaction holds, several hosts at once — is tested on them.
 import { randomUUID } from 'node:crypto';
+import type { TableClient } from '@azure/data-tables';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { MemberListStore } from '../../src/application/ports.js';
 import { SHARD_COUNT, shardOf } from '../../src/storage/keys.js';
@@ -64,6 +65,50 @@ function contract(name: string, setUp: () => Promise<MemberListStore>) {
       expect((await members.listRange(tenantId, groupId)).sort(byId)).toEqual([...added].sort(byId));
       expect(bucketOf(added[0]?.id ?? '')).toBe(shardOf(added[0]?.id ?? ''));
     });
+
+    it('pages the list from a position: every member once, by shard then id, no empty last page', async () => {
+      const tenantId = randomUUID();
+      const groupId = randomUUID();
+      const added = [...refs(600), ...refs(30, 'device', 5000), ...refs(4, 'group', 9000)];
+      await members.apply(tenantId, groupId, added, []);
+      const order = (a: MemberRef, b: MemberRef) => bucketOf(a.id) - bucketOf(b.id) || byId(a, b);
+
+      const walk = async (limit: number) => {
+        const seen: MemberRef[] = [];
+        let page = await members.listPage(tenantId, groupId, limit);
+        for (let guard = 0; guard < 1000; guard++) {
+          expect(page.refs.length).toBe(page.next ? limit : page.refs.length);
+          expect(page.refs.length).toBeGreaterThan(0);
+          seen.push(...page.refs);
+          if (!page.next) return seen;
+          expect(page.next).toEqual({
+            shard: bucketOf(page.refs.at(-1)?.id ?? ''),
+            id: page.refs.at(-1)?.id,
+          });
+          page = await members.listPage(tenantId, groupId, limit, page.next);
+        }
+        throw new Error('too many pages');
+      };
+      expect(await walk(100)).toEqual([...added].sort(order));
+      expect(await walk(7)).toEqual([...added].sort(order));
+      // A page exactly as long as the list is the last one.
+      expect((await members.listPage(tenantId, groupId, added.length)).next).toBeUndefined();
+      expect(await members.listPage(randomUUID(), groupId, 10)).toEqual({ refs: [] });
+
+      // Members joining or leaving between pages move nothing already listed: the position is a member, not an offset.
+      const first = await members.listPage(tenantId, groupId, 300);
+      const after = first.next;
+      if (!after) throw new Error('expected more');
+      const before = [...added].sort(order).filter((m) => order(m, first.refs.at(-1) ?? m) <= 0);
+      await members.apply(tenantId, groupId, [], [before[0]?.id ?? '']);
+      const rest: MemberRef[] = [];
+      for (let page = await members.listPage(tenantId, groupId, 300, after); ; ) {
+        rest.push(...page.refs);
+        if (!page.next) break;
+        page = await members.listPage(tenantId, groupId, 300, page.next);
+      }
+      expect([...first.refs, ...rest]).toEqual([...added].sort(order));
+    }, 30_000);
 
     it('ignores adding a present member and removing an absent one (replays are harmless)', async () => {
       const tenantId = randomUUID();
@@ -130,7 +175,68 @@ function contract(name: string, setUp: () => Promise<MemberListStore>) {
 contract('Table adapter (real Azurite)', async () => members);
 contract('in-memory double', async () => new InMemoryMemberLists());
 
+/** The tables with the member table's range reads counted, row by row (what a page costs). */
+function countingMembers(tables: StorageTables): {
+  lists: MemberLists;
+  rowsRead: () => number;
+  reset: () => void;
+} {
+  let rows = 0;
+  const client = tables.members;
+  const members = new Proxy(client, {
+    get(target, property, receiver) {
+      if (property !== 'listEntities') return Reflect.get(target, property, receiver);
+      return (...args: Parameters<TableClient['listEntities']>) => {
+        const listed = target.listEntities(...args);
+        return {
+          byPage: (settings?: Parameters<typeof listed.byPage>[0]) => {
+            const pages = listed.byPage(settings);
+            return {
+              next: async () => {
+                const page = await pages.next();
+                if (!page.done) rows += page.value.length;
+                return page;
+              },
+            };
+          },
+        };
+      };
+    },
+  });
+  const counted = new Proxy(tables, {
+    get: (target, property, receiver) =>
+      property === 'members' ? members : Reflect.get(target, property, receiver),
+  });
+  return {
+    lists: new MemberLists(counted),
+    rowsRead: () => rows,
+    reset: () => {
+      rows = 0;
+    },
+  };
+}
+
 describe('MemberLists on the tables (real Azurite)', () => {
+  it('reads only the buckets a page needs, not the whole list (issue 21)', async () => {
+    const tenantId = randomUUID();
+    const groupId = randomUUID();
+    await members.apply(tenantId, groupId, refs(5000), []);
+    const counting = countingMembers(tables);
+    let page = await counting.lists.listPage(tenantId, groupId, 100);
+    let pages = 1;
+    let seen = page.refs.length;
+    while (page.next) {
+      // ~20 members a bucket: a page of 100 needs 6 of the 256 buckets; the read asks for 4, then 8 more.
+      expect(counting.rowsRead()).toBeLessThanOrEqual(12);
+      counting.reset();
+      page = await counting.lists.listPage(tenantId, groupId, 100, page.next);
+      pages++;
+      seen += page.refs.length;
+    }
+    expect(seen).toBe(5000);
+    expect(pages).toBe(50);
+  }, 60_000);
+
   it('keeps the count exact over changes that span more buckets than one transaction holds', async () => {
     const tenantId = randomUUID();
     const groupId = randomUUID();

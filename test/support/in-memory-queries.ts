@@ -238,6 +238,15 @@ export class InMemoryLicensingQueries implements LicensingQueries {
     }
   }
 
+  async principalsInErrorPage(tenantId: string, groupId: string, page: PageRequest) {
+    return pageOf(
+      this.active(tenantId)
+        .filter((p) => p.entries.some((e) => e.assignedByGroup === groupId && e.state === 'Error'))
+        .sort(byId),
+      page,
+    );
+  }
+
   /** By the engine's rule the principal writer keeps its waiting-room rows by (`waitingFor`). */
   async waiters(tenantId: string, skuId: string): Promise<WaitingPrincipal[]> {
     const waiting: WaitingPrincipal[] = [];

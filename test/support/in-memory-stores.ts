@@ -8,7 +8,9 @@ import type {
   GroupJobs,
   GroupLicensingCommit,
   IdentityStore,
+  MemberListPage,
   MemberListStore,
+  MemberPosition,
   MembershipRuleCommit,
   NameHolding,
   NameRegistry,
@@ -36,6 +38,7 @@ import type {
 } from '../../src/application/records.js';
 import type { QueueNames } from '../../src/config/queues.js';
 import { principalShardPartition, SHARD_COUNT, shardOf } from '../../src/storage/keys.js';
+import { pageEntries, pageFrom } from '../../src/storage/members.js';
 import {
   AddressRows,
   type AddressState,
@@ -268,6 +271,24 @@ export class InMemoryMemberLists implements MemberListStore {
     return [...(this.lists.get(`${tenantId}/${groupId}`)?.values() ?? [])].filter(
       (m) => shardOf(m.id) >= fromShard && shardOf(m.id) < toShard,
     );
+  }
+
+  /** The adapter's page order and cut (shared pure functions), over every bucket at once. */
+  async listPage(
+    tenantId: string,
+    groupId: string,
+    limit: number,
+    after?: MemberPosition,
+  ): Promise<MemberListPage> {
+    const buckets = new Map<number, MemberRef[]>();
+    for (const ref of this.lists.get(`${tenantId}/${groupId}`)?.values() ?? []) {
+      const bucket = shardOf(ref.id);
+      buckets.set(bucket, [...(buckets.get(bucket) ?? []), ref]);
+    }
+    const refs = [...buckets.keys()]
+      .sort((a, b) => a - b)
+      .flatMap((bucket) => pageEntries(buckets.get(bucket) ?? [], bucket, after));
+    return pageFrom(refs, limit);
   }
 
   async count(tenantId: string, groupId: string): Promise<number> {

@@ -17,16 +17,14 @@ import {
 import { previewGroupLicenses } from '../../application/license-preview.js';
 import {
   countGroups,
-  directoryObjects,
   type GroupCondition,
   groupControlsOf,
   groupLicensesWith,
-  groupMemberRefs,
   groupsWithLicenseErrors,
   licensedGroups,
+  listGroupMembers,
   listGroups,
-  membersInLicenseError,
-  principalsById,
+  listMembersInLicenseError,
 } from '../../application/queries.js';
 import type { GroupLicenseRecord, GroupRecord } from '../../application/records.js';
 import type {
@@ -224,9 +222,11 @@ async function listMembers(request: ApiRequest, context: GraphContext) {
   // Members are users, devices and groups: each shows its type's default properties, or what `$select` names.
   const selected = parseSelect(request.query, 'directoryObject', MEMBER_PROPERTIES);
   const group = await loadGroup(request, context);
-  const refs = await groupMemberRefs(context.app, tenantId, group.id);
-  const page = pageOfList(request, tenantId, refs, `members|${group.id}`);
-  const value = (await directoryObjects(context.app, tenantId, page.items)).map((object) =>
+  // The skiptoken holds the last member listed (sealed to this group's listing), so a page reads only its stretch.
+  const page = await pageOf(request, tenantId, `members|${group.id}`, (at) =>
+    listGroupMembers(context.app, tenantId, group.id, at),
+  );
+  const value = page.items.map((object) =>
     project(
       directoryObjectJson(context.app.catalog, object),
       selected,
@@ -287,9 +287,10 @@ async function membersWithLicenseErrors(request: ApiRequest, context: GraphConte
   const group = await loadGroup(request, context);
   // Users and devices (device licenses): each shows its own type's properties.
   const selected = parseSelect(request.query, 'directoryObject', MEMBER_PROPERTIES);
-  const ids = await membersInLicenseError(context.app, tenantId, group.id);
-  const page = pageOfList(request, tenantId, ids, `errors|${group.id}`);
-  const value = (await principalsById(context.app, tenantId, page.items)).map((p) =>
+  const page = await pageOf(request, tenantId, `errors|${group.id}`, (at) =>
+    listMembersInLicenseError(context.app, tenantId, group.id, at),
+  );
+  const value = page.items.map((p) =>
     project(
       directoryObjectJson(context.app.catalog, { kind: p.kind, principal: p }),
       selected,
