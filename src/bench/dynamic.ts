@@ -5,7 +5,7 @@ import { z } from 'zod';
 import { collectionSchema, subscribedSkuSchema } from '../contract/graph.js';
 import { Random } from '../simulator/random.js';
 import { graphClient, type OperatorClient } from '../simulator/service.js';
-import { E3 } from './workloads.js';
+import { E3, importAll } from './workloads.js';
 
 /** Departments in turn: the rules select two of four, so each holds half the tenant. */
 const DEPARTMENTS = ['D0', 'D1', 'D2', 'D3'] as const;
@@ -50,11 +50,7 @@ export async function prepareRuleTenant(
       department,
     });
   }
-  for (let i = 0; i < lines.length; i += 20_000) {
-    const result = await operator.import(tenant.id, lines.slice(i, i + 20_000));
-    if (result.errors.length > 0)
-      throw new Error(`import refused lines: ${JSON.stringify(result.errors.slice(0, 3))}`);
-  }
+  await importAll(operator, tenant.id, lines);
   const token = await operator.token(tenant.id);
   const graph = graphClient(operator.baseUrl, token);
   const group = z.object({ id: z.string() }).parse(

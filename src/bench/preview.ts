@@ -5,7 +5,7 @@ import { z } from 'zod';
 import { collectionSchema, licenseAssignmentPreviewSchema } from '../contract/graph.js';
 import { Random } from '../simulator/random.js';
 import { graphClient, type OperatorClient } from '../simulator/service.js';
-import { E3 } from './workloads.js';
+import { E3, importAll } from './workloads.js';
 
 export interface PreviewTenant {
   readonly tenantId: string;
@@ -38,11 +38,7 @@ export async function preparePreviewTenant(
       memberOf: [groupId],
     });
   }
-  for (let i = 0; i < lines.length; i += 20_000) {
-    const result = await operator.import(tenant.id, lines.slice(i, i + 20_000));
-    if (result.errors.length > 0)
-      throw new Error(`import refused lines: ${JSON.stringify(result.errors.slice(0, 3))}`);
-  }
+  await importAll(operator, tenant.id, lines);
   await operator.waitIdle(tenant.id, 30 * 60_000);
   return { tenantId: tenant.id, token: await operator.token(tenant.id), groupId, members, seats };
 }
