@@ -1,6 +1,7 @@
 // The console's frame: sign-in first, then the admin center's layout — navigation on the left, the page on the right.
 import { Button, Caption1, makeStyles, Tab, TabList, Text, Title3, tokens } from '@fluentui/react-components';
 import { useEffect, useState } from 'react';
+import { AlertsPage } from './pages/alerts.js';
 import { AuditPage } from './pages/audit.js';
 import { ErrorsPage } from './pages/errors.js';
 import { GroupPage } from './pages/group.js';
@@ -80,6 +81,8 @@ function Page(props: { route: Route }) {
       return <ErrorsPage />;
     case 'audit':
       return <AuditPage />;
+    case 'alerts':
+      return <AlertsPage />;
   }
 }
 
@@ -157,6 +160,7 @@ export function App() {
               <Tab value="devices">Devices</Tab>
               <Tab value="errors">Errors &amp; waiting</Tab>
               <Tab value="audit">Audit log</Tab>
+              <Tab value="alerts">Alerts</Tab>
             </TabList>
           </nav>
           <main className={styles.main}>

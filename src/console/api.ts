@@ -121,6 +121,21 @@ export class OperatorApi {
       headers: { 'content-type': 'application/x-ndjson' },
     });
   }
+  alerts(tenantId: string): Promise<Page<Alert>> {
+    return this.call(`tenants/${tenantId}/alerts`);
+  }
+  createAlert(
+    tenantId: string,
+    alert: { kinds: readonly AlertKind[]; notificationUrl: string; seatUsagePercent: number },
+  ): Promise<Alert> {
+    return this.call(`tenants/${tenantId}/alerts`, { method: 'POST', body: JSON.stringify(alert) });
+  }
+  deleteAlert(tenantId: string, alertId: string): Promise<void> {
+    return this.call(`tenants/${tenantId}/alerts/${alertId}`, { method: 'DELETE' });
+  }
+  deliveries(tenantId: string, alertId: string): Promise<Page<AlertDelivery>> {
+    return this.call(`tenants/${tenantId}/alerts/${alertId}/deliveries`);
+  }
   async token(tenantId: string): Promise<{ token: string; expiresAt: number }> {
     const minted = await this.call<{ access_token: string; expires_in: number }>(
       `tenants/${tenantId}/tokens`,
@@ -131,6 +146,42 @@ export class OperatorApi {
     );
     return { token: minted.access_token, expiresAt: Date.now() + minted.expires_in * 1000 };
   }
+}
+
+export const ALERT_KINDS = [
+  'licenseErrors',
+  'seatUsage',
+  'waitingPrincipals',
+  'subscriptionState',
+  'groupProcessing',
+] as const;
+export type AlertKind = (typeof ALERT_KINDS)[number];
+
+/** An alert subscription of the operator API (docs/api.md, "Alerts"). */
+export interface Alert {
+  readonly id: string;
+  readonly kinds: readonly AlertKind[];
+  readonly notificationUrl: string;
+  readonly clientState: string | null;
+  readonly seatUsagePercent: number;
+  readonly createdDateTime: string;
+  /** Shown once, when the subscription is created. */
+  readonly secret?: string;
+}
+
+export interface AlertDelivery {
+  readonly id: string;
+  readonly status: 'pending' | 'delivered' | 'parked' | 'cancelled';
+  readonly attempts: number;
+  readonly createdDateTime: string;
+  readonly lastAttemptDateTime: string | null;
+  readonly nextAttemptDateTime: string | null;
+  readonly lastStatus: number | null;
+  readonly lastError: string | null;
+  readonly value: readonly {
+    readonly resource: string;
+    readonly resourceData: { readonly kind: string } & Record<string, unknown>;
+  }[];
 }
 
 export interface ImportResult {

@@ -12,7 +12,8 @@ export type Route =
   | { readonly page: 'devices' }
   | { readonly page: 'device'; readonly id: string }
   | { readonly page: 'errors' }
-  | { readonly page: 'audit' };
+  | { readonly page: 'audit' }
+  | { readonly page: 'alerts' };
 
 const WITH_ID = { product: 'skuId', group: 'id', user: 'id', device: 'id' } as const;
 
@@ -31,6 +32,8 @@ export function parseRoute(hash: string): Route {
       return { page: 'errors' };
     case 'audit':
       return { page: 'audit' };
+    case 'alerts':
+      return { page: 'alerts' };
     default:
       return { page: 'products' };
   }

@@ -75,7 +75,7 @@ const PROBE = 'data-tab-probe';
 /**
  * The enabled, visible controls that pressing Tab from the top of the page never reaches (Tab is pressed until
  * focus comes back around). A tab list is one stop, its tabs moved between with the arrow keys, so its tabs are left
- * out; each control as the start of its HTML.
+ * out, as are a spin button's step buttons (its arrow keys); each control as the start of its HTML.
  */
 export async function unreachableByKeyboard(page: Page, limit = 300): Promise<string[]> {
   const seen = new Set<string>();
@@ -98,10 +98,14 @@ export async function unreachableByKeyboard(page: Page, limit = 300): Promise<st
   return page.evaluate(
     ([probe, reached]) => {
       const doc = (globalThis as unknown as { document: PageDocument }).document;
-      return [...doc.querySelectorAll('button, a[href], input, select, textarea')]
-        .filter((el) => !el.disabled && el.offsetParent !== null && !el.closest('[role="tablist"]'))
-        .filter((el) => !reached.includes(el.getAttribute(probe) ?? ''))
-        .map((el) => el.outerHTML.slice(0, 160));
+      return (
+        [...doc.querySelectorAll('button, a[href], input, select, textarea')]
+          .filter((el) => !el.disabled && el.offsetParent !== null && !el.closest('[role="tablist"]'))
+          // A spin button's step buttons are out of the Tab order by Fluent's design: ArrowUp/ArrowDown in its input.
+          .filter((el) => !(el.getAttribute('tabindex') === '-1' && el.closest('.fui-SpinButton')))
+          .filter((el) => !reached.includes(el.getAttribute(probe) ?? ''))
+          .map((el) => el.outerHTML.slice(0, 160))
+      );
     },
     [PROBE, [...seen]] as const,
   );

@@ -8,7 +8,9 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { Browser, Locator, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startAlertReceiver } from '../../src/simulator/alert-receiver.js';
 import { ADMIN_API_KEY, items, type Service, startService, str } from '../api/support.js';
+import { waitFor } from '../support/index.js';
 import {
   launchBrowser,
   newPage,
@@ -24,7 +26,8 @@ let service: Service;
 let browser: Browser;
 beforeAll(async () => {
   mkdirSync(SHOTS, { recursive: true });
-  [service, browser] = await Promise.all([startService(), launchBrowser()]);
+  // Alerts are decided a second after the work that calls for them (30 s by default), so the test sees one soon.
+  [service, browser] = await Promise.all([startService({ ALERT_DEBOUNCE_SECONDS: '1' }), launchBrowser()]);
 }, 90_000);
 afterAll(async () => {
   await browser?.close();
@@ -85,6 +88,22 @@ function directory(): string {
     memberOf: [CONTRACTORS],
   });
   return lines.map((line) => JSON.stringify(line)).join('\n');
+}
+
+/** Signs in with the operator key (pressing Enter in the key field) and opens an existing tenant. */
+async function signIn(page: Page, tenantId: string) {
+  await page.goto(`${service.url}/api/console/`);
+  await page.getByLabel('Operator key').fill(ADMIN_API_KEY);
+  await page.keyboard.press('Enter');
+  await page
+    .getByRole('button', { name: /^Open / })
+    .first()
+    .waitFor();
+  await page
+    .getByRole('row', { name: new RegExp(tenantId) })
+    .getByRole('button')
+    .click();
+  await page.getByRole('heading', { name: 'All products', level: 1 }).waitFor();
 }
 
 async function openGroup(page: Page, name: string) {
@@ -238,23 +257,53 @@ describe('the Licenses console', () => {
     expect(service.unexpectedErrors()).toEqual([]);
   }, 240_000);
 
+  it('creates an alert whose receiver answers the handshake, and shows the delivery a license error caused', async () => {
+    const { page, problems } = await newPage(browser);
+    const receiver = await startAlertReceiver();
+    try {
+      const tenant = await service.newTenant({ buy: { ENTERPRISEPACK: 1 } });
+      await signIn(page, tenant.id);
+      await page.getByRole('tab', { name: 'Alerts' }).click();
+      await page.getByLabel('Notification URL').fill(receiver.url);
+      await page.getByRole('button', { name: 'Create alert' }).click();
+      await text(page.getByRole('main')).toContain('Its signing secret, shown this once');
+      expect(receiver.handshakes).toHaveLength(1);
+
+      // Two members, one seat: one waits in CountViolation, which the next alert pass reports.
+      const group = await tenant.createGroup('Pilot');
+      await tenant.importUsers(2, { memberOf: [group] });
+      await tenant.graph.api(`/groups/${group}/assignLicense`).post({
+        addLicenses: [{ skuId: service.catalog.skuId('ENTERPRISEPACK'), disabledPlans: [] }],
+        removeLicenses: [],
+      });
+      await tenant.waitIdle();
+      await waitFor(() => receiver.deliveries.length > 0, { timeoutMs: 30_000 });
+      await page.reload();
+      const log = page.getByRole('table', { name: `Deliveries to ${receiver.url}` });
+      await text(log).toContain('License errors appeared or grew');
+      await text(log).toContain('delivered');
+      await shot(page, 'alerts');
+      expect(problems).toEqual([]);
+    } finally {
+      await receiver.close();
+    }
+  }, 120_000);
+
   it('labels every control and reaches each by keyboard', async () => {
     const { page, problems } = await newPage(browser);
     const tenant = await service.newTenant({ buy: { ENTERPRISEPACK: 3 } });
     const group = await tenant.createGroup('Finance');
     await tenant.importUsers(2, { memberOf: [group] });
-    await page.goto(`${service.url}/api/console/`);
-    await page.getByLabel('Operator key').fill(ADMIN_API_KEY);
-    await page.keyboard.press('Enter');
-    await page
-      .getByRole('button', { name: /^Open / })
-      .first()
-      .waitFor();
-    await page
-      .getByRole('row', { name: new RegExp(tenant.id) })
-      .getByRole('button')
-      .click();
-    for (const hash of ['#/products', '#/groups', `#/groups/${group}`, '#/users', '#/errors', '#/audit']) {
+    await signIn(page, tenant.id);
+    for (const hash of [
+      '#/products',
+      '#/groups',
+      `#/groups/${group}`,
+      '#/users',
+      '#/errors',
+      '#/audit',
+      '#/alerts',
+    ]) {
       await page.evaluate((h) => {
         (globalThis as unknown as { location: { hash: string } }).location.hash = h;
       }, hash);
