@@ -10,6 +10,7 @@ import { OperatorClient } from '../simulator/service.js';
 import { tableClient } from '../storage/connection.js';
 import { chromiumAvailable, licenseForConsole, runConsoleFirstPaint } from './console.js';
 import { prepareRuleTenant, ruleDifferences, runAttributeChanges, runRuleChange } from './dynamic.js';
+import { floorF2, floorF3 } from './floors.js';
 import { preparePreviewTenant, runMemberListing, runPreview } from './preview.js';
 import {
   checkTenant,
@@ -23,7 +24,7 @@ import {
   uniqueTable,
 } from './workloads.js';
 
-const ALL = ['F1', 'B1', 'B2', 'B3', 'B4', 'B5', 'B6', 'B7', 'B8', 'C1'] as const;
+const ALL = ['F1', 'F2', 'F3', 'B1', 'B2', 'B3', 'B4', 'B5', 'B6', 'B7', 'B8', 'C1'] as const;
 type Workload = (typeof ALL)[number];
 
 function positive(value: string): number {
@@ -35,7 +36,7 @@ function positive(value: string): number {
 const program = new Command()
   .name('npm run bench --')
   .description(
-    'Measures the workloads of docs/performance.md (B1–B8, C1) and the storage floor F1 in one run, on its own Azurite and\n' +
+    'Measures the workloads of docs/performance.md (B1–B8, C1) and the storage floors F1–F3 in one run, on its own Azurite and\n' +
       'host (2 cores: the numbers are only meaningful next to the floor). Prints a table, then one JSON line.',
   )
   .option('--members <n>', 'size of the B1 group (and the largest B5 size)', positive, 100_000)
@@ -204,6 +205,36 @@ async function main(): Promise<void> {
       ]);
     }
 
+    if (wants('F2') || wants('B2')) {
+      log(
+        `F2: writing ${options.b2Changes} changes' principal and member-list rows in 100-operation transactions, 4 in flight`,
+      );
+      const f2 = await floorF2(tableClient(azurite.connectionString, uniqueTable()), options.b2Changes);
+      results.F2_s = round(f2.seconds);
+      results.F2_changes_per_s = Math.round(f2.perSecond);
+      rows.push([
+        'F2',
+        `storage floor: ${options.b2Changes} changes' rows`,
+        `${Math.round(f2.perSecond)} changes/s (${f2.seconds.toFixed(1)} s)`,
+      ]);
+    }
+    if (wants('F3') || wants('B3')) {
+      log(`F3: 32 clients point-reading 20,000 principal-shaped rows for ${options.b3Seconds} s`);
+      const f3 = await floorF3(tableClient(azurite.connectionString, uniqueTable()), {
+        rows: 20_000,
+        seconds: options.b3Seconds,
+        clients: 32,
+      });
+      results.F3_reads_per_s = Math.round(f3.readsPerSecond);
+      results.F3_p50_ms = round(f3.p50);
+      results.F3_p99_ms = round(f3.p99);
+      rows.push([
+        'F3',
+        'storage floor: point reads, 32 clients',
+        `${Math.round(f3.readsPerSecond)} reads/s, p50 ${round(f3.p50)} ms, p99 ${round(f3.p99)} ms`,
+      ]);
+    }
+
     if (wants('B1') || wants('B4') || wants('B5')) {
       const sizes = wants('B5')
         ? [
@@ -261,11 +292,13 @@ async function main(): Promise<void> {
             results.B3_p99_ms = round(percentile(b3.reads, 99));
             results.B3_write_p99_ms = round(percentile(b3.writes, 99));
             results.B3_errors = b3.errors;
+            if (typeof results.F3_reads_per_s === 'number')
+              results.B3_vs_F3 = round(b3.reads.length / options.b3Seconds / results.F3_reads_per_s);
             if (b3.errors > 0) failed = true;
             rows.push([
               'B3',
               'reads and assignLicense, 32 clients',
-              `${results.B3_reads_per_s} reads/s, p50 ${results.B3_p50_ms} ms, p99 ${results.B3_p99_ms} ms; ${results.B3_writes_per_s} writes/s (p99 ${results.B3_write_p99_ms} ms); errors ${b3.errors}`,
+              `${results.B3_reads_per_s} reads/s, p50 ${results.B3_p50_ms} ms, p99 ${results.B3_p99_ms} ms; ${results.B3_writes_per_s} writes/s (p99 ${results.B3_write_p99_ms} ms); errors ${b3.errors}; ${results.B3_vs_F3 ?? '?'} × F3's reads`,
             ]);
           }
         }
@@ -298,6 +331,8 @@ async function main(): Promise<void> {
       log(`B2: posting ${options.b2Changes} membership changes as webhook batches`);
       const b2 = await runMembershipChanges(operator, prepared, options.b2Changes, options.seed);
       results.B2_changes_per_s = Math.round(options.b2Changes / b2.seconds);
+      if (typeof results.F2_changes_per_s === 'number')
+        results.B2_vs_F2 = round(options.b2Changes / b2.seconds / results.F2_changes_per_s);
       log('B2: checking the invariants');
       const violations = await checkTenant(operator, prepared.state);
       results.B2_invariant_violations = violations.length;
@@ -308,7 +343,7 @@ async function main(): Promise<void> {
       rows.push([
         'B2',
         `${options.b2Changes} membership changes via the webhook`,
-        `${results.B2_changes_per_s} changes/s (${b2.seconds.toFixed(1)} s, ${b2.posts} posts), invariants: ${violations.length === 0 ? 'hold' : 'VIOLATED'}`,
+        `${results.B2_changes_per_s} changes/s (${b2.seconds.toFixed(1)} s, ${b2.posts} posts), ${results.B2_vs_F2 ?? '?'} × F2, invariants: ${violations.length === 0 ? 'hold' : 'VIOLATED'}`,
       ]);
     }
 
