@@ -34,7 +34,7 @@ function removalReason(value: unknown): string | undefined {
   return undefined;
 }
 
-/** The directory changes one changeNotificationSchema describes (rules: api.md "Membership webhook"). */
+/** The directory changes one notification describes (rules: api.md "Membership webhook"). */
 export function changesOf(item: Notification): Change[] {
   const resource = item.resource ?? '';
   const data = item.resourceData ?? {};
@@ -74,7 +74,7 @@ export function changesOf(item: Notification): Change[] {
 }
 
 /**
- * `POST /api/webhooks/graph`: the validation handshake, then change changeNotificationSchema batches. Every notification's
+ * `POST /api/webhooks/graph`: the validation handshake, then change notification batches. Every notification's
  * `clientState` must be its tenant's; if any is not, the whole request gets 403 and nothing is queued. Accepted
  * batches are persisted to the changes queue and answered 202 at once; all work happens on the queue.
  */
@@ -91,15 +91,13 @@ export async function receiveNotifications(
     const body = await readBody(
       request,
       WEBHOOK_BODY_LIMIT,
-      () => new GraphError(413, 'RequestEntityTooLarge', 'The changeNotificationSchema batch is too large.'),
+      () => new GraphError(413, 'RequestEntityTooLarge', 'The change notification batch is too large.'),
     );
     const parsed = changeNotificationCollectionSchema.safeParse(
       parseJsonBody(body, request.headers.get('content-type')),
     );
     if (!parsed.success)
-      throw badRequest(
-        'The body is not a change changeNotificationSchema changeNotificationCollectionSchema ({ "value": [ ... ] }).',
-      );
+      throw badRequest('The body is not a change notification collection ({ "value": [ ... ] }).');
 
     const ctx = await appContext();
     const secrets = new Map<string, string | undefined>();
@@ -115,7 +113,7 @@ export async function receiveNotifications(
         throw new GraphError(
           403,
           'Authorization_RequestDenied',
-          'A changeNotificationSchema carries a clientState that does not match its tenant.',
+          'A change notification carries a clientState that does not match its tenant.',
         );
       }
     }
@@ -124,7 +122,7 @@ export async function receiveNotifications(
     for (const item of parsed.data.value) {
       if (item.lifecycleEvent !== undefined) {
         invocation.log(
-          `Lifecycle changeNotificationSchema '${item.lifecycleEvent}' for subscription ${item.subscriptionId ?? '?'} acknowledged`,
+          `Lifecycle notification '${item.lifecycleEvent}' for subscription ${item.subscriptionId ?? '?'} acknowledged`,
         );
         continue;
       }

@@ -161,7 +161,7 @@ export const batchRequestSchema = z
   })
   .strict();
 export const batchSchema = z.object({ requests: z.array(batchRequestSchema).min(1) }).strict();
-/** A change-changeNotificationSchema changeNotificationCollectionSchema (the webhook). */
+/** A change notification collection (the webhook). */
 export const changeNotificationSchema = z
   .object({
     subscriptionId: z.string().max(100).optional(),
