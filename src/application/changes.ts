@@ -1,4 +1,5 @@
 import type { GroupRecord } from '../storage/group-records.js';
+import { inParallel } from '../storage/in-flight.js';
 import { bucketOf, type MemberKind, type MemberRef } from '../storage/members.js';
 import { retryOnConflict } from '../storage/optimistic.js';
 import { requestAlertEvaluation } from './alerts.js';
@@ -9,8 +10,13 @@ import type { Change, ChangesMessage, MembershipChange } from './messages.js';
 import { releaseName } from './names.js';
 import { settleLeftoverRun, updatePrincipals } from './principal-updates.js';
 import { registerProxyAddresses } from './proxy-addresses.js';
-import type { MemberOfEntry, PrincipalRecord, RemovedMembership } from './records.js';
-import { type AuditInput, GROUP_LICENSING_APP } from './records.js';
+import {
+  type AuditInput,
+  GROUP_LICENSING_APP,
+  type MemberOfEntry,
+  type PrincipalRecord,
+  type RemovedMembership,
+} from './records.js';
 
 /** Tombstones of ended memberships are kept this long, to ignore late or replayed notifications. */
 const TOMBSTONE_DAYS = 7;
@@ -30,6 +36,9 @@ export async function applyChanges(
   // Members' errors, seats and waiters may have moved: an alert pass after the debounce (coalesced).
   await requestAlertEvaluation(ctx, message.tenantId);
 }
+
+/** Member lists of different groups are written this many at a time (each is its own partition). */
+const MEMBER_LISTS_IN_FLIGHT = 8;
 
 interface ApplyOptions {
   /** The principals as a range read of their partitions found them (a dynamic group's evaluation page). */
@@ -323,9 +332,9 @@ async function applyBucketChanges(
       if (phase === 'remove' && (!member || hardDeleted)) at(groupId).removes.push(memberId);
     }
   }
-  for (const [groupId, { adds, removes }] of byGroup) {
+  await inParallel([...byGroup], MEMBER_LISTS_IN_FLIGHT, async ([groupId, { adds, removes }]) => {
     if (adds.length > 0 || removes.length > 0) await ctx.members.apply(tenantId, groupId, adds, removes);
-  }
+  });
 }
 
 /** A group joins or leaves a group: the nested group's own record and the parent's member list change. */
