@@ -13,6 +13,7 @@ import { prepareRuleTenant, ruleDifferences, runAttributeChanges, runRuleChange 
 import { floorF2, floorF3 } from './floors.js';
 import { preparePreviewTenant, runMemberListing, runPreview } from './preview.js';
 import {
+  type ChurnTenant,
   checkTenant,
   floorF1,
   percentile,
@@ -24,7 +25,7 @@ import {
   uniqueTable,
 } from './workloads.js';
 
-const ALL = ['F1', 'F2', 'F3', 'B1', 'B2', 'B3', 'B4', 'B5', 'B6', 'B7', 'B8', 'C1'] as const;
+const ALL = ['F1', 'F2', 'F3', 'B1', 'B2', 'B3', 'B4', 'B5', 'S2', 'B6', 'B7', 'B8', 'C1'] as const;
 type Workload = (typeof ALL)[number];
 
 function positive(value: string): number {
@@ -37,7 +38,8 @@ const program = new Command()
   .name('npm run bench --')
   .description(
     'Measures the workloads of docs/performance.md (B1–B8, C1) and the storage floors F1–F3 in one run, on its own Azurite and\n' +
-      'host (2 cores: the numbers are only meaningful next to the floor). Prints a table, then one JSON line.',
+      'host (2 cores: the numbers are only meaningful next to the floor), and S2: B1 and B2 again with a second host\n' +
+      'process on the same storage, as the runtime scales out. Prints a table, then one JSON line.',
   )
   .option('--members <n>', 'size of the B1 group (and the largest B5 size)', positive, 100_000)
   .option('--seed <n>', 'seed for the generated tenants', positive, 1)
@@ -269,7 +271,8 @@ async function main(): Promise<void> {
           results.B4_rss_mib = Math.round(peak);
           if (typeof results.F1_s === 'number') results.B1_ratio = round(run.seconds / results.F1_s);
           results.B1_storage_operations = operations;
-          results.azure_estimate_B1_s = round(azureEstimate(size, operations));
+          // A member's row, plus the markers and counters beside it (about 5 %).
+          results.azure_estimate_B1_s = round(azureEstimate(size * 1.05, operations));
           log(`B1: checking the invariants of rules.md §7 on ${size} members`);
           const violations = await checkTenant(operator, prepared.state);
           results.B1_invariant_violations = violations.length;
@@ -318,6 +321,7 @@ async function main(): Promise<void> {
       }
     }
 
+    let churnTenant: ChurnTenant | undefined;
     if (wants('B2')) {
       log(
         `B2: importing ${options.b2Groups} groups of ${options.b2GroupSize} members, licensing them (not timed)`,
@@ -329,7 +333,14 @@ async function main(): Promise<void> {
         options.seed,
       );
       log(`B2: posting ${options.b2Changes} membership changes as webhook batches`);
+      const before = readStats(statsFile);
       const b2 = await runMembershipChanges(operator, prepared, options.b2Changes, options.seed);
+      const operations = operationsBetween(before, readStats(statsFile));
+      results.B2_storage_operations = operations;
+      // Per change: the member's row and its member-list bucket.
+      results.azure_estimate_B2_s = round(azureEstimate(options.b2Changes * 2, operations));
+      churnTenant = prepared;
+      results.B2_s = round(b2.seconds);
       results.B2_changes_per_s = Math.round(options.b2Changes / b2.seconds);
       if (typeof results.F2_changes_per_s === 'number')
         results.B2_vs_F2 = round(options.b2Changes / b2.seconds / results.F2_changes_per_s);
@@ -345,6 +356,60 @@ async function main(): Promise<void> {
         `${options.b2Changes} membership changes via the webhook`,
         `${results.B2_changes_per_s} changes/s (${b2.seconds.toFixed(1)} s, ${b2.posts} posts), ${results.B2_vs_F2 ?? '?'} × F2, invariants: ${violations.length === 0 ? 'hold' : 'VIOLATED'}`,
       ]);
+    }
+
+    if (wants('S2')) {
+      log('S2: starting a second host process on the same storage, as the runtime scales out');
+      const second = await startHostProcess(
+        azurite.connectionString,
+        path.join(statsDir, `storage-stats-${process.pid}-2.json`),
+        undefined,
+      );
+      try {
+        const receivers = [operator, new OperatorClient(second.url, 'bench-admin-key')];
+        if (typeof results.B1_s === 'number') {
+          log(`S2: importing another tenant with a ${options.members}-member group (not timed)`);
+          const prepared = await prepareGroupTenant(
+            operator,
+            options.members,
+            options.seed + options.members + 1,
+          );
+          log(`S2: assigning E3 + EMS to ${options.members} members with two hosts`);
+          const run = await runGroupAssignment(operator, prepared, () => undefined);
+          const violations = await checkTenant(operator, prepared.state);
+          results.S2_B1_s = round(run.seconds);
+          results.S2_B1_speedup = round(results.B1_s / run.seconds);
+          results.S2_B1_invariant_violations = violations.length;
+          if (violations.length > 0) failed = true;
+          rows.push([
+            'S2 B1',
+            `${options.members} members, two hosts`,
+            `${run.seconds.toFixed(1)} s against ${results.B1_s} s with one: ${results.S2_B1_speedup} × faster, invariants: ${violations.length === 0 ? 'hold' : `${violations.length} violations`}`,
+          ]);
+        } else log('S2: B1 with two hosts skipped (it needs B1 in --only to compare with)');
+        if (churnTenant && typeof results.B2_s === 'number') {
+          log(`S2: posting ${options.b2Changes} more membership changes, alternately to the two hosts`);
+          const b2 = await runMembershipChanges(
+            operator,
+            churnTenant,
+            options.b2Changes,
+            options.seed + 1,
+            receivers,
+          );
+          const violations = await checkTenant(operator, churnTenant.state);
+          results.S2_B2_changes_per_s = Math.round(options.b2Changes / b2.seconds);
+          results.S2_B2_speedup = round(results.B2_s / b2.seconds);
+          results.S2_B2_invariant_violations = violations.length;
+          if (violations.length > 0) failed = true;
+          rows.push([
+            'S2 B2',
+            `${options.b2Changes} membership changes, two hosts`,
+            `${results.S2_B2_changes_per_s} changes/s (${b2.seconds.toFixed(1)} s): ${results.S2_B2_speedup} × one host's, invariants: ${violations.length === 0 ? 'hold' : `${violations.length} violations`}`,
+          ]);
+        } else log('S2: B2 with two hosts skipped (it needs B2 in --only to compare with)');
+      } finally {
+        await second.stop();
+      }
     }
 
     if (wants('B6') || wants('B7')) {
@@ -395,13 +460,11 @@ async function main(): Promise<void> {
     }
 
     // B8 previews a license on a large group; C1 then assigns it and opens the console's Product page.
-    const previewTenant =
-      wants('B8') || wants('C1')
-        ? (log(
-            `B8/C1: importing a tenant with a ${options.b8Users}-member group, E3 for nine in ten (not timed)`,
-          ),
-          await preparePreviewTenant(operator, options.b8Users, options.seed))
-        : undefined;
+    let previewTenant: Awaited<ReturnType<typeof preparePreviewTenant>> | undefined;
+    if (wants('B8') || wants('C1')) {
+      log(`B8/C1: importing a tenant with a ${options.b8Users}-member group, E3 for nine in ten (not timed)`);
+      previewTenant = await preparePreviewTenant(operator, options.b8Users, options.seed);
+    }
     if (wants('B8') && previewTenant) {
       const prepared = previewTenant;
       log("B8: listing the group's members ($top=999, following nextLinks)");
@@ -484,13 +547,12 @@ function operationsBetween(
 }
 
 /**
- * What B1 would take on Azure Storage: the account allows ~20,000 entity operations/s and each partition ~2,000
- * entities/s. Rows written in transactions count one operation per entity; the slowest of the account bound and
- * the busiest-partition bound wins (256 principal partitions share the writes evenly).
+ * What a workload would take on Azure Storage: the account allows ~20,000 entity operations/s and each partition
+ * ~2,000 entities/s. Rows written in transactions count one operation per entity; the slowest of the account bound
+ * and the busiest-partition bound wins (256 principal partitions share the writes evenly). Latency is left out.
  */
-function azureEstimate(members: number, operations: Record<string, number>): number {
+function azureEstimate(entityWrites: number, operations: Record<string, number>): number {
   const requests = Object.values(operations).reduce((sum, n) => sum + n, 0);
-  const entityWrites = members * 1.05;
   const accountOps = requests + entityWrites;
   const partitionEntities = entityWrites / 256;
   return Math.max(accountOps / 20_000, partitionEntities / 2_000);

@@ -332,6 +332,8 @@ export async function runMembershipChanges(
   prepared: ChurnTenant,
   changes: number,
   seed: number,
+  /** The hosts that receive the webhook POSTs, in turn (several instances behind one address); default the operator's. */
+  receivers: readonly OperatorClient[] = [operator],
 ): Promise<{ seconds: number; posts: number }> {
   const random = new Random(seed);
   const { state } = prepared;
@@ -385,8 +387,10 @@ export async function runMembershipChanges(
   const posts: unknown[][] = [];
   for (let i = 0; i < notifications.length; i += 10) posts.push(notifications.slice(i, i + 10));
   const started = Date.now();
+  let turn = 0;
   await inParallel(posts, 4, async (batch) => {
-    const status = await operator.notify(batch);
+    const receiver = receivers[turn++ % receivers.length] ?? operator;
+    const status = await receiver.notify(batch);
     if (status !== 202) throw new Error(`the webhook answered ${status}`);
   });
   await operator.waitIdle(state.tenant.id, 30 * 60_000);
