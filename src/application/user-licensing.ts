@@ -53,8 +53,9 @@ export async function assignUserLicenses(
   const result = await updatePrincipals(ctx, tenantId, [user.id], {
     reservationId: randomUUID(),
     mutate: setDirect(change.value.licenses),
-    // The row just validated, with its ETag: read again only if the write finds it changed.
+    // The row and the partition just validated against: read again only if the write finds them changed.
     preloaded: new Map([[user.id, user]]),
+    partition,
   });
   const updated = result.records.get(user.id) ?? user;
   const refused = [...change.value.added, ...change.value.updated]
