@@ -87,7 +87,8 @@ export function toApiRequest(
     url,
     params,
     query: url.searchParams,
-    headers: new Headers(Object.fromEntries(request.headers.entries())),
+    // The library's own Headers (a fetch Headers over the request): read-only here, so not copied per request.
+    headers: request.headers,
     json: async () => parseJsonBody(await read(), request.headers.get('content-type')),
     text: async () => (await read()).toString('utf8'),
   };

@@ -131,6 +131,18 @@ export function nextLink(url: URL, token: string): string {
   return url.protocol === 'https:' ? `${serviceRootOf(url)}/${link}` : link;
 }
 
+/** Each type's property names by their lower-case form, built once per list (the lists are module constants). */
+const lookups = new WeakMap<readonly string[], ReadonlyMap<string, string>>();
+
+function propertyLookup(known: readonly string[]): ReadonlyMap<string, string> {
+  let lookup = lookups.get(known);
+  if (!lookup) {
+    lookup = new Map(known.map((k) => [k.toLowerCase(), k] as const));
+    lookups.set(known, lookup);
+  }
+  return lookup;
+}
+
 /**
  * `$select`: the properties asked for, validated against what the type has (Graph: 400 for an unknown one).
  * Returns undefined when absent, meaning the default property set.
@@ -142,7 +154,7 @@ export function parseSelect(
 ): Set<string> | undefined {
   const raw = query.get('$select');
   if (raw === null) return undefined;
-  const lookup = new Map(known.map((k) => [k.toLowerCase(), k] as const));
+  const lookup = propertyLookup(known);
   const selected = new Set<string>();
   for (const part of raw.split(',')) {
     const name = part.trim();
@@ -164,8 +176,9 @@ export function project(
 ): Record<string, unknown> {
   const names = selected ?? new Set(defaults);
   const result: Record<string, unknown> = {};
-  for (const [key, value] of Object.entries(full)) {
-    if (key.startsWith('@odata.') || key === 'id' || names.has(key)) result[key] = value;
+  // Only the kept properties are read: a builder may compute costly ones in getters (shapes.ts, userJson).
+  for (const key of Object.keys(full)) {
+    if (key.startsWith('@odata.') || key === 'id' || names.has(key)) result[key] = full[key];
   }
   return result;
 }

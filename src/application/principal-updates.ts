@@ -47,6 +47,12 @@ export interface UpdateOptions {
   readonly mutate?: (record: PrincipalRecord, now: string) => PrincipalRecord | null;
   /** Rows the caller already read in bulk; refreshed from storage if a write conflicts. */
   readonly preloaded?: ReadonlyMap<string, PrincipalRecord>;
+  /**
+   * The tenant partition the caller has just read (to validate a request): the first attempt uses it instead of
+   * reading it again. Stale counters fail the seat claim's ETags like any concurrent change, and every retry reads
+   * the partition afresh.
+   */
+  readonly partition?: TenantPartition;
   /** Reservation markers seen in the partitions (by a range read); closed ones are deleted with the writes. */
   readonly markers?: ReadonlyMap<string, readonly string[]>;
   readonly maxAttempts?: number;
@@ -166,7 +172,8 @@ async function attemptUpdates(
         attempt,
       );
     }
-    const partition = await ctx.tenants.partition(tenantId);
+    const partition =
+      attempt === 0 && options.partition ? options.partition : await ctx.tenants.partition(tenantId);
     if (!partition) throw new TenantNotFoundError(tenantId);
     const open = await ctx.ledger.open(partition, options.reservationId, owner, ctx.now(), {
       takeOver: options.onlyIfAbandoned !== true,

@@ -53,6 +53,9 @@ export async function assignUserLicenses(
   const result = await updatePrincipals(ctx, tenantId, [user.id], {
     reservationId: randomUUID(),
     mutate: setDirect(change.value.licenses),
+    // The row and the partition just validated against: read again only if the write finds them changed.
+    preloaded: new Map([[user.id, user]]),
+    partition,
   });
   const updated = result.records.get(user.id) ?? user;
   const refused = [...change.value.added, ...change.value.updated]
@@ -130,7 +133,10 @@ export async function reprocessUser(
   idOrUpn: string,
 ): Promise<PrincipalRecord> {
   const user = await findUser(ctx, tenantId, idOrUpn);
-  const result = await updatePrincipals(ctx, tenantId, [user.id], { reservationId: randomUUID() });
+  const result = await updatePrincipals(ctx, tenantId, [user.id], {
+    reservationId: randomUUID(),
+    preloaded: new Map([[user.id, user]]),
+  });
   await healReleased(ctx, tenantId, result.released);
   return result.records.get(user.id) ?? user;
 }

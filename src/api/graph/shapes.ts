@@ -29,6 +29,7 @@ import {
 } from '../../contract/graph.js';
 import {
   type Catalog,
+  type EffectiveLicenses,
   effectiveLicenses,
   heldPlanIds,
   type LicenseEntry,
@@ -101,14 +102,22 @@ export function licenseAssignmentStates(entries: readonly LicenseEntry[]): Licen
   }));
 }
 
-/** Every property of a user this service knows, in Graph's names; `project` picks what the caller sees. */
+/**
+ * Every property of a user this service knows, in Graph's names; `project` picks what the caller sees. The license
+ * views and the extension attributes are getters, computed when read: `project` reads only the properties it keeps,
+ * so a `$select` (or the default set) that leaves them out does not pay for them on every read.
+ */
 export function userJson(
   catalog: Catalog,
   record: PrincipalRecord,
   suspendedSkus: ReadonlySet<string> = new Set(),
 ): User {
   // Plans of a SKU whose subscription is Suspended show `Suspended` (engine subscriptions.ts).
-  const effective = effectiveLicenses(catalog, record.entries, suspendedSkus);
+  let effective: EffectiveLicenses | undefined;
+  const licenses = () => {
+    effective ??= effectiveLicenses(catalog, record.entries, suspendedSkus);
+    return effective;
+  };
   const businessPhones = record.profile.businessPhones;
   return {
     id: record.id,
@@ -123,17 +132,23 @@ export function userJson(
     surname: profileString(record, 'surname'),
     userPrincipalName: userProperty(record, record.userPrincipalName),
     accountEnabled: record.accountEnabled,
-    assignedLicenses: effective.assignedLicenses,
-    assignedPlans: effective.assignedPlans.map((p) => ({
-      assignedDateTime: record.entries.find((e) => e.skuId === p.skuId)?.since ?? record.createdDateTime,
-      capabilityStatus: p.capabilityStatus,
-      service: serviceOf(catalog.planName(p.servicePlanId) ?? ''),
-      servicePlanId: p.servicePlanId,
-    })),
+    get assignedLicenses() {
+      return licenses().assignedLicenses;
+    },
+    get assignedPlans() {
+      return licenses().assignedPlans.map((p) => ({
+        assignedDateTime: record.entries.find((e) => e.skuId === p.skuId)?.since ?? record.createdDateTime,
+        capabilityStatus: p.capabilityStatus,
+        service: serviceOf(catalog.planName(p.servicePlanId) ?? ''),
+        servicePlanId: p.servicePlanId,
+      }));
+    },
     createdDateTime: record.createdDateTime,
     deletedDateTime: record.deletedDateTime,
     department: record.department,
-    licenseAssignmentStates: licenseAssignmentStates(record.entries),
+    get licenseAssignmentStates() {
+      return licenseAssignmentStates(record.entries);
+    },
     mailNickname: userProperty(record, record.mailNickname),
     proxyAddresses: record.proxyAddresses,
     usageLocation: record.usageLocation,
@@ -144,7 +159,9 @@ export function userJson(
     state: profileString(record, 'state'),
     userType: profileString(record, 'userType'),
     otherMails: profileList(record.profile, 'otherMails'),
-    onPremisesExtensionAttributes: extensionAttributesOf(record),
+    get onPremisesExtensionAttributes() {
+      return extensionAttributesOf(record);
+    },
   };
 }
 
@@ -189,7 +206,9 @@ export function deviceJson(catalog: Catalog, record: PrincipalRecord): Device {
     trustType: profileString(record, 'trustType'),
     physicalIds: profileList(record.profile, 'physicalIds'),
     extensionAttributes: extensionAttributesOf(record),
-    licenseAssignmentStates: licenseAssignmentStates(record.entries),
+    get licenseAssignmentStates() {
+      return licenseAssignmentStates(record.entries);
+    },
     assignedLicenses: effectiveLicenses(catalog, record.entries).assignedLicenses,
   };
 }

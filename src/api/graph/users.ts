@@ -133,16 +133,21 @@ async function deleteUser(request: ApiRequest, context: GraphContext) {
 const UPN_PATTERN = /^[^@\s/\\#?']+@[^@\s/\\#?']+$/;
 
 /** `/users/{id | userPrincipalName}`: anything that is neither is simply not found (never sent to storage). */
-export async function loadUser(request: ApiRequest, context: GraphContext) {
+function userKey(request: ApiRequest): string {
   const id = request.params.id ?? '';
   if (!GUID_PATTERN.test(id) && !UPN_PATTERN.test(id)) throw notFound(id);
-  return findUser(context.app, context.caller.tenantId, id);
+  return id;
 }
 
+export async function loadUser(request: ApiRequest, context: GraphContext) {
+  return findUser(context.app, context.caller.tenantId, userKey(request));
+}
+
+// The license use cases read the user themselves (by id or user principal name, 404 when there is none), so these
+// handlers check only the key's form: reading the row here too cost each request a storage round trip.
 async function assignLicense(request: ApiRequest, context: GraphContext) {
   const body = parseAssignLicense(await request.json());
-  const user = await loadUser(request, context);
-  const updated = await assignUserLicenses(context.app, context.caller.tenantId, user.id, body);
+  const updated = await assignUserLicenses(context.app, context.caller.tenantId, userKey(request), body);
   return ok(
     project(userJson(context.app.catalog, updated), undefined, USER_DEFAULTS),
     'users/$entity',
@@ -151,8 +156,7 @@ async function assignLicense(request: ApiRequest, context: GraphContext) {
 }
 
 async function reprocess(request: ApiRequest, context: GraphContext) {
-  const user = await loadUser(request, context);
-  const updated = await reprocessUser(context.app, context.caller.tenantId, user.id);
+  const updated = await reprocessUser(context.app, context.caller.tenantId, userKey(request));
   return ok(
     project(userJson(context.app.catalog, updated), undefined, USER_DEFAULTS),
     'users/$entity',
