@@ -24,6 +24,16 @@ export function membersPerPage(env: Env = process.env): number {
 }
 
 /**
+ * How many principals the group pages running in one process may hold at once (read, evaluated and encoded): pages
+ * wait for room beyond it, so a host's memory does not grow with the queue's batch size times the page size.
+ * LICENSE_PAGE_PRINCIPALS_IN_FLIGHT tunes it; fewer than 100 is ignored. A page larger than the budget runs alone.
+ */
+export function pagePrincipalsInFlight(env: Env = process.env): number {
+  const configured = Number(env.LICENSE_PAGE_PRINCIPALS_IN_FLIGHT);
+  return Number.isInteger(configured) && configured >= 100 ? configured : 8000;
+}
+
+/**
  * Storage request counting (STORAGE_STATS=1), for the benchmark and profiling; with STORAGE_STATS_FILE the host
  * process writes its counts to that file every second.
  */
