@@ -93,7 +93,9 @@ export interface AppContext {
  *   written;
  * - `changes:principals-written`: the members' rows are written, removals from the lists are not;
  * - `changes:lists-left`: the lists are updated, the audit records and wake-ups are not written or sent;
- * - `import:memberships-written`: an import wrote every membership, the licensed groups are not reprocessed.
+ * - `import:memberships-written`: an import wrote every membership, the licensed groups are not reprocessed;
+ * - `seats:claimed`: principal work claimed its seats and recorded its chunks, none is written yet;
+ * - `seats:written`: its chunks landed, its seat reservation is not closed.
  */
 export type FaultPoint =
   | 'outbox:committed'
@@ -102,7 +104,9 @@ export type FaultPoint =
   | 'changes:lists-joined'
   | 'changes:principals-written'
   | 'changes:lists-left'
-  | 'import:memberships-written';
+  | 'import:memberships-written'
+  | 'seats:claimed'
+  | 'seats:written';
 
 /** Gives fault injection its chance to stop the work at `point`. */
 export function faultPoint(ctx: Pick<AppContext, 'faults'>, point: FaultPoint): void {

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { membersPerPage } from '../config/tuning.js';
+import { membersPerPage, pagePrincipalsInFlight } from '../config/tuning.js';
 import {
   type AssignLicenseRequest,
   failures,
@@ -23,8 +23,9 @@ import { healReleased } from './healing.js';
 import type { GroupJobMessage, GroupPageMessage } from './messages.js';
 import { type OutboxEntry, outboxEntry, outboxWorkOf, relayOutbox } from './outbox.js';
 import { updatePrincipals } from './principal-updates.js';
-import type { GroupLicenseRecord, PrincipalRecord, TenantPartition } from './records.js';
+import type { Counts, GroupLicenseRecord, PrincipalRecord, TenantPartition } from './records.js';
 import { type AuditInput, GROUP_LICENSING_APP } from './records.js';
+import { WorkBudget } from './work-budget.js';
 
 export interface GroupLicensing {
   readonly group: GroupRecord;
@@ -514,6 +515,54 @@ export async function processGroupPage(
     message.listGroupId === groupId ? m.kind !== 'group' : m.kind === 'device',
   );
   const ids = arrivalOrder(wanted);
+  // The principals a page holds (read, evaluated, encoded) are what a host's memory grows with: pages wait for
+  // room in the process's budget, so many large pages delivered at once do not all hold theirs together.
+  const { succeeded, failed, errors, failures, released } = await pageBudget().run(ids.length, () =>
+    evaluatePage(ctx, message, ids, messageId),
+  );
+  if (failures.length > 0) {
+    // A record's time is part of its row key: a replayed page must give the same one, so it is the later of the
+    // job's start and the entry's last change, both stored (not the time the page happens to run).
+    const started = (await ctx.jobs.read(tenantId, jobId))?.startedDateTime ?? ctx.now().toISOString();
+    await ctx.audit.append(
+      tenantId,
+      failures.map(({ failedAt, ...failure }) => ({
+        ...failure,
+        activityDateTime: failedAt > started ? failedAt : started,
+      })),
+    );
+  }
+  // Seats released by members who left go to the waiting room first: the page is done only once they are offered.
+  await healReleased(ctx, tenantId, released);
+  const { allDone } = await ctx.jobs.finishPage(tenantId, jobId, message.page, {
+    processed: ids.length,
+    succeeded,
+    failed,
+    errors,
+  });
+  if (allDone) await completeGroupJob(ctx, tenantId, groupId, jobId);
+}
+
+/** A page's failures as audit records, each with the time its entry last changed. */
+type PageFailure = Omit<AuditInput, 'activityDateTime'> & { idempotencyKey: string; failedAt: string };
+
+/**
+ * Reads, evaluates and writes a page's members (`ids`, in arrival order) and counts their outcomes; what it read is
+ * let go when it returns.
+ */
+async function evaluatePage(
+  ctx: AppContext,
+  message: GroupPageMessage,
+  ids: readonly string[],
+  messageId: string,
+): Promise<{
+  succeeded: number;
+  failed: number;
+  errors: Record<string, number>;
+  failures: PageFailure[];
+  released: Counts;
+}> {
+  const { tenantId, groupId, jobId } = message;
   let preloaded: Map<string, PrincipalRecord> | undefined;
   let markers: Map<string, string[]> | undefined;
   if (message.dense && ids.length > 0) {
@@ -538,8 +587,7 @@ export async function processGroupPage(
   let succeeded = 0;
   let failed = 0;
   const errors: Record<string, number> = {};
-  const failures: (Omit<AuditInput, 'activityDateTime'> & { idempotencyKey: string; failedAt: string })[] =
-    [];
+  const failures: PageFailure[] = [];
   for (const id of ids) {
     const record = result.records.get(id);
     if (!record || record.deletedDateTime !== null) continue;
@@ -571,27 +619,15 @@ export async function processGroupPage(
       });
     }
   }
-  if (failures.length > 0) {
-    // A record's time is part of its row key: a replayed page must give the same one, so it is the later of the
-    // job's start and the entry's last change, both stored (not the time the page happens to run).
-    const started = (await ctx.jobs.read(tenantId, jobId))?.startedDateTime ?? ctx.now().toISOString();
-    await ctx.audit.append(
-      tenantId,
-      failures.map(({ failedAt, ...failure }) => ({
-        ...failure,
-        activityDateTime: failedAt > started ? failedAt : started,
-      })),
-    );
-  }
-  // Seats released by members who left go to the waiting room first: the page is done only once they are offered.
-  await healReleased(ctx, tenantId, result.released);
-  const { allDone } = await ctx.jobs.finishPage(tenantId, jobId, message.page, {
-    processed: ids.length,
-    succeeded,
-    failed,
-    errors,
-  });
-  if (allDone) await completeGroupJob(ctx, tenantId, groupId, jobId);
+  return { succeeded, failed, errors, failures, released: result.released };
+}
+
+let budget: WorkBudget | undefined;
+
+/** The process's budget of principals held by group pages (LICENSE_PAGE_PRINCIPALS_IN_FLIGHT). */
+function pageBudget(): WorkBudget {
+  budget ??= new WorkBudget(pagePrincipalsInFlight());
+  return budget;
 }
 
 function arrivalOrder(members: readonly MemberRef[]): string[] {

@@ -13,7 +13,7 @@ import {
 } from '../engine/index.js';
 import { backoff } from '../storage/optimistic.js';
 import { encodePrincipal, factsOf } from '../storage/principal-records.js';
-import type { AppContext } from './context.js';
+import { type AppContext, faultPoint } from './context.js';
 import { StorageContentionError } from './errors.js';
 import { GroupCache } from './group-cache.js';
 import { type ChangesMessage, healRequest } from './messages.js';
@@ -224,6 +224,7 @@ async function attemptUpdates(
     // refused while they were reserved are woken like those of any other release.
     for (const [skuId, n] of Object.entries(claim.returned)) if (n > 0) waitingSkus.add(skuId);
     const withMarkers = claim.outcome === 'claimed';
+    if (withMarkers) faultPoint(ctx, 'seats:claimed');
     // Markers of reservations no longer open can go, on the first attempt only (a concurrent cleaner may have
     // removed some since, which would fail the transaction).
     const cleanup =
@@ -277,6 +278,7 @@ async function attemptUpdates(
       continue;
     }
     if (withMarkers || open.existing) {
+      faultPoint(ctx, 'seats:written');
       await ctx.ledger.close(tenantId, open, landedPlans, async () => {
         const fresh = await ctx.tenants.partition(tenantId);
         return fresh?.subscriptions ?? new Map<string, SubscriptionRecord>();

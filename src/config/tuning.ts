@@ -15,12 +15,24 @@ export function nameReservationTimeoutMs(env: Env = process.env): number {
 }
 
 /**
- * About this many members per page of a group job: big enough for full transactions, small enough to retry
- * cheaply. LICENSE_PAGE_MEMBERS tunes it (the crash tests use small pages); fewer than 10 is ignored.
+ * About this many members per page of a group job: big enough for full transactions and to spread a page's fixed
+ * cost (its seat claim and close, its progress flag, its reads of the member list and the tenant) over many members,
+ * small enough to retry cheaply; what pages hold at once is bounded apart (`pagePrincipalsInFlight`).
+ * LICENSE_PAGE_MEMBERS tunes it (the crash tests use small pages); fewer than 10 is ignored.
  */
 export function membersPerPage(env: Env = process.env): number {
   const configured = Number(env.LICENSE_PAGE_MEMBERS);
-  return Number.isInteger(configured) && configured >= 10 ? configured : 1000;
+  return Number.isInteger(configured) && configured >= 10 ? configured : 4000;
+}
+
+/**
+ * How many principals the group pages running in one process may hold at once (read, evaluated and encoded): pages
+ * wait for room beyond it, so a host's memory does not grow with the queue's batch size times the page size.
+ * LICENSE_PAGE_PRINCIPALS_IN_FLIGHT tunes it; fewer than 100 is ignored. A page larger than the budget runs alone.
+ */
+export function pagePrincipalsInFlight(env: Env = process.env): number {
+  const configured = Number(env.LICENSE_PAGE_PRINCIPALS_IN_FLIGHT);
+  return Number.isInteger(configured) && configured >= 100 ? configured : 8000;
 }
 
 /**

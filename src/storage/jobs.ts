@@ -39,6 +39,8 @@ function decodeJob(tenantId: string, entity: RawEntity): JobRecord {
 export class JobStore implements GroupJobs {
   /** Pages of one job finishing in this process take turns on the job's bitmap. */
   private readonly turns = new Turns();
+  /** Each job's row as this process last wrote it (the next page's turn starts from it, without a read). */
+  private readonly written = new Map<string, JobRecord>();
 
   constructor(private readonly tables: StorageTables) {}
 
@@ -100,15 +102,21 @@ export class JobStore implements GroupJobs {
     pageEntity: Record<string, unknown> & { partitionKey: string; rowKey: string },
   ): Promise<{ allDone: boolean }> {
     const partitionKey = pageEntity.partitionKey;
-    return retryOnConflict(`job ${jobId}`, async () => {
-      const job = await this.read(tenantId, jobId);
+    return retryOnConflict(`job ${jobId}`, async (attempt) => {
+      // The row this process last wrote, on the first try and only to set the page's flag: another instance may
+      // have written since, which the ETag refuses (the retry reads it). A page already flagged (a redelivery) reads
+      // the row, since whether every page is done must come from storage, not from this process's memory.
+      const remembered = attempt === 0 ? this.written.get(partitionKey) : undefined;
+      this.written.delete(partitionKey);
+      const job =
+        remembered && remembered.done.charAt(page) === '0' ? remembered : await this.read(tenantId, jobId);
       if (!job) throw new Error(`job ${jobId} not found`);
       if (job.done.charAt(page) === '1') {
         await this.tables.jobs.upsertEntity(pageEntity, 'Replace');
         return { allDone: !job.done.includes('0') };
       }
       const done = `${job.done.slice(0, page)}1${job.done.slice(page + 1)}`;
-      await this.tables.jobs.submitTransaction([
+      const response = await this.tables.jobs.submitTransaction([
         ['upsert', pageEntity, 'Replace'],
         [
           'update',
@@ -117,6 +125,12 @@ export class JobStore implements GroupJobs {
           { etag: etagOf(job, `job ${jobId}`) },
         ],
       ]);
+      const etag = response.subResponses[1]?.etag;
+      if (etag && done.includes('0')) {
+        // Bounded: a process remembers the jobs it is working on, a few hundred at most.
+        if (this.written.size >= 500) this.written.clear();
+        this.written.set(partitionKey, { ...job, done, etag });
+      }
       return { allDone: !done.includes('0') };
     });
   }

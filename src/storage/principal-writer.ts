@@ -140,7 +140,11 @@ export class PrincipalWriter implements PrincipalWrites {
       const id = after.id;
       const entity = encodePrincipal(this.catalog, after);
       principalIndexes.set(id, actions.length);
-      actions.push(before?.etag ? ['update', entity, 'Replace', { etag: before.etag }] : ['create', entity]);
+      actions.push(
+        before?.etag
+          ? ['update', entity, updateMode(this.catalog, before, entity), { etag: before.etag }]
+          : ['create', entity],
+      );
       for (const change of waitingChanges(write)) {
         actions.push(
           change.op === 'create'
@@ -152,6 +156,22 @@ export class PrincipalWriter implements PrincipalWrites {
     if (withMarkers) actions.push(['create', { partitionKey: partition, rowKey: markerRow(chunk.plan.key) }]);
     return { actions, principalIndexes };
   }
+}
+
+/**
+ * How a principal row is updated: `Merge` when every property of the row as read is written again (the row after a
+ * merge is then exactly the entity, as after a replace), else `Replace`, which drops the properties the entity no
+ * longer has (a license flag, a deletion time). Both are conditional on the ETag. Azurite replaces a row by removing
+ * it and inserting it again, which shifts every index of its table (as long as the table); it merges in place, so
+ * writes that only add or change properties — a group job granting licenses — cost it a fraction.
+ */
+export function updateMode(
+  catalog: Catalog,
+  before: PrincipalRecord,
+  after: Readonly<Record<string, unknown>>,
+): 'Merge' | 'Replace' {
+  for (const key of Object.keys(encodePrincipal(catalog, before))) if (!(key in after)) return 'Replace';
+  return 'Merge';
 }
 
 /**

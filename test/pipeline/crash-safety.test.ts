@@ -230,6 +230,33 @@ describe('a group assignLicense', () => {
     expect(await invariantViolations(ctx, tenantId)).toEqual([]);
   });
 
+  it.each<FaultPoint>(['seats:claimed', 'seats:written'])(
+    'finishes a page whose process died at %s when the page is delivered again',
+    async (point) => {
+      const { ctx } = pipeline;
+      // The job message is never sent (a crash after the audit record), so this test runs the job itself.
+      const { tenantId, group, names, assigned } = await assignScenario(ctx, dyingAt(ctx, 'outbox:audited'));
+      await expect(assigned).rejects.toBeInstanceOf(InjectedCrash);
+      const jobId =
+        (await readTenantPartition(ctx.tables, tenantId))?.groupLicenses.get(group.id)?.jobId ?? '';
+      const pages = await planGroupJob(ctx, { kind: 'group-job', tenantId, groupId: group.id, jobId });
+      const [first, ...rest] = pages;
+      if (!first) throw new Error('no pages');
+      await expect(processGroupPage(dyingAt(ctx, point), first, 'page-0')).rejects.toBeInstanceOf(
+        InjectedCrash,
+      );
+      // Its seats are claimed and its reservation is open: the redelivery resumes it.
+      expect((await tenantActivity(ctx, tenantId)).openReservations).toBe(1);
+
+      await processGroupPage(ctx, first, 'page-0'); // redelivered
+      for (const page of rest) await processGroupPage(ctx, page, `page-${page.page}`);
+      expect((await processingDetails(ctx, tenantId, group.id)).state).toBe('ProcessingComplete');
+      await restart(ctx, tenantId); // the assignment's own row: its job message is sent, late
+      expect(await invariantViolations(ctx, tenantId)).toEqual([]);
+      expect(await outcome(ctx, tenantId, names)).toEqual(await expected());
+    },
+  );
+
   it('without a crash, leaves no outbox row and writes its audit record once', async () => {
     const result = await expected();
     expect(result.pendingOutbox).toBe(0);

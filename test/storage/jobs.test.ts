@@ -131,6 +131,29 @@ describe('JobStore (real Azurite)', () => {
     });
   });
 
+  it('tells a host that remembers the job from its own last write what storage says since', async () => {
+    const tenantId = randomUUID();
+    const jobId = randomUUID();
+    const [a, b] = [new JobStore(scratch.anotherHost()), new JobStore(scratch.anotherHost())];
+    await a.create({
+      tenantId,
+      jobId,
+      groupId: randomUUID(),
+      pages: 3,
+      membersTotal: 30,
+      startedDateTime: started,
+    });
+    expect(await a.finishPage(tenantId, jobId, 0, result(10))).toEqual({ allDone: false });
+    // Host b finishes the other pages: a's remembered row is now stale.
+    expect(await b.finishPage(tenantId, jobId, 1, result(10))).toEqual({ allDone: false });
+    expect(await b.finishPage(tenantId, jobId, 2, result(10))).toEqual({ allDone: true });
+    // Redeliveries on a: of a page b flagged (a's stale row is refused by its ETag, then read), and of a page it
+    // flagged itself. Both learn the job is done.
+    expect(await a.finishPage(tenantId, jobId, 2, result(10))).toEqual({ allDone: true });
+    expect(await a.finishPage(tenantId, jobId, 0, result(10))).toEqual({ allDone: true });
+    expect((await a.progress(tenantId, jobId)).processed).toBe(30);
+  });
+
   it('keeps jobs apart: progress reads only its own pages', async () => {
     const jobs = new JobStore(tables);
     const tenantId = randomUUID();

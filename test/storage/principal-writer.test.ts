@@ -13,11 +13,13 @@ import { TableLicensingQueries } from '../../src/storage/bookkeeping.js';
 import { TableDirectoryStore } from '../../src/storage/directory-store.js';
 import { guidProperty, principalPartition, shardOf } from '../../src/storage/keys.js';
 import { readPrincipal, readPrincipalShards, readPrincipals } from '../../src/storage/principal-reads.js';
+import { encodePrincipal } from '../../src/storage/principal-records.js';
 import {
   type PlannedChunk,
   type PrincipalWrite,
   PrincipalWriter,
   planChunks,
+  updateMode,
 } from '../../src/storage/principal-writer.js';
 import { getRow } from '../../src/storage/properties.js';
 import { markerRow } from '../../src/storage/seat-ledger.js';
@@ -389,6 +391,50 @@ describe('principal rows (real Azurite only)', () => {
     expect(
       (await getRow(tables.principalsFor(partition), partition, holder.id))?.[guidProperty('L', sku)],
     ).toBe(true);
+  });
+
+  it('leaves a row exactly as the written principal, whether the write adds properties or drops them', async () => {
+    const tenantId = randomUUID();
+    const id = randomUUID();
+    const partition = principalPartition(tenantId, id);
+    const table = tables.principalsFor(partition);
+    const stored = async () => {
+      const row = await getRow(table, partition, id);
+      // The row's own properties, without the service's (ETag, timestamp, OData metadata).
+      return Object.fromEntries(
+        Object.entries(row ?? {}).filter(([key]) => !['etag', 'timestamp', 'odata.metadata'].includes(key)),
+      );
+    };
+    const bare = principal(tenantId, id, { department: 'Sales' });
+    await landed(writer.plan(tenantId, [create(bare)], 'bare'));
+    const read = async () => (await readPrincipal(tables, tenantId, id)) ?? bare;
+
+    // Only adds and changes properties (a license and its flag): the row is the new entity, nothing more.
+    const first = await read();
+    const licensed = { ...first, entries: [entry()], mailboxActive: true };
+    expect(updateMode(catalog, first, encodePrincipal(catalog, licensed))).toBe('Merge');
+    await landed(writer.plan(tenantId, [{ before: first, after: licensed, gains: [sku], loses: [] }], 'add'));
+    expect(await stored()).toEqual(encodePrincipal(catalog, licensed));
+
+    // Drops properties (the license flag, the user principal name): they are gone from the row.
+    const second = await read();
+    const bareAgain = { ...second, entries: [], userPrincipalName: null, department: null };
+    expect(updateMode(catalog, second, encodePrincipal(catalog, bareAgain))).toBe('Replace');
+    await landed(
+      writer.plan(tenantId, [{ before: second, after: bareAgain, gains: [], loses: [sku] }], 'drop'),
+    );
+    const row = await stored();
+    expect(row).toEqual(encodePrincipal(catalog, bareAgain));
+    expect(row[guidProperty('L', sku)]).toBeUndefined();
+    expect(withoutEtag(await read())).toEqual(withoutEtag(bareAgain));
+
+    // A write with a stale ETag is refused either way.
+    const licensedAgain = { ...bareAgain, entries: [entry()] };
+    const [outcome] = await tableWriter.write(
+      writer.plan(tenantId, [{ before: second, after: licensedAgain, gains: [sku], loses: [] }], 'stale'),
+      true,
+    );
+    expect(outcome?.landed).toBe(false);
   });
 
   it('round-trips every field of a principal, and reads shard ranges across tables', async () => {
