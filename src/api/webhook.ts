@@ -2,7 +2,7 @@ import { timingSafeEqual } from 'node:crypto';
 import type { HttpRequest, HttpResponseInit, InvocationContext } from '@azure/functions';
 import { z } from 'zod';
 import { appContext } from '../application/context.js';
-import { type Change, type ChangesMessage, messagesByShard } from '../application/messages.js';
+import type { Change, ChangesMessage } from '../application/messages.js';
 import { findTenant } from '../application/tenants.js';
 import { GUID_PATTERN, isGuid } from '../engine/ids.js';
 import { badRequest, GraphError, requestIds, toErrorResponse } from './envelope.js';
@@ -10,6 +10,8 @@ import { changeNotificationCollectionSchema, type changeNotificationSchema } fro
 import { parseJsonBody, readBody, toHttpResponse } from './http-adapter.js';
 
 const WEBHOOK_BODY_LIMIT = 4 * 1024 * 1024;
+/** Changes per queue message (well under the 64 KiB message limit). */
+const CHANGES_PER_MESSAGE = 300;
 
 const removed = z.union([z.string(), z.object({ reason: z.string() }).passthrough()]);
 const memberDelta = z
@@ -128,8 +130,13 @@ export async function receiveNotifications(
       byTenant.set(tenantId, [...(byTenant.get(tenantId) ?? []), ...changesOf(item)]);
     }
     for (const [tenantId, changes] of byTenant) {
-      for (const part of messagesByShard(changes)) {
-        const message: ChangesMessage = { kind: 'changes', tenantId, origin: 'webhook', changes: part };
+      for (let i = 0; i < changes.length; i += CHANGES_PER_MESSAGE) {
+        const message: ChangesMessage = {
+          kind: 'changes',
+          tenantId,
+          origin: 'webhook',
+          changes: changes.slice(i, i + CHANGES_PER_MESSAGE),
+        };
         await ctx.queues.send('changes', message);
       }
     }

@@ -1,5 +1,4 @@
 import { z } from 'zod';
-import { shardOf } from '../storage/keys.js';
 
 const guid = z.string().regex(/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/);
 
@@ -133,52 +132,3 @@ export const alertDeliveryMessage = z.object({
   alertId: guid,
   deliveryId: z.string().regex(/^[0-9]{17}-[0-9a-f]{8}-[0-9]{1,2}$/),
 });
-
-/** Changes per queue message (well under the 64 KiB message limit). */
-export const CHANGES_PER_MESSAGE = 300;
-
-/** The principal (or nested group) a change is about: its changes stay together, in order. */
-function subjectOf(change: Change): string {
-  if (change.type === 'member') return change.memberId;
-  if (change.type === 'user') return change.userId;
-  return change.principalIds[0] ?? '';
-}
-
-/**
- * Splits a tenant's changes into queue messages of up to `CHANGES_PER_MESSAGE` by principal shard: each message
- * covers a range of shards, so its principals share partitions and its writes are fewer, fuller transactions
- * (arrival order split a POST into messages that each spanned nearly all 256 partitions), and messages of one POST
- * never write the same principal rows at once. A principal's changes are never split and keep their order; inside
- * a message, principals keep their order of arrival (the contested-seat order). Made for the webhook's member and
- * user changes: an evaluation change counts as one change, under its first principal.
- */
-export function messagesByShard(changes: readonly Change[]): Change[][] {
-  const bySubject = new Map<string, Change[]>();
-  for (const change of changes) {
-    const subject = subjectOf(change);
-    const list = bySubject.get(subject);
-    if (list) list.push(change);
-    else bySubject.set(subject, [change]);
-  }
-  const arrival = new Map([...bySubject.keys()].map((subject, i) => [subject, i] as const));
-  const byShard = [...bySubject.keys()].sort((a, b) => shardOf(a) - shardOf(b) || a.localeCompare(b));
-  const messages: string[][] = [];
-  let current: string[] = [];
-  let size = 0;
-  for (const subject of byShard) {
-    const count = bySubject.get(subject)?.length ?? 0;
-    if (current.length > 0 && size + count > CHANGES_PER_MESSAGE) {
-      messages.push(current);
-      current = [];
-      size = 0;
-    }
-    current.push(subject);
-    size += count;
-  }
-  if (current.length > 0) messages.push(current);
-  return messages.map((subjects) =>
-    subjects
-      .sort((a, b) => (arrival.get(a) ?? 0) - (arrival.get(b) ?? 0))
-      .flatMap((subject) => bySubject.get(subject) ?? []),
-  );
-}
