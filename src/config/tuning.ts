@@ -15,14 +15,12 @@ export function nameReservationTimeoutMs(env: Env = process.env): number {
 }
 
 /**
- * About this many members per page of a group job: big enough for full transactions and to spread a page's fixed
- * cost (its seat claim and close, its progress flag, its reads of the member list and the tenant) over many members,
- * small enough to retry cheaply; what pages hold at once is bounded apart (`pagePrincipalsInFlight`).
- * LICENSE_PAGE_MEMBERS tunes it (the crash tests use small pages); fewer than 10 is ignored.
+ * About this many members per page of a group job: big enough for full transactions, small enough to retry
+ * cheaply. LICENSE_PAGE_MEMBERS tunes it (the crash tests use small pages); fewer than 10 is ignored.
  */
 export function membersPerPage(env: Env = process.env): number {
   const configured = Number(env.LICENSE_PAGE_MEMBERS);
-  return Number.isInteger(configured) && configured >= 10 ? configured : 4000;
+  return Number.isInteger(configured) && configured >= 10 ? configured : 1000;
 }
 
 /**

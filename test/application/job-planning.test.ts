@@ -63,13 +63,13 @@ const ranges = (pages: readonly GroupPageMessage[], listGroupId: string) =>
 
 describe('planning a group job', () => {
   it('covers every principal shard once, in pages sized to the group, and starts the job', async () => {
-    const { ports, tenantId, groupId, message, starts } = await setUp(20_000);
+    const { ports, tenantId, groupId, message, starts } = await setUp(5000);
     const pages = await planGroupJob(ports, message);
-    // 20,000 members at up to 4,000 a page: 51 of the 256 shards a page, rounded down to a power of two (so a page
-    // never straddles two principal tables): 32 shards, 8 pages of about 2,500 members.
+    // 5,000 members at up to 1,000 a page: 51 of the 256 shards a page, rounded down to a power of two (so a page
+    // never straddles two principal tables): 32 shards, 8 pages of about 625 members.
     expect(ranges(pages, groupId)).toEqual(Array.from({ length: 8 }, (_, i) => [i * 32, (i + 1) * 32]));
     expect(pages.map((p) => [p.page, p.pages])).toEqual(Array.from({ length: 8 }, (_, i) => [i, 8]));
-    expect(await ports.jobs.read(tenantId, 'job-1')).toMatchObject({ pages: 8, membersTotal: 20_000 });
+    expect(await ports.jobs.read(tenantId, 'job-1')).toMatchObject({ pages: 8, membersTotal: 5000 });
     expect((await ports.tenants.partition(tenantId))?.groupLicenses.get(groupId)?.processingState).toBe(
       'ProcessingInProgress',
     );
