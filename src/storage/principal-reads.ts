@@ -2,6 +2,7 @@ import { inParallel } from './in-flight.js';
 import { odata, principalPartition, principalShardPartition, SHARD_COUNT, tenantRangeEnd } from './keys.js';
 import { decodePrincipal, isPrincipalRow, type PrincipalRecord } from './principal-records.js';
 import { getRow, queryRows } from './properties.js';
+import { removableMarker } from './seat-ledger.js';
 import { SHARDS_PER_TABLE, type StorageTables } from './tables.js';
 
 const POINT_READS_IN_FLIGHT = 32;
@@ -32,7 +33,7 @@ export async function readPrincipals(
 
 /**
  * Like readPrincipalShards, plus the reservation markers (`~r|…`) of those partitions, which the writer can delete
- * in the same transactions once their reservations are closed.
+ * in the same transactions once their reservations are closed (fences only once they are a lease old).
  */
 export async function readPrincipalShardsWithMarkers(
   tables: StorageTables,
@@ -43,6 +44,7 @@ export async function readPrincipalShardsWithMarkers(
 ): Promise<{ records: Map<string, PrincipalRecord>; markers: Map<string, string[]> }> {
   const records = new Map<string, PrincipalRecord>();
   const markers = new Map<string, string[]>();
+  const now = Date.now();
   const from = principalShardPartition(tenantId, fromShard);
   const to =
     toShardExclusive >= SHARD_COUNT
@@ -53,6 +55,7 @@ export async function readPrincipalShardsWithMarkers(
     `(RowKey lt '~' or (RowKey ge '~r|' and RowKey lt '~r}'))`;
   for await (const entity of queryShardRange(tables, fromShard, toShardExclusive, filter)) {
     if (entity.rowKey.startsWith('~r|')) {
+      if (!removableMarker(entity, now)) continue;
       markers.set(entity.partitionKey, [...(markers.get(entity.partitionKey) ?? []), entity.rowKey]);
       continue;
     }

@@ -31,6 +31,23 @@ import { RunsInTurn, Turns } from './turns.js';
 /** Row key of the marker written in the same transaction as a chunk of principal rows: proof the chunk landed. */
 export const markerRow = (chunkKey: string) => `~r|${chunkKey}`;
 
+/**
+ * A fence takes a marker's place when a resumed reservation finds a chunk's marker missing: the chunk never lands
+ * after that (see `SeatLedger.landedOrFenced`). It records when it was put up.
+ */
+const FENCE_PROPERTY = 'fencedAt';
+const isFence = (row: Readonly<Record<string, unknown>>) => typeof row[FENCE_PROPERTY] === 'string';
+
+/**
+ * Whether a marker row may go once its reservation is closed. A fence stays for a lease after it was put up: the
+ * run it fences may still send the chunk (it writes its chunks one after another), and removing the fence would
+ * let that chunk land after all.
+ */
+export function removableMarker(row: Readonly<Record<string, unknown>>, now: number): boolean {
+  const fencedAt = row[FENCE_PROPERTY];
+  return typeof fencedAt !== 'string' || Date.parse(fencedAt) + RESERVATION_LEASE_MS < now;
+}
+
 /** The reservation a marker row belongs to (chunk keys are `<reservation>.<run>-<attempt>.<index>`). */
 export function reservationOfMarker(rowKey: string): string {
   const key = rowKey.slice('~r|'.length);
@@ -108,7 +125,7 @@ export class SeatLedger implements SeatReservations {
       throw new ReservationBusyError(id);
     }
     const landed = await Promise.all(
-      existing.chunks.map((chunk) => options.known?.get(chunk.key) ?? this.markerExists(chunk)),
+      existing.chunks.map((chunk) => options.known?.get(chunk.key) ?? this.landedOrFenced(chunk)),
     );
     return resumeReservation(id, owner, existing, landed);
   }
@@ -368,11 +385,31 @@ export class SeatLedger implements SeatReservations {
     return entity ? decodeReservation(entity) : undefined;
   }
 
-  private async markerExists(chunk: ChunkPlan): Promise<boolean> {
-    return (
-      (await getRow(this.tables.principalsFor(chunk.partition), chunk.partition, markerRow(chunk.key))) !==
-      undefined
-    );
+  /**
+   * Decides for good whether a chunk of a reservation being resumed landed. Its marker says it did. Without one,
+   * the chunk may still be in flight — its run only presumed dead (a queue lease that lapsed, a batch whose message
+   * was delivered again) — so a fence row takes the marker's place first: the chunk's transaction creates its
+   * marker, so it fails if it arrives later, and the seats it planned can be reused or given back without ever
+   * counting one seat twice.
+   */
+  private async landedOrFenced(chunk: ChunkPlan): Promise<boolean> {
+    const table = this.tables.principalsFor(chunk.partition);
+    const rowKey = markerRow(chunk.key);
+    const marker = await getRow(table, chunk.partition, rowKey);
+    if (marker) return !isFence(marker);
+    try {
+      await table.createEntity({
+        partitionKey: chunk.partition,
+        rowKey,
+        [FENCE_PROPERTY]: new Date().toISOString(),
+      });
+      return false;
+    } catch (error: unknown) {
+      if (!isConflict(error)) throw error;
+    }
+    // The chunk landed, or another run fenced it, between the read and the fence.
+    const now = await getRow(table, chunk.partition, rowKey);
+    return now !== undefined && !isFence(now);
   }
 
   /**
@@ -390,8 +427,9 @@ export class SeatLedger implements SeatReservations {
       `PartitionKey ge ${odata(`${tenantId}|`)} and PartitionKey lt ${odata(tenantRangeEnd(tenantId))}` +
       ` and RowKey ge '~r|' and RowKey lt '~r}'`;
     const markers: { partition: string; key: string }[] = [];
+    const now = Date.now();
     for await (const row of this.tables.queryPrincipals(filter))
-      markers.push({ partition: row.partitionKey, key: row.rowKey.slice(3) });
+      if (removableMarker(row, now)) markers.push({ partition: row.partitionKey, key: row.rowKey.slice(3) });
     if (markers.length === 0) return 0;
     const open = await openReservations();
     const stale = markers.filter((m) => !open.has(reservationOfMarker(markerRow(m.key))));

@@ -357,6 +357,47 @@ function contract(name: string, setUp: () => Promise<World>) {
       expect((await subscriptionOf(tenantId, sku)).consumedUnits).toBe(3);
     });
 
+    it('fences the chunks it did not see land when it takes over a live run: a late chunk can no longer land', async () => {
+      const { tenantId, sku } = await tenantWith(10, 0);
+      const first = world.ledger;
+      const partition = await partitionOf(world, tenantId);
+      const open = await first.open(partition, 'msg-9', 'host-a/msg-9', new Date());
+      const late = chunk(tenantId, 'msg-9.a-0.0', 50, { [sku]: 4 });
+      expect((await first.claim(tenantId, partition.subscriptions, open, [late], new Date())).outcome).toBe(
+        'claimed',
+      );
+
+      // Host A is only slow (its lease lapsed): host B takes the reservation over while A's chunk is in flight.
+      const on = world.anotherHost();
+      const second = on.ledger;
+      const resumed = await second.open(await partitionOf(on, tenantId), 'msg-9', 'host-b/msg-9', new Date());
+      expect(resumed.unusedGains).toEqual({ [sku]: 4 });
+      // A's chunk arrives after the takeover counted it as not landed: it must not land, or its four seats would be
+      // held by A's principals and by B's as well.
+      const [outcome] = await world.writer.write([{ plan: late, writes: [] }], true);
+      expect(outcome?.landed).toBe(false);
+      // Opened again (A retrying, or a third delivery), the fenced chunk is still not landed.
+      const again = await first.open(await partitionOf(world, tenantId), 'msg-9', 'host-a/msg-9', new Date());
+      expect(again.unusedGains).toEqual({ [sku]: 4 });
+      expect(again.landedMarkers).toEqual([]);
+
+      // B re-plans the same four principals: the seats are reused, not claimed again, and the counter stays exact.
+      const own = chunk(tenantId, 'msg-9.b-0.0', 50, { [sku]: 4 });
+      const current = await partitionOf(on, tenantId);
+      expect((await second.claim(tenantId, current.subscriptions, resumed, [own], new Date())).outcome).toBe(
+        'claimed',
+      );
+      await land(own);
+      await second.close(tenantId, resumed, [own], readSubscriptions(on, tenantId));
+      expect((await subscriptionOf(tenantId, sku)).consumedUnits).toBe(4);
+      await first.close(tenantId, open, [], readSubscriptions(world, tenantId));
+      expect((await subscriptionOf(tenantId, sku)).consumedUnits).toBe(4);
+      // The reservation is closed and its markers swept, but the fence stays for a lease: A may still send it.
+      await first.removeStaleMarkers(tenantId, async () => new Set());
+      const [later] = await world.writer.write([{ plan: late, writes: [] }], true);
+      expect(later?.landed).toBe(false);
+    });
+
     it('lets one run of a reservation work at a time in a process; the sweeper passes over a run under way', async () => {
       const ledger = world.ledger;
       const started: string[] = [];

@@ -14,6 +14,8 @@ export class DirectoryRows {
   readonly groups = new Map<string, GroupRecord>();
   /** Marker row keys (`~r|<chunk>`) by principal partition, as the principal writer leaves them. */
   readonly markers = new Map<string, Set<string>>();
+  /** Of those, the fences a resumed reservation put in place of markers that were missing (never proof of a chunk). */
+  readonly fences = new Set<string>();
 
   /** The tenant's principals, soft-deleted ones included. */
   principalsOf(tenantId: string): PrincipalRecord[] {

@@ -69,7 +69,9 @@ export class InMemorySeatReservations implements SeatReservations {
       Date.parse(existing.leaseUntil) > now.getTime()
     )
       throw new ReservationBusyError(id);
-    const landed = existing.chunks.map((chunk) => options.known?.get(chunk.key) ?? this.hasMarker(chunk));
+    const landed = existing.chunks.map(
+      (chunk) => options.known?.get(chunk.key) ?? this.landedOrFenced(chunk),
+    );
     return resumeReservation(id, owner, existing, landed);
   }
 
@@ -166,17 +168,29 @@ export class InMemorySeatReservations implements SeatReservations {
     const listed: { partition: string; rowKey: string }[] = [];
     for (const [partition, keys] of this.rows.markers) {
       if (!partition.startsWith(`${tenantId}|`)) continue;
-      for (const rowKey of keys) listed.push({ partition, rowKey });
+      // Fences stay a lease after they were put up; the double's runs are all younger than that.
+      for (const rowKey of keys)
+        if (!this.rows.fences.has(`${partition}/${rowKey}`)) listed.push({ partition, rowKey });
     }
     if (listed.length === 0) return 0;
     const open = await openReservations();
     const stale = listed.filter((m) => !open.has(reservationOfMarker(m.rowKey)));
-    for (const { partition, rowKey } of stale) this.rows.markers.get(partition)?.delete(rowKey);
+    for (const { partition, rowKey } of stale) {
+      this.rows.markers.get(partition)?.delete(rowKey);
+      this.rows.fences.delete(`${partition}/${rowKey}`);
+    }
     return stale.length;
   }
 
-  private hasMarker(chunk: ChunkPlan): boolean {
-    return this.rows.markers.get(chunk.partition)?.has(markerRow(chunk.key)) ?? false;
+  /** As the adapter: a missing marker is replaced by a fence, so the chunk can never land afterwards. */
+  private landedOrFenced(chunk: ChunkPlan): boolean {
+    const markers = this.rows.markersIn(chunk.partition);
+    const rowKey = markerRow(chunk.key);
+    const fence = `${chunk.partition}/${rowKey}`;
+    if (markers.has(rowKey)) return !this.rows.fences.has(fence);
+    markers.add(rowKey);
+    this.rows.fences.add(fence);
+    return false;
   }
 }
 
@@ -235,7 +249,10 @@ export class InMemoryPrincipalWrites implements PrincipalWrites {
       etags.set(after.id, etag);
     }
     if (withMarkers) markers.add(marker);
-    for (const key of deletes) markers.delete(key);
+    for (const key of deletes) {
+      markers.delete(key);
+      this.rows.fences.delete(`${chunk.plan.partition}/${key}`);
+    }
     // Hard deletes go after the chunk, each only while its row is still the one the chunk wrote.
     const unpurged = new Set<string>();
     for (const { after, purge } of chunk.writes) {
