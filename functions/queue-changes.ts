@@ -1,6 +1,6 @@
 // Applies directory changes (memberships, user lifecycle, re-evaluations) and evaluates the principals they touch.
 import { app, type InvocationContext } from '@azure/functions';
-import { applyChanges } from '../src/application/changes.js';
+import { applyQueuedChanges } from '../src/application/changes.js';
 import { appContext } from '../src/application/context.js';
 import { wakeWaitingRooms } from '../src/application/healing.js';
 import { changesMessage } from '../src/application/messages.js';
@@ -12,9 +12,10 @@ export async function applyDirectoryChanges(message: unknown, context: Invocatio
   const changes = parseMessage(changesMessage, message, context);
   if (!changes) return;
   const ctx = await appContext();
-  await applyChanges(ctx, changes, messageIdOf(context));
+  const redelivered = dequeueCountOf(context) > 1;
+  await applyQueuedChanges(ctx, changes, messageIdOf(context), redelivered);
   // Delivered again: its first delivery may have died between its writes and the wake-up they owed.
-  if (dequeueCountOf(context) > 1) await wakeWaitingRooms(ctx, changes.tenantId);
+  if (redelivered) await wakeWaitingRooms(ctx, changes.tenantId);
 }
 
 app.storageQueue('applyDirectoryChanges', {

@@ -3,6 +3,7 @@ import { inParallel } from '../storage/in-flight.js';
 import { bucketOf, type MemberKind, type MemberRef } from '../storage/members.js';
 import { retryOnConflict } from '../storage/optimistic.js';
 import { requestAlertEvaluation } from './alerts.js';
+import { ChangeBatches, isBatchable } from './change-batches.js';
 import { type AppContext, faultPoint } from './context.js';
 import { ruleChangesFor } from './dynamic-membership.js';
 import { healReleased } from './healing.js';
@@ -35,6 +36,29 @@ export async function applyChanges(
   await applyChangesOnce(ctx, message, messageId, options);
   // Members' errors, seats and waiters may have moved: an alert pass after the debounce (coalesced).
   await requestAlertEvaluation(ctx, message.tenantId);
+}
+
+const batchesOf = new WeakMap<AppContext, ChangeBatches>();
+
+/**
+ * Applies a queued `changes` message. Membership changes share a batch with the same tenant's others that this
+ * process holds at the moment (group commit, `ChangeBatches`); the rest, and any message delivered again, run
+ * alone — a redelivery may be the first message of a batch that died, whose reservation it resumes. Settles once
+ * the message's changes are written.
+ */
+export function applyQueuedChanges(
+  ctx: AppContext,
+  message: ChangesMessage,
+  messageId: string,
+  redelivered: boolean,
+): Promise<void> {
+  if (redelivered || !isBatchable(message)) return applyChanges(ctx, message, messageId);
+  let batches = batchesOf.get(ctx);
+  if (!batches) {
+    batches = new ChangeBatches((combined, reservationId) => applyChanges(ctx, combined, reservationId));
+    batchesOf.set(ctx, batches);
+  }
+  return batches.submit(message, messageId);
 }
 
 /** Member lists of different groups are written this many at a time (each is its own partition). */

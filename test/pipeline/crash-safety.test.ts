@@ -4,6 +4,7 @@
 // that of the same work done without a crash on a twin tenant.
 import { randomUUID } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
+import { applyQueuedChanges } from '../../src/application/changes.js';
 import type { FaultPoint, StorageContext } from '../../src/application/context.js';
 import { addMember, createDevice, createGroup, removeMember } from '../../src/application/directory.js';
 import { LicensingRefusedError } from '../../src/application/errors.js';
@@ -15,6 +16,7 @@ import {
   processingDetails,
 } from '../../src/application/group-licensing.js';
 import { importDirectory } from '../../src/application/import.js';
+import type { ChangesMessage } from '../../src/application/messages.js';
 import { IMPORT_OUTBOX_LEASE_MS, OUTBOX_LEASE_MS } from '../../src/application/outbox.js';
 import { sweep } from '../../src/application/sweep.js';
 import { listPrincipals, tenantActivity } from '../../src/application/tenant-snapshot.js';
@@ -458,6 +460,87 @@ describe('a member added through the API', () => {
     expect((await readPrincipal(ctx.tables, tenantId, newcomer))?.memberOf).toEqual([]);
     expect(await invariantViolations(ctx, tenantId)).toEqual([]);
   });
+});
+
+describe('membership notifications applied as one batch', () => {
+  /**
+   * Sales carries E3 (20 seats) for 2 members; three webhook messages join two newcomers each. The first runs
+   * alone; the other two arrive while it runs and are applied as one batch under the second one's reservation.
+   */
+  async function batchScenario(ctx: StorageContext) {
+    const tenantId = await newTenant(ctx);
+    const e3 = await buy(ctx, tenantId, 'ENTERPRISEPACK', 20);
+    const group = await securityGroup(ctx, tenantId, 'Sales');
+    const users = await importUsers(ctx, tenantId, 2, { memberOf: [group.id] });
+    const newcomers = await importUsers(ctx, tenantId, 6);
+    await assignGroupLicenses(ctx, tenantId, group.id, {
+      addLicenses: [{ skuId: e3, disabledPlans: [] }],
+      removeLicenses: [],
+    });
+    await waitIdle(ctx, tenantId);
+    const joins = (from: number): ChangesMessage => ({
+      kind: 'changes',
+      tenantId,
+      origin: 'webhook',
+      changes: newcomers.slice(from, from + 2).map((memberId) => ({
+        type: 'member' as const,
+        op: 'add' as const,
+        groupId: group.id,
+        memberId,
+      })),
+    });
+    const messages = [
+      { id: randomUUID(), message: joins(0) },
+      { id: randomUUID(), message: joins(2) },
+      { id: randomUUID(), message: joins(4) },
+    ];
+    const names = new Map([
+      [group.id, 'Sales'],
+      ...users.map((id, i) => [id, `user${i}`] as const),
+      ...newcomers.map((id, i) => [id, `newcomer${i}`] as const),
+    ]);
+    return { tenantId, messages, names };
+  }
+
+  /** The three messages handed to a process at once, as its queue listener does. */
+  const deliver = (work: StorageContext, messages: readonly { id: string; message: ChangesMessage }[]) =>
+    Promise.allSettled(messages.map(({ id, message }) => applyQueuedChanges(work, message, id, false)));
+
+  const expected = baseline(async () => {
+    const { ctx } = pipeline;
+    const { tenantId, messages, names } = await batchScenario(ctx);
+    for (const result of await deliver(ctx, messages)) expect(result.status).toBe('fulfilled');
+    await waitIdle(ctx, tenantId);
+    return outcome(ctx, tenantId, names);
+  });
+
+  it('without a crash, licenses every newcomer and leaves no reservation open', async () => {
+    const result = await expected();
+    expect(result.groups).toMatchObject({ Sales: { members: 8, succeeded: 8 } });
+    expect(result.openReservations).toBe(0);
+  });
+
+  it.each<FaultPoint>(['seats:claimed', 'seats:written', 'changes:principals-written'])(
+    'converges when the batch dies at %s and its messages are delivered again, the first of it last',
+    async (point) => {
+      const { ctx } = pipeline;
+      const { tenantId, messages, names } = await batchScenario(ctx);
+      // The lone first message passes the point once; the batch is the second to reach it.
+      const results = await deliver(dyingAt(ctx, point, 2), messages);
+      expect(results.map((r) => r.status)).toEqual(['fulfilled', 'rejected', 'rejected']);
+
+      // Redelivered one by one, the batch's own first message last: it resumes the batch's reservation (its
+      // chunks that did not land fenced, the seats they held given back) instead of leaving it to the sweep.
+      const [, leader, other] = messages;
+      if (!leader || !other) throw new Error('three messages expected');
+      await applyQueuedChanges(ctx, other.message, other.id, true);
+      await applyQueuedChanges(ctx, leader.message, leader.id, true);
+      await waitIdle(ctx, tenantId);
+      expect((await tenantActivity(ctx, tenantId)).openReservations).toBe(0);
+      expect(await invariantViolations(ctx, tenantId)).toEqual([]);
+      expect(await outcome(ctx, tenantId, names)).toEqual(await expected());
+    },
+  );
 });
 
 describe('a member removed through the API', () => {
