@@ -78,7 +78,7 @@ export function inMemoryContext(
     names: new InMemoryNameRegistry(now),
     tenants,
     ledger: new InMemorySeatReservations(tenants, rows),
-    writer: new InMemoryPrincipalWrites(rows),
+    writer: new InMemoryPrincipalWrites(rows, catalog),
     members: new InMemoryMemberLists(),
     proxies: new InMemoryProxyAddresses(),
     audit: new InMemoryAuditTrail(queries),
