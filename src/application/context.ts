@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { loadCatalog } from '../catalog/load.js';
 import { type Settings, settings } from '../config/settings.js';
+import { pagePrincipalsInFlight } from '../config/tuning.js';
 import type { Catalog } from '../engine/index.js';
 import { AlertQueues } from '../storage/alert-queues.js';
 import { TableAlertStore } from '../storage/alerts.js';
@@ -40,6 +41,7 @@ import type {
   WorkSender,
 } from './ports.js';
 import { FetchReceivers } from './receivers.js';
+import { WorkBudget } from './work-budget.js';
 
 /** Everything the use cases need, built once per process from the settings: the ports, never the tables. */
 export interface AppContext {
@@ -72,6 +74,8 @@ export interface AppContext {
   readonly alertQueue: AlertQueue;
   /** Where alert deliveries are POSTed. */
   readonly receivers: AlertReceivers;
+  /** Principals the group pages of this context may hold at once (LICENSE_PAGE_PRINCIPALS_IN_FLIGHT). */
+  readonly pageBudget: WorkBudget;
   readonly now: () => Date;
   /** Distinguishes this process when it holds a lease. */
   readonly instanceId: string;
@@ -162,6 +166,7 @@ export function createContext(storage: StorageSettings, options: ContextOptions 
     alerts: new TableAlertStore(tables),
     alertQueue,
     receivers: new FetchReceivers(),
+    pageBudget: new WorkBudget(pagePrincipalsInFlight()),
     now: options.now ?? (() => new Date()),
     instanceId: randomUUID(),
     ready,

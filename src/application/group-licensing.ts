@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { membersPerPage, pagePrincipalsInFlight } from '../config/tuning.js';
+import { membersPerPage } from '../config/tuning.js';
 import {
   type AssignLicenseRequest,
   failures,
@@ -25,7 +25,6 @@ import { type OutboxEntry, outboxEntry, outboxWorkOf, relayOutbox } from './outb
 import { updatePrincipals } from './principal-updates.js';
 import type { Counts, GroupLicenseRecord, PrincipalRecord, TenantPartition } from './records.js';
 import { type AuditInput, GROUP_LICENSING_APP } from './records.js';
-import { WorkBudget } from './work-budget.js';
 
 export interface GroupLicensing {
   readonly group: GroupRecord;
@@ -516,8 +515,9 @@ export async function processGroupPage(
   );
   const ids = arrivalOrder(wanted);
   // The principals a page holds (read, evaluated, encoded) are what a host's memory grows with: pages wait for
-  // room in the process's budget, so many large pages delivered at once do not all hold theirs together.
-  const { succeeded, failed, errors, failures, released } = await pageBudget().run(ids.length, () =>
+  // room in the context's budget (one per host process), so many large pages delivered at once do not all hold
+  // theirs together.
+  const { succeeded, failed, errors, failures, released } = await ctx.pageBudget.run(ids.length, () =>
     evaluatePage(ctx, message, ids, messageId),
   );
   if (failures.length > 0) {
@@ -620,14 +620,6 @@ async function evaluatePage(
     }
   }
   return { succeeded, failed, errors, failures, released: result.released };
-}
-
-let budget: WorkBudget | undefined;
-
-/** The process's budget of principals held by group pages (LICENSE_PAGE_PRINCIPALS_IN_FLIGHT). */
-function pageBudget(): WorkBudget {
-  budget ??= new WorkBudget(pagePrincipalsInFlight());
-  return budget;
 }
 
 function arrivalOrder(members: readonly MemberRef[]): string[] {

@@ -426,8 +426,14 @@ async function planWrites(
       gains = result.seatsTaken;
       loses = result.seatsReleased;
     }
-    if (gains.length === 0 && loses.length === 0 && sameRow(ctx, before, after)) continue;
-    writes.push({ before, after, gains, loses });
+    if (gains.length > 0 || loses.length > 0) {
+      writes.push({ before, after, gains, loses });
+      continue;
+    }
+    // Unchanged unless its row would differ; the writer reuses these encodings rather than make them again.
+    const rows = { before: encodePrincipal(ctx.catalog, before), after: encodePrincipal(ctx.catalog, after) };
+    if (JSON.stringify(rows.before) === JSON.stringify(rows.after)) continue;
+    writes.push({ before, after, gains, loses, rows });
   }
   await mailboxes.claim(writes);
   return writes;
@@ -488,13 +494,6 @@ class ClaimBudget implements SeatBudget {
   }
 
   release(): void {}
-}
-
-function sameRow(ctx: AppContext, before: PrincipalRecord, after: PrincipalRecord): boolean {
-  return (
-    JSON.stringify(encodePrincipal(ctx.catalog, before)) ===
-    JSON.stringify(encodePrincipal(ctx.catalog, after))
-  );
 }
 
 /**

@@ -336,7 +336,18 @@ export interface PrincipalWrite {
    * again (src/storage/principal-writer.ts explains why a delete inside a transaction cannot be conditional).
    */
   readonly purge?: boolean;
+  /**
+   * `before` and `after` as storage encodes them, when planning already encoded both to compare them: the writer
+   * takes them instead of encoding the same records again. Only ever the encodings of exactly these two records.
+   */
+  readonly rows?: { readonly before: PrincipalRow; readonly after: PrincipalRow };
 }
+
+/** A principal row as storage encodes it (src/storage/principal-records.ts); opaque to the use cases. */
+export type PrincipalRow = Readonly<Record<string, unknown>> & {
+  readonly partitionKey: string;
+  readonly rowKey: string;
+};
 
 /** A chunk: writes to one partition that fit one transaction, with the marker they carry. */
 export interface PlannedChunk {

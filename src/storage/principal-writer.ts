@@ -5,6 +5,7 @@ import type {
   ChunkPlan,
   Counts,
   PlannedChunk,
+  PrincipalRow,
   PrincipalWrite,
 } from '../application/records.js';
 import { type Catalog, waitingFor } from '../engine/index.js';
@@ -138,13 +139,14 @@ export class PrincipalWriter implements PrincipalWrites {
     for (const write of chunk.writes) {
       const { before, after } = write;
       const id = after.id;
-      const entity = encodePrincipal(this.catalog, after);
+      const entity = write.rows?.after ?? encodePrincipal(this.catalog, after);
       principalIndexes.set(id, actions.length);
-      actions.push(
-        before?.etag
-          ? ['update', entity, updateMode(this.catalog, before, entity), { etag: before.etag }]
-          : ['create', entity],
-      );
+      if (before?.etag) {
+        const read = write.rows?.before ?? encodePrincipal(this.catalog, before);
+        actions.push(['update', entity, updateMode(read, entity), { etag: before.etag }]);
+      } else {
+        actions.push(['create', entity]);
+      }
       for (const change of waitingChanges(write)) {
         actions.push(
           change.op === 'create'
@@ -165,12 +167,8 @@ export class PrincipalWriter implements PrincipalWrites {
  * it and inserting it again, which shifts every index of its table (as long as the table); it merges in place, so
  * writes that only add or change properties — a group job granting licenses — cost it a fraction.
  */
-export function updateMode(
-  catalog: Catalog,
-  before: PrincipalRecord,
-  after: Readonly<Record<string, unknown>>,
-): 'Merge' | 'Replace' {
-  for (const key of Object.keys(encodePrincipal(catalog, before))) if (!(key in after)) return 'Replace';
+export function updateMode(before: PrincipalRow, after: PrincipalRow): 'Merge' | 'Replace' {
+  for (const key of Object.keys(before)) if (!(key in after)) return 'Replace';
   return 'Merge';
 }
 

@@ -5,7 +5,7 @@
 import { describe, expect, it } from 'vitest';
 import { processGroupPage } from '../../src/application/group-licensing.js';
 import { groupPageMessage } from '../../src/application/messages.js';
-import { inMemoryContext, licensingTenant } from '../support/in-memory-context.js';
+import { type InMemoryContext, inMemoryContext, licensingTenant } from '../support/in-memory-context.js';
 
 describe('a licensed group’s pages', () => {
   it('give every member a seat of the group’s SKU while seats last', async () => {
@@ -73,5 +73,32 @@ describe('a licensed group’s pages', () => {
     expect(await ctx.jobs.progress(tenantId, job)).toEqual(progressBefore);
     expect(ctx.queries.auditRecords.length).toBe(auditsBefore);
     expect((await ctx.tenants.partition(tenantId))?.reservations.size).toBe(0);
+  });
+
+  it('wait for room in their own context’s page budget, never another context’s', async () => {
+    const hold = (ctx: InMemoryContext) => {
+      let release = () => {};
+      const held = ctx.pageBudget.run(ctx.pageBudget.capacity, () => new Promise<void>((r) => (release = r)));
+      return async () => {
+        release();
+        await held;
+      };
+    };
+    const ctx = inMemoryContext();
+    const { user, license, states } = await licensingTenant(ctx, { seats: 1 });
+    const adele = await user('Adele');
+    // Another context's budget stays full throughout: it is not this context's.
+    const releaseOther = hold(inMemoryContext());
+
+    // Its own budget full: the job's pages are sent, and wait until the room is given back.
+    const releaseOwn = hold(ctx);
+    const licensing = license();
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(ctx.queues.to('pages').length).toBeGreaterThan(0);
+    expect(await states([adele])).toEqual([[adele, 'none', 'None']]);
+    await releaseOwn();
+    await licensing;
+    expect(await states([adele])).toEqual([[adele, 'Active', 'None']]);
+    await releaseOther();
   });
 });

@@ -368,7 +368,7 @@ contract('Table adapter (real Azurite)', async () => ({
 contract('in-memory double', async () => {
   const rows = new DirectoryRows();
   return {
-    writer: new InMemoryPrincipalWrites(rows),
+    writer: new InMemoryPrincipalWrites(rows, catalog),
     directory: new InMemoryDirectoryStore(rows),
     licensing: new InMemoryLicensingQueries(new InMemoryDirectoryQueries(catalog, rows)),
   };
@@ -412,14 +412,14 @@ describe('principal rows (real Azurite only)', () => {
     // Only adds and changes properties (a license and its flag): the row is the new entity, nothing more.
     const first = await read();
     const licensed = { ...first, entries: [entry()], mailboxActive: true };
-    expect(updateMode(catalog, first, encodePrincipal(catalog, licensed))).toBe('Merge');
+    expect(updateMode(encodePrincipal(catalog, first), encodePrincipal(catalog, licensed))).toBe('Merge');
     await landed(writer.plan(tenantId, [{ before: first, after: licensed, gains: [sku], loses: [] }], 'add'));
     expect(await stored()).toEqual(encodePrincipal(catalog, licensed));
 
     // Drops properties (the license flag, the user principal name): they are gone from the row.
     const second = await read();
     const bareAgain = { ...second, entries: [], userPrincipalName: null, department: null };
-    expect(updateMode(catalog, second, encodePrincipal(catalog, bareAgain))).toBe('Replace');
+    expect(updateMode(encodePrincipal(catalog, second), encodePrincipal(catalog, bareAgain))).toBe('Replace');
     await landed(
       writer.plan(tenantId, [{ before: second, after: bareAgain, gains: [], loses: [sku] }], 'drop'),
     );
@@ -435,6 +435,47 @@ describe('principal rows (real Azurite only)', () => {
       true,
     );
     expect(outcome?.landed).toBe(false);
+  });
+
+  it('writes the rows a write carries with the same update mode as rows it encodes itself', async () => {
+    const tenantId = randomUUID();
+    const id = randomUUID();
+    const partition = principalPartition(tenantId, id);
+    await landed(writer.plan(tenantId, [create(principal(tenantId, id))], 'bare'));
+    const read = async () => (await readPrincipal(tables, tenantId, id)) ?? principal(tenantId, id);
+    const stored = async () => {
+      const row = await getRow(tables.principalsFor(partition), partition, id);
+      return Object.fromEntries(
+        Object.entries(row ?? {}).filter(([key]) => !['etag', 'timestamp', 'odata.metadata'].includes(key)),
+      );
+    };
+    // As planning hands them on: no seat moves, both records encoded to compare them.
+    const carried = (before: PrincipalRecord, after: PrincipalRecord): PrincipalWrite => ({
+      before,
+      after,
+      gains: [],
+      loses: [],
+      rows: { before: encodePrincipal(catalog, before), after: encodePrincipal(catalog, after) },
+    });
+
+    // Adds a property (a department) and changes one (the name): merged, the row is the new entity.
+    const first = await read();
+    const renamed = { ...first, displayName: 'Renamed', department: 'Sales' };
+    const merge = carried(first, renamed);
+    expect(merge.rows && updateMode(merge.rows.before, merge.rows.after)).toBe('Merge');
+    await landed(writer.plan(tenantId, [merge], 'merge'));
+    expect(await stored()).toEqual(encodePrincipal(catalog, renamed));
+
+    // Drops properties (the user principal name, the usage location): replaced, they are gone from the row.
+    const second = await read();
+    const unnamed = { ...second, userPrincipalName: null, usageLocation: null };
+    const replace = carried(second, unnamed);
+    expect(replace.rows && updateMode(replace.rows.before, replace.rows.after)).toBe('Replace');
+    await landed(writer.plan(tenantId, [replace], 'replace'));
+    const row = await stored();
+    expect(row).toEqual(encodePrincipal(catalog, unnamed));
+    expect(row).not.toHaveProperty('upn');
+    expect(row).not.toHaveProperty('ul');
   });
 
   it('round-trips every field of a principal, and reads shard ranges across tables', async () => {

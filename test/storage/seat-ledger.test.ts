@@ -491,7 +491,7 @@ contract('in-memory double', async () => {
   return {
     ledger: new InMemorySeatReservations(tenants, rows),
     tenants,
-    writer: new InMemoryPrincipalWrites(rows),
+    writer: new InMemoryPrincipalWrites(rows, catalog),
     directory: new InMemoryDirectoryStore(rows),
     // Another process: its own runs, the same rows.
     anotherHost: () => ({ ledger: new InMemorySeatReservations(tenants, rows), tenants }),

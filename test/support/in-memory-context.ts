@@ -14,8 +14,10 @@ import {
 import { heal } from '../../src/application/healing.js';
 import { changesMessage, groupJobMessage, healMessage, pageMessage } from '../../src/application/messages.js';
 import { setSubscription } from '../../src/application/tenants.js';
+import { WorkBudget } from '../../src/application/work-budget.js';
 import { loadCatalog } from '../../src/catalog/load.js';
 import type { QueueNames } from '../../src/config/queues.js';
+import { pagePrincipalsInFlight } from '../../src/config/tuning.js';
 import type { Catalog, LicenseErrorHealing } from '../../src/engine/index.js';
 import { bucketOf } from '../../src/storage/members.js';
 import { InMemoryAlertStore, RecordingAlertQueue, ScriptedReceivers } from './in-memory-alerts.js';
@@ -78,7 +80,7 @@ export function inMemoryContext(
     names: new InMemoryNameRegistry(now),
     tenants,
     ledger: new InMemorySeatReservations(tenants, rows),
-    writer: new InMemoryPrincipalWrites(rows),
+    writer: new InMemoryPrincipalWrites(rows, catalog),
     members: new InMemoryMemberLists(),
     proxies: new InMemoryProxyAddresses(),
     audit: new InMemoryAuditTrail(queries),
@@ -90,6 +92,7 @@ export function inMemoryContext(
     alerts: new InMemoryAlertStore(),
     alertQueue: new RecordingAlertQueue(),
     receivers: new ScriptedReceivers(),
+    pageBudget: new WorkBudget(pagePrincipalsInFlight()),
     now,
     instanceId: 'memory-host',
     ready: Promise.resolve(),

@@ -3,6 +3,7 @@
 // chunk markers). They keep the adapters' contract — test/storage/seat-ledger.test.ts and principal-writer.test.ts
 // run one suite against both — with the arithmetic shared (src/storage/seat-ledger.ts, principal-writer.ts) and
 // each storage transaction done as one synchronous step, all or nothing.
+import { isDeepStrictEqual } from 'node:util';
 import type { MarkerCleanup, PrincipalWrites, SeatReservations } from '../../src/application/ports.js';
 import {
   type ChunkOutcome,
@@ -16,7 +17,8 @@ import {
   type SubscriptionRecord,
   type TenantPartition,
 } from '../../src/application/records.js';
-import { totalUnits } from '../../src/engine/index.js';
+import { type Catalog, totalUnits } from '../../src/engine/index.js';
+import { encodePrincipal } from '../../src/storage/principal-records.js';
 import { MAX_OPERATIONS, planChunks, waitingChanges } from '../../src/storage/principal-writer.js';
 import {
   claimNet,
@@ -200,7 +202,10 @@ export class InMemorySeatReservations implements SeatReservations {
  * markers it deletes must still be there — else nothing of it is written and it has `landed: false`.
  */
 export class InMemoryPrincipalWrites implements PrincipalWrites {
-  constructor(private readonly rows: DirectoryRows) {}
+  constructor(
+    private readonly rows: DirectoryRows,
+    private readonly catalog: Catalog,
+  ) {}
 
   plan(tenantId: string, writes: readonly PrincipalWrite[], chunkPrefix: string): PlannedChunk[] {
     return planChunks(tenantId, writes, chunkPrefix);
@@ -233,6 +238,16 @@ export class InMemoryPrincipalWrites implements PrincipalWrites {
   }
 
   private writeChunk(chunk: PlannedChunk, withMarkers: boolean, deletes: readonly string[]): ChunkOutcome {
+    // The Table adapter writes the rows a write carries rather than its records: they must be the same.
+    for (const { before, after, rows } of chunk.writes) {
+      if (!rows) continue;
+      const encoded = before && {
+        before: encodePrincipal(this.catalog, before),
+        after: encodePrincipal(this.catalog, after),
+      };
+      if (!isDeepStrictEqual(rows, encoded))
+        throw new Error(`The rows of principal ${after.id} are not its records`);
+    }
     const markers = this.rows.markersIn(chunk.plan.partition);
     const marker = markerRow(chunk.plan.key);
     const fits = chunk.writes.every(({ before, after }) => {
