@@ -70,10 +70,23 @@ interface Bucket {
   readonly index: number;
   readonly entries: MemberRef[];
   readonly etag: string | undefined;
+  /** The properties the row holds its entries in (`m`, `m1`, …): a write with fewer must drop the rest. */
+  readonly parts: number;
 }
 
 function bucketOfRow(index: number, row: RawEntity): Bucket {
-  return { index, entries: decodeEntries(getLongString(row, 'm') ?? ''), etag: row.etag };
+  const parts = Object.keys(row).filter((key) => /^m\d*$/.test(key)).length;
+  return { index, entries: decodeEntries(getLongString(row, 'm') ?? ''), etag: row.etag, parts };
+}
+
+/**
+ * A bucket row is merged when the entity writes every property the stored row has, so the result is exactly the
+ * entity, and replaced only when it shrinks by a whole property. Azurite replaces a row by removing and inserting
+ * it again, which shifts its table's indexes; it merges in place.
+ */
+function bucketUpdateMode(stored: Bucket, entity: Readonly<Record<string, unknown>>): 'Merge' | 'Replace' {
+  const parts = Object.keys(entity).filter((key) => /^m\d*$/.test(key)).length;
+  return parts >= stored.parts ? 'Merge' : 'Replace';
 }
 
 export class MemberLists implements MemberListStore {
@@ -185,13 +198,18 @@ export class MemberLists implements MemberListStore {
             rowKey: bucketRowKey(index),
           };
           putLongString(entity, 'm', encodeEntries(state.entries));
-          const etag = buckets.get(index)?.etag;
-          actions.push(etag ? ['update', entity, 'Replace', { etag }] : ['create', entity]);
+          const stored = buckets.get(index);
+          actions.push(
+            stored?.etag
+              ? ['update', entity, bucketUpdateMode(stored, entity), { etag: stored.etag }]
+              : ['create', entity],
+          );
           count += state.delta;
         }
         const headerEntity = { partitionKey: partition, rowKey: HEADER_ROW, n: Math.max(0, count) };
         actions.push(
-          headerEtag ? ['update', headerEntity, 'Replace', { etag: headerEtag }] : ['create', headerEntity],
+          // The header has one property: merging it is replacing it, in place.
+          headerEtag ? ['update', headerEntity, 'Merge', { etag: headerEtag }] : ['create', headerEntity],
         );
         const response = await this.tables.members.submitTransaction(actions);
         headerEtag = response.subResponses[actions.length - 1]?.etag;

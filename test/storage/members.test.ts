@@ -254,6 +254,29 @@ describe('MemberLists on the tables (real Azurite)', () => {
     expect(listed.some((m) => gone.has(m.id))).toBe(false);
   }, 30_000);
 
+  it('drops the part of a bucket row that a shrinking bucket no longer needs (rows are merged otherwise)', async () => {
+    const tenantId = randomUUID();
+    const groupId = randomUUID();
+    // 700 members of one bucket: 32,200 characters, two properties of the row (30,000 characters each).
+    const crowded: MemberRef[] = [];
+    while (crowded.length < 700) {
+      const id = randomUUID();
+      if (bucketOf(id) === 7) crowded.push({ id, kind: 'user', joinedAt: new Date(joined).toISOString() });
+    }
+    expect(await members.apply(tenantId, groupId, crowded, [])).toBe(700);
+    // One more joins: the row keeps its two properties and is merged in place.
+    const [late] = refs(1);
+    if (!late) throw new Error('no member');
+    expect(await members.apply(tenantId, groupId, [late], [])).toBe(701);
+    const leaving = crowded.slice(0, 400).map((m) => m.id);
+    expect(await members.apply(tenantId, groupId, [], leaving)).toBe(301);
+    const listed = await members.listRange(tenantId, groupId);
+    // Merged, the row would keep its second property and with it members who left.
+    expect(listed).toHaveLength(301);
+    const gone = new Set(leaving);
+    expect(listed.some((m) => gone.has(m.id))).toBe(false);
+  }, 30_000);
+
   it('keeps every member and an exact count with several hosts changing one list at once', async () => {
     const tenantId = randomUUID();
     const groupId = randomUUID();
