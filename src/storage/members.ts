@@ -75,8 +75,12 @@ interface Bucket {
 }
 
 function bucketOfRow(index: number, row: RawEntity): Bucket {
-  const parts = Object.keys(row).filter((key) => /^m\d*$/.test(key)).length;
-  return { index, entries: decodeEntries(getLongString(row, 'm') ?? ''), etag: row.etag, parts };
+  return {
+    index,
+    entries: decodeEntries(getLongString(row, 'm') ?? ''),
+    etag: row.etag,
+    parts: partsOf(row),
+  };
 }
 
 /**
@@ -85,11 +89,97 @@ function bucketOfRow(index: number, row: RawEntity): Bucket {
  * it again, which shifts its table's indexes; it merges in place.
  */
 function bucketUpdateMode(stored: Bucket, entity: Readonly<Record<string, unknown>>): 'Merge' | 'Replace' {
-  const parts = Object.keys(entity).filter((key) => /^m\d*$/.test(key)).length;
-  return parts >= stored.parts ? 'Merge' : 'Replace';
+  return partsOf(entity) >= stored.parts ? 'Merge' : 'Replace';
 }
 
+/**
+ * A member list as this process last read or wrote it: its count and the header's ETag, and the buckets it saw —
+ * `null` for a bucket it knows has no row.
+ */
+interface ListSnapshot {
+  readonly count: number;
+  readonly headerEtag: string | undefined;
+  readonly buckets: ReadonlyMap<number, Bucket | null>;
+}
+
+/** Snapshots are kept of lists up to this many members, and of this many lists at most (then all are dropped). */
+const SNAPSHOT_MAX_MEMBERS = 20_000;
+const SNAPSHOT_MAX_LISTS = 1_000;
+
+/** The member-list snapshots of one process (one `MemberLists`), by partition. */
+class ListSnapshots {
+  private readonly byPartition = new Map<string, ListSnapshot>();
+
+  /** The snapshot of a list, if it covers every touched bucket; it is taken out (a failed write must not leave it). */
+  take(partition: string, touched: ReadonlySet<number>): ListSnapshot | undefined {
+    const snapshot = this.byPartition.get(partition);
+    this.byPartition.delete(partition);
+    if (!snapshot || [...touched].some((index) => !snapshot.buckets.has(index))) return undefined;
+    return snapshot;
+  }
+
+  keep(partition: string, snapshot: ListSnapshot): void {
+    let members = 0;
+    for (const bucket of snapshot.buckets.values()) members += bucket?.entries.length ?? 0;
+    if (members > SNAPSHOT_MAX_MEMBERS) return;
+    if (this.byPartition.size >= SNAPSHOT_MAX_LISTS) this.byPartition.clear();
+    this.byPartition.set(partition, snapshot);
+  }
+}
+
+interface ChangePlan {
+  readonly snapshot: ListSnapshot;
+  /** The buckets the change rewrites, with their entries after it and the change in count. */
+  readonly changed: ReadonlyMap<number, { entries: MemberRef[]; delta: number }>;
+  /** Whether a touched bucket needs no write by this snapshot (a replay, or a snapshot out of date). */
+  readonly unchanged: boolean;
+}
+
+function planChanges(
+  snapshot: ListSnapshot,
+  adds: readonly MemberRef[],
+  removes: readonly string[],
+): ChangePlan {
+  const states = new Map<number, { entries: MemberRef[]; delta: number; dirty: boolean }>();
+  const stateOf = (index: number) => {
+    let state = states.get(index);
+    if (!state) {
+      state = { entries: [...(snapshot.buckets.get(index)?.entries ?? [])], delta: 0, dirty: false };
+      states.set(index, state);
+    }
+    return state;
+  };
+  for (const id of removes) {
+    const state = stateOf(bucketOf(id));
+    const at = state.entries.findIndex((e) => e.id === id);
+    if (at < 0) continue;
+    state.entries.splice(at, 1);
+    state.delta--;
+    state.dirty = true;
+  }
+  for (const add of adds) {
+    const state = stateOf(bucketOf(add.id));
+    if (state.entries.some((e) => e.id === add.id)) continue;
+    state.entries.push(add);
+    state.delta++;
+    state.dirty = true;
+  }
+  // A bucket whose count is unchanged may still have changed (one member left, another joined).
+  const changed = new Map<number, { entries: MemberRef[]; delta: number }>();
+  let unchanged = false;
+  for (const [index, state] of states) {
+    if (state.dirty) changed.set(index, state);
+    else unchanged = true;
+  }
+  return { snapshot, changed, unchanged };
+}
+
+const partsOf = (row: Readonly<Record<string, unknown>>) =>
+  Object.keys(row).filter((key) => /^m\d*$/.test(key)).length;
+
 export class MemberLists implements MemberListStore {
+  private readonly snapshots = new ListSnapshots();
+
   constructor(private readonly tables: StorageTables) {}
 
   /** Members in buckets `from..to` (exclusive), i.e. those whose principal rows live in shards `from..to`. */
@@ -142,6 +232,12 @@ export class MemberLists implements MemberListStore {
   /**
    * Adds and removes members in one transaction per 99 buckets, with ETags (retrying on conflicts). Adding a
    * present member or removing an absent one changes nothing, so replays are harmless. Returns the new count.
+   *
+   * The first attempt starts from what this process last read or wrote of the list (`ListSnapshot`) when it covers
+   * every bucket the change touches and the change rewrites each of them: every touched bucket and the count are
+   * then written under the ETags remembered, so a list changed since fails the transaction and the retry reads it
+   * afresh. A change the snapshot says is already made is never trusted: that is read afresh too. Membership
+   * changes join in one phase and leave in another (changes.ts), so the second reads nothing.
    */
   async apply(
     tenantId: string,
@@ -150,46 +246,30 @@ export class MemberLists implements MemberListStore {
     removes: readonly string[],
   ): Promise<number> {
     const partition = membersPartition(tenantId, groupId);
+    const touched = new Set([...adds.map((a) => bucketOf(a.id)), ...removes.map(bucketOf)]);
+    let attempt = 0;
     return retryOnConflict(`the member list of group ${groupId}`, async () => {
-      const touched = new Set([...adds.map((a) => bucketOf(a.id)), ...removes.map(bucketOf)]);
-      const buckets = new Map(
-        (await this.readTouchedBuckets(tenantId, groupId, touched)).map((b) => [b.index, b] as const),
-      );
-      const header = await this.readHeader(partition);
-      const changed = new Map<number, { entries: MemberRef[]; delta: number; dirty: boolean }>();
-      const stateOf = (index: number) => {
-        let state = changed.get(index);
-        if (!state) {
-          state = { entries: [...(buckets.get(index)?.entries ?? [])], delta: 0, dirty: false };
-          changed.set(index, state);
-        }
-        return state;
-      };
-      for (const id of removes) {
-        const state = stateOf(bucketOf(id));
-        const at = state.entries.findIndex((e) => e.id === id);
-        if (at < 0) continue;
-        state.entries.splice(at, 1);
-        state.delta--;
-        state.dirty = true;
+      const remembered = attempt++ === 0 ? this.snapshots.take(partition, touched) : undefined;
+      let plan = remembered ? planChanges(remembered, adds, removes) : undefined;
+      if (!plan || plan.unchanged) {
+        const read = await this.readSnapshot(tenantId, groupId, partition, touched);
+        plan = planChanges(read, adds, removes);
       }
-      for (const add of adds) {
-        const state = stateOf(bucketOf(add.id));
-        if (state.entries.some((e) => e.id === add.id)) continue;
-        state.entries.push(add);
-        state.delta++;
-        state.dirty = true;
+      const { snapshot, changed } = plan;
+      const indexes = [...changed.keys()];
+      if (indexes.length === 0) {
+        this.snapshots.keep(partition, snapshot);
+        return snapshot.count;
       }
-      // A bucket whose count is unchanged may still have changed (one member left, another joined).
-      const indexes = [...changed.keys()].filter((i) => changed.get(i)?.dirty);
-      let count = header.count;
-      let headerEtag = header.etag;
-      if (indexes.length === 0) return count;
+      let count = snapshot.count;
+      let headerEtag = snapshot.headerEtag;
+      const written = new Map(snapshot.buckets);
       // Each transaction carries the header with its own part of the count, so a retry after a partial
       // success counts only what is still missing (present members are skipped).
       for (let i = 0; i < indexes.length; i += 99) {
         const slice = indexes.slice(i, i + 99);
         const actions: TransactionAction[] = [];
+        const entities: { index: number; entries: MemberRef[]; parts: number }[] = [];
         for (const index of slice) {
           const state = changed.get(index);
           if (!state) continue;
@@ -198,12 +278,13 @@ export class MemberLists implements MemberListStore {
             rowKey: bucketRowKey(index),
           };
           putLongString(entity, 'm', encodeEntries(state.entries));
-          const stored = buckets.get(index);
+          const stored = snapshot.buckets.get(index);
           actions.push(
             stored?.etag
               ? ['update', entity, bucketUpdateMode(stored, entity), { etag: stored.etag }]
               : ['create', entity],
           );
+          entities.push({ index, entries: state.entries, parts: partsOf(entity) });
           count += state.delta;
         }
         const headerEntity = { partitionKey: partition, rowKey: HEADER_ROW, n: Math.max(0, count) };
@@ -212,8 +293,12 @@ export class MemberLists implements MemberListStore {
           headerEtag ? ['update', headerEntity, 'Merge', { etag: headerEtag }] : ['create', headerEntity],
         );
         const response = await this.tables.members.submitTransaction(actions);
+        entities.forEach(({ index, entries, parts }, at) => {
+          written.set(index, { index, entries, etag: response.subResponses[at]?.etag, parts });
+        });
         headerEtag = response.subResponses[actions.length - 1]?.etag;
       }
+      this.snapshots.keep(partition, { count, headerEtag, buckets: written });
       return count;
     });
   }
@@ -230,6 +315,31 @@ export class MemberLists implements MemberListStore {
         keys.slice(i, i + 100).map((rowKey) => ['delete', { partitionKey: partition, rowKey }]),
       );
     }
+  }
+
+  /**
+   * The touched buckets and the header, read now. A range read keeps every bucket of its range (a later change to
+   * the list, such as the leaves after the joins, may touch others in it); point reads keep the touched ones.
+   */
+  private async readSnapshot(
+    tenantId: string,
+    groupId: string,
+    partition: string,
+    touched: ReadonlySet<number>,
+  ): Promise<ListSnapshot> {
+    const buckets = new Map<number, Bucket | null>();
+    let covered: Iterable<number> = touched;
+    let rows: Bucket[];
+    if (touched.size > POINT_READ_BUCKETS) {
+      const from = Math.min(...touched);
+      const to = Math.max(...touched) + 1;
+      rows = await this.readBuckets(tenantId, groupId, from, to);
+      covered = Array.from({ length: to - from }, (_, i) => from + i);
+    } else rows = await this.readTouchedBuckets(tenantId, groupId, touched);
+    for (const index of covered) buckets.set(index, null);
+    for (const bucket of rows) buckets.set(bucket.index, bucket);
+    const header = await this.readHeader(partition);
+    return { count: header.count, headerEtag: header.etag, buckets };
   }
 
   private async readHeader(partition: string): Promise<{ count: number; etag: string | undefined }> {

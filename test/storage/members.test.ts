@@ -277,6 +277,56 @@ describe('MemberLists on the tables (real Azurite)', () => {
     expect(listed.some((m) => gone.has(m.id))).toBe(false);
   }, 30_000);
 
+  it('starts a change from what the process last wrote, and from a fresh read whenever that is out of date', async () => {
+    const tenantId = randomUUID();
+    const groupId = randomUUID();
+    let reads = 0;
+    const client = tables.members;
+    const countingClient = new Proxy(client, {
+      get(target, property, receiver) {
+        const value = Reflect.get(target, property, receiver);
+        if ((property !== 'getEntity' && property !== 'listEntities') || typeof value !== 'function')
+          return value;
+        return (...args: unknown[]) => {
+          reads++;
+          return value.apply(target, args);
+        };
+      },
+    });
+    const hostA = new MemberLists(
+      new Proxy(tables, {
+        get: (target, property, receiver) =>
+          property === 'members' ? countingClient : Reflect.get(target, property, receiver),
+      }),
+    );
+    const hostB = new MemberLists(scratch.anotherHost());
+    const joiners = refs(40);
+    const ids = joiners.map((m) => m.id);
+    expect(await hostA.apply(tenantId, groupId, joiners, [])).toBe(40);
+    // The leaves after the joins (as a batch of changes does): nothing read, the snapshot's ETags hold.
+    reads = 0;
+    expect(await hostA.apply(tenantId, groupId, [], ids.slice(30))).toBe(30);
+    expect(reads).toBe(0);
+
+    // Another host removes a member and adds one in the same bucket as another member A will remove.
+    const [gone = '', leaving = ''] = ids;
+    const neighbour = refs(400).find((m) => bucketOf(m.id) === bucketOf(leaving) && m.id !== leaving);
+    if (!neighbour) throw new Error('no member found for the bucket');
+    expect(await hostB.apply(tenantId, groupId, [neighbour], [gone])).toBe(30);
+    // A's snapshot says `gone` is a member: a join it would skip is read afresh, and made.
+    expect(await hostA.apply(tenantId, groupId, [joiners[0] as MemberRef], [])).toBe(31);
+    // A's snapshot is fresh again; B changes the list behind it; A's leave fails on the ETag and is retried.
+    expect(await hostB.apply(tenantId, groupId, refs(1, 'user', 5000), [])).toBe(32);
+    expect(await hostA.apply(tenantId, groupId, [], [leaving])).toBe(31);
+    const listed = await members.listRange(tenantId, groupId);
+    expect(listed).toHaveLength(31);
+    expect(await members.count(tenantId, groupId)).toBe(31);
+    const listedIds = new Set(listed.map((m) => m.id));
+    expect(listedIds.has(gone)).toBe(true);
+    expect(listedIds.has(neighbour.id)).toBe(true);
+    expect(listedIds.has(leaving)).toBe(false);
+  }, 30_000);
+
   it('keeps every member and an exact count with several hosts changing one list at once', async () => {
     const tenantId = randomUUID();
     const groupId = randomUUID();
