@@ -101,7 +101,7 @@ export class ChangeBatches {
       return;
     }
     const combined: ChangesMessage = { ...first.message, changes: batch.flatMap((w) => w.message.changes) };
-    const failure = await this.attempt(combined, `${first.messageId}-x`);
+    const failure = await this.attempt(combined, first.messageId);
     if (failure === undefined) {
       for (const waiting of batch) waiting.settle();
       return;
