@@ -3,6 +3,7 @@ import { inParallel } from '../storage/in-flight.js';
 import { bucketOf, type MemberKind, type MemberRef } from '../storage/members.js';
 import { retryOnConflict } from '../storage/optimistic.js';
 import { requestAlertEvaluation } from './alerts.js';
+import { readPrincipalsInBulk } from './bulk-reads.js';
 import { ChangeBatches, isBatchable } from './change-batches.js';
 import { type AppContext, faultPoint } from './context.js';
 import { ruleChangesFor } from './dynamic-membership.js';
@@ -82,7 +83,7 @@ async function applyChangesOnce(
   // change (group lists, audit) and the evaluation itself.
   const principals = options.preloaded
     ? new Map(options.preloaded)
-    : await ctx.directory.principals(tenantId, principalIdsOf(message.changes));
+    : await readPrincipalsInBulk(ctx, tenantId, principalIdsOf(message.changes));
   const kinds = await resolveKinds(ctx, tenantId, message.changes, principals);
   const principalChanges = new Map<string, Change[]>();
   const order: string[] = [];

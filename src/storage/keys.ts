@@ -5,6 +5,8 @@
 
 /** Principals (users and devices) and groups are spread over this many partitions per tenant. */
 export const SHARD_COUNT = 256;
+/** Principal shards per principal table (src/storage/tables.ts): a range of them is one table's query. */
+export const SHARDS_PER_TABLE = 16;
 
 /** FNV-1a over the id: ids from imports are not always random, so the shard must not depend on their shape. */
 export function shardOf(id: string): number {

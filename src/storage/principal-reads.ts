@@ -1,9 +1,16 @@
 import { inParallel } from './in-flight.js';
-import { odata, principalPartition, principalShardPartition, SHARD_COUNT, tenantRangeEnd } from './keys.js';
+import {
+  odata,
+  principalPartition,
+  principalShardPartition,
+  SHARD_COUNT,
+  SHARDS_PER_TABLE,
+  tenantRangeEnd,
+} from './keys.js';
 import { decodePrincipal, isPrincipalRow, type PrincipalRecord } from './principal-records.js';
 import { getRow, queryRows } from './properties.js';
 import { removableMarker } from './seat-ledger.js';
-import { SHARDS_PER_TABLE, type StorageTables } from './tables.js';
+import type { StorageTables } from './tables.js';
 
 const POINT_READS_IN_FLIGHT = 32;
 

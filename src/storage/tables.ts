@@ -1,5 +1,6 @@
 import type { TableClient } from '@azure/data-tables';
 import { type StorageClientOptions, type StorageTarget, tableClient } from './connection.js';
+import { SHARDS_PER_TABLE } from './keys.js';
 import { asRaw, type RawEntity } from './properties.js';
 
 /**
@@ -28,8 +29,6 @@ export type TableName = (typeof TABLE_NAMES)[number];
 export const PRINCIPAL_TABLES = 16;
 /** Tables per sharded kind (principals, names, proxies). */
 export const SHARDED_TABLES = PRINCIPAL_TABLES;
-/** Shards per principal table (256 / 16). */
-export const SHARDS_PER_TABLE = 16;
 
 /** The principal shard a partition key names (`{tenant}|{shard as two hex digits}`). */
 export function shardOfPartition(partitionKey: string): number {
