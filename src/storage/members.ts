@@ -102,28 +102,43 @@ interface ListSnapshot {
   readonly buckets: ReadonlyMap<number, Bucket | null>;
 }
 
-/** Snapshots are kept of lists up to this many members, and of this many lists at most (then all are dropped). */
+/**
+ * Snapshots are kept of lists of up to this many members, and of this many members in all (then all are dropped):
+ * ~150 bytes a member decoded, so a process holds at most ~40 MB of them.
+ */
 const SNAPSHOT_MAX_MEMBERS = 20_000;
-const SNAPSHOT_MAX_LISTS = 1_000;
+const SNAPSHOTS_MAX_MEMBERS = 250_000;
 
 /** The member-list snapshots of one process (one `MemberLists`), by partition. */
 class ListSnapshots {
-  private readonly byPartition = new Map<string, ListSnapshot>();
+  private readonly byPartition = new Map<string, { snapshot: ListSnapshot; members: number }>();
+  private members = 0;
 
   /** The snapshot of a list, if it covers every touched bucket; it is taken out (a failed write must not leave it). */
   take(partition: string, touched: ReadonlySet<number>): ListSnapshot | undefined {
-    const snapshot = this.byPartition.get(partition);
+    const kept = this.byPartition.get(partition);
+    if (!kept) return undefined;
     this.byPartition.delete(partition);
-    if (!snapshot || [...touched].some((index) => !snapshot.buckets.has(index))) return undefined;
-    return snapshot;
+    this.members -= kept.members;
+    const { snapshot } = kept;
+    return [...touched].every((index) => snapshot.buckets.has(index)) ? snapshot : undefined;
   }
 
   keep(partition: string, snapshot: ListSnapshot): void {
     let members = 0;
     for (const bucket of snapshot.buckets.values()) members += bucket?.entries.length ?? 0;
+    const replaced = this.byPartition.get(partition);
+    if (replaced) {
+      this.byPartition.delete(partition);
+      this.members -= replaced.members;
+    }
     if (members > SNAPSHOT_MAX_MEMBERS) return;
-    if (this.byPartition.size >= SNAPSHOT_MAX_LISTS) this.byPartition.clear();
-    this.byPartition.set(partition, snapshot);
+    if (this.members + members > SNAPSHOTS_MAX_MEMBERS) {
+      this.byPartition.clear();
+      this.members = 0;
+    }
+    this.byPartition.set(partition, { snapshot, members });
+    this.members += members;
   }
 }
 
@@ -249,7 +264,9 @@ export class MemberLists implements MemberListStore {
     const touched = new Set([...adds.map((a) => bucketOf(a.id)), ...removes.map(bucketOf)]);
     let attempt = 0;
     return retryOnConflict(`the member list of group ${groupId}`, async () => {
-      const remembered = attempt++ === 0 ? this.snapshots.take(partition, touched) : undefined;
+      // Without a bucket to write, nothing would check the remembered count: it is read.
+      const remembered =
+        attempt++ === 0 && touched.size > 0 ? this.snapshots.take(partition, touched) : undefined;
       let plan = remembered ? planChanges(remembered, adds, removes) : undefined;
       if (!plan || plan.unchanged) {
         const read = await this.readSnapshot(tenantId, groupId, partition, touched);
