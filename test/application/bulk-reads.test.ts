@@ -48,7 +48,7 @@ describe('readPrincipalsInBulk', () => {
   });
 
   it('range-reads the tables where it wants many rows and point-reads the others', async () => {
-    const { tenantId, directory, ids } = tenantWith(8000);
+    const { tenantId, directory, ids } = tenantWith(12_000);
     // Half of table 0's principals, and one principal of every other table.
     const dense = ids.filter((id) => tableOf(id) === 0).filter((_, i) => i % 2 === 0);
     const sparse = [

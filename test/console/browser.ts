@@ -58,6 +58,7 @@ export async function unlabelledControls(page: Page): Promise<string[]> {
 // with Node's), so the few members used are declared here.
 interface PageElement {
   readonly outerHTML: string;
+  readonly tagName: string;
   readonly offsetParent: unknown;
   readonly disabled?: boolean;
   hasAttribute(name: string): boolean;
@@ -71,6 +72,31 @@ interface PageDocument {
   querySelectorAll(selector: string): Iterable<PageElement>;
 }
 const PROBE = 'data-tab-probe';
+
+/**
+ * Waits until the page's controls stop changing: the same controls (tag, link, label) on three looks 200 ms apart. A
+ * page can render rows after the network is idle (a virtual list lays its rows out once it knows its height), and
+ * controls that appear while Tab is being pressed would be counted as unreachable.
+ */
+export async function controlsSettled(page: Page, timeoutMs = STEP_TIMEOUT_MS): Promise<void> {
+  const snapshot = () =>
+    page.evaluate(() => {
+      const doc = (globalThis as unknown as { document: PageDocument }).document;
+      return [...doc.querySelectorAll('button, a[href], input, select, textarea')]
+        .map((el) => `${el.tagName} ${el.getAttribute('href') ?? ''} ${el.getAttribute('aria-label') ?? ''}`)
+        .join('\n');
+    });
+  const until = Date.now() + timeoutMs;
+  let last = await snapshot();
+  let same = 0;
+  while (same < 2) {
+    if (Date.now() > until) throw new Error(`the page's controls kept changing for ${timeoutMs} ms`);
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    const now = await snapshot();
+    same = now === last ? same + 1 : 0;
+    last = now;
+  }
+}
 
 /**
  * The enabled, visible controls that pressing Tab from the top of the page never reaches (Tab is pressed until

@@ -12,6 +12,7 @@ import { startAlertReceiver } from '../../src/simulator/alert-receiver.js';
 import { ADMIN_API_KEY, items, type Service, startService, str } from '../api/support.js';
 import { waitFor } from '../support/index.js';
 import {
+  controlsSettled,
   launchBrowser,
   newPage,
   STEP_TIMEOUT_MS,
@@ -309,6 +310,7 @@ describe('the Licenses console', () => {
       }, hash);
       await page.getByRole('heading', { level: 1 }).waitFor();
       await page.waitForLoadState('networkidle', { timeout: STEP_TIMEOUT_MS });
+      await controlsSettled(page);
       expect(await unlabelledControls(page), hash).toEqual([]);
       const unreachable = await unreachableByKeyboard(page);
       expect(unreachable, hash).toEqual([]);
